@@ -1,0 +1,37 @@
+/**
+ * `npm run bench`: runs the benchmark sections in order, each printing a
+ * readable table, then prints ONE JSON line (the last line of output) with
+ * the headline figures: `{"cets":10000,"setupMs":...,"signMsPerCet":...,"verifyMsPerCet":...}`
+ * from the crypto section plus whatever later sections add.
+ *
+ * Options: --cets 1000,10000  --backends native,wasm,noble  --threads 2  --sections crypto
+ */
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { cryptoSection } from './crypto.js';
+import type { BenchOptions, BenchSection } from './section.js';
+
+const SECTIONS: BenchSection[] = [cryptoSection];
+
+const { values } = parseArgs({
+  options: {
+    cets: { type: 'string', default: '1000,10000' },
+    backends: { type: 'string' },
+    threads: { type: 'string' },
+    sections: { type: 'string' },
+  },
+});
+
+const opts: BenchOptions = {
+  cets: values.cets.split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0),
+  backends: values.backends?.split(',').map((s) => s.trim()),
+  threads: values.threads === undefined ? Math.max(1, availableParallelism()) : Number(values.threads),
+};
+const wanted = values.sections?.split(',').map((s) => s.trim());
+
+const summary: Record<string, unknown> = {};
+for (const section of SECTIONS) {
+  if (wanted !== undefined && !wanted.includes(section.name)) continue;
+  Object.assign(summary, await section.run(opts));
+}
+console.log(JSON.stringify(summary));
