@@ -122,7 +122,9 @@ function strippedHash(version: number, locktime: number, ins: readonly { hash: U
   tx.locktime = locktime;
   for (const i of ins) tx.addInput(i.hash, i.index, i.sequence);
   for (const o of outs) tx.addOutput(o.script, o.value);
-  return Buffer.from(tx.getHash()).toString('hex');
+  let id = '';
+  for (const b of tx.getHash()) id += b.toString(16).padStart(2, '0');
+  return id;
 }
 
 function psbtIdentity(psbt: Psbt): string {

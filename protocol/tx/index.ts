@@ -1,0 +1,85 @@
+/**
+ * protocol/tx: the DLC's Bitcoin transactions (dlcspecs Transactions.md): fees,
+ * the funding transaction and contract id, CETs, refund and close transactions
+ * with their BIP143 sighashes and 2-of-2 witnesses, and the funding PSBT.
+ * One entry point with explicit named exports.
+ *
+ * Nothing here holds keys, signs, creates adaptor signatures (protocol/crypto),
+ * computes payouts (protocol/numeric) or talks to a node. No I/O anywhere below.
+ */
+export type { FeeInputShape, PartyFeeShape, PartyFees } from './fees.js';
+export {
+  DUST_LIMIT,
+  fundingFees,
+  partyClosingWeight,
+  partyFees,
+  partyFeeShape,
+  partyFundingWeight,
+  scriptSigLength,
+  witnessStackSize,
+} from './fees.js';
+export type {
+  ExtraFundingOutput,
+  FundingAcceptFields,
+  FundingBuildOptions,
+  FundingOfferFields,
+  FundingTransaction,
+  FundingTxInput,
+  Party,
+  PartyFunding,
+} from './funding.js';
+export {
+  buildFundingTransaction,
+  computeContractId,
+  contractIdOf,
+  FUNDING_TX_LOCKTIME,
+  FUNDING_TX_VERSION,
+  fundingInputScriptSig,
+} from './funding.js';
+export type {
+  CetOptions,
+  CloseExtraInput,
+  CloseOptions,
+  CloseTransaction,
+  ClosingContext,
+  Payout,
+  RefundOptions,
+  RefundOutputOrder,
+} from './closing.js';
+export {
+  applyFundingSpendWitness,
+  buildCet,
+  buildCets,
+  buildCloseTransaction,
+  buildRefundTransaction,
+  cetSighashes,
+  CLOSING_TX_SEQUENCE,
+  CLOSING_TX_VERSION,
+  closingContext,
+  fundingSpendSighash,
+  fundingSpendWitness,
+  refundSighash,
+  verifyFundingSpendSignature,
+} from './closing.js';
+export type { FundingSignatureCheck } from './psbt.js';
+export {
+  addFundingSignaturesToPsbt,
+  applyFundingSignatures,
+  buildFundingPsbt,
+  combinePsbts,
+  decodeWitnessStack,
+  encodeWitnessStack,
+  extractFundingSignatures,
+  finalizeFundingPsbt,
+  parseFundingPsbt,
+  verifyFundingSignatures,
+} from './psbt.js';
+export type { SighashInput, SighashOutput } from './sighash.js';
+export { SIGHASH_ALL, segwitV0Sighash, serializeOutputs, singleInputSighasher } from './sighash.js';
+export {
+  fundingScript,
+  isStandardScriptPubkey,
+  p2wpkhScriptCode,
+  p2wshScriptPubkey,
+  witnessProgram,
+} from './scripts.js';
