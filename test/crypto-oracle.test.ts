@@ -9,6 +9,8 @@ import {
   signAnnouncement, verifyAnnouncement, verifyAttestation, xOnlyPublicKey, type HashProfile, type OracleNonces,
 } from '../protocol/crypto/oracle.js';
 import { secp } from '../protocol/crypto/secp.js';
+import { encodeOracleEventTlv } from '../protocol/messages/codec.js';
+import { messageFromJson, parseJson } from '../protocol/messages/json.js';
 
 const VECTORS = new URL('../../shared/dlc-vectors/', import.meta.url);
 const readJson = <T>(path: string): T => JSON.parse(readFileSync(new URL(path, VECTORS), 'utf8')) as T;
@@ -122,6 +124,14 @@ describe('dlcdevkit numeric announcement and attestation (20 binary digits)', ()
     const tlv = encodeDevkitEventTlv(ann.oracleEvent);
     expect(verifyAnnouncement('sha256', h(ann.oraclePublicKey), h(ann.announcementSignature), tlv)).toBe(true);
     expect(verifyAnnouncement('tagged', h(ann.oraclePublicKey), h(ann.announcementSignature), tlv)).toBe(false);
+  });
+
+  it('protocol/messages encodes the same oracle_event TLV, and its signature verifies through it', () => {
+    const msg = messageFromJson('oracle_announcement', parseJson(readFileSync(new URL('dlcdevkit/oracle/numeric-announcement.json', VECTORS), 'utf8')));
+    if (msg.type !== 'oracle_announcement') throw new Error('not an announcement');
+    const tlv = encodeOracleEventTlv(msg.message.oracleEvent);
+    expect(hex(tlv)).toBe(hex(encodeDevkitEventTlv(ann.oracleEvent)));
+    expect(verifyAnnouncement('sha256', msg.message.oraclePublicKey, msg.message.announcementSignature, tlv)).toBe(true);
   });
 
   it('every digit signature verifies with the sha256 profile and the announced nonce; none with tagged', () => {
