@@ -4,7 +4,7 @@
 // funding signatures and both refund signatures. Same checks as tx-funding and
 // tx-closing, but through the real decoder instead of the test-side JSON reader.
 import { describe, expect, it } from 'vitest';
-import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc } from '../protocol/messages/index.js';
+import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc } from '../protocol/messages/codec.js';
 import {
   buildFundingTransaction,
   closingContext,
