@@ -60,16 +60,17 @@ const BCOIN_CHILD = fileURLToPath(new URL('./bcoin/child.ts', import.meta.url));
 
 // --- orphan protection ---------------------------------------------------------
 
-const live = new Map<number, ChildProcess>();
+const live = new Map<number, { child: ChildProcess; datadir: string }>();
 let handlersInstalled = false;
 
 function killAllSync(): void {
-  for (const [pid] of live) {
+  for (const [pid, { datadir }] of live) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // already gone
     }
+    rmSync(datadir, { recursive: true, force: true });
   }
   live.clear();
 }
@@ -155,7 +156,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Regtest
 function track(child: ChildProcess, datadir: string): { pid: number; exited: Promise<void>; log: string[] } {
   const pid = child.pid;
   if (pid === undefined) throw new Error('node process did not start');
-  live.set(pid, child);
+  live.set(pid, { child, datadir });
   const log: string[] = [];
   const file = createWriteStream(join(datadir, 'node.log'));
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -255,7 +256,7 @@ async function startBitcoind(path: string, datadir: string, options: StartNodeOp
 
 async function startBcoin(datadir: string, options: StartNodeOptions): Promise<RegtestNode> {
   const apiKey = randomBytes(16).toString('hex');
-  const childOptions = JSON.stringify({ apiKey, port: 0, logLevel: options.logLevel ?? 'error' });
+  const childOptions = JSON.stringify({ apiKey, port: 0, logLevel: options.logLevel ?? 'error', removeOnExit: datadir });
   const t0 = performance.now();
   const child = spawn(process.execPath, ['--import', 'tsx', BCOIN_CHILD, childOptions], {
     cwd: REPO_ROOT,

@@ -9,6 +9,7 @@
  * This module does NOT pick ports or credentials, and keeps nothing on disk
  * (memory database, no wallet, no P2P listening, no workers).
  */
+import { rmSync } from 'node:fs';
 
 /** How to run the embedded node. */
 export interface EmbeddedNodeOptions {
@@ -18,6 +19,8 @@ export interface EmbeddedNodeOptions {
   port?: number;
   /** bcoin log level on stderr: 'error' (default), 'warning', 'info', 'debug'. */
   logLevel?: string;
+  /** A directory to delete when the node stops (the harness's temp dir, in case the parent died). */
+  removeOnExit?: string;
 }
 
 /**
@@ -58,6 +61,7 @@ export async function runEmbeddedNode(options: EmbeddedNodeOptions): Promise<{ p
     } catch {
       // a half-open node: nothing left to release but the process
     }
+    if (options.removeOnExit) rmSync(options.removeOnExit, { recursive: true, force: true });
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());
