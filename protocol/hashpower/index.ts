@@ -51,6 +51,7 @@ export {
   floor as ratFloor,
   mul as ratMul,
   parseDecimal,
+  pow10 as ratPow10,
   rational,
   roundHalfUp as ratRoundHalfUp,
   sub as ratSub,
