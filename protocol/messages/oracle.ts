@@ -11,8 +11,8 @@
  * It does NOT decide whether an oracle is trusted and does no I/O.
  */
 import { DlcError } from '../errors.js';
-import { verifyAnnouncement as verifyAnnouncementSignature, verifyAttestation as verifyAttestationSignatures } from '../crypto/oracle.js';
-import type { HashProfile } from '../crypto/oracle.js';
+import { verifyAnnouncement as verifyAnnouncementSignature, verifyAttestation as verifyAttestationSignatures } from '../crypto/index.js';
+import type { HashProfile } from '../crypto/index.js';
 import { encodeOracleEventTlv } from './codec.js';
 import { toHex } from './wire.js';
 import type { OracleAnnouncement, OracleAttestation } from './types.js';

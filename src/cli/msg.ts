@@ -10,9 +10,16 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { DlcError } from '../../protocol/errors.js';
-import { decodeMessage, encodeMessage } from '../../protocol/messages/codec.js';
-import { envelopeFromJson, envelopeToJson, parseJson, stringifyJson } from '../../protocol/messages/json.js';
-import { fromHex, toHex } from '../../protocol/messages/wire.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  envelopeFromJson,
+  envelopeToJson,
+  fromHex,
+  parseJson,
+  stringifyJson,
+  toHex,
+} from '../../protocol/messages/index.js';
 
 const USAGE = `usage:
   hashdlc msg decode <hex|file|->   decode wire bytes to {"type": ..., "message": {...}}
