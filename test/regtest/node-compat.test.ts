@@ -31,7 +31,7 @@ describe('regtest node speaks Core regtest', () => {
     expect(info.chain).toBe('regtest');
     const net = await rpc.getNetworkInfo();
     expect(net.version).toBeGreaterThanOrEqual(250000);
-    expect(net.relayFeeSatPerKvB).toBe(1000n);
+    expect(net.relayFeeSatPerKvB).toBeGreaterThan(0n);
     // Core's base58 P2PKH (m/n...) and bech32 `bcrt` addresses are accepted for mining.
     const legacy = payments.p2pkh({ pubkey: TestKey.random().publicKey, network: REGTEST }).address!;
     expect(legacy).toMatch(/^[mn]/);

@@ -11,9 +11,11 @@ import {
   mineBlocks,
   mineCompetingBranch,
   payFromPoolWallet,
+  regtestSubsidy,
   reorgOut,
   splitReward,
 } from '../../regtest/helpers.js';
+import { witnessCommitmentScript } from '../../regtest/blocks.js';
 import { TestKey, buildP2wpkhSpend, listUnspent } from '../../regtest/wallet.js';
 
 const { rpc, faucet } = useRegtest();
@@ -70,6 +72,12 @@ describe('pool simulator', () => {
     const pending = buildP2wpkhSpend([{ utxo, key }], [{ address: TestKey.random().address, valueSats: 40_000n }]);
     await rpc.sendRawTransaction(pending.hex);
 
+    // Our BIP 141 commitment is the node's own.
+    const template = await rpc.getBlockTemplate();
+    const templateTxs = template.transactions.map((t) => Transaction.fromHex(t.data));
+    expect(templateTxs.map((t) => t.getId())).toContain(pending.txid);
+    expect(Buffer.from(witnessCommitmentScript(templateTxs)).toString('hex')).toBe(template.default_witness_commitment);
+
     const blocks = await mineAsPool(rpc, {
       blocks: 3,
       shares: [
@@ -92,8 +100,9 @@ describe('pool simulator', () => {
         [pool.address, found.rewardSats - (found.rewardSats * 6000n) / 10_000n - (found.rewardSats * 2500n) / 10_000n],
       ]);
     }
-    // The first block's reward includes the pending transaction's fee.
-    expect(blocks[0]!.rewardSats - blocks[1]!.rewardSats).toBe(pending.feeSats);
+    // The first block's reward is the subsidy plus the pending transaction's fee.
+    expect(blocks[0]!.rewardSats).toBe(regtestSubsidy(blocks[0]!.height) + pending.feeSats);
+    expect(blocks[1]!.rewardSats).toBe(regtestSubsidy(blocks[1]!.height));
   });
 
   it('pays members from the pool hot wallet in an ordinary transaction', async () => {

@@ -1,0 +1,30 @@
+/**
+ * The regtest harness: start a node (bitcoind or the embedded bcoin), a tiny
+ * P2WPKH wallet, our own block builder, and story helpers (faucet, mining,
+ * pool simulator, reorgs). For tests, benchmarks and `npm start`.
+ *
+ * This entry does NOT include the vitest glue (regtest/context.ts and
+ * regtest/vitest-setup.ts import vitest) nor the bcoin child (regtest/bcoin/,
+ * loaded only inside the child process).
+ */
+export { findBitcoind, freePort, isProcessAlive, liveNodePids, startNode } from './node.js';
+export type { NodeKind, RegtestNode, StartNodeOptions } from './node.js';
+export { COINBASE_MATURITY, REGTEST, TestKey, buildP2wpkhSpend, listUnspent, sendFromKey } from './wallet.js';
+export type { Payment, SignedTx, SpendOptions, Utxo } from './wallet.js';
+export { assembleBlock, bip34HeightPush, buildCoinbase, merkleRoot, witnessCommitmentScript } from './blocks.js';
+export type { BlockHeaderFields, BuiltBlock, CoinbaseOutput } from './blocks.js';
+export {
+  Faucet,
+  buildBlockOn,
+  disconnectBlock,
+  mineAsPool,
+  mineBlocks,
+  mineCompetingBranch,
+  mineToHeight,
+  payFromPoolWallet,
+  regtestSubsidy,
+  reorgOut,
+  splitReward,
+  strangerAddress,
+} from './helpers.js';
+export type { PoolBlock, PoolShare } from './helpers.js';
