@@ -8,10 +8,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { chainSection } from './chain.js';
+import { contractSection } from './contract.js';
 import { cryptoSection } from './crypto.js';
 import type { BenchOptions, BenchSection } from './section.js';
 
-const SECTIONS: BenchSection[] = [cryptoSection];
+const SECTIONS: BenchSection[] = [cryptoSection, contractSection, chainSection];
 
 const { values } = parseArgs({
   options: {
