@@ -53,11 +53,12 @@ export interface RequestToSign {
 }
 
 /** The three auth headers, lower-case names. */
-export interface AuthHeaders {
+// A type alias (not an interface) so it is assignable to header records.
+export type AuthHeaders = {
   'x-hashdlc-pubkey': string;
   'x-hashdlc-timestamp': string;
   'x-hashdlc-signature': string;
-}
+};
 
 /** Result of a successful verification. */
 export interface VerifiedRequest {
