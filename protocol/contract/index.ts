@@ -1,5 +1,6 @@
 /**
- * protocol/contract: the two-party DLC set-up over the other protocol modules.
+ * protocol/contract: the two-party DLC set-up over the other protocol modules,
+ * and the message flow builders (offer -> accept -> sign) over it.
  * Named exports only.
  */
 export type {
@@ -24,3 +25,46 @@ export {
   verifyCetSignatures,
   verifyRefundSignature,
 } from './setup.js';
+export type {
+  AcceptParams,
+  BuiltAccept,
+  BuiltSign,
+  CetSigner,
+  CetVerifier,
+  ContractSignatures,
+  ExpectedOfferTerms,
+  FlowNetwork,
+  FlowOptions,
+  FundingSummary,
+  OfferContract,
+  OfferParams,
+  SignParams,
+  VerifiedSign,
+} from './flow.js';
+export {
+  REFUND_GRACE_BLOCKS,
+  assembleSign,
+  buildAccept,
+  buildAcceptAsync,
+  buildOffer,
+  buildSign,
+  buildSignAsync,
+  closeTransaction,
+  completeClose,
+  defaultLocktimes,
+  firstDifference,
+  fundingPsbtOf,
+  offerAnnouncements,
+  signClose,
+  signContract,
+  signContractAsync,
+  syncCetSigner,
+  syncCetVerifier,
+  totalCollateralOf,
+  verifyAccept,
+  verifyAcceptAsync,
+  verifyFundingPsbt,
+  verifyOfferTerms,
+  verifySign,
+  verifySignAsync,
+} from './flow.js';
