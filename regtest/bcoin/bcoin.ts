@@ -145,6 +145,8 @@ export interface BcoinMempool {
   insertTX(tx: BcoinTX, id: number): Promise<string[] | null>;
   hasEntry(hash: string): boolean;
   _removeBlock(block: BcoinBlock, txs: BcoinTX[]): Promise<void>;
+  /** Empties the mempool and takes the chain's tip as its own. */
+  reset(): Promise<void>;
   rejects: { reset(): void };
   cache: { sync(hash: string): void; flush(): Promise<void> };
   tip: string;

@@ -571,6 +571,11 @@ function installRpc(node: BcoinFullNode, bcoin: BcoinModule, internals: BcoinInt
     }
     const pending = [...mempool.map.values()].map((entry) => entry.tx);
     await chain.invalidate(hash); // resets the chain to the parent and empties the mempool
+    // ...or should: the chain's 'reset' event stops at the P2P pool's listener
+    // (Pool.forceSync asserts a connection this node never has), so the
+    // mempool's own listener never runs, its tip stays on the disconnected
+    // block, and the miner then refuses to build ("Mempool/chain tip mismatch").
+    if (mempool.tip !== chain.tip.hash) await mempool.reset();
     for (const item of disconnected) stale.set(item.block.hash('hex'), item);
     // Core puts the disconnected blocks' transactions back, then keeps the rest.
     for (const tx of [...disconnected.flatMap((d) => d.block.txs.slice(1)), ...pending]) {
