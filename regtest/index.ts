@@ -1,7 +1,9 @@
 /**
  * The regtest harness: start a node (bitcoind or the embedded bcoin), a tiny
- * P2WPKH wallet, our own block builder, and story helpers (faucet, mining,
- * pool simulator, reorgs). For tests, benchmarks and `npm start`.
+ * P2WPKH wallet, our own block builder, story helpers (faucet, mining,
+ * pool simulator, reorgs), and DLC helpers (dlc.ts: parties funded with real
+ * outputs, offer/accept over them, funding PSBT signed by each wallet). For
+ * tests, benchmarks and `npm start`.
  *
  * This entry does NOT include the vitest glue (regtest/context.ts and
  * regtest/vitest-setup.ts import vitest) nor the bcoin child (regtest/bcoin/,
@@ -28,3 +30,20 @@ export {
   strangerAddress,
 } from './helpers.js';
 export type { PoolBlock, PoolShare } from './helpers.js';
+export {
+  P2WPKH_MAX_WITNESS_LEN,
+  REGTEST_CHAIN_HASH,
+  broadcastFunding,
+  completeCetAsParty,
+  exchangeDlcSignatures,
+  fundDlcWallet,
+  fundingInputFromNode,
+  keySigner,
+  p2shP2wpkh,
+  paidByTransaction,
+  prepareRegtestDlc,
+  scriptHex,
+  signFundingTransaction,
+  signOwnFundingInputs,
+} from './dlc.js';
+export type { CetSigner, DlcWallet, RegtestDlc, RegtestDlcOptions, SignedDlc, WalletInput } from './dlc.js';
