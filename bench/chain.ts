@@ -4,7 +4,7 @@
  * the pool simulator (getblocktemplate, our own coinbase, submitblock).
  *
  * Uses whatever `startNode()` picks (bitcoind if found, else embedded bcoin).
- * The DLC on-chain lifecycle figure lands with the "DLC on chain" tests.
+ * The DLC on-chain lifecycle figure is bench/lifecycle.ts.
  */
 import { BitcoinRpc } from '../src/chain/rpc.js';
 import { mineAsPool, strangerAddress } from '../regtest/helpers.js';

@@ -11,9 +11,10 @@ import { parseArgs } from 'node:util';
 import { chainSection } from './chain.js';
 import { contractSection } from './contract.js';
 import { cryptoSection } from './crypto.js';
+import { lifecycleSection } from './lifecycle.js';
 import type { BenchOptions, BenchSection } from './section.js';
 
-const SECTIONS: BenchSection[] = [cryptoSection, contractSection, chainSection];
+const SECTIONS: BenchSection[] = [cryptoSection, contractSection, chainSection, lifecycleSection];
 
 const { values } = parseArgs({
   options: {
