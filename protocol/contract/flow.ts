@@ -204,6 +204,16 @@ export interface ExpectedOfferTerms {
   chainHash?: Uint8Array;
   cetLocktime?: number;
   refundLocktime?: number;
+  /**
+   * Latest acceptable CET locktime: at most the height at which the oracle
+   * attests, or the attested CET could not be broadcast in time.
+   */
+  cetLocktimeAtMost?: number;
+  /**
+   * Earliest acceptable refund locktime: past the attestation plus a grace
+   * period, or the losing side could broadcast the refund instead of the CET.
+   */
+  refundLocktimeAtLeast?: number;
   /** Highest fee rate the accepter pays at (default: validateOffer's limit). */
   maxFeeRatePerVb?: bigint;
   /** Options of `validateOffer`. */
@@ -266,7 +276,7 @@ function requireSame(expected: unknown, got: unknown, field: string): void {
  * Checks a received offer against the terms the receiver agreed to, before it
  * signs anything. In order:
  * 1. the offer is a valid offer_dlc (`validateOffer`, Protocol.md receiver rules);
- * 2. chain hash, CET and refund locktimes, fee rate ceiling (when given);
+ * 2. chain hash, CET and refund locktimes (exact, or bounds), fee rate ceiling (when given);
  * 3. every oracle announcement's signature (Oracle.md), its oracle key among
  *    the trusted ones and its event the expected one (when given), and each
  *    announcement equal to the one fetched from the oracle (when given);
@@ -290,6 +300,12 @@ export function verifyOfferTerms(offer: OfferDlc, expected: ExpectedOfferTerms):
   if (expected.chainHash !== undefined) requireSame(expected.chainHash, offer.chainHash, 'chainHash');
   if (expected.cetLocktime !== undefined) requireSame(expected.cetLocktime, offer.cetLocktime, 'cetLocktime');
   if (expected.refundLocktime !== undefined) requireSame(expected.refundLocktime, offer.refundLocktime, 'refundLocktime');
+  if (expected.cetLocktimeAtMost !== undefined && offer.cetLocktime > expected.cetLocktimeAtMost) {
+    throw termsMismatch('cetLocktime', `at most ${expected.cetLocktimeAtMost}`, String(offer.cetLocktime));
+  }
+  if (expected.refundLocktimeAtLeast !== undefined && offer.refundLocktime < expected.refundLocktimeAtLeast) {
+    throw termsMismatch('refundLocktime', `at least ${expected.refundLocktimeAtLeast}`, String(offer.refundLocktime));
+  }
   if (expected.maxFeeRatePerVb !== undefined && offer.feeRatePerVb > expected.maxFeeRatePerVb) {
     throw termsMismatch('feeRatePerVb', `at most ${expected.maxFeeRatePerVb}`, offer.feeRatePerVb.toString());
   }
