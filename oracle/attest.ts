@@ -1,0 +1,194 @@
+/**
+ * Attestation: once the indexed tip reaches an event's `attestHeight`
+ * (`end - 1 + confirmations`), the outcome is computed from the index with
+ * protocol/hashpower (`recomputeOutcome` over the very evidence that will be
+ * published, so the oracle and every verifier run the same code), stored with
+ * its evidence in one atomic batch, and only then signed with protocol/crypto
+ * `attest` (nonces derived from the oracle secret and the event id) and the
+ * attestation stored in a second batch, after which HTTP serves it.
+ *
+ * Never two outcomes: an event whose outcome is stored is signed from the
+ * stored outcome, never recomputed, so a crash at any step (even with the
+ * chain reorganised meanwhile) ends in the same single attestation; and the
+ * signatures are deterministic (same nonce, same message), so signing twice
+ * after a crash yields the same bytes.
+ *
+ * This module does NOT index the chain, choose when to run, or speak HTTP.
+ */
+import { attest, type HashProfile } from '../protocol/crypto/index.js';
+import { recomputeOutcome, type OutcomeEvidence, type PayoutEvidence, type RecomputedOutcome } from '../protocol/hashpower/index.js';
+import { encodeMessage, toHex, type OracleAttestation } from '../protocol/messages/index.js';
+import type { CrashStep } from './config.js';
+import { OracleError } from './errors.js';
+import { attestedOutcome, evidenceSpec, evidenceToJson, type EventParams } from './event-spec.js';
+import { eventIndexKeys } from './events.js';
+import type { ChainIndexer } from './indexer.js';
+import type { OracleKey } from './keys.js';
+import { h10, type AttestationRecord, type EventRecord, type OracleStore, type OutcomeRecord, type StoreOp } from './store.js';
+
+/**
+ * Builds the evidence of an event's outcome from the index: every block of
+ * the window, the coinbase outputs to `D`, and the payouts to `D` from the
+ * declared pool payout addresses.
+ * @throws {OracleError} INTERNAL when the index does not cover the window.
+ */
+export async function buildEvidence(store: OracleStore, params: EventParams): Promise<OutcomeEvidence> {
+  const { start, end } = params.window;
+  const blockEntries = await store.range(store.blocks, h10(start), h10(end));
+  if (blockEntries.length !== end - start) {
+    throw new OracleError('INTERNAL', `index has ${blockEntries.length} of the ${end - start} blocks of [${start}, ${end})`, {
+      reason: 'index-incomplete',
+    });
+  }
+  const blocks = blockEntries.map(([key, b]) => ({
+    height: Number(key),
+    hash: b.hash,
+    bits: b.bits,
+    reward: BigInt(b.reward),
+    coinbaseTxid: b.coinbaseTxid,
+  }));
+  const event = evidenceSpec(params);
+  const simulated = params.simulatedDifficulty === null ? {} : { simulatedDifficulty: params.simulatedDifficulty };
+  if (params.kind === 'hashprice') return { kind: 'hashprice', window: { start, end }, event, blocks, ...simulated };
+
+  const D = params.deliveryAddress!;
+  const declared = params.poolPayoutAddresses ?? [];
+  const byHeight = new Map(blocks.map((b) => [b.height, b]));
+  const payouts: PayoutEvidence[] = [];
+  for (const [key, value] of await store.range(store.cbout, `${D}!${h10(start)}`, `${D}!${h10(end)}`)) {
+    const [, hText, voutText] = key.split('!');
+    const b = byHeight.get(Number(hText))!;
+    payouts.push({ source: 'coinbase', height: b.height, blockHash: b.hash, txid: b.coinbaseTxid, vout: Number(voutText), value: BigInt(value), address: D });
+  }
+  if (declared.length > 0) {
+    for (const [key, p] of await store.range(store.payouts, `${D}!${h10(start)}`, `${D}!${h10(end)}`)) {
+      const fromAddress = declared.find((a) => p.from.includes(a));
+      if (fromAddress === undefined) continue;
+      const [, hText, txid, voutText] = key.split('!');
+      const b = byHeight.get(Number(hText))!;
+      payouts.push({
+        source: 'pool-payout', height: b.height, blockHash: b.hash, txid: txid!, vout: Number(voutText), value: BigInt(p.value), address: D, fromAddress,
+      });
+    }
+  }
+  const withPayouts = { window: { start, end }, event, blocks, deliveryAddress: D, poolPayoutAddresses: [...declared], payouts };
+  if (params.kind === 'pool-rewards') return { kind: 'pool-rewards', ...withPayouts };
+  return { kind: 'hashpower-delivery', ...withPayouts, ...simulated, hashrateThs: BigInt(params.hashrateThs!) };
+}
+
+export interface AttesterOptions {
+  store: OracleStore;
+  indexer: ChainIndexer;
+  key: OracleKey;
+  hashProfile: HashProfile;
+  crash: (step: CrashStep) => void;
+  /** Called after an event is attested (pending counts). */
+  onAttested?: (record: EventRecord) => void;
+}
+
+export class Attester {
+  readonly #o: AttesterOptions;
+
+  constructor(options: AttesterOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Attests every event whose `attestHeight` is at or below the indexed tip.
+   * @returns the ids attested.
+   * @throws {OracleError} when an outcome cannot be computed (index incomplete).
+   */
+  async attestDue(): Promise<string[]> {
+    const tip = this.#o.indexer.tip;
+    if (tip === undefined) return [];
+    const s = this.#o.store;
+    const done: string[] = [];
+    const keys = await s.keys(s.due, { lt: `${h10(tip.height + 1)}` });
+    for (const key of keys) {
+      const record = await s.events.get(key.slice(11));
+      if (record === undefined) continue;
+      await this.attestEvent(record);
+      done.push(record.eventId);
+    }
+    return done;
+  }
+
+  /**
+   * Stores the outcome (unless stored), then signs and stores the attestation.
+   * @throws {OracleError} INTERNAL when the index does not cover the window.
+   */
+  async attestEvent(record: EventRecord): Promise<AttestationRecord> {
+    const s = this.#o.store;
+    if (record.state === 'attested') {
+      const att = await s.attestations.get(record.eventId);
+      if (att === undefined) throw new OracleError('STORAGE_CORRUPT', `event ${record.eventId} is attested without attestation`);
+      return att;
+    }
+    let outcome: OutcomeRecord | undefined;
+    if (record.state === 'announced') {
+      outcome = await this.#storeOutcome(record);
+      record = { ...record, state: 'outcome-stored' };
+    } else {
+      outcome = await s.outcomes.get(record.eventId);
+      if (outcome === undefined) throw new OracleError('STORAGE_CORRUPT', `event ${record.eventId} has no stored outcome`);
+    }
+    return this.#sign(record, outcome);
+  }
+
+  async #storeOutcome(record: EventRecord): Promise<OutcomeRecord> {
+    const s = this.#o.store;
+    const evidence = await buildEvidence(s, record.params);
+    const result: RecomputedOutcome = recomputeOutcome(evidence);
+    const { outcome, signed } = attestedOutcome(record.params, result);
+    const rec: OutcomeRecord = {
+      eventId: record.eventId,
+      evidence: evidenceToJson(evidence),
+      result: {
+        outcome: result.outcome.toString(),
+        capped: result.capped,
+        noNetworkReward: result.noNetworkReward,
+        networkReward: result.networkReward.toString(),
+        poolRewards: result.poolRewards.toString(),
+      },
+      outcome,
+      signed,
+      computedAtHeight: this.#o.indexer.tip!.height,
+    };
+    await s.write([s.put(s.outcomes, record.eventId, rec), s.put(s.events, record.eventId, { ...record, state: 'outcome-stored' })]);
+    this.#o.crash('outcome-stored');
+    return rec;
+  }
+
+  async #sign(record: EventRecord, outcome: OutcomeRecord): Promise<AttestationRecord> {
+    const s = this.#o.store;
+    const { secretKey, publicKey } = this.#o.key;
+    const attestation: OracleAttestation = {
+      eventId: record.eventId,
+      oraclePublicKey: publicKey,
+      signatures: attest(this.#o.hashProfile, secretKey, record.eventId, outcome.signed),
+      outcomes: [...outcome.signed],
+    };
+    const att: AttestationRecord = {
+      eventId: record.eventId,
+      hex: toHex(encodeMessage({ type: 'oracle_attestation', message: attestation })),
+      attestedAtHeight: this.#o.indexer.tip?.height ?? outcome.computedAtHeight,
+    };
+    this.#o.crash('attest-signed');
+    const attested: EventRecord = { ...record, state: 'attested' };
+    const ops: StoreOp[] = [
+      s.put(s.attestations, record.eventId, att),
+      s.put(s.events, record.eventId, attested),
+      s.del(s.due, `${h10(record.attestHeight)}!${record.eventId}`),
+    ];
+    for (const k of eventIndexKeys(record.params, record.eventId, 'announced')) {
+      if (k.startsWith('state!')) ops.push(s.del(s.eventIdx, k));
+    }
+    for (const k of eventIndexKeys(record.params, record.eventId, 'attested')) {
+      if (k.startsWith('state!')) ops.push(s.put(s.eventIdx, k, ''));
+    }
+    await s.write(ops);
+    this.#o.crash('attest-stored');
+    this.#o.onAttested?.(attested);
+    return att;
+  }
+}

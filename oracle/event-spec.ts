@@ -1,0 +1,312 @@
+/**
+ * What an oracle event IS, as pure functions shared by the oracle service and
+ * by anyone checking it (`hashdlc oracle verify`): event parameters, their
+ * canonical JSON and the deterministic event id derived from it, the dlcspecs
+ * event descriptor of each kind, the enum labels of threshold events, the
+ * binary digits a numeric outcome is attested as, and the JSON form of the
+ * outcome evidence (protocol/hashpower `OutcomeEvidence` with bigints as
+ * decimal strings).
+ *
+ * Kinds (docs/PRODUCT.md "Oracle events and formulas", protocol/hashpower
+ * README): `pool-rewards` (unit `sats`), `hashprice` (`sats/PH/day`),
+ * `hashpower-delivery` (`bps`); numeric events are base 2, unsigned,
+ * precision 0 (Oracle.md "Digit decomposition"); an event with thresholds is
+ * an enum event (Oracle.md "Simple enumeration") over the same integer value.
+ *
+ * This module does NOT read the chain, sign, store or validate client
+ * requests against limits (events.ts does), and does no I/O.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { z } from 'zod';
+import {
+  DELIVERY_RATIO_UNIT,
+  HASHPRICE_UNIT,
+  NO_NETWORK_REWARD_RULE,
+  POOL_REWARDS_UNIT,
+  type NumericEventSpec,
+  type OutcomeEvidence,
+  type RecomputedOutcome,
+} from '../protocol/hashpower/index.js';
+import { toHex } from '../protocol/messages/index.js';
+import type { EventDescriptor } from '../protocol/messages/index.js';
+
+export const EVENT_KINDS = ['pool-rewards', 'hashprice', 'hashpower-delivery'] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** Unit stated in each kind's numeric descriptor (what protocol/templates expect). */
+export const EVENT_UNITS: Record<EventKind, string> = {
+  'pool-rewards': POOL_REWARDS_UNIT,
+  hashprice: HASHPRICE_UNIT,
+  'hashpower-delivery': DELIVERY_RATIO_UNIT,
+};
+
+/**
+ * Default digits per kind: delivery up to 16,383 bps, hashprice up to
+ * 1,048,575 sats/PH/day, pool rewards up to 2^40 - 1 sats (~10,995 BTC).
+ */
+export const DEFAULT_NB_DIGITS: Record<EventKind, number> = {
+  'pool-rewards': 40,
+  hashprice: 20,
+  'hashpower-delivery': 14,
+};
+
+/** Enum events compare the uncapped integer value: digits of its evidence spec. */
+export const ENUM_VALUE_DIGITS = 64;
+export const MAX_THRESHOLDS = 16;
+export const MAX_POOL_PAYOUT_ADDRESSES = 16;
+const U64_MAX = (1n << 64n) - 1n;
+
+export interface NumericDescriptorParams {
+  type: 'numeric';
+  base: 2;
+  nbDigits: number;
+  unit: string;
+  precision: 0;
+}
+
+export interface EnumDescriptorParams {
+  type: 'enum';
+  /** Increasing positive integers, decimal strings. */
+  thresholds: string[];
+  /** `enumLabels(thresholds)`. */
+  outcomes: string[];
+}
+
+export type DescriptorParams = NumericDescriptorParams | EnumDescriptorParams;
+
+/** Everything that defines an event; its canonical JSON determines the event id. */
+export interface EventParams {
+  kind: EventKind;
+  network: string;
+  window: { start: number; end: number };
+  /** `D` (pool-rewards, hashpower-delivery), else null. */
+  deliveryAddress: string | null;
+  /** Declared pool payout addresses, sorted and unique (pool-rewards, hashpower-delivery), else null. */
+  poolPayoutAddresses: string[] | null;
+  /** `H` in TH/s, decimal string (hashpower-delivery), else null. */
+  hashrateThs: string | null;
+  /** Regtest only: the simulated difficulty, else null. */
+  simulatedDifficulty: string | null;
+  descriptor: DescriptorParams;
+}
+
+/** The canonical JSON of event parameters: fixed key order, no spaces. */
+export function canonicalParamsJson(p: EventParams): string {
+  const d: DescriptorParams =
+    p.descriptor.type === 'numeric'
+      ? { type: 'numeric', base: 2, nbDigits: p.descriptor.nbDigits, unit: p.descriptor.unit, precision: 0 }
+      : { type: 'enum', thresholds: [...p.descriptor.thresholds], outcomes: [...p.descriptor.outcomes] };
+  return JSON.stringify({
+    kind: p.kind,
+    network: p.network,
+    window: { start: p.window.start, end: p.window.end },
+    deliveryAddress: p.deliveryAddress,
+    poolPayoutAddresses: p.poolPayoutAddresses,
+    hashrateThs: p.hashrateThs,
+    simulatedDifficulty: p.simulatedDifficulty,
+    descriptor: d,
+  });
+}
+
+/**
+ * The deterministic event id:
+ * `<kind>/<start>-<end>[/<H>ths][/simdiff=<d>]/<first 32 hex of SHA-256(canonical params)>`.
+ */
+export function eventIdFor(p: EventParams): string {
+  const digest = toHex(sha256(new TextEncoder().encode(canonicalParamsJson(p)))).slice(0, 32);
+  const parts: string[] = [p.kind, `${p.window.start}-${p.window.end}`];
+  if (p.hashrateThs !== null) parts.push(`${p.hashrateThs}ths`);
+  if (p.simulatedDifficulty !== null) parts.push(`simdiff=${p.simulatedDifficulty}`);
+  parts.push(digest);
+  return parts.join('/');
+}
+
+/**
+ * Labels of an enum event over thresholds `t1 < ... < tk`:
+ * `"<t1"`, `"t1..(t2-1)"`, ..., `">=tk"`.
+ * @throws {RangeError} for thresholds that are not increasing positive integers below 2^64.
+ */
+export function enumLabels(thresholds: readonly bigint[]): string[] {
+  checkThresholds(thresholds);
+  const labels = [`<${thresholds[0]!}`];
+  for (let i = 0; i + 1 < thresholds.length; i++) {
+    const lo = thresholds[i]!;
+    const hi = thresholds[i + 1]! - 1n;
+    labels.push(lo === hi ? `${lo}` : `${lo}..${hi}`);
+  }
+  labels.push(`>=${thresholds[thresholds.length - 1]!}`);
+  return labels;
+}
+
+function checkThresholds(thresholds: readonly bigint[]): void {
+  if (thresholds.length < 1 || thresholds.length > MAX_THRESHOLDS) {
+    throw new RangeError(`an enum event needs 1 to ${MAX_THRESHOLDS} thresholds`);
+  }
+  let prev = 0n;
+  for (const t of thresholds) {
+    if (t <= prev || t > U64_MAX) throw new RangeError('thresholds must be increasing positive integers below 2^64');
+    prev = t;
+  }
+}
+
+/**
+ * The label of the range `value` falls in.
+ * @throws {RangeError} as `enumLabels`.
+ */
+export function enumLabelFor(thresholds: readonly bigint[], value: bigint): string {
+  const labels = enumLabels(thresholds);
+  let i = 0;
+  while (i < thresholds.length && value >= thresholds[i]!) i++;
+  return labels[i]!;
+}
+
+/** The dlcspecs event descriptor of an event. */
+export function eventDescriptorOf(p: EventParams): EventDescriptor {
+  if (p.descriptor.type === 'enum') return { enumEvent: { outcomes: [...p.descriptor.outcomes] } };
+  return {
+    digitDecompositionEvent: { base: 2, isSigned: false, unit: p.descriptor.unit, precision: 0, nbDigits: p.descriptor.nbDigits },
+  };
+}
+
+/** Number of oracle nonces the event needs (one per digit, or one). */
+export function nonceCount(p: EventParams): number {
+  return p.descriptor.type === 'enum' ? 1 : p.descriptor.nbDigits;
+}
+
+/** The numeric spec the outcome is computed with (enum events: 64 digits, uncapped in practice). */
+export function evidenceSpec(p: EventParams): NumericEventSpec {
+  return { nbDigits: p.descriptor.type === 'enum' ? ENUM_VALUE_DIGITS : p.descriptor.nbDigits, precision: 0 };
+}
+
+/** Human-readable rules stated for an event. */
+export function eventRules(p: EventParams): string[] {
+  const rules = [
+    `window: blocks at heights [${p.window.start}, ${p.window.end}); outcome = floor(value), base 2 unsigned digits, most significant first`,
+  ];
+  if (p.kind === 'hashpower-delivery') rules.push(NO_NETWORK_REWARD_RULE);
+  if (p.descriptor.type === 'enum') rules.push(`enum: the label of the range the integer value falls in (${p.descriptor.outcomes.join(', ')})`);
+  if (p.simulatedDifficulty !== null) {
+    rules.push(`regtest simulated difficulty ${p.simulatedDifficulty} replaces every block's own difficulty in hashprice and delivery outcomes`);
+  }
+  return rules;
+}
+
+/**
+ * The base-2 digits of `outcome`, most significant first, as the strings an
+ * oracle signs (Oracle.md "Digit decomposition").
+ * @throws {RangeError} when the outcome does not fit in `nbDigits` digits.
+ */
+export function outcomeDigits(outcome: bigint, nbDigits: number): string[] {
+  if (outcome < 0n || outcome >= 1n << BigInt(nbDigits)) throw new RangeError(`outcome ${outcome} does not fit in ${nbDigits} digits`);
+  return outcome.toString(2).padStart(nbDigits, '0').split('');
+}
+
+/**
+ * The integer attested by base-2 digits.
+ * @throws {RangeError} for anything but '0'/'1' strings.
+ */
+export function digitsToOutcome(digits: readonly string[]): bigint {
+  if (digits.length === 0 || digits.some((d) => d !== '0' && d !== '1')) throw new RangeError('digits must be "0" or "1"');
+  return BigInt(`0b${digits.join('')}`);
+}
+
+/** What the oracle signs for a recomputed outcome: the attested value/label and the signed strings. */
+export function attestedOutcome(p: EventParams, r: RecomputedOutcome): { outcome: string; signed: string[] } {
+  if (p.descriptor.type === 'enum') {
+    const label = enumLabelFor(p.descriptor.thresholds.map(BigInt), r.outcome);
+    return { outcome: label, signed: [label] };
+  }
+  return { outcome: r.outcome.toString(), signed: outcomeDigits(r.outcome, p.descriptor.nbDigits) };
+}
+
+// ------------------------------------------------------------------ JSON forms
+
+const hex32 = z.string().regex(/^[0-9a-f]{64}$/);
+const sats = z.string().regex(/^(0|[1-9]\d{0,18})$/).transform(BigInt);
+const height = z.number().int().min(0).max(0x7fffffff);
+
+const descriptorSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('numeric'),
+    base: z.literal(2),
+    nbDigits: z.number().int().min(1).max(64),
+    unit: z.string(),
+    precision: z.literal(0),
+  }).strict(),
+  z.object({
+    type: z.literal('enum'),
+    thresholds: z.array(z.string().regex(/^[1-9]\d{0,19}$/)).min(1).max(MAX_THRESHOLDS),
+    outcomes: z.array(z.string()).min(2),
+  }).strict(),
+]);
+
+/** zod schema of `EventParams` as the API prints them. */
+export const eventParamsSchema = z
+  .object({
+    kind: z.enum(EVENT_KINDS),
+    network: z.string(),
+    window: z.object({ start: height, end: height }).strict(),
+    deliveryAddress: z.string().nullable(),
+    poolPayoutAddresses: z.array(z.string()).nullable(),
+    hashrateThs: z.string().regex(/^[1-9]\d*$/).nullable(),
+    simulatedDifficulty: z.string().nullable(),
+    descriptor: descriptorSchema,
+  })
+  .strict();
+
+const blockEvidenceSchema = z
+  .object({ height, hash: hex32, bits: z.string().regex(/^[0-9a-f]{8}$/), reward: sats, coinbaseTxid: hex32 })
+  .strict();
+const payoutEvidenceSchema = z
+  .object({
+    source: z.enum(['coinbase', 'pool-payout']),
+    height,
+    blockHash: hex32,
+    txid: hex32,
+    vout: z.number().int().min(0).max(0xffffffff),
+    value: sats,
+    address: z.string(),
+    fromAddress: z.string().optional(),
+  })
+  .strict();
+const base = {
+  window: z.object({ start: height, end: height }).strict(),
+  event: z.object({ nbDigits: z.number().int().min(1).max(64), precision: z.number().int() }).strict(),
+  blocks: z.array(blockEvidenceSchema),
+};
+const payoutFields = {
+  deliveryAddress: z.string(),
+  poolPayoutAddresses: z.array(z.string()),
+  payouts: z.array(payoutEvidenceSchema),
+};
+
+/** zod schema of the evidence JSON (bigints as decimal strings) → `OutcomeEvidence`. */
+export const evidenceJsonSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('hashprice'), ...base, simulatedDifficulty: z.string().optional() }).strict(),
+  z.object({ kind: z.literal('pool-rewards'), ...base, ...payoutFields }).strict(),
+  z
+    .object({
+      kind: z.literal('hashpower-delivery'),
+      ...base,
+      ...payoutFields,
+      simulatedDifficulty: z.string().optional(),
+      hashrateThs: z.string().regex(/^[1-9]\d*$/).transform(BigInt),
+    })
+    .strict(),
+]);
+
+/** JSON-safe evidence: every bigint as a decimal string. */
+export type EvidenceJson = z.input<typeof evidenceJsonSchema>;
+
+/** The JSON form of evidence (bigints → decimal strings), for the API and the store. */
+export function evidenceToJson(e: OutcomeEvidence): EvidenceJson {
+  return JSON.parse(JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as EvidenceJson;
+}
+
+/**
+ * Parses evidence JSON back to `OutcomeEvidence`.
+ * @throws {z.ZodError} when the JSON does not have the evidence shape.
+ */
+export function evidenceFromJson(json: unknown): OutcomeEvidence {
+  return evidenceJsonSchema.parse(json) as OutcomeEvidence;
+}

@@ -1,0 +1,395 @@
+/**
+ * Creating, finding and listing oracle events.
+ *
+ * An event request (operator with token, the hashprice schedule, or anyone
+ * for `hashpower-delivery` within limits) is checked, turned into
+ * `EventParams` whose canonical JSON gives the event id (event-spec.ts), and
+ * announced: nonces from protocol/crypto `eventNonces` (derived from the
+ * oracle secret and the event id, so none is ever stored or reused for
+ * another event), the oracle_event signed with `signAnnouncement`, then the
+ * event record, its list indexes and its attestation due-entry written in one
+ * atomic batch. A request for an existing id returns the stored event: an
+ * event, once announced, never changes.
+ *
+ * Limits on token-less requests: kind `hashpower-delivery` only, window
+ * length, how far ahead the window starts, pending (unattested) events per
+ * client, and requests per client per minute. A client is its IP address.
+ *
+ * This module does NOT attest (attest.ts), speak HTTP (http.ts), or
+ * serialize access: the service calls it one request at a time.
+ */
+import { address as btcAddress, networks } from 'bitcoinjs-lib';
+import { z } from 'zod';
+import { eventNonces, signAnnouncement, type HashProfile } from '../protocol/crypto/index.js';
+import {
+  encodeMessage,
+  encodeOracleEventTlv,
+  toHex,
+  type OracleAnnouncement,
+  type OracleEvent,
+} from '../protocol/messages/index.js';
+import type { CrashStep, OracleConfig } from './config.js';
+import { OracleError } from './errors.js';
+import {
+  canonicalParamsJson,
+  DEFAULT_NB_DIGITS,
+  enumLabels,
+  EVENT_KINDS,
+  EVENT_UNITS,
+  eventDescriptorOf,
+  eventIdFor,
+  MAX_POOL_PAYOUT_ADDRESSES,
+  MAX_THRESHOLDS,
+  nonceCount,
+  type EventKind,
+  type EventParams,
+} from './event-spec.js';
+import type { ChainIndexer } from './indexer.js';
+import type { OracleKey } from './keys.js';
+import { h10, type EventRecord, type OracleStore, type StoreOp } from './store.js';
+
+/** Nominal block interval used for the announced maturity time. */
+const BLOCK_SECONDS = 600;
+const U32_MAX = 0xffffffff;
+
+const addressText = z.string().min(1).max(128);
+
+/** The body of `POST /v1/events`. */
+export const eventRequestSchema = z
+  .object({
+    kind: z.enum(EVENT_KINDS),
+    window: z.object({ start: z.number().int().min(0).max(0x7fffffff), end: z.number().int().min(0).max(0x7fffffff) }).strict(),
+    deliveryAddress: addressText.nullish(),
+    poolPayoutAddresses: z.array(addressText).max(MAX_POOL_PAYOUT_ADDRESSES).nullish(),
+    hashrateThs: z.union([z.string().regex(/^[1-9]\d{0,14}$/), z.number().int().min(1).max(1e15)]).nullish(),
+    nbDigits: z.number().int().min(1).max(64).nullish(),
+    thresholds: z.array(z.string().regex(/^[1-9]\d{0,19}$/)).min(1).max(MAX_THRESHOLDS).nullish(),
+  })
+  .strict();
+export type EventRequest = z.infer<typeof eventRequestSchema>;
+
+/** Who asks: the operator (token) or a client identified by IP. */
+export interface Requester {
+  operator: boolean;
+  client: string;
+}
+
+/** Filters of `GET /v1/events`. */
+export interface EventFilter {
+  kind?: EventKind;
+  state?: 'announced' | 'attested';
+  address?: string;
+  limit: number;
+  after?: string;
+}
+
+function invalid(reason: string, message: string): OracleError {
+  return new OracleError('INVALID_PARAMS', message, { reason });
+}
+
+const BITCOINJS_NETWORKS = {
+  mainnet: networks.bitcoin,
+  testnet: networks.testnet,
+  testnet4: networks.testnet,
+  signet: networks.testnet,
+  regtest: networks.regtest,
+} as const;
+
+/** The API state of an internal event state. */
+export function publicState(record: EventRecord): 'announced' | 'attested' {
+  return record.state === 'attested' ? 'attested' : 'announced';
+}
+
+/** Index entries (list filters) of an event in a given public state. */
+export function eventIndexKeys(params: EventParams, eventId: string, state: 'announced' | 'attested'): string[] {
+  const keys = [`kind!${params.kind}!${eventId}`, `state!${state}!${eventId}`];
+  if (params.deliveryAddress !== null) keys.push(`addr!${params.deliveryAddress}!${eventId}`);
+  return keys;
+}
+
+export interface EventServiceOptions {
+  config: OracleConfig;
+  store: OracleStore;
+  indexer: ChainIndexer;
+  key: OracleKey;
+  crash: (step: CrashStep) => void;
+  /** Clock for rate limits (ms). */
+  now?: () => number;
+}
+
+export class EventService {
+  readonly #config: OracleConfig;
+  readonly #store: OracleStore;
+  readonly #indexer: ChainIndexer;
+  readonly #key: OracleKey;
+  readonly #crash: (step: CrashStep) => void;
+  readonly #now: () => number;
+  /** client → ids of its unattested events */
+  readonly #pending = new Map<string, Set<string>>();
+  /** client → times (ms) of its recent requests */
+  readonly #recent = new Map<string, number[]>();
+
+  constructor(options: EventServiceOptions) {
+    this.#config = options.config;
+    this.#store = options.store;
+    this.#indexer = options.indexer;
+    this.#key = options.key;
+    this.#crash = options.crash;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Rebuilds the per-client pending counts from the unattested events. */
+  async init(): Promise<void> {
+    for await (const key of this.#store.due.keys() as AsyncIterable<string>) {
+      const id = key.slice(11);
+      const rec = await this.#store.events.get(id);
+      if (rec?.requestedBy) this.#pendingOf(rec.requestedBy).add(id);
+    }
+  }
+
+  #pendingOf(client: string): Set<string> {
+    let set = this.#pending.get(client);
+    if (set === undefined) this.#pending.set(client, (set = new Set()));
+    return set;
+  }
+
+  /** Forgets a pending event once attested. */
+  settled(record: EventRecord): void {
+    if (record.requestedBy === null) return;
+    const set = this.#pending.get(record.requestedBy);
+    set?.delete(record.eventId);
+    if (set?.size === 0) this.#pending.delete(record.requestedBy);
+  }
+
+  /**
+   * Counts a token-less request against the client's rate.
+   * @throws {OracleError} RATE_LIMITED.
+   */
+  checkRate(client: string): void {
+    const now = this.#now();
+    const times = (this.#recent.get(client) ?? []).filter((t) => now - t < 60_000);
+    if (times.length >= this.#config.limits.requestsPerMinute) {
+      this.#recent.set(client, times);
+      throw new OracleError('RATE_LIMITED', `more than ${this.#config.limits.requestsPerMinute} event requests in a minute`, {
+        reason: 'requests-per-minute',
+      });
+    }
+    times.push(now);
+    this.#recent.set(client, times);
+    if (this.#recent.size > 10_000) {
+      for (const [c, ts] of this.#recent) if (ts.every((t) => now - t >= 60_000)) this.#recent.delete(c);
+    }
+  }
+
+  #normalizeAddress(text: string, field: string): string {
+    const a = /^(bc|tb|bcrt)1/i.test(text) ? text.toLowerCase() : text;
+    try {
+      btcAddress.toOutputScript(a, BITCOINJS_NETWORKS[this.#config.network]);
+    } catch {
+      throw invalid('address-invalid', `${field} ${JSON.stringify(text)} is not a ${this.#config.network} address`);
+    }
+    return a;
+  }
+
+  /**
+   * Turns a request into event parameters, checking every rule.
+   * @throws {OracleError} UNAUTHORIZED, INVALID_PARAMS (reasons `window-empty`,
+   *   `window-before-index`, `window-too-long`, `window-too-far`,
+   *   `address-required`, `address-not-allowed`, `address-invalid`,
+   *   `hashrate-required`, `hashrate-not-allowed`), ORACLE_UNAVAILABLE before the first indexed block.
+   */
+  paramsOf(req: EventRequest, who: Requester): EventParams {
+    const { limits } = this.#config;
+    if (!who.operator && req.kind !== 'hashpower-delivery') {
+      throw new OracleError('UNAUTHORIZED', `creating ${req.kind} events needs the operator token`, { reason: 'operator-only' });
+    }
+    const tip = this.#indexer.tip;
+    if (tip === undefined) throw new OracleError('ORACLE_UNAVAILABLE', 'the chain index is not ready', { reason: 'index-not-ready' });
+    const { start, end } = req.window;
+    // 1. A non-empty window inside the index.
+    if (end <= start) throw invalid('window-empty', `window [${start}, ${end}) has no blocks`);
+    if (start < this.#config.indexStartHeight) {
+      throw invalid('window-before-index', `window starts at ${start}, below the index start ${this.#config.indexStartHeight}`);
+    }
+    // 2. Window limits (the operator's are wider).
+    const maxLen = who.operator ? limits.maxOperatorWindowBlocks : limits.maxWindowBlocks;
+    if (end - start > maxLen) throw invalid('window-too-long', `window has ${end - start} blocks, at most ${maxLen} allowed`);
+    if (!who.operator && start > tip.height + limits.maxStartAheadBlocks) {
+      throw invalid('window-too-far', `window starts more than ${limits.maxStartAheadBlocks} blocks above the tip ${tip.height}`);
+    }
+    // 3. Addresses: required for payout kinds, absent otherwise.
+    const needsAddress = req.kind !== 'hashprice';
+    let deliveryAddress: string | null = null;
+    let poolPayoutAddresses: string[] | null = null;
+    if (needsAddress) {
+      if (req.deliveryAddress == null) throw invalid('address-required', `${req.kind} needs deliveryAddress`);
+      deliveryAddress = this.#normalizeAddress(req.deliveryAddress, 'deliveryAddress');
+      const pools = (req.poolPayoutAddresses ?? []).map((a, i) => this.#normalizeAddress(a, `poolPayoutAddresses[${i}]`));
+      poolPayoutAddresses = [...new Set(pools)].sort();
+    } else if (req.deliveryAddress != null || (req.poolPayoutAddresses != null && req.poolPayoutAddresses.length > 0)) {
+      throw invalid('address-not-allowed', 'hashprice events have no delivery or pool payout address');
+    }
+    // 4. Hashrate: delivery events only.
+    let hashrateThs: string | null = null;
+    if (req.kind === 'hashpower-delivery') {
+      if (req.hashrateThs == null) throw invalid('hashrate-required', 'hashpower-delivery needs hashrateThs');
+      hashrateThs = BigInt(req.hashrateThs).toString();
+    } else if (req.hashrateThs != null) {
+      throw invalid('hashrate-not-allowed', `${req.kind} events have no hashrate`);
+    }
+    // 5. Descriptor: numeric (digits) or enum (thresholds).
+    let descriptor: EventParams['descriptor'];
+    if (req.thresholds != null) {
+      if (req.nbDigits != null) throw invalid('descriptor-conflict', 'give nbDigits (numeric) or thresholds (enum), not both');
+      let outcomes: string[];
+      try {
+        outcomes = enumLabels(req.thresholds.map(BigInt));
+      } catch (err) {
+        throw new OracleError('INVALID_PARAMS', (err as Error).message, { reason: 'thresholds-invalid' });
+      }
+      descriptor = { type: 'enum', thresholds: req.thresholds.map((t) => BigInt(t).toString()), outcomes };
+    } else {
+      descriptor = {
+        type: 'numeric',
+        base: 2,
+        nbDigits: req.nbDigits ?? DEFAULT_NB_DIGITS[req.kind],
+        unit: EVENT_UNITS[req.kind],
+        precision: 0,
+      };
+    }
+    return {
+      kind: req.kind,
+      network: this.#config.network,
+      window: { start, end },
+      deliveryAddress,
+      poolPayoutAddresses,
+      hashrateThs,
+      simulatedDifficulty: this.#config.simulatedDifficulty ?? null,
+      descriptor,
+    };
+  }
+
+  /** Height at which an event with this window is attested. */
+  attestHeightOf(params: EventParams): number {
+    return params.window.end - 1 + this.#config.confirmations;
+  }
+
+  /**
+   * Creates (announces) the event a request describes, or returns the
+   * existing one with the same id.
+   * @throws {OracleError} as `paramsOf`, TOO_MANY_PENDING, CONFLICT; {ChainError} from the node.
+   */
+  async create(req: EventRequest, who: Requester): Promise<{ record: EventRecord; created: boolean }> {
+    const params = this.paramsOf(req, who);
+    const eventId = eventIdFor(params);
+    const existing = await this.#store.events.get(eventId);
+    if (existing !== undefined) {
+      if (canonicalParamsJson(existing.params) !== canonicalParamsJson(params)) {
+        throw new OracleError('CONFLICT', `event ${eventId} exists with other parameters`, { reason: 'event-id-collision' });
+      }
+      return { record: existing, created: false };
+    }
+    if (!who.operator && this.#pendingOf(who.client).size >= this.#config.limits.maxPendingPerClient) {
+      throw new OracleError('TOO_MANY_PENDING', `at most ${this.#config.limits.maxPendingPerClient} unattested events per client`, {
+        reason: 'pending-per-client',
+      });
+    }
+    // Payouts to D must be indexed over the whole window before it is attested.
+    if (params.deliveryAddress !== null) await this.#indexer.watchAddress(params.deliveryAddress, params.window.start);
+    const record = await this.#announce(params, eventId, who.operator ? null : who.client);
+    if (record.requestedBy !== null) this.#pendingOf(record.requestedBy).add(eventId);
+    return { record, created: true };
+  }
+
+  async #announce(params: EventParams, eventId: string, requestedBy: string | null): Promise<EventRecord> {
+    const tip = this.#indexer.tip!;
+    const tipBlock = await this.#store.blocks.get(h10(tip.height));
+    const attestHeight = this.attestHeightOf(params);
+    // dlcspecs event_maturity_epoch: when the attestation is expected (u32 seconds).
+    const epoch = Math.min(U32_MAX, (tipBlock?.time ?? 0) + Math.max(0, attestHeight - tip.height) * BLOCK_SECONDS);
+    const oracleEvent: OracleEvent = {
+      oracleNonces: eventNonces(this.#key.secretKey, eventId, nonceCount(params)),
+      eventMaturityEpoch: epoch,
+      eventDescriptor: eventDescriptorOf(params),
+      eventId,
+    };
+    const profile: HashProfile = this.#config.hashProfile;
+    const announcement: OracleAnnouncement = {
+      announcementSignature: signAnnouncement(profile, this.#key.secretKey, encodeOracleEventTlv(oracleEvent)),
+      oraclePublicKey: this.#key.publicKey,
+      oracleEvent,
+    };
+    const announcementHex = toHex(encodeMessage({ type: 'oracle_announcement', message: announcement }));
+    this.#crash('announce-signed');
+    const record: EventRecord = {
+      eventId,
+      params,
+      state: 'announced',
+      attestHeight,
+      eventMaturityEpoch: epoch,
+      announcementHex,
+      requestedBy,
+      createdAtHeight: tip.height,
+    };
+    const s = this.#store;
+    const ops: StoreOp[] = [s.put(s.events, eventId, record), s.put(s.due, `${h10(attestHeight)}!${eventId}`, '')];
+    for (const k of eventIndexKeys(params, eventId, 'announced')) ops.push(s.put(s.eventIdx, k, ''));
+    await s.write(ops);
+    this.#crash('announce-stored');
+    return record;
+  }
+
+  /**
+   * Announces the scheduled hashprice events for the windows after `tipHeight`.
+   * @throws {ChainError} from the node.
+   */
+  async schedule(tipHeight: number): Promise<EventRecord[]> {
+    const { hashpriceEveryBlocks: every, hashpriceNbDigits, hashpriceAheadWindows } = this.#config.schedule;
+    if (every === null) return [];
+    const created: EventRecord[] = [];
+    const first = Math.floor(tipHeight / every) + 1;
+    for (let k = first; k < first + hashpriceAheadWindows; k++) {
+      const start = k * every;
+      if (start < this.#config.indexStartHeight) continue;
+      const req: EventRequest = { kind: 'hashprice', window: { start, end: start + every }, nbDigits: hashpriceNbDigits };
+      const { record, created: isNew } = await this.create(req, { operator: true, client: 'schedule' });
+      if (isNew) created.push(record);
+    }
+    return created;
+  }
+
+  /** The event with this id, if any. */
+  get(eventId: string): Promise<EventRecord | undefined> {
+    return this.#store.events.get(eventId);
+  }
+
+  /** Events matching the filter, ordered by id, with the cursor of the next page. */
+  async list(filter: EventFilter): Promise<{ events: EventRecord[]; next: string | null }> {
+    const s = this.#store;
+    const addr = filter.address === undefined ? undefined : /^(bc|tb|bcrt)1/i.test(filter.address) ? filter.address.toLowerCase() : filter.address;
+    // The most selective index answers; remaining filters apply to the records.
+    let prefix: string | undefined;
+    if (addr !== undefined) prefix = `addr!${addr}!`;
+    else if (filter.state !== undefined) prefix = `state!${filter.state}!`;
+    else if (filter.kind !== undefined) prefix = `kind!${filter.kind}!`;
+    const out: EventRecord[] = [];
+    let next: string | null = null;
+    const sub = prefix === undefined ? s.events : s.eventIdx;
+    const p = prefix ?? '';
+    const range = filter.after === undefined ? { gte: p, lt: `${p}\uffff` } : { gt: `${p}${filter.after}`, lt: `${p}\uffff` };
+    for await (const key of sub.keys(range) as AsyncIterable<string>) {
+      const id = key.slice(p.length);
+      const rec = await s.events.get(id);
+      if (rec === undefined) continue;
+      if (filter.kind !== undefined && rec.params.kind !== filter.kind) continue;
+      if (filter.state !== undefined && publicState(rec) !== filter.state) continue;
+      if (addr !== undefined && rec.params.deliveryAddress !== addr) continue;
+      if (out.length === filter.limit) {
+        next = out[out.length - 1]!.eventId;
+        break;
+      }
+      out.push(rec);
+    }
+    return { events: out, next };
+  }
+}
