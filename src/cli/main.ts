@@ -6,6 +6,7 @@ const USAGE = `usage: hashdlc <command> [args]
 commands:
   msg decode <hex|file>    decode a DLC message (wire hex) to JSON
   msg encode <json|file>   encode a DLC message from JSON to wire hex
+  oracle verify <url> <event-id>  verify an oracle attestation against your node
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -14,6 +15,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'msg': {
       const { msgCommand } = await import('./msg.js');
       return msgCommand(rest);
+    }
+    case 'oracle': {
+      const { oracleCommand } = await import('./oracle.js');
+      return oracleCommand(rest);
     }
     case undefined:
     case '-h':
