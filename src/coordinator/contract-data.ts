@@ -1,0 +1,110 @@
+/**
+ * Decoded messages and derived transactions of a stored contract, with a small
+ * in-memory cache: the full `setupContract` (every CET sighash and adaptor
+ * point) is costly for thousands of CETs and is needed at accept, sign and
+ * settlement; the funding transaction and closing context are cheap and
+ * derived on demand.
+ *
+ * This module does NOT write to the store or verify signatures.
+ */
+import type { ContractSetup } from '../../protocol/contract/index.js';
+import { setupContract } from '../../protocol/contract/index.js';
+import type { HashProfile } from '../../protocol/crypto/index.js';
+import type { AcceptDlc, OfferDlc, SignDlc } from '../../protocol/messages/index.js';
+import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc } from '../../protocol/messages/index.js';
+import type { TemplateResult } from '../../protocol/templates/index.js';
+import type { ClosingContext, FundingTransaction } from '../../protocol/tx/index.js';
+import { buildFundingTransaction, closingContext } from '../../protocol/tx/index.js';
+import type { ContractRecord } from './lifecycle.js';
+import type { ContractStore } from './store.js';
+import { templateFromTerms } from './terms.js';
+
+/** A contract's messages, decoded, and what every step derives from them. */
+export interface ContractMessages {
+  offer: OfferDlc;
+  accept: AcceptDlc | undefined;
+  sign: SignDlc | undefined;
+  template: TemplateResult;
+}
+
+function oracleInfoOf(offer: OfferDlc) {
+  const ci = offer.contractInfo;
+  if (!('singleContractInfo' in ci)) throw new TypeError('stored offers are single contracts');
+  return ci.singleContractInfo.contractInfo.oracleInfo;
+}
+
+/**
+ * Per-contract derived data, cached by id (a few entries: the cache exists to
+ * avoid recomputing set-ups between the steps of one contract, not to hold
+ * the book in memory).
+ */
+export class ContractDataCache {
+  readonly #store: ContractStore;
+  readonly #hashProfile: HashProfile;
+  readonly #max: number;
+  readonly #messages = new Map<string, ContractMessages>();
+  readonly #setups = new Map<string, ContractSetup>();
+
+  constructor(store: ContractStore, hashProfile: HashProfile, maxEntries = 8) {
+    this.#store = store;
+    this.#hashProfile = hashProfile;
+    this.#max = maxEntries;
+  }
+
+  get hashProfile(): HashProfile {
+    return this.#hashProfile;
+  }
+
+  #remember<V>(map: Map<string, V>, id: string, v: V): V {
+    map.delete(id);
+    map.set(id, v);
+    while (map.size > this.#max) map.delete(map.keys().next().value!);
+    return v;
+  }
+
+  /** Forget a contract (after a transition that added messages). */
+  invalidate(id: string): void {
+    this.#messages.delete(id);
+  }
+
+  /** The stored messages of a record, decoded, and its template result. */
+  async messages(rec: ContractRecord): Promise<ContractMessages> {
+    const cached = this.#messages.get(rec.id);
+    const wantAccept = 'accepter' in rec && rec.accepter !== undefined;
+    if (cached !== undefined && (cached.accept !== undefined || !wantAccept)) return cached;
+    const raw = await this.#store.messages(rec.id);
+    if (raw.offer === undefined) throw new Error(`contract ${rec.id} has no stored offer`);
+    const offer = decodeOfferDlc(raw.offer);
+    const m: ContractMessages = {
+      offer,
+      accept: raw.accept === undefined ? undefined : decodeAcceptDlc(raw.accept),
+      sign: raw.sign === undefined ? undefined : decodeSignDlc(raw.sign),
+      template: templateFromTerms(rec.terms, oracleInfoOf(offer)),
+    };
+    return this.#remember(this.#messages, rec.id, m);
+  }
+
+  /** Put freshly verified messages in the cache (avoids decoding what was just decoded). */
+  put(id: string, m: ContractMessages): void {
+    this.#remember(this.#messages, id, m);
+  }
+
+  /** The full set-up (cached). */
+  setup(id: string, offer: OfferDlc, accept: AcceptDlc, template: TemplateResult): ContractSetup {
+    const cached = this.#setups.get(id);
+    if (cached !== undefined && cached.accept === accept) return cached;
+    const setup = setupContract(offer, accept, { hashProfile: this.#hashProfile, extraOutputs: template.extraOutputs });
+    return this.#remember(this.#setups, id, setup);
+  }
+
+  /** Cached set-up if present, with any accept object. */
+  cachedSetup(id: string): ContractSetup | undefined {
+    return this.#setups.get(id);
+  }
+}
+
+/** The funding transaction and closing context (cheap: no CETs). */
+export function fundingOf(m: { offer: OfferDlc; accept: AcceptDlc; template: TemplateResult }): { funding: FundingTransaction; closing: ClosingContext } {
+  const funding = buildFundingTransaction(m.offer, m.accept, { extraOutputs: m.template.extraOutputs });
+  return { funding, closing: closingContext(m.offer, m.accept, funding) };
+}

@@ -1,0 +1,130 @@
+/**
+ * The coordinator's HTTP API (src/coordinator/API.md): routes, request
+ * authentication (protocol/auth, over the exact body bytes), zod on every
+ * input, and the error middleware mapping codes to statuses.
+ *
+ * This module does NOT implement any step (service.ts does).
+ */
+import express, { type Express, type Request } from 'express';
+import { z } from 'zod';
+import { verifyRequest } from '../../protocol/auth/index.js';
+import { isDlcError } from '../../protocol/errors.js';
+import { CHAIN_HASHES } from '../../protocol/messages/index.js';
+import { bodyBytes, errorMiddleware, notFound, parseBody, parseWith, rawBody } from '../http/index.js';
+import { CoordinatorError, errorResponse } from './errors.js';
+import { contractView, offerView, type CoordinatorService } from './service.js';
+
+const idParam = z.object({ id: z.string().regex(/^[0-9a-fA-F]{64}$/, '32-byte hex id') });
+
+export const API_VERSION = 'hashdlc-coordinator/1';
+
+/**
+ * The signer of a request, checked against its body bytes and the clock.
+ * @throws {CoordinatorError} UNAUTHENTICATED naming why (`auth-missing`, `auth-malformed`, `auth-stale`, `auth-signature`).
+ */
+function authenticate(svc: CoordinatorService, req: Request): string {
+  try {
+    return verifyRequest(req.headers, { method: req.method, path: req.originalUrl, body: bodyBytes(req) }, Math.floor(svc.now() / 1000), svc.config.authMaxSkewSec).pubkey;
+  } catch (err) {
+    if (isDlcError(err)) throw new CoordinatorError('UNAUTHENTICATED', err.message, { reason: err.reason ?? 'auth', cause: err });
+    throw err;
+  }
+}
+
+/** Builds the express app over a service. */
+export function coordinatorApp(svc: CoordinatorService): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  const s = svc.schemas;
+  const post = rawBody(svc.config.limits.maxBodyBytes);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+
+  app.get('/v1/info', (_req, res) => {
+    res.json({
+      version: API_VERSION,
+      network: svc.config.network,
+      chainHash: CHAIN_HASHES[svc.config.network],
+      oracles: svc.config.oracles,
+      hashProfile: svc.config.hashProfile,
+      authMaxSkewSec: svc.config.authMaxSkewSec,
+      confirmations: svc.config.watcher.confirmations,
+      limits: svc.config.limits,
+    });
+  });
+
+  // ---- offer book
+  app.post('/v1/offers', post, async (req, res) => {
+    const signer = authenticate(svc, req);
+    const body = parseBody(req, s.offer);
+    const rec = await svc.createOffer(signer, body);
+    res.status(201).json(offerView(rec));
+  });
+
+  app.get('/v1/offers', async (req, res) => {
+    res.json(await svc.listOffers(parseWith(s.offersQuery, req.query)));
+  });
+
+  app.get('/v1/offers/:id', async (req, res) => {
+    const { id } = parseWith(idParam, req.params);
+    const rec = await svc.mustGet(id);
+    res.json(offerView(rec));
+  });
+
+  // ---- contracts
+  app.get('/v1/contracts', async (req, res) => {
+    res.json(await svc.listContracts(parseWith(s.contractsQuery, req.query)));
+  });
+
+  app.get('/v1/contracts/:id', async (req, res) => {
+    const { id } = parseWith(idParam, req.params);
+    res.json(contractView(await svc.mustGet(id)));
+  });
+
+  app.get('/v1/contracts/:id/messages', async (req, res) => {
+    const { id } = parseWith(idParam, req.params);
+    res.json(await svc.messagesHex(id));
+  });
+
+  app.post('/v1/contracts/:id/accept', post, async (req, res) => {
+    const signer = authenticate(svc, req);
+    const { id } = parseWith(idParam, req.params);
+    res.json(contractView(await svc.accept(id, signer, parseBody(req, s.accept))));
+  });
+
+  app.post('/v1/contracts/:id/sign', post, async (req, res) => {
+    const signer = authenticate(svc, req);
+    const { id } = parseWith(idParam, req.params);
+    res.json(contractView(await svc.sign(id, signer, parseBody(req, s.sign))));
+  });
+
+  app.post('/v1/contracts/:id/fund', post, async (req, res) => {
+    const signer = authenticate(svc, req);
+    const { id } = parseWith(idParam, req.params);
+    res.json(contractView(await svc.fund(id, signer, parseBody(req, s.fund))));
+  });
+
+  app.post('/v1/contracts/:id/close', post, async (req, res) => {
+    const signer = authenticate(svc, req);
+    const { id } = parseWith(idParam, req.params);
+    const { record, closePsbt } = await svc.close(id, signer, parseBody(req, s.close));
+    res.json({ ...contractView(record), closePsbt });
+  });
+
+  app.post('/v1/contracts/:id/cancel', post, async (req, res) => {
+    const signer = authenticate(svc, req);
+    const { id } = parseWith(idParam, req.params);
+    parseBody(req, s.cancel);
+    res.json(contractView(await svc.cancel(id, signer)));
+  });
+
+  app.use(notFound);
+  app.use(errorMiddleware(
+    (err) => errorResponse(err),
+    (err) => svc.log('error', 'request failed', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+  ));
+  return app;
+}

@@ -1,0 +1,368 @@
+/**
+ * The contract lifecycle as a discriminated union on `state`, with pure
+ * transition functions: each takes a record (and the facts of the event) and
+ * returns the next record, or throws INVALID_STATE. The service persists a
+ * transition's result in one atomic batch and performs side effects
+ * (broadcasts) only from persisted states, so a restart re-drives them.
+ *
+ *   offered ─accept→ accepted ─sign→ signed ─fund→ funding-broadcast ─(conf)→ confirmed
+ *      │                │              │              │    ↑ reorg ─────────────┘ │
+ *      └──cancel────────┴──────────────┘→ cancelled   │                           │
+ *                       └──────────────┴──────────────┴→ failed (inputs spent)   │
+ *   funding-broadcast | confirmed ─attestation→ attested ─broadcast→ cet-broadcast ─(conf)→ settled
+ *                                 ─refund locktime→ refund-broadcast ─(conf)→ refunded
+ *                                 ─both close sigs→ close-broadcast ─(conf)→ closed
+ *   (a CET, refund or close seen on chain or in the mempool jumps to its *-broadcast
+ *    or final state from funding-broadcast / confirmed / attested; a closing
+ *    transaction reorged out goes back to its *-broadcast state.)
+ *
+ * Records are JSON-safe (amounts as decimal strings, bytes as hex) and carry a
+ * format version `v`; they hold no message bodies (the store keeps offer/
+ * accept/sign wire bytes in their own sublevel).
+ *
+ * This module does NOT verify anything, read the clock (callers pass `now`,
+ * unix ms) or do I/O.
+ */
+import type { OfferTerms, TermsSummary } from './terms.js';
+import { CoordinatorError } from './errors.js';
+
+/** Storage format version of a record. Bump on any change of shape (the golden snapshots fail first). */
+export const RECORD_VERSION = 1;
+
+export const CONTRACT_STATES = [
+  'offered',
+  'accepted',
+  'signed',
+  'funding-broadcast',
+  'confirmed',
+  'attested',
+  'cet-broadcast',
+  'settled',
+  'refund-broadcast',
+  'refunded',
+  'close-broadcast',
+  'closed',
+  'cancelled',
+  'failed',
+] as const;
+export type ContractState = (typeof CONTRACT_STATES)[number];
+
+/** States from which nothing more happens. */
+export const TERMINAL_STATES: ReadonlySet<ContractState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed']);
+
+export interface HistoryEntry {
+  state: ContractState;
+  /** Unix ms. */
+  at: number;
+  note?: string;
+}
+
+export interface PartyInfo {
+  /** x-only identity key (request signatures), hex. */
+  identityPubkey: string;
+  /** Compressed funding key, hex. */
+  fundingPubkey: string;
+  payoutSpk: string;
+}
+
+export interface OracleRef {
+  url: string;
+  eventId: string;
+  publicKey: string;
+}
+
+/** Fields every record has from the offer on. */
+export interface OfferPart {
+  v: number;
+  /** The offer's temporary_contract_id, hex: the record's key at every stage. */
+  id: string;
+  createdAt: number;
+  updatedAt: number;
+  history: HistoryEntry[];
+  terms: OfferTerms;
+  summary: TermsSummary;
+  offerer: PartyInfo;
+  offerCollateral: string;
+  acceptCollateral: string;
+  totalCollateral: string;
+  /** CETs and adaptor signatures per party, from the template. */
+  cets: number;
+  adaptorSignatures: number;
+  oracles: OracleRef[];
+  cetLocktime: number;
+  refundLocktime: number;
+}
+
+export interface AcceptPart {
+  accepter: PartyInfo;
+  /** dlcspecs contract_id, hex. */
+  contractId: string;
+  /** Funding txid as displayed. */
+  fundingTxid: string;
+  fundOutputIndex: number;
+  fundOutputValue: string;
+  /** The funding PSBT (base64): unsigned after accept, with the offerer's inputs finalized after sign. */
+  fundingPsbt: string;
+}
+
+export interface CloseProposal {
+  offerPayout: string;
+  acceptPayout: string;
+  /** The unsigned close PSBT (base64). */
+  psbt: string;
+  /** Compact (64-byte) signatures collected so far, hex. */
+  offerSignature: string | null;
+  acceptSignature: string | null;
+  proposedAt: number;
+}
+
+export interface FundingPart {
+  /** The fully signed funding transaction, hex. */
+  fundingTx: string;
+  /** Height of the block that confirmed it; null until confirmed (and after a reorg). */
+  fundingHeight: number | null;
+  fundingBlockHash: string | null;
+  closeProposal: CloseProposal | null;
+}
+
+export type ClosingKind = 'cet' | 'refund' | 'close';
+
+export interface ClosingPart {
+  closingKind: ClosingKind;
+  /** The fully signed closing transaction, hex. */
+  closingTx: string;
+  closingTxid: string;
+  payouts: { offer: string; accept: string };
+  /** CETs: the attested outcome (decimal) and the CET's index in the plan; null otherwise. */
+  outcome: string | null;
+  cetIndex: number | null;
+  /** CETs: the oracle attestation (wire hex), when the coordinator saw it. */
+  attestation: string | null;
+  /** Who broadcast it: the coordinator, or someone else (seen on the chain or in the mempool). */
+  broadcastBy: 'coordinator' | 'other' | null;
+}
+
+export interface ClosingConfirmPart {
+  closingHeight: number;
+  closingBlockHash: string;
+}
+
+export type Offered = OfferPart & { state: 'offered' };
+export type Accepted = OfferPart & AcceptPart & { state: 'accepted' };
+export type Signed = OfferPart & AcceptPart & { state: 'signed' };
+export type FundingBroadcast = OfferPart & AcceptPart & FundingPart & { state: 'funding-broadcast' };
+export type Confirmed = OfferPart & AcceptPart & FundingPart & { state: 'confirmed'; fundingHeight: number; fundingBlockHash: string };
+export type Attested = OfferPart & AcceptPart & FundingPart & ClosingPart & { state: 'attested'; closingKind: 'cet' };
+export type ClosingBroadcast = OfferPart & AcceptPart & FundingPart & ClosingPart & {
+  state: 'cet-broadcast' | 'refund-broadcast' | 'close-broadcast';
+};
+export type Closed = OfferPart & AcceptPart & FundingPart & ClosingPart & ClosingConfirmPart & {
+  state: 'settled' | 'refunded' | 'closed';
+};
+export type Cancelled = OfferPart & Partial<AcceptPart> & { state: 'cancelled'; endedFrom: ContractState; reason: string };
+export type Failed = OfferPart & Partial<AcceptPart> & Partial<FundingPart> & { state: 'failed'; endedFrom: ContractState; reason: string };
+
+export type ContractRecord =
+  | Offered
+  | Accepted
+  | Signed
+  | FundingBroadcast
+  | Confirmed
+  | Attested
+  | ClosingBroadcast
+  | Closed
+  | Cancelled
+  | Failed;
+
+/** States in which the funding transaction is out and the funding output may be spent. */
+export type Funded = FundingBroadcast | Confirmed | Attested;
+
+// ------------------------------------------------------------------ helpers
+
+function wrongState(rec: { state: ContractState }, action: string, allowed: readonly ContractState[]): CoordinatorError {
+  return new CoordinatorError('INVALID_STATE', `cannot ${action} a contract in state ${rec.state} (allowed: ${allowed.join(', ')})`, {
+    reason: `state-${rec.state}`,
+    details: { state: rec.state },
+  });
+}
+
+function expectState<S extends ContractState>(rec: ContractRecord, action: string, allowed: readonly S[]): asserts rec is Extract<ContractRecord, { state: S }> {
+  if (!(allowed as readonly ContractState[]).includes(rec.state)) throw wrongState(rec, action, allowed);
+}
+
+function step<T extends { history: HistoryEntry[]; updatedAt: number }>(rec: T, state: ContractState, now: number, note?: string): HistoryEntry[] {
+  const entry: HistoryEntry = { state, at: now };
+  if (note !== undefined) entry.note = note;
+  return [...rec.history, entry];
+}
+
+function pickOffer(rec: OfferPart): OfferPart {
+  return {
+    v: rec.v, id: rec.id, createdAt: rec.createdAt, updatedAt: rec.updatedAt, history: rec.history, terms: rec.terms,
+    summary: rec.summary, offerer: rec.offerer, offerCollateral: rec.offerCollateral, acceptCollateral: rec.acceptCollateral,
+    totalCollateral: rec.totalCollateral, cets: rec.cets, adaptorSignatures: rec.adaptorSignatures, oracles: rec.oracles,
+    cetLocktime: rec.cetLocktime, refundLocktime: rec.refundLocktime,
+  };
+}
+
+function pickAccept(rec: AcceptPart): AcceptPart {
+  return {
+    accepter: rec.accepter, contractId: rec.contractId, fundingTxid: rec.fundingTxid, fundOutputIndex: rec.fundOutputIndex,
+    fundOutputValue: rec.fundOutputValue, fundingPsbt: rec.fundingPsbt,
+  };
+}
+
+function pickFunding(rec: FundingPart): FundingPart {
+  return { fundingTx: rec.fundingTx, fundingHeight: rec.fundingHeight, fundingBlockHash: rec.fundingBlockHash, closeProposal: rec.closeProposal };
+}
+
+function pickClosing(rec: ClosingPart): ClosingPart {
+  return {
+    closingKind: rec.closingKind, closingTx: rec.closingTx, closingTxid: rec.closingTxid, payouts: rec.payouts,
+    outcome: rec.outcome, cetIndex: rec.cetIndex, attestation: rec.attestation, broadcastBy: rec.broadcastBy,
+  };
+}
+
+// ------------------------------------------------------------------ transitions
+
+export type NewOffer = Omit<OfferPart, 'v' | 'createdAt' | 'updatedAt' | 'history'>;
+
+/** A verified offer enters the book. */
+export function createOffer(input: NewOffer, now: number): Offered {
+  return { ...input, v: RECORD_VERSION, createdAt: now, updatedAt: now, history: [{ state: 'offered', at: now }], state: 'offered' };
+}
+
+/** offered → accepted (the accept's signatures were verified). @throws {CoordinatorError} INVALID_STATE */
+export function acceptOffer(rec: ContractRecord, accept: AcceptPart, now: number): Accepted {
+  expectState(rec, 'accept', ['offered']);
+  return { ...pickOffer(rec), ...pickAccept(accept), state: 'accepted', updatedAt: now, history: step(rec, 'accepted', now) };
+}
+
+/** accepted → signed (the sign_dlc's signatures were verified). @throws {CoordinatorError} INVALID_STATE */
+export function signContract(rec: ContractRecord, fundingPsbt: string, now: number): Signed {
+  expectState(rec, 'sign', ['accepted']);
+  return { ...pickOffer(rec), ...pickAccept(rec), fundingPsbt, state: 'signed', updatedAt: now, history: step(rec, 'signed', now) };
+}
+
+/** signed → funding-broadcast (the combined funding tx passed testmempoolaccept). @throws {CoordinatorError} INVALID_STATE */
+export function fundContract(rec: ContractRecord, fundingPsbt: string, fundingTx: string, now: number): FundingBroadcast {
+  expectState(rec, 'fund', ['signed']);
+  return {
+    ...pickOffer(rec), ...pickAccept(rec), fundingPsbt, fundingTx, fundingHeight: null, fundingBlockHash: null, closeProposal: null,
+    state: 'funding-broadcast', updatedAt: now, history: step(rec, 'funding-broadcast', now),
+  };
+}
+
+/** funding-broadcast → confirmed. @throws {CoordinatorError} INVALID_STATE */
+export function fundingConfirmed(rec: ContractRecord, block: { height: number; hash: string }, now: number): Confirmed {
+  expectState(rec, 'confirm the funding of', ['funding-broadcast']);
+  return {
+    ...pickOffer(rec), ...pickAccept(rec), ...pickFunding(rec), fundingHeight: block.height, fundingBlockHash: block.hash,
+    state: 'confirmed', updatedAt: now, history: step(rec, 'confirmed', now, `block ${block.height}`),
+  };
+}
+
+/** confirmed → funding-broadcast: the confirming block left the best chain. @throws {CoordinatorError} INVALID_STATE */
+export function fundingReorged(rec: ContractRecord, now: number): FundingBroadcast {
+  expectState(rec, 'un-confirm the funding of', ['confirmed']);
+  return {
+    ...pickOffer(rec), ...pickAccept(rec), ...pickFunding(rec), fundingHeight: null, fundingBlockHash: null,
+    state: 'funding-broadcast', updatedAt: now, history: step(rec, 'funding-broadcast', now, `funding reorged out of block ${rec.fundingHeight}`),
+  };
+}
+
+/** Updates the pending cooperative-close proposal (no state change). @throws {CoordinatorError} INVALID_STATE */
+export function setCloseProposal(rec: ContractRecord, proposal: CloseProposal | null, now: number): FundingBroadcast | Confirmed {
+  expectState(rec, 'propose a close of', ['funding-broadcast', 'confirmed']);
+  return { ...rec, closeProposal: proposal, updatedAt: now };
+}
+
+/**
+ * funding-broadcast | confirmed → attested: the oracle attested and the
+ * coordinator completed the CET (not yet broadcast, e.g. before cet_locktime).
+ * @throws {CoordinatorError} INVALID_STATE
+ */
+export function cetCompleted(rec: ContractRecord, closing: Omit<ClosingPart, 'closingKind' | 'broadcastBy'>, now: number): Attested {
+  expectState(rec, 'attest', ['funding-broadcast', 'confirmed']);
+  return {
+    ...pickOffer(rec), ...pickAccept(rec), ...pickFunding(rec), ...closing, closingKind: 'cet', broadcastBy: null,
+    state: 'attested', updatedAt: now, history: step(rec, 'attested', now, `outcome ${closing.outcome}, CET ${closing.cetIndex}`),
+  };
+}
+
+const BROADCAST_STATE = { cet: 'cet-broadcast', refund: 'refund-broadcast', close: 'close-broadcast' } as const;
+const FINAL_STATE = { cet: 'settled', refund: 'refunded', close: 'closed' } as const;
+
+/**
+ * A closing transaction (CET, refund or close) was broadcast, by the
+ * coordinator or seen from someone else: funding-broadcast | confirmed |
+ * attested → cet-broadcast | refund-broadcast | close-broadcast. From
+ * attested or a *-broadcast state, a different transaction than the one
+ * recorded may win (e.g. a party's own CET mined before ours): the record
+ * then describes the one seen.
+ * @throws {CoordinatorError} INVALID_STATE
+ */
+export function closingBroadcast(rec: ContractRecord, closing: ClosingPart, now: number): ClosingBroadcast {
+  expectState(rec, 'broadcast a closing transaction of', ['funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'refund-broadcast', 'close-broadcast']);
+  if ('closingTxid' in rec && rec.state !== 'attested' && rec.closingTxid === closing.closingTxid) throw wrongState(rec, 're-broadcast', ['attested']);
+  const state = BROADCAST_STATE[closing.closingKind];
+  return {
+    ...pickOffer(rec), ...pickAccept(rec), ...pickFunding(rec), ...pickClosing(closing),
+    state, updatedAt: now, history: step(rec, state, now, `${closing.closingTxid} by ${closing.broadcastBy ?? 'unknown'}`),
+  };
+}
+
+/** *-broadcast → settled | refunded | closed. @throws {CoordinatorError} INVALID_STATE */
+export function closingConfirmed(rec: ContractRecord, block: { height: number; hash: string }, now: number): Closed {
+  expectState(rec, 'confirm the closing of', ['cet-broadcast', 'refund-broadcast', 'close-broadcast']);
+  const state = FINAL_STATE[rec.closingKind];
+  return {
+    ...pickOffer(rec), ...pickAccept(rec), ...pickFunding(rec), ...pickClosing(rec), closingHeight: block.height, closingBlockHash: block.hash,
+    state, updatedAt: now, history: step(rec, state, now, `block ${block.height}`),
+  };
+}
+
+/** settled | refunded | closed → *-broadcast: the closing transaction's block left the best chain. @throws {CoordinatorError} INVALID_STATE */
+export function closingReorged(rec: ContractRecord, now: number): ClosingBroadcast {
+  expectState(rec, 'un-confirm the closing of', ['settled', 'refunded', 'closed']);
+  const state = BROADCAST_STATE[rec.closingKind];
+  return {
+    ...pickOffer(rec), ...pickAccept(rec), ...pickFunding(rec), ...pickClosing(rec),
+    state, updatedAt: now, history: step(rec, state, now, `closing transaction reorged out of block ${rec.closingHeight}`),
+  };
+}
+
+/** Who asks for a cancellation. */
+export type Requester = 'offerer' | 'accepter';
+
+/**
+ * offered (offerer only) | accepted | signed (either party) → cancelled.
+ * Funding is not out yet, so nothing is at stake on chain.
+ * @throws {CoordinatorError} INVALID_STATE, FORBIDDEN (the accepter cancelling an open offer)
+ */
+export function cancelContract(rec: ContractRecord, by: Requester, now: number): Cancelled {
+  expectState(rec, 'cancel', ['offered', 'accepted', 'signed']);
+  if (rec.state === 'offered' && by !== 'offerer') {
+    throw new CoordinatorError('FORBIDDEN', 'only the offerer may withdraw an open offer', { reason: 'not-offerer' });
+  }
+  const base = { ...pickOffer(rec), ...(rec.state === 'offered' ? {} : pickAccept(rec)) };
+  return { ...base, state: 'cancelled', endedFrom: rec.state, reason: `cancelled by the ${by}`, updatedAt: now, history: step(rec, 'cancelled', now, `by the ${by}`) };
+}
+
+/**
+ * accepted | signed | funding-broadcast → failed, e.g. a funding input was
+ * spent by another transaction so the funding transaction can never confirm.
+ * @throws {CoordinatorError} INVALID_STATE
+ */
+export function failContract(rec: ContractRecord, reason: string, now: number): Failed {
+  expectState(rec, 'fail', ['accepted', 'signed', 'funding-broadcast']);
+  const base = { ...pickOffer(rec), ...pickAccept(rec), ...(rec.state === 'funding-broadcast' ? pickFunding(rec) : {}) };
+  return { ...base, state: 'failed', endedFrom: rec.state, reason, updatedAt: now, history: step(rec, 'failed', now, reason) };
+}
+
+/** The party (by identity key) a record names, if any. */
+export function roleOf(rec: ContractRecord, identityPubkey: string): Requester | null {
+  if (rec.offerer.identityPubkey === identityPubkey) return 'offerer';
+  if ('accepter' in rec && rec.accepter !== undefined && rec.accepter.identityPubkey === identityPubkey) return 'accepter';
+  return null;
+}

@@ -1,0 +1,606 @@
+/**
+ * The coordinator's operations behind the HTTP API: the offer book and each
+ * contract step (accept, sign, fund, close, cancel), each verifying before it
+ * relays and persisting one lifecycle transition in one batch, under a
+ * per-contract lock. Reads return JSON views of the stored records.
+ *
+ * Verification per step (dlcspecs Protocol.md; numbered in the code):
+ * - offer: message rules (validateOffer), chain, limits, the contract
+ *   re-derived from the human terms (protocol/templates), every oracle
+ *   announcement's signature and its equality with what an allowed oracle
+ *   publishes, the offerer's funding inputs unspent;
+ * - accept: validateAccept, set-up, EVERY accepter CET adaptor signature
+ *   (worker pool) and the refund signature, accepter inputs unspent;
+ * - sign: validateSign (contract id), every offerer CET adaptor signature,
+ *   the refund signature, the offerer's funding witnesses;
+ * - fund: the PSBT is the funding transaction, the accepter's witnesses,
+ *   then the whole transaction through the node's testmempoolaccept.
+ *
+ * This module does NOT hold keys, speak HTTP (src/coordinator/http.ts does)
+ * or poll (watcher.ts does).
+ */
+import { Psbt, Transaction } from 'bitcoinjs-lib';
+import { z } from 'zod';
+import { verifyRefundSignature } from '../../protocol/contract/index.js';
+import type { OracleAnnouncement } from '../../protocol/messages/index.js';
+import {
+  CHAIN_HASHES,
+  decodeAcceptDlc,
+  decodeOfferDlc,
+  decodeSignDlc,
+  encodeMessage,
+  fromHex,
+  toHex,
+  validateAccept,
+  validateOffer,
+  validateSign,
+  verifyAnnouncement,
+} from '../../protocol/messages/index.js';
+import {
+  addFundingSignaturesToPsbt,
+  buildFundingPsbt,
+  extractFundingSignatures,
+  finalizeFundingPsbt,
+  parseFundingPsbt,
+  verifyFundingSignatures,
+} from '../../protocol/tx/index.js';
+import type { BitcoinRpc } from '../chain/index.js';
+import { isChainError } from '../chain/index.js';
+import type { AdaptorEngine } from '../engine/index.js';
+import { verifyContractCets } from '../engine/contract.js';
+import { checkCloseSignature, closePsbt, closeSignatureFromPsbt, closeTransaction, signedCloseTransaction } from './closing.js';
+import type { CoordinatorConfig } from './config.js';
+import { ContractDataCache, fundingOf, type ContractMessages } from './contract-data.js';
+import { CoordinatorError } from './errors.js';
+import {
+  acceptOffer,
+  cancelContract,
+  closingBroadcast,
+  createOffer,
+  fundContract,
+  roleOf,
+  setCloseProposal,
+  signContract,
+  type CloseProposal,
+  type ContractRecord,
+  type ContractState,
+  CONTRACT_STATES,
+  type OracleRef,
+} from './lifecycle.js';
+import { OracleClient } from './oracle-client.js';
+import type { ContractStore } from './store.js';
+import { checkOfferAgainstTerms, offerTermsSchema, summarizeTerms } from './terms.js';
+
+/** The node calls the coordinator makes (a subset of src/chain's BitcoinRpc; tests may fake it). */
+export type ChainPort = Pick<
+  BitcoinRpc,
+  | 'getBlockCount'
+  | 'getBlockHash'
+  | 'getBlockHeader'
+  | 'getBlockHex'
+  | 'getTxOut'
+  | 'getRawTransaction'
+  | 'testMempoolAccept'
+  | 'sendRawTransaction'
+>;
+
+/** Something to report to (the process logs as JSON lines). */
+export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+// ------------------------------------------------------------------ request schemas
+
+const hexString = (max: number) => z.string().max(max).regex(/^([0-9a-fA-F]{2})*$/, 'hex').transform((s) => s.toLowerCase());
+const xonly = z.string().regex(/^[0-9a-fA-F]{64}$/, '32-byte hex').transform((s) => s.toLowerCase());
+const base64 = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64');
+const u64 = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'decimal u64').refine((s) => BigInt(s) < 1n << 64n, 'exceeds u64');
+
+export function requestSchemas(maxBodyBytes: number) {
+  return {
+    offer: z.object({ offer: hexString(maxBodyBytes), identityPubkey: xonly, terms: offerTermsSchema }).strict(),
+    accept: z.object({ accept: hexString(maxBodyBytes), identityPubkey: xonly }).strict(),
+    sign: z.object({ sign: hexString(maxBodyBytes), fundingPsbt: base64(maxBodyBytes).optional() }).strict(),
+    fund: z.object({ fundingPsbt: base64(maxBodyBytes) }).strict(),
+    close: z.object({
+      offerPayout: u64,
+      acceptPayout: u64,
+      signature: hexString(128).refine((s) => s.length === 128, '64-byte compact signature').optional(),
+      closePsbt: base64(1_000_000).optional(),
+    }).strict(),
+    cancel: z.object({}).strict(),
+    offersQuery: z.object({
+      template: z.enum(['hashpower-sale', 'hashprice-forward', 'hashprice-call', 'custom-curve']).optional(),
+      windowStart: z.coerce.number().int().min(0).optional(),
+      windowEnd: z.coerce.number().int().min(0).optional(),
+      minPrice: u64.optional(),
+      maxPrice: u64.optional(),
+      limit: z.coerce.number().int().min(1).optional(),
+      after: z.string().max(300).optional(),
+    }).strict(),
+    contractsQuery: z.object({
+      state: z.enum(CONTRACT_STATES).optional(),
+      party: xonly.optional(),
+      limit: z.coerce.number().int().min(1).optional(),
+      after: z.string().max(300).optional(),
+    }).strict(),
+  };
+}
+export type RequestSchemas = ReturnType<typeof requestSchemas>;
+type Body<K extends keyof RequestSchemas> = z.output<RequestSchemas[K]>;
+
+// ------------------------------------------------------------------ views
+
+/** The JSON view of a record (what GET returns): the record without its storage version. */
+export function contractView(rec: ContractRecord): Record<string, unknown> {
+  const { v: _v, ...rest } = rec;
+  return rest;
+}
+
+/** The offer book's view: the terms and headline numbers. */
+export function offerView(rec: ContractRecord): Record<string, unknown> {
+  return {
+    id: rec.id,
+    state: rec.state,
+    createdAt: rec.createdAt,
+    template: rec.summary.template,
+    summary: rec.summary,
+    terms: rec.terms,
+    offerer: rec.offerer,
+    offerCollateral: rec.offerCollateral,
+    acceptCollateral: rec.acceptCollateral,
+    totalCollateral: rec.totalCollateral,
+    cets: rec.cets,
+    adaptorSignatures: rec.adaptorSignatures,
+    oracles: rec.oracles,
+    cetLocktime: rec.cetLocktime,
+    refundLocktime: rec.refundLocktime,
+  };
+}
+
+// ------------------------------------------------------------------ helpers
+
+function announcementsOf(offer: ReturnType<typeof decodeOfferDlc>): OracleAnnouncement[] {
+  const ci = offer.contractInfo;
+  const infos = 'singleContractInfo' in ci ? [ci.singleContractInfo.contractInfo] : ci.disjointContractInfo.contractInfos;
+  return infos.flatMap((i) => ('single' in i.oracleInfo ? [i.oracleInfo.single.oracleAnnouncement] : i.oracleInfo.multi.oracleAnnouncements));
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function prevTxid(prevTx: Uint8Array): string {
+  return Transaction.fromBuffer(prevTx).getId();
+}
+
+/** A tiny per-key async mutex: steps of one contract run one at a time. */
+export class KeyedLock {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#tails.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.#tails.set(key, tail);
+    try {
+      return await next;
+    } finally {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    }
+  }
+}
+
+export interface CoordinatorDeps {
+  config: CoordinatorConfig;
+  store: ContractStore;
+  chain: ChainPort;
+  engine: AdaptorEngine;
+  /** Unix ms. */
+  now: () => number;
+  log: Logger;
+}
+
+// ------------------------------------------------------------------ the service
+
+export class CoordinatorService {
+  readonly config: CoordinatorConfig;
+  readonly store: ContractStore;
+  readonly chain: ChainPort;
+  readonly engine: AdaptorEngine;
+  readonly now: () => number;
+  readonly log: Logger;
+  readonly lock = new KeyedLock();
+  readonly data: ContractDataCache;
+  readonly oracles: OracleClient[];
+  readonly schemas: RequestSchemas;
+  readonly #chainHash: string;
+
+  constructor(deps: CoordinatorDeps) {
+    this.config = deps.config;
+    this.store = deps.store;
+    this.chain = deps.chain;
+    this.engine = deps.engine;
+    this.now = deps.now;
+    this.log = deps.log;
+    this.data = new ContractDataCache(deps.store, deps.config.hashProfile);
+    this.oracles = deps.config.oracles.map((u) => new OracleClient(u));
+    this.schemas = requestSchemas(deps.config.limits.maxBodyBytes);
+    this.#chainHash = CHAIN_HASHES[deps.config.network];
+  }
+
+  /** @throws {CoordinatorError} NOT_FOUND */
+  async mustGet(id: string): Promise<ContractRecord> {
+    const rec = await this.store.get(id.toLowerCase());
+    if (rec === undefined) throw new CoordinatorError('NOT_FOUND', `no offer or contract ${id}`, { reason: 'unknown-id' });
+    return rec;
+  }
+
+  #validation() {
+    return { knownChainHashes: [this.#chainHash] };
+  }
+
+  async #checkInputsUnspent(party: 'offer' | 'accept', inputs: readonly { prevTx: Uint8Array; prevTxVout: number }[]): Promise<void> {
+    for (const [i, input] of inputs.entries()) {
+      let txid: string;
+      try {
+        txid = prevTxid(input.prevTx);
+      } catch (cause) {
+        throw new CoordinatorError('INVALID_REQUEST', `${party} funding input ${i}: prevTx does not parse`, { reason: 'invalid-prev-tx', cause });
+      }
+      const out = await this.chain.getTxOut(txid, input.prevTxVout, true);
+      if (out === null) {
+        throw new CoordinatorError('FUNDING_REJECTED', `${party} funding input ${i} (${txid}:${input.prevTxVout}) is spent or unknown to the node`, {
+          reason: 'input-unavailable',
+          details: { party, input: i },
+        });
+      }
+    }
+  }
+
+  /** The allowed oracle that publishes exactly this announcement. */
+  async #matchOracle(ann: OracleAnnouncement): Promise<OracleRef> {
+    const pubkey = toHex(ann.oraclePublicKey);
+    const eventId = ann.oracleEvent.eventId;
+    let unreachable: unknown;
+    for (const client of this.oracles) {
+      let info;
+      try {
+        info = await client.info();
+      } catch (err) {
+        unreachable = err;
+        continue;
+      }
+      if (info.publicKey !== pubkey) continue;
+      if (info.hashProfile !== this.config.hashProfile) {
+        throw new CoordinatorError('ORACLE_MISMATCH', `oracle ${client.url} hashes with ${info.hashProfile}, this coordinator with ${this.config.hashProfile}`, { reason: 'hash-profile' });
+      }
+      const served = await client.announcement(eventId);
+      if (served === null) {
+        throw new CoordinatorError('ORACLE_MISMATCH', `oracle ${client.url} does not know event ${eventId}`, { reason: 'event-unknown' });
+      }
+      if (!sameBytes(served.bytes, encodeMessage({ type: 'oracle_announcement', message: ann }))) {
+        throw new CoordinatorError('ORACLE_MISMATCH', `the offer's announcement of ${eventId} differs from the one oracle ${client.url} publishes`, { reason: 'announcement-differs' });
+      }
+      return { url: client.url, eventId, publicKey: pubkey };
+    }
+    if (unreachable !== undefined) throw unreachable;
+    throw new CoordinatorError('ORACLE_MISMATCH', `oracle key ${pubkey} is not one of this coordinator's oracles`, { reason: 'oracle-not-allowed' });
+  }
+
+  // ---------------------------------------------------------------- offers
+
+  /**
+   * `POST /v1/offers`, signed by `signer` (must be the body's identity key).
+   * @throws {CoordinatorError} FORBIDDEN, CONFLICT, TERMS_MISMATCH, ORACLE_*, FUNDING_REJECTED, INVALID_REQUEST; {DlcError} for bad messages.
+   */
+  async createOffer(signer: string, body: Body<'offer'>): Promise<ContractRecord> {
+    if (signer !== body.identityPubkey) {
+      throw new CoordinatorError('FORBIDDEN', 'the request must be signed by the identityPubkey it names', { reason: 'identity-mismatch' });
+    }
+    const bytes = fromHex(body.offer);
+    const offer = decodeOfferDlc(bytes);
+    // 1. Protocol.md offer_dlc receiver rules, our chain only.
+    validateOffer(offer, this.#validation());
+    const limits = this.config.limits;
+    if (offer.fundingInputs.length > limits.maxFundingInputs) {
+      throw new CoordinatorError('INVALID_REQUEST', `at most ${limits.maxFundingInputs} funding inputs`, { reason: 'too-many-inputs' });
+    }
+    // 2. The contract is the one the human terms describe (and its size within limits).
+    const template = checkOfferAgainstTerms(offer, body.terms);
+    if (template.cetCount.adaptorSignatures > limits.maxAdaptorSignatures) {
+      throw new CoordinatorError('INVALID_REQUEST', `${template.cetCount.adaptorSignatures} adaptor signatures exceed this coordinator's ${limits.maxAdaptorSignatures}`, { reason: 'too-many-cets' });
+    }
+    const summary = summarizeTerms(body.terms);
+    if (summary.window !== null && offer.refundLocktime < 500_000_000 && offer.refundLocktime <= summary.window.end) {
+      throw new CoordinatorError('TERMS_MISMATCH', `refund_locktime ${offer.refundLocktime} is not after the window end ${summary.window.end}`, { reason: 'refund-before-window-end' });
+    }
+    // 3. Oracle.md: every announcement signature, and the announcement is what the oracle publishes.
+    const oracles: OracleRef[] = [];
+    for (const ann of announcementsOf(offer)) {
+      verifyAnnouncement(ann, this.config.hashProfile);
+      oracles.push(await this.#matchOracle(ann));
+    }
+    // 4. The offerer's coins exist now (the funding transaction is test-accepted at fund time).
+    await this.#checkInputsUnspent('offer', offer.fundingInputs);
+    const id = toHex(offer.temporaryContractId);
+    return this.lock.run(id, async () => {
+      const rec = createOffer({
+        id,
+        terms: body.terms,
+        summary,
+        offerer: { identityPubkey: body.identityPubkey, fundingPubkey: toHex(offer.fundingPubkey), payoutSpk: toHex(offer.payoutSpk) },
+        offerCollateral: String(offer.offerCollateral),
+        acceptCollateral: String(template.acceptCollateral),
+        totalCollateral: String(template.totalCollateral),
+        cets: template.cetCount.cets,
+        adaptorSignatures: template.cetCount.adaptorSignatures,
+        oracles,
+        cetLocktime: offer.cetLocktime,
+        refundLocktime: offer.refundLocktime,
+      }, this.now());
+      await this.store.create(rec, bytes);
+      this.log('info', 'offer created', { id, template: summary.template });
+      return rec;
+    });
+  }
+
+  async listOffers(q: Body<'offersQuery'>): Promise<{ offers: Record<string, unknown>[]; next: string | null }> {
+    const limit = Math.min(q.limit ?? 50, this.config.limits.maxPageSize);
+    const min = q.minPrice === undefined ? undefined : BigInt(q.minPrice);
+    const max = q.maxPrice === undefined ? undefined : BigInt(q.maxPrice);
+    const page = await this.store.listByState('offered', {
+      limit,
+      after: q.after,
+      filter: (r) => {
+        if (q.template !== undefined && r.summary.template !== q.template) return false;
+        const w = r.summary.window;
+        if (q.windowStart !== undefined && (w === null || w.start < q.windowStart)) return false;
+        if (q.windowEnd !== undefined && (w === null || w.end > q.windowEnd)) return false;
+        const price = BigInt(r.summary.price);
+        if (min !== undefined && price < min) return false;
+        if (max !== undefined && price > max) return false;
+        return true;
+      },
+    });
+    return { offers: page.records.map(offerView), next: page.next };
+  }
+
+  async listContracts(q: Body<'contractsQuery'>): Promise<{ contracts: Record<string, unknown>[]; next: string | null }> {
+    const limit = Math.min(q.limit ?? 50, this.config.limits.maxPageSize);
+    let page;
+    if (q.party !== undefined) {
+      page = await this.store.listByParty(q.party, { limit, after: q.after, ...(q.state ? { filter: (r: ContractRecord) => r.state === q.state } : {}) });
+    } else if (q.state !== undefined) {
+      page = await this.store.listByState(q.state, { limit, after: q.after });
+    } else {
+      throw new CoordinatorError('INVALID_REQUEST', 'filter by state or party (or both)', { reason: 'filter-required' });
+    }
+    return { contracts: page.records.map(contractView), next: page.next };
+  }
+
+  async messagesHex(id: string): Promise<{ offer: string; accept: string | null; sign: string | null }> {
+    const rec = await this.mustGet(id);
+    const m = await this.store.messages(rec.id);
+    return { offer: toHex(m.offer!), accept: m.accept ? toHex(m.accept) : null, sign: m.sign ? toHex(m.sign) : null };
+  }
+
+  // ---------------------------------------------------------------- contract steps
+
+  #expect(rec: ContractRecord, action: string, states: readonly ContractState[]): void {
+    if (!states.includes(rec.state)) {
+      throw new CoordinatorError('INVALID_STATE', `cannot ${action} a contract in state ${rec.state}`, { reason: `state-${rec.state}`, details: { state: rec.state } });
+    }
+  }
+
+  #mustBe(rec: ContractRecord, signer: string, who: 'offerer' | 'accepter', action: string): void {
+    const key = who === 'offerer' ? rec.offerer.identityPubkey : 'accepter' in rec ? rec.accepter?.identityPubkey : undefined;
+    if (key !== signer) throw new CoordinatorError('FORBIDDEN', `only the ${who} may ${action} this contract`, { reason: `not-${who}` });
+  }
+
+  /**
+   * `POST /v1/contracts/:id/accept`: verifies the accept_dlc fully, then offered → accepted.
+   * @throws {CoordinatorError} NOT_FOUND, INVALID_STATE, FORBIDDEN, FUNDING_REJECTED; {DlcError} BAD_SIGNATURE naming the bad signature.
+   */
+  async accept(id: string, signer: string, body: Body<'accept'>): Promise<ContractRecord> {
+    if (signer !== body.identityPubkey) {
+      throw new CoordinatorError('FORBIDDEN', 'the request must be signed by the identityPubkey it names', { reason: 'identity-mismatch' });
+    }
+    const first = await this.mustGet(id);
+    return this.lock.run(first.id, async () => {
+      const rec = await this.mustGet(first.id);
+      this.#expect(rec, 'accept', ['offered']);
+      const m = await this.data.messages(rec);
+      const bytes = fromHex(body.accept);
+      const accept = decodeAcceptDlc(bytes);
+      if (accept.fundingInputs.length > this.config.limits.maxFundingInputs) {
+        throw new CoordinatorError('INVALID_REQUEST', `at most ${this.config.limits.maxFundingInputs} funding inputs`, { reason: 'too-many-inputs' });
+      }
+      // 1. Protocol.md accept_dlc receiver rules (collateral, keys, serial ids, inputs).
+      validateAccept(m.offer, accept, { ...this.#validation(), expectedCetCount: rec.adaptorSignatures });
+      // 2. The set-up both parties derive (funding with the template's extra outputs, CETs, adaptor points).
+      const setup = this.data.setup(rec.id, m.offer, accept, m.template);
+      // 3. "MUST verify every CET adaptor signature and the refund signature" (Protocol.md accept_dlc).
+      await verifyContractCets(this.engine, setup, 'accept', accept.cetAdaptorSignatures);
+      verifyRefundSignature(setup, 'accept', accept.refundSignature);
+      // 4. The accepter's coins exist now.
+      await this.#checkInputsUnspent('accept', accept.fundingInputs);
+      const psbt = buildFundingPsbt(setup.funding).toBase64();
+      const next = acceptOffer(rec, {
+        accepter: { identityPubkey: body.identityPubkey, fundingPubkey: toHex(accept.fundingPubkey), payoutSpk: toHex(accept.payoutSpk) },
+        contractId: toHex(setup.contractId),
+        fundingTxid: setup.funding.txidHex,
+        fundOutputIndex: setup.funding.fundOutputIndex,
+        fundOutputValue: String(setup.funding.fundOutputValue),
+        fundingPsbt: psbt,
+      }, this.now());
+      await this.store.commit(rec, next, { accept: bytes });
+      this.data.put(rec.id, { ...m, accept });
+      this.log('info', 'offer accepted', { id: rec.id, contractId: next.contractId });
+      return next;
+    });
+  }
+
+  /**
+   * `POST /v1/contracts/:id/sign` (the offerer): verifies the sign_dlc, then accepted → signed.
+   * @throws {CoordinatorError} NOT_FOUND, INVALID_STATE, FORBIDDEN; {DlcError} BAD_SIGNATURE naming the bad signature.
+   */
+  async sign(id: string, signer: string, body: Body<'sign'>): Promise<ContractRecord> {
+    const first = await this.mustGet(id);
+    return this.lock.run(first.id, async () => {
+      const rec = await this.mustGet(first.id);
+      this.#mustBe(rec, signer, 'offerer', 'sign');
+      this.#expect(rec, 'sign', ['accepted']);
+      if (rec.state !== 'accepted') throw new TypeError('unreachable');
+      const m = await this.data.messages(rec);
+      const bytes = fromHex(body.sign);
+      const sign = decodeSignDlc(bytes);
+      const setup = this.data.setup(rec.id, m.offer, m.accept!, m.template);
+      // 1. Protocol.md sign_dlc recipient rules, with the contract id we computed.
+      validateSign(m.offer, m.accept!, sign, { expectedContractId: setup.contractId });
+      // 2. Every offerer CET adaptor signature, the refund signature, the funding witnesses.
+      await verifyContractCets(this.engine, setup, 'offer', sign.cetAdaptorSignatures);
+      verifyRefundSignature(setup, 'offer', sign.refundSignature);
+      verifyFundingSignatures(setup.funding, 'offer', sign.fundingSignatures);
+      // 3. A PSBT sent along must be this funding transaction; sign_dlc's witnesses are what we use.
+      if (body.fundingPsbt !== undefined) parseFundingPsbt(body.fundingPsbt, setup.funding);
+      const psbt = addFundingSignaturesToPsbt(Psbt.fromBase64(rec.fundingPsbt), setup.funding, 'offer', sign.fundingSignatures);
+      const next = signContract(rec, psbt.toBase64(), this.now());
+      await this.store.commit(rec, next, { sign: bytes });
+      this.data.put(rec.id, { ...m, sign });
+      this.log('info', 'contract signed', { id: rec.id });
+      return next;
+    });
+  }
+
+  /**
+   * `POST /v1/contracts/:id/fund` (the accepter): combines, finalises, test-accepts,
+   * then signed → funding-broadcast and broadcasts.
+   * @throws {CoordinatorError} NOT_FOUND, INVALID_STATE, FORBIDDEN, FUNDING_REJECTED; {DlcError} for a bad PSBT or witness.
+   */
+  async fund(id: string, signer: string, body: Body<'fund'>): Promise<ContractRecord> {
+    const first = await this.mustGet(id);
+    const next = await this.lock.run(first.id, async () => {
+      const rec = await this.mustGet(first.id);
+      this.#mustBe(rec, signer, 'accepter', 'fund');
+      this.#expect(rec, 'fund', ['signed']);
+      if (rec.state !== 'signed') throw new TypeError('unreachable');
+      const m = await this.data.messages(rec);
+      const { funding } = fundingOf({ offer: m.offer, accept: m.accept!, template: m.template });
+      // 1. The PSBT is our funding transaction; 2. the accepter's witnesses verify.
+      const theirs = parseFundingPsbt(body.fundingPsbt, funding);
+      const sigs = extractFundingSignatures(theirs, funding, 'accept');
+      verifyFundingSignatures(funding, 'accept', sigs);
+      const combined = addFundingSignaturesToPsbt(Psbt.fromBase64(rec.fundingPsbt), funding, 'accept', sigs);
+      const tx = finalizeFundingPsbt(combined, funding);
+      // 3. The node would accept it (scripts of input types we cannot check, fees, inputs unspent).
+      const [verdict] = await this.chain.testMempoolAccept([tx.toHex()]);
+      if (verdict === undefined || verdict.allowed !== true) {
+        const why = verdict?.rejectReason ?? 'no verdict';
+        throw new CoordinatorError('FUNDING_REJECTED', `the node refuses the funding transaction: ${why}`, { reason: 'testmempoolaccept', details: { rejectReason: why } });
+      }
+      const after = fundContract(rec, combined.toBase64(), tx.toHex(), this.now());
+      await this.store.commit(rec, after);
+      return after;
+    });
+    await this.broadcast(next.id, 'funding', (next as { fundingTx: string }).fundingTx);
+    return next;
+  }
+
+  /** Sends a transaction; failures are logged (the watcher re-drives from the stored state). */
+  async broadcast(id: string, what: string, hex: string): Promise<boolean> {
+    try {
+      const txid = await this.chain.sendRawTransaction(hex);
+      this.log('info', `${what} transaction broadcast`, { id, txid });
+      return true;
+    } catch (err) {
+      if (isChainError(err) && err.code === 'CHAIN_ALREADY_IN_CHAIN') return true;
+      this.log('warn', `${what} broadcast failed`, { id, error: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
+  }
+
+  /**
+   * `POST /v1/contracts/:id/close` (either party): proposes a split and/or adds
+   * this party's signature; with both signatures, test-accepts and broadcasts.
+   * @returns the record and the close PSBT of the (new or pending) proposal.
+   * @throws {CoordinatorError} NOT_FOUND, INVALID_STATE, FORBIDDEN, INVALID_REQUEST, FUNDING_REJECTED; {DlcError} BAD_SIGNATURE.
+   */
+  async close(id: string, signer: string, body: Body<'close'>): Promise<{ record: ContractRecord; closePsbt: string }> {
+    const first = await this.mustGet(id);
+    let toBroadcast: string | null = null;
+    const out = await this.lock.run(first.id, async () => {
+      const rec = await this.mustGet(first.id);
+      const role = roleOf(rec, signer);
+      if (role === null) throw new CoordinatorError('FORBIDDEN', 'only a party to the contract may close it', { reason: 'not-a-party' });
+      this.#expect(rec, 'close', ['funding-broadcast', 'confirmed']);
+      if (rec.state !== 'funding-broadcast' && rec.state !== 'confirmed') throw new TypeError('unreachable');
+      const m = await this.data.messages(rec);
+      const { funding, closing } = fundingOf({ offer: m.offer, accept: m.accept!, template: m.template });
+      const payout = { offer: BigInt(body.offerPayout), accept: BigInt(body.acceptPayout) };
+      // The split may not eat into the closing fee reserved in the funding output (Transactions.md "Fee Payment").
+      if (payout.offer + payout.accept > BigInt(rec.totalCollateral)) {
+        throw new CoordinatorError('INVALID_REQUEST', `payouts ${payout.offer + payout.accept} exceed the total collateral ${rec.totalCollateral}`, { reason: 'close-payout-exceeds-collateral' });
+      }
+      const { tx, sighash } = closeTransaction(closing, payout);
+      const same = rec.closeProposal !== null && rec.closeProposal.offerPayout === body.offerPayout && rec.closeProposal.acceptPayout === body.acceptPayout;
+      let proposal: CloseProposal = same ? rec.closeProposal! : {
+        offerPayout: body.offerPayout,
+        acceptPayout: body.acceptPayout,
+        psbt: closePsbt(closing, funding, rec.fundingTx, tx).toBase64(),
+        offerSignature: null,
+        acceptSignature: null,
+        proposedAt: this.now(),
+      };
+      const party = role === 'offerer' ? 'offer' : 'accept';
+      let sig: Uint8Array | undefined;
+      if (body.signature !== undefined) sig = fromHex(body.signature);
+      else if (body.closePsbt !== undefined) {
+        sig = closeSignatureFromPsbt(body.closePsbt, tx, party === 'offer' ? m.offer.fundingPubkey : m.accept!.fundingPubkey);
+      }
+      if (sig !== undefined) {
+        checkCloseSignature(closing, party, sighash, sig);
+        proposal = { ...proposal, [party === 'offer' ? 'offerSignature' : 'acceptSignature']: toHex(sig) };
+      }
+      if (proposal.offerSignature !== null && proposal.acceptSignature !== null) {
+        const signed = signedCloseTransaction(closing, tx, fromHex(proposal.offerSignature), fromHex(proposal.acceptSignature));
+        const [verdict] = await this.chain.testMempoolAccept([signed.toHex()]);
+        if (verdict === undefined || verdict.allowed !== true) {
+          const why = verdict?.rejectReason ?? 'no verdict';
+          throw new CoordinatorError('FUNDING_REJECTED', `the node refuses the close transaction: ${why}`, { reason: 'testmempoolaccept', details: { rejectReason: why } });
+        }
+        const next = closingBroadcast(rec, {
+          closingKind: 'close', closingTx: signed.toHex(), closingTxid: signed.getId(), payouts: { offer: body.offerPayout, accept: body.acceptPayout },
+          outcome: null, cetIndex: null, attestation: null, broadcastBy: 'coordinator',
+        }, this.now());
+        await this.store.commit(rec, { ...next, closeProposal: proposal } as ContractRecord);
+        toBroadcast = signed.toHex();
+        return { record: { ...next, closeProposal: proposal } as ContractRecord, closePsbt: proposal.psbt };
+      }
+      const next = setCloseProposal(rec, proposal, this.now());
+      await this.store.commit(rec, next);
+      return { record: next as ContractRecord, closePsbt: proposal.psbt };
+    });
+    if (toBroadcast !== null) await this.broadcast(out.record.id, 'close', toBroadcast);
+    return out;
+  }
+
+  /**
+   * `POST /v1/contracts/:id/cancel`.
+   * @throws {CoordinatorError} NOT_FOUND, INVALID_STATE, FORBIDDEN.
+   */
+  async cancel(id: string, signer: string): Promise<ContractRecord> {
+    const first = await this.mustGet(id);
+    return this.lock.run(first.id, async () => {
+      const rec = await this.mustGet(first.id);
+      const role = roleOf(rec, signer);
+      if (role === null) throw new CoordinatorError('FORBIDDEN', 'only a party to the contract may cancel it', { reason: 'not-a-party' });
+      const next = cancelContract(rec, role, this.now());
+      await this.store.commit(rec, next);
+      return next;
+    });
+  }
+
+  /** Messages of a record, decoded (for the watcher). */
+  messagesOf(rec: ContractRecord): Promise<ContractMessages> {
+    return this.data.messages(rec);
+  }
+}

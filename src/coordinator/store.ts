@@ -1,0 +1,246 @@
+/**
+ * The coordinator's LevelDB store. Layout (sublevels of one database):
+ *
+ *   contracts  id → ContractRecord (JSON)                  one record per contract
+ *   messages   `${id}!offer|accept|sign` → wire bytes       written once each
+ *   state      `${state}!${createdAt:15}!${id}` → ''        index per state
+ *   party      `${identityKey}!${createdAt:15}!${id}` → ''  index per party
+ *   cid        contract_id → id                             dlcspecs id lookup
+ *   meta       name → JSON                                  the watcher's block cursor
+ *
+ * Every state change (`create`, `commit`) is ONE atomic batch: the record,
+ * its index entries and any new message bytes, so a crash leaves either the
+ * old state or the new one, never a mix. Lists read index ranges (never a
+ * scan of all contracts).
+ *
+ * This module does NOT decide transitions (lifecycle.ts does), verify, or
+ * serialize writers (the service holds a per-contract lock around
+ * read–verify–commit).
+ */
+import { mkdirSync } from 'node:fs';
+import { Level } from 'level';
+import { CoordinatorError } from './errors.js';
+import type { ContractRecord, ContractState } from './lifecycle.js';
+
+export type MessageKind = 'offer' | 'accept' | 'sign';
+
+const pad = (n: number): string => String(n).padStart(15, '0');
+
+function stateKey(rec: Pick<ContractRecord, 'state' | 'createdAt' | 'id'>): string {
+  return `${rec.state}!${pad(rec.createdAt)}!${rec.id}`;
+}
+
+function partyKey(identity: string, rec: Pick<ContractRecord, 'createdAt' | 'id'>): string {
+  return `${identity}!${pad(rec.createdAt)}!${rec.id}`;
+}
+
+function partiesOf(rec: ContractRecord): string[] {
+  const out = [rec.offerer.identityPubkey];
+  if ('accepter' in rec && rec.accepter !== undefined) out.push(rec.accepter.identityPubkey);
+  return out;
+}
+
+/** A page of an index: records newest first, and the cursor of the next page (or null). */
+export interface Page {
+  records: ContractRecord[];
+  next: string | null;
+}
+
+function storageError(what: string, cause: unknown): CoordinatorError {
+  return new CoordinatorError('STORAGE_ERROR', `storage: ${what} failed`, { cause });
+}
+
+export class ContractStore {
+  readonly #db: Level<string, string>;
+  readonly #contracts;
+  readonly #messages;
+  readonly #state;
+  readonly #party;
+  readonly #cid;
+  readonly #meta;
+
+  private constructor(db: Level<string, string>) {
+    this.#db = db;
+    this.#contracts = db.sublevel<string, ContractRecord>('contracts', { valueEncoding: 'json' });
+    this.#messages = db.sublevel<string, Uint8Array>('messages', { valueEncoding: 'view' });
+    this.#state = db.sublevel<string, string>('state', { valueEncoding: 'utf8' });
+    this.#party = db.sublevel<string, string>('party', { valueEncoding: 'utf8' });
+    this.#cid = db.sublevel<string, string>('cid', { valueEncoding: 'utf8' });
+    this.#meta = db.sublevel<string, unknown>('meta', { valueEncoding: 'json' });
+  }
+
+  /**
+   * Opens (creating if needed) the store in `dir`.
+   * @throws {CoordinatorError} STORAGE_ERROR (e.g. the directory is locked by another process).
+   */
+  static async open(dir: string): Promise<ContractStore> {
+    try {
+      mkdirSync(dir, { recursive: true });
+      const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
+      await db.open();
+      return new ContractStore(db);
+    } catch (cause) {
+      throw storageError(`opening ${dir}`, cause);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#db.close();
+  }
+
+  /** The raw database, for golden snapshot tests of the stored layout. */
+  get db(): Level<string, string> {
+    return this.#db;
+  }
+
+  /** A record by offer id or dlcspecs contract id. */
+  async get(idOrContractId: string): Promise<ContractRecord | undefined> {
+    try {
+      const rec = await this.#contracts.get(idOrContractId);
+      if (rec !== undefined) return rec;
+      const id = await this.#cid.get(idOrContractId);
+      return id === undefined ? undefined : await this.#contracts.get(id);
+    } catch (cause) {
+      throw storageError('read', cause);
+    }
+  }
+
+  /**
+   * Stores a new contract (an offer) with its offer_dlc bytes.
+   * @throws {CoordinatorError} CONFLICT when the id exists; STORAGE_ERROR.
+   */
+  async create(rec: ContractRecord, offer: Uint8Array): Promise<void> {
+    if ((await this.get(rec.id)) !== undefined) {
+      throw new CoordinatorError('CONFLICT', `an offer with id ${rec.id} exists`, { reason: 'duplicate-offer-id' });
+    }
+    await this.#write([
+      { type: 'put', sublevel: this.#contracts, key: rec.id, value: rec },
+      { type: 'put', sublevel: this.#messages, key: `${rec.id}!offer`, value: offer },
+      { type: 'put', sublevel: this.#state, key: stateKey(rec), value: '' },
+      ...partiesOf(rec).map((p) => ({ type: 'put' as const, sublevel: this.#party, key: partyKey(p, rec), value: '' })),
+    ]);
+  }
+
+  /**
+   * Replaces `prev` by `next` (same id) in one batch: the record, the state
+   * index (moved when the state changed), the party and contract-id indexes
+   * (added when first known) and any new message bytes.
+   * @throws {CoordinatorError} STORAGE_ERROR.
+   */
+  async commit(prev: ContractRecord, next: ContractRecord, messages: Partial<Record<MessageKind, Uint8Array>> = {}): Promise<void> {
+    if (prev.id !== next.id) throw new TypeError('commit: ids differ');
+    const ops: BatchOp[] = [{ type: 'put', sublevel: this.#contracts, key: next.id, value: next }];
+    if (prev.state !== next.state) {
+      ops.push({ type: 'del', sublevel: this.#state, key: stateKey(prev) });
+      ops.push({ type: 'put', sublevel: this.#state, key: stateKey(next), value: '' });
+    }
+    const before = new Set(partiesOf(prev));
+    for (const p of partiesOf(next)) if (!before.has(p)) ops.push({ type: 'put', sublevel: this.#party, key: partyKey(p, next), value: '' });
+    const prevCid = 'contractId' in prev ? prev.contractId : undefined;
+    const nextCid = 'contractId' in next ? next.contractId : undefined;
+    if (nextCid !== undefined && nextCid !== prevCid) ops.push({ type: 'put', sublevel: this.#cid, key: nextCid, value: next.id });
+    for (const [kind, bytes] of Object.entries(messages)) {
+      ops.push({ type: 'put', sublevel: this.#messages, key: `${next.id}!${kind}`, value: bytes });
+    }
+    await this.#write(ops);
+  }
+
+  async #write(ops: BatchOp[]): Promise<void> {
+    try {
+      await this.#db.batch(ops as never);
+    } catch (cause) {
+      throw storageError('batch write', cause);
+    }
+  }
+
+  /** The stored wire bytes of a contract's messages (undefined where not yet received). */
+  async messages(id: string): Promise<Partial<Record<MessageKind, Uint8Array>>> {
+    const kinds: MessageKind[] = ['offer', 'accept', 'sign'];
+    try {
+      const values = await this.#messages.getMany(kinds.map((k) => `${id}!${k}`));
+      const out: Partial<Record<MessageKind, Uint8Array>> = {};
+      kinds.forEach((k, i) => { if (values[i] !== undefined) out[k] = values[i]; });
+      return out;
+    } catch (cause) {
+      throw storageError('read messages', cause);
+    }
+  }
+
+  /**
+   * Records in `state`, newest first, starting after the cursor `after`
+   * (a `next` of a previous page), optionally filtered, up to `limit`.
+   * Reads the index range of that state only; the filter runs on the
+   * records read, so a selective filter reads further into the range.
+   */
+  async listByState(state: ContractState, opts: { limit: number; after?: string | undefined; filter?: (r: ContractRecord) => boolean }): Promise<Page> {
+    return this.#page('state', `${state}!`, opts);
+  }
+
+  /** A party's contracts (as offerer or accepter), newest first. */
+  async listByParty(identity: string, opts: { limit: number; after?: string | undefined; filter?: (r: ContractRecord) => boolean }): Promise<Page> {
+    return this.#page('party', `${identity}!`, opts);
+  }
+
+  async #page(
+    which: 'state' | 'party',
+    prefix: string,
+    opts: { limit: number; after?: string | undefined; filter?: (r: ContractRecord) => boolean },
+  ): Promise<Page> {
+    const records: ContractRecord[] = [];
+    const lt = opts.after !== undefined && opts.after.startsWith(prefix) ? opts.after : `${prefix}\xff`;
+    let last: string | null = null;
+    try {
+      const index = which === 'state' ? this.#state : this.#party;
+      const keys = index.keys({ gte: prefix, lt, reverse: true });
+      const CHUNK = 64;
+      let batch: string[] = [];
+      const flush = async (): Promise<boolean> => {
+        const recs = await this.#contracts.getMany(batch.map((k) => k.slice(k.lastIndexOf('!') + 1)));
+        for (let i = 0; i < recs.length; i++) {
+          const r = recs[i];
+          last = batch[i]!;
+          if (r === undefined || (opts.filter !== undefined && !opts.filter(r))) continue;
+          records.push(r);
+          if (records.length >= opts.limit) return true;
+        }
+        batch = [];
+        return false;
+      };
+      let full = false;
+      for await (const key of keys) {
+        batch.push(key);
+        if (batch.length >= Math.min(CHUNK, opts.limit) && (full = await flush())) break;
+      }
+      await keys.close();
+      if (!full && batch.length > 0) full = await flush();
+      return { records, next: full ? last : null };
+    } catch (cause) {
+      throw storageError('list', cause);
+    }
+  }
+
+  /** Ids of every contract in the given states (the watcher's work list). */
+  async idsInStates(states: readonly ContractState[]): Promise<string[]> {
+    const out: string[] = [];
+    try {
+      for (const s of states) {
+        for await (const key of this.#state.keys({ gte: `${s}!`, lt: `${s}!\xff` })) out.push(key.slice(key.lastIndexOf('!') + 1));
+      }
+    } catch (cause) {
+      throw storageError('list', cause);
+    }
+    return out;
+  }
+
+  async getMeta<T>(name: string): Promise<T | undefined> {
+    return (await this.#meta.get(name)) as T | undefined;
+  }
+
+  async putMeta(name: string, value: unknown): Promise<void> {
+    await this.#write([{ type: 'put', sublevel: this.#meta, key: name, value }]);
+  }
+}
+
+type BatchOp =
+  | { type: 'put'; sublevel: unknown; key: string; value: unknown }
+  | { type: 'del'; sublevel: unknown; key: string };

@@ -1,0 +1,213 @@
+/**
+ * The human terms of an offer as JSON (what `POST /v1/offers` carries next to
+ * the offer_dlc), their zod schema, and the rebuild of the contract from them
+ * with protocol/templates so the coordinator can CHECK that an offer's
+ * contract_info, collaterals and extra funding outputs (the hashpower sale's
+ * upfront payment, the call's premium) are what the terms say.
+ *
+ * JSON conventions: sat amounts, TH/s, strikes and serial ids are decimal
+ * strings (u64 never passes through `number`); scripts are hex; block
+ * heights, bps and digits are numbers. The CLI builds the same JSON.
+ *
+ * This module does NOT fetch announcements or look at the chain.
+ */
+import { z } from 'zod';
+import type { ContractInfo, OfferDlc, OracleInfo } from '../../protocol/messages/index.js';
+import { fromHex } from '../../protocol/messages/index.js';
+import {
+  customCurve,
+  hashpowerSale,
+  hashpriceCall,
+  hashpriceForward,
+  parseCustomCurveJson,
+  type TemplateResult,
+} from '../../protocol/templates/index.js';
+import { CoordinatorError } from './errors.js';
+
+const u64 = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'a decimal u64 string').refine((s) => BigInt(s) < 1n << 64n, 'exceeds u64');
+const hex = z.string().regex(/^([0-9a-f]{2})*$/, 'lower-case hex');
+const height = z.number().int().min(0).max(0xffffffff);
+const window = z.object({ start: height, end: height }).strict();
+
+export const saleTermsSchema = z.object({
+  template: z.literal('hashpower-sale'),
+  hashrateThs: u64,
+  window,
+  deliveryAddress: z.string().min(1).max(100),
+  upfront: u64,
+  escrow: u64,
+  minerCollateral: u64,
+  toleranceBps: z.number().int().min(1).max(10_000),
+  upfrontScript: hex.optional(),
+  upfrontSerialId: u64.optional(),
+  roundingMod: u64.optional(),
+}).strict();
+
+export const forwardTermsSchema = z.object({
+  template: z.literal('hashprice-forward'),
+  hashrateThs: u64,
+  strikeSatsPerPhDay: u64,
+  window,
+  minerCollateral: u64,
+  buyerCollateral: u64,
+  roundingMod: u64.optional(),
+}).strict();
+
+export const callTermsSchema = z.object({
+  template: z.literal('hashprice-call'),
+  hashrateThs: u64,
+  strikeSatsPerPhDay: u64,
+  window,
+  minerCollateral: u64,
+  premium: u64,
+  premiumScript: hex.optional(),
+  premiumSerialId: u64.optional(),
+  roundingMod: u64.optional(),
+}).strict();
+
+export const customTermsSchema = z.object({
+  template: z.literal('custom-curve'),
+  /** The curve file's JSON text (protocol/templates `parseCustomCurveJson`), kept as text so its integers stay exact. */
+  curve: z.string().min(2).max(1_000_000),
+  offerCollateral: u64,
+  acceptCollateral: u64,
+  extraOutputs: z.array(z.object({
+    script: hex, value: u64, serialId: u64, payer: z.enum(['offer', 'accept']),
+  }).strict()).max(8).optional(),
+  expectUnit: z.string().max(64).optional(),
+}).strict();
+
+export const offerTermsSchema = z.discriminatedUnion('template', [saleTermsSchema, forwardTermsSchema, callTermsSchema, customTermsSchema]);
+
+/** The human terms, JSON form (as stored and served). */
+export type OfferTerms = z.output<typeof offerTermsSchema>;
+
+const big = (s: string): bigint => BigInt(s);
+const opt = <T, U>(v: T | undefined, f: (x: T) => U): U | undefined => (v === undefined ? undefined : f(v));
+
+function withOptional<T extends object>(obj: T): T {
+  // exactOptionalPropertyTypes-safe: drop keys whose value is undefined.
+  for (const k of Object.keys(obj) as (keyof T)[]) if (obj[k] === undefined) delete obj[k];
+  return obj;
+}
+
+/**
+ * Runs the template the terms name over the offer's oracle info.
+ * @throws {DlcError} INVALID_PARAMS / INVALID_JSON from protocol/templates when the terms break a template rule.
+ */
+export function templateFromTerms(terms: OfferTerms, oracleInfo: OracleInfo): TemplateResult {
+  switch (terms.template) {
+    case 'hashpower-sale':
+      return hashpowerSale(withOptional({
+        hashrateThs: big(terms.hashrateThs),
+        window: terms.window,
+        deliveryAddress: terms.deliveryAddress,
+        upfront: big(terms.upfront),
+        escrow: big(terms.escrow),
+        minerCollateral: big(terms.minerCollateral),
+        toleranceBps: terms.toleranceBps,
+        upfrontScript: opt(terms.upfrontScript, fromHex),
+        upfrontSerialId: opt(terms.upfrontSerialId, big),
+        roundingMod: opt(terms.roundingMod, big),
+        oracleInfo,
+      }));
+    case 'hashprice-forward':
+      return hashpriceForward(withOptional({
+        hashrateThs: big(terms.hashrateThs),
+        strikeSatsPerPhDay: big(terms.strikeSatsPerPhDay),
+        window: terms.window,
+        minerCollateral: big(terms.minerCollateral),
+        buyerCollateral: big(terms.buyerCollateral),
+        roundingMod: opt(terms.roundingMod, big),
+        oracleInfo,
+      }));
+    case 'hashprice-call':
+      return hashpriceCall(withOptional({
+        hashrateThs: big(terms.hashrateThs),
+        strikeSatsPerPhDay: big(terms.strikeSatsPerPhDay),
+        window: terms.window,
+        minerCollateral: big(terms.minerCollateral),
+        premium: big(terms.premium),
+        premiumScript: opt(terms.premiumScript, fromHex),
+        premiumSerialId: opt(terms.premiumSerialId, big),
+        roundingMod: opt(terms.roundingMod, big),
+        oracleInfo,
+      }));
+    case 'custom-curve':
+      return customCurve(withOptional({
+        ...parseCustomCurveJson(terms.curve),
+        offerCollateral: big(terms.offerCollateral),
+        acceptCollateral: big(terms.acceptCollateral),
+        extraOutputs: terms.extraOutputs?.map((o) => ({ script: fromHex(o.script), value: big(o.value), serialId: big(o.serialId), payer: o.payer })),
+        expectUnit: terms.expectUnit,
+        oracleInfo,
+      }));
+  }
+}
+
+function oracleInfoOf(info: ContractInfo): OracleInfo {
+  if (!('singleContractInfo' in info)) {
+    throw new CoordinatorError('TERMS_MISMATCH', 'templates make single contracts; this offer is a disjoint contract', { reason: 'disjoint-contract' });
+  }
+  return info.singleContractInfo.contractInfo.oracleInfo;
+}
+
+/** Structural equality of message values (Uint8Array, bigint, arrays, plain objects). */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a instanceof Uint8Array && b instanceof Uint8Array) {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (typeof a === 'object' && typeof b === 'object' && a !== null && b !== null && !Array.isArray(a) && !Array.isArray(b)) {
+    const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+    const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+    if (ka.length !== kb.length) return false;
+    return ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  }
+  return false;
+}
+
+/**
+ * Rebuilds the contract from the terms and checks the offer is that contract:
+ * 1. the template accepts the terms with the offer's oracle info;
+ * 2. the offer's contract_info (descriptor, total collateral) is the template's;
+ * 3. the offer collateral is the template's offerer collateral.
+ * (The accept collateral is checked at accept time: validateAccept requires
+ * total - offer collateral.)
+ * @returns the template result (its `extraOutputs` are what the funding transaction must carry).
+ * @throws {CoordinatorError} TERMS_MISMATCH naming the difference; {DlcError} from the template.
+ */
+export function checkOfferAgainstTerms(offer: OfferDlc, terms: OfferTerms): TemplateResult {
+  const result = templateFromTerms(terms, oracleInfoOf(offer.contractInfo));
+  if (!deepEqual(result.contractInfo, offer.contractInfo)) {
+    throw new CoordinatorError('TERMS_MISMATCH', `the offer's contract_info is not the ${terms.template} contract its terms describe`, { reason: 'contract-info' });
+  }
+  if (result.offerCollateral !== offer.offerCollateral) {
+    throw new CoordinatorError('TERMS_MISMATCH', `offer collateral ${offer.offerCollateral} is not the terms' ${result.offerCollateral}`, { reason: 'offer-collateral' });
+  }
+  return result;
+}
+
+/** What the offer book filters and shows: the template's headline numbers. */
+export interface TermsSummary {
+  template: OfferTerms['template'];
+  window: { start: number; end: number } | null;
+  /** Sale: upfront + escrow (sats); forward/call: strike (sats/PH/day); custom: accept collateral. */
+  price: string;
+  hashrateThs: string | null;
+}
+
+export function summarizeTerms(terms: OfferTerms): TermsSummary {
+  switch (terms.template) {
+    case 'hashpower-sale':
+      return { template: terms.template, window: terms.window, price: String(big(terms.upfront) + big(terms.escrow)), hashrateThs: terms.hashrateThs };
+    case 'hashprice-forward':
+    case 'hashprice-call':
+      return { template: terms.template, window: terms.window, price: terms.strikeSatsPerPhDay, hashrateThs: terms.hashrateThs };
+    case 'custom-curve':
+      return { template: terms.template, window: null, price: terms.acceptCollateral, hashrateThs: null };
+  }
+}

@@ -1,0 +1,378 @@
+/**
+ * The settlement agent: polls the node and the oracles and drives every live
+ * contract forward from its STORED state, so the same code re-drives after a
+ * restart. Per poll:
+ *
+ * 1. Block scan: every block since the stored cursor (walking back over a
+ *    reorg) is read and every input is checked against the funding outpoints
+ *    of live contracts: a CET, refund or close broadcast by anyone is found
+ *    this way, classified by nLockTime, and recorded (with its confirmation).
+ * 2. Per contract, by state:
+ *    - funding-broadcast: confirmed at the configured depth → confirmed; not
+ *      in the mempool nor the chain → rebroadcast (inputs spent elsewhere → failed);
+ *    - confirmed: funding block left the chain → funding-broadcast; the
+ *      oracle attested → complete the attested CET from the two stored
+ *      adaptor signatures (no key) → attested → broadcast; refund locktime
+ *      reached with no attestation → signed refund → broadcast;
+ *    - attested: broadcast the completed CET (waits while it is non-final);
+ *    - *-broadcast: confirmed → settled | refunded | closed; missing → rebroadcast;
+ *    - settled | refunded | closed: within `reorgWatchDepth`, back to
+ *      *-broadcast if the block left the chain.
+ * Every transition is committed (one batch) BEFORE its broadcast; broadcasts
+ * are idempotent (an already-known transaction is success).
+ *
+ * This module does NOT hold keys (the CET and refund are completed from the
+ * parties' signatures) and does NOT serve HTTP.
+ */
+import { Block, Transaction } from 'bitcoinjs-lib';
+import { completeCet, findAttestedSlot } from '../../protocol/contract/index.js';
+import type { ContractInfo, OracleAnnouncement } from '../../protocol/messages/index.js';
+import { encodeMessage, toHex, verifyAttestation } from '../../protocol/messages/index.js';
+import { isChainError } from '../chain/index.js';
+import { classifySpend, signedRefund, spendsFunding } from './closing.js';
+import { fundingOf } from './contract-data.js';
+import {
+  cetCompleted,
+  closingBroadcast,
+  closingConfirmed,
+  closingReorged,
+  failContract,
+  fundingConfirmed,
+  fundingReorged,
+  type ClosingPart,
+  type ContractRecord,
+  type ContractState,
+} from './lifecycle.js';
+import { OracleClient } from './oracle-client.js';
+import type { CoordinatorService } from './service.js';
+
+const LIVE: readonly ContractState[] = ['funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'refund-broadcast', 'close-broadcast'];
+const RECENTLY_CLOSED: readonly ContractState[] = ['settled', 'refunded', 'closed'];
+const CURSOR = 'watcher-cursor';
+const LOCKTIME_THRESHOLD = 500_000_000;
+
+interface Cursor {
+  height: number;
+  hash: string;
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function orNull<T>(p: Promise<T>): Promise<T | null> {
+  try {
+    return await p;
+  } catch (err) {
+    if (isChainError(err) && err.code === 'CHAIN_NOT_FOUND') return null;
+    throw err;
+  }
+}
+
+export class Watcher {
+  readonly #svc: CoordinatorService;
+  readonly #lastAttestationPoll = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = true;
+
+  constructor(service: CoordinatorService) {
+    this.#svc = service;
+  }
+
+  /** Starts polling (first poll at once). */
+  start(): void {
+    this.#stopped = false;
+    const loop = (): void => {
+      if (this.#stopped) return;
+      this.#running = this.tick().catch((err) => this.#svc.log('error', 'watcher poll failed', { error: errText(err) })).finally(() => {
+        this.#running = undefined;
+        if (!this.#stopped) this.#timer = setTimeout(loop, this.#svc.config.watcher.pollIntervalMs);
+      });
+    };
+    loop();
+  }
+
+  /** Stops polling and waits for a poll in progress. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  /** One poll: block scan, then every live contract. Errors of one contract do not stop the others. */
+  async tick(): Promise<void> {
+    const tip = await this.#svc.chain.getBlockCount();
+    await this.#scanBlocks(tip);
+    const ids = await this.#svc.store.idsInStates([...LIVE, ...RECENTLY_CLOSED]);
+    for (const id of ids) {
+      try {
+        await this.#svc.lock.run(id, () => this.#drive(id, tip));
+      } catch (err) {
+        this.#svc.log('warn', 'watcher: contract step failed', { id, error: errText(err) });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- block scan
+
+  async #scanBlocks(tip: number): Promise<void> {
+    const { chain, store, config } = this.#svc;
+    let cursor = await store.getMeta<Cursor>(CURSOR);
+    if (cursor === undefined) {
+      // First start: nothing can have been funded before the coordinator existed.
+      cursor = { height: tip, hash: await chain.getBlockHash(tip) };
+      await store.putMeta(CURSOR, cursor);
+      return;
+    }
+    // Walk back over a reorg until the cursor's block is on the best chain again.
+    for (let back = 0; back < 100 && cursor.height > 0; back++) {
+      const hash = cursor.height <= tip ? await orNull(chain.getBlockHash(cursor.height)).catch(() => null) : null;
+      if (hash === cursor.hash) break;
+      const prevHeight: number = cursor.height - 1;
+      cursor = { height: prevHeight, hash: await chain.getBlockHash(prevHeight) };
+      // The block at prevHeight is on the best chain now; rescanning from it is idempotent.
+    }
+    if (cursor.height >= tip) {
+      await store.putMeta(CURSOR, cursor);
+      return;
+    }
+    const watched = await this.#watchedOutpoints();
+    const last = Math.min(tip, cursor.height + config.watcher.maxBlocksPerPoll);
+    for (let h = cursor.height + 1; h <= last; h++) {
+      const hash = await chain.getBlockHash(h);
+      if (watched.size > 0) {
+        const block = Block.fromHex(await chain.getBlockHex(hash));
+        for (const tx of block.transactions ?? []) {
+          for (const input of tx.ins) {
+            const key = `${toHex(Uint8Array.from(input.hash).reverse())}:${input.index}`;
+            const id = watched.get(key);
+            if (id === undefined) continue;
+            try {
+              await this.#svc.lock.run(id, () => this.#spendSeen(id, tx, { height: h, hash }, tip));
+            } catch (err) {
+              this.#svc.log('warn', 'watcher: recording a spend failed', { id, error: errText(err) });
+            }
+          }
+        }
+      }
+      await store.putMeta(CURSOR, { height: h, hash });
+    }
+  }
+
+  async #watchedOutpoints(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const id of await this.#svc.store.idsInStates(LIVE)) {
+      const rec = await this.#svc.store.get(id);
+      if (rec !== undefined && 'fundingTxid' in rec && rec.fundingTxid !== undefined) out.set(`${rec.fundingTxid}:${rec.fundOutputIndex}`, id);
+    }
+    return out;
+  }
+
+  /** A transaction spending a live contract's funding output was mined in `block`. */
+  async #spendSeen(id: string, tx: Transaction, block: { height: number; hash: string }, tip: number): Promise<void> {
+    const rec = await this.#svc.store.get(id);
+    if (rec === undefined || !LIVE.includes(rec.state)) return;
+    const now = this.#svc.now();
+    let next: ContractRecord = rec;
+    const txid = tx.getId();
+    if (!('closingTxid' in rec) || rec.closingTxid !== txid || rec.state === 'attested') {
+      const m = await this.#svc.messagesOf(rec);
+      const { closing } = fundingOf({ offer: m.offer, accept: m.accept!, template: m.template });
+      if (!spendsFunding(closing, tx)) return;
+      const seen = classifySpend(closing, tx);
+      const ours = 'closingTxid' in rec && rec.closingTxid === txid;
+      const part: ClosingPart = ours && 'closingKind' in rec
+        ? { closingKind: rec.closingKind!, closingTx: rec.closingTx!, closingTxid: txid, payouts: rec.payouts!, outcome: rec.outcome ?? null, cetIndex: rec.cetIndex ?? null, attestation: rec.attestation ?? null, broadcastBy: 'coordinator' }
+        : { closingKind: seen.kind, closingTx: tx.toHex(), closingTxid: txid, payouts: seen.payouts, outcome: null, cetIndex: null, attestation: null, broadcastBy: 'other' };
+      next = closingBroadcast(next, part, now);
+    }
+    if (tip - block.height + 1 >= this.#svc.config.watcher.confirmations) next = closingConfirmed(next, block, now);
+    if (next !== rec) {
+      await this.#svc.store.commit(rec, next);
+      this.#svc.log('info', `contract ${next.state}`, { id, txid, height: block.height });
+    }
+  }
+
+  // ---------------------------------------------------------------- per contract
+
+  async #drive(id: string, tip: number): Promise<void> {
+    const rec = await this.#svc.store.get(id);
+    if (rec === undefined) return;
+    switch (rec.state) {
+      case 'funding-broadcast': return this.#driveFunding(rec, tip);
+      case 'confirmed': return this.#driveConfirmed(rec, tip);
+      case 'attested': return this.#broadcastClosing(rec, 'cet');
+      case 'cet-broadcast':
+      case 'refund-broadcast':
+      case 'close-broadcast': return this.#driveClosing(rec);
+      case 'settled':
+      case 'refunded':
+      case 'closed': return this.#watchReorg(rec, tip);
+      default: return;
+    }
+  }
+
+  async #commit(prev: ContractRecord, next: ContractRecord, msg: string, fields: Record<string, unknown> = {}): Promise<void> {
+    await this.#svc.store.commit(prev, next);
+    this.#svc.log('info', msg, { id: prev.id, state: next.state, ...fields });
+  }
+
+  async #driveFunding(rec: Extract<ContractRecord, { state: 'funding-broadcast' }>, tip: number): Promise<void> {
+    const { chain, config } = this.#svc;
+    const tx = await orNull(chain.getRawTransaction(rec.fundingTxid));
+    if (tx !== null) {
+      if (tx.blockhash !== undefined && (tx.confirmations ?? 0) >= config.watcher.confirmations) {
+        const header = await chain.getBlockHeader(tx.blockhash);
+        await this.#commit(rec, fundingConfirmed(rec, { height: header.height, hash: header.hash }, this.#svc.now()), 'funding confirmed');
+        return this.#drive(rec.id, tip);
+      }
+      return;
+    }
+    // Not in the mempool nor the chain (dropped, reorged out, or never sent before a crash): send again.
+    try {
+      await chain.sendRawTransaction(rec.fundingTx);
+      this.#svc.log('info', 'funding transaction (re)broadcast', { id: rec.id, txid: rec.fundingTxid });
+    } catch (err) {
+      if (isChainError(err) && err.code === 'CHAIN_MISSING_INPUTS') {
+        const out = await chain.getTxOut(rec.fundingTxid, rec.fundOutputIndex, true);
+        if (out === null) {
+          await this.#commit(rec, failContract(rec, 'a funding input was spent by another transaction', this.#svc.now()), 'contract failed');
+        }
+        return;
+      }
+      throw err;
+    }
+  }
+
+  async #driveConfirmed(rec: Extract<ContractRecord, { state: 'confirmed' }>, tip: number): Promise<void> {
+    const { chain } = this.#svc;
+    const hash = rec.fundingHeight <= tip ? await orNull(chain.getBlockHash(rec.fundingHeight)).catch(() => null) : null;
+    if (hash !== rec.fundingBlockHash) {
+      await this.#commit(rec, fundingReorged(rec, this.#svc.now()), 'funding reorged out');
+      return;
+    }
+    if (await this.#tryAttestation(rec)) return;
+    await this.#tryRefund(rec, tip);
+  }
+
+  /** Polls the oracle(s); on an attestation, completes the CET and broadcasts it. */
+  async #tryAttestation(rec: Extract<ContractRecord, { state: 'confirmed' }>): Promise<boolean> {
+    const now = this.#svc.now();
+    const last = this.#lastAttestationPoll.get(rec.id);
+    if (last !== undefined && now - last < this.#svc.config.watcher.attestationPollIntervalMs) return false;
+    this.#lastAttestationPoll.set(rec.id, now);
+    const m = await this.#svc.messagesOf(rec);
+    const anns = announcementsOf(m.offer);
+    const attestations = [];
+    const wire: string[] = [];
+    let outcome: string | null = null;
+    for (const [i, ref] of rec.oracles.entries()) {
+      const client = this.#svc.oracles.find((c) => c.url === ref.url) ?? new OracleClient(ref.url);
+      const got = await client.attestation(ref.eventId);
+      if (got === null) continue;
+      // Oracle.md: the attestation must verify against the announcement the contract was built on.
+      verifyAttestation(got.attestation, anns[i]!, this.#svc.config.hashProfile);
+      attestations.push({ contractIndex: 0, oracleIndex: i, attestation: got.attestation });
+      wire.push(toHex(encodeMessage({ type: 'oracle_attestation', message: got.attestation })));
+      outcome ??= got.outcome;
+    }
+    if (attestations.length === 0) return false;
+    const setup = this.#svc.data.setup(rec.id, m.offer, m.accept!, m.template);
+    let slot;
+    try {
+      slot = findAttestedSlot(setup, attestations);
+    } catch (err) {
+      // Too few oracles of a threshold contract have attested yet.
+      this.#svc.log('info', 'attestations do not complete a CET yet', { id: rec.id, error: errText(err) });
+      return false;
+    }
+    const cet = completeCet(
+      setup,
+      slot,
+      m.sign!.cetAdaptorSignatures.ecdsaAdaptorSignatures[slot.slotIndex]!.signature,
+      m.accept!.cetAdaptorSignatures.ecdsaAdaptorSignatures[slot.slotIndex]!.signature,
+    );
+    const planned = setup.plan.cets[slot.cetIndex]!;
+    const next = cetCompleted(rec, {
+      closingTx: cet.toHex(),
+      closingTxid: cet.getId(),
+      payouts: { offer: String(planned.offerPayout), accept: String(planned.acceptPayout) },
+      outcome,
+      cetIndex: slot.cetIndex,
+      attestation: wire.join(','),
+    }, now);
+    await this.#commit(rec, next, 'attested: CET completed', { cetIndex: slot.cetIndex, outcome });
+    await this.#broadcastClosing(next, 'cet');
+    return true;
+  }
+
+  async #tryRefund(rec: Extract<ContractRecord, { state: 'confirmed' }>, tip: number): Promise<void> {
+    // nLockTime L (a height) is final in block L + 1, which the mempool accepts once the tip is L.
+    if (rec.refundLocktime < LOCKTIME_THRESHOLD && tip < rec.refundLocktime) return;
+    const m = await this.#svc.messagesOf(rec);
+    const { closing } = fundingOf({ offer: m.offer, accept: m.accept!, template: m.template });
+    const tx = signedRefund(closing, m.sign!.refundSignature, m.accept!.refundSignature);
+    const [verdict] = await this.#svc.chain.testMempoolAccept([tx.toHex()]);
+    if (verdict?.allowed !== true) {
+      this.#svc.log('info', 'refund not accepted yet', { id: rec.id, reason: verdict?.rejectReason });
+      return;
+    }
+    const next = closingBroadcast(rec, {
+      closingKind: 'refund', closingTx: tx.toHex(), closingTxid: tx.getId(),
+      payouts: { offer: rec.offerCollateral, accept: rec.acceptCollateral }, outcome: null, cetIndex: null, attestation: null, broadcastBy: 'coordinator',
+    }, this.#svc.now());
+    await this.#commit(rec, next, 'refund: broadcasting');
+    await this.#svc.broadcast(rec.id, 'refund', tx.toHex());
+  }
+
+  /** Broadcasts the stored closing transaction; from attested, records the broadcast. */
+  async #broadcastClosing(rec: ContractRecord, what: string): Promise<void> {
+    if (!('closingTx' in rec) || rec.closingTx === undefined) return;
+    try {
+      await this.#svc.chain.sendRawTransaction(rec.closingTx);
+    } catch (err) {
+      if (isChainError(err) && (err.code === 'CHAIN_NON_FINAL' || err.code === 'CHAIN_NON_BIP68_FINAL')) {
+        this.#svc.log('info', `${what} not final yet`, { id: rec.id });
+        return;
+      }
+      if (!(isChainError(err) && err.code === 'CHAIN_ALREADY_IN_CHAIN')) {
+        this.#svc.log('warn', `${what} broadcast failed`, { id: rec.id, error: errText(err) });
+        return;
+      }
+    }
+    if (rec.state === 'attested') {
+      const next = closingBroadcast(rec, {
+        closingKind: rec.closingKind, closingTx: rec.closingTx, closingTxid: rec.closingTxid, payouts: rec.payouts,
+        outcome: rec.outcome, cetIndex: rec.cetIndex, attestation: rec.attestation, broadcastBy: 'coordinator',
+      }, this.#svc.now());
+      await this.#commit(rec, next, 'CET broadcast', { txid: rec.closingTxid });
+    }
+  }
+
+  async #driveClosing(rec: Extract<ContractRecord, { state: 'cet-broadcast' | 'refund-broadcast' | 'close-broadcast' }>): Promise<void> {
+    const { chain, config } = this.#svc;
+    const tx = await orNull(chain.getRawTransaction(rec.closingTxid));
+    if (tx === null) {
+      await this.#broadcastClosing(rec, rec.closingKind);
+      return;
+    }
+    if (tx.blockhash !== undefined && (tx.confirmations ?? 0) >= config.watcher.confirmations) {
+      const header = await chain.getBlockHeader(tx.blockhash);
+      await this.#commit(rec, closingConfirmed(rec, { height: header.height, hash: header.hash }, this.#svc.now()), `contract ${rec.closingKind} confirmed`);
+    }
+  }
+
+  async #watchReorg(rec: Extract<ContractRecord, { state: 'settled' | 'refunded' | 'closed' }>, tip: number): Promise<void> {
+    if (tip - rec.closingHeight >= this.#svc.config.watcher.reorgWatchDepth) return;
+    const hash = rec.closingHeight <= tip ? await orNull(this.#svc.chain.getBlockHash(rec.closingHeight)).catch(() => null) : null;
+    if (hash !== rec.closingBlockHash) await this.#commit(rec, closingReorged(rec, this.#svc.now()), 'closing transaction reorged out');
+  }
+}
+
+function announcementsOf(offer: { contractInfo: ContractInfo }): OracleAnnouncement[] {
+  const ci = offer.contractInfo;
+  if (!('singleContractInfo' in ci)) return [];
+  const info = ci.singleContractInfo.contractInfo.oracleInfo;
+  return 'single' in info ? [info.single.oracleAnnouncement] : info.multi.oracleAnnouncements;
+}
