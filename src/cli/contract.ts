@@ -1,0 +1,178 @@
+/**
+ * What the contract commands share: loading a stored contract (its messages
+ * decoded, its terms re-derived into the template contract with
+ * protocol/templates, its keys), the checks of an oracle event against the
+ * human terms, the fee rate, and the mapping of the coordinator's contract
+ * states onto the local ones.
+ *
+ * Terms use the coordinator's JSON form and its template rebuild
+ * (src/coordinator/terms.ts: one definition of the wire format for both).
+ *
+ * This module does NOT talk to services itself (the commands pass in what
+ * they fetched), except `feeRate`, which asks the node for an estimate.
+ */
+import type { FlowOptions } from '../../protocol/contract/index.js';
+import type { AcceptDlc, OfferDlc, OracleInfo as DlcOracleInfo, SignDlc, SingleOracleInfo } from '../../protocol/messages/index.js';
+import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc, fromHex } from '../../protocol/messages/index.js';
+import type { TemplateResult } from '../../protocol/templates/index.js';
+import type { BitcoinRpc } from '../chain/index.js';
+import { offerTermsSchema, templateFromTerms, type OfferTerms } from '../coordinator/terms.js';
+import type { ContractKeys, ContractRecord, LocalState, Wallet } from '../wallet/index.js';
+import { withState } from '../wallet/index.js';
+import { CliError } from './errors.js';
+import type { OracleEventJson } from './http.js';
+
+/** A stored contract, decoded. */
+export interface LoadedContract {
+  record: ContractRecord;
+  offer: OfferDlc;
+  accept: AcceptDlc | undefined;
+  sign: SignDlc | undefined;
+  terms: OfferTerms;
+  template: TemplateResult;
+  flow: FlowOptions;
+  keys: ContractKeys;
+}
+
+/** ISO time for history entries. */
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/**
+ * Parses terms JSON (the coordinator's form).
+ * @throws {CliError} MISMATCH naming the bad field.
+ */
+export function parseTerms(json: unknown): OfferTerms {
+  const r = offerTermsSchema.safeParse(json);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new CliError('MISMATCH', `terms are malformed at ${i.path.join('.') || '(root)'}: ${i.message}`, { reason: 'terms-shape' });
+  }
+  return r.data;
+}
+
+/**
+ * The single oracle's info of an offer made by a template.
+ * @throws {CliError} MISMATCH for disjoint or multi-oracle contracts (templates make neither).
+ */
+export function singleOracleInfo(offer: OfferDlc): SingleOracleInfo {
+  const ci = offer.contractInfo;
+  if (!('singleContractInfo' in ci)) throw new CliError('MISMATCH', 'a disjoint contract is not one of our templates', { reason: 'disjoint-contract' });
+  const info = ci.singleContractInfo.contractInfo.oracleInfo;
+  if (!('single' in info)) throw new CliError('MISMATCH', 'the CLI handles single-oracle contracts only', { reason: 'multi-oracle' });
+  return info;
+}
+
+/** The template contract of terms over an oracle info. @throws {DlcError} from protocol/templates. */
+export function templateOf(terms: OfferTerms, oracleInfo: DlcOracleInfo): TemplateResult {
+  return templateFromTerms(terms, oracleInfo);
+}
+
+/**
+ * A stored contract with its messages decoded and its template rebuilt from
+ * the stored terms and the stored offer's oracle info.
+ * @throws {WalletError} WALLET_CONTRACT_NOT_FOUND; {DlcError} for corrupt messages.
+ */
+export function loadContract(wallet: Wallet, id: string): LoadedContract {
+  const record = wallet.contracts.get(id);
+  const offer = decodeOfferDlc(fromHex(record.offer));
+  const terms = parseTerms(record.terms);
+  const template = templateOf(terms, singleOracleInfo(offer));
+  return {
+    record,
+    offer,
+    accept: record.accept === undefined ? undefined : decodeAcceptDlc(fromHex(record.accept)),
+    sign: record.sign === undefined ? undefined : decodeSignDlc(fromHex(record.sign)),
+    terms,
+    template,
+    flow: { extraOutputs: template.extraOutputs, hashProfile: record.hashProfile },
+    keys: wallet.keys.contractKeys(record.keyIndex),
+  };
+}
+
+/** @throws {CliError} STATE when the contract has no accept_dlc yet. */
+export function needAccept(c: LoadedContract): AcceptDlc {
+  if (c.accept === undefined) throw new CliError('STATE', `contract ${c.record.id} has no accept_dlc yet (state ${c.record.state})`);
+  return c.accept;
+}
+
+/** @throws {CliError} STATE when the contract has no sign_dlc yet. */
+export function needSign(c: LoadedContract): SignDlc {
+  if (c.sign === undefined) throw new CliError('STATE', `contract ${c.record.id} has no sign_dlc yet (state ${c.record.state})`);
+  return c.sign;
+}
+
+/** The oracle event kind each template settles on. */
+const EVENT_KIND: Record<OfferTerms['template'], string | undefined> = {
+  'hashpower-sale': 'hashpower-delivery',
+  'hashprice-forward': 'hashprice',
+  'hashprice-call': 'hashprice',
+  'custom-curve': undefined,
+};
+
+/**
+ * Checks that an oracle event measures what the terms are about: its kind,
+ * window, delivery address and hashrate (the event id signed in the
+ * announcement commits to these parameters, oracle/API.md "Event ids").
+ * @throws {CliError} MISMATCH naming the parameter.
+ */
+export function checkEventMatchesTerms(ev: OracleEventJson, terms: OfferTerms): void {
+  const bad = (what: string, want: unknown, got: unknown): CliError =>
+    new CliError('MISMATCH', `oracle event ${ev.eventId}: ${what} is ${JSON.stringify(got)}, the terms say ${JSON.stringify(want)}`, { reason: `event-${what}` });
+  const kind = EVENT_KIND[terms.template];
+  if (kind !== undefined && ev.params.kind !== kind) throw bad('kind', kind, ev.params.kind);
+  if (ev.params.descriptor.type !== 'numeric') throw bad('descriptor', 'numeric', ev.params.descriptor.type);
+  if (terms.template === 'custom-curve') return;
+  const w = ev.params.window;
+  if (w === null || w.start !== terms.window.start || w.end !== terms.window.end) throw bad('window', terms.window, w);
+  if (terms.template === 'hashpower-sale') {
+    if (ev.params.deliveryAddress !== terms.deliveryAddress) throw bad('deliveryAddress', terms.deliveryAddress, ev.params.deliveryAddress);
+    if (ev.params.hashrateThs !== terms.hashrateThs) throw bad('hashrateThs', terms.hashrateThs, ev.params.hashrateThs);
+  }
+}
+
+/**
+ * The funding fee rate: the configured one, else the node's estimate for 6
+ * blocks, else 2 sat/vB on regtest.
+ * @throws {CliError} CONFIG when nothing gives one off regtest.
+ */
+export async function feeRate(configured: bigint | undefined, rpc: BitcoinRpc, network: string): Promise<bigint> {
+  if (configured !== undefined) return configured;
+  const est = await rpc.estimateSmartFee(6).catch(() => undefined);
+  if (est?.feeRateSatPerKvB !== undefined) {
+    const perVb = (est.feeRateSatPerKvB + 999n) / 1000n;
+    return perVb < 1n ? 1n : perVb;
+  }
+  if (network === 'regtest') return 2n;
+  throw new CliError('CONFIG', 'the node has no fee estimate: pass --fee-rate SAT_PER_VB');
+}
+
+/** Local state for a coordinator state (API.md "States"), or undefined when it maps to none. */
+export function localStateOf(coordinatorState: string): LocalState | undefined {
+  const map: Record<string, LocalState> = {
+    offered: 'offered',
+    accepted: 'accepted',
+    signed: 'signed',
+    'funding-broadcast': 'funding-broadcast',
+    confirmed: 'confirmed',
+    attested: 'confirmed',
+    'cet-broadcast': 'settled',
+    settled: 'settled',
+    'refund-broadcast': 'refunded',
+    refunded: 'refunded',
+    'closing-broadcast': 'closed',
+    'close-broadcast': 'closed',
+    closed: 'closed',
+    cancelled: 'cancelled',
+    failed: 'failed',
+  };
+  return map[coordinatorState];
+}
+
+/** Saves `record` moved to `state` (history appended) with extra fields. */
+export function saveState(wallet: Wallet, record: ContractRecord, state: LocalState, fields: Partial<ContractRecord> = {}, note?: string): ContractRecord {
+  const next = withState({ ...record, ...fields }, state, nowIso(), note);
+  wallet.contracts.save(next);
+  return next;
+}

@@ -1,0 +1,412 @@
+/**
+ * `hashdlc accept`, `hashdlc sign`, `hashdlc fund`: the negotiation steps
+ * after an offer (dlcspecs Protocol.md), each verifying everything it
+ * receives before it signs anything:
+ *
+ * - accept (buyer): the offer against its human terms (contract rebuilt with
+ *   protocol/templates), the oracle event against the terms and its
+ *   announcement against the one the oracle serves, locktimes against the
+ *   attestation height; then CET adaptor signatures on the worker pool.
+ * - sign (miner): every accepter CET adaptor signature and the refund
+ *   signature; the coordinator's funding PSBT against the funding
+ *   transaction computed here; then its own signatures and funding inputs.
+ * - fund (buyer): every offerer signature and funding witness in sign_dlc,
+ *   the funding PSBT again; then its funding inputs.
+ *
+ * External wallets: `--psbt-out FILE` writes the funding PSBT (BIP174,
+ * base64) for a wallet to sign its inputs, and stops; the same command with
+ * `--psbt-in FILE` takes the signed PSBT back and finishes the step.
+ *
+ * This module does NOT settle (settle.ts).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Psbt } from 'bitcoinjs-lib';
+import type { ContractSetup } from '../../protocol/contract/index.js';
+import {
+  REFUND_GRACE_BLOCKS,
+  assembleSign,
+  buildAcceptAsync,
+  fundingPsbtOf,
+  offerAnnouncements,
+  packAdaptorSignatures,
+  setupContract,
+  signContractAsync,
+  unpackAdaptorSignatures,
+  verifyAcceptAsync,
+  verifyFundingPsbt,
+  verifyOfferTerms,
+  verifySignAsync,
+} from '../../protocol/contract/index.js';
+import type { OfferDlc } from '../../protocol/messages/index.js';
+import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc, encodeAcceptDlc, encodeSignDlc, fromHex, toHex } from '../../protocol/messages/index.js';
+import { addFundingSignaturesToPsbt, extractFundingSignatures, finalizeFundingPsbt, type Party } from '../../protocol/tx/index.js';
+import { randomU64 } from '../wallet/index.js';
+import { COMMON_OPTIONS, bigintOpt, helpText, parseCommand, str, type CommandSpec } from './args.js';
+import { loadConfig } from './config.js';
+import { checkEventMatchesTerms, loadContract, localStateOf, needAccept, needSign, nowIso, parseTerms, saveState, singleOracleInfo, templateOf, type LoadedContract } from './contract.js';
+import { CliContext } from './context.js';
+import { CliError, usage } from './errors.js';
+import { engineSigner, engineVerifier } from './progress.js';
+
+const NET = {
+  'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
+  network: COMMON_OPTIONS.network!,
+  coordinator: COMMON_OPTIONS.coordinator!,
+  oracle: COMMON_OPTIONS.oracle!,
+  'oracle-pubkey': COMMON_OPTIONS['oracle-pubkey']!,
+  'rpc-url': COMMON_OPTIONS['rpc-url']!,
+  'rpc-user': COMMON_OPTIONS['rpc-user']!,
+  'rpc-password': COMMON_OPTIONS['rpc-password']!,
+  threads: COMMON_OPTIONS.threads!,
+  json: COMMON_OPTIONS.json!,
+};
+const PSBT = {
+  'psbt-out': { type: 'string', value: 'FILE', help: 'write the funding PSBT for an external wallet to sign, and stop' },
+  'psbt-in': { type: 'string', value: 'FILE', help: 'the funding PSBT signed by the external wallet (base64 or binary)' },
+} as const satisfies CommandSpec['options'];
+
+export const ACCEPT_SPEC: CommandSpec = {
+  name: 'accept',
+  args: '<offer-id>',
+  minArgs: 1,
+  summary: 'Accept an offer: check it against its terms and the oracle, fund from this wallet, sign every CET.',
+  details: [
+    'Checks, before signing anything: the offer is the contract its terms describe (every payout),',
+    "the oracle event measures what the terms say and its announcement is the oracle's own,",
+    'the CET locktime is at most the attestation height and the refund comes after it plus a grace.',
+  ],
+  options: {
+    ...NET,
+    'delivery-address': { type: 'string', value: 'ADDR', help: 'hashpower sale: confirm the delivery address when it is not this wallet\'s' },
+    'max-fee-rate': { type: 'string', value: 'SAT_PER_VB', help: 'refuse offers with a higher fee rate (default 1000)' },
+    'dry-run': { type: 'boolean', help: 'check and show the offer, then stop' },
+  },
+};
+
+export const SIGN_SPEC: CommandSpec = {
+  name: 'sign',
+  args: '<contract-id>',
+  minArgs: 1,
+  summary: "Offerer: verify the accepter's signatures, sign every CET and the refund, sign your funding inputs.",
+  options: { ...NET, ...PSBT },
+};
+
+export const FUND_SPEC: CommandSpec = {
+  name: 'fund',
+  args: '<contract-id>',
+  minArgs: 1,
+  summary: "Accepter: verify the offerer's signatures and funding witnesses, sign your funding inputs; the coordinator broadcasts.",
+  details: ['--broadcast: finalise and broadcast the funding transaction through your own node instead.'],
+  options: { ...NET, ...PSBT, broadcast: { type: 'boolean', help: 'broadcast through your node, not the coordinator' } },
+};
+
+function readPsbtFile(path: string): string {
+  const raw = readFileSync(path);
+  const text = raw.toString('utf8').trim();
+  if (/^[A-Za-z0-9+/=\s]+$/.test(text) && text.startsWith('cHNidP')) return text.replace(/\s+/g, '');
+  return raw.toString('base64');
+}
+
+/**
+ * Signs this party's funding inputs with the wallet; every one must be ours.
+ * @throws {CliError} MISMATCH when some input of ours could not be signed.
+ */
+function walletSignsFunding(ctx: CliContext, setup: ContractSetup, psbt: Psbt, party: Party): Psbt {
+  const signed = new Set(ctx.wallet().signPsbt(psbt));
+  const mine = setup.funding.inputs.map((input, i) => ({ input, i })).filter(({ input }) => input.party === party);
+  const missing = mine.filter(({ i }) => !signed.has(i));
+  if (missing.length > 0) {
+    throw new CliError('MISMATCH', `funding input(s) ${missing.map((m) => m.i).join(', ')} are not this wallet's; use --psbt-out/--psbt-in with the wallet that owns them`);
+  }
+  return psbt;
+}
+
+// ------------------------------------------------------------------ accept
+
+export async function acceptCommand(argv: string[]): Promise<number> {
+  const parsed = parseCommand(ACCEPT_SPEC, argv);
+  if (parsed.help) {
+    process.stdout.write(helpText(ACCEPT_SPEC));
+    return 0;
+  }
+  const id = parsed.positionals[0]!.toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(id)) throw usage(`offer id must be 64 hex characters, got '${parsed.positionals[0]}'`);
+  const maxFee = bigintOpt(parsed.values, 'max-fee-rate', 1000n)!;
+  const config = loadConfig(parsed.values);
+  const ctx = new CliContext(config);
+  try {
+    const wallet = ctx.wallet();
+    const coordinator = ctx.coordinator();
+    const view = await coordinator.offer(id);
+    const offerHex = view.offer ?? (await coordinator.messages(id)).offer;
+    const offer: OfferDlc = decodeOfferDlc(fromHex(offerHex));
+    if (toHex(offer.temporaryContractId) !== id) throw new CliError('MISMATCH', `the coordinator served offer ${toHex(offer.temporaryContractId)} for ${id}`, { reason: 'offer-id' });
+    const terms = parseTerms(view.terms);
+
+    // The oracle: our own fetch of the event the offer names.
+    singleOracleInfo(offer);
+    const [offered] = offerAnnouncements(offer.contractInfo);
+    const ev = await ctx.oracle().event(offered!.oracleEvent.eventId);
+    const { announcement, hashProfile } = await ctx.checkedAnnouncement(ev);
+    checkEventMatchesTerms(ev, terms);
+    if (terms.template === 'hashpower-sale') {
+      const confirm = str(parsed.values, 'delivery-address');
+      const ours = wallet.watchedAddresses().some((a) => a.address === terms.deliveryAddress);
+      if (confirm !== undefined ? confirm !== terms.deliveryAddress : !ours) {
+        throw new CliError('MISMATCH', `the delivery address ${terms.deliveryAddress} is not this wallet's${confirm ? ` nor ${confirm}` : ''}; pass --delivery-address ${terms.deliveryAddress} if it is yours`, { reason: 'delivery-address' });
+      }
+    }
+
+    // The contract, rebuilt from the terms over the oracle's own announcement.
+    const contract = templateOf(terms, { single: { oracleAnnouncement: announcement } });
+    const info = await ctx.oracleInfo();
+    verifyOfferTerms(offer, {
+      contract,
+      hashProfile,
+      keyPayouts: contract.summary.keyPayouts,
+      announcements: [announcement],
+      oraclePublicKeys: [fromHex(info.publicKey)],
+      chainHash: fromHex(wallet.network.chainHashHex),
+      cetLocktimeAtMost: ev.attestHeight,
+      refundLocktimeAtLeast: ev.attestHeight + Math.floor(REFUND_GRACE_BLOCKS[wallet.network.flow] / 2),
+      maxFeeRatePerVb: maxFee,
+    });
+    const summary = [
+      ...contract.summary.lines,
+      `oracle event ${ev.eventId} (attests at height ${ev.attestHeight})`,
+      `CET locktime ${offer.cetLocktime}, refund locktime ${offer.refundLocktime}, fee rate ${offer.feeRatePerVb} sat/vB`,
+      ...contract.summary.keyPayouts.map((k) => `  at ${k.outcome} (${k.label}): offerer ${k.offerPayout}, you ${k.acceptPayout}`),
+    ];
+    if (parsed.values['dry-run'] === true) {
+      ctx.print({ id, checked: true, terms, eventId: ev.eventId, cets: contract.cetCount }, ['offer checked: it is the contract its terms describe', ...summary]);
+      return 0;
+    }
+
+    const rpc = await ctx.rpc();
+    const keys = wallet.newContractKeys();
+    const payout = wallet.newReceiveAddress();
+    const change = wallet.newChangeAddress();
+    const paid = contract.extraOutputs.filter((o) => o.payer === 'accept');
+    const { inputs, utxos } = await wallet.selectFundingInputs(rpc, contract.acceptCollateral + paid.reduce((s, o) => s + o.value, 0n), offer.feeRatePerVb, {
+      reserved: wallet.contracts.reservedOutpoints(),
+      extraOutputSpkLens: paid.map((o) => o.script.length),
+    });
+    const taken = new Set([offer.payoutSerialId, offer.changeSerialId, offer.fundOutputSerialId, ...contract.extraOutputs.map((o) => o.serialId), ...offer.fundingInputs.map((i) => i.inputSerialId)]);
+    const fresh = (): bigint => {
+      let s: bigint;
+      do s = randomU64();
+      while (taken.has(s));
+      taken.add(s);
+      return s;
+    };
+    for (const input of inputs) while (taken.has(input.inputSerialId)) input.inputSerialId = fresh();
+    const engine = await ctx.engine();
+    const { accept, setup } = await buildAcceptAsync(
+      offer,
+      {
+        fundingSecretKey: keys.fundingSecretKey,
+        fundingInputs: inputs,
+        payoutSpk: payout.script,
+        changeSpk: change.script,
+        payoutSerialId: fresh(),
+        changeSerialId: fresh(),
+        extraOutputs: contract.extraOutputs,
+        hashProfile,
+      },
+      engineSigner(engine, ctx.progress),
+    );
+    const acceptHex = toHex(encodeAcceptDlc(accept));
+    const at = nowIso();
+    const record = {
+      version: 1 as const,
+      id,
+      role: 'accept' as const,
+      network: wallet.network.name,
+      keyIndex: keys.index,
+      state: 'accepted' as const,
+      history: [{ state: 'offered' as const, at }, { state: 'accepted' as const, at }],
+      coordinator: coordinator.http.base,
+      oracle: ctx.oracle().http.base,
+      hashProfile,
+      terms: terms as Record<string, unknown>,
+      offer: offerHex,
+      accept: acceptHex,
+      fundingPsbt: fundingPsbtOf(setup).toBase64(),
+      reservedOutpoints: utxos.map((u) => `${u.txid}:${u.vout}`),
+    };
+    // Stored before it is sent: the adaptor signatures are out once posted.
+    wallet.contracts.save(record);
+    const answer = await coordinator.accept(id, { accept: acceptHex, identityPubkey: toHex(keys.identityPublicKey) }, keys.identitySecretKey);
+    if (answer.fundingPsbt) verifyFundingPsbt(setup, answer.fundingPsbt, 'accept');
+    ctx.print(
+      { id, state: 'accepted', contractId: toHex(setup.contractId), fundingTxid: setup.funding.txidHex, cets: setup.plan.cets.length, adaptorSignatures: setup.plan.adaptorSlots.length },
+      [`accepted offer ${id}`, ...summary, `contract id ${toHex(setup.contractId)}, funding txid ${setup.funding.txidHex}`, "next: the offerer signs; then run 'hashdlc fund'"],
+    );
+    return 0;
+  } finally {
+    await ctx.close();
+  }
+}
+
+// ------------------------------------------------------------------ sign
+
+export async function signCommand(argv: string[]): Promise<number> {
+  const parsed = parseCommand(SIGN_SPEC, argv);
+  if (parsed.help) {
+    process.stdout.write(helpText(SIGN_SPEC));
+    return 0;
+  }
+  const psbtOut = str(parsed.values, 'psbt-out');
+  const psbtIn = str(parsed.values, 'psbt-in');
+  if (psbtOut !== undefined && psbtIn !== undefined) throw usage('--psbt-out and --psbt-in are two separate runs');
+  const ctx = new CliContext(loadConfig(parsed.values));
+  try {
+    const wallet = ctx.wallet();
+    let c = loadContract(wallet, parsed.positionals[0]!);
+    if (c.record.role !== 'offer') throw new CliError('STATE', `contract ${c.record.id} was accepted here: the offerer signs; use 'hashdlc fund'`);
+    const coordinator = ctx.coordinator();
+    if (c.record.sign !== undefined) {
+      if (c.record.state !== 'accepted') throw new CliError('STATE', `contract ${c.record.id} is signed already (state ${c.record.state})`);
+      // Made in an earlier run whose POST did not go through: send it again.
+      await coordinator.sign(c.record.id, { sign: c.record.sign, ...(c.record.fundingPsbt ? { fundingPsbt: c.record.fundingPsbt } : {}) }, c.keys.identitySecretKey);
+      saveState(wallet, c.record, 'signed');
+      ctx.print({ id: c.record.id, state: 'signed', contractId: c.record.contractId }, [`sign_dlc of ${c.record.id} sent again`]);
+      return 0;
+    }
+
+    let setup: ContractSetup;
+    let psbt: Psbt;
+    if (psbtIn !== undefined) {
+      // Second run: the accept was verified and our signatures made in the first.
+      if (c.record.ownCetSignatures === undefined || c.accept === undefined) {
+        throw new CliError('STATE', `run 'hashdlc sign ${c.record.id} --psbt-out FILE' first`);
+      }
+      setup = setupContract(c.offer, c.accept, c.flow);
+      psbt = verifyFundingPsbt(setup, readPsbtFile(psbtIn), 'offer').psbt;
+    } else {
+      const messages = await coordinator.messages(c.record.id);
+      if (messages.accept === null) throw new CliError('STATE', `offer ${c.record.id} has not been accepted yet`);
+      const accept = decodeAcceptDlc(fromHex(messages.accept));
+      const engine = await ctx.engine();
+      setup = await verifyAcceptAsync(c.offer, accept, c.flow, engineVerifier(engine, ctx.progress));
+      const view = await coordinator.contract(c.record.id);
+      psbt = view.fundingPsbt ? verifyFundingPsbt(setup, view.fundingPsbt, 'offer').psbt : fundingPsbtOf(setup);
+      const sigs = await signContractAsync(setup, c.keys.fundingSecretKey, engineSigner(engine, ctx.progress));
+      const record = saveState(wallet, c.record, 'accepted', {
+        accept: messages.accept,
+        contractId: toHex(setup.contractId),
+        ownCetSignatures: toHex(packAdaptorSignatures(sigs.cetAdaptorSignatures)),
+        ownRefundSignature: toHex(sigs.refundSignature),
+        fundingPsbt: psbt.toBase64(),
+      });
+      c = { ...c, record, accept };
+      if (psbtOut !== undefined) {
+        writeFileSync(psbtOut, `${psbt.toBase64()}\n`);
+        ctx.print({ id: c.record.id, psbtOut, fundingTxid: setup.funding.txidHex }, [
+          `accept verified; your CET and refund signatures are made and stored`,
+          `funding PSBT written to ${psbtOut}: sign your inputs with your wallet, then run`,
+          `  hashdlc sign ${c.record.id} --psbt-in FILE`,
+        ]);
+        return 0;
+      }
+      psbt = walletSignsFunding(ctx, setup, psbt, 'offer');
+    }
+    const fundingSignatures = extractFundingSignatures(psbt, setup.funding, 'offer');
+    const sign = assembleSign(
+      setup,
+      { cetAdaptorSignatures: unpackAdaptorSignatures(fromHex(c.record.ownCetSignatures!)), refundSignature: fromHex(c.record.ownRefundSignature!) },
+      fundingSignatures,
+    );
+    const signHex = toHex(encodeSignDlc(sign));
+    const stored = saveState(wallet, c.record, c.record.state, { sign: signHex, fundingPsbt: psbt.toBase64() });
+    await coordinator.sign(c.record.id, { sign: signHex, fundingPsbt: psbt.toBase64() }, c.keys.identitySecretKey);
+    saveState(wallet, stored, 'signed');
+    ctx.print({ id: c.record.id, state: 'signed', contractId: toHex(setup.contractId), fundingTxid: setup.funding.txidHex }, [
+      `signed contract ${toHex(setup.contractId)} (offer ${c.record.id})`,
+      `funding txid ${setup.funding.txidHex}; the accepter funds next`,
+    ]);
+    return 0;
+  } finally {
+    await ctx.close();
+  }
+}
+
+// ------------------------------------------------------------------ fund
+
+async function fundFromSign(ctx: CliContext, c: LoadedContract, signHex: string | undefined): Promise<{ setup: ContractSetup; c: LoadedContract }> {
+  const accept = needAccept(c);
+  if (c.sign !== undefined) return { setup: setupContract(c.offer, accept, c.flow), c };
+  if (signHex === undefined) throw new CliError('STATE', `the offerer has not signed contract ${c.record.id} yet`);
+  const sign = decodeSignDlc(fromHex(signHex));
+  const engine = await ctx.engine();
+  const { setup, fundingChecks } = await verifySignAsync(c.offer, accept, sign, c.flow, engineVerifier(engine, ctx.progress));
+  if (fundingChecks.includes('unverified')) ctx.note('note: some offerer funding inputs are not P2WPKH; the node checks them at broadcast');
+  const record = saveState(ctx.wallet(), c.record, 'signed', { sign: signHex, contractId: toHex(setup.contractId) });
+  return { setup, c: { ...c, record, sign } };
+}
+
+export async function fundCommand(argv: string[]): Promise<number> {
+  const parsed = parseCommand(FUND_SPEC, argv);
+  if (parsed.help) {
+    process.stdout.write(helpText(FUND_SPEC));
+    return 0;
+  }
+  const psbtOut = str(parsed.values, 'psbt-out');
+  const psbtIn = str(parsed.values, 'psbt-in');
+  if (psbtOut !== undefined && psbtIn !== undefined) throw usage('--psbt-out and --psbt-in are two separate runs');
+  const broadcast = parsed.values.broadcast === true;
+  const ctx = new CliContext(loadConfig(parsed.values));
+  try {
+    const wallet = ctx.wallet();
+    let c = loadContract(wallet, parsed.positionals[0]!);
+    if (c.record.role !== 'accept') throw new CliError('STATE', `contract ${c.record.id} was offered here: the accepter funds; use 'hashdlc sign'`);
+    if (c.record.fundingTxid !== undefined) throw new CliError('STATE', `contract ${c.record.id} is funded already (${c.record.fundingTxid})`);
+    const coordinator = broadcast && c.sign !== undefined ? undefined : ctx.coordinator();
+    const messages = coordinator === undefined ? undefined : await coordinator.messages(c.record.id);
+    const r = await fundFromSign(ctx, c, messages?.sign ?? undefined);
+    c = r.c;
+    const setup = r.setup;
+    let psbt: Psbt;
+    if (psbtIn !== undefined) {
+      psbt = verifyFundingPsbt(setup, readPsbtFile(psbtIn), 'accept').psbt;
+    } else {
+      const view = coordinator === undefined ? undefined : await coordinator.contract(c.record.id);
+      psbt = view?.fundingPsbt ? verifyFundingPsbt(setup, view.fundingPsbt, 'accept').psbt : fundingPsbtOf(setup);
+      if (psbtOut !== undefined) {
+        writeFileSync(psbtOut, `${psbt.toBase64()}\n`);
+        saveState(wallet, c.record, c.record.state, { fundingPsbt: psbt.toBase64() });
+        ctx.print({ id: c.record.id, psbtOut, fundingTxid: setup.funding.txidHex }, [
+          "offerer's signatures verified",
+          `funding PSBT written to ${psbtOut}: sign your inputs with your wallet, then run`,
+          `  hashdlc fund ${c.record.id} --psbt-in FILE`,
+        ]);
+        return 0;
+      }
+      psbt = walletSignsFunding(ctx, setup, psbt, 'accept');
+    }
+    // Our inputs must be signed before anything leaves (throws naming the input otherwise).
+    extractFundingSignatures(psbt, setup.funding, 'accept');
+    let txid = setup.funding.txidHex;
+    if (broadcast) {
+      const full = addFundingSignaturesToPsbt(psbt, setup.funding, 'offer', needSign(c).fundingSignatures);
+      const tx = finalizeFundingPsbt(full, setup.funding);
+      const rpc = await ctx.rpc();
+      txid = await rpc.sendRawTransaction(tx.toHex());
+    } else {
+      const view = await coordinator!.fund(c.record.id, { fundingPsbt: psbt.toBase64() }, c.keys.identitySecretKey);
+      if (view.fundingTxid && view.fundingTxid !== setup.funding.txidHex) {
+        throw new CliError('MISMATCH', `the coordinator broadcast ${view.fundingTxid}, not our funding transaction ${setup.funding.txidHex}`);
+      }
+      const mapped = localStateOf(view.state);
+      if (mapped !== undefined && mapped !== 'funding-broadcast' && mapped !== 'confirmed') ctx.note(`coordinator state: ${view.state}`);
+    }
+    saveState(wallet, c.record, 'funding-broadcast', { fundingTxid: txid, fundingPsbt: psbt.toBase64() });
+    ctx.print({ id: c.record.id, state: 'funding-broadcast', contractId: toHex(setup.contractId), fundingTxid: txid }, [
+      `funding transaction ${txid} broadcast${broadcast ? ' through your node' : ' by the coordinator'}`,
+      `contract ${toHex(setup.contractId)}`,
+    ]);
+    return 0;
+  } finally {
+    await ctx.close();
+  }
+}
