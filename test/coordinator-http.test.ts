@@ -1,0 +1,509 @@
+/**
+ * The coordinator over HTTP on 127.0.0.1 with LevelDB in a temp dir, a node
+ * faked in memory (FakeChain) and an in-test oracle server: the state machine
+ * offer → accept → sign → fund → close, request authentication refused when
+ * unsigned / wrongly signed / stale / signed by the wrong party, 400 / 404 /
+ * 409 / 413, a bad adaptor signature refused naming which one (the contract
+ * never reaches funding), and keyless settlement by the watcher (attested CET,
+ * refund) checked signature by signature.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Psbt, Transaction } from 'bitcoinjs-lib';
+import { ecdsaVerify } from '../protocol/crypto/index.js';
+import { decodeMessage, fromHex, toHex } from '../protocol/messages/index.js';
+import { fundingSpendSighash } from '../protocol/tx/index.js';
+import { signClose } from '../protocol/contract/index.js';
+import { ChainError } from '../src/chain/index.js';
+import { startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
+import { bscriptSignatureDecode } from './helpers/script-sig.js';
+import { testOracle } from './helpers/dlc-fixture.js';
+import type { OracleAnnouncement } from '../protocol/messages/index.js';
+import { FakeChain, api, identityOf, keySigner, saleParties, startTestOracle, type SaleParties, type TestOracleServer } from './coordinator-fixtures.js';
+
+const ORACLE_LABEL = 'coord-http-oracle';
+const theOracle = testOracle(ORACLE_LABEL);
+const published = new Map<string, OracleAnnouncement>();
+let dir: string;
+let oracle: TestOracleServer;
+let chain: FakeChain;
+let coord: RunningCoordinator;
+let clock = Date.now();
+const logs: string[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hashdlc-coord-'));
+  oracle = await startTestOracle(ORACLE_LABEL, { events: published });
+  chain = new FakeChain();
+  coord = await startCoordinator({
+    dataDir: join(dir, 'db'),
+    port: 0,
+    rpc: { url: 'http://127.0.0.1:1/', username: 'u', password: 'p' },
+    oracles: [oracle.url],
+    limits: { maxBodyBytes: 2_000_000 },
+    watcher: { attestationPollIntervalMs: 1 },
+    engineThreads: 1,
+  }, { chain, now: () => clock, watch: false, log: (level, msg) => { logs.push(`${level} ${msg}`); } });
+});
+
+afterAll(async () => {
+  await coord?.stop();
+  await oracle?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function parties(label: string, over: Partial<Parameters<typeof saleParties>[0]> = {}): SaleParties {
+  const p = saleParties({ label, oracle: theOracle, ...over });
+  published.set(p.eventId, p.announcement);
+  return p;
+}
+
+function offerBody(p: SaleParties) {
+  return { offer: p.offerHex, identityPubkey: identityOf(p.offerIdentity), terms: p.terms };
+}
+
+const post = (path: string, body: unknown, key?: Uint8Array, now = clock) => api(coord.url, 'POST', path, { body, ...(key ? { key } : {}), now });
+const get = (path: string) => api(coord.url, 'GET', path);
+
+async function offered(p: SaleParties): Promise<string> {
+  const r = await post('/v1/offers', offerBody(p), p.offerIdentity);
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  return r.body.id as string;
+}
+
+async function accepted(p: SaleParties): Promise<string> {
+  const id = await offered(p);
+  const r = await post(`/v1/contracts/${id}/accept`, { accept: p.accept().acceptHex, identityPubkey: identityOf(p.acceptIdentity) }, p.acceptIdentity);
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return id;
+}
+
+async function signed(p: SaleParties): Promise<string> {
+  const id = await accepted(p);
+  const r = await post(`/v1/contracts/${id}/sign`, { sign: p.sign().signHex, fundingPsbt: p.signedFundingPsbt('offer') }, p.offerIdentity);
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return id;
+}
+
+async function funded(p: SaleParties): Promise<string> {
+  const id = await signed(p);
+  const r = await post(`/v1/contracts/${id}/fund`, { fundingPsbt: p.signedFundingPsbt('accept') }, p.acceptIdentity);
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return id;
+}
+
+describe('offer → accept → sign → fund over HTTP', () => {
+  const p = parties('happy');
+  let id: string;
+
+  it('publishes a verified offer in the book', async () => {
+    id = await offered(p);
+    expect(id).toBe(toHex(p.offer.temporaryContractId));
+    const one = await get(`/v1/offers/${id}`);
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({
+      state: 'offered', template: 'hashpower-sale', offerCollateral: '200000', acceptCollateral: '400000',
+      cets: p.template.cetCount.cets, adaptorSignatures: p.template.cetCount.adaptorSignatures,
+      oracles: [{ url: oracle.url, eventId: p.eventId, publicKey: toHex(oracle.oracle.publicKey) }],
+    });
+    expect((one.body.summary as { price: string }).price).toBe('450000');
+  });
+
+  it.each([
+    ['template', '?template=hashpower-sale', true],
+    ['other template', '?template=hashprice-call', false],
+    ['window inside', '?windowStart=1000&windowEnd=1100', true],
+    ['window outside', '?windowStart=1001', false],
+    ['price range', '?minPrice=450000&maxPrice=450000', true],
+    ['price too high', '?maxPrice=449999', false],
+  ])('lists it filtered by %s', async (_name, query, present) => {
+    const r = await get(`/v1/offers${query}`);
+    expect(r.status).toBe(200);
+    expect((r.body.offers as { id: string }[]).some((o) => o.id === id)).toBe(present);
+  });
+
+  it('accepts after verifying every adaptor signature, and serves the unsigned funding PSBT', async () => {
+    const r = await post(`/v1/contracts/${id}/accept`, { accept: p.accept().acceptHex, identityPubkey: identityOf(p.acceptIdentity) }, p.acceptIdentity);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ state: 'accepted', contractId: toHex(p.accept().setup.contractId), fundingTxid: p.accept().setup.funding.txidHex });
+    expect(typeof r.body.fundingPsbt).toBe('string');
+    // the contract is reachable by its dlcspecs contract id too
+    expect((await get(`/v1/contracts/${r.body.contractId as string}`)).body.id).toBe(id);
+    // no longer an open offer
+    expect(((await get('/v1/offers')).body.offers as { id: string }[]).some((o) => o.id === id)).toBe(false);
+  });
+
+  it('refuses sign from the accepter (403) and fund before sign (409)', async () => {
+    const a = await post(`/v1/contracts/${id}/sign`, { sign: p.sign().signHex }, p.acceptIdentity);
+    expect(a.status).toBe(403);
+    expect(a.body.error?.code).toBe('FORBIDDEN');
+    const b = await post(`/v1/contracts/${id}/fund`, { fundingPsbt: p.signedFundingPsbt('accept') }, p.acceptIdentity);
+    expect(b.status).toBe(409);
+    expect(b.body.error).toMatchObject({ code: 'INVALID_STATE', state: 'accepted' });
+  });
+
+  it('signs, funds (combine, finalise, testmempoolaccept, broadcast)', async () => {
+    const s = await post(`/v1/contracts/${id}/sign`, { sign: p.sign().signHex, fundingPsbt: p.signedFundingPsbt('offer') }, p.offerIdentity);
+    expect(s.status, JSON.stringify(s.body)).toBe(200);
+    expect(s.body.state).toBe('signed');
+    const f = await post(`/v1/contracts/${id}/fund`, { fundingPsbt: p.signedFundingPsbt('accept') }, p.acceptIdentity);
+    expect(f.status, JSON.stringify(f.body)).toBe(200);
+    expect(f.body.state).toBe('funding-broadcast');
+    const tx = Transaction.fromHex(f.body.fundingTx as string);
+    expect(tx.getId()).toBe(p.accept().setup.funding.txidHex);
+    expect(chain.sent).toContain(f.body.fundingTx);
+    // every input carries a witness; the upfront payment is an output
+    expect(tx.ins.every((i) => i.witness.length === 2)).toBe(true);
+    const upfrontScript = (p.terms as { upfrontScript: string }).upfrontScript;
+    expect(tx.outs.filter((o) => toHex(o.script) === upfrontScript).map((o) => o.value)).toEqual([50_000n]);
+    const hist = (f.body.history as { state: string }[]).map((h) => h.state);
+    expect(hist).toEqual(['offered', 'accepted', 'signed', 'funding-broadcast']);
+  });
+
+  it('serves the three messages as wire hex that decode to what the parties sent', async () => {
+    const r = await get(`/v1/contracts/${id}/messages`);
+    expect(r.body.offer).toBe(p.offerHex);
+    expect(r.body.accept).toBe(p.accept().acceptHex);
+    expect(r.body.sign).toBe(p.sign().signHex);
+    expect(decodeMessage(fromHex(r.body.sign as string)).type).toBe('sign_dlc');
+  });
+
+  it('lists contracts by party and by state', async () => {
+    const byParty = await get(`/v1/contracts?party=${identityOf(p.acceptIdentity)}`);
+    expect((byParty.body.contracts as { id: string }[]).map((c) => c.id)).toContain(id);
+    const byState = await get('/v1/contracts?state=funding-broadcast');
+    expect((byState.body.contracts as { id: string }[]).map((c) => c.id)).toContain(id);
+    const other = await get(`/v1/contracts?party=${identityOf(p.acceptIdentity)}&state=offered`);
+    expect((other.body.contracts as { id: string }[]).map((c) => c.id)).not.toContain(id);
+  });
+});
+
+describe('request authentication', () => {
+  const p = parties('auth');
+
+  it('refuses an unsigned offer (401 auth-missing)', async () => {
+    const r = await post('/v1/offers', offerBody(p));
+    expect(r.status).toBe(401);
+    expect(r.body.error).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'auth-missing' });
+  });
+
+  it('refuses a signature over another body (401 auth-signature)', async () => {
+    const headers = (await import('../protocol/auth/index.js')).signRequest(p.offerIdentity, {
+      method: 'POST', path: '/v1/offers', body: '{}', timestamp: Math.floor(clock / 1000),
+    });
+    const r = await api(coord.url, 'POST', '/v1/offers', { body: offerBody(p), headers });
+    expect(r.status).toBe(401);
+    expect(r.body.error?.reason).toBe('auth-signature');
+  });
+
+  it('refuses a stale request (401 auth-stale)', async () => {
+    const r = await post('/v1/offers', offerBody(p), p.offerIdentity, clock - 3_600_000);
+    expect(r.status).toBe(401);
+    expect(r.body.error?.reason).toBe('auth-stale');
+  });
+
+  it('refuses an offer signed by another key than its identityPubkey (403)', async () => {
+    const r = await post('/v1/offers', offerBody(p), p.acceptIdentity);
+    expect(r.status).toBe(403);
+    expect(r.body.error?.reason).toBe('identity-mismatch');
+  });
+
+  it('refuses a stranger pushing a sign_dlc into a contract (403), and state is unchanged', async () => {
+    const q = parties('auth-stranger');
+    const id = await accepted(q);
+    const r = await post(`/v1/contracts/${id}/sign`, { sign: q.sign().signHex }, p.offerIdentity);
+    expect(r.status).toBe(403);
+    expect((await get(`/v1/contracts/${id}`)).body.state).toBe('accepted');
+  });
+});
+
+describe('bad input', () => {
+  it.each([
+    ['not JSON', '/v1/offers', '{nope', 400, 'INVALID_JSON'],
+    ['unknown field', '/v1/offers', JSON.stringify({ offer: '00', identityPubkey: 'aa'.repeat(32), terms: {}, extra: 1 }), 400, 'INVALID_REQUEST'],
+  ])('%s is refused', async (_n, path, raw, status, code) => {
+    const key = parties('bad-json').offerIdentity;
+    const headers = (await import('../protocol/auth/index.js')).signRequest(key, { method: 'POST', path, body: raw, timestamp: Math.floor(clock / 1000) });
+    const r = await api(coord.url, 'POST', path, { rawBody: raw, headers });
+    expect(r.status).toBe(status);
+    expect(r.body.error?.code).toBe(code);
+  });
+
+  it('refuses an offer whose bytes do not decode (400 DECODE_ERROR)', async () => {
+    const p = parties('bad-hex');
+    const r = await post('/v1/offers', { ...offerBody(p), offer: 'fdd824' }, p.offerIdentity);
+    expect(r.status).toBe(400);
+    expect(r.body.error?.code).toBe('DECODE_ERROR');
+  });
+
+  it('refuses an offer whose terms describe another contract (400 TERMS_MISMATCH)', async () => {
+    const p = parties('bad-terms');
+    const r = await post('/v1/offers', { ...offerBody(p), terms: { ...p.terms, escrow: '400001' } }, p.offerIdentity);
+    expect(r.status).toBe(400);
+    expect(r.body.error?.code).toBe('TERMS_MISMATCH');
+  });
+
+  it('refuses an offer on an event the oracle does not publish (400 ORACLE_MISMATCH)', async () => {
+    const p = saleParties({ label: 'unpublished', oracle: theOracle });
+    const r = await post('/v1/offers', offerBody(p), p.offerIdentity);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'ORACLE_MISMATCH', reason: 'event-unknown' });
+  });
+
+  it('refuses an offer by an oracle that is not allowed (400 ORACLE_MISMATCH)', async () => {
+    const other = await startTestOracle('not-allowed-oracle');
+    try {
+      const p = saleParties({ label: 'foreign-oracle', oracle: other.oracle });
+      other.publish(p.announcement);
+      const r = await post('/v1/offers', offerBody(p), p.offerIdentity);
+      expect(r.status).toBe(400);
+      expect(r.body.error?.reason).toBe('oracle-not-allowed');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('refuses an offer whose inputs are spent (400 FUNDING_REJECTED)', async () => {
+    const p = parties('spent-input');
+    const prev = Transaction.fromBuffer(p.offer.fundingInputs[0]!.prevTx);
+    chain.spent.add(`${prev.getId()}:0`);
+    const r = await post('/v1/offers', offerBody(p), p.offerIdentity);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'FUNDING_REJECTED', reason: 'input-unavailable', party: 'offer', input: 0 });
+  });
+
+  it('refuses an oversized body (413)', async () => {
+    const p = parties('huge');
+    const r = await post('/v1/offers', { ...offerBody(p), offer: 'ab'.repeat(1_100_000) }, p.offerIdentity);
+    expect(r.status).toBe(413);
+    expect(r.body.error?.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('answers 404 for an unknown contract and an unknown route, 400 for a malformed id', async () => {
+    expect((await get(`/v1/contracts/${'00'.repeat(32)}`)).status).toBe(404);
+    expect((await get('/v1/nothing')).status).toBe(404);
+    expect((await get('/v1/contracts/xyz')).status).toBe(400);
+  });
+
+  it('refuses a duplicate offer (409 CONFLICT)', async () => {
+    const p = parties('dup');
+    await offered(p);
+    const r = await post('/v1/offers', offerBody(p), p.offerIdentity);
+    expect(r.status).toBe(409);
+    expect(r.body.error?.code).toBe('CONFLICT');
+  });
+
+  it('refuses a second accept (409 INVALID_STATE)', async () => {
+    const p = parties('twice');
+    const id = await accepted(p);
+    const r = await post(`/v1/contracts/${id}/accept`, { accept: p.accept().acceptHex, identityPubkey: identityOf(p.acceptIdentity) }, p.acceptIdentity);
+    expect(r.status).toBe(409);
+  });
+});
+
+describe('bad signatures never reach funding', () => {
+  it('refuses an accept with one bad CET adaptor signature, naming it; the offer stays open', async () => {
+    const p = parties('bad-adaptor');
+    const id = await offered(p);
+    const { accept } = p.accept();
+    const bad = 7;
+    const sigs = accept.cetAdaptorSignatures.ecdsaAdaptorSignatures.map((s, i) => {
+      if (i !== bad) return s;
+      // another valid-looking adaptor signature: the one of slot 8
+      return { signature: accept.cetAdaptorSignatures.ecdsaAdaptorSignatures[bad + 1]!.signature };
+    });
+    const { encodeAcceptDlc } = await import('../protocol/messages/index.js');
+    const tampered = toHex(encodeAcceptDlc({ ...accept, cetAdaptorSignatures: { ecdsaAdaptorSignatures: sigs } }));
+    const r = await post(`/v1/contracts/${id}/accept`, { accept: tampered, identityPubkey: identityOf(p.acceptIdentity) }, p.acceptIdentity);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'BAD_SIGNATURE', reason: `cet-adaptor-signature:${bad}`, index: bad });
+    expect(r.body.error?.message).toMatch(/accept CET adaptor signature 7/);
+    expect((await get(`/v1/contracts/${id}`)).body.state).toBe('offered');
+  });
+
+  it('refuses an accept with a bad refund signature', async () => {
+    const p = parties('bad-refund');
+    const id = await offered(p);
+    const { accept } = p.accept();
+    const { encodeAcceptDlc } = await import('../protocol/messages/index.js');
+    const sig = accept.refundSignature.slice();
+    sig[40]! ^= 1;
+    const r = await post(`/v1/contracts/${id}/accept`, { accept: toHex(encodeAcceptDlc({ ...accept, refundSignature: sig })), identityPubkey: identityOf(p.acceptIdentity) }, p.acceptIdentity);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'BAD_SIGNATURE', reason: 'refund-signature' });
+  });
+
+  it('refuses a sign_dlc with a bad offerer adaptor signature; the contract stays accepted and cannot be funded', async () => {
+    const p = parties('bad-sign');
+    const id = await accepted(p);
+    const { sign } = p.sign();
+    const sigs = sign.cetAdaptorSignatures.ecdsaAdaptorSignatures.slice();
+    sigs[0] = { signature: p.accept().accept.cetAdaptorSignatures.ecdsaAdaptorSignatures[0]!.signature };
+    const { encodeSignDlc } = await import('../protocol/messages/index.js');
+    const r = await post(`/v1/contracts/${id}/sign`, { sign: toHex(encodeSignDlc({ ...sign, cetAdaptorSignatures: { ecdsaAdaptorSignatures: sigs } })) }, p.offerIdentity);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'BAD_SIGNATURE', reason: 'cet-adaptor-signature:0', index: 0 });
+    const f = await post(`/v1/contracts/${id}/fund`, { fundingPsbt: p.signedFundingPsbt('accept') }, p.acceptIdentity);
+    expect(f.status).toBe(409);
+    expect((await get(`/v1/contracts/${id}`)).body.state).toBe('accepted');
+  });
+
+  it('refuses funding the node would not accept (400 FUNDING_REJECTED), staying signed', async () => {
+    const p = parties('rejected-funding');
+    const id = await signed(p);
+    chain.rejectReason = 'bad-txns-inputs-missingorspent';
+    try {
+      const r = await post(`/v1/contracts/${id}/fund`, { fundingPsbt: p.signedFundingPsbt('accept') }, p.acceptIdentity);
+      expect(r.status).toBe(400);
+      expect(r.body.error).toMatchObject({ code: 'FUNDING_REJECTED', rejectReason: 'bad-txns-inputs-missingorspent' });
+    } finally {
+      chain.rejectReason = null;
+    }
+    expect((await get(`/v1/contracts/${id}`)).body.state).toBe('signed');
+  });
+
+  it('refuses a funding PSBT of another transaction', async () => {
+    const p = parties('other-psbt');
+    const q = parties('other-psbt-2');
+    const id = await signed(p);
+    const r = await post(`/v1/contracts/${id}/fund`, { fundingPsbt: q.signedFundingPsbt('accept') }, p.acceptIdentity);
+    expect(r.status).toBe(400);
+    expect(r.body.error?.reason).toBe('psbt-mismatch');
+  });
+});
+
+describe('cancel', () => {
+  it('lets the offerer withdraw an open offer, not the public', async () => {
+    const p = parties('cancel');
+    const id = await offered(p);
+    const stranger = await post(`/v1/contracts/${id}/cancel`, {}, p.acceptIdentity);
+    expect(stranger.status).toBe(403);
+    const r = await post(`/v1/contracts/${id}/cancel`, {}, p.offerIdentity);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ state: 'cancelled', endedFrom: 'offered' });
+    expect((await post(`/v1/contracts/${id}/accept`, { accept: p.accept().acceptHex, identityPubkey: identityOf(p.acceptIdentity) }, p.acceptIdentity)).status).toBe(409);
+  });
+});
+
+describe('cooperative close', () => {
+  it('collects both signatures (one compact, one in the close PSBT) and broadcasts the close', async () => {
+    const p = parties('close');
+    const id = await funded(p);
+    const { setup } = p.accept();
+    const payout = { offer: 250_000n, accept: 350_000n };
+    const split = { offerPayout: '250000', acceptPayout: '350000' };
+    const proposal = await post(`/v1/contracts/${id}/close`, split, p.acceptIdentity);
+    expect(proposal.status, JSON.stringify(proposal.body)).toBe(200);
+    expect(typeof proposal.body.closePsbt).toBe('string');
+    const bad = await post(`/v1/contracts/${id}/close`, { ...split, signature: toHex(signClose(setup, payout, p.acceptKey)) }, p.offerIdentity);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error?.reason).toBe('close-signature:offer');
+    const one = await post(`/v1/contracts/${id}/close`, { ...split, signature: toHex(signClose(setup, payout, p.offerKey)) }, p.offerIdentity);
+    expect(one.body.state).toBe('funding-broadcast');
+    expect((one.body.closeProposal as { offerSignature: string | null }).offerSignature).not.toBeNull();
+    // The accepter signs the close PSBT with a wallet (partial signature on the 2-of-2 input).
+    const psbt = Psbt.fromBase64(one.body.closePsbt as string);
+    psbt.signInput(0, keySigner(p.acceptKey));
+    const both = await post(`/v1/contracts/${id}/close`, { ...split, closePsbt: psbt.toBase64() }, p.acceptIdentity);
+    expect(both.status, JSON.stringify(both.body)).toBe(200);
+    expect(both.body).toMatchObject({ state: 'close-broadcast', closingKind: 'close', payouts: { offer: '250000', accept: '350000' } });
+    const tx = Transaction.fromHex(both.body.closingTx as string);
+    expect(chain.sent).toContain(both.body.closingTx);
+    expect(tx.outs.map((o) => o.value).sort()).toEqual([250_000n, 350_000n]);
+  });
+
+  it('refuses a split above the total collateral and a close before funding', async () => {
+    const p = parties('close-bad');
+    const id = await signed(p);
+    expect((await post(`/v1/contracts/${id}/close`, { offerPayout: '1', acceptPayout: '1' }, p.offerIdentity)).status).toBe(409);
+  });
+});
+
+describe('keyless settlement by the watcher (node faked)', () => {
+  const tick = async (): Promise<void> => {
+    clock += 1000; // past the attestation poll interval
+    await coord.watcher.tick();
+  };
+  it('completes the attested CET from both stored adaptor signatures and broadcasts it', async () => {
+    const p = parties('settle');
+    const id = await funded(p);
+    const { setup } = p.accept();
+    chain.confirmed.set(setup.funding.txidHex, chain.height);
+    await tick();
+    expect((await get(`/v1/contracts/${id}`)).body.state).toBe('confirmed');
+    oracle.attest(p.eventId, 9600n, 14); // above the tolerance: the miner gets escrow + collateral
+    await tick();
+    const rec = (await get(`/v1/contracts/${id}`)).body;
+    expect(rec).toMatchObject({ state: 'cet-broadcast', closingKind: 'cet', outcome: '9600', broadcastBy: 'coordinator', payouts: { offer: '600000', accept: '0' } });
+    const cet = Transaction.fromHex(rec.closingTx as string);
+    expect(chain.sent).toContain(rec.closingTx);
+    // both signatures in the 2-of-2 witness verify against the CET's own sighash
+    const sighash = fundingSpendSighash(setup.closing, cet, 0);
+    const keys = [setup.offer.fundingPubkey, setup.accept.fundingPubkey].sort(Buffer.compare);
+    expect(ecdsaVerify(bscriptSignatureDecode(cet.ins[0]!.witness[1]!), sighash, keys[0]!)).toBe(true);
+    expect(ecdsaVerify(bscriptSignatureDecode(cet.ins[0]!.witness[2]!), sighash, keys[1]!)).toBe(true);
+    chain.confirmed.set(cet.getId(), chain.height);
+    await tick();
+    expect((await get(`/v1/contracts/${id}`)).body.state).toBe('settled');
+  });
+
+  it('keeps the completed CET while it is non-final, then broadcasts it', async () => {
+    const p = parties('non-final');
+    const id = await funded(p);
+    chain.confirmed.set(p.accept().setup.funding.txidHex, chain.height);
+    await tick();
+    oracle.attest(p.eventId, 100n, 14);
+    const slotTx = async () => (await get(`/v1/contracts/${id}`)).body;
+    // make the CET non-final at the node for one poll
+    const { findAttestedSlot, completeCet } = await import('../protocol/contract/index.js');
+    const att = oracle.oracle.attestNumeric(p.eventId, 100n, 14);
+    const { setup } = p.accept();
+    const slot = findAttestedSlot(setup, [{ contractIndex: 0, oracleIndex: 0, attestation: att }]);
+    const cetId = completeCet(setup, slot, p.sign().sign.cetAdaptorSignatures.ecdsaAdaptorSignatures[slot.slotIndex]!.signature,
+      p.accept().accept.cetAdaptorSignatures.ecdsaAdaptorSignatures[slot.slotIndex]!.signature).getId();
+    chain.sendFailures.set(cetId, new ChainError('CHAIN_NON_FINAL', 'sendrawtransaction', 'non-final', { rpcCode: -26 }));
+    await tick();
+    expect((await slotTx()).state).toBe('attested');
+    chain.sendFailures.delete(cetId);
+    await tick();
+    expect((await slotTx())).toMatchObject({ state: 'cet-broadcast', closingTxid: cetId });
+  });
+
+  it('broadcasts the refund after the refund locktime when no attestation came', async () => {
+    const p = parties('refund', { locktimes: { cetLocktime: 1100, refundLocktime: 1120 } });
+    const id = await funded(p);
+    chain.confirmed.set(p.accept().setup.funding.txidHex, chain.height);
+    const saved = chain.height;
+    await tick();
+    expect((await get(`/v1/contracts/${id}`)).body.state).toBe('confirmed');
+    chain.height = Math.max(saved, 1120);
+    await tick();
+    const rec = (await get(`/v1/contracts/${id}`)).body;
+    expect(rec).toMatchObject({ state: 'refund-broadcast', closingKind: 'refund', payouts: { offer: '200000', accept: '400000' } });
+    expect(Transaction.fromHex(rec.closingTx as string).locktime).toBe(1120);
+  });
+
+  it('notices a CET someone else mined and records it as settled, paid as the CET says', async () => {
+    const p = parties('other-cet');
+    const id = await funded(p);
+    const { setup, accept } = p.accept();
+    chain.confirmed.set(setup.funding.txidHex, chain.height);
+    await tick();
+    // A party completes the CET for outcome 0 itself (the oracle's attestation is public) and mines it.
+    const { findAttestedSlot, completeCet } = await import('../protocol/contract/index.js');
+    const att = oracle.oracle.attestNumeric(p.eventId, 0n, 14);
+    const slot = findAttestedSlot(setup, [{ contractIndex: 0, oracleIndex: 0, attestation: att }]);
+    const cet = completeCet(setup, slot, p.sign().sign.cetAdaptorSignatures.ecdsaAdaptorSignatures[slot.slotIndex]!.signature,
+      accept.cetAdaptorSignatures.ecdsaAdaptorSignatures[slot.slotIndex]!.signature);
+    chain.height += 1;
+    chain.blockTxs.set(chain.height, [cet]);
+    await tick();
+    const rec = (await get(`/v1/contracts/${id}`)).body;
+    expect(rec).toMatchObject({
+      state: 'settled', closingKind: 'cet', closingTxid: cet.getId(), broadcastBy: 'other', closingHeight: chain.height,
+      payouts: { offer: '0', accept: '600000' },
+    });
+  });
+});
