@@ -24,6 +24,7 @@ participant:
 tools:
   msg decode <hex|file>             decode a DLC message (wire hex) to JSON
   msg encode <json|file>            encode a DLC message from JSON to wire hex
+  oracle verify <url> <event-id>    verify an oracle attestation against your node
 
 configuration: flags, or HASHDLC_WALLET_DIR, HASHDLC_NETWORK, HASHDLC_COORDINATOR,
 HASHDLC_ORACLE, HASHDLC_ORACLE_PUBKEY, HASHDLC_RPC_URL, HASHDLC_RPC_USER,
@@ -35,6 +36,10 @@ async function dispatch(group: string | undefined, rest: string[]): Promise<numb
     case 'msg': {
       const { msgCommand } = await import('./msg.js');
       return msgCommand(rest);
+    }
+    case 'oracle': {
+      const { oracleCommand } = await import('./oracle.js');
+      return oracleCommand(rest);
     }
     case 'wallet': {
       const { walletCommand } = await import('./wallet.js');
