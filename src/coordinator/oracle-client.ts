@@ -12,7 +12,17 @@ import { decodeMessage, fromHex } from '../../protocol/messages/index.js';
 import { CoordinatorError } from './errors.js';
 
 const infoSchema = z.object({ publicKey: z.string().regex(/^[0-9a-f]{64}$/), hashProfile: z.enum(['sha256', 'tagged']) }).loose();
-const eventSchema = z.object({ eventId: z.string(), announcement: z.object({ hex: z.string().regex(/^[0-9a-f]+$/) }).loose() }).loose();
+const paramsSchema = z.object({
+  kind: z.string(),
+  window: z.object({ start: z.number().int(), end: z.number().int() }).nullable(),
+  deliveryAddress: z.string().nullable().optional(),
+  hashrateThs: z.string().nullable().optional(),
+}).loose();
+const eventSchema = z.object({
+  eventId: z.string(),
+  announcement: z.object({ hex: z.string().regex(/^[0-9a-f]+$/) }).loose(),
+  params: paramsSchema.optional(),
+}).loose();
 const attestationSchema = z.object({ eventId: z.string(), outcome: z.string(), hex: z.string().regex(/^[0-9a-f]+$/) }).loose();
 
 export interface OracleInfoJson {
@@ -20,10 +30,20 @@ export interface OracleInfoJson {
   hashProfile: 'sha256' | 'tagged';
 }
 
+/** The event parameters the oracle states (oracle/API.md `EventJson.params`), where it states them. */
+export interface EventParams {
+  kind: string;
+  window: { start: number; end: number } | null;
+  deliveryAddress: string | null;
+  hashrateThs: string | null;
+}
+
 export interface FetchedAnnouncement {
   announcement: OracleAnnouncement;
   /** The wire bytes as served. */
   bytes: Uint8Array;
+  /** null when the oracle serves no parameters (not our oracle service). */
+  params: EventParams | null;
 }
 
 export interface FetchedAttestation {
@@ -94,7 +114,11 @@ export class OracleClient {
       throw unavailable(this.url, 'announcement does not decode', cause);
     }
     if (msg.type !== 'oracle_announcement') throw unavailable(this.url, `announcement hex is a ${msg.type}`);
-    return { announcement: msg.message, bytes };
+    const p = parsed.data.params;
+    const params: EventParams | null = p === undefined ? null : {
+      kind: p.kind, window: p.window, deliveryAddress: p.deliveryAddress ?? null, hashrateThs: p.hashrateThs ?? null,
+    };
+    return { announcement: msg.message, bytes, params };
   }
 
   /**

@@ -67,9 +67,9 @@ import {
   CONTRACT_STATES,
   type OracleRef,
 } from './lifecycle.js';
-import { OracleClient } from './oracle-client.js';
+import { OracleClient, type EventParams } from './oracle-client.js';
 import type { ContractStore } from './store.js';
-import { checkOfferAgainstTerms, offerTermsSchema, summarizeTerms } from './terms.js';
+import { checkEventAgainstTerms, checkOfferAgainstTerms, offerTermsSchema, summarizeTerms } from './terms.js';
 
 /** The node calls the coordinator makes (a subset of src/chain's BitcoinRpc; tests may fake it). */
 export type ChainPort = Pick<
@@ -256,8 +256,8 @@ export class CoordinatorService {
     }
   }
 
-  /** The allowed oracle that publishes exactly this announcement. */
-  async #matchOracle(ann: OracleAnnouncement): Promise<OracleRef> {
+  /** The allowed oracle that publishes exactly this announcement, and the event parameters it states. */
+  async #matchOracle(ann: OracleAnnouncement): Promise<{ ref: OracleRef; params: EventParams | null }> {
     const pubkey = toHex(ann.oraclePublicKey);
     const eventId = ann.oracleEvent.eventId;
     let unreachable: unknown;
@@ -280,7 +280,7 @@ export class CoordinatorService {
       if (!sameBytes(served.bytes, encodeMessage({ type: 'oracle_announcement', message: ann }))) {
         throw new CoordinatorError('ORACLE_MISMATCH', `the offer's announcement of ${eventId} differs from the one oracle ${client.url} publishes`, { reason: 'announcement-differs' });
       }
-      return { url: client.url, eventId, publicKey: pubkey };
+      return { ref: { url: client.url, eventId, publicKey: pubkey }, params: served.params };
     }
     if (unreachable !== undefined) throw unreachable;
     throw new CoordinatorError('ORACLE_MISMATCH', `oracle key ${pubkey} is not one of this coordinator's oracles`, { reason: 'oracle-not-allowed' });
@@ -317,7 +317,9 @@ export class CoordinatorService {
     const oracles: OracleRef[] = [];
     for (const ann of announcementsOf(offer)) {
       verifyAnnouncement(ann, this.config.hashProfile);
-      oracles.push(await this.#matchOracle(ann));
+      const { ref, params } = await this.#matchOracle(ann);
+      if (params !== null) checkEventAgainstTerms(params, body.terms, ref.eventId);
+      oracles.push(ref);
     }
     // 4. The offerer's coins exist now (the funding transaction is test-accepted at fund time).
     await this.#checkInputsUnspent('offer', offer.fundingInputs);

@@ -211,3 +211,32 @@ export function summarizeTerms(terms: OfferTerms): TermsSummary {
       return { template: terms.template, window: null, price: terms.acceptCollateral, hashrateThs: null };
   }
 }
+
+/** What an oracle states about its event (oracle/API.md `params`), as far as terms can be checked against it. */
+export interface StatedEventParams {
+  kind: string;
+  window: { start: number; end: number } | null;
+  deliveryAddress: string | null;
+  hashrateThs: string | null;
+}
+
+/**
+ * Checks the human terms against the event the oracle says it will attest
+ * (its id is signed in the announcement, so these parameters are the
+ * oracle's word): a sale needs a `hashpower-delivery` event over the same
+ * window, delivery address and hashrate; a hashprice contract a `hashprice`
+ * event over the same window. Custom curves are not checked.
+ * @throws {CoordinatorError} TERMS_MISMATCH naming the field.
+ */
+export function checkEventAgainstTerms(params: StatedEventParams, terms: OfferTerms, eventId: string): void {
+  const bad = (field: string, want: unknown, got: unknown): CoordinatorError =>
+    new CoordinatorError('TERMS_MISMATCH', `event ${eventId}: ${field} is ${JSON.stringify(got)}, the terms say ${JSON.stringify(want)}`, { reason: `event-${field}` });
+  if (terms.template === 'custom-curve') return;
+  const kind = terms.template === 'hashpower-sale' ? 'hashpower-delivery' : 'hashprice';
+  if (params.kind !== kind) throw bad('kind', kind, params.kind);
+  if (params.window === null || params.window.start !== terms.window.start || params.window.end !== terms.window.end) throw bad('window', terms.window, params.window);
+  if (terms.template === 'hashpower-sale') {
+    if (params.deliveryAddress !== terms.deliveryAddress) throw bad('deliveryAddress', terms.deliveryAddress, params.deliveryAddress);
+    if (params.hashrateThs !== terms.hashrateThs) throw bad('hashrateThs', terms.hashrateThs, params.hashrateThs);
+  }
+}
