@@ -15,7 +15,10 @@ import type { FlowOptions } from '../../protocol/contract/index.js';
 import type { AcceptDlc, OfferDlc, OracleInfo as DlcOracleInfo, SignDlc, SingleOracleInfo } from '../../protocol/messages/index.js';
 import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc, fromHex } from '../../protocol/messages/index.js';
 import type { TemplateResult } from '../../protocol/templates/index.js';
+import { address as btcAddress } from 'bitcoinjs-lib';
+import type { FundingInput } from '../../protocol/messages/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
+import { WalletError, externalFundingInputs, fundingRequirement } from '../wallet/index.js';
 import { offerTermsSchema, templateFromTerms, type OfferTerms } from '../coordinator/terms.js';
 import type { ContractKeys, ContractRecord, LocalState, Wallet } from '../wallet/index.js';
 import { withState } from '../wallet/index.js';
@@ -146,6 +149,53 @@ export async function feeRate(configured: bigint | undefined, rpc: BitcoinRpc, n
   }
   if (network === 'regtest') return 2n;
   throw new CliError('CONFIG', 'the node has no fee estimate: pass --fee-rate SAT_PER_VB');
+}
+
+/** Options for funding from another wallet and paying to other addresses (offer, accept). */
+export const EXTERNAL_FUNDING_OPTIONS = {
+  utxo: { type: 'string', value: 'TXID:VOUT', multiple: true, help: "fund from this P2WPKH output of an external wallet (sign with --psbt-out/--psbt-in)" },
+  'payout-address': { type: 'string', value: 'ADDR', help: 'where your payouts go (default: a new address of this wallet)' },
+  'change-address': { type: 'string', value: 'ADDR', help: 'where your funding change goes (default: a new change address of this wallet)' },
+} as const;
+
+/**
+ * The script pubkey of an address on the wallet's network.
+ * @throws {CliError} USAGE for an address of another network or no address at all.
+ */
+export function addressScript(addr: string, wallet: Wallet): Uint8Array {
+  try {
+    return btcAddress.toOutputScript(addr, wallet.network.bitcoinjs);
+  } catch (cause) {
+    throw new CliError('USAGE', `'${addr}' is not a ${wallet.network.name} address`, { cause });
+  }
+}
+
+/**
+ * Funding inputs for `amount` (collateral plus extra outputs this party pays):
+ * the given external outpoints, else coins chosen from the wallet.
+ * @throws {WalletError} WALLET_INSUFFICIENT_FUNDS; {ChainError}.
+ */
+export async function chooseFunding(
+  wallet: Wallet,
+  rpc: BitcoinRpc,
+  utxos: readonly string[],
+  amount: bigint,
+  feeRatePerVb: bigint,
+  extraOutputSpkLens: readonly number[],
+): Promise<{ inputs: FundingInput[]; reserved: string[]; external: boolean }> {
+  if (utxos.length > 0) {
+    const { inputs, total } = await externalFundingInputs(rpc, utxos);
+    const need = fundingRequirement(amount, inputs.length, feeRatePerVb, extraOutputSpkLens);
+    if (total < need) {
+      throw new WalletError('WALLET_INSUFFICIENT_FUNDS', `the given outputs hold ${total} sats; ${need} are needed (amount ${amount} + fees + change)`);
+    }
+    return { inputs, reserved: utxos.map((u) => u.toLowerCase()), external: true };
+  }
+  const { inputs, utxos: chosen } = await wallet.selectFundingInputs(rpc, amount, feeRatePerVb, {
+    reserved: wallet.contracts.reservedOutpoints(),
+    extraOutputSpkLens,
+  });
+  return { inputs, reserved: chosen.map((u) => `${u.txid}:${u.vout}`), external: false };
 }
 
 /** Local state for a coordinator state (API.md "States"), or undefined when it maps to none. */

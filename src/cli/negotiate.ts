@@ -41,9 +41,9 @@ import type { OfferDlc } from '../../protocol/messages/index.js';
 import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc, encodeAcceptDlc, encodeSignDlc, fromHex, toHex } from '../../protocol/messages/index.js';
 import { addFundingSignaturesToPsbt, extractFundingSignatures, finalizeFundingPsbt, type Party } from '../../protocol/tx/index.js';
 import { randomU64 } from '../wallet/index.js';
-import { COMMON_OPTIONS, bigintOpt, helpText, parseCommand, str, type CommandSpec } from './args.js';
+import { COMMON_OPTIONS, bigintOpt, helpText, list, parseCommand, str, type CommandSpec } from './args.js';
 import { loadConfig } from './config.js';
-import { checkEventMatchesTerms, loadContract, localStateOf, needAccept, needSign, nowIso, parseTerms, saveState, singleOracleInfo, templateOf, type LoadedContract } from './contract.js';
+import { EXTERNAL_FUNDING_OPTIONS, addressScript, checkEventMatchesTerms, chooseFunding, loadContract, localStateOf, needAccept, needSign, nowIso, parseTerms, saveState, singleOracleInfo, templateOf, type LoadedContract } from './contract.js';
 import { CliContext } from './context.js';
 import { CliError, usage } from './errors.js';
 import { engineSigner, engineVerifier } from './progress.js';
@@ -80,6 +80,7 @@ export const ACCEPT_SPEC: CommandSpec = {
     'delivery-address': { type: 'string', value: 'ADDR', help: 'hashpower sale: confirm the delivery address when it is not this wallet\'s' },
     'max-fee-rate': { type: 'string', value: 'SAT_PER_VB', help: 'refuse offers with a higher fee rate (default 1000)' },
     'dry-run': { type: 'boolean', help: 'check and show the offer, then stop' },
+    ...EXTERNAL_FUNDING_OPTIONS,
   },
 };
 
@@ -184,13 +185,12 @@ export async function acceptCommand(argv: string[]): Promise<number> {
 
     const rpc = await ctx.rpc();
     const keys = wallet.newContractKeys();
-    const payout = wallet.newReceiveAddress();
-    const change = wallet.newChangeAddress();
+    const payoutAddr = str(parsed.values, 'payout-address');
+    const changeAddr = str(parsed.values, 'change-address');
+    const payoutSpk = payoutAddr !== undefined ? addressScript(payoutAddr, wallet) : wallet.newReceiveAddress().script;
+    const changeSpk = changeAddr !== undefined ? addressScript(changeAddr, wallet) : wallet.newChangeAddress().script;
     const paid = contract.extraOutputs.filter((o) => o.payer === 'accept');
-    const { inputs, utxos } = await wallet.selectFundingInputs(rpc, contract.acceptCollateral + paid.reduce((s, o) => s + o.value, 0n), offer.feeRatePerVb, {
-      reserved: wallet.contracts.reservedOutpoints(),
-      extraOutputSpkLens: paid.map((o) => o.script.length),
-    });
+    const { inputs, reserved } = await chooseFunding(wallet, rpc, list(parsed.values, 'utxo'), contract.acceptCollateral + paid.reduce((s, o) => s + o.value, 0n), offer.feeRatePerVb, paid.map((o) => o.script.length));
     const taken = new Set([offer.payoutSerialId, offer.changeSerialId, offer.fundOutputSerialId, ...contract.extraOutputs.map((o) => o.serialId), ...offer.fundingInputs.map((i) => i.inputSerialId)]);
     const fresh = (): bigint => {
       let s: bigint;
@@ -206,8 +206,8 @@ export async function acceptCommand(argv: string[]): Promise<number> {
       {
         fundingSecretKey: keys.fundingSecretKey,
         fundingInputs: inputs,
-        payoutSpk: payout.script,
-        changeSpk: change.script,
+        payoutSpk,
+        changeSpk,
         payoutSerialId: fresh(),
         changeSerialId: fresh(),
         extraOutputs: contract.extraOutputs,
@@ -232,7 +232,7 @@ export async function acceptCommand(argv: string[]): Promise<number> {
       offer: offerHex,
       accept: acceptHex,
       fundingPsbt: fundingPsbtOf(setup).toBase64(),
-      reservedOutpoints: utxos.map((u) => `${u.txid}:${u.vout}`),
+      reservedOutpoints: reserved,
     };
     // Stored before it is sent: the adaptor signatures are out once posted.
     wallet.contracts.save(record);

@@ -20,7 +20,7 @@ import type { OfferTerms } from '../coordinator/terms.js';
 import { randomU64 } from '../wallet/index.js';
 import { COMMON_OPTIONS, bigintOpt, helpText, intOpt, list, parseCommand, required, str, type CommandSpec, type OptionValues } from './args.js';
 import { loadConfig } from './config.js';
-import { checkEventMatchesTerms, feeRate, nowIso, parseTerms, templateOf } from './contract.js';
+import { EXTERNAL_FUNDING_OPTIONS, addressScript, checkEventMatchesTerms, chooseFunding, feeRate, nowIso, parseTerms, templateOf } from './contract.js';
 import { CliContext } from './context.js';
 import { CliError, usage } from './errors.js';
 import type { OracleEventJson } from './http.js';
@@ -45,6 +45,7 @@ const OFFER_COMMON = {
   'refund-locktime': { type: 'string', value: 'HEIGHT', help: 'refund nLockTime (default: window end + 144 blocks; 20 on regtest)' },
   'rounding-mod': { type: 'string', value: 'SATS', help: 'payout grid on the sloped part (default: total collateral / 50)' },
   'dry-run': { type: 'boolean', help: 'show the contract and stop before posting anything' },
+  ...EXTERNAL_FUNDING_OPTIONS,
 } as const satisfies CommandSpec['options'];
 
 const WINDOW = { window: { type: 'string', value: 'START-END', help: 'block window [START, END) (hashpower: required unless --event)' } } as const;
@@ -210,8 +211,10 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
     const window = ev.params.window;
 
     const keys = wallet.newContractKeys();
-    const payout = wallet.newReceiveAddress();
-    const change = wallet.newChangeAddress();
+    const payoutAddr = str(v, 'payout-address');
+    const changeAddr = str(v, 'change-address');
+    const payoutSpk = payoutAddr !== undefined ? addressScript(payoutAddr, wallet) : wallet.newReceiveAddress().script;
+    const changeSpk = changeAddr !== undefined ? addressScript(changeAddr, wallet) : wallet.newChangeAddress().script;
     const opt = (name: string, value: string | undefined): Record<string, string> => (value === undefined ? {} : { [name]: value });
     let termsJson: Record<string, unknown>;
     switch (template) {
@@ -273,12 +276,9 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
     const locks = defaultLocktimes(windowEnd, wallet.network.flow);
     const cetLocktime = cetLocktimeOpt ?? locks.cetLocktime;
     const refundLocktime = refundLocktimeOpt ?? locks.refundLocktime;
-    const rate = await feeRate(config.feeRatePerVb ?? bigintOpt(v, 'fee-rate'), rpc, wallet.network.name);
+    const rate = await feeRate(config.feeRatePerVb, rpc, wallet.network.name);
     const paidExtras = contract.extraOutputs.filter((o: ExtraFundingOutput) => o.payer === 'offer');
-    const { inputs, utxos } = await wallet.selectFundingInputs(rpc, contract.offerCollateral + paidExtras.reduce((s, o) => s + o.value, 0n), rate, {
-      reserved: wallet.contracts.reservedOutpoints(),
-      extraOutputSpkLens: paidExtras.map((o) => o.script.length),
-    });
+    const { inputs, reserved } = await chooseFunding(wallet, rpc, list(v, 'utxo'), contract.offerCollateral + paidExtras.reduce((s, o) => s + o.value, 0n), rate, paidExtras.map((o) => o.script.length));
     const serials = new Set<bigint>(contract.extraOutputs.map((o) => o.serialId));
     const freshSerial = (): bigint => {
       for (;;) {
@@ -295,8 +295,8 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
       chainHash: fromHex(wallet.network.chainHashHex),
       fundingPubkey: keys.fundingPublicKey,
       fundingInputs: inputs,
-      payoutSpk: payout.script,
-      changeSpk: change.script,
+      payoutSpk,
+      changeSpk,
       payoutSerialId: freshSerial(),
       changeSerialId: freshSerial(),
       fundOutputSerialId: freshSerial(),
@@ -331,7 +331,7 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
       hashProfile,
       terms: terms as Record<string, unknown>,
       offer: offerHex,
-      reservedOutpoints: utxos.map((u) => `${u.txid}:${u.vout}`),
+      reservedOutpoints: reserved,
     });
     ctx.print(
       { id, state: 'offered', eventId: ev.eventId, terms, cets: contract.cetCount, cetLocktime, refundLocktime, feeRatePerVb: rate },

@@ -14,5 +14,5 @@ export { WALLET_NETWORKS, networkOfChain, walletNetwork } from './network.js';
 export type { WalletNetwork, WalletNetworkName } from './network.js';
 export { createSeedFile, isValidMnemonic, mnemonicToSeed, newMnemonic, readSeedFile } from './seed.js';
 export type { SeedFile } from './seed.js';
-export { DEFAULT_GAP, FUNDING_INPUT_SEQUENCE, P2WPKH_MAX_WITNESS_LEN, Wallet, randomU64 } from './wallet.js';
+export { DEFAULT_GAP, FUNDING_INPUT_SEQUENCE, P2WPKH_MAX_WITNESS_LEN, Wallet, externalFundingInputs, fundingRequirement, randomU64 } from './wallet.js';
 export type { WalletState, WalletUtxo } from './wallet.js';

@@ -78,6 +78,58 @@ export function randomU64(): bigint {
   return BigInt(`0x${toHex(randomBytes(8))}`);
 }
 
+/**
+ * What `n` P2WPKH funding inputs must hold for a party that locks `amount`
+ * (collateral plus extra outputs it pays) at `feeRatePerVb`: the amount, the
+ * party's funding and closing fees (dlcspecs Transactions.md "Fee Payment",
+ * P2WPKH change and payout) and a change output of at least the dust limit.
+ */
+export function fundingRequirement(amount: bigint, n: number, feeRatePerVb: bigint, extraOutputSpkLens: readonly number[] = []): bigint {
+  const f = partyFees(
+    {
+      inputs: Array.from({ length: n }, () => ({ maxWitnessLen: P2WPKH_MAX_WITNESS_LEN, redeemScriptLen: 0 })),
+      changeSpkLen: 22,
+      payoutSpkLen: 22,
+      extraOutputSpkLens,
+    },
+    feeRatePerVb,
+  );
+  return amount + f.fundingFee + f.closingFee + DUST_LIMIT;
+}
+
+/**
+ * Funding inputs from outpoints of another wallet (an external wallet signs
+ * them later in the funding PSBT): each must be an unspent, confirmed P2WPKH
+ * output; its previous transaction comes from the node.
+ * @throws {WalletError} WALLET_INSUFFICIENT_FUNDS when spent or unknown, or
+ *   WALLET_STATE for an output type we cannot size (not P2WPKH); {ChainError}.
+ */
+export async function externalFundingInputs(rpc: BitcoinRpc, outpoints: readonly string[]): Promise<{ inputs: FundingInput[]; total: bigint }> {
+  const inputs: FundingInput[] = [];
+  let total = 0n;
+  for (const op of outpoints) {
+    const m = /^([0-9a-f]{64}):(\d{1,6})$/.exec(op.toLowerCase());
+    if (m === null) throw new WalletError('WALLET_STATE', `outpoint '${op}' is not TXID:VOUT`);
+    const [txid, vout] = [m[1]!, Number(m[2])];
+    const out = await rpc.getTxOut(txid, vout, true);
+    if (out === null) throw new WalletError('WALLET_INSUFFICIENT_FUNDS', `outpoint ${op} is spent or does not exist`);
+    if (out.confirmations < 1) throw new WalletError('WALLET_INSUFFICIENT_FUNDS', `outpoint ${op} is not confirmed yet`);
+    if (!/^0014[0-9a-f]{40}$/.test(out.scriptPubKey.hex)) {
+      throw new WalletError('WALLET_STATE', `outpoint ${op} is not a P2WPKH output (only P2WPKH external inputs are supported)`);
+    }
+    inputs.push({
+      inputSerialId: randomU64(),
+      prevTx: fromHex(await rpc.getRawTransactionHex(txid)),
+      prevTxVout: vout,
+      sequence: FUNDING_INPUT_SEQUENCE,
+      maxWitnessLen: P2WPKH_MAX_WITNESS_LEN,
+      redeemScript: new Uint8Array(0),
+    });
+    total += out.valueSats;
+  }
+  return { inputs, total };
+}
+
 export class Wallet {
   readonly dir: string;
   readonly network: WalletNetwork;
@@ -239,18 +291,7 @@ export class Wallet {
     const coins = (await this.utxos(rpc, options.gap)).filter((u) => !reserved.has(`${u.txid}:${u.vout}`));
     const chosen: WalletUtxo[] = [];
     let total = 0n;
-    const need = (n: number): bigint => {
-      const f = partyFees(
-        {
-          inputs: Array.from({ length: n }, () => ({ maxWitnessLen: P2WPKH_MAX_WITNESS_LEN, redeemScriptLen: 0 })),
-          changeSpkLen: 22,
-          payoutSpkLen: 22,
-          extraOutputSpkLens: options.extraOutputSpkLens ?? [],
-        },
-        feeRatePerVb,
-      );
-      return amount + f.fundingFee + f.closingFee + DUST_LIMIT;
-    };
+    const need = (n: number): bigint => fundingRequirement(amount, n, feeRatePerVb, options.extraOutputSpkLens ?? []);
     for (const c of coins) {
       if (chosen.length > 0 && total >= need(chosen.length)) break;
       chosen.push(c);
