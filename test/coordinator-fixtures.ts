@@ -204,7 +204,10 @@ export interface SaleParties {
 /** Party inputs from given funding inputs (e.g. real UTXOs on regtest) or synthetic ones. */
 export interface SaleOptions {
   label: string;
-  oracle: TestOracle;
+  /** A fixture oracle announcing a fresh event, or a given announcement (e.g. the oracle service's). */
+  oracle?: TestOracle;
+  announcement?: OracleAnnouncement;
+  deliveryAddress?: string;
   window?: { start: number; end: number };
   offerInputs?: FundingInput[];
   acceptInputs?: FundingInput[];
@@ -217,22 +220,25 @@ export interface SaleOptions {
   upfront?: bigint;
   roundingMod?: bigint;
   feeRatePerVb?: bigint;
+  /** Where the upfront payment goes (default: a fixture key). */
+  upfrontScript?: Uint8Array;
 }
 
 /** A hashpower sale between two fixture parties (see the module header). */
 export function saleParties(o: SaleOptions): SaleParties {
   const label = o.label;
   const window = o.window ?? { start: 1000, end: 1100 };
-  const eventId = `hashpower-delivery/${window.start}-${window.end}/100ths/${label}`;
-  const announcement = o.oracle.announce(eventId, 14);
-  const upfrontScript = p2wpkhScriptPubkey(publicKey(testSecret(`${label}:upfront`)));
+  const announcement = o.announcement ?? o.oracle!.announce(`hashpower-delivery/${window.start}-${window.end}/100ths/${label}`, 14);
+  const eventId = announcement.oracleEvent.eventId;
+  const deliveryAddress = o.deliveryAddress ?? 'bcrt1qdeliveryaddressfortests';
+  const upfrontScript = o.upfrontScript ?? p2wpkhScriptPubkey(publicKey(testSecret(`${label}:upfront`)));
   const upfront = o.upfront ?? 50_000n;
   const escrow = o.escrow ?? 400_000n;
   const minerCollateral = o.minerCollateral ?? 200_000n;
   const template = hashpowerSale({
     hashrateThs: 100n,
     window,
-    deliveryAddress: 'bcrt1qdeliveryaddressfortests',
+    deliveryAddress,
     upfront,
     escrow,
     minerCollateral,
@@ -246,7 +252,7 @@ export function saleParties(o: SaleOptions): SaleParties {
     template: 'hashpower-sale',
     hashrateThs: '100',
     window,
-    deliveryAddress: 'bcrt1qdeliveryaddressfortests',
+    deliveryAddress,
     upfront: String(upfront),
     escrow: String(escrow),
     minerCollateral: String(minerCollateral),

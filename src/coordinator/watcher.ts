@@ -252,7 +252,12 @@ export class Watcher {
       await this.#commit(rec, fundingReorged(rec, this.#svc.now()), 'funding reorged out');
       return;
     }
-    if (await this.#tryAttestation(rec)) return;
+    try {
+      if (await this.#tryAttestation(rec)) return;
+    } catch (err) {
+      // An unreachable or misbehaving oracle must not hold back the refund.
+      this.#svc.log('warn', 'watcher: attestation check failed', { id: rec.id, error: errText(err) });
+    }
     await this.#tryRefund(rec, tip);
   }
 

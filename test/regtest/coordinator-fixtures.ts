@@ -1,0 +1,213 @@
+/**
+ * Shared set-up of the coordinator regtest suites (not a test file): the real
+ * oracle service in-process on the shared node (simulated difficulty such
+ * that a miner paid 50% of every coinbase delivers exactly 100 TH/s), a
+ * delivery event, two parties funded with real outputs, their hashpower sale
+ * built over those outputs (test/coordinator-fixtures.ts `saleParties`), and
+ * the coordinator either in-process or as a child process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { inject } from 'vitest';
+import { startOracle, type RunningOracle } from '../../oracle/index.js';
+import type { OracleAnnouncement } from '../../protocol/messages/index.js';
+import { decodeMessage, fromHex } from '../../protocol/messages/index.js';
+import type { BitcoinRpc } from '../../src/chain/index.js';
+import { startCoordinator, type CoordinatorConfigInput, type RunningCoordinator } from '../../src/coordinator/index.js';
+import { fundDlcWallet, fundingInputFromNode, type DlcWallet } from '../../regtest/dlc.js';
+import type { Faucet } from '../../regtest/index.js';
+import { mineBlocks, TestKey } from '../../regtest/index.js';
+import { saleParties, type SaleParties } from '../coordinator-fixtures.js';
+
+/** D = H·1e12·600 / (0.5·2^32) for H = 100 TH/s: a 50% coinbase share delivers 100 TH/s exactly. */
+export const SIMDIFF_100THS_AT_HALF = '27939677.23846435546875';
+const HALVING = 150;
+
+export interface RealOracle {
+  oracle: RunningOracle;
+  url: string;
+  /** Creates a 100 TH/s delivery event for `address` over `window`; returns its announcement. */
+  deliveryEvent(window: { start: number; end: number }, address: string): Promise<OracleAnnouncement>;
+  /** The attestation body once the oracle has attested (polls). */
+  attestation(eventId: string, ms?: number): Promise<{ outcome: string; hex: string }>;
+  close(): Promise<void>;
+}
+
+/** The oracle service in-process, indexing from the current tip. */
+export async function startRealOracle(rpc: BitcoinRpc): Promise<RealOracle> {
+  const node = inject('regtest').rpc;
+  const dataDir = mkdtempSync(join(tmpdir(), 'hashdlc-coord-oracle-'));
+  const oracle = await startOracle({
+    network: 'regtest',
+    rpc: { url: node.url, username: node.username, password: node.password },
+    dataDir,
+    port: 0,
+    pollIntervalMs: 50,
+    indexStartHeight: await rpc.getBlockCount(),
+    simulatedDifficulty: SIMDIFF_100THS_AT_HALF,
+  }, { log: () => undefined });
+  const url = oracle.url;
+  return {
+    oracle,
+    url,
+    async deliveryEvent(window, address) {
+      const res = await fetch(`${url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'hashpower-delivery', window, deliveryAddress: address, poolPayoutAddresses: [], hashrateThs: '100' }),
+      });
+      const body = (await res.json()) as { announcement: { hex: string }; error?: unknown };
+      if (res.status !== 201 && res.status !== 200) throw new Error(`oracle refused the event: ${JSON.stringify(body)}`);
+      const m = decodeMessage(fromHex(body.announcement.hex));
+      if (m.type !== 'oracle_announcement') throw new Error(m.type);
+      return m.message;
+    },
+    async attestation(eventId, ms = 20_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const res = await fetch(`${url}/v1/events/${encodeURIComponent(eventId)}/attestation`);
+        if (res.status === 200) return (await res.json()) as { outcome: string; hex: string };
+        await res.body?.cancel();
+        if (Date.now() > deadline) throw new Error('timed out waiting for the attestation');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    close: async () => {
+      await oracle.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Mines until a window of `n` blocks starting `lead` blocks ahead lies in one subsidy era. */
+export async function windowInOneEra(rpc: BitcoinRpc, n: number, lead: number): Promise<{ start: number; end: number }> {
+  let tip = await rpc.getBlockCount();
+  const era = (h: number): number => Math.floor(h / HALVING);
+  if (era(tip + lead) !== era(tip + lead + n - 1)) {
+    await mineBlocks(rpc, HALVING - ((tip + lead) % HALVING));
+    tip = await rpc.getBlockCount();
+  }
+  return { start: tip + lead, end: tip + lead + n };
+}
+
+/** A hashpower sale over real outputs on the node, with its wallets. */
+export interface RegtestSale {
+  parties: SaleParties;
+  offerWallet: DlcWallet;
+  acceptWallet: DlcWallet;
+  /** Where the miner's pool pays the buyer's hashpower (the oracle event's delivery address). */
+  delivery: TestKey;
+  upfront: TestKey;
+}
+
+/**
+ * Funds both parties (one block mined to confirm), announces the delivery
+ * event and builds the sale (offer, accept, sign, funding PSBTs) over the real outputs.
+ */
+export async function regtestSale(
+  rpc: BitcoinRpc,
+  faucet: Faucet,
+  oracle: RealOracle,
+  label: string,
+  window: { start: number; end: number },
+  locktimes?: { cetLocktime: number; refundLocktime: number },
+): Promise<RegtestSale> {
+  const offerWallet = await fundDlcWallet(faucet, 'offer', 300_000n);
+  const acceptWallet = await fundDlcWallet(faucet, 'accept', 550_000n);
+  await mineBlocks(rpc, 1);
+  const delivery = TestKey.random();
+  const upfront = TestKey.random();
+  const announcement = await oracle.deliveryEvent(window, delivery.address);
+  const parties = saleParties({
+    label,
+    announcement,
+    deliveryAddress: delivery.address,
+    window,
+    offerInputs: [await fundingInputFromNode(rpc, offerWallet.inputs[0]!, 5n)],
+    acceptInputs: [await fundingInputFromNode(rpc, acceptWallet.inputs[0]!, 6n)],
+    offerUtxoKey: offerWallet.inputs[0]!.key.privateKey,
+    acceptUtxoKey: acceptWallet.inputs[0]!.key.privateKey,
+    payoutSpks: { offer: offerWallet.payout.outputScript, accept: acceptWallet.payout.outputScript },
+    upfrontScript: upfront.outputScript,
+    ...(locktimes !== undefined ? { locktimes } : {}),
+  });
+  return { parties, offerWallet, acceptWallet, delivery, upfront };
+}
+
+/** Coordinator settings shared by the suites (fast polling). */
+export function coordinatorConfig(dataDir: string, oracleUrl: string, port = 0): CoordinatorConfigInput {
+  const node = inject('regtest').rpc;
+  return {
+    dataDir,
+    port,
+    rpc: { url: node.url, username: node.username, password: node.password },
+    oracles: [oracleUrl],
+    engineThreads: 1,
+    watcher: { pollIntervalMs: 100, attestationPollIntervalMs: 1 },
+  };
+}
+
+/** The coordinator in-process, watcher driven by the test (`watcher.tick()`). */
+export async function startInProcessCoordinator(dataDir: string, oracleUrl: string): Promise<RunningCoordinator> {
+  return startCoordinator(coordinatorConfig(dataDir, oracleUrl), { watch: false, log: () => undefined });
+}
+
+/** A coordinator child process (`tsx src/coordinator/main.ts --config FILE`). */
+export interface CoordinatorProcess {
+  url: string;
+  child: ChildProcess;
+  /** SIGKILL, and wait for the exit. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts `hashdlc-coordinator` as a child process on `port` with its data in
+ * `dataDir`, and waits for the line with its URL.
+ * @throws {Error} when it exits or does not answer within 30 s.
+ */
+export async function spawnCoordinator(dataDir: string, oracleUrl: string, port: number): Promise<CoordinatorProcess> {
+  const configFile = join(dataDir, '..', `coordinator-${port}.json`);
+  writeFileSync(configFile, JSON.stringify(coordinatorConfig(dataDir, oracleUrl, port)));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/coordinator/main.ts', '--config', configFile], {
+    cwd: new URL('../../', import.meta.url).pathname,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`coordinator did not start: ${stderr}`)), 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`coordinator exited with ${code}: ${stderr}`));
+    });
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      resolve((JSON.parse(line) as { url: string }).url);
+    });
+  });
+  return {
+    url,
+    child,
+    kill: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    }),
+  };
+}
+
+/** Polls `fn` until it returns a value, or fails after `ms`. */
+export async function until<T>(fn: () => Promise<T | undefined>, ms = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
