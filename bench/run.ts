@@ -12,9 +12,10 @@ import { chainSection } from './chain.js';
 import { contractSection } from './contract.js';
 import { cryptoSection } from './crypto.js';
 import { lifecycleSection } from './lifecycle.js';
+import { oracleSection } from './oracle.js';
 import type { BenchOptions, BenchSection } from './section.js';
 
-const SECTIONS: BenchSection[] = [cryptoSection, contractSection, chainSection, lifecycleSection];
+const SECTIONS: BenchSection[] = [cryptoSection, contractSection, chainSection, lifecycleSection, oracleSection];
 
 const { values } = parseArgs({
   options: {

@@ -23,6 +23,7 @@
  * This module does NOT open the store, read keys or contact the node.
  */
 import { readFileSync } from 'node:fs';
+import { networks, type Network } from 'bitcoinjs-lib';
 import { z } from 'zod';
 import type { RpcConfig } from '../src/chain/index.js';
 import { difficultyFromDecimal } from '../protocol/hashpower/index.js';
@@ -37,6 +38,15 @@ export const NODE_CHAIN_NAMES = {
   regtest: 'regtest',
 } as const;
 export type OracleNetwork = keyof typeof NODE_CHAIN_NAMES;
+
+/** Address encoding (bitcoinjs network) of each network: signet and testnets share tb1/m/n/2. */
+export const ADDRESS_NETWORKS: Record<OracleNetwork, Network> = {
+  mainnet: networks.bitcoin,
+  testnet: networks.testnet,
+  testnet4: networks.testnet,
+  signet: networks.testnet,
+  regtest: networks.regtest,
+};
 
 /**
  * Steps of announce and attest at which the test-only crash hook kills the
@@ -109,13 +119,15 @@ const configSchema = z
     indexStartHeight: int.min(0).default(0),
     index: z
       .object({
-        /** Concurrent block fetches while catching up. */
-        concurrency: int.min(1).max(64).default(16),
+        /** JSON-RPC batch requests in flight while catching up. */
+        concurrency: int.min(1).max(64).default(3),
+        /** Blocks per JSON-RPC batch request (getblockhash, then getblock verbosity 2). */
+        rpcBatch: int.min(1).max(1000).default(100),
         /** Blocks per atomic store batch while catching up. */
         batchBlocks: int.min(1).max(10_000).default(500),
       })
       .strict()
-      .default({ concurrency: 16, batchBlocks: 500 }),
+      .default({ concurrency: 3, rpcBatch: 100, batchBlocks: 500 }),
     schedule: z
       .object({
         /** Announce a hashprice event for every aligned window of this many blocks (null: none). */

@@ -18,7 +18,7 @@
  * This module does NOT attest (attest.ts), speak HTTP (http.ts), or
  * serialize access: the service calls it one request at a time.
  */
-import { address as btcAddress, networks } from 'bitcoinjs-lib';
+import { address as btcAddress } from 'bitcoinjs-lib';
 import { z } from 'zod';
 import { eventNonces, signAnnouncement, type HashProfile } from '../protocol/crypto/index.js';
 import {
@@ -28,7 +28,7 @@ import {
   type OracleAnnouncement,
   type OracleEvent,
 } from '../protocol/messages/index.js';
-import type { CrashStep, OracleConfig } from './config.js';
+import { ADDRESS_NETWORKS, type CrashStep, type OracleConfig } from './config.js';
 import { OracleError } from './errors.js';
 import {
   canonicalParamsJson,
@@ -86,14 +86,6 @@ export interface EventFilter {
 function invalid(reason: string, message: string): OracleError {
   return new OracleError('INVALID_PARAMS', message, { reason });
 }
-
-const BITCOINJS_NETWORKS = {
-  mainnet: networks.bitcoin,
-  testnet: networks.testnet,
-  testnet4: networks.testnet,
-  signet: networks.testnet,
-  regtest: networks.regtest,
-} as const;
 
 /** The API state of an internal event state. */
 export function publicState(record: EventRecord): 'announced' | 'attested' {
@@ -184,7 +176,7 @@ export class EventService {
   #normalizeAddress(text: string, field: string): string {
     const a = /^(bc|tb|bcrt)1/i.test(text) ? text.toLowerCase() : text;
     try {
-      btcAddress.toOutputScript(a, BITCOINJS_NETWORKS[this.#config.network]);
+      btcAddress.toOutputScript(a, ADDRESS_NETWORKS[this.#config.network]);
     } catch {
       throw invalid('address-invalid', `${field} ${JSON.stringify(text)} is not a ${this.#config.network} address`);
     }

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { BitcoinRpc } from '../src/chain/index.js';
 import type { JsonValue } from '../protocol/messages/index.js';
 import { Attester } from './attest.js';
-import { NODE_CHAIN_NAMES, parseConfig, type CrashStep, type OracleConfig, type OracleConfigInput } from './config.js';
+import { ADDRESS_NETWORKS, NODE_CHAIN_NAMES, parseConfig, type CrashStep, type OracleConfig, type OracleConfigInput } from './config.js';
 import { OracleError } from './errors.js';
 import { DEFAULT_NB_DIGITS } from './event-spec.js';
 import { EventService } from './events.js';
@@ -109,9 +109,11 @@ export async function startOracle(input: OracleConfigInput | OracleConfig, optio
     }
     const indexer = new ChainIndexer({
       rpc,
+      network: ADDRESS_NETWORKS[config.network],
       store,
       startHeight: config.indexStartHeight,
       concurrency: config.index.concurrency,
+      rpcBatch: config.index.rpcBatch,
       batchBlocks: config.index.batchBlocks,
     });
     await indexer.init();

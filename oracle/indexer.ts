@@ -12,7 +12,8 @@
  * not, it walks back comparing stored hashes with `getblockhash` until they
  * agree and rolls every disconnected block back (block record, coinbase
  * outputs, payouts) in one atomic batch. Catch-up fetches blocks with
- * `getblock <hash> 2` (`getBlockWithTxs`), `concurrency` requests at a time,
+ * `getblock <hash> 2` in JSON-RPC batches of `rpcBatch` blocks (one HTTP
+ * round trip per batch), `concurrency` batches at a time,
  * the next chunk fetched while the current one is written, `batchBlocks`
  * blocks plus the new tip per atomic batch, and checks each block links to
  * the previous one (a reorg during catch-up stops the pass; the next pass
@@ -25,16 +26,24 @@
  * This module does NOT compute outcomes, sign, or serialize access: the
  * service runs `sync()` and `watchAddress()` one at a time.
  */
-import type { BitcoinRpc, BlockWithTxs, VerboseTx } from '../src/chain/index.js';
+import { Block, Transaction, address as btcAddress, type Network } from 'bitcoinjs-lib';
+import type { BitcoinRpc } from '../src/chain/index.js';
 import { isChainError } from '../src/chain/index.js';
+import { toHex } from '../protocol/messages/index.js';
 import type { BlockRecord, CoinbaseOutputRecord, OracleStore, PayoutRecord, StoreOp, TipRecord } from './store.js';
 import { h10 } from './store.js';
 
 export interface IndexerOptions {
   rpc: BitcoinRpc;
+  /** Address encoding of the chain (bitcoinjs network). */
+  network: Network;
   store: OracleStore;
   startHeight: number;
+  /** JSON-RPC requests in flight while catching up. */
   concurrency: number;
+  /** Blocks per JSON-RPC batch request. */
+  rpcBatch: number;
+  /** Blocks per atomic store batch. */
   batchBlocks: number;
 }
 
@@ -47,6 +56,46 @@ export interface SyncResult {
   indexed: number;
   /** Lowest height rolled back, when any. */
   reorgFrom?: number;
+}
+
+
+/** A block as fetched: serialized (verbosity 0) and parsed here. */
+interface RawBlock {
+  height: number;
+  hash: string;
+  prev: string;
+  bits: string;
+  time: number;
+  txs: Transaction[];
+}
+
+function parseBlock(height: number, hash: string, hex: string): RawBlock {
+  const block = Block.fromHex(hex);
+  const txs = block.transactions ?? [];
+  if (block.getId() !== hash) throw new Error(`block at height ${height}: serialized block does not hash to ${hash}`);
+  return {
+    height,
+    hash,
+    prev: toHex(Uint8Array.from(block.prevHash!).reverse()),
+    bits: block.bits.toString(16).padStart(8, '0'),
+    time: block.timestamp,
+    txs,
+  };
+}
+
+/** The address of an output script as Bitcoin Core prints it, or undefined (OP_RETURN, bare keys, non-standard). */
+export function scriptAddress(script: Uint8Array, network: Network): string | undefined {
+  try {
+    return btcAddress.fromOutputScript(script, network);
+  } catch {
+    // Witness programs bitcoinjs does not decode without an ECC library (v1+): BIP 350 bech32m.
+    const n = script.length;
+    const op = script[0]!;
+    if (n >= 4 && n <= 42 && (op === 0 || (op >= 0x51 && op <= 0x60)) && script[1] === n - 2) {
+      return btcAddress.toBech32(script.subarray(2), op === 0 ? 0 : op - 0x50, network.bech32);
+    }
+    return undefined;
+  }
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
@@ -65,19 +114,25 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 
 export class ChainIndexer {
   readonly #rpc: BitcoinRpc;
+  readonly #network: Network;
   readonly #store: OracleStore;
   readonly #startHeight: number;
   readonly #concurrency: number;
+  readonly #rpcBatch: number;
   readonly #batchBlocks: number;
   /** watched address → height from which its payouts are indexed */
   readonly #watched = new Map<string, number>();
+  /** output script hex → watched address */
+  readonly #watchedScripts = new Map<string, string>();
   #tip: TipRecord | undefined;
 
   constructor(options: IndexerOptions) {
     this.#rpc = options.rpc;
+    this.#network = options.network;
     this.#store = options.store;
     this.#startHeight = options.startHeight;
     this.#concurrency = options.concurrency;
+    this.#rpcBatch = options.rpcBatch;
     this.#batchBlocks = options.batchBlocks;
   }
 
@@ -85,8 +140,13 @@ export class ChainIndexer {
   async init(): Promise<void> {
     this.#tip = await this.#store.tip();
     for await (const [address, rec] of this.#store.watch.iterator() as AsyncIterable<[string, { since: number }]>) {
-      this.#watched.set(address, rec.since);
+      this.#watch(address, rec.since);
     }
+  }
+
+  #watch(address: string, since: number): void {
+    this.#watched.set(address, since);
+    this.#watchedScripts.set(toHex(btcAddress.toOutputScript(address, this.#network)), address);
   }
 
   /** The last indexed block. */
@@ -169,9 +229,18 @@ export class ChainIndexer {
     return entries.length;
   }
 
-  async #fetchRange(from: number, to: number): Promise<BlockWithTxs[]> {
-    const heights = Array.from({ length: to - from + 1 }, (_, i) => from + i);
-    return mapLimit(heights, this.#concurrency, async (h) => this.#rpc.getBlockWithTxs(await this.#rpc.getBlockHash(h)));
+  /** Blocks `from..to`: JSON-RPC batches of `rpcBatch` blocks, `concurrency` batches in flight. */
+  async #fetchRange(from: number, to: number): Promise<RawBlock[]> {
+    const batches: number[][] = [];
+    for (let h = from; h <= to; h += this.#rpcBatch) {
+      batches.push(Array.from({ length: Math.min(this.#rpcBatch, to - h + 1) }, (_, i) => h + i));
+    }
+    const parts = await mapLimit(batches, this.#concurrency, async (heights) => {
+      const hashes = await this.#rpc.getBlockHashes(heights);
+      const hexes = await this.#rpc.getBlocksHex(hashes);
+      return hexes.map((hex, i) => parseBlock(heights[i]!, hashes[i]!, hex));
+    });
+    return parts.flat();
   }
 
   /** Indexes blocks up to `nodeHeight`; returns how many. */
@@ -179,7 +248,7 @@ export class ChainIndexer {
     let from = this.#tip === undefined ? this.#startHeight : this.#tip.height + 1;
     let indexed = 0;
     const chunkEnd = (f: number): number => Math.min(nodeHeight, f + this.#batchBlocks - 1);
-    let pending: Promise<BlockWithTxs[]> | undefined = from <= nodeHeight ? this.#fetchRange(from, chunkEnd(from)) : undefined;
+    let pending: Promise<RawBlock[]> | undefined = from <= nodeHeight ? this.#fetchRange(from, chunkEnd(from)) : undefined;
     try {
       while (pending !== undefined) {
         const blocks = await pending;
@@ -198,13 +267,13 @@ export class ChainIndexer {
   }
 
   /** Indexes consecutive blocks in one batch; stops at the first that does not link. */
-  async #indexBlocks(blocks: BlockWithTxs[]): Promise<number> {
+  async #indexBlocks(blocks: RawBlock[]): Promise<number> {
     const s = this.#store;
     const ops: StoreOp[] = [];
     let tip = this.#tip;
     let n = 0;
     for (const block of blocks) {
-      if (tip !== undefined && (block.previousblockhash !== tip.hash || block.height !== tip.height + 1)) break;
+      if (tip !== undefined && (block.prev !== tip.hash || block.height !== tip.height + 1)) break;
       const { record, payouts } = await this.#blockRecord(block);
       ops.push(s.put(s.blocks, h10(block.height), record));
       for (const o of record.coinbase) ops.push(s.put(s.cbout, `${o.address}!${h10(block.height)}!${o.vout}`, o.value));
@@ -219,23 +288,23 @@ export class ChainIndexer {
     return n;
   }
 
-  async #blockRecord(block: BlockWithTxs): Promise<{ record: BlockRecord; payouts: [string, PayoutRecord][] }> {
-    const coinbaseTx = block.tx[0];
+  async #blockRecord(block: RawBlock): Promise<{ record: BlockRecord; payouts: [string, PayoutRecord][] }> {
+    const coinbaseTx = block.txs[0];
     if (coinbaseTx === undefined) throw new Error(`block ${block.hash} has no transactions`);
     let reward = 0n;
     const coinbase: CoinbaseOutputRecord[] = [];
-    for (const o of coinbaseTx.vout) {
-      reward += o.valueSats;
-      const address = o.scriptPubKey.address;
-      if (address !== undefined && o.valueSats > 0n) coinbase.push({ vout: o.n, value: o.valueSats.toString(), address });
-    }
+    coinbaseTx.outs.forEach((o, vout) => {
+      reward += o.value;
+      const address = o.value > 0n ? scriptAddress(o.script, this.#network) : undefined;
+      if (address !== undefined) coinbase.push({ vout, value: o.value.toString(), address });
+    });
     const payouts = await this.#payoutsOf(block);
     const record: BlockRecord = {
       hash: block.hash,
-      prev: block.previousblockhash ?? '0'.repeat(64),
+      prev: block.prev,
       bits: block.bits,
       reward: reward.toString(),
-      coinbaseTxid: coinbaseTx.txid,
+      coinbaseTxid: coinbaseTx.getId(),
       time: block.time,
       coinbase,
       payoutKeys: payouts.map(([k]) => k),
@@ -244,32 +313,48 @@ export class ChainIndexer {
   }
 
   /** Non-coinbase outputs of `block` paying watched addresses (or only `onlyAddress`). */
-  async #payoutsOf(block: BlockWithTxs, onlyAddress?: string): Promise<[string, PayoutRecord][]> {
-    const watched = (a: string | undefined): boolean =>
-      a !== undefined && (onlyAddress === undefined ? this.#watched.has(a) : a === onlyAddress);
-    if (onlyAddress === undefined && this.#watched.size === 0) return [];
+  async #payoutsOf(block: RawBlock, onlyAddress?: string): Promise<[string, PayoutRecord][]> {
+    if (onlyAddress === undefined && this.#watchedScripts.size === 0) return [];
+    const onlyScript = onlyAddress === undefined ? undefined : toHex(btcAddress.toOutputScript(onlyAddress, this.#network));
+    const watched = (script: Uint8Array): string | undefined => {
+      const hex = toHex(script);
+      if (onlyScript !== undefined) return hex === onlyScript ? onlyAddress : undefined;
+      return this.#watchedScripts.get(hex);
+    };
     const out: [string, PayoutRecord][] = [];
-    let byTxid: Map<string, VerboseTx> | undefined;
-    for (let i = 1; i < block.tx.length; i++) {
-      const tx = block.tx[i]!;
-      const hits = tx.vout.filter((o) => watched(o.scriptPubKey.address) && o.valueSats > 0n);
+    let byTxid: Map<string, Transaction> | undefined;
+    for (let i = 1; i < block.txs.length; i++) {
+      const tx = block.txs[i]!;
+      const hits: [number, string, bigint][] = [];
+      tx.outs.forEach((o, vout) => {
+        const address = o.value > 0n ? watched(o.script) : undefined;
+        if (address !== undefined) hits.push([vout, address, o.value]);
+      });
       if (hits.length === 0) continue;
-      byTxid ??= new Map(block.tx.map((t) => [t.txid, t]));
+      byTxid ??= new Map(block.txs.map((t) => [t.getId(), t]));
       const from = await this.#inputAddresses(tx, byTxid);
-      for (const o of hits) {
-        out.push([`${o.scriptPubKey.address!}!${h10(block.height)}!${tx.txid}!${o.n}`, { value: o.valueSats.toString(), from }]);
+      const txid = tx.getId();
+      for (const [vout, address, value] of hits) {
+        out.push([`${address}!${h10(block.height)}!${txid}!${vout}`, { value: value.toString(), from }]);
       }
     }
     return out;
   }
 
   /** Distinct addresses of the outputs `tx` spends (those that have one). */
-  async #inputAddresses(tx: VerboseTx, sameBlock: Map<string, VerboseTx>): Promise<string[]> {
+  async #inputAddresses(tx: Transaction, sameBlock: Map<string, Transaction>): Promise<string[]> {
     const from = new Set<string>();
-    for (const vin of tx.vin) {
-      if (vin.txid === undefined || vin.vout === undefined) continue;
-      const prev = sameBlock.get(vin.txid) ?? (await this.#rpc.getRawTransaction(vin.txid));
-      const address = prev.vout.find((o) => o.n === vin.vout)?.scriptPubKey.address;
+    for (const input of tx.ins) {
+      const prevTxid = toHex(Uint8Array.from(input.hash).reverse());
+      const local = sameBlock.get(prevTxid);
+      let address: string | undefined;
+      if (local !== undefined) {
+        const o = local.outs[input.index];
+        address = o === undefined ? undefined : scriptAddress(o.script, this.#network);
+      } else {
+        const prev = await this.#rpc.getRawTransaction(prevTxid);
+        address = prev.vout.find((o) => o.n === input.index)?.scriptPubKey.address;
+      }
       if (address !== undefined) from.add(address);
     }
     return [...from].sort();
@@ -292,7 +377,7 @@ export class ChainIndexer {
     for (let h = scanStart; h < scanEnd; h++) {
       const rec = await s.blocks.get(h10(h));
       if (rec === undefined) continue;
-      const block = await this.#rpc.getBlockWithTxs(rec.hash);
+      const block = parseBlock(h, rec.hash, await this.#rpc.getBlockHex(rec.hash));
       const payouts = await this.#payoutsOf(block, address);
       if (payouts.length === 0) continue;
       const keys = new Set(rec.payoutKeys);
@@ -305,6 +390,6 @@ export class ChainIndexer {
     const since = Math.min(scanStart, scanEnd);
     ops.push(s.put(s.watch, address, { since }));
     await s.write(ops);
-    this.#watched.set(address, since);
+    this.#watch(address, since);
   }
 }
