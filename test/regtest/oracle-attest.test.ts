@@ -13,7 +13,7 @@ import { inject } from 'vitest';
 import { useRegtest } from '../../regtest/context.js';
 import { mineAsPool, mineBlocks, payFromPoolWallet, reorgOut, sendFromKey, strangerAddress, TestKey } from '../../regtest/index.js';
 import type { BitcoinRpc } from '../../src/chain/index.js';
-import { deliveryOutcome, difficultyFromDecimal } from '../../protocol/hashpower/index.js';
+import { deliveryOutcome, difficultyFromDecimal, hashpriceOutcome } from '../../protocol/hashpower/index.js';
 import {
   decodeMessage,
   fromHex,
@@ -215,5 +215,49 @@ describe('oracle attestation on regtest', () => {
     expect((await t.get('/v1/info')).body.tip.hash).toBe(branch[5]);
     const report = await verifyOracleEvent({ oracleUrl: t.oracle.url, eventId: created.body.eventId, rpc });
     expect(report.ok).toBe(true);
+  });
+  it('enum and hashprice events; scheduled hashprice events are announced and attested', async () => {
+    const miner = TestKey.random();
+    const window = await windowInOneEra(6);
+    const enumEvent = await t.post({ ...deliveryRequest(window, miner.address), thresholds: ['5000', '9500'] });
+    expect(enumEvent.status).toBe(201);
+    expect(enumEvent.body.params.descriptor.outcomes).toEqual(['<5000', '5000..9499', '>=9500']);
+    const hashprice = await t.post({ kind: 'hashprice', window, nbDigits: 64 }, { token: OPERATOR_TOKEN });
+    const cappedHashprice = await t.post({ kind: 'hashprice', window }, { token: OPERATOR_TOKEN });
+    expect(hashprice.body.eventId).not.toBe(cappedHashprice.body.eventId);
+
+    const schedule = await startTestOracle(rpc, { schedule: { hashpriceEveryBlocks: 4 } });
+    try {
+      const scheduled = (await schedule.get('/v1/events?kind=hashprice')).body.events;
+      expect(scheduled).toHaveLength(1);
+      const tip = (await schedule.get('/v1/info')).body.tip.height;
+      const k = Math.floor(tip / 4) + 1;
+      expect(scheduled[0].params.window).toEqual({ start: 4 * k, end: 4 * k + 4 });
+
+      // Five of six blocks pay the miner half the coinbase: 8333 bps.
+      for (let i = 0; i < 6; i++) {
+        if (i === 2) await mineBlocks(rpc, 1);
+        else await mineAsPool(rpc, { blocks: 1, shares: [{ address: miner.address, shareBps: 5000 }], restAddress: strangerAddress() });
+      }
+      await mineBlocks(rpc, Math.max(1, 4 * k + 4 - (await rpc.getBlockCount())));
+      const enumAtt = await attestationOf(t, enumEvent.body.eventId);
+      expect(enumAtt.outcome).toBe('5000..9499');
+      expect(enumAtt.outcomes).toEqual(['5000..9499']);
+      expect(enumAtt.result.outcome).toBe('8333');
+      expect((await verifyOracleEvent({ oracleUrl: t.oracle.url, eventId: enumEvent.body.eventId, rpc })).ok).toBe(true);
+
+      const blocks = (await rewards(rpc, window.start, window.end)).map((reward) => ({ reward, difficulty: SIM }));
+      const exact = hashpriceOutcome(blocks, { nbDigits: 64, precision: 0 });
+      expect((await attestationOf(t, hashprice.body.eventId)).outcome).toBe(exact.outcome.toString());
+      const capped = await attestationOf(t, cappedHashprice.body.eventId);
+      expect(capped.result.capped).toBe(exact.outcome > 1_048_575n);
+      expect(capped.outcome).toBe((exact.outcome > 1_048_575n ? 1_048_575n : exact.outcome).toString());
+
+      const scheduledAtt = await attestationOf(schedule, scheduled[0].eventId);
+      expect(scheduledAtt.evidence.blocks).toHaveLength(4);
+      expect((await verifyOracleEvent({ oracleUrl: schedule.oracle.url, eventId: scheduled[0].eventId, rpc })).ok).toBe(true);
+    } finally {
+      await schedule.close();
+    }
   });
 });
