@@ -84,6 +84,8 @@ export interface AttesterOptions {
   crash: (step: CrashStep) => void;
   /** Called after an event is attested (pending counts). */
   onAttested?: (record: EventRecord) => void;
+  /** Told about an event that could not be attested while others were (it is retried next pass). */
+  onError?: (err: unknown) => void;
 }
 
 export class Attester {
@@ -96,7 +98,7 @@ export class Attester {
   /**
    * Attests every event whose `attestHeight` is at or below the indexed tip.
    * @returns the ids attested.
-   * @throws {OracleError} when an outcome cannot be computed (index incomplete).
+   * @throws the first error when no due event could be attested (each is retried next pass).
    */
   async attestDue(): Promise<string[]> {
     const tip = this.#o.indexer.tip;
@@ -104,12 +106,20 @@ export class Attester {
     const s = this.#o.store;
     const done: string[] = [];
     const keys = await s.keys(s.due, { lt: `${h10(tip.height + 1)}` });
+    let firstError: unknown;
     for (const key of keys) {
       const record = await s.events.get(key.slice(11));
       if (record === undefined) continue;
-      await this.attestEvent(record);
-      done.push(record.eventId);
+      // One event that cannot be attested (node down mid-way) does not hold back the others.
+      try {
+        await this.attestEvent(record);
+        done.push(record.eventId);
+      } catch (err) {
+        firstError ??= err;
+      }
     }
+    if (firstError !== undefined && done.length === 0) throw firstError;
+    if (firstError !== undefined) this.#o.onError?.(firstError);
     return done;
   }
 

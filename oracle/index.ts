@@ -120,7 +120,9 @@ export async function startOracle(input: OracleConfigInput | OracleConfig, optio
     const events = new EventService({ config, store, indexer, key, crash });
     await events.init();
     const attester = new Attester({
-      store, indexer, key, hashProfile: config.hashProfile, crash, onAttested: (r) => events.settled(r),
+      store, indexer, key, hashProfile: config.hashProfile, crash,
+      onAttested: (r) => events.settled(r),
+      onError: (err) => log(`attestation postponed: ${err instanceof Error ? err.message : String(err)}`),
     });
 
     // One chain of promises: index changes, announcements and attestations never interleave.

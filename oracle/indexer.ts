@@ -30,6 +30,7 @@ import { Block, Transaction, address as btcAddress, type Network } from 'bitcoin
 import type { BitcoinRpc } from '../src/chain/index.js';
 import { isChainError } from '../src/chain/index.js';
 import { toHex } from '../protocol/messages/index.js';
+import { OracleError } from './errors.js';
 import type { BlockRecord, CoinbaseOutputRecord, OracleStore, PayoutRecord, StoreOp, TipRecord } from './store.js';
 import { h10 } from './store.js';
 
@@ -352,7 +353,15 @@ export class ChainIndexer {
         const o = local.outs[input.index];
         address = o === undefined ? undefined : scriptAddress(o.script, this.#network);
       } else {
-        const prev = await this.#rpc.getRawTransaction(prevTxid);
+        const prev = await this.#rpc.getRawTransaction(prevTxid).catch((err: unknown) => {
+          if (isChainError(err) && err.code === 'CHAIN_NOT_FOUND') {
+            throw new OracleError('ORACLE_UNAVAILABLE', `the node does not know transaction ${prevTxid}: run it with -txindex`, {
+              reason: 'node-txindex',
+              cause: err,
+            });
+          }
+          throw err;
+        });
         address = prev.vout.find((o) => o.n === input.index)?.scriptPubKey.address;
       }
       if (address !== undefined) from.add(address);
