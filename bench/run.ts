@@ -10,12 +10,13 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { chainSection } from './chain.js';
 import { contractSection } from './contract.js';
+import { coordinatorSection } from './coordinator.js';
 import { cryptoSection } from './crypto.js';
 import { lifecycleSection } from './lifecycle.js';
 import { oracleSection } from './oracle.js';
 import type { BenchOptions, BenchSection } from './section.js';
 
-const SECTIONS: BenchSection[] = [cryptoSection, contractSection, chainSection, lifecycleSection, oracleSection];
+const SECTIONS: BenchSection[] = [cryptoSection, contractSection, chainSection, lifecycleSection, oracleSection, coordinatorSection];
 
 const { values } = parseArgs({
   options: {

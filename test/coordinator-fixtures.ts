@@ -19,8 +19,12 @@ import * as ecc from 'tiny-secp256k1';
 import { signRequest } from '../protocol/auth/index.js';
 import {
   buildAccept,
+  buildAcceptAsync,
   buildOffer,
   buildSign,
+  buildSignAsync,
+  type CetSigner,
+  type CetVerifier,
   defaultLocktimes,
   fundingPsbtOf,
   type ContractSetup,
@@ -197,6 +201,9 @@ export interface SaleParties {
   /** Builds (and caches) the accept, its set-up, the sign and the PSBTs. */
   accept(): { accept: AcceptDlc; acceptHex: string; setup: ContractSetup };
   sign(): { sign: SignDlc; signHex: string };
+  /** The same, with the adaptor signatures made (and checked) by a worker pool. */
+  acceptAsync(signer: CetSigner): Promise<{ accept: AcceptDlc; acceptHex: string; setup: ContractSetup }>;
+  signAsync(engine: { signer: CetSigner; verifier: CetVerifier }): Promise<{ sign: SignDlc; signHex: string }>;
   /** The funding PSBT with `party`'s inputs signed by its wallet (base64). */
   signedFundingPsbt(party: 'offer' | 'accept'): string;
 }
@@ -280,6 +287,20 @@ export function saleParties(o: SaleOptions): SaleParties {
     feeRatePerVb: o.feeRatePerVb ?? 2n,
     ...(o.locktimes ?? defaultLocktimes(window.end, 'regtest')),
   });
+  const acceptParams = () => ({
+    fundingSecretKey: acceptKey,
+    fundingInputs: o.acceptInputs ?? [wide(fundingInput(acceptUtxoKey, upfront + escrow + 100_000n, 6n, `${label}:a`))],
+    payoutSpk: o.payoutSpks?.accept ?? p2wpkhScriptPubkey(publicKey(testSecret(`${label}:accept-payout`))),
+    changeSpk: p2wpkhScriptPubkey(publicKey(testSecret(`${label}:accept-change`))),
+    payoutSerialId: 11n,
+    changeSerialId: 12n,
+    extraOutputs: template.extraOutputs,
+  });
+  const signParams = () => ({
+    fundingSecretKey: offerKey,
+    extraOutputs: template.extraOutputs,
+    fundingSignatures: (setup: ContractSetup) => extractFundingSignatures(walletSigns(setup.funding, offerUtxoKey, 'offer'), setup.funding, 'offer'),
+  });
   let accepted: ReturnType<SaleParties['accept']> | undefined;
   let signed: ReturnType<SaleParties['sign']> | undefined;
   const parties: SaleParties = {
@@ -299,26 +320,25 @@ export function saleParties(o: SaleOptions): SaleParties {
     window,
     accept() {
       if (accepted !== undefined) return accepted;
-      const built = buildAccept(offer, {
-        fundingSecretKey: acceptKey,
-        fundingInputs: o.acceptInputs ?? [wide(fundingInput(acceptUtxoKey, upfront + escrow + 100_000n, 6n, `${label}:a`))],
-        payoutSpk: o.payoutSpks?.accept ?? p2wpkhScriptPubkey(publicKey(testSecret(`${label}:accept-payout`))),
-        changeSpk: p2wpkhScriptPubkey(publicKey(testSecret(`${label}:accept-change`))),
-        payoutSerialId: 11n,
-        changeSerialId: 12n,
-        extraOutputs: template.extraOutputs,
-      });
+      const built = buildAccept(offer, acceptParams());
       accepted = { accept: built.accept, acceptHex: toHex(encodeAcceptDlc(built.accept)), setup: built.setup };
       return accepted;
     },
     sign() {
       if (signed !== undefined) return signed;
-      const { accept } = parties.accept();
-      const built = buildSign(offer, accept, {
-        fundingSecretKey: offerKey,
-        extraOutputs: template.extraOutputs,
-        fundingSignatures: (setup) => extractFundingSignatures(walletSigns(setup.funding, offerUtxoKey, 'offer'), setup.funding, 'offer'),
-      });
+      const built = buildSign(offer, parties.accept().accept, signParams());
+      signed = { sign: built.sign, signHex: toHex(encodeSignDlc(built.sign)) };
+      return signed;
+    },
+    async acceptAsync(signer) {
+      if (accepted !== undefined) return accepted;
+      const built = await buildAcceptAsync(offer, acceptParams(), signer);
+      accepted = { accept: built.accept, acceptHex: toHex(encodeAcceptDlc(built.accept)), setup: built.setup };
+      return accepted;
+    },
+    async signAsync(engine) {
+      if (signed !== undefined) return signed;
+      const built = await buildSignAsync(offer, (await parties.acceptAsync(engine.signer)).accept, signParams(), engine);
       signed = { sign: built.sign, signHex: toHex(encodeSignDlc(built.sign)) };
       return signed;
     },
