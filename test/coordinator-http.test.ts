@@ -109,6 +109,8 @@ describe('offer → accept → sign → fund over HTTP', () => {
       oracles: [{ url: oracle.url, eventId: p.eventId, publicKey: toHex(oracle.oracle.publicKey) }],
     });
     expect((one.body.summary as { price: string }).price).toBe('450000');
+    expect(one.body.offer).toBe(p.offerHex);
+    expect(one.body.eventIds).toEqual([p.eventId]);
   });
 
   it.each([

@@ -71,7 +71,8 @@ export function coordinatorApp(svc: CoordinatorService): Express {
   app.get('/v1/offers/:id', async (req, res) => {
     const { id } = parseWith(idParam, req.params);
     const rec = await svc.mustGet(id);
-    res.json(offerView(rec));
+    // One offer: with its offer_dlc, so an accepter needs no second request.
+    res.json({ ...offerView(rec), offer: (await svc.messagesHex(rec.id)).offer });
   });
 
   // ---- contracts

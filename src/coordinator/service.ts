@@ -151,6 +151,7 @@ export function offerView(rec: ContractRecord): Record<string, unknown> {
     cets: rec.cets,
     adaptorSignatures: rec.adaptorSignatures,
     oracles: rec.oracles,
+    eventIds: rec.oracles.map((o) => o.eventId),
     cetLocktime: rec.cetLocktime,
     refundLocktime: rec.refundLocktime,
   };
