@@ -508,4 +508,16 @@ describe('keyless settlement by the watcher (node faked)', () => {
       payouts: { offer: '0', accept: '600000' },
     });
   });
+
+  it('fails a contract whose funding can never confirm (an input spent elsewhere), after trying to rebroadcast', async () => {
+    const p = parties('double-spent');
+    const id = await funded(p);
+    const { funding } = p.accept().setup;
+    // The funding transaction left the mempool and one of its inputs was spent by another transaction.
+    chain.sent.splice(0, chain.sent.length);
+    chain.sendFailures.set(funding.txidHex, new ChainError('CHAIN_MISSING_INPUTS', 'sendrawtransaction', 'bad-txns-inputs-missingorspent', { rpcCode: -25 }));
+    chain.spent.add(`${funding.txidHex}:${funding.fundOutputIndex}`);
+    await tick();
+    expect((await get(`/v1/contracts/${id}`)).body).toMatchObject({ state: 'failed', endedFrom: 'funding-broadcast', reason: 'a funding input was spent by another transaction' });
+  });
 });
