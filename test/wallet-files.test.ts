@@ -159,6 +159,8 @@ describe('coins through the node', () => {
       };
     },
     getRawTransactionHex: async (txid: string) => toHex(prevs.find((t) => t.getId() === txid)!.toBuffer()),
+    // The 30,000-sat coin is spent by a transaction in the mempool.
+    getTxOut: async (txid: string) => (txid === prevs[0]!.getId() ? null : { confirmations: 50 }),
   } as unknown as BitcoinRpc;
 
   it('finds outputs to any watched address (gap included), largest first', async () => {
@@ -178,6 +180,12 @@ describe('coins through the node', () => {
     expect(inputs[0]!.inputSerialId).not.toBe(inputs[1]!.inputSerialId);
     const f = partyFees({ inputs: [{ maxWitnessLen: 108, redeemScriptLen: 0 }, { maxWitnessLen: 108, redeemScriptLen: 0 }], changeSpkLen: 22, payoutSpkLen: 22 }, 2n);
     expect(280_000n - 220_000n - f.fundingFee - f.closingFee).toBeGreaterThanOrEqual(1000n);
+  });
+
+  it('skips a coin spent in the mempool', async () => {
+    const { utxos } = await wallet.selectFundingInputs(rpc, 250_000n, 1n);
+    expect(utxos.map((u) => u.valueSats)).toEqual([200_000n, 80_000n]);
+    await expect(wallet.selectFundingInputs(rpc, 300_000n, 1n)).rejects.toMatchObject({ code: 'WALLET_INSUFFICIENT_FUNDS' });
   });
 
   it('leaves reserved coins out and says how much it has when short', async () => {

@@ -12,7 +12,8 @@
  * Coins: `scantxoutset` over `addr()` descriptors of every receive and change
  * address up to the next unused index plus a gap (default 20, BIP44's gap
  * limit), so only confirmed outputs count; outputs reserved by a contract
- * that has not yet been funded (or given up) are left out of coin selection.
+ * that has not yet been funded (or given up), and outputs already spent in
+ * the mempool (gettxout), are left out of coin selection.
  * Funding inputs carry the whole previous transaction (dlcspecs
  * `funding_inputs.prevtx`), fetched with `getrawtransaction` (with the block
  * hash when the node has no transaction index).
@@ -294,6 +295,8 @@ export class Wallet {
     const need = (n: number): bigint => fundingRequirement(amount, n, feeRatePerVb, options.extraOutputSpkLens ?? []);
     for (const c of coins) {
       if (chosen.length > 0 && total >= need(chosen.length)) break;
+      // scantxoutset sees confirmed outputs only: skip one already spent in the mempool.
+      if ((await rpc.getTxOut(c.txid, c.vout, true)) === null) continue;
       chosen.push(c);
       total += c.valueSats;
     }
