@@ -221,7 +221,7 @@ export interface ExpectedOfferTerms {
 }
 
 function termsMismatch(field: string, expected: string, got: string): DlcError {
-  return new DlcError('INVALID_PARAMS', `offer ${field} does not match the terms: expected ${expected}, got ${got}`, {
+  return new DlcError('INVALID_PARAMS', `offer ${field} is not what the terms (or the oracle) say: expected ${expected}, got ${got}`, {
     reason: `terms-mismatch:${field}`,
   });
 }

@@ -1,0 +1,193 @@
+/**
+ * "The CLI trusts no one": `hashdlc accept --dry-run` as a real process
+ * against an in-test coordinator and oracle (HTTP on 127.0.0.1) that serve
+ * an honest offer, and offers where something differs from what was agreed
+ * or announced. Each is refused before anything is signed, naming what
+ * differs.
+ */
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildOffer } from '../protocol/contract/index.js';
+import { encodeMessage, encodeOfferDlc, toHex, type OracleAnnouncement } from '../protocol/messages/index.js';
+import { templateFromTerms } from '../src/coordinator/terms.js';
+import { RECEIVE, Wallet } from '../src/wallet/index.js';
+import { REGTEST_CHAIN_HASH, fundingInput, p2wpkhScriptPubkey, publicKey, testOracle, testSecret } from './helpers/dlc-fixture.js';
+
+const BIN = fileURLToPath(new URL('../bin/hashdlc.js', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'hashdlc-cli-trust-'));
+const MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+const walletDir = join(tmp, 'buyer');
+const { wallet } = Wallet.init(walletDir, 'regtest', MNEMONIC);
+const delivery = wallet.keys.address(RECEIVE, 0).address;
+
+const oracle = testOracle('cli-trust-oracle');
+const WINDOW = { start: 500, end: 600 };
+const EVENT = `hashpower-delivery/500-600/100ths/cli-trust`;
+const ATTEST_HEIGHT = 600;
+
+interface Case {
+  /** What the coordinator serves as the terms. */
+  terms: Record<string, unknown>;
+  offerHex: string;
+  /** What the oracle serves for the event. */
+  announcement: OracleAnnouncement;
+  params: Record<string, unknown>;
+}
+const cases = new Map<string, Case>();
+const events = new Map<string, { announcement: OracleAnnouncement; params: Record<string, unknown> }>();
+
+function saleTerms(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    template: 'hashpower-sale', hashrateThs: '100', window: WINDOW, deliveryAddress: delivery,
+    upfront: '0', escrow: '300000', minerCollateral: '200000', toleranceBps: 9500, ...over,
+  };
+}
+
+const params = { kind: 'hashpower-delivery', window: WINDOW, deliveryAddress: delivery, poolPayoutAddresses: [], hashrateThs: '100', descriptor: { type: 'numeric', base: 2, nbDigits: 14, unit: 'bps', precision: 0 } };
+
+let n = 0;
+/** Registers an offer built from `offerTerms` over `offered`, served with `servedTerms` and the oracle's `published` announcement. */
+function register(opts: {
+  offerTerms?: Record<string, unknown>;
+  servedTerms?: Record<string, unknown>;
+  offered?: OracleAnnouncement;
+  published?: OracleAnnouncement;
+  eventParams?: Record<string, unknown>;
+  refundLocktime?: number;
+}): string {
+  n += 1;
+  const eventId = `${EVENT}/${n}`;
+  const offered = opts.offered ?? oracle.announce(eventId, 14);
+  const contract = templateFromTerms(templateTerms(opts.offerTerms ?? saleTerms()), { single: { oracleAnnouncement: offered } });
+  const offer = buildOffer({
+    contract,
+    temporaryContractId: testSecret(`cli-trust:${n}`),
+    chainHash: REGTEST_CHAIN_HASH,
+    fundingPubkey: publicKey(testSecret('cli-trust:funding')),
+    fundingInputs: [fundingInput(testSecret('cli-trust:utxo'), 1_000_000n, 1n, `cli-trust:${n}`)],
+    payoutSpk: p2wpkhScriptPubkey(publicKey(testSecret('cli-trust:payout'))),
+    changeSpk: p2wpkhScriptPubkey(publicKey(testSecret('cli-trust:change'))),
+    payoutSerialId: 2n,
+    changeSerialId: 3n,
+    fundOutputSerialId: 4n,
+    feeRatePerVb: 2n,
+    cetLocktime: WINDOW.end,
+    refundLocktime: opts.refundLocktime ?? WINDOW.end + 20,
+  });
+  const id = toHex(offer.temporaryContractId);
+  const published = opts.published ?? offered;
+  events.set(published.oracleEvent.eventId, { announcement: published, params: opts.eventParams ?? params });
+  if (published.oracleEvent.eventId !== offered.oracleEvent.eventId) events.set(offered.oracleEvent.eventId, { announcement: published, params: opts.eventParams ?? params });
+  cases.set(id, { terms: opts.servedTerms ?? opts.offerTerms ?? saleTerms(), offerHex: toHex(encodeOfferDlc(offer)), announcement: published, params: opts.eventParams ?? params });
+  return id;
+}
+
+function templateTerms(t: Record<string, unknown>): never {
+  return t as never;
+}
+
+function serve(handler: (path: string) => unknown): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const body = handler(decodeURIComponent(req.url ?? ''));
+    res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body ?? { error: { code: 'NOT_FOUND', message: 'no such thing' } }));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
+}
+
+let coordinator: { server: Server; url: string };
+let oracleHttp: { server: Server; url: string };
+
+beforeAll(async () => {
+  coordinator = await serve((path) => {
+    let m = /^\/v1\/offers\/([0-9a-f]{64})$/.exec(path);
+    if (m) {
+      const c = cases.get(m[1]!);
+      return c && { id: m[1], state: 'offered', terms: c.terms };
+    }
+    m = /^\/v1\/contracts\/([0-9a-f]{64})\/messages$/.exec(path);
+    if (m) {
+      const c = cases.get(m[1]!);
+      return c && { offer: c.offerHex, accept: null, sign: null };
+    }
+    return undefined;
+  });
+  oracleHttp = await serve((path) => {
+    if (path === '/v1/info') return { publicKey: toHex(oracle.publicKey), hashProfile: 'sha256', network: 'regtest' };
+    const m = /^\/v1\/events\/(.+)$/.exec(path);
+    const e = m ? events.get(m[1]!) : undefined;
+    return e && {
+      eventId: m![1], kind: 'hashpower-delivery', state: 'announced', params: e.params, attestHeight: ATTEST_HEIGHT,
+      announcement: { hex: toHex(encodeMessage({ type: 'oracle_announcement', message: e.announcement })) },
+    };
+  });
+});
+
+afterAll(async () => {
+  coordinator?.server.close();
+  oracleHttp?.server.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function acceptDryRun(id: string, extra: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HASHDLC_')) env[k] = v;
+  Object.assign(env, { HASHDLC_WALLET_DIR: walletDir, HASHDLC_COORDINATOR: coordinator.url, HASHDLC_ORACLE: oracleHttp.url });
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, 'accept', id, '--dry-run', '--json', ...extra], { env, timeout: 30_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
+    });
+  });
+}
+
+describe('hashdlc accept checks the offer before signing anything', () => {
+  it.concurrent('an honest offer passes every check', async () => {
+    const id = register({});
+    const r = await acceptDryRun(id);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ id, checked: true, terms: { template: 'hashpower-sale', escrow: '300000' } });
+    expect(out.cets.cets).toBeGreaterThan(10);
+  });
+
+  const refused: [string, () => string, string[], RegExp][] = [
+    ['terms that say more escrow than the offer\'s contract holds',
+      () => register({ offerTerms: saleTerms({ escrow: '250000' }), servedTerms: saleTerms() }), [],
+      /INVALID_PARAMS \(terms-mismatch:contractInfo\.singleContractInfo\.totalCollateral\)/],
+    ['a payout curve other than the terms\' (lower tolerance)',
+      () => register({ offerTerms: saleTerms({ toleranceBps: 8000 }), servedTerms: saleTerms() }), [],
+      /INVALID_PARAMS \(terms-mismatch:contractInfo\..*payoutFunction/],
+    ['an announcement other than the one the oracle publishes',
+      () => {
+        const offered = oracle.announce(`${EVENT}/swap`, 14, 1_700_000_000);
+        const published = oracle.announce(`${EVENT}/swap`, 14, 1_800_000_000);
+        return register({ offered, published });
+      }, [],
+      /INVALID_PARAMS \(terms-mismatch:announcements\[0\]\.(announcementSignature|oracleEvent\.eventMaturityEpoch)\)/],
+    ['an oracle whose key is not the pinned one',
+      () => register({}), ['--oracle-pubkey', toHex(testOracle('someone-else').publicKey)],
+      /MISMATCH \(oracle-pubkey\)/],
+    ['an event measuring another window than the terms',
+      () => register({ eventParams: { ...params, window: { start: 500, end: 650 } } }), [],
+      /MISMATCH \(event-window\)/],
+    ['a delivery address that is not this wallet\'s',
+      () => register({ offerTerms: saleTerms({ deliveryAddress: 'bcrt1qsomeoneelse' }), eventParams: { ...params, deliveryAddress: 'bcrt1qsomeoneelse' } }), [],
+      /MISMATCH \(delivery-address\).*pass --delivery-address/],
+    ['a refund locktime right after the attestation (no grace)',
+      () => register({ refundLocktime: ATTEST_HEIGHT + 2 }), [],
+      /INVALID_PARAMS \(terms-mismatch:refundLocktime\): .*at least 610/],
+  ];
+  it.concurrent.each(refused)('refuses %s', async (_name, make, extra, expected) => {
+    const r = await acceptDryRun(make(), extra);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(expected);
+  });
+});
