@@ -3,9 +3,10 @@
  * `bitcoind` when one is named by HASHDLC_BITCOIND or found on PATH, else the
  * embedded bcoin@1.0.2 child process with our Core compatibility plugin.
  *
- * Every node runs in its own child process with a fresh temporary directory,
- * RPC on 127.0.0.1 at a free port, random RPC credentials. `stop()` ends it by
- * its PID and removes the directory. A process-wide registry also kills every
+ * Every node runs in its own child process with a fresh temporary directory
+ * (or a kept one: `dataDir`, for `npm start`), RPC on 127.0.0.1 at a free
+ * port (or `rpcPort`), random RPC credentials. `stop()` ends it by its PID
+ * and removes the temporary directory. A process-wide registry also kills every
  * child still running when this process exits or gets SIGINT/SIGTERM; a bcoin
  * child also exits by itself when its stdin closes (the parent died, even by
  * SIGKILL). Together: no orphan node processes.
@@ -16,7 +17,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -34,7 +35,7 @@ export interface RegtestNode {
   readonly pid: number;
   /** How to reach its JSON-RPC API (pass to `new BitcoinRpc(...)`). */
   readonly rpc: RpcConfig;
-  /** Temporary directory holding its data and log; removed by `stop()`. */
+  /** Directory holding its data and log; removed by `stop()` unless it was given as `dataDir`. */
   readonly datadir: string;
   /** Milliseconds from spawn to the first successful RPC answer. */
   readonly startMs: number;
@@ -53,6 +54,21 @@ export interface StartNodeOptions {
   logLevel?: string;
   /** Environment used to look for bitcoind; default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Keep the chain in this directory (created if missing, never removed) so a
+   * later start continues it: bitcoind's `-datadir`, bcoin's on-disk LevelDB
+   * `prefix`. Default: a temporary directory removed by `stop()`.
+   */
+  dataDir?: string;
+  /** RPC port on 127.0.0.1; default: a free port. */
+  rpcPort?: number;
+  /**
+   * Kill the node at once when this process gets SIGINT/SIGTERM (default
+   * true). A supervisor that stops its node itself on those signals (`npm
+   * start`: SIGTERM, so an on-disk chain closes cleanly) passes false; the
+   * node is still killed when this process exits.
+   */
+  killOnSignal?: boolean;
 }
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -60,28 +76,29 @@ const BCOIN_CHILD = fileURLToPath(new URL('./bcoin/child.ts', import.meta.url));
 
 // --- orphan protection ---------------------------------------------------------
 
-const live = new Map<number, { child: ChildProcess; datadir: string }>();
+const live = new Map<number, { child: ChildProcess; datadir: string; keep: boolean; killOnSignal: boolean }>();
 let handlersInstalled = false;
 
-function killAllSync(): void {
-  for (const [pid, { datadir }] of live) {
+function killAllSync(onSignal = false): void {
+  for (const [pid, { datadir, keep, killOnSignal }] of live) {
+    if (onSignal && !killOnSignal) continue;
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // already gone
     }
-    rmSync(datadir, { recursive: true, force: true });
+    if (!keep) rmSync(datadir, { recursive: true, force: true });
+    live.delete(pid);
   }
-  live.clear();
 }
 
 function installExitHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  process.on('exit', killAllSync);
+  process.on('exit', () => killAllSync());
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const onSignal = (): void => {
-      killAllSync();
+      killAllSync(true);
       process.removeListener(signal, onSignal);
       // Without other listeners, re-raising gives the default behaviour (exit by the signal).
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
@@ -144,21 +161,23 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Regtest
   const bitcoind =
     backend === 'bcoin' ? undefined : (options.bitcoindPath ?? findBitcoind(options.env ?? process.env));
   if (backend === 'bitcoind' && !bitcoind) throw new Error('no bitcoind found (set HASHDLC_BITCOIND or PATH)');
-  const datadir = mkdtempSync(join(tmpdir(), 'hashdlc-regtest-'));
+  const keep = options.dataDir !== undefined;
+  const datadir = keep ? options.dataDir! : mkdtempSync(join(tmpdir(), 'hashdlc-regtest-'));
+  if (keep) mkdirSync(datadir, { recursive: true });
   try {
-    return bitcoind ? await startBitcoind(bitcoind, datadir, options) : await startBcoin(datadir, options);
+    return bitcoind ? await startBitcoind(bitcoind, datadir, keep, options) : await startBcoin(datadir, keep, options);
   } catch (err) {
-    rmSync(datadir, { recursive: true, force: true });
+    if (!keep) rmSync(datadir, { recursive: true, force: true });
     throw err;
   }
 }
 
-function track(child: ChildProcess, datadir: string): { pid: number; exited: Promise<void>; log: string[] } {
+function track(child: ChildProcess, datadir: string, keep: boolean, options: StartNodeOptions): { pid: number; exited: Promise<void>; log: string[] } {
   const pid = child.pid;
   if (pid === undefined) throw new Error('node process did not start');
-  live.set(pid, { child, datadir });
+  live.set(pid, { child, datadir, keep, killOnSignal: options.killOnSignal ?? true });
   const log: string[] = [];
-  const file = createWriteStream(join(datadir, 'node.log'));
+  const file = createWriteStream(join(datadir, 'node.log'), { flags: 'a' });
   child.stderr?.on('data', (chunk: Buffer) => {
     file.write(chunk);
     log.push(chunk.toString());
@@ -174,7 +193,7 @@ function track(child: ChildProcess, datadir: string): { pid: number; exited: Pro
   return { pid, exited, log };
 }
 
-function makeStop(child: ChildProcess, pid: number, exited: Promise<void>, datadir: string): () => Promise<void> {
+function makeStop(child: ChildProcess, pid: number, exited: Promise<void>, datadir: string, keep: boolean): () => Promise<void> {
   let stopping: Promise<void> | undefined;
   return () =>
     (stopping ??= (async () => {
@@ -195,7 +214,7 @@ function makeStop(child: ChildProcess, pid: number, exited: Promise<void>, datad
         }
       }
       child.stdin?.destroy();
-      rmSync(datadir, { recursive: true, force: true });
+      if (!keep) rmSync(datadir, { recursive: true, force: true });
     })());
 }
 
@@ -221,8 +240,8 @@ async function waitForRpc(rpc: RpcConfig, exited: Promise<void>, log: string[], 
   }
 }
 
-async function startBitcoind(path: string, datadir: string, options: StartNodeOptions): Promise<RegtestNode> {
-  const [rpcPort, p2pPort] = [await freePort(), await freePort()];
+async function startBitcoind(path: string, datadir: string, keep: boolean, options: StartNodeOptions): Promise<RegtestNode> {
+  const [rpcPort, p2pPort] = [options.rpcPort ?? (await freePort()), await freePort()];
   const username = 'hashdlc';
   const password = randomBytes(16).toString('hex');
   const args = [
@@ -242,8 +261,8 @@ async function startBitcoind(path: string, datadir: string, options: StartNodeOp
   ];
   const t0 = performance.now();
   const child = spawn(path, args, { stdio: ['pipe', 'ignore', 'pipe'] });
-  const { pid, exited, log } = track(child, datadir);
-  const stop = makeStop(child, pid, exited, datadir);
+  const { pid, exited, log } = track(child, datadir, keep, options);
+  const stop = makeStop(child, pid, exited, datadir, keep);
   const rpc: RpcConfig = { url: `http://127.0.0.1:${rpcPort}/`, username, password };
   try {
     await waitForRpc(rpc, exited, log, options.startTimeoutMs ?? 60_000);
@@ -254,17 +273,22 @@ async function startBitcoind(path: string, datadir: string, options: StartNodeOp
   return { kind: 'bitcoind', pid, rpc, datadir, startMs: performance.now() - t0, stop };
 }
 
-async function startBcoin(datadir: string, options: StartNodeOptions): Promise<RegtestNode> {
+async function startBcoin(datadir: string, keep: boolean, options: StartNodeOptions): Promise<RegtestNode> {
   const apiKey = randomBytes(16).toString('hex');
-  const childOptions = JSON.stringify({ apiKey, port: 0, logLevel: options.logLevel ?? 'error', removeOnExit: datadir });
+  const childOptions = JSON.stringify({
+    apiKey,
+    port: options.rpcPort ?? 0,
+    logLevel: options.logLevel ?? 'error',
+    ...(keep ? { prefix: datadir } : { removeOnExit: datadir }),
+  });
   const t0 = performance.now();
   const child = spawn(process.execPath, ['--import', 'tsx', BCOIN_CHILD, childOptions], {
     cwd: REPO_ROOT,
     env: { ...process.env, NODE_BACKEND: 'js' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  const { pid, exited, log } = track(child, datadir);
-  const stop = makeStop(child, pid, exited, datadir);
+  const { pid, exited, log } = track(child, datadir, keep, options);
+  const stop = makeStop(child, pid, exited, datadir, keep);
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let buffered = '';

@@ -174,6 +174,8 @@ export interface BcoinFullNode {
   mempool: BcoinMempool;
   rpc: BcoinRpc;
   http: { address(): { address: string; port: number } | null };
+  /** Creates the data directory (`prefix`) of an on-disk node; no-op in memory. */
+  ensure(): Promise<void>;
   open(): Promise<void>;
   close(): Promise<void>;
   on(event: string, handler: (...args: unknown[]) => void): void;

@@ -1,13 +1,14 @@
 /**
  * Runs the embedded regtest node in this process: bcoin@1.0.2 with our Core
- * compatibility plugin, memory database, RPC on 127.0.0.1. Shared by the child
- * entry (child.ts) and test fixtures.
+ * compatibility plugin, memory database (or, with `prefix`, an on-disk
+ * LevelDB chain in that directory, reused by the next start), RPC on
+ * 127.0.0.1. Shared by the child entry (child.ts) and test fixtures.
  *
  * The node stops, and the process exits, on SIGTERM/SIGINT and when stdin
  * closes: a node whose parent died (even by SIGKILL) does not linger.
  *
  * This module does NOT pick ports or credentials, and keeps nothing on disk
- * (memory database, no wallet, no P2P listening, no workers).
+ * unless given `prefix` (no wallet, no P2P listening, no workers).
  */
 import { rmSync } from 'node:fs';
 
@@ -21,6 +22,8 @@ export interface EmbeddedNodeOptions {
   logLevel?: string;
   /** A directory to delete when the node stops (the harness's temp dir, in case the parent died). */
   removeOnExit?: string;
+  /** Keep the chain on disk in this directory (bcoin `prefix`, LevelDB); default: memory. */
+  prefix?: string;
 }
 
 /**
@@ -37,7 +40,8 @@ export async function runEmbeddedNode(options: EmbeddedNodeOptions): Promise<{ p
   const { bcoin, internals } = loadBcoin();
   const node = new bcoin.FullNode({
     network: 'regtest',
-    memory: true,
+    memory: options.prefix === undefined,
+    ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
     workers: false,
     listen: false,
     selfish: true,
@@ -70,6 +74,7 @@ export async function runEmbeddedNode(options: EmbeddedNodeOptions): Promise<{ p
   process.stdin.on('error', () => void stop());
   process.stdin.resume();
 
+  await node.ensure();
   await node.open();
   const addr = node.http.address();
   if (!addr) throw new Error('RPC server is not listening');
