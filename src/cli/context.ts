@@ -30,7 +30,8 @@ export class CliContext {
 
   constructor(config: CliConfig) {
     this.config = config;
-    this.progress = progressReporter(process.stderr, config.json && !process.stderr.isTTY);
+    // Progress goes to stderr, never into --json output on stdout.
+    this.progress = progressReporter(process.stderr);
   }
 
   /** The wallet (its network must match a network given by flag or env). */

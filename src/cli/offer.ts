@@ -277,6 +277,16 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
     const cetLocktime = cetLocktimeOpt ?? locks.cetLocktime;
     const refundLocktime = refundLocktimeOpt ?? locks.refundLocktime;
     const rate = await feeRate(config.feeRatePerVb, rpc, wallet.network.name);
+    const summary = [
+      ...contract.summary.lines,
+      `oracle event ${ev.eventId} (attests at height ${ev.attestHeight})`,
+      `CET locktime ${cetLocktime}, refund locktime ${refundLocktime}, fee rate ${rate} sat/vB`,
+      ...contract.summary.keyPayouts.map((k) => `  at ${k.outcome} (${k.label}): you ${k.offerPayout}, buyer ${k.acceptPayout}`),
+    ];
+    if (v['dry-run'] === true) {
+      ctx.print({ dryRun: true, terms, eventId: ev.eventId, cets: contract.cetCount, cetLocktime, refundLocktime, feeRatePerVb: rate }, ['(dry run: nothing posted)', ...summary]);
+      return 0;
+    }
     const paidExtras = contract.extraOutputs.filter((o: ExtraFundingOutput) => o.payer === 'offer');
     const { inputs, reserved } = await chooseFunding(wallet, rpc, list(v, 'utxo'), contract.offerCollateral + paidExtras.reduce((s, o) => s + o.value, 0n), rate, paidExtras.map((o) => o.script.length));
     const serials = new Set<bigint>(contract.extraOutputs.map((o) => o.serialId));
@@ -305,16 +315,6 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
       refundLocktime,
     });
     const id = toHex(offer.temporaryContractId);
-    const summary = [
-      ...contract.summary.lines,
-      `oracle event ${ev.eventId} (attests at height ${ev.attestHeight})`,
-      `CET locktime ${cetLocktime}, refund locktime ${refundLocktime}, fee rate ${rate} sat/vB`,
-      ...contract.summary.keyPayouts.map((k) => `  at ${k.outcome} (${k.label}): you ${k.offerPayout}, buyer ${k.acceptPayout}`),
-    ];
-    if (v['dry-run'] === true) {
-      ctx.print({ id, dryRun: true, terms, eventId: ev.eventId, cets: contract.cetCount }, ['(dry run: nothing posted)', ...summary]);
-      return 0;
-    }
     const offerHex = toHex(encodeOfferDlc(offer));
     await coordinator.postOffer({ offer: offerHex, identityPubkey: toHex(keys.identityPublicKey), terms }, keys.identitySecretKey);
     const at = nowIso();

@@ -155,8 +155,12 @@ describe('hashdlc on regtest, through the coordinator', () => {
     expect(offer.state).toBe('offered');
     const book = await ok(buyerDir, ['offers', '--template', 'hashpower-sale']);
     expect(book.offers.map((o: { id: string }) => o.id)).toContain(sale);
-    const acc = await ok(buyerDir, ['accept', sale]);
+    const accRun = await hashdlc(buyerDir, ['accept', sale]);
+    expect(accRun.code, accRun.stderr).toBe(0);
+    const acc = accRun.json;
     expect(acc.adaptorSignatures).toBeGreaterThan(10);
+    // Progress on stderr while signing, never mixed into the JSON on stdout.
+    expect(accRun.stderr).toContain(`signing CET adaptor signatures: ${acc.adaptorSignatures}/${acc.adaptorSignatures} (100%)`);
     const signed = await ok(minerDir, ['sign', sale]);
     expect(signed.contractId).toBe(acc.contractId);
     const funded = await ok(buyerDir, ['fund', sale]);
@@ -209,6 +213,22 @@ describe('hashdlc on regtest, through the coordinator', () => {
       '--collateral', '250000', '--premium', '15000',
     ]);
     call = offer.id;
+    // Any payout curve over the same event: a custom offer (dry run: checked and shown, not posted).
+    const curve = join(tmp, 'curve.json');
+    writeFileSync(curve, JSON.stringify({
+      payoutFunction: {
+        payoutFunctionPieces: [
+          { endPoint: { eventOutcome: 0, outcomePayout: 0, extraPrecision: 0 }, payoutCurvePiece: { polynomialPayoutCurvePiece: { payoutPoints: [] } } },
+          { endPoint: { eventOutcome: 400000, outcomePayout: 100000, extraPrecision: 0 }, payoutCurvePiece: { polynomialPayoutCurvePiece: { payoutPoints: [] } } },
+        ],
+        lastEndpoint: { eventOutcome: 1048575, outcomePayout: 100000, extraPrecision: 0 },
+      },
+      roundingIntervals: { intervals: [{ beginInterval: 0, roundingMod: 5000 }] },
+    }));
+    const custom = await ok(minerDir, ['offer', 'custom', '--curve', curve, '--event', ev.eventId, '--collateral', '60000', '--accept-collateral', '40000', '--unit', 'sats/PH/day', '--dry-run']);
+    expect(custom.dryRun).toBe(true);
+    expect(custom.terms.template).toBe('custom-curve');
+    expect(custom.cets.cets).toBeGreaterThan(2);
     await ok(buyerDir, ['accept', call]);
     await ok(minerDir, ['sign', call]);
     await ok(buyerDir, ['fund', call]);
