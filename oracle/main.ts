@@ -17,31 +17,38 @@ import { startOracle } from './index.js';
  * @returns the exit code: 0 after a clean stop, 1 when it cannot start.
  */
 export async function main(argv: string[]): Promise<number> {
-  let oracle;
+  // Signal handlers first: a signal that arrives while starting (or right after
+  // the start line is read) stops the oracle cleanly once it is up.
+  let signalled: NodeJS.Signals | undefined;
+  let onStop: (() => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signalled ??= signal;
+    onStop?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    const config = loadConfig(argv, process.env);
-    oracle = await startOracle(config);
-  } catch (err) {
-    const what = err instanceof OracleError ? `${err.code}${err.reason ? ` (${err.reason})` : ''}: ${err.message}` : String(err);
-    process.stderr.write(`hashdlc-oracle: cannot start: ${what}\n`);
-    return 1;
+    let oracle;
+    try {
+      const config = loadConfig(argv, process.env);
+      oracle = await startOracle(config);
+    } catch (err) {
+      const what = err instanceof OracleError ? `${err.code}${err.reason ? ` (${err.reason})` : ''}: ${err.message}` : String(err);
+      process.stderr.write(`hashdlc-oracle: cannot start: ${what}\n`);
+      return 1;
+    }
+    await new Promise<void>((resolve) => {
+      onStop = resolve;
+      if (signalled !== undefined) resolve();
+      else process.stdout.write(`${JSON.stringify({ publicKey: oracle.publicKey, url: oracle.url, keyCreated: oracle.keyCreated })}\n`);
+    });
+    process.stderr.write(`[oracle] ${signalled ?? 'signal'}: stopping\n`);
+    await oracle.stop();
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
-  process.stdout.write(`${JSON.stringify({ publicKey: oracle.publicKey, url: oracle.url, keyCreated: oracle.keyCreated })}\n`);
-  const running = oracle;
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      process.stderr.write(`[oracle] ${signal}: stopping\n`);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      void running.stop().then(resolve, (err: unknown) => {
-        process.stderr.write(`[oracle] stop failed: ${String(err)}\n`);
-        resolve();
-      });
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-  return 0;
 }
 
 // `tsx oracle/main.ts` runs it; importing it (bin shim, tests) does not.
