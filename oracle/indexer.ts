@@ -383,18 +383,21 @@ export class ChainIndexer {
     const scanStart = Math.max(fromHeight, this.#startHeight);
     if (current !== undefined && current <= scanStart) return;
     const ops: StoreOp[] = [];
-    for (let h = scanStart; h < scanEnd; h++) {
-      const rec = await s.blocks.get(h10(h));
-      if (rec === undefined) continue;
-      const block = parseBlock(h, rec.hash, await this.#rpc.getBlockHex(rec.hash));
-      const payouts = await this.#payoutsOf(block, address);
-      if (payouts.length === 0) continue;
-      const keys = new Set(rec.payoutKeys);
-      for (const [key, p] of payouts) {
-        ops.push(s.put(s.payouts, key, p));
-        keys.add(key);
+    const records = scanStart < scanEnd ? await s.range(s.blocks, h10(scanStart), h10(scanEnd)) : [];
+    for (let i = 0; i < records.length; i += this.#rpcBatch) {
+      const part = records.slice(i, i + this.#rpcBatch);
+      const hexes = await this.#rpc.getBlocksHex(part.map(([, rec]) => rec.hash));
+      for (let j = 0; j < part.length; j++) {
+        const [key, rec] = part[j]!;
+        const payouts = await this.#payoutsOf(parseBlock(Number(key), rec.hash, hexes[j]!), address);
+        if (payouts.length === 0) continue;
+        const keys = new Set(rec.payoutKeys);
+        for (const [k, p] of payouts) {
+          ops.push(s.put(s.payouts, k, p));
+          keys.add(k);
+        }
+        ops.push(s.put(s.blocks, key, { ...rec, payoutKeys: [...keys] }));
       }
-      ops.push(s.put(s.blocks, h10(h), { ...rec, payoutKeys: [...keys] }));
     }
     const since = Math.min(scanStart, scanEnd);
     ops.push(s.put(s.watch, address, { since }));

@@ -260,4 +260,25 @@ describe('oracle attestation on regtest', () => {
       await schedule.close();
     }
   });
+  it('an event for a past window rescans the indexed blocks for payouts to its new address', async () => {
+    const miner = TestKey.random();
+    const pool = TestKey.random();
+    await faucet.fund(pool.address, 3_000_000n);
+    const window = await windowInOneEra(3);
+    const [cb] = await mineAsPool(rpc, { blocks: 1, shares: [{ address: miner.address, shareBps: 2500 }], restAddress: strangerAddress() });
+    const pay = await payFromPoolWallet(rpc, pool, [{ address: miner.address, valueSats: 424_242n }]);
+    await mineBlocks(rpc, 2);
+    await t.oracle.tick();
+    expect((await t.get('/v1/info')).body.tip.height).toBe(window.end);
+
+    const created = await t.post(
+      { kind: 'pool-rewards', window, deliveryAddress: miner.address, poolPayoutAddresses: [pool.address] },
+      { token: OPERATOR_TOKEN },
+    );
+    expect(created.status).toBe(201);
+    const att = await attestationOf(t, created.body.eventId);
+    const coinbasePaid = cb!.payouts.find((p) => p.address === miner.address)!.valueSats;
+    expect(att.outcome).toBe((coinbasePaid + 424_242n).toString());
+    expect(att.evidence.payouts.map((p: { txid: string }) => p.txid)).toEqual([cb!.coinbaseTxid, pay.txid]);
+  });
 });
