@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { useRegtest } from '../../regtest/context.js';
-import { mineAsPool, mineBlocks, payFromPoolWallet, reorgOut, sendFromKey, strangerAddress, TestKey } from '../../regtest/index.js';
+import { disconnectBlock, mineAsPool, mineBlocks, payFromPoolWallet, reorgOut, sendFromKey, strangerAddress, TestKey } from '../../regtest/index.js';
 import type { BitcoinRpc } from '../../src/chain/index.js';
 import { deliveryOutcome, difficultyFromDecimal, hashpriceOutcome } from '../../protocol/hashpower/index.js';
 import {
@@ -215,6 +215,16 @@ describe('oracle attestation on regtest', () => {
     expect((await t.get('/v1/info')).body.tip.hash).toBe(branch[5]);
     const report = await verifyOracleEvent({ oracleUrl: t.oracle.url, eventId: created.body.eventId, rpc });
     expect(report.ok).toBe(true);
+
+    // invalidateblock disconnects without a replacement: the index follows it back, then forward again.
+    const reconsider = await disconnectBlock(rpc, branch[5]!);
+    await t.oracle.tick();
+    expect((await t.get('/v1/info')).body.tip).toEqual({ height: window.end - 1, hash: branch[4] });
+    await reconsider();
+    await t.oracle.tick();
+    expect((await t.get('/v1/info')).body.tip.hash).toBe(branch[5]);
+    // The attestation, once made, does not change.
+    expect((await t.get(eventPath(created.body.eventId, true))).body.hex).toBe(att.hex);
   });
   it('enum and hashprice events; scheduled hashprice events are announced and attested', async () => {
     const miner = TestKey.random();
