@@ -88,7 +88,7 @@ describe('every command\'s help (in-process)', () => {
     expect(text.startsWith(`usage: hashdlc ${spec.name}`)).toBe(true);
     expect(text).toContain(spec.summary);
     for (const [name, o] of Object.entries(spec.options)) {
-      expect(text).toMatch(new RegExp(`--${name}${o.type === 'string' ? ' [A-Z_-]+' : ''} +.*${o.env ? `\\[env ${o.env}\\]` : ''}`));
+      expect(text).toMatch(new RegExp(`--${name}${o.type === 'string' ? ' [A-Z_:-]+' : ''} +.*${o.env ? `\\[env ${o.env}\\]` : ''}`));
     }
   });
 
