@@ -282,9 +282,10 @@ export async function statusCommand(argv: string[]): Promise<number> {
         const view = await new CoordinatorClient(coordinatorUrl).contract(record.id);
         remote = view;
         const mapped = localStateOf(view.state);
+        // Only forward: a local terminal state (settled here, say) is never undone by the coordinator's view.
         const order = ['offered', 'accepted', 'signed', 'funding-broadcast', 'confirmed'];
-        const advance = mapped !== undefined && mapped !== record.state && !(order.indexOf(mapped) >= 0 && order.indexOf(mapped) < order.indexOf(record.state));
-        if (advance) {
+        const rank = (st: string): number => (order.includes(st) ? order.indexOf(st) : order.length);
+        if (mapped !== undefined && rank(mapped) > rank(record.state)) {
           record = saveState(wallet, record, mapped, {
             ...(typeof view.fundingTxid === 'string' ? { fundingTxid: view.fundingTxid } : {}),
             ...(typeof view.closingTxid === 'string' ? { closingTxid: view.closingTxid } : {}),
