@@ -215,8 +215,34 @@ export interface BcoinInternals {
   lockFlags: { STANDARD_LOCKTIME_FLAGS: number };
 }
 
+type IteratorOptions = Record<string, unknown>;
+let leveldownPatched = false;
+
+/**
+ * bcoin's database layer (bdb 0.2.3, written for leveldown 4) passes every
+ * range option of an iterator, unset ones as `null`; leveldown 5.6.0 (the
+ * version that installs on Node 20, see package.json `overrides`) turns a
+ * `null` range option into the key `"null"`, so on disk every ranged scan
+ * (address index, `scantxoutset`, ...) silently came back empty. Unset range
+ * options are dropped before leveldown sees them. The memory database is not
+ * affected.
+ */
+function patchLeveldownRanges(): void {
+  if (leveldownPatched) return;
+  leveldownPatched = true;
+  const fromBdb = createRequire(require.resolve('bdb'));
+  const leveldown = fromBdb('leveldown') as { prototype: { iterator(options?: IteratorOptions): unknown } };
+  const original = leveldown.prototype.iterator;
+  leveldown.prototype.iterator = function iterator(this: unknown, options?: IteratorOptions): unknown {
+    const cleaned: IteratorOptions = { ...options };
+    for (const k of ['gt', 'gte', 'lt', 'lte', 'start', 'end']) if (cleaned[k] === null || cleaned[k] === undefined) delete cleaned[k];
+    return original.call(this, cleaned);
+  };
+}
+
 /** Loads bcoin; call after NODE_BACKEND is set. */
 export function loadBcoin(): { bcoin: BcoinModule; internals: BcoinInternals } {
+  patchLeveldownRanges();
   const bcoin = require('bcoin') as BcoinModule;
   const common = require('bcoin/lib/blockchain/common') as {
     thresholdStates: { ACTIVE: number };
