@@ -39,7 +39,7 @@ import {
 } from '../../protocol/contract/index.js';
 import type { OfferDlc } from '../../protocol/messages/index.js';
 import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc, encodeAcceptDlc, encodeSignDlc, fromHex, toHex } from '../../protocol/messages/index.js';
-import { addFundingSignaturesToPsbt, extractFundingSignatures, finalizeFundingPsbt, type Party } from '../../protocol/tx/index.js';
+import { applyFundingSignatures, extractFundingSignatures, type Party } from '../../protocol/tx/index.js';
 import { randomU64 } from '../wallet/index.js';
 import { COMMON_OPTIONS, bigintOpt, helpText, list, parseCommand, str, type CommandSpec } from './args.js';
 import { loadConfig } from './config.js';
@@ -385,11 +385,14 @@ export async function fundCommand(argv: string[]): Promise<number> {
       psbt = walletSignsFunding(ctx, setup, psbt, 'accept');
     }
     // Our inputs must be signed before anything leaves (throws naming the input otherwise).
-    extractFundingSignatures(psbt, setup.funding, 'accept');
+    const ownWitnesses = extractFundingSignatures(psbt, setup.funding, 'accept');
     let txid = setup.funding.txidHex;
     if (broadcast) {
-      const full = addFundingSignaturesToPsbt(psbt, setup.funding, 'offer', needSign(c).fundingSignatures);
-      const tx = finalizeFundingPsbt(full, setup.funding);
+      // Both parties' witnesses on the funding transaction computed here (the PSBT may
+      // already carry the offerer's finalized inputs; the transaction is rebuilt either way).
+      const withOffer = applyFundingSignatures(setup.funding.tx, setup.funding, 'offer', needSign(c).fundingSignatures);
+      const tx = applyFundingSignatures(withOffer, setup.funding, 'accept', ownWitnesses);
+      if (tx.getId() !== setup.funding.txidHex) throw new CliError('MISMATCH', 'the signed funding transaction has another txid');
       const rpc = await ctx.rpc();
       txid = await rpc.sendRawTransaction(tx.toHex());
     } else {

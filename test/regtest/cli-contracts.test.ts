@@ -6,7 +6,7 @@
  * 2. a hashpower sale (miner offers, buyer accepts, miner signs, buyer funds
  *    from its CLI wallet), a hashprice forward (the buyer funds from an
  *    EXTERNAL wallet: `accept --utxo`, `fund --psbt-out`, signed outside,
- *    `fund --psbt-in`) and a hashprice call closed cooperatively (`close` by
+ *    `fund --psbt-in --broadcast` through its own node) and a hashprice call closed cooperatively (`close` by
  *    both parties);
  * 3. the coordinator goes away; the pool delivers in the sale's window, the
  *    oracle attests, and the buyer settles the sale ALONE (`settle`: the
@@ -171,7 +171,7 @@ describe('hashdlc on regtest, through the coordinator', () => {
     expect((await paidBy(funded.fundingTxid)).get(upfrontScript)).toBe(20_000n);
   });
 
-  it('a hashprice forward funded from an external wallet (--utxo, --psbt-out, external signer, --psbt-in)', async () => {
+  it('a hashprice forward funded from an external wallet (--utxo, --psbt-out, external signer, --psbt-in) and broadcast by the buyer', async () => {
     const ev = await oracle.post({ kind: 'hashprice', window }, { token: OPERATOR_TOKEN });
     expect([200, 201]).toContain(ev.status);
     const offer = await ok(minerDir, [
@@ -200,7 +200,9 @@ describe('hashdlc on regtest, through the coordinator', () => {
     expect(signedInputs).toBe(1);
     const signedFile = join(tmp, 'forward-signed.psbt');
     writeFileSync(signedFile, psbt.toBase64());
-    const funded = await ok(buyerDir, ['fund', forward, '--psbt-in', signedFile]);
+    // ...and the buyer broadcasts the funding transaction through its own node, not the coordinator.
+    const funded = await ok(buyerDir, ['fund', forward, '--psbt-in', signedFile, '--broadcast']);
+    expect(await rpc.getRawMempool()).toContain(funded.fundingTxid);
     const tx = Transaction.fromHex(await rpc.getRawTransactionHex(funded.fundingTxid));
     expect(tx.ins.some((i) => `${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}` === externalUtxo)).toBe(true);
   });
