@@ -192,6 +192,19 @@ describe('LevelDB store', () => {
     const m = await store.messages(ID);
     expect([...m.offer!, ...m.accept!]).toEqual([1, 2]);
     expect((await store.listByParty(ACCEPTER, { limit: 10 })).records.map((r) => r.id)).toEqual([ID]);
+    // Only closed contracts are in the reorg watch list, until the watcher forgets them.
+    const path = cetPath();
+    const settled = path[path.length - 1]![1];
+    const broadcast = path[path.length - 2]![1];
+    await store.commit(accepted!, broadcast);
+    expect(await store.recentlyClosed()).toEqual([]);
+    await store.commit(broadcast, settled);
+    expect(await store.recentlyClosed()).toEqual([ID]);
+    await store.commit(settled, closingReorged(settled, T0 + 50_000));
+    expect(await store.recentlyClosed()).toEqual([]);
+    await store.commit(broadcast, settled);
+    await store.forgetRecentlyClosed(ID);
+    expect(await store.recentlyClosed()).toEqual([]);
     await expect(store.create(offered!, new Uint8Array([1]))).rejects.toMatchObject({ code: 'CONFLICT' });
     await store.close();
   });

@@ -6,6 +6,9 @@
  *   state      `${state}!${createdAt:15}!${id}` → ''        index per state
  *   party      `${identityKey}!${createdAt:15}!${id}` → ''  index per party
  *   cid        contract_id → id                             dlcspecs id lookup
+ *   recent     id → ''                                      settled/refunded/closed, still
+ *                                                           watched for a reorg (the watcher
+ *                                                           removes it past the reorg depth)
  *   meta       name → JSON                                  the watcher's block cursor
  *
  * Every state change (`create`, `commit`) is ONE atomic batch: the record,
@@ -25,6 +28,7 @@ import type { ContractRecord, ContractState } from './lifecycle.js';
 export type MessageKind = 'offer' | 'accept' | 'sign';
 
 const pad = (n: number): string => String(n).padStart(15, '0');
+const CLOSED: ReadonlySet<ContractState> = new Set(['settled', 'refunded', 'closed']);
 
 function stateKey(rec: Pick<ContractRecord, 'state' | 'createdAt' | 'id'>): string {
   return `${rec.state}!${pad(rec.createdAt)}!${rec.id}`;
@@ -57,6 +61,7 @@ export class ContractStore {
   readonly #state;
   readonly #party;
   readonly #cid;
+  readonly #recent;
   readonly #meta;
 
   private constructor(db: Level<string, string>) {
@@ -66,6 +71,7 @@ export class ContractStore {
     this.#state = db.sublevel<string, string>('state', { valueEncoding: 'utf8' });
     this.#party = db.sublevel<string, string>('party', { valueEncoding: 'utf8' });
     this.#cid = db.sublevel<string, string>('cid', { valueEncoding: 'utf8' });
+    this.#recent = db.sublevel<string, string>('recent', { valueEncoding: 'utf8' });
     this.#meta = db.sublevel<string, unknown>('meta', { valueEncoding: 'json' });
   }
 
@@ -133,6 +139,8 @@ export class ContractStore {
     if (prev.state !== next.state) {
       ops.push({ type: 'del', sublevel: this.#state, key: stateKey(prev) });
       ops.push({ type: 'put', sublevel: this.#state, key: stateKey(next), value: '' });
+      if (CLOSED.has(next.state)) ops.push({ type: 'put', sublevel: this.#recent, key: next.id, value: '' });
+      else if (CLOSED.has(prev.state)) ops.push({ type: 'del', sublevel: this.#recent, key: next.id });
     }
     const before = new Set(partiesOf(prev));
     for (const p of partiesOf(next)) if (!before.has(p)) ops.push({ type: 'put', sublevel: this.#party, key: partyKey(p, next), value: '' });
@@ -230,6 +238,22 @@ export class ContractStore {
       throw storageError('list', cause);
     }
     return out;
+  }
+
+  /** Ids of recently settled/refunded/closed contracts (still watched for reorgs). */
+  async recentlyClosed(): Promise<string[]> {
+    const out: string[] = [];
+    try {
+      for await (const key of this.#recent.keys()) out.push(key);
+    } catch (cause) {
+      throw storageError('list', cause);
+    }
+    return out;
+  }
+
+  /** Stops watching a closed contract for reorgs (its closing transaction is deep enough). */
+  async forgetRecentlyClosed(id: string): Promise<void> {
+    await this.#write([{ type: 'del', sublevel: this.#recent, key: id }]);
   }
 
   async getMeta<T>(name: string): Promise<T | undefined> {

@@ -47,7 +47,6 @@ import { OracleClient } from './oracle-client.js';
 import type { CoordinatorService } from './service.js';
 
 const LIVE: readonly ContractState[] = ['funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'refund-broadcast', 'close-broadcast'];
-const RECENTLY_CLOSED: readonly ContractState[] = ['settled', 'refunded', 'closed'];
 const CURSOR = 'watcher-cursor';
 const LOCKTIME_THRESHOLD = 500_000_000;
 
@@ -104,7 +103,7 @@ export class Watcher {
   async tick(): Promise<void> {
     const tip = await this.#svc.chain.getBlockCount();
     await this.#scanBlocks(tip);
-    const ids = await this.#svc.store.idsInStates([...LIVE, ...RECENTLY_CLOSED]);
+    const ids = [...await this.#svc.store.idsInStates(LIVE), ...await this.#svc.store.recentlyClosed()];
     for (const id of ids) {
       try {
         await this.#svc.lock.run(id, () => this.#drive(id, tip));
@@ -369,7 +368,10 @@ export class Watcher {
   }
 
   async #watchReorg(rec: Extract<ContractRecord, { state: 'settled' | 'refunded' | 'closed' }>, tip: number): Promise<void> {
-    if (tip - rec.closingHeight >= this.#svc.config.watcher.reorgWatchDepth) return;
+    if (tip - rec.closingHeight >= this.#svc.config.watcher.reorgWatchDepth) {
+      await this.#svc.store.forgetRecentlyClosed(rec.id);
+      return;
+    }
     const hash = rec.closingHeight <= tip ? await orNull(this.#svc.chain.getBlockHash(rec.closingHeight)).catch(() => null) : null;
     if (hash !== rec.closingBlockHash) await this.#commit(rec, closingReorged(rec, this.#svc.now()), 'closing transaction reorged out');
   }
