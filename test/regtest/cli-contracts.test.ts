@@ -6,8 +6,9 @@
  * 2. a hashpower sale (miner offers, buyer accepts, miner signs, buyer funds
  *    from its CLI wallet), a hashprice forward (the buyer funds from an
  *    EXTERNAL wallet: `accept --utxo`, `fund --psbt-out`, signed outside,
- *    `fund --psbt-in --broadcast` through its own node) and a hashprice call closed cooperatively (`close` by
- *    both parties);
+ *    `fund --psbt-in --broadcast` through its own node) and a hashprice call
+ *    (the miner's collateral from an external wallet: `offer --utxo`, `sign
+ *    --psbt-out` / `--psbt-in`) closed cooperatively (`close` by both parties);
  * 3. the coordinator goes away; the pool delivers in the sale's window, the
  *    oracle attests, and the buyer settles the sale ALONE (`settle`: the
  *    attestation from the oracle, the CET completed with its own key and the
@@ -95,10 +96,27 @@ async function waitFor<T>(fn: () => Promise<T | undefined>, ms = 30_000): Promis
   }
 }
 
+/** An external wallet signing its own P2WPKH input of a PSBT file (any BIP174 signer would). */
+function externalSign(key: TestKey, inFile: string, outFile: string): number {
+  const psbt = Psbt.fromBase64(readFileSync(inFile, 'utf8').trim());
+  const signer = { publicKey: key.publicKey, sign: (h: Uint8Array) => ecc.sign(h, key.privateKey) };
+  let n = 0;
+  psbt.data.inputs.forEach((input, i) => {
+    if (input.witnessUtxo && toHex(input.witnessUtxo.script) === toHex(key.outputScript)) {
+      psbt.signInput(i, signer);
+      n++;
+    }
+  });
+  writeFileSync(outFile, psbt.toBase64());
+  return n;
+}
+
 let tip0: number;
 let window: { start: number; end: number };
 const external = TestKey.random();
 let externalUtxo: string;
+const minerExternal = TestKey.random();
+let minerExternalUtxo: string;
 let sale: string;
 let forward: string;
 let call: string;
@@ -135,9 +153,12 @@ describe('hashdlc on regtest, through the coordinator', () => {
       await faucet.fund(minerAddr, 1_000_000n, { confirm: false });
       await faucet.fund(buyerAddr, 1_000_000n, { confirm: false });
     }
+    await faucet.fund(minerExternal.address, 1_000_000n, { confirm: false });
     await faucet.fund(external.address, 1_500_000n);
     const u = await rpc.scanTxOutSet([`addr(${external.address})`]);
     externalUtxo = `${u.unspents[0]!.txid}:${u.unspents[0]!.vout}`;
+    const m = await rpc.scanTxOutSet([`addr(${minerExternal.address})`]);
+    minerExternalUtxo = `${m.unspents[0]!.txid}:${m.unspents[0]!.vout}`;
     const bal = await ok(buyerDir, ['wallet', 'balance', '--utxos']);
     expect(bal.confirmedSats).toBe('3000000');
     expect(bal.utxos).toHaveLength(3);
@@ -187,19 +208,9 @@ describe('hashdlc on regtest, through the coordinator', () => {
     expect(refused.stderr).toMatch(/not this wallet's; use --psbt-out\/--psbt-in/);
     const out = join(tmp, 'forward.psbt');
     await ok(buyerDir, ['fund', forward, '--psbt-out', out]);
-    // The external wallet signs its own input (any BIP174 signer would).
-    const psbt = Psbt.fromBase64(readFileSync(out, 'utf8').trim());
-    const signer = { publicKey: external.publicKey, sign: (h: Uint8Array) => ecc.sign(h, external.privateKey) };
-    let signedInputs = 0;
-    psbt.data.inputs.forEach((input, i) => {
-      if (input.witnessUtxo && toHex(input.witnessUtxo.script) === toHex(external.outputScript)) {
-        psbt.signInput(i, signer);
-        signedInputs++;
-      }
-    });
-    expect(signedInputs).toBe(1);
+    // The external wallet signs its own input.
     const signedFile = join(tmp, 'forward-signed.psbt');
-    writeFileSync(signedFile, psbt.toBase64());
+    expect(externalSign(external, out, signedFile)).toBe(1);
     // ...and the buyer broadcasts the funding transaction through its own node, not the coordinator.
     const funded = await ok(buyerDir, ['fund', forward, '--psbt-in', signedFile, '--broadcast']);
     expect(await rpc.getRawMempool()).toContain(funded.fundingTxid);
@@ -212,7 +223,7 @@ describe('hashdlc on regtest, through the coordinator', () => {
     const ev = events.body.events.find((e: any) => e.params.window.start === window.start && e.params.window.end === window.end);
     const offer = await ok(minerDir, [
       'offer', 'hashprice-call', '--event', ev.eventId, '--hashrate', '1000', '--strike', '400000',
-      '--collateral', '250000', '--premium', '15000',
+      '--collateral', '250000', '--premium', '15000', '--utxo', minerExternalUtxo,
     ]);
     call = offer.id;
     // Any payout curve over the same event: a custom offer (dry run: checked and shown, not posted).
@@ -232,7 +243,12 @@ describe('hashdlc on regtest, through the coordinator', () => {
     expect(custom.terms.template).toBe('custom-curve');
     expect(custom.cets.cets).toBeGreaterThan(2);
     await ok(buyerDir, ['accept', call]);
-    await ok(minerDir, ['sign', call]);
+    // The miner's collateral comes from its external wallet: sign in two runs around it.
+    const out = join(tmp, 'call.psbt');
+    const half = await ok(minerDir, ['sign', call, '--psbt-out', out]);
+    expect(half.psbtOut).toBe(out);
+    expect(externalSign(minerExternal, out, `${out}.signed`)).toBe(1);
+    await ok(minerDir, ['sign', call, '--psbt-in', `${out}.signed`]);
     await ok(buyerDir, ['fund', call]);
     await mineBlocks(rpc, 1);
     const first = await ok(minerDir, ['close', call, '--offer-payout', '200000', '--accept-payout', '50000']);
