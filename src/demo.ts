@@ -1,0 +1,140 @@
+/**
+ * `npm run demo`: a hashpower sale from offer to settlement on the local
+ * stack, each step shown as it happens (src/stack/demo.ts tells the story).
+ * It uses the stack that `npm start` runs on the data directory (found
+ * through `<data>/stack.json`), or starts its own there when none runs and
+ * stops it at the end. Exit status 0 only when the payouts on chain equal
+ * the payout curve at the attested outcome.
+ *
+ * This module does NOT implement the story or the stack (src/stack/ does).
+ */
+import { pathToFileURL } from 'node:url';
+import { BitcoinRpc } from './chain/index.js';
+import { STACK_FLAGS_HELP, parseStackArgs } from './stack/config.js';
+import { runDemo } from './stack/demo.js';
+import { isStackError, StackError } from './stack/errors.js';
+import { ensureWalletFunds, openOrCreateWallet } from './stack/funds.js';
+import { loadOrCreateSecrets, stackLayout, type StackState } from './stack/layout.js';
+import { Participant } from './stack/participant.js';
+import { runningStackState, startStack, type RunningStack } from './stack/stack.js';
+import { TestKey } from '../regtest/index.js';
+
+const USAGE = `usage: npm run demo [-- options]      (tsx src/demo.ts [options])
+
+A miner offers 100 TH/s for a window of blocks, a buyer accepts and funds, the
+pool pays the miner's share of every coinbase to the buyer's delivery address,
+the oracle attests, the coordinator settles. Uses the stack 'npm start' runs on
+the data directory, or starts one for the demo's length.
+
+options:
+  --delivery PCT             share of the 100 TH/s the pool pays, percent (default 98; try 60 or 0)
+  --window BLOCKS            blocks in the contract's window (default 20)
+${STACK_FLAGS_HELP}`;
+
+const DEMO_FLAGS = {
+  delivery: { type: 'string' },
+  window: { type: 'string' },
+} as const;
+
+async function reachable(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/v1/info`, { signal: AbortSignal.timeout(5_000) });
+    await res.body?.cancel();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs the demo.
+ * @returns 0 when the payouts check out, 1 when they do not or a step failed, 2 for bad usage.
+ */
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseStackArgs(argv, DEMO_FLAGS);
+  } catch (err) {
+    process.stderr.write(`hashdlc demo: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.config.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const deliveryText = (parsed.values.delivery as string | undefined) ?? '98';
+  const windowText = (parsed.values.window as string | undefined) ?? '20';
+  const deliveryPercent = Number(deliveryText);
+  const windowBlocks = Number(windowText);
+  if (!/^\d+(\.\d+)?$/.test(deliveryText) || deliveryPercent > 1000) {
+    process.stderr.write(`hashdlc demo: --delivery must be a percentage (0 to 1000), got '${deliveryText}'\n`);
+    return 2;
+  }
+  if (!/^\d+$/.test(windowText) || windowBlocks < 1 || windowBlocks > 1000) {
+    process.stderr.write(`hashdlc demo: --window must be 1 to 1000 blocks, got '${windowText}'\n`);
+    return 2;
+  }
+  const out = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  const layout = stackLayout(parsed.config.dataDir);
+
+  let own: RunningStack | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    out(`${signal}: stopping the demo's stack`);
+    void (own?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  try {
+    let state: StackState | undefined = runningStackState(layout.dir);
+    if (state !== undefined && !((await reachable(state.coordinator.url)) && (await reachable(state.oracle.url)))) {
+      throw new StackError('STACK_SERVICE', `the stack on ${layout.dir} (pid ${state.pid}) does not answer; stop it, or use another --data-dir`);
+    }
+    if (state === undefined) {
+      out(`no stack runs on ${layout.dir}: starting one for the demo (it stops at the end; 'npm start' keeps one running)`);
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      own = await startStack(parsed.config, { log: (l) => out(`  ${l}`) });
+      state = own.state;
+      out(`  stack ready in ${(own.startMs / 1000).toFixed(1)} s`);
+    } else {
+      out(`using the stack of pid ${state.pid} on ${layout.dir}`);
+    }
+    const rpc = new BitcoinRpc(state.node.rpc);
+    // Coins for both parties (the stack funds them at start; a long series of demos may need more).
+    const secrets = loadOrCreateSecrets(layout);
+    const miner = openOrCreateWallet(state.wallets.miner).wallet;
+    const buyer = openOrCreateWallet(state.wallets.buyer).wallet;
+    await ensureWalletFunds(rpc, TestKey.fromHex(secrets.poolKeyHex), [miner, buyer]);
+    const services = { rpc: state.node.rpc, coordinator: state.coordinator.url, oracle: state.oracle.url, oraclePubkey: state.oracle.publicKey };
+    const result = await runDemo(
+      {
+        rpc,
+        coordinatorUrl: state.coordinator.url,
+        oracleUrl: state.oracle.url,
+        simulatedDifficulty: state.oracle.simulatedDifficulty,
+        miner: new Participant('miner', state.wallets.miner, services),
+        buyer: new Participant('buyer', state.wallets.buyer, services),
+      },
+      { deliveryPercent, windowBlocks },
+      out,
+    );
+    out(`demo finished in ${(result.ms / 1000).toFixed(1)} s`);
+    if (state.dashboard !== null) out(`see it in the dashboard: ${state.dashboard}dashboard/contracts/${result.offerId}`);
+    return result.ok ? 0 : 1;
+  } catch (err) {
+    const what = isStackError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`hashdlc demo: ${what}\n`);
+    return 1;
+  } finally {
+    if (own !== undefined) {
+      await own.stop();
+      out('the demo\'s stack is stopped');
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,152 @@
+/**
+ * Configuration of a local stack (`npm start`, `npm run demo`): the one
+ * place that reads their flags and `HASHDLC_*` environment variables (a flag
+ * wins over its variable), validated with zod.
+ *
+ *   --data-dir DIR            HASHDLC_DATA_DIR          data directory (default ./.data)
+ *   --node-port PORT          HASHDLC_NODE_PORT         node JSON-RPC port (default 18443)
+ *   --oracle-port PORT        HASHDLC_ORACLE_PORT       oracle HTTP port (default 8090)
+ *   --coordinator-port PORT   HASHDLC_COORDINATOR_PORT  coordinator HTTP port (default 8091)
+ *   --node auto|bcoin|bitcoind HASHDLC_NODE             which node to start (default auto:
+ *                                                       bitcoind when found, else embedded bcoin)
+ *   --node-url URL            HASHDLC_NODE_URL          use this running regtest node
+ *                                                       (http://user:pass@host:port/) instead
+ *
+ * Ports: a default port that is taken falls back to a free one (the printed
+ * URLs say which); a port given by flag or variable must be free, else the
+ * start fails; 0 means any free port.
+ *
+ * This module does NOT start anything or touch the data directory.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import type { RpcConfig } from '../chain/index.js';
+import { StackError } from './errors.js';
+
+/** Default ports: Bitcoin Core's regtest RPC port, then two neighbours for the services. */
+export const DEFAULT_PORTS = { node: 18443, oracle: 8090, coordinator: 8091 } as const;
+
+/**
+ * The oracle's regtest-only simulated difficulty for the local stack:
+ * `D = 6e17 / 2^32`, so the simulated network hashrate `D * 2^32 / 600 s` is
+ * exactly 1 PH/s and a 100 TH/s miner is 10% of it. A pool paying a miner
+ * 10% of every coinbase thus delivers 100 TH/s exactly (10,000 bps); 9.8%
+ * (a 2% pool fee) reads 9,800 bps. Exact as a decimal (2^32 divides 10^32).
+ */
+export const STACK_SIMULATED_DIFFICULTY = '139698386.19232177734375';
+
+/** A port to listen on: `strict` when the user asked for it (no fallback). */
+export interface PortChoice {
+  port: number;
+  strict: boolean;
+}
+
+export interface StackConfig {
+  dataDir: string;
+  ports: { node: PortChoice; oracle: PortChoice; coordinator: PortChoice };
+  backend: 'auto' | 'bcoin' | 'bitcoind';
+  /** A running node to use instead of starting one. */
+  externalNode: RpcConfig | undefined;
+  help: boolean;
+}
+
+/** The flags `npm start` and `npm run demo` share, for `parseArgs`. */
+export const STACK_FLAGS = {
+  'data-dir': { type: 'string' },
+  'node-port': { type: 'string' },
+  'oracle-port': { type: 'string' },
+  'coordinator-port': { type: 'string' },
+  node: { type: 'string' },
+  'node-url': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const STACK_FLAGS_HELP = `  --data-dir DIR             data directory, reused by the next start (HASHDLC_DATA_DIR; default ./.data)
+  --node-port PORT           node JSON-RPC port (HASHDLC_NODE_PORT; default ${DEFAULT_PORTS.node})
+  --oracle-port PORT         oracle HTTP port (HASHDLC_ORACLE_PORT; default ${DEFAULT_PORTS.oracle})
+  --coordinator-port PORT    coordinator and dashboard HTTP port (HASHDLC_COORDINATOR_PORT; default ${DEFAULT_PORTS.coordinator})
+                             (a busy default port falls back to a free one; a port you give must be free; 0 = any)
+  --node auto|bcoin|bitcoind which regtest node to start (HASHDLC_NODE; default auto: bitcoind if on PATH
+                             or HASHDLC_BITCOIND, else the embedded bcoin node)
+  --node-url URL             use this running regtest node instead (HASHDLC_NODE_URL; http://user:pass@host:port/)
+`;
+
+const portText = z.string().regex(/^\d{1,5}$/, 'a port number').transform(Number).refine((p) => p <= 65_535, 'a port number');
+const schema = z.object({
+  dataDir: z.string().min(1),
+  nodePort: portText.optional(),
+  oraclePort: portText.optional(),
+  coordinatorPort: portText.optional(),
+  backend: z.enum(['auto', 'bcoin', 'bitcoind']),
+  nodeUrl: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http(s) URL').optional(),
+});
+
+/**
+ * Reads the stack configuration from flags (already parsed with
+ * `STACK_FLAGS`, maybe among others) and the environment.
+ * @throws {StackError} STACK_CONFIG naming the bad setting.
+ */
+export function stackConfigFrom(values: Record<string, unknown>, env: NodeJS.ProcessEnv): StackConfig {
+  const pick = (flag: string, variable: string): string | undefined => {
+    const v = values[flag];
+    if (typeof v === 'string') return v;
+    const e = env[variable];
+    return e === undefined || e === '' ? undefined : e;
+  };
+  const raw = {
+    dataDir: pick('data-dir', 'HASHDLC_DATA_DIR') ?? '.data',
+    nodePort: pick('node-port', 'HASHDLC_NODE_PORT'),
+    oraclePort: pick('oracle-port', 'HASHDLC_ORACLE_PORT'),
+    coordinatorPort: pick('coordinator-port', 'HASHDLC_COORDINATOR_PORT'),
+    backend: pick('node', 'HASHDLC_NODE') ?? 'auto',
+    nodeUrl: pick('node-url', 'HASHDLC_NODE_URL'),
+  };
+  const r = schema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const key = String(issue.path[0] ?? '');
+    const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace('backend', 'node');
+    throw new StackError('STACK_CONFIG', `--${flag}: ${issue.message}`);
+  }
+  const c = r.data;
+  const port = (given: number | undefined, fallback: number): PortChoice =>
+    given === undefined ? { port: fallback, strict: false } : { port: given, strict: given !== 0 };
+  let externalNode: RpcConfig | undefined;
+  if (c.nodeUrl !== undefined) {
+    const u = new URL(c.nodeUrl);
+    const username = decodeURIComponent(u.username);
+    const password = decodeURIComponent(u.password);
+    u.username = '';
+    u.password = '';
+    externalNode = { url: u.toString(), username, password };
+  }
+  return {
+    dataDir: c.dataDir,
+    ports: {
+      node: port(c.nodePort, DEFAULT_PORTS.node),
+      oracle: port(c.oraclePort, DEFAULT_PORTS.oracle),
+      coordinator: port(c.coordinatorPort, DEFAULT_PORTS.coordinator),
+    },
+    backend: c.backend,
+    externalNode,
+    help: values.help === true,
+  };
+}
+
+/**
+ * Parses argv with the stack flags plus `extra` ones.
+ * @throws {StackError} STACK_CONFIG for unknown flags or bad values.
+ */
+export function parseStackArgs<E extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(
+  argv: string[],
+  extra: E,
+  env: NodeJS.ProcessEnv = process.env,
+): { config: StackConfig; values: Record<string, string | boolean | undefined> } {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options: { ...STACK_FLAGS, ...extra }, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+  } catch (cause) {
+    throw new StackError('STACK_CONFIG', (cause as Error).message, { cause });
+  }
+  return { config: stackConfigFrom(values, env), values };
+}

@@ -1,0 +1,210 @@
+/**
+ * The demo story (`npm run demo`), against a running stack: a miner offers
+ * 100 TH/s for a window of blocks, a buyer accepts and funds (both through
+ * the `hashdlc` CLI, participant.ts), the pool simulator pays the miner's
+ * share of every coinbase in the window to the buyer's delivery address, the
+ * oracle attests the delivery ratio, the coordinator settles with the CET
+ * the attestation unlocks. Every step is reported as it happens; at the end
+ * the payouts on chain are compared with the payout curve at the attested
+ * outcome (observe.ts `curvePayouts`), and the attested outcome with our own
+ * computation from the blocks we mined (protocol/hashpower).
+ *
+ * The simulated network is 1 PH/s (config.ts `STACK_SIMULATED_DIFFICULTY`),
+ * so 100 TH/s is 10% of every block: the pool pays the delivery address
+ * `10% x delivery%` of each coinbase (default 98%: a 2% pool fee).
+ *
+ * This module does NOT start or find the stack (src/demo.ts does).
+ */
+import {
+  deliveryOutcome,
+  difficultyFromDecimal,
+  expectedDeliverySats,
+  ratFloor,
+  type BlockRewardWork,
+} from '../../protocol/hashpower/index.js';
+import type { BitcoinRpc } from '../chain/index.js';
+import { verifyOracleEvent } from '../cli/oracle.js';
+import { mineAsPool, mineBlocks, mineToHeight, strangerAddress } from '../../regtest/index.js';
+import { StackError } from './errors.js';
+import { curvePayouts, offerHexOf, onChainPayouts, onChainValue, waitForAttestation, waitForContractState, type Payouts } from './observe.js';
+import type { Participant } from './participant.js';
+
+export interface DemoOptions {
+  /** Contracted hashrate, TH/s (default 100). */
+  hashrateThs?: bigint;
+  /** Blocks in the window (default 20). */
+  windowBlocks?: number;
+  /** Share of the contracted hashrate the pool actually pays, percent (default 98). */
+  deliveryPercent?: number;
+  upfront?: bigint;
+  escrow?: bigint;
+  collateral?: bigint;
+  toleranceBps?: number;
+}
+
+export interface DemoServices {
+  rpc: BitcoinRpc;
+  coordinatorUrl: string;
+  oracleUrl: string;
+  /** The oracle's simulated difficulty (decimal string). */
+  simulatedDifficulty: string;
+  miner: Participant;
+  buyer: Participant;
+}
+
+export interface DemoResult {
+  ok: boolean;
+  offerId: string;
+  contractId: string;
+  window: { start: number; end: number };
+  outcome: bigint;
+  /** Our own computation of the outcome from the blocks mined. */
+  computedOutcome: bigint;
+  fundingTxid: string;
+  closingTxid: string;
+  onChain: Payouts;
+  curve: Payouts;
+  ms: number;
+}
+
+/** The numeric event's digits and precision, from the oracle. */
+async function eventDigits(oracleUrl: string, eventId: string): Promise<{ nbDigits: number; precision: number }> {
+  const res = await fetch(`${oracleUrl}/v1/events/${encodeURIComponent(eventId)}`, { signal: AbortSignal.timeout(10_000) });
+  const ev = (await res.json()) as { params?: { descriptor?: { nbDigits?: number; precision?: number } } };
+  const d = ev.params?.descriptor;
+  if (!res.ok || d?.nbDigits === undefined) throw new StackError('STACK_SERVICE', `oracle event ${eventId}: HTTP ${res.status}`);
+  return { nbDigits: d.nbDigits, precision: d.precision ?? 0 };
+}
+
+const fmt = (n: bigint | number): string => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+const short = (hex: string): string => `${hex.slice(0, 12)}…`;
+
+/** 1 PH/s network: the share of each block a miner of `hashrateThs` TH/s finds, in basis points of the block, times `percent` delivered. */
+export function poolShareBps(hashrateThs: bigint, deliveryPercent: number, networkThs = 1000n): number {
+  const bps = (Number(hashrateThs) / Number(networkThs)) * deliveryPercent * 100;
+  if (!Number.isInteger(Math.round(bps)) || bps < 0 || bps > 10_000) throw new StackError('STACK_CONFIG', `a share of ${bps} bps is not possible`);
+  return Math.round(bps);
+}
+
+/**
+ * Runs the demo story.
+ * @param out receives one line per step.
+ * @throws {StackError} STACK_COMMAND (a CLI step failed), STACK_TIMEOUT; {ChainError}.
+ *   A mismatch of payouts does not throw: `ok` is false.
+ */
+export async function runDemo(s: DemoServices, options: DemoOptions, out: (line: string) => void): Promise<DemoResult> {
+  const t0 = performance.now();
+  const at = (): string => `[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s]`;
+  const say = (who: string, text: string): void => out(`${at()} ${who.padEnd(11)} ${text}`);
+  const H = options.hashrateThs ?? 100n;
+  const n = options.windowBlocks ?? 20;
+  const pct = options.deliveryPercent ?? 98;
+  const upfront = options.upfront ?? 200_000n;
+  const escrow = options.escrow ?? 800_000n;
+  const collateral = options.collateral ?? 500_000n;
+  const tolerance = options.toleranceBps ?? 9500;
+  const shareBps = poolShareBps(H, pct);
+
+  const tip = await s.rpc.getBlockCount();
+  // Two blocks of lead: the funding transaction confirms before the window opens.
+  const window = { start: tip + 3, end: tip + 3 + n };
+  out(`hashdlc demo: a miner sells ${H} TH/s over blocks [${window.start}, ${window.end}) to a buyer`);
+  out(`  simulated network: 1 PH/s (oracle simulated difficulty ${s.simulatedDifficulty}), so ${H} TH/s finds ${shareBps === 0 ? 0 : Number(H) / 10}% of the blocks;`);
+  out(`  the pool pays the buyer's delivery address ${(shareBps / 100).toFixed(2)}% of every coinbase in the window (${pct}% of the contracted hashrate)`);
+  out(`  coordinator ${s.coordinatorUrl}, oracle ${s.oracleUrl}, chain height ${tip}`);
+
+  // 1. The buyer's delivery address; the miner's offer.
+  const addr = await s.buyer.run<{ address: string }>(['wallet', 'address']);
+  say('buyer', `$ hashdlc wallet address  → delivery address ${addr.address}`);
+  const offerArgs = [
+    'offer', 'hashpower',
+    '--window', `${window.start}-${window.end}`,
+    '--hashrate', H.toString(),
+    '--delivery-address', addr.address,
+    '--upfront', upfront.toString(),
+    '--escrow', escrow.toString(),
+    '--collateral', collateral.toString(),
+    '--tolerance', String(tolerance),
+    '--fee-rate', '2',
+  ];
+  const offer = await s.miner.run<{ id: string; eventId: string; cets: { cets?: number } | number; cetLocktime: number; refundLocktime: number }>(offerArgs);
+  say('miner', `$ ${s.miner.commandLine(offerArgs)}`);
+  const cets = typeof offer.cets === 'number' ? offer.cets : offer.cets.cets;
+  say('', `offer ${short(offer.id)} posted: price ${fmt(upfront + escrow)} sats (${fmt(upfront)} upfront + ${fmt(escrow)} escrow), collateral ${fmt(collateral)}, tolerance ${tolerance} bps, ${cets ?? '?'} CETs`);
+  say('', `oracle event ${offer.eventId}; CET locktime ${offer.cetLocktime}, refund locktime ${offer.refundLocktime}`);
+
+  // 2. Accept, sign, fund.
+  const accepted = await s.buyer.run<{ contractId: string; fundingTxid: string; adaptorSignatures: number }>(['accept', offer.id]);
+  say('buyer', `$ hashdlc accept ${short(offer.id)}  → offer checked against its terms and the oracle; ${accepted.adaptorSignatures} CET adaptor signatures made`);
+  await s.miner.run(['sign', offer.id]);
+  say('miner', `$ hashdlc sign ${short(offer.id)}  → the buyer's signatures verified; CETs, refund and funding inputs signed`);
+  const funded = await s.buyer.run<{ fundingTxid: string }>(['fund', offer.id]);
+  say('buyer', `$ hashdlc fund ${short(offer.id)}  → funding tx ${funded.fundingTxid} broadcast by the coordinator`);
+
+  // 3. The funding confirms (the miner's upfront payment is in it).
+  await mineBlocks(s.rpc, 1);
+  const confirmed = await waitForContractState(s.coordinatorUrl, offer.id, ['confirmed']);
+  const fundingTx = await s.rpc.getRawTransaction(funded.fundingTxid);
+  const upfrontSpk = typeof confirmed.terms.upfrontScript === 'string' ? confirmed.terms.upfrontScript : undefined;
+  const upfrontPaid = fundingTx.vout.filter((o) => o.scriptPubKey.hex === upfrontSpk).reduce((a, o) => a + o.valueSats, 0n);
+  say('chain', `block ${confirmed.fundingHeight} confirms the funding tx: ${fmt(BigInt(confirmed.totalCollateral))} sats locked in the DLC, ${fmt(upfrontPaid)} paid to the miner upfront`);
+
+  // 4. The window: the pool pays the delivery address its share of every coinbase.
+  await mineToHeight(s.rpc, window.start - 1);
+  const blocks: BlockRewardWork[] = [];
+  const difficulty = difficultyFromDecimal(s.simulatedDifficulty);
+  let delivered = 0n;
+  for (let h = window.start; h < window.end; h++) {
+    const [b] = await mineAsPool(s.rpc, { blocks: 1, shares: shareBps > 0 ? [{ address: addr.address, shareBps }] : [], restAddress: strangerAddress() });
+    const paid = b!.payouts.filter((p) => p.address === addr.address).reduce((a, p) => a + p.valueSats, 0n);
+    delivered += paid;
+    blocks.push({ reward: b!.rewardSats, difficulty });
+    say('pool', `block ${b!.height}: coinbase ${fmt(b!.rewardSats)} sats, ${fmt(paid)} to the delivery address`);
+  }
+  const expected = expectedDeliverySats(H, blocks);
+  const computed = deliveryOutcome(delivered, H, blocks, await eventDigits(s.oracleUrl, offer.eventId));
+  say('', `delivered ${fmt(delivered)} sats; ${H} TH/s would have earned ${fmt(ratFloor(expected))} sats over these ${n} blocks → ${computed.outcome} bps`);
+
+  // 5. One confirmation on the window's last block; the oracle attests.
+  await mineBlocks(s.rpc, 1);
+  const att = await waitForAttestation(s.oracleUrl, offer.eventId);
+  const outcome = BigInt(att.outcome);
+  say('oracle', `attested ${att.outcome} bps at height ${att.attestedAtHeight} (pool rewards ${fmt(BigInt(att.result.poolRewards ?? '0'))} sats, network reward ${fmt(BigInt(att.result.networkReward))} sats)`);
+  const report = await verifyOracleEvent({ oracleUrl: s.oracleUrl, eventId: offer.eventId, rpc: s.rpc });
+  say('', `hashdlc oracle verify: the evidence recomputes to ${report.outcome ?? '?'} against the node: ${report.ok ? 'HOLDS' : `FAILS (${report.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')})`}`);
+
+  // 6. The coordinator completes the attested CET from the two adaptor signatures it holds.
+  const broadcast = await waitForContractState(s.coordinatorUrl, offer.id, ['cet-broadcast', 'settled']);
+  say('coordinator', `broadcast CET #${broadcast.cetIndex ?? '?'} ${broadcast.closingTxid} (no key: the attestation decrypts both parties' adaptor signatures)`);
+  await mineBlocks(s.rpc, 1);
+  const settled = await waitForContractState(s.coordinatorUrl, offer.id, ['settled']);
+  say('chain', `block ${String(settled.closingHeight)} confirms the CET; contract ${short(settled.contractId ?? '')} settled`);
+
+  // 7. The check: on-chain payouts against the payout curve at the attested outcome.
+  const closingTxid = settled.closingTxid!;
+  const onChain = await onChainPayouts(s.rpc, closingTxid, settled);
+  const curve = curvePayouts(await offerHexOf(s.coordinatorUrl, offer.id), settled.terms, outcome);
+  const want = { offer: onChainValue(curve.offer), accept: onChainValue(curve.accept) };
+  const payoutsOk = onChain.offer === want.offer && onChain.accept === want.accept;
+  const outcomeOk = computed.outcome === outcome && report.ok;
+  out('');
+  out(`payouts (sats)      ${'on chain'.padStart(12)}  ${`curve at ${outcome} bps`.padStart(20)}`);
+  out(`  miner (offerer)   ${fmt(onChain.offer).padStart(12)}  ${fmt(want.offer).padStart(20)}`);
+  out(`  buyer (accepter)  ${fmt(onChain.accept).padStart(12)}  ${fmt(want.accept).padStart(20)}`);
+  out(`  (the miner also received ${fmt(upfrontPaid)} upfront in the funding transaction; the buyer received ${fmt(delivered)} sats of block rewards)`);
+  if (!outcomeOk) out(`MISMATCH: the oracle attested ${outcome}, the blocks mined give ${computed.outcome}${report.ok ? '' : ', and its evidence does not verify'}`);
+  out(payoutsOk && outcomeOk ? 'OK: the payouts on chain equal the payout curve at the attested outcome' : 'FAILED: the payouts on chain differ from the payout curve at the attested outcome');
+  return {
+    ok: payoutsOk && outcomeOk,
+    offerId: offer.id,
+    contractId: settled.contractId ?? '',
+    window,
+    outcome,
+    computedOutcome: computed.outcome,
+    fundingTxid: funded.fundingTxid,
+    closingTxid,
+    onChain,
+    curve: want,
+    ms: performance.now() - t0,
+  };
+}

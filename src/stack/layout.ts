@@ -1,0 +1,153 @@
+/**
+ * The data directory of a local stack (`npm start`, `npm run demo`): where
+ * each part keeps its data, and the state file through which a running
+ * stack is found by the demo (and anyone else: `cat .data/stack.json`).
+ *
+ *   <dir>/node/               the regtest chain (bcoin LevelDB or bitcoind datadir)
+ *   <dir>/oracle/             the oracle's key file and LevelDB (oracle/)
+ *   <dir>/coordinator/        the coordinator's LevelDB (src/coordinator/)
+ *   <dir>/wallets/miner/      the demo miner's wallet (src/wallet: seed.json 0600)
+ *   <dir>/wallets/buyer/      the demo buyer's wallet
+ *   <dir>/secrets.json        0600: the pool key (mines, and funds the demo wallets), the oracle operator token
+ *   <dir>/oracle.json         0600: the oracle's config file (has the node's RPC password)
+ *   <dir>/coordinator.json    0600: the coordinator's config file (same)
+ *   <dir>/logs/*.log          each service's stderr
+ *   <dir>/stack.json          0600: while the stack runs: PIDs, URLs, RPC credentials
+ *
+ * This module does NOT start anything; it reads and writes these files only.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { writePrivateFile } from '../wallet/index.js';
+import { StackError } from './errors.js';
+
+/** Paths inside one data directory. */
+export interface StackLayout {
+  dir: string;
+  nodeDir: string;
+  oracleDir: string;
+  coordinatorDir: string;
+  minerWalletDir: string;
+  buyerWalletDir: string;
+  secretsFile: string;
+  oracleConfigFile: string;
+  coordinatorConfigFile: string;
+  logDir: string;
+  stateFile: string;
+}
+
+/** The layout of `dir` (made absolute; nothing is created). */
+export function stackLayout(dir: string): StackLayout {
+  const d = resolve(dir);
+  return {
+    dir: d,
+    nodeDir: join(d, 'node'),
+    oracleDir: join(d, 'oracle'),
+    coordinatorDir: join(d, 'coordinator'),
+    minerWalletDir: join(d, 'wallets', 'miner'),
+    buyerWalletDir: join(d, 'wallets', 'buyer'),
+    secretsFile: join(d, 'secrets.json'),
+    oracleConfigFile: join(d, 'oracle.json'),
+    coordinatorConfigFile: join(d, 'coordinator.json'),
+    logDir: join(d, 'logs'),
+    stateFile: join(d, 'stack.json'),
+  };
+}
+
+// ------------------------------------------------------------------ secrets
+
+const secretsSchema = z.object({
+  version: z.literal(1),
+  /** Private key (hex) of the simulated pool: mines blocks, funds the demo wallets. */
+  poolKeyHex: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Bearer token of the oracle's operator-only calls (hashprice events). */
+  oracleOperatorToken: z.string().min(16),
+});
+export type StackSecrets = z.output<typeof secretsSchema>;
+
+/**
+ * The stack's secrets, created on first use (file mode 0600).
+ * @param poolKeyHex use this pool key instead of a random one when creating the file.
+ * @throws {StackError} STACK_DATA when the file exists but is unreadable or malformed.
+ */
+export function loadOrCreateSecrets(layout: StackLayout, poolKeyHex?: string): StackSecrets {
+  if (existsSync(layout.secretsFile)) {
+    const parsed = secretsSchema.safeParse(readJson(layout.secretsFile));
+    if (!parsed.success) throw new StackError('STACK_DATA', `${layout.secretsFile} is malformed: ${parsed.error.issues[0]?.message ?? ''}`);
+    return parsed.data;
+  }
+  const secrets: StackSecrets = {
+    version: 1,
+    poolKeyHex: poolKeyHex ?? randomBytes(32).toString('hex'),
+    oracleOperatorToken: randomBytes(24).toString('hex'),
+  };
+  mkdirSync(layout.dir, { recursive: true });
+  writePrivateFile(layout.secretsFile, `${JSON.stringify(secrets, null, 2)}\n`);
+  return secrets;
+}
+
+// ------------------------------------------------------------------ state file
+
+const rpcSchema = z.object({ url: z.string(), username: z.string(), password: z.string() });
+const serviceSchema = z.object({ pid: z.number().int(), url: z.string() });
+
+const stateSchema = z.object({
+  version: z.literal(1),
+  /** PID of the supervisor (`npm start`, or a demo that started its own stack). */
+  pid: z.number().int(),
+  startedAt: z.string(),
+  dataDir: z.string(),
+  node: z.object({
+    /** 'bcoin' | 'bitcoind' started here; 'external' when the stack uses a node it did not start. */
+    kind: z.enum(['bcoin', 'bitcoind', 'external']),
+    /** Null for an external node. */
+    pid: z.number().int().nullable(),
+    url: z.string(),
+    rpc: rpcSchema,
+  }),
+  oracle: serviceSchema.extend({ publicKey: z.string(), simulatedDifficulty: z.string() }),
+  coordinator: serviceSchema,
+  /** The coordinator's web dashboard, when it serves one. */
+  dashboard: z.string().nullable(),
+  wallets: z.object({ miner: z.string(), buyer: z.string() }),
+  /** Address the simulated pool mines to (the pool key's). */
+  poolAddress: z.string(),
+});
+export type StackState = z.output<typeof stateSchema>;
+
+/** Writes the state file (0600: it holds the node's RPC password), atomically. */
+export function writeStackState(layout: StackLayout, state: StackState): void {
+  writePrivateFile(layout.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/**
+ * The state file, if there is one.
+ * @throws {StackError} STACK_DATA when it exists but is malformed.
+ */
+export function readStackState(layout: StackLayout): StackState | undefined {
+  if (!existsSync(layout.stateFile)) return undefined;
+  const parsed = stateSchema.safeParse(readJson(layout.stateFile));
+  if (!parsed.success) throw new StackError('STACK_DATA', `${layout.stateFile} is malformed: ${parsed.error.issues[0]?.message ?? ''}`);
+  return parsed.data;
+}
+
+/** Removes the state file when it was written by process `pid`. */
+export function removeStackState(layout: StackLayout, pid: number): void {
+  try {
+    const state = readStackState(layout);
+    if (state === undefined || state.pid !== pid) return;
+  } catch {
+    // malformed: ours to clean up
+  }
+  rmSync(layout.stateFile, { force: true });
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new StackError('STACK_DATA', `cannot read ${file}: ${(cause as Error).message}`, { cause });
+  }
+}

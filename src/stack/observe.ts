@@ -1,0 +1,173 @@
+/**
+ * Watching a contract from the outside, as the demo and the scenario suite
+ * do: the coordinator's view (polled until a state), the oracle's
+ * attestation (polled until served), what a closing transaction actually
+ * paid on chain to each party's payout script, and what the contract's
+ * payout curve says each party should get at an outcome.
+ *
+ * Expected payouts come from the human terms, not from the CETs: the
+ * contract is rebuilt with protocol/templates (`templateFromTerms`) over the
+ * offer's own oracle announcement and evaluated with protocol/numeric
+ * `payoutAt`, so a CET that paid something else than the curve would show.
+ *
+ * This module does NOT move any contract forward (participants and the
+ * coordinator do) and does not mine.
+ */
+import type { BitcoinRpc } from '../chain/index.js';
+import { templateFromTerms, offerTermsSchema } from '../coordinator/index.js';
+import { payoutAt } from '../../protocol/numeric/index.js';
+import { DUST_LIMIT } from '../../protocol/tx/index.js';
+import { decodeOfferDlc, fromHex } from '../../protocol/messages/index.js';
+import { StackError } from './errors.js';
+
+/** The coordinator's contract view (src/coordinator/API.md), the fields read here. */
+export interface ContractView {
+  id: string;
+  state: string;
+  contractId?: string;
+  terms: Record<string, unknown>;
+  offerer: { payoutSpk: string; identityPubkey: string };
+  accepter?: { payoutSpk: string; identityPubkey: string };
+  totalCollateral: string;
+  fundingTxid?: string;
+  fundingHeight?: number | null;
+  closingKind?: 'cet' | 'refund' | 'close';
+  closingTxid?: string;
+  outcome?: string | null;
+  cetIndex?: number | null;
+  payouts?: { offer: string; accept: string };
+  broadcastBy?: string | null;
+  history: { state: string; at: number; note?: string }[];
+  [k: string]: unknown;
+}
+
+/** The oracle's attestation answer (oracle/API.md), the fields read here. */
+export interface AttestationView {
+  eventId: string;
+  outcome: string;
+  hex: string;
+  result: { outcome: string; capped: boolean; noNetworkReward: boolean; networkReward: string; poolRewards?: string };
+  evidence: Record<string, unknown>;
+  attestedAtHeight: number;
+}
+
+/** Two parties' sats. */
+export interface Payouts {
+  offer: bigint;
+  accept: bigint;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function getJson(url: string): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  return { status: res.status, body };
+}
+
+/**
+ * The coordinator's view of a contract.
+ * @throws {StackError} STACK_SERVICE when it does not answer 200.
+ */
+export async function contractView(coordinatorUrl: string, id: string): Promise<ContractView> {
+  const { status, body } = await getJson(`${coordinatorUrl}/v1/contracts/${id}`);
+  if (status !== 200) throw new StackError('STACK_SERVICE', `coordinator GET /v1/contracts/${id}: HTTP ${status} ${JSON.stringify(body).slice(0, 300)}`);
+  return body as ContractView;
+}
+
+/**
+ * Polls the coordinator until the contract is in one of `states` (network
+ * errors while the coordinator restarts are retried).
+ * @throws {StackError} STACK_TIMEOUT after `timeoutMs`; STACK_CHECK when it
+ *   reaches a terminal state not asked for.
+ */
+export async function waitForContractState(coordinatorUrl: string, id: string, states: readonly string[], timeoutMs = 30_000): Promise<ContractView> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '(no answer)';
+  for (;;) {
+    try {
+      const view = await contractView(coordinatorUrl, id);
+      if (states.includes(view.state)) return view;
+      last = view.state;
+      if (['failed', 'cancelled'].includes(view.state)) {
+        throw new StackError('STACK_CHECK', `contract ${id} ended ${view.state} while waiting for ${states.join('|')}: ${String(view.reason ?? '')}`);
+      }
+    } catch (err) {
+      if (err instanceof StackError && err.code === 'STACK_CHECK') throw err;
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline) throw new StackError('STACK_TIMEOUT', `contract ${id} did not reach ${states.join('|')} within ${timeoutMs} ms (last: ${last})`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Polls the oracle until it serves the attestation of `eventId`.
+ * @throws {StackError} STACK_TIMEOUT.
+ */
+export async function waitForAttestation(oracleUrl: string, eventId: string, timeoutMs = 30_000): Promise<AttestationView> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const { status, body } = await getJson(`${oracleUrl}/v1/events/${encodeURIComponent(eventId)}/attestation`);
+      if (status === 200) return body as AttestationView;
+      last = `HTTP ${status} ${JSON.stringify(body).slice(0, 200)}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline) throw new StackError('STACK_TIMEOUT', `no attestation of ${eventId} within ${timeoutMs} ms (last: ${last})`);
+    await sleep(100);
+  }
+}
+
+/**
+ * What transaction `txid` pays each party's payout script, from the node.
+ * @throws {ChainError} from the node.
+ */
+export async function onChainPayouts(rpc: BitcoinRpc, txid: string, view: ContractView): Promise<Payouts> {
+  const tx = await rpc.getRawTransaction(txid);
+  const to = (spk: string | undefined): bigint =>
+    tx.vout.filter((o) => spk !== undefined && o.scriptPubKey.hex === spk.toLowerCase()).reduce((s, o) => s + o.valueSats, 0n);
+  return { offer: to(view.offerer.payoutSpk), accept: to(view.accepter?.payoutSpk) };
+}
+
+/** A payout as a closing transaction carries it: below the dust limit no output is made (Transactions.md). */
+export function onChainValue(payout: bigint): bigint {
+  return payout < DUST_LIMIT ? 0n : payout;
+}
+
+/**
+ * What the payout curve gives each party at `outcome`: the contract rebuilt
+ * from the terms over the offer's oracle announcement, evaluated with
+ * `payoutAt`.
+ * @throws {StackError} STACK_CHECK for an offer that is not a single-oracle numeric template contract; {DlcError}.
+ */
+export function curvePayouts(offerHex: string, terms: Record<string, unknown>, outcome: bigint): Payouts & { total: bigint } {
+  const offer = decodeOfferDlc(fromHex(offerHex));
+  const ci = offer.contractInfo;
+  if (!('singleContractInfo' in ci)) throw new StackError('STACK_CHECK', 'not a single contract');
+  const parsed = offerTermsSchema.safeParse(terms);
+  if (!parsed.success) throw new StackError('STACK_CHECK', `terms do not parse: ${parsed.error.issues[0]?.message ?? ''}`);
+  const template = templateFromTerms(parsed.data, ci.singleContractInfo.contractInfo.oracleInfo);
+  const descriptor = template.contractDescriptor.numericOutcomeContractDescriptor;
+  const total = template.totalCollateral;
+  const offerPayout = payoutAt(descriptor, total, 2, outcome);
+  return { offer: offerPayout, accept: total - offerPayout, total };
+}
+
+/**
+ * The offer_dlc (wire hex) of a contract, from the coordinator.
+ * @throws {StackError} STACK_SERVICE.
+ */
+export async function offerHexOf(coordinatorUrl: string, id: string): Promise<string> {
+  const { status, body } = await getJson(`${coordinatorUrl}/v1/contracts/${id}/messages`);
+  if (status !== 200) throw new StackError('STACK_SERVICE', `coordinator GET /v1/contracts/${id}/messages: HTTP ${status}`);
+  return (body as { offer: string }).offer;
+}

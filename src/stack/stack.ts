@@ -1,0 +1,269 @@
+/**
+ * The whole local stack, started and stopped as one: a regtest node
+ * (regtest/ `startNode`, chain kept in `<data>/node`; or a running node given
+ * by URL), the oracle and the coordinator as child processes (services.ts;
+ * they talk to each other over HTTP only), the demo miner and buyer wallets
+ * funded from the simulated pool, and the state file that lets the demo (or
+ * anyone) find it all (layout.ts).
+ *
+ * Stop order: coordinator, oracle, node (each waits for the previous), then
+ * the state file goes. If a service dies on its own, `crashed` settles with
+ * what happened; `npm start` then stops the rest and exits non-zero.
+ *
+ * This module does NOT install signal handlers (src/start.ts does) and does
+ * not run contracts (demo.ts, the CLI).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BitcoinRpc, type RpcConfig } from '../chain/index.js';
+import { writePrivateFile } from '../wallet/index.js';
+import type { Wallet } from '../wallet/index.js';
+import { TestKey, isProcessAlive, startNode, type RegtestNode } from '../../regtest/index.js';
+import { STACK_SIMULATED_DIFFICULTY, type StackConfig } from './config.js';
+import { StackError } from './errors.js';
+import { ensurePoolFunds, ensureWalletFunds, openOrCreateWallet, type WalletFunding } from './funds.js';
+import { loadOrCreateSecrets, readStackState, removeStackState, stackLayout, writeStackState, type StackLayout, type StackState } from './layout.js';
+import { choosePort, logTail, spawnService, type ServiceProcess } from './services.js';
+
+/** Hooks for tests and embedding. */
+export interface StartStackOptions {
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+  /** Pool key to use when the data directory has none yet (tests: the shared faucet's). */
+  poolKeyHex?: string;
+  /** More oracle URLs the coordinator accepts offers from (tests: a second oracle). */
+  extraOracleUrls?: string[];
+  /** Oracle config fields over the stack's (e.g. `pollIntervalMs`). */
+  oracleOverrides?: Record<string, unknown>;
+  /** Coordinator config fields over the stack's (e.g. `watcher`). */
+  coordinatorOverrides?: Record<string, unknown>;
+  /** How the demo wallets are funded; `false`: not at all. */
+  walletFunding?: WalletFunding | false;
+}
+
+export interface RunningStack {
+  layout: StackLayout;
+  state: StackState;
+  rpc: BitcoinRpc;
+  /** The node this stack started (undefined when it uses an external one). */
+  node: RegtestNode | undefined;
+  oracle: ServiceProcess;
+  coordinator: ServiceProcess;
+  pool: TestKey;
+  wallets: { miner: Wallet; buyer: Wallet };
+  /** Milliseconds from `startStack` to ready. */
+  startMs: number;
+  /** Settles when a service or the node exits while the stack runs (not after `stop()`). */
+  crashed: Promise<string>;
+  /** SIGKILLs the coordinator process (tests: crash safety); not reported as a crash. */
+  killCoordinator(): Promise<void>;
+  /** Starts the coordinator process again on the same data and port; updates the state file. */
+  restartCoordinator(): Promise<ServiceProcess>;
+  /** Stops everything (coordinator, oracle, node) and removes the state file. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The coordinator's dashboard URL, when `GET /` answers with HTML. */
+export async function probeDashboard(coordinatorUrl: string): Promise<string | null> {
+  try {
+    const res = await fetch(`${coordinatorUrl}/`, { signal: AbortSignal.timeout(5_000) });
+    const type = res.headers.get('content-type') ?? '';
+    await res.body?.cancel();
+    return res.ok && type.includes('text/html') ? `${coordinatorUrl}/` : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The stack running on `dataDir`, if its supervisor is alive.
+ * @throws {StackError} STACK_DATA for a malformed state file.
+ */
+export function runningStackState(dataDir: string): StackState | undefined {
+  const state = readStackState(stackLayout(dataDir));
+  if (state === undefined || !isProcessAlive(state.pid)) return undefined;
+  return state;
+}
+
+async function checkRegtestNode(rpc: BitcoinRpc): Promise<void> {
+  const info = await rpc.getBlockchainInfo();
+  if (info.chain !== 'regtest') throw new StackError('STACK_CONFIG', `the node is on '${info.chain}': the local stack runs on regtest only`);
+}
+
+/**
+ * Starts the stack described by `config`.
+ * @throws {StackError} STACK_RUNNING (another stack on this data directory),
+ *   STACK_PORT_IN_USE, STACK_SERVICE, STACK_CONFIG; {ChainError} from the node.
+ *   Whatever was started is stopped before it throws.
+ */
+export async function startStack(config: StackConfig, options: StartStackOptions = {}): Promise<RunningStack> {
+  const t0 = performance.now();
+  const log = options.log ?? (() => undefined);
+  const layout = stackLayout(config.dataDir);
+  const other = runningStackState(layout.dir);
+  if (other !== undefined && other.pid !== process.pid) {
+    throw new StackError('STACK_RUNNING', `a stack already runs on ${layout.dir} (pid ${other.pid}): coordinator ${other.coordinator.url}`);
+  }
+  for (const d of [layout.dir, layout.logDir, layout.oracleDir, layout.coordinatorDir]) mkdirSync(d, { recursive: true });
+  const secrets = loadOrCreateSecrets(layout, options.poolKeyHex);
+  const pool = TestKey.fromHex(secrets.poolKeyHex);
+
+  let node: RegtestNode | undefined;
+  let oracle: ServiceProcess | undefined;
+  let coordinator: ServiceProcess | undefined;
+  let stopping = false;
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    await coordinator?.stop();
+    await oracle?.stop();
+    await node?.stop();
+  };
+
+  try {
+    // 1. The node.
+    let rpcConfig: RpcConfig;
+    if (config.externalNode !== undefined) {
+      rpcConfig = config.externalNode;
+      log(`node: using the running node at ${rpcConfig.url}`);
+    } else {
+      const rpcPort = await choosePort(config.ports.node, 'node RPC');
+      log(`node: starting (${config.backend === 'auto' ? 'bitcoind if found, else embedded bcoin' : config.backend}), chain in ${layout.nodeDir}`);
+      node = await startNode({ dataDir: layout.nodeDir, rpcPort, killOnSignal: false, backend: config.backend });
+      rpcConfig = node.rpc;
+      log(`node: ${node.kind} pid ${node.pid} ready in ${node.startMs.toFixed(0)} ms`);
+    }
+    const rpc = new BitcoinRpc(rpcConfig);
+    await checkRegtestNode(rpc);
+    const mined = await ensurePoolFunds(rpc, pool);
+    if (mined > 0) log(`chain: mined ${mined} blocks to the simulated pool (${pool.address}) so it has mature coins`);
+
+    // 2. The oracle and the coordinator, side by side (the coordinator only needs the oracle's URL).
+    const oraclePort = await choosePort(config.ports.oracle, 'oracle');
+    const coordinatorPort = await choosePort(config.ports.coordinator, 'coordinator');
+    const oracleUrl = `http://127.0.0.1:${oraclePort}`;
+    const rpcJson = { url: rpcConfig.url, username: rpcConfig.username, password: rpcConfig.password };
+    writePrivateFile(layout.oracleConfigFile, `${JSON.stringify({
+      network: 'regtest',
+      rpc: rpcJson,
+      dataDir: layout.oracleDir,
+      host: '127.0.0.1',
+      port: oraclePort,
+      confirmations: 1,
+      operatorToken: secrets.oracleOperatorToken,
+      simulatedDifficulty: STACK_SIMULATED_DIFFICULTY,
+      pollIntervalMs: 200,
+      ...options.oracleOverrides,
+    }, null, 2)}\n`);
+    writePrivateFile(layout.coordinatorConfigFile, `${JSON.stringify({
+      host: '127.0.0.1',
+      port: coordinatorPort,
+      dataDir: layout.coordinatorDir,
+      network: 'regtest',
+      rpc: rpcJson,
+      oracles: [oracleUrl, ...(options.extraOracleUrls ?? [])],
+      watcher: { pollIntervalMs: 500, attestationPollIntervalMs: 500 },
+      ...options.coordinatorOverrides,
+    }, null, 2)}\n`);
+    log('oracle, coordinator: starting');
+    const started = await Promise.allSettled([
+      spawnService('oracle', layout.oracleConfigFile, join(layout.logDir, 'oracle.log')),
+      spawnService('coordinator', layout.coordinatorConfigFile, join(layout.logDir, 'coordinator.log')),
+    ]);
+    if (started[0].status === 'fulfilled') oracle = started[0].value;
+    if (started[1].status === 'fulfilled') coordinator = started[1].value;
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const o = oracle!;
+    let c = coordinator!;
+
+    // 3. The demo wallets.
+    const miner = openOrCreateWallet(layout.minerWalletDir);
+    const buyer = openOrCreateWallet(layout.buyerWalletDir);
+    if (options.walletFunding !== false) {
+      const paid = await ensureWalletFunds(rpc, pool, [miner.wallet, buyer.wallet], options.walletFunding ?? {});
+      for (const [name, sats, w] of [['miner', paid[0]!, miner], ['buyer', paid[1]!, buyer]] as const) {
+        log(`wallet ${name}: ${w.created ? 'created' : 'opened'}${sats > 0n ? `, funded with ${sats} sats` : ''}`);
+      }
+    }
+
+    const dashboard = await probeDashboard(c.url);
+    const state: StackState = {
+      version: 1,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      dataDir: layout.dir,
+      node: { kind: node?.kind ?? 'external', pid: node?.pid ?? null, url: rpcConfig.url.replace(/\/+$/, ''), rpc: rpcJson },
+      oracle: { pid: o.pid, url: o.url, publicKey: String(o.ready.publicKey ?? ''), simulatedDifficulty: STACK_SIMULATED_DIFFICULTY },
+      coordinator: { pid: c.pid, url: c.url },
+      dashboard,
+      wallets: { miner: layout.minerWalletDir, buyer: layout.buyerWalletDir },
+      poolAddress: pool.address,
+    };
+    writeStackState(layout, state);
+
+    const expectedExits = new Set<number>();
+    let reportCrash: (what: string) => void = () => undefined;
+    const crashed = new Promise<string>((resolve) => {
+      reportCrash = resolve;
+    });
+    const watch = (s: ServiceProcess): void => {
+      void s.exited.then((e) => {
+        if (!stopping && !expectedExits.has(s.pid) && s === (s.kind === 'oracle' ? o : c)) {
+          reportCrash(`${s.kind} (pid ${s.pid}) exited (${e.signal ?? `code ${e.code}`}); last log lines:\n${logTail(s)}`);
+        }
+      });
+    };
+    watch(o);
+    watch(c);
+    if (node !== undefined) {
+      const n = node;
+      const poll = setInterval(() => {
+        if (!stopping && !isProcessAlive(n.pid)) {
+          clearInterval(poll);
+          reportCrash(`the ${n.kind} node (pid ${n.pid}) exited; see ${join(n.datadir, 'node.log')}`);
+        }
+      }, 1_000);
+      poll.unref();
+    }
+
+    let stopped: Promise<void> | undefined;
+    const running: RunningStack = {
+      layout,
+      state,
+      rpc,
+      node,
+      oracle: o,
+      coordinator: c,
+      pool,
+      wallets: { miner: miner.wallet, buyer: buyer.wallet },
+      startMs: performance.now() - t0,
+      crashed,
+      async killCoordinator() {
+        expectedExits.add(c.pid);
+        await c.kill();
+      },
+      async restartCoordinator() {
+        expectedExits.add(c.pid);
+        if (c.running()) await c.stop();
+        const port = Number(new URL(c.url).port);
+        c = await spawnService('coordinator', layout.coordinatorConfigFile, join(layout.logDir, 'coordinator.log'));
+        if (Number(new URL(c.url).port) !== port) throw new StackError('STACK_SERVICE', `the coordinator came back on ${c.url}, not port ${port}`);
+        coordinator = c;
+        running.coordinator = c;
+        state.coordinator = { pid: c.pid, url: c.url };
+        writeStackState(layout, state);
+        watch(c);
+        return c;
+      },
+      stop: () =>
+        (stopped ??= (async () => {
+          await stopAll();
+          removeStackState(layout, process.pid);
+        })()),
+    };
+    return running;
+  } catch (err) {
+    await stopAll().catch(() => undefined);
+    throw err;
+  }
+}

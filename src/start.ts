@@ -1,0 +1,122 @@
+/**
+ * `npm start`: the whole hashdlc stack on one machine, on regtest. Starts the
+ * node (bitcoind when available, else the embedded bcoin node; the chain is
+ * kept in the data directory), the oracle and the coordinator (child
+ * processes; the coordinator serves the web dashboard when it has one),
+ * creates and funds a demo miner wallet and a demo buyer wallet, prints one
+ * line per service (`node: http://127.0.0.1:PORT`, ...) and how to run the
+ * demo, then runs until SIGINT/SIGTERM (Ctrl-C), when it stops every
+ * process it started and waits for them. A second Ctrl-C kills at once.
+ *
+ * The data directory (default ./.data) is reused by the next start: chain,
+ * oracle key and index, coordinator contracts, wallets.
+ *
+ * This module does NOT implement the stack (src/stack/stack.ts does).
+ */
+import { relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { STACK_FLAGS_HELP, parseStackArgs } from './stack/config.js';
+import { isStackError } from './stack/errors.js';
+import { startStack, type RunningStack } from './stack/stack.js';
+
+const USAGE = `usage: npm start [-- options]      (tsx src/start.ts [options])
+
+Starts a regtest node, the oracle, the coordinator (and its dashboard) and two
+funded demo wallets (miner, buyer); prints their URLs; Ctrl-C stops everything.
+
+options:
+${STACK_FLAGS_HELP}`;
+
+/** The lines `npm start` prints once the stack is up (stdout). */
+export function readyLines(stack: RunningStack, cwd = process.cwd()): string[] {
+  const s = stack.state;
+  const rel = (p: string): string => {
+    const r = relative(cwd, p);
+    return r === '' || r.startsWith('..') ? p : r;
+  };
+  const rpcUrl = new URL(s.node.url);
+  rpcUrl.username = s.node.rpc.username;
+  rpcUrl.password = s.node.rpc.password;
+  const dataArg = rel(s.dataDir) === '.data' ? '' : ` -- --data-dir ${rel(s.dataDir)}`;
+  return [
+    `node: ${s.node.url}`,
+    `oracle: ${s.oracle.url}`,
+    `coordinator: ${s.coordinator.url}`,
+    s.dashboard === null ? 'dashboard: not served (this coordinator build has no dashboard)' : `dashboard: ${s.dashboard}`,
+    '',
+    `hashdlc stack ready in ${(stack.startMs / 1000).toFixed(1)} s (${s.node.kind} node, chain height ${'{height}'}); data in ${rel(s.dataDir)} (reused by the next start)`,
+    `oracle public key ${s.oracle.publicKey}, simulated difficulty ${s.oracle.simulatedDifficulty} (a 1 PH/s network: 100 TH/s is 10%)`,
+    '',
+    `run the demo (in another terminal):  npm run demo${dataArg}`,
+    'or use the CLI as the demo miner or buyer:',
+    `  export HASHDLC_RPC_URL=${rpcUrl.toString()} HASHDLC_ORACLE=${s.oracle.url} HASHDLC_COORDINATOR=${s.coordinator.url}`,
+    `  npx hashdlc wallet balance --wallet-dir ${rel(s.wallets.miner)}`,
+    `  npx hashdlc offers`,
+    '',
+    'Ctrl-C stops everything.',
+  ];
+}
+
+/**
+ * Runs the stack until a signal.
+ * @returns the exit code: 0 after a clean stop, 1 when it cannot start or a service died, 2 for bad usage.
+ */
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseStackArgs(argv, {});
+  } catch (err) {
+    process.stderr.write(`hashdlc start: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.config.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const log = (line: string): void => {
+    process.stderr.write(`[start] ${line}\n`);
+  };
+
+  // Signals from the very start: one during start-up stops as soon as the stack is up.
+  let signalled: NodeJS.Signals | undefined;
+  let wake: () => void = () => undefined;
+  const signalled$ = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled !== undefined) {
+      log(`${signal} again: killing everything now`);
+      // The regtest registry kills the node on exit; services stop when our pipe to them closes.
+      process.exit(130);
+    }
+    signalled = signal;
+    log(`${signal}: stopping (Ctrl-C again to kill at once)`);
+    wake();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let stack: RunningStack;
+  try {
+    stack = await startStack(parsed.config, { log });
+  } catch (err) {
+    const what = isStackError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`hashdlc start: cannot start: ${what}\n`);
+    return 1;
+  }
+  const height = await stack.rpc.getBlockCount().catch(() => -1);
+  process.stdout.write(`${readyLines(stack).map((l) => l.replace('{height}', String(height))).join('\n')}\n`);
+
+  const crash = await Promise.race([signalled$.then(() => undefined), stack.crashed]);
+  if (crash !== undefined) log(`a service died, stopping the rest: ${crash}`);
+  await stack.stop();
+  log('stopped: node, oracle and coordinator are down');
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  return crash === undefined ? 0 : 1;
+}
+
+// `tsx src/start.ts` runs it; importing it (tests) does not.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.exitCode = await main(process.argv.slice(2));
+}
