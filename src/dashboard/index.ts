@@ -1,0 +1,21 @@
+/**
+ * The coordinator's web dashboard: server-rendered pages (offer book,
+ * contracts with their timeline, transactions and payout chart, oracle events
+ * with their evidence) mounted on the coordinator's HTTP app by
+ * `dashboardRouter(service)`. See router.ts for the routes.
+ *
+ * This entry does NOT start a server of its own, and the dashboard never
+ * writes: it reads the coordinator's store, its node (tip height) and, server
+ * side, its configured oracles.
+ */
+export { dashboardRouter, DASHBOARD_CSP } from './router.js';
+export type { DashboardOptions } from './router.js';
+export { autoXMax, chartCaption, niceStep, renderPayoutChart, stepAt, ticks, CHART_COLOURS } from './chart.js';
+export type { PayoutChartOptions, PayoutStep } from './chart.js';
+export { contractCurve, curveJson, rolesOf } from './curve.js';
+export type { ContractCurve } from './curve.js';
+export { escapeHtml, html, trustedHtml, SafeHtml } from './html.js';
+export type { HtmlValue } from './html.js';
+export { OracleProxy } from './oracle-proxy.js';
+export type { AttestationView, Fetched, OracleEventView, OracleProxyOptions } from './oracle-proxy.js';
+export { paths } from './pages.js';

@@ -1,0 +1,501 @@
+/**
+ * The dashboard's pages as pure functions from data to HTML: the offer book,
+ * the contracts list, one contract (terms, state timeline, transactions,
+ * oracle event links, payout chart), the oracle events and one event with its
+ * evidence, and error pages. Every value from a record, a request or an
+ * oracle goes through the escaping `html` template; links are built from
+ * `encodeURIComponent`ed parts; the only trusted markup is the chart's SVG.
+ *
+ * This module does NOT read the store, the node or the oracles (router.ts
+ * gathers the data) and emits no script: pages work with JavaScript off.
+ */
+import { address as btcAddress, networks, type Network } from 'bitcoinjs-lib';
+import { fromHex } from '../../protocol/messages/index.js';
+import type { AcceptPart, ClosingConfirmPart, ClosingPart, ContractRecord, ContractState, FundingPart } from '../coordinator/lifecycle.js';
+import { CONTRACT_STATES } from '../coordinator/lifecycle.js';
+import { chartCaption, renderPayoutChart, stepAt } from './chart.js';
+import type { ContractCurve } from './curve.js';
+import { formatSats, formatShortTime, formatTime, groupDigits, shortHex, shortText } from './format.js';
+import { html, trustedHtml, type SafeHtml } from './html.js';
+import type { AttestationView, Fetched, OracleEventView } from './oracle-proxy.js';
+
+// ------------------------------------------------------------------ paths
+
+/** Where each page lives (all under `/dashboard/` except the offer book at `/`). */
+export const paths = {
+  home: (after?: string): string => (after === undefined ? '/' : `/?after=${encodeURIComponent(after)}`),
+  contracts: (state?: string, after?: string): string => {
+    const q = new URLSearchParams();
+    if (state !== undefined) q.set('state', state);
+    if (after !== undefined) q.set('after', after);
+    return `/dashboard/contracts${q.size > 0 ? `?${q}` : ''}`;
+  },
+  contract: (id: string): string => `/dashboard/contracts/${encodeURIComponent(id)}`,
+  oracles: (): string => '/dashboard/oracles',
+  oracleEvent: (oracle: number, eventId: string): string => `/dashboard/oracles/${oracle}/event?id=${encodeURIComponent(eventId)}`,
+  curveJson: (id: string): string => `/dashboard/api/contracts/${encodeURIComponent(id)}/payout-curve`,
+  curveSvg: (id: string): string => `/dashboard/api/contracts/${encodeURIComponent(id)}/payout-curve.svg`,
+  css: '/dashboard/assets/style.css',
+} as const;
+
+// ------------------------------------------------------------------ shared bits
+
+export interface PageContext {
+  network: string;
+  /** The chain tip the coordinator's node reports, or null when it did not answer. */
+  tip: number | null;
+}
+
+type Nav = 'offers' | 'contracts' | 'oracles' | 'none';
+
+/** The whole document around a page body. */
+export function layout(title: string, nav: Nav, ctx: PageContext, body: SafeHtml): string {
+  const link = (href: string, label: string, key: Nav): SafeHtml => html`<a href="${href}"${key === nav ? html` class="active" aria-current="page"` : ''}>${label}</a>`;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · hashdlc</title>
+<link rel="stylesheet" href="${paths.css}">
+<link rel="icon" href="data:,">
+</head>
+<body>
+<header class="top"><div class="inner">
+<a class="brand" href="/">hash<span>dlc</span></a>
+<nav class="main">${link(paths.home(), 'Offer book', 'offers')}${link(paths.contracts(), 'Contracts', 'contracts')}${link(paths.oracles(), 'Oracle events', 'oracles')}</nav>
+<div class="meta">${ctx.network}${ctx.tip !== null ? html` · tip ${groupDigits(ctx.tip)}` : html` · node not answering`}</div>
+</div></header>
+<main>
+${body}
+</main>
+<footer>hashdlc coordinator · JSON API under <a href="/v1/info">/v1</a> · amounts in sats</footer>
+</body>
+</html>
+`.html;
+}
+
+const TEMPLATE_NAMES: Record<string, string> = {
+  'hashpower-sale': 'Hashpower sale',
+  'hashprice-forward': 'Hashprice forward',
+  'hashprice-call': 'Hashprice call',
+  'custom-curve': 'Custom curve',
+};
+
+export function templateName(t: string): string {
+  return TEMPLATE_NAMES[t] ?? t;
+}
+
+function stateClass(s: string): string {
+  if (s === 'offered') return 'open';
+  if (s === 'settled' || s === 'refunded' || s === 'closed') return 'done';
+  if (s === 'cancelled') return 'ended';
+  if (s === 'failed') return 'failed';
+  return 'progress';
+}
+
+export function stateBadge(s: string): SafeHtml {
+  return html`<span class="badge ${stateClass(s)}" data-state="${s}">${s}</span>`;
+}
+
+function idLink(id: string): SafeHtml {
+  return html`<a class="mono nowrap" href="${paths.contract(id)}" title="${id}">${shortHex(id, 6)}</a>`;
+}
+
+/** A block window `[start, end)` as the templates state it (end excluded). */
+function windowText(w: { start: number; end: number } | null | undefined): string {
+  return w === null || w === undefined ? '—' : `[${groupDigits(w.start)}, ${groupDigits(w.end)})`;
+}
+
+function errorBox(message: string): SafeHtml {
+  return html`<div class="error" role="alert">${message}</div>`;
+}
+
+const NETWORKS: Record<string, Network> = { mainnet: networks.bitcoin, testnet3: networks.testnet, testnet4: networks.testnet, signet: networks.testnet, regtest: networks.regtest };
+
+/** A scriptPubKey (hex) as an address of the network, or the hex when it has no address form. */
+export function scriptText(spkHex: string, network: string): string {
+  try {
+    return btcAddress.fromOutputScript(fromHex(spkHex), NETWORKS[network] ?? networks.regtest);
+  } catch {
+    return spkHex;
+  }
+}
+
+/** Price of an offer as its summary states it, with its unit. */
+function priceText(rec: ContractRecord): string {
+  const s = rec.summary;
+  if (s.template === 'hashprice-forward' || s.template === 'hashprice-call') return `${groupDigits(s.price)} sats/PH/day`;
+  return formatSats(s.price);
+}
+
+/** Every field a record may have, for display (the union narrowed by presence). */
+type AnyRecord = ContractRecord & Partial<AcceptPart & FundingPart & ClosingPart & ClosingConfirmPart> & { endedFrom?: ContractState; reason?: string };
+
+// ------------------------------------------------------------------ offer book
+
+export interface OfferBookData {
+  offers: ContractRecord[];
+  next: string | null;
+  /** The newest contracts past the offer stage, for a glance. */
+  recent: ContractRecord[];
+}
+
+function offerRow(r: ContractRecord): SafeHtml {
+  const s = r.summary;
+  const event = r.oracles[0]?.eventId ?? '';
+  return html`<tr data-id="${r.id}">
+<td>${idLink(r.id)}</td>
+<td>${templateName(s.template)}</td>
+<td class="num">${s.hashrateThs === null ? '—' : `${groupDigits(s.hashrateThs)} TH/s`}</td>
+<td class="num">${windowText(s.window)}</td>
+<td class="num">${priceText(r)}</td>
+<td class="num">${groupDigits(r.offerCollateral)} / ${groupDigits(r.acceptCollateral)}</td>
+<td class="num">${groupDigits(r.cets)}</td>
+<td class="mono nowrap" title="${event}">${shortText(event, 12, 10)}</td>
+<td class="nowrap" title="${formatTime(r.createdAt)}">${formatShortTime(r.createdAt)}</td>
+</tr>`;
+}
+
+function contractRow(r: ContractRecord): SafeHtml {
+  const a = r as AnyRecord;
+  const closing = a.closingTxid !== undefined ? html`${a.closingKind ?? ''} <span class="mono nowrap" title="${a.closingTxid}">${shortHex(a.closingTxid, 5)}</span>` : '—';
+  const payouts = a.payouts !== undefined ? html`${groupDigits(a.payouts.offer)} / ${groupDigits(a.payouts.accept)}` : '—';
+  return html`<tr data-id="${r.id}">
+<td>${idLink(r.id)}</td>
+<td>${templateName(r.summary.template)}</td>
+<td>${stateBadge(r.state)}</td>
+<td class="num">${windowText(r.summary.window)}</td>
+<td class="num">${groupDigits(r.totalCollateral)}</td>
+<td class="nowrap">${closing}</td>
+<td class="num">${a.outcome ?? '—'}</td>
+<td class="num">${payouts}</td>
+<td class="nowrap" title="${formatTime(r.updatedAt)}">${formatShortTime(r.updatedAt)}</td>
+</tr>`;
+}
+
+function contractsTable(records: readonly ContractRecord[]): SafeHtml {
+  if (records.length === 0) return html`<p class="empty">No contracts here yet.</p>`;
+  return html`<div class="table-wrap"><table class="contracts">
+<thead><tr><th>Contract</th><th>Template</th><th>State</th><th class="num">Blocks</th><th class="num">DLC (sats)</th><th>Closing tx</th><th class="num">Outcome</th><th class="num" title="offerer / accepter">Payouts (sats)</th><th>Updated (UTC)</th></tr></thead>
+<tbody>${records.map(contractRow)}</tbody></table></div>`;
+}
+
+/** `/`: open offers (paged) and the newest contracts. */
+export function offerBookPage(d: OfferBookData, ctx: PageContext): string {
+  const table = d.offers.length === 0
+    ? html`<p class="empty">No open offers. A miner publishes one with <code>hashdlc offer</code>.</p>`
+    : html`<div class="table-wrap"><table class="offers">
+<thead><tr><th>Offer</th><th>Template</th><th class="num">Hashrate</th><th class="num">Blocks</th><th class="num">Price</th><th class="num" title="offerer / accepter">Collateral (sats)</th><th class="num">CETs</th><th>Oracle event</th><th>Created (UTC)</th></tr></thead>
+<tbody>${d.offers.map(offerRow)}</tbody></table></div>`;
+  const body = html`<h1>Offer book</h1>
+<p class="sub">Open offers, newest first. Price: upfront + escrow for a sale, the strike for hashprice contracts. Accept one with <code>hashdlc accept &lt;offer id&gt;</code>.</p>
+<section class="card" id="offers">${table}${d.next !== null ? html`<p class="pager"><a href="${paths.home(d.next)}">Older offers →</a></p>` : ''}</section>
+<section class="card" id="recent"><h2>Recent contracts</h2>${contractsTable(d.recent)}<p class="pager"><a href="${paths.contracts()}">All contracts →</a></p></section>`;
+  return layout('Offer book', 'offers', ctx, body);
+}
+
+// ------------------------------------------------------------------ contracts
+
+export interface ContractsData {
+  records: ContractRecord[];
+  state: ContractState | null;
+  next: string | null;
+}
+
+/** `/dashboard/contracts[?state=]`. */
+export function contractsPage(d: ContractsData, ctx: PageContext): string {
+  const chip = (s: ContractState | null): SafeHtml => html`<a href="${paths.contracts(s ?? undefined)}"${s === d.state ? html` class="active"` : ''}>${s ?? 'all'}</a>`;
+  const body = html`<h1>Contracts</h1>
+<p class="sub">${d.state === null ? 'The newest contracts in any state (filter by state to page through all).' : html`Contracts in state ${stateBadge(d.state)}, newest first.`}</p>
+<nav class="filters" aria-label="Filter by state">${chip(null)}${CONTRACT_STATES.map((s) => chip(s))}</nav>
+<section class="card">${contractsTable(d.records)}${d.next !== null && d.state !== null ? html`<p class="pager"><a href="${paths.contracts(d.state, d.next)}">Older →</a></p>` : ''}</section>`;
+  return layout('Contracts', 'contracts', ctx, body);
+}
+
+// ------------------------------------------------------------------ one contract
+
+export interface OracleStatus {
+  eventId: string;
+  url: string;
+  publicKey: string;
+  /** Index of the oracle in the coordinator's config (for the event link), or -1 when no longer configured. */
+  index: number;
+  event: Fetched<OracleEventView> | null;
+}
+
+export interface ContractPageData {
+  rec: ContractRecord;
+  curve: ContractCurve | null;
+  curveError: string | null;
+  /** The outcome to mark on the chart: the settled CET's, else the oracle's attested one. */
+  attested: bigint | null;
+  attestedSource: 'contract' | 'oracle' | null;
+  oracles: OracleStatus[];
+}
+
+const MAIN_PATH: ContractState[] = ['offered', 'accepted', 'signed', 'funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'settled'];
+const REFUND_PATH: ContractState[] = ['offered', 'accepted', 'signed', 'funding-broadcast', 'confirmed', 'refund-broadcast', 'refunded'];
+const CLOSE_PATH: ContractState[] = ['offered', 'accepted', 'signed', 'funding-broadcast', 'confirmed', 'close-broadcast', 'closed'];
+
+/** The lifecycle path this contract is on, with the steps before its state marked done. */
+function stepper(rec: AnyRecord): SafeHtml {
+  let path = MAIN_PATH;
+  if (rec.closingKind === 'refund') path = REFUND_PATH;
+  else if (rec.closingKind === 'close') path = CLOSE_PATH;
+  if (rec.state === 'cancelled' || rec.state === 'failed') {
+    const from = rec.endedFrom !== undefined ? MAIN_PATH.indexOf(rec.endedFrom) : -1;
+    path = [...MAIN_PATH.slice(0, from + 1), rec.state];
+  }
+  const at = path.indexOf(rec.state);
+  return html`<ol class="stepper" aria-label="Lifecycle">${path.map((s, i) => html`<li class="${i < at ? 'done' : i === at ? 'current' : ''}">${s}</li>`)}</ol>`;
+}
+
+function timeline(rec: ContractRecord): SafeHtml {
+  return html`<ol class="timeline">${rec.history.map((h) => html`<li><span class="when">${formatTime(h.at)}</span>${stateBadge(h.state)}${h.note !== undefined ? html` <span class="what">${h.note}</span>` : ''}</li>`)}</ol>`;
+}
+
+function blockStatus(height: number | null | undefined, tip: number | null): string {
+  if (height === null || height === undefined) return 'unconfirmed';
+  if (tip === null || tip < height) return `block ${groupDigits(height)}`;
+  const n = tip - height + 1;
+  return `block ${groupDigits(height)} (${n} confirmation${n === 1 ? '' : 's'})`;
+}
+
+const CLOSING_NAMES: Record<string, string> = { cet: 'CET (settlement)', refund: 'Refund', close: 'Cooperative close' };
+
+function transactions(rec: AnyRecord, ctx: PageContext): SafeHtml {
+  const rows: SafeHtml[] = [];
+  if (rec.fundingTxid !== undefined) {
+    const broadcast = rec.fundingTx !== undefined;
+    const status = broadcast ? blockStatus(rec.fundingHeight, ctx.tip) : rec.state === 'cancelled' || rec.state === 'failed' ? 'never broadcast' : 'not broadcast yet (waiting for signatures)';
+    rows.push(html`<tr data-tx="funding"><td>Funding</td><td class="mono">${rec.fundingTxid}</td><td>output ${rec.fundOutputIndex ?? '?'}: ${formatSats(rec.fundOutputValue ?? '0')} (2-of-2)</td><td>${status}</td></tr>`);
+  }
+  if (rec.closingTxid !== undefined) {
+    const confirmed = rec.closingHeight !== undefined;
+    const status = confirmed ? blockStatus(rec.closingHeight, ctx.tip) : rec.state === 'attested' ? 'completed, not broadcast yet (locktime)' : 'broadcast, unconfirmed';
+    const by = rec.broadcastBy === 'other' ? ' · broadcast by a party' : rec.broadcastBy === 'coordinator' ? ' · broadcast by the coordinator' : '';
+    const pay = rec.payouts !== undefined ? `offerer ${formatSats(rec.payouts.offer)}, accepter ${formatSats(rec.payouts.accept)}` : '';
+    rows.push(html`<tr data-tx="closing"><td>${CLOSING_NAMES[rec.closingKind ?? ''] ?? rec.closingKind}</td><td class="mono">${rec.closingTxid}</td><td>${pay}${rec.cetIndex !== null && rec.cetIndex !== undefined ? ` · CET #${rec.cetIndex}` : ''}</td><td>${status}${by}</td></tr>`);
+  }
+  const open = rec.closingTxid === undefined && rec.state !== 'cancelled' && rec.state !== 'failed';
+  const table = rows.length === 0
+    ? html`<p class="empty">No transaction yet: the funding transaction exists once an offer is accepted.</p>`
+    : html`<div class="table-wrap"><table class="txs spaced"><thead><tr><th>Transaction</th><th>Txid</th><th>Outputs</th><th>Status</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  const cp = rec.closeProposal;
+  return html`<section class="card" id="transactions"><h2>Transactions</h2>${table}
+<dl class="kv">
+<dt>CETs valid from</dt><dd>${rec.cetLocktime < 500_000_000 ? `block ${groupDigits(rec.cetLocktime)}` : formatTime(rec.cetLocktime * 1000)}</dd>
+<dt>Refund valid from</dt><dd>${rec.refundLocktime < 500_000_000 ? `block ${groupDigits(rec.refundLocktime)}` : formatTime(rec.refundLocktime * 1000)}${open ? ' (if the oracle never attests)' : ''}</dd>
+${cp !== undefined && cp !== null ? html`<dt>Close proposed</dt><dd>offerer ${formatSats(cp.offerPayout)}, accepter ${formatSats(cp.acceptPayout)} · signed by ${[cp.offerSignature !== null ? 'offerer' : null, cp.acceptSignature !== null ? 'accepter' : null].filter((x) => x !== null).join(' and ') || 'nobody yet'}</dd>` : ''}
+</dl>
+<p class="note">Regtest transactions: look them up on your own node (<code>bitcoin-cli getrawtransaction &lt;txid&gt; true</code>).</p></section>`;
+}
+
+function oracleSection(d: ContractPageData): SafeHtml {
+  const items = d.oracles.map((o) => {
+    const link = o.index >= 0 ? html`<a class="mono" href="${paths.oracleEvent(o.index, o.eventId)}">${o.eventId}</a>` : html`<span class="mono">${o.eventId}</span>`;
+    let status: SafeHtml;
+    if (o.event === null) status = html`<span class="note">oracle no longer configured</span>`;
+    else if (!o.event.ok) status = html`<span class="bad">oracle: ${o.event.error}</span>`;
+    else {
+      const ev = o.event.value;
+      status = ev.attested !== null && ev.attested !== undefined
+        ? html`${stateBadge('attested')} outcome <strong>${ev.attested.outcome}</strong>${ev.attested.height !== undefined ? ` at height ${groupDigits(ev.attested.height)}` : ''}`
+        : html`<span class="badge progress">${ev.state ?? 'announced'}</span>${ev.attestHeight !== undefined ? ` · attests at height ${groupDigits(ev.attestHeight)}` : ''}`;
+    }
+    return html`<tr><td>${link}</td><td>${status}</td><td class="mono" title="${o.publicKey}">${shortHex(o.publicKey, 8)}</td><td class="mono">${o.url}</td></tr>`;
+  });
+  return html`<section class="card" id="oracle"><h2>Oracle event</h2><div class="table-wrap"><table><thead><tr><th>Event</th><th>Status</th><th>Oracle key</th><th>Oracle</th></tr></thead><tbody>${items}</tbody></table></div></section>`;
+}
+
+function curveSection(d: ContractPageData): SafeHtml {
+  const c = d.curve;
+  if (c === null) return html`<section class="card" id="curve"><h2>Payout curve</h2>${errorBox(`The curve could not be computed: ${d.curveError ?? 'unknown error'}`)}</section>`;
+  const unit = c.precision === 0 ? c.unit : `${c.unit} × 10^${c.precision}`;
+  const svg = renderPayoutChart(c.steps, { unit, offerLabel: c.roles.offer, acceptLabel: c.roles.accept, attested: d.attested, title: `Payout curve of ${templateName(c.template)} ${d.rec.id}` });
+  const caption = chartCaption(c.steps, { unit, attested: d.attested });
+  let attestedLine: SafeHtml | string = '';
+  if (d.attested !== null) {
+    const s = stepAt(c.steps, d.attested);
+    attestedLine = s === undefined
+      ? html`<p class="bad">Attested outcome ${groupDigits(d.attested)} is outside the curve's domain.</p>`
+      : html`<p class="attested-line">Attested outcome <strong>${groupDigits(d.attested)} ${unit}</strong>${d.attestedSource === 'oracle' ? ' (from the oracle; not settled yet)' : ''}: <span class="swatch offer"></span>${c.roles.offer} <strong>${formatSats(s.offer)}</strong>, <span class="swatch accept"></span>${c.roles.accept} <strong>${formatSats(s.accept)}</strong>.</p>`;
+  }
+  const keyRows = c.keyPayouts.map((k) => html`<tr><td>${k.label}</td><td class="num">${groupDigits(k.outcome)}</td><td class="num">${formatSats(k.offerPayout)}</td><td class="num">${formatSats(k.acceptPayout)}</td></tr>`);
+  return html`<section class="card" id="curve"><h2>Payout curve</h2>
+${attestedLine}
+<div class="chart">${trustedHtml(svg)}</div>
+<p class="note">${c.steps.length === 1 ? 'One payout for every outcome.' : `${groupDigits(c.steps.length)} payout steps (one CET each), exactly as the CETs pay after rounding.`}${caption !== null ? ` ${caption}` : ''} Total in the DLC: ${formatSats(c.totalCollateral)}.</p>
+<h3>Key outcomes</h3>
+<div class="table-wrap"><table class="key-payouts"><thead><tr><th>Outcome</th><th class="num">${unit}</th><th class="num">${c.roles.offer}</th><th class="num">${c.roles.accept}</th></tr></thead><tbody>${keyRows}</tbody></table></div>
+</section>`;
+}
+
+function partiesSection(rec: AnyRecord, ctx: PageContext): SafeHtml {
+  const party = (name: string, p: { identityPubkey: string; fundingPubkey: string; payoutSpk: string } | undefined): SafeHtml => p === undefined
+    ? html`<div><h3>${name}</h3><p class="empty">Not accepted yet.</p></div>`
+    : html`<div><h3>${name}</h3><dl class="kv">
+<dt>Identity key</dt><dd class="mono">${p.identityPubkey}</dd>
+<dt>Funding key</dt><dd class="mono">${p.fundingPubkey}</dd>
+<dt>Payout to</dt><dd class="mono">${scriptText(p.payoutSpk, ctx.network)}</dd></dl></div>`;
+  const roles = rec.summary.template === 'custom-curve' ? ['Offerer', 'Accepter'] : ['Offerer (miner)', 'Accepter (buyer)'];
+  return html`<section class="card" id="parties"><h2>Parties</h2><div class="grid2">${party(roles[0]!, rec.offerer)}${party(roles[1]!, rec.accepter)}</div></section>`;
+}
+
+function headline(rec: ContractRecord): string {
+  const s = rec.summary;
+  const parts = [templateName(s.template)];
+  if (s.hashrateThs !== null) parts.push(`${groupDigits(s.hashrateThs)} TH/s`);
+  if (s.window !== null) parts.push(`blocks ${windowText(s.window)}`);
+  return parts.join(' · ');
+}
+
+/** `/dashboard/contracts/:id`. */
+export function contractPage(d: ContractPageData, ctx: PageContext): string {
+  const rec = d.rec as AnyRecord;
+  const terms = d.curve !== null
+    ? html`<ul class="lines">${d.curve.lines.map((l) => html`<li>${l}</li>`)}</ul>`
+    : '';
+  const ended = rec.reason !== undefined ? html`<dt>Ended</dt><dd>${rec.reason}${rec.endedFrom !== undefined ? ` (from ${rec.endedFrom})` : ''}</dd>` : '';
+  const body = html`<h1>${headline(rec)} ${stateBadge(rec.state)}</h1>
+<p class="sub">Offer <span class="mono">${rec.id}</span>${rec.contractId !== undefined ? html` · contract id <span class="mono">${rec.contractId}</span>` : ''}</p>
+${stepper(rec)}
+<div class="grid2">
+<section class="card" id="terms"><h2>Terms</h2>${terms}
+<dl class="kv">
+<dt>Offerer collateral</dt><dd>${formatSats(rec.offerCollateral)}</dd>
+<dt>Accepter collateral</dt><dd>${formatSats(rec.acceptCollateral)}</dd>
+<dt>In the DLC</dt><dd>${formatSats(rec.totalCollateral)}</dd>
+<dt>CETs</dt><dd>${groupDigits(rec.cets)} (${groupDigits(rec.adaptorSignatures)} adaptor signatures per party)</dd>
+${ended}
+</dl></section>
+<section class="card" id="timeline"><h2>Timeline</h2>${timeline(rec)}</section>
+</div>
+${curveSection(d)}
+${transactions(rec, ctx)}
+${oracleSection(d)}
+${partiesSection(rec, ctx)}
+<p class="note">Raw: <a href="/v1/contracts/${encodeURIComponent(rec.id)}">contract JSON</a> · <a href="/v1/contracts/${encodeURIComponent(rec.id)}/messages">DLC messages (hex)</a> · <a href="${paths.curveJson(rec.id)}">payout curve JSON</a> · <a href="${paths.curveSvg(rec.id)}">chart SVG</a></p>`;
+  return layout(`${templateName(rec.summary.template)} ${shortHex(rec.id, 6)}`, 'contracts', ctx, body);
+}
+
+// ------------------------------------------------------------------ oracle events
+
+export interface OracleListData {
+  oracles: { index: number; url: string; events: Fetched<{ events: OracleEventView[]; next: string | null }> }[];
+}
+
+function eventRow(index: number, ev: OracleEventView): SafeHtml {
+  const w = ev.params?.window ?? null;
+  const outcome = ev.attested !== null && ev.attested !== undefined ? ev.attested.outcome : '—';
+  return html`<tr><td><a class="mono" href="${paths.oracleEvent(index, ev.eventId)}">${ev.eventId}</a></td><td>${ev.kind ?? ev.params?.kind ?? '—'}</td><td>${ev.state !== undefined ? stateBadge(ev.state) : '—'}</td><td class="num">${windowText(w)}</td><td class="num">${ev.attestHeight !== undefined ? groupDigits(ev.attestHeight) : '—'}</td><td class="num">${outcome}</td></tr>`;
+}
+
+/** `/dashboard/oracles`. */
+export function oracleEventsPage(d: OracleListData, ctx: PageContext): string {
+  const sections = d.oracles.map((o) => {
+    let content: SafeHtml;
+    if (!o.events.ok) content = errorBox(`This oracle did not answer: ${o.events.error}`);
+    else if (o.events.value.events.length === 0) content = html`<p class="empty">No events.</p>`;
+    else {
+      content = html`<div class="table-wrap"><table class="events"><thead><tr><th>Event</th><th>Kind</th><th>State</th><th class="num">Window</th><th class="num">Attests at</th><th class="num">Outcome</th></tr></thead><tbody>${o.events.value.events.map((ev) => eventRow(o.index, ev))}</tbody></table></div>${o.events.value.next !== null ? html`<p class="note">Showing the first ${o.events.value.events.length}; the oracle has more.</p>` : ''}`;
+    }
+    return html`<section class="card"><h2>Oracle <span class="mono">${o.url}</span></h2>${content}</section>`;
+  });
+  const body = html`<h1>Oracle events</h1><p class="sub">Events of the oracles this coordinator accepts, as each oracle publishes them.</p>${sections}`;
+  return layout('Oracle events', 'oracles', ctx, body);
+}
+
+export interface OracleEventData {
+  index: number;
+  url: string;
+  eventId: string;
+  event: Fetched<OracleEventView>;
+  attestation: Fetched<AttestationView | null> | null;
+  /** Rows of evidence tables shown at most (windows can have thousands of blocks). */
+  maxRows: number;
+}
+
+function evidenceSection(a: AttestationView, maxRows: number): SafeHtml {
+  const ev = a.evidence;
+  let check: SafeHtml;
+  if (a.recomputed !== null) {
+    const same = String(a.recomputed.outcome) === a.outcome || (a.result?.outcome !== undefined && String(a.recomputed.outcome) === a.result.outcome);
+    check = same
+      ? html`<p class="ok" id="evidence-check">✓ The evidence recomputes to outcome ${groupDigits(a.recomputed.outcome)}, as attested.</p>`
+      : html`<p class="bad" id="evidence-check">✗ The evidence recomputes to outcome ${groupDigits(a.recomputed.outcome)}, the oracle attested ${a.outcome}.</p>`;
+  } else {
+    check = errorBox(a.evidenceError ?? `The evidence does not recompute: ${a.recomputeError ?? 'unknown error'}`);
+  }
+  if (ev === null) return html`<section class="card" id="evidence"><h2>Evidence</h2>${check}</section>`;
+  const r = a.recomputed;
+  const blocks = ev.blocks.slice(0, maxRows).map((b) => html`<tr><td class="num">${groupDigits(b.height)}</td><td class="mono nowrap" title="${b.hash}">${shortHex(b.hash, 12)}</td><td class="mono">${b.bits}</td><td class="num">${groupDigits(b.reward)}</td><td class="mono nowrap" title="${b.coinbaseTxid}">${shortHex(b.coinbaseTxid, 12)}</td></tr>`);
+  const payouts = 'payouts' in ev ? ev.payouts : [];
+  const payoutRows = payouts.slice(0, maxRows).map((p) => html`<tr><td>${p.source}${p.fromAddress !== undefined ? html`<br><span class="note mono">from ${p.fromAddress}</span>` : ''}</td><td class="num">${groupDigits(p.height)}</td><td class="mono nowrap" title="${p.txid}:${p.vout}">${shortHex(p.txid, 12)}:${p.vout}</td><td class="num">${groupDigits(p.value)}</td><td class="mono">${p.address}</td></tr>`);
+  const more = (n: number): SafeHtml | string => (n > maxRows ? html`<p class="note">${groupDigits(n - maxRows)} more not shown (see the oracle's JSON).</p>` : '');
+  return html`<section class="card" id="evidence"><h2>Evidence</h2>
+${check}
+<dl class="kv">
+<dt>Window</dt><dd>blocks ${windowText(ev.window)} (${groupDigits(ev.blocks.length)} blocks)</dd>
+${'deliveryAddress' in ev ? html`<dt>Delivery address</dt><dd class="mono">${ev.deliveryAddress}</dd>` : ''}
+${'poolPayoutAddresses' in ev && ev.poolPayoutAddresses.length > 0 ? html`<dt>Pool payout addresses</dt><dd class="mono">${ev.poolPayoutAddresses.join(', ')}</dd>` : ''}
+${'hashrateThs' in ev ? html`<dt>Contracted hashrate</dt><dd>${groupDigits(ev.hashrateThs)} TH/s</dd>` : ''}
+${'simulatedDifficulty' in ev && ev.simulatedDifficulty !== undefined ? html`<dt>Simulated difficulty</dt><dd>${ev.simulatedDifficulty} (regtest)</dd>` : ''}
+${r !== null ? html`<dt>Network reward</dt><dd>${formatSats(r.networkReward)}</dd>${'payouts' in ev ? html`<dt>Paid to the delivery address</dt><dd>${formatSats(r.poolRewards)}</dd>` : ''}${a.expectedSats !== null ? html`<dt>Expected at the contracted hashrate</dt><dd>${formatSats(a.expectedSats)} (the outcome is paid ÷ expected, in bps)</dd>` : ''}${r.capped ? html`<dt>Capped</dt><dd>the value exceeded the largest outcome</dd>` : ''}${r.noNetworkReward ? html`<dt>No network reward</dt><dd>the no-reward rule applied</dd>` : ''}` : ''}
+</dl>
+${'payouts' in ev ? html`<h3>Counted payouts (${groupDigits(payouts.length)})</h3>${payouts.length === 0 ? html`<p class="empty">None.</p>` : html`<div class="table-wrap"><table class="payouts"><thead><tr><th>Source</th><th class="num">Height</th><th>Outpoint</th><th class="num">Value (sats)</th><th>To</th></tr></thead><tbody>${payoutRows}</tbody></table></div>`}${more(payouts.length)}` : ''}
+<details class="blocks"><summary>Blocks of the window (${groupDigits(ev.blocks.length)})</summary>
+<div class="table-wrap"><table class="blocks"><thead><tr><th class="num">Height</th><th>Hash</th><th>Bits</th><th class="num">Reward (sats)</th><th>Coinbase txid</th></tr></thead><tbody>${blocks}</tbody></table></div>${more(ev.blocks.length)}</details>
+<p class="note">This checks the evidence against itself. To check it against the chain, run <code>hashdlc oracle verify &lt;oracle url&gt; &lt;event id&gt;</code> with your own node.</p>
+</section>`;
+}
+
+/** `/dashboard/oracles/:n/event?id=`. */
+export function oracleEventPage(d: OracleEventData, ctx: PageContext): string {
+  if (!d.event.ok) {
+    const body = html`<h1>Oracle event</h1><p class="sub mono">${d.eventId}</p>${errorBox(`Oracle ${d.url}: ${d.event.error}`)}`;
+    return layout('Oracle event', 'oracles', ctx, body);
+  }
+  const ev = d.event.value;
+  const p = ev.params;
+  const desc = p?.descriptor ?? null;
+  const descText = desc === null ? '—' : desc.type === 'enum' ? `enum: ${Array.isArray(desc.outcomes) ? (desc.outcomes as unknown[]).map(String).join(', ') : '?'}` : `numeric, ${String(desc.nbDigits)} binary digits, unit ${String(desc.unit)}`;
+  let attestation: SafeHtml;
+  if (d.attestation === null) attestation = html``;
+  else if (!d.attestation.ok) attestation = html`<section class="card" id="attestation"><h2>Attestation</h2>${errorBox(d.attestation.error)}</section>`;
+  else if (d.attestation.value === null) attestation = html`<section class="card" id="attestation"><h2>Attestation</h2><p class="empty">Not attested yet${ev.attestHeight !== undefined ? ` (the oracle attests once block ${groupDigits(ev.attestHeight)} is indexed)` : ''}.</p></section>`;
+  else {
+    const a = d.attestation.value;
+    attestation = html`<section class="card" id="attestation"><h2>Attestation</h2><dl class="kv">
+<dt>Outcome</dt><dd><strong>${a.outcome}</strong></dd>
+${a.attestedAtHeight !== null ? html`<dt>Attested at height</dt><dd>${groupDigits(a.attestedAtHeight)}</dd>` : ''}
+${a.hex !== null ? html`<dt>oracle_attestation</dt><dd class="mono">${shortHex(a.hex, 24)}</dd>` : ''}
+</dl></section>${evidenceSection(a, d.maxRows)}`;
+  }
+  const body = html`<h1>Oracle event ${ev.state !== undefined ? stateBadge(ev.state) : ''}</h1>
+<p class="sub mono">${ev.eventId}</p>
+<section class="card" id="event"><h2>Event</h2><dl class="kv">
+<dt>Oracle</dt><dd class="mono">${d.url}</dd>
+<dt>Kind</dt><dd>${ev.kind ?? p?.kind ?? '—'}</dd>
+${p?.window !== undefined && p.window !== null ? html`<dt>Window</dt><dd>blocks ${windowText(p.window)}</dd>` : ''}
+${p?.deliveryAddress !== undefined && p.deliveryAddress !== null ? html`<dt>Delivery address</dt><dd class="mono">${p.deliveryAddress}</dd>` : ''}
+${p?.hashrateThs !== undefined && p.hashrateThs !== null ? html`<dt>Hashrate</dt><dd>${groupDigits(p.hashrateThs)} TH/s</dd>` : ''}
+${p?.simulatedDifficulty !== undefined && p.simulatedDifficulty !== null ? html`<dt>Simulated difficulty</dt><dd>${p.simulatedDifficulty}</dd>` : ''}
+<dt>Outcome</dt><dd>${descText}</dd>
+${ev.attestHeight !== undefined ? html`<dt>Attests at height</dt><dd>${groupDigits(ev.attestHeight)}</dd>` : ''}
+${ev.eventMaturityEpoch !== undefined ? html`<dt>Maturity (estimate)</dt><dd>${formatTime(ev.eventMaturityEpoch * 1000)}</dd>` : ''}
+</dl>
+${ev.rules !== undefined && ev.rules.length > 0 ? html`<h3>Rules</h3><ul class="lines">${ev.rules.map((r) => html`<li>${r}</li>`)}</ul>` : ''}
+</section>
+${attestation}`;
+  return layout('Oracle event', 'oracles', ctx, body);
+}
+
+// ------------------------------------------------------------------ errors
+
+/** An error page (404 unknown id, 400 bad parameter, 500). */
+export function errorPage(status: number, message: string, ctx: PageContext): string {
+  const title = status === 404 ? 'Not found' : status === 400 ? 'Bad request' : 'Error';
+  return layout(title, 'none', ctx, html`<h1>${title}</h1>${errorBox(message)}<p><a href="/">Back to the offer book</a></p>`);
+}

@@ -1,0 +1,279 @@
+/**
+ * The dashboard's express router, mounted on the coordinator's app: server-
+ * rendered HTML pages (`/`, `/dashboard/...`), the stylesheet, and two small
+ * read-only endpoints the coordinator API lacks (`/dashboard/api/contracts/
+ * :id/payout-curve` as JSON and `.svg`). Data comes from the coordinator's
+ * store (index ranges, as the API's lists), the payout curve is recomputed
+ * with protocol/ from the stored offer and terms (cached per contract: terms
+ * never change), oracle data through the server-side `OracleProxy`, the tip
+ * from the node (best effort, with a short timeout).
+ *
+ * Pages answer HTML even on errors (404 / 400 / 500 pages); the JSON
+ * endpoints leave errors to the coordinator's error middleware. Every HTML
+ * answer carries a Content-Security-Policy with no script and no inline
+ * style at all.
+ *
+ * This module does NOT change anything: only GET routes, no state writes,
+ * and the oracles are reached by configured index, never by a URL from the
+ * request.
+ */
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { decodeOfferDlc } from '../../protocol/messages/index.js';
+import type { ContractRecord, ContractState } from '../coordinator/lifecycle.js';
+import { CONTRACT_STATES } from '../coordinator/lifecycle.js';
+import type { CoordinatorService } from '../coordinator/service.js';
+import { templateFromTerms } from '../coordinator/terms.js';
+import { isCoordinatorError } from '../coordinator/errors.js';
+import { HttpError } from '../http/index.js';
+import { renderPayoutChart } from './chart.js';
+import { contractCurve, curveJson, type ContractCurve } from './curve.js';
+import { OracleProxy } from './oracle-proxy.js';
+import {
+  contractPage,
+  contractsPage,
+  errorPage,
+  offerBookPage,
+  oracleEventPage,
+  oracleEventsPage,
+  type OracleStatus,
+  type PageContext,
+} from './pages.js';
+import { DASHBOARD_CSS } from './style.js';
+
+export interface DashboardOptions {
+  /** Per oracle request (default 3000 ms). */
+  oracleTimeoutMs?: number;
+  /** How long a page waits for the node's tip height (default 1500 ms). */
+  tipTimeoutMs?: number;
+  /** Evidence rows shown per table (default 500). */
+  maxEvidenceRows?: number;
+  /** Offers / contracts per page (default 50). */
+  pageSize?: number;
+  /** Injectable for tests. */
+  fetch?: typeof fetch;
+}
+
+/** The Content-Security-Policy of every page: the stylesheet from here, nothing else. */
+export const DASHBOARD_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const idSchema = z.string().regex(/^[0-9a-fA-F]{64}$/);
+const cursor = z.string().max(300).optional();
+const homeQuery = z.object({ after: cursor }).loose();
+const contractsQuery = z.object({ state: z.enum(CONTRACT_STATES).optional(), after: cursor }).loose();
+const eventQuery = z.object({ id: z.string().min(1).max(500) }).loose();
+
+function badRequest(what: string): HttpError {
+  return new HttpError(400, 'INVALID_REQUEST', what);
+}
+
+function sendHtml(res: Response, status: number, body: string): void {
+  res.status(status)
+    .set('content-type', 'text/html; charset=utf-8')
+    .set('content-security-policy', DASHBOARD_CSP)
+    .set('x-content-type-options', 'nosniff')
+    .set('referrer-policy', 'no-referrer')
+    .set('cache-control', 'no-store')
+    .send(body);
+}
+
+/** At most `max` entries, least recently used dropped first. */
+class SmallCache<V> {
+  readonly #map = new Map<string, V>();
+  readonly #max: number;
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  get(k: string): V | undefined {
+    const v = this.#map.get(k);
+    if (v !== undefined) {
+      this.#map.delete(k);
+      this.#map.set(k, v);
+    }
+    return v;
+  }
+
+  set(k: string, v: V): void {
+    this.#map.delete(k);
+    this.#map.set(k, v);
+    while (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
+  }
+}
+
+/**
+ * The dashboard over a running coordinator service (mount with `app.use(dashboardRouter(svc))`
+ * before the coordinator's 404 handler).
+ */
+export function dashboardRouter(svc: CoordinatorService, opts: DashboardOptions = {}): Router {
+  const router = Router();
+  const proxy = new OracleProxy(svc.config.oracles, { ...(opts.oracleTimeoutMs !== undefined ? { timeoutMs: opts.oracleTimeoutMs } : {}), ...(opts.fetch !== undefined ? { fetch: opts.fetch } : {}) });
+  const pageSize = opts.pageSize ?? 50;
+  const tipTimeoutMs = opts.tipTimeoutMs ?? 1500;
+  const curves = new SmallCache<{ curve: ContractCurve } | { error: string }>(64);
+
+  async function context(): Promise<PageContext> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), tipTimeoutMs);
+    });
+    const tip = await Promise.race([svc.chain.getBlockCount().catch(() => null), timeout]);
+    clearTimeout(timer);
+    return { network: svc.config.network, tip };
+  }
+
+  /** The curve of a record, from its stored offer and terms (cached). */
+  async function curveOf(rec: ContractRecord): Promise<{ curve: ContractCurve } | { error: string }> {
+    const hit = curves.get(rec.id);
+    if (hit !== undefined) return hit;
+    let out: { curve: ContractCurve } | { error: string };
+    try {
+      const raw = await svc.store.messages(rec.id);
+      if (raw.offer === undefined) throw new Error('no stored offer');
+      const ci = decodeOfferDlc(raw.offer).contractInfo;
+      if (!('singleContractInfo' in ci)) throw new Error('not a single contract');
+      out = { curve: contractCurve(templateFromTerms(rec.terms, ci.singleContractInfo.contractInfo.oracleInfo)) };
+    } catch (err) {
+      svc.log('warn', 'dashboard: payout curve failed', { id: rec.id, error: err instanceof Error ? err.message : String(err) });
+      out = { error: err instanceof Error ? err.message : String(err) };
+    }
+    curves.set(rec.id, out);
+    return out;
+  }
+
+  /** The outcome the contract settled on (a CET), if any. */
+  function settledOutcome(rec: ContractRecord): bigint | null {
+    const r = rec as ContractRecord & { closingKind?: string; outcome?: string | null };
+    return r.closingKind === 'cet' && typeof r.outcome === 'string' && /^\d+$/.test(r.outcome) ? BigInt(r.outcome) : null;
+  }
+
+  async function mustRecord(id: string): Promise<ContractRecord> {
+    if (!idSchema.safeParse(id).success) throw badRequest('a contract id is 64 hex digits');
+    return svc.mustGet(id);
+  }
+
+  /** Wraps a page handler: errors become HTML error pages. */
+  const page = (handler: (req: Request) => Promise<{ status?: number; body: (ctx: PageContext) => string }>) => async (req: Request, res: Response): Promise<void> => {
+    const ctxP = context();
+    try {
+      const out = await handler(req);
+      sendHtml(res, out.status ?? 200, out.body(await ctxP));
+    } catch (err) {
+      const ctx = await ctxP;
+      if (err instanceof HttpError) return sendHtml(res, err.status, errorPage(err.status, err.message, ctx));
+      if (isCoordinatorError(err) && err.code === 'NOT_FOUND') return sendHtml(res, 404, errorPage(404, err.message, ctx));
+      svc.log('error', 'dashboard page failed', { path: req.path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      sendHtml(res, 500, errorPage(500, 'The page could not be built; the coordinator log has the details.', ctx));
+    }
+  };
+
+  const parse = <S extends z.ZodType>(schema: S, value: unknown): z.output<S> => {
+    const r = schema.safeParse(value);
+    if (!r.success) throw badRequest(`bad query parameter ${r.error.issues[0]?.path.join('.') ?? ''}`);
+    return r.data;
+  };
+
+  router.get(['/', '/dashboard', '/dashboard/'], page(async (req) => {
+    const q = parse(homeQuery, req.query);
+    const offers = await svc.store.listByState('offered', { limit: pageSize, after: q.after });
+    const recent: ContractRecord[] = [];
+    for (const s of CONTRACT_STATES) {
+      if (s === 'offered') continue;
+      recent.push(...(await svc.store.listByState(s, { limit: 10 })).records);
+    }
+    recent.sort((a, b) => b.updatedAt - a.updatedAt);
+    return { body: (ctx) => offerBookPage({ offers: offers.records, next: offers.next, recent: recent.slice(0, 10) }, ctx) };
+  }));
+
+  router.get('/dashboard/contracts', page(async (req) => {
+    const q = parse(contractsQuery, req.query);
+    if (q.state !== undefined) {
+      const p = await svc.store.listByState(q.state, { limit: pageSize, after: q.after });
+      return { body: (ctx) => contractsPage({ records: p.records, state: q.state as ContractState, next: p.next }, ctx) };
+    }
+    // The newest of every state (each state's index read for one page, then merged).
+    const all: ContractRecord[] = [];
+    for (const s of CONTRACT_STATES) all.push(...(await svc.store.listByState(s, { limit: pageSize })).records);
+    all.sort((a, b) => b.createdAt - a.createdAt);
+    return { body: (ctx) => contractsPage({ records: all.slice(0, pageSize), state: null, next: null }, ctx) };
+  }));
+
+  router.get('/dashboard/contracts/:id', page(async (req) => {
+    const rec = await mustRecord(String(req.params.id));
+    const [curve, oracles] = await Promise.all([
+      curveOf(rec),
+      Promise.all(rec.oracles.map(async (o): Promise<OracleStatus> => {
+        const index = proxy.indexOf(o.url);
+        return { eventId: o.eventId, url: o.url, publicKey: o.publicKey, index, event: index < 0 ? null : await proxy.event(index, o.eventId) };
+      })),
+    ]);
+    let attested = settledOutcome(rec);
+    let attestedSource: 'contract' | 'oracle' | null = attested === null ? null : 'contract';
+    if (attested === null) {
+      for (const o of oracles) {
+        const out = o.event?.ok ? o.event.value.attested?.outcome : undefined;
+        if (out !== undefined && /^\d+$/.test(out)) {
+          attested = BigInt(out);
+          attestedSource = 'oracle';
+          break;
+        }
+      }
+    }
+    return {
+      body: (ctx) => contractPage({
+        rec,
+        curve: 'curve' in curve ? curve.curve : null,
+        curveError: 'error' in curve ? curve.error : null,
+        attested,
+        attestedSource,
+        oracles,
+      }, ctx),
+    };
+  }));
+
+  router.get('/dashboard/oracles', page(async () => {
+    const oracles = await Promise.all(proxy.urls.map(async (url, index) => ({ index, url, events: await proxy.events(index, { limit: 100 }) })));
+    return { body: (ctx) => oracleEventsPage({ oracles }, ctx) };
+  }));
+
+  router.get('/dashboard/oracles/:n/event', page(async (req) => {
+    const n = Number(req.params.n);
+    if (!Number.isInteger(n) || n < 0 || n >= proxy.urls.length) throw new HttpError(404, 'NOT_FOUND', `no oracle number ${String(req.params.n)}`);
+    const { id } = parse(eventQuery, req.query);
+    const [event, attestation] = await Promise.all([proxy.event(n, id), proxy.attestation(n, id)]);
+    const status = !event.ok && event.status === 404 ? 404 : 200;
+    return { status, body: (ctx) => oracleEventPage({ index: n, url: proxy.urls[n]!, eventId: id, event, attestation, maxRows: opts.maxEvidenceRows ?? 500 }, ctx) };
+  }));
+
+  router.get('/dashboard/assets/style.css', (_req, res) => {
+    res.set('content-type', 'text/css; charset=utf-8').set('cache-control', 'public, max-age=300').set('x-content-type-options', 'nosniff').send(DASHBOARD_CSS);
+  });
+
+  // ---- read-only data the coordinator API lacks (errors: the coordinator's JSON error middleware)
+
+  async function curveFor(id: string): Promise<{ rec: ContractRecord; curve: ContractCurve }> {
+    const rec = await mustRecord(id);
+    const c = await curveOf(rec);
+    if ('error' in c) throw new HttpError(500, 'INTERNAL', `payout curve: ${c.error}`);
+    return { rec, curve: c.curve };
+  }
+
+  router.get('/dashboard/api/contracts/:id/payout-curve', async (req, res) => {
+    const { rec, curve } = await curveFor(String(req.params.id));
+    res.json(curveJson(curve, settledOutcome(rec)));
+  });
+
+  router.get('/dashboard/api/contracts/:id/payout-curve.svg', async (req, res) => {
+    const { rec, curve } = await curveFor(String(req.params.id));
+    const unit = curve.precision === 0 ? curve.unit : `${curve.unit} × 10^${curve.precision}`;
+    const svg = renderPayoutChart(curve.steps, { unit, offerLabel: curve.roles.offer, acceptLabel: curve.roles.accept, attested: settledOutcome(rec) });
+    res.set('content-type', 'image/svg+xml; charset=utf-8').set('content-security-policy', DASHBOARD_CSP).set('x-content-type-options', 'nosniff').send(svg);
+  });
+
+  router.use('/dashboard', page(async (req) => {
+    throw new HttpError(404, 'NOT_FOUND', `no dashboard page ${req.originalUrl.split('?')[0] ?? ''}`);
+  }));
+
+  return router;
+}
