@@ -12,6 +12,7 @@ import { isDlcError } from '../../protocol/errors.js';
 import { CHAIN_HASHES } from '../../protocol/messages/index.js';
 import { bodyBytes, errorMiddleware, notFound, parseBody, parseWith, rawBody } from '../http/index.js';
 import { CoordinatorError, errorResponse } from './errors.js';
+import { dashboardRouter } from '../dashboard/index.js';
 import { contractView, offerView, type CoordinatorService } from './service.js';
 
 const idParam = z.object({ id: z.string().regex(/^[0-9a-fA-F]{64}$/, '32-byte hex id') });
@@ -121,6 +122,9 @@ export function coordinatorApp(svc: CoordinatorService): Express {
     parseBody(req, s.cancel);
     res.json(contractView(await svc.cancel(id, signer)));
   });
+
+  // The web dashboard (HTML at / and /dashboard/..., read-only).
+  app.use(dashboardRouter(svc));
 
   app.use(notFound);
   app.use(errorMiddleware(
