@@ -1,0 +1,250 @@
+/**
+ * Plumbing of the scenario suite (test/regtest/scenario-*.test.ts), not a
+ * test file: a "world" is the local stack of `npm start` (src/stack:
+ * oracle and coordinator as child processes, demo miner and buyer wallets)
+ * on the suite's shared regtest node, with fast polling, plus optional
+ * extra oracles in-process (a silent one, a hashprice one with a
+ * mainnet-like simulated difficulty) that the coordinator also accepts.
+ * Participants act only through the `hashdlc` CLI (src/stack/participant.ts);
+ * outcomes are checked on chain (src/stack/observe.ts).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, inject } from 'vitest';
+import { startOracle, type RunningOracle } from '../../oracle/index.js';
+import type { BitcoinRpc } from '../../src/chain/index.js';
+import { DEFAULT_PORTS, type StackConfig } from '../../src/stack/config.js';
+import {
+  curvePayouts,
+  offerHexOf,
+  onChainPayouts,
+  onChainValue,
+  waitForAttestation,
+  waitForContractState,
+  type AttestationView,
+  type ContractView,
+  type Payouts,
+} from '../../src/stack/observe.js';
+import { Participant } from '../../src/stack/participant.js';
+import { startStack, type RunningStack } from '../../src/stack/stack.js';
+import { useRegtest } from '../../regtest/context.js';
+import { mineAsPool, mineBlocks, mineToHeight, regtestSubsidy, strangerAddress, type PoolShare } from '../../regtest/index.js';
+
+export const OPERATOR_TOKEN = 'scenario-operator-token-0123456789';
+
+/** An oracle run in the test process (extra to the stack's own). */
+export interface ExtraOracle {
+  oracle: RunningOracle;
+  url: string;
+  /** POST /v1/events with the operator token; returns the event id. */
+  createEvent(body: Record<string, unknown>): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an oracle in this process on the shared node, indexing from the tip.
+ * @throws {OracleError} as startOracle.
+ */
+export async function startExtraOracle(rpc: BitcoinRpc, simulatedDifficulty: string): Promise<ExtraOracle> {
+  const node = inject('regtest').rpc;
+  const dataDir = mkdtempSync(join(tmpdir(), 'hashdlc-scenario-oracle-'));
+  const oracle = await startOracle(
+    {
+      network: 'regtest',
+      rpc: { url: node.url, username: node.username, password: node.password },
+      dataDir,
+      port: 0,
+      pollIntervalMs: 50,
+      operatorToken: OPERATOR_TOKEN,
+      indexStartHeight: await rpc.getBlockCount(),
+      simulatedDifficulty,
+    },
+    { log: () => undefined },
+  );
+  let closed = false;
+  return {
+    oracle,
+    url: oracle.url,
+    async createEvent(body) {
+      const res = await fetch(`${oracle.url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${OPERATOR_TOKEN}` },
+        body: JSON.stringify(body),
+      });
+      const json = (await res.json()) as { eventId?: string };
+      if (res.status !== 201 && res.status !== 200) throw new Error(`oracle refused the event: ${JSON.stringify(json)}`);
+      return json.eventId!;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await oracle.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The stack of `npm start` on the shared node, and its two participants. */
+export interface World {
+  stack: RunningStack;
+  rpc: BitcoinRpc;
+  coordinatorUrl: string;
+  /** The stack's oracle (simulated network of 1 PH/s: 100 TH/s = 10% of each block). */
+  oracleUrl: string;
+  miner: Participant;
+  buyer: Participant;
+  /** The same two wallets, talking to another oracle. */
+  with(oracleUrl: string): { miner: Participant; buyer: Participant };
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the stack (src/stack `startStack`) on the shared regtest node with
+ * its data in a temp directory, the shared faucet as its pool, fast polling.
+ * @throws as startStack.
+ */
+export async function startWorld(options: { extraOracleUrls?: string[] } = {}): Promise<World> {
+  const { rpc, faucet } = useRegtest();
+  const node = inject('regtest').rpc;
+  const dir = mkdtempSync(join(tmpdir(), 'hashdlc-scenario-'));
+  const config: StackConfig = {
+    dataDir: dir,
+    ports: { node: { port: DEFAULT_PORTS.node, strict: false }, oracle: { port: 0, strict: false }, coordinator: { port: 0, strict: false } },
+    backend: 'auto',
+    externalNode: { url: node.url, username: node.username, password: node.password },
+    help: false,
+  };
+  const stack = await startStack(config, {
+    poolKeyHex: Buffer.from(faucet.key.privateKey).toString('hex'),
+    extraOracleUrls: options.extraOracleUrls ?? [],
+    oracleOverrides: { pollIntervalMs: 50 },
+    coordinatorOverrides: { engineThreads: 1, watcher: { pollIntervalMs: 100, attestationPollIntervalMs: 100 } },
+  });
+  const services = (oracle: string): ConstructorParameters<typeof Participant>[2] => ({
+    rpc: stack.state.node.rpc,
+    coordinator: stack.state.coordinator.url,
+    oracle,
+    threads: 1,
+  });
+  const pair = (oracle: string): { miner: Participant; buyer: Participant } => ({
+    miner: new Participant('miner', stack.state.wallets.miner, services(oracle)),
+    buyer: new Participant('buyer', stack.state.wallets.buyer, services(oracle)),
+  });
+  const { miner, buyer } = pair(stack.state.oracle.url);
+  return {
+    stack,
+    rpc,
+    coordinatorUrl: stack.state.coordinator.url,
+    oracleUrl: stack.state.oracle.url,
+    miner,
+    buyer,
+    with: pair,
+    async close() {
+      await stack.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A contract negotiated through the CLI, funding broadcast by the coordinator. */
+export interface Negotiated {
+  id: string;
+  eventId: string;
+  fundingTxid: string;
+  /** The offer command's JSON answer. */
+  offer: Record<string, unknown>;
+}
+
+/**
+ * Miner `offer <args>`, buyer `accept`, miner `sign`, buyer `fund`.
+ * @throws {StackError} STACK_COMMAND naming the step that failed.
+ */
+export async function negotiate(p: { miner: Participant; buyer: Participant }, offerArgs: string[]): Promise<Negotiated> {
+  const offer = await p.miner.run(['offer', ...offerArgs, '--fee-rate', '2']);
+  const id = offer.id as string;
+  await p.buyer.run(['accept', id]);
+  await p.miner.run(['sign', id]);
+  const funded = await p.buyer.run<{ fundingTxid: string }>(['fund', id]);
+  return { id, eventId: offer.eventId as string, fundingTxid: funded.fundingTxid, offer };
+}
+
+/** Terms of a hashpower sale, as `hashdlc offer hashpower` flags. */
+export interface SaleTerms {
+  window: { start: number; end: number };
+  deliveryAddress: string;
+  hashrateThs?: bigint;
+  upfront?: bigint;
+  escrow?: bigint;
+  collateral?: bigint;
+  toleranceBps?: number;
+}
+
+/** Defaults of the suite's sales: 100 TH/s, 50,000 upfront + 250,000 escrow, 200,000 collateral, 95% tolerance. */
+export function saleArgs(t: SaleTerms): string[] {
+  return [
+    'hashpower',
+    '--window', `${t.window.start}-${t.window.end}`,
+    '--hashrate', String(t.hashrateThs ?? 100n),
+    '--delivery-address', t.deliveryAddress,
+    '--upfront', String(t.upfront ?? 50_000n),
+    '--escrow', String(t.escrow ?? 250_000n),
+    '--collateral', String(t.collateral ?? 200_000n),
+    '--tolerance', String(t.toleranceBps ?? 9500),
+  ];
+}
+
+/** A fresh receive address of a participant's wallet (`hashdlc wallet address`). */
+export async function newAddress(p: Participant): Promise<string> {
+  return (await p.run<{ address: string }>(['wallet', 'address'])).address;
+}
+
+/**
+ * Mines to the window's start, then its blocks as the pool (paying `shares`
+ * of every coinbase), then one block on top (the oracle's confirmation).
+ */
+export async function mineWindow(rpc: BitcoinRpc, window: { start: number; end: number }, shares: PoolShare[]): Promise<void> {
+  await mineToHeight(rpc, window.start - 1);
+  await mineAsPool(rpc, { blocks: window.end - window.start, shares, restAddress: strangerAddress() });
+  await mineBlocks(rpc, 1);
+}
+
+/** A window of `n` blocks starting `lead` blocks ahead, inside one subsidy era (mines to the next era if needed). */
+export async function windowInOneEra(rpc: BitcoinRpc, n: number, lead: number): Promise<{ start: number; end: number }> {
+  let tip = await rpc.getBlockCount();
+  const era = (h: number): number => Math.floor(h / 150);
+  if (era(tip + lead) !== era(tip + lead + n - 1)) {
+    await mineToHeight(rpc, (era(tip + lead) + 1) * 150 - lead);
+    tip = await rpc.getBlockCount();
+  }
+  if (regtestSubsidy(tip + lead) === 0n) throw new Error(`regtest subsidy is zero at height ${tip + lead}: the suite mined too far`);
+  return { start: tip + lead, end: tip + lead + n };
+}
+
+/** What the scenario checks saw. */
+export interface Settlement {
+  view: ContractView;
+  onChain: Payouts;
+  curve: Payouts;
+  attestation?: AttestationView;
+}
+
+/**
+ * Waits until the coordinator settled contract `id` (broadcast the CET, which
+ * confirmed: mines a block once it is broadcast), then checks the payouts on
+ * chain against the payout curve at the attested outcome.
+ */
+export async function expectSettledOnCurve(w: World, n: Negotiated, oracleUrl = w.oracleUrl): Promise<Settlement> {
+  const attestation = await waitForAttestation(oracleUrl, n.eventId);
+  const broadcast = await waitForContractState(w.coordinatorUrl, n.id, ['cet-broadcast', 'settled'], 30_000);
+  expect(broadcast).toMatchObject({ closingKind: 'cet', outcome: attestation.outcome, broadcastBy: 'coordinator' });
+  if (broadcast.state !== 'settled') await mineBlocks(w.rpc, 1);
+  const view = await waitForContractState(w.coordinatorUrl, n.id, ['settled'], 30_000);
+  const onChain = await onChainPayouts(w.rpc, view.closingTxid!, view);
+  const curve = curvePayouts(await offerHexOf(w.coordinatorUrl, n.id), view.terms, BigInt(attestation.outcome));
+  expect(onChain).toEqual({ offer: onChainValue(curve.offer), accept: onChainValue(curve.accept) });
+  // The closing transaction is in the best chain.
+  const tx = await w.rpc.getRawTransaction(view.closingTxid!);
+  expect(tx.confirmations ?? 0).toBeGreaterThanOrEqual(1);
+  return { view, onChain, curve, attestation };
+}
