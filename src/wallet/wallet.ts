@@ -39,6 +39,9 @@ import { CHANGE, RECEIVE, WalletKeys, type AddressChain, type ContractKeys, type
 import { walletNetwork, networkOfChain, type WalletNetwork, type WalletNetworkName } from './network.js';
 import { createSeedFile, readSeedFile } from './seed.js';
 
+/** Confirmations before a coinbase output may be spent (Bitcoin consensus). */
+const COINBASE_MATURITY = 100;
+
 /** BIP44 address gap limit. */
 export const DEFAULT_GAP = 20;
 /**
@@ -296,7 +299,11 @@ export class Wallet {
     for (const c of coins) {
       if (chosen.length > 0 && total >= need(chosen.length)) break;
       // scantxoutset sees confirmed outputs only: skip one already spent in the mempool.
-      if ((await rpc.getTxOut(c.txid, c.vout, true)) === null) continue;
+      const live = await rpc.getTxOut(c.txid, c.vout, true);
+      if (live === null) continue;
+      // A coinbase output (a pool paying in the coinbase pays the wallet's addresses there)
+      // is spendable only after COINBASE_MATURITY confirmations (consensus rule).
+      if (live.coinbase && live.confirmations < COINBASE_MATURITY) continue;
       chosen.push(c);
       total += c.valueSats;
     }
