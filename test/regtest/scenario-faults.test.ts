@@ -1,0 +1,102 @@
+/**
+ * Scenarios with faults, each a 100 TH/s hashpower sale made through the
+ * `hashdlc` CLI against the `npm start` stack:
+ * - the block that confirmed the funding transaction is reorged out by a
+ *   longer branch without it; the coordinator sees the contract unconfirmed
+ *   again, the transaction is mined again, and the contract carries on to
+ *   settlement;
+ * - the coordinator process is killed (SIGKILL) and restarted on the same
+ *   data directory three times: after accept, right after the funding
+ *   broadcast, and while the window runs (the oracle attests while it is
+ *   down); every time the contract is where it was, and it settles.
+ * Payouts are checked on chain against the payout curve.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mineBlocks, reorgOut } from '../../regtest/index.js';
+import { contractView, waitForAttestation, waitForContractState } from '../../src/stack/observe.js';
+import { expectSettledOnCurve, mineWindow, newAddress, saleArgs, startWorld, type World } from './scenario-helpers.js';
+
+let w: World;
+
+beforeAll(async () => {
+  w = await startWorld();
+}, 120_000);
+
+afterAll(async () => {
+  await w?.close();
+});
+
+describe('faults', () => {
+  it('the funding transaction is reorged out, mined again, and the contract settles', async () => {
+    const tip = await w.rpc.getBlockCount();
+    const window = { start: tip + 8, end: tip + 18 };
+    const address = await newAddress(w.buyer);
+    const offer = await w.miner.run(['offer', ...saleArgs({ window, deliveryAddress: address }), '--fee-rate', '2']);
+    const id = offer.id as string;
+    await w.buyer.run(['accept', id]);
+    await w.miner.run(['sign', id]);
+    const { fundingTxid } = await w.buyer.run<{ fundingTxid: string }>(['fund', id]);
+
+    const [fundingBlock] = await mineBlocks(w.rpc, 1);
+    const first = await waitForContractState(w.coordinatorUrl, id, ['confirmed']);
+    expect(first.fundingBlockHash).toBe(fundingBlock);
+    // Another miner's longer branch without the funding transaction.
+    const { branch } = await reorgOut(w.rpc, fundingBlock!, { extraBlocks: 1 });
+    expect(await w.rpc.getBestBlockHash()).toBe(branch[branch.length - 1]);
+    await waitForContractState(w.coordinatorUrl, id, ['funding-broadcast']);
+    // It is mined again (back in the mempool, or rebroadcast by the coordinator).
+    await new Promise((r) => setTimeout(r, 300));
+    const [again] = await mineBlocks(w.rpc, 1);
+    const second = await waitForContractState(w.coordinatorUrl, id, ['confirmed']);
+    expect(second.fundingBlockHash).toBe(again);
+    expect(second.fundingTxid).toBe(fundingTxid);
+    expect((await w.rpc.getRawTransaction(fundingTxid)).blockhash).toBe(again);
+
+    await mineWindow(w.rpc, window, [{ address, shareBps: 1000 }]);
+    const s = await expectSettledOnCurve(w, { id, eventId: offer.eventId as string, fundingTxid, offer });
+    expect(s.onChain).toEqual({ offer: 450_000n, accept: 0n });
+    expect(s.view.history.map((e) => e.state)).toEqual([
+      'offered', 'accepted', 'signed', 'funding-broadcast', 'confirmed', 'funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'settled',
+    ]);
+  });
+
+  it('the coordinator is killed (SIGKILL) mid-flow three times and carries on to settlement', async () => {
+    const tip = await w.rpc.getBlockCount();
+    const window = { start: tip + 4, end: tip + 14 };
+    const address = await newAddress(w.buyer);
+    const offer = await w.miner.run(['offer', ...saleArgs({ window, deliveryAddress: address }), '--fee-rate', '2']);
+    const id = offer.id as string;
+    const pids = [w.stack.coordinator.pid];
+
+    // 1. Killed after the accept.
+    await w.buyer.run(['accept', id]);
+    const accepted = await contractView(w.coordinatorUrl, id);
+    await w.stack.killCoordinator();
+    await w.stack.restartCoordinator();
+    pids.push(w.stack.coordinator.pid);
+    expect(await contractView(w.coordinatorUrl, id)).toEqual(accepted);
+
+    // 2. Killed right after the funding broadcast; the funding confirms while it is down.
+    await w.miner.run(['sign', id]);
+    const { fundingTxid } = await w.buyer.run<{ fundingTxid: string }>(['fund', id]);
+    await w.stack.killCoordinator();
+    await mineBlocks(w.rpc, 1);
+    await w.stack.restartCoordinator();
+    pids.push(w.stack.coordinator.pid);
+    const confirmed = await waitForContractState(w.coordinatorUrl, id, ['confirmed']);
+    expect(confirmed.fundingTxid).toBe(fundingTxid);
+
+    // 3. Killed before the window; the pool delivers and the oracle attests while it is down.
+    await w.stack.killCoordinator();
+    await mineWindow(w.rpc, window, [{ address, shareBps: 1000 }]);
+    const att = await waitForAttestation(w.oracleUrl, offer.eventId as string);
+    expect(att.outcome).toBe('10000');
+    await w.stack.restartCoordinator();
+    pids.push(w.stack.coordinator.pid);
+
+    const s = await expectSettledOnCurve(w, { id, eventId: offer.eventId as string, fundingTxid, offer });
+    expect(s.onChain).toEqual({ offer: 450_000n, accept: 0n });
+    expect(new Set(pids).size).toBe(4);
+    expect(s.view.history.map((e) => e.state)).toEqual(['offered', 'accepted', 'signed', 'funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'settled']);
+  });
+});
