@@ -241,11 +241,27 @@ export function renderPayoutChart(steps: readonly PayoutStep[], opts: PayoutChar
       const rightHalf = X(attested) > MARGIN.left + plotW * 0.7;
       out.push(`<g class="attested" data-outcome="${attested}" data-offer="${at.offer}" data-accept="${at.accept}">`);
       out.push(`<line x1="${x}" x2="${x}" y1="${MARGIN.top - 4}" y2="${MARGIN.top + plotH}" stroke="${CHART_COLOURS.attested}" stroke-width="1.5" stroke-dasharray="5 4"/>`);
-      out.push(`<text x="${fmt(X(attested) + (rightHalf ? -6 : 6))}" y="${MARGIN.top + 10}" fill="${CHART_COLOURS.attested}" font-weight="600" text-anchor="${rightHalf ? 'end' : 'start'}">${e(`attested: ${groupDigits(attested)} ${unit}`)}</text>`);
-      for (const [side, v, colour, anchorLeft] of [['offer', at.offer, CHART_COLOURS.offer, true], ['accept', at.accept, CHART_COLOURS.accept, false]] as const) {
+      // Label placement: the outcome label at the top of the line, each payout label above its dot
+      // (below it when the dot is near the top, where the outcome label is); the offerer's on the
+      // left of the line and the accepter's on the right unless that leaves the plot, and apart
+      // vertically when both end up on one side. A white halo keeps them readable over the curves.
+      const halo = 'stroke="#ffffff" stroke-width="3" stroke-linejoin="round" paint-order="stroke"';
+      out.push(`<text x="${fmt(X(attested) + (rightHalf ? -6 : 6))}" y="${MARGIN.top + 10}" fill="${CHART_COLOURS.attested}" font-weight="600" text-anchor="${rightHalf ? 'end' : 'start'}" ${halo}>${e(`attested: ${groupDigits(attested)} ${unit}`)}</text>`);
+      const xa = X(attested);
+      const labels = ([['offer', at.offer, CHART_COLOURS.offer, true], ['accept', at.accept, CHART_COLOURS.accept, false]] as const).map(([side, v, colour, preferLeft]) => {
+        const text = `${groupDigits(v)} sats`;
+        const w = text.length * 7.5;
+        const left = preferLeft ? xa - 8 - w >= MARGIN.left : xa + 8 + w > MARGIN.left + plotW;
         const y = Y(v);
-        out.push(`<circle class="attested-${side}" cx="${x}" cy="${fmt(y)}" r="4.5" fill="${colour}" stroke="#ffffff" stroke-width="1.5"/>`);
-        out.push(`<text x="${fmt(X(attested) + (anchorLeft ? -8 : 8))}" y="${fmt(y - 7)}" fill="${colour}" font-weight="600" text-anchor="${anchorLeft ? 'end' : 'start'}">${e(`${groupDigits(v)} sats`)}</text>`);
+        return { side, colour, text, left, dotY: y, y: y - 8 < MARGIN.top + 26 ? y + 18 : y - 8 };
+      });
+      const [a, b] = labels as [typeof labels[number], typeof labels[number]];
+      if (a.left === b.left && Math.abs(a.y - b.y) < 15) b.y = a.y + 16 > MARGIN.top + plotH ? a.y - 16 : a.y + 16;
+      for (const l of labels) {
+        const w = l.text.length * 7.5;
+        out.push(`<rect x="${fmt(l.left ? xa - 10 - w : xa + 6)}" y="${fmt(l.y - 12)}" width="${fmt(w + 4)}" height="16" rx="3" fill="#ffffff" fill-opacity="0.85"/>`);
+        out.push(`<circle class="attested-${l.side}" cx="${x}" cy="${fmt(l.dotY)}" r="4.5" fill="${l.colour}" stroke="#ffffff" stroke-width="1.5"/>`);
+        out.push(`<text x="${fmt(xa + (l.left ? -8 : 8))}" y="${fmt(l.y)}" fill="${l.colour}" font-weight="600" text-anchor="${l.left ? 'end' : 'start'}" ${halo}>${e(l.text)}</text>`);
       }
       out.push('</g>');
     }

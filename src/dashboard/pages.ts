@@ -389,7 +389,7 @@ export interface OracleListData {
 function eventRow(index: number, ev: OracleEventView): SafeHtml {
   const w = ev.params?.window ?? null;
   const outcome = ev.attested !== null && ev.attested !== undefined ? ev.attested.outcome : '—';
-  return html`<tr><td><a class="mono" href="${paths.oracleEvent(index, ev.eventId)}">${ev.eventId}</a></td><td>${ev.kind ?? ev.params?.kind ?? '—'}</td><td>${ev.state !== undefined ? stateBadge(ev.state) : '—'}</td><td class="num">${windowText(w)}</td><td class="num">${ev.attestHeight !== undefined ? groupDigits(ev.attestHeight) : '—'}</td><td class="num">${outcome}</td></tr>`;
+  return html`<tr><td><a class="mono" href="${paths.oracleEvent(index, ev.eventId)}" title="${ev.eventId}">${shortText(ev.eventId, 44, 12)}</a></td><td>${ev.kind ?? ev.params?.kind ?? '—'}</td><td>${ev.state !== undefined ? stateBadge(ev.state) : '—'}</td><td class="num">${windowText(w)}</td><td class="num">${ev.attestHeight !== undefined ? groupDigits(ev.attestHeight) : '—'}</td><td class="num">${outcome}</td></tr>`;
 }
 
 /** `/dashboard/oracles`. */
