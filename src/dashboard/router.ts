@@ -111,7 +111,7 @@ export function dashboardRouter(svc: CoordinatorService, opts: DashboardOptions 
   const proxy = new OracleProxy(svc.config.oracles, { ...(opts.oracleTimeoutMs !== undefined ? { timeoutMs: opts.oracleTimeoutMs } : {}), ...(opts.fetch !== undefined ? { fetch: opts.fetch } : {}) });
   const pageSize = opts.pageSize ?? 50;
   const tipTimeoutMs = opts.tipTimeoutMs ?? 1500;
-  const curves = new SmallCache<{ curve: ContractCurve } | { error: string }>(64);
+  const curves = new SmallCache<ContractCurve>(64);
 
   async function context(): Promise<PageContext> {
     let timer: NodeJS.Timeout | undefined;
@@ -123,23 +123,22 @@ export function dashboardRouter(svc: CoordinatorService, opts: DashboardOptions 
     return { network: svc.config.network, tip };
   }
 
-  /** The curve of a record, from its stored offer and terms (cached). */
+  /** The curve of a record, from its stored offer and terms (cached when computed; a failure is retried next time). */
   async function curveOf(rec: ContractRecord): Promise<{ curve: ContractCurve } | { error: string }> {
     const hit = curves.get(rec.id);
-    if (hit !== undefined) return hit;
-    let out: { curve: ContractCurve } | { error: string };
+    if (hit !== undefined) return { curve: hit };
     try {
       const raw = await svc.store.messages(rec.id);
       if (raw.offer === undefined) throw new Error('no stored offer');
       const ci = decodeOfferDlc(raw.offer).contractInfo;
       if (!('singleContractInfo' in ci)) throw new Error('not a single contract');
-      out = { curve: contractCurve(templateFromTerms(rec.terms, ci.singleContractInfo.contractInfo.oracleInfo)) };
+      const curve = contractCurve(templateFromTerms(rec.terms, ci.singleContractInfo.contractInfo.oracleInfo));
+      curves.set(rec.id, curve);
+      return { curve };
     } catch (err) {
       svc.log('warn', 'dashboard: payout curve failed', { id: rec.id, error: err instanceof Error ? err.message : String(err) });
-      out = { error: err instanceof Error ? err.message : String(err) };
+      return { error: err instanceof Error ? err.message : String(err) };
     }
-    curves.set(rec.id, out);
-    return out;
   }
 
   /** The outcome the contract settled on (a CET), if any. */
