@@ -15,7 +15,7 @@ import { helpText, parseCommand, type CommandSpec } from '../src/cli/args.js';
 import { loadConfig } from '../src/cli/config.js';
 import { ACCEPT_SPEC, FUND_SPEC, SIGN_SPEC } from '../src/cli/negotiate.js';
 import { OFFERS_SPEC, OFFER_SPECS } from '../src/cli/offer.js';
-import { CLOSE_SPEC, REFUND_SPEC, SETTLE_SPEC, STATUS_SPEC } from '../src/cli/settle.js';
+import { CANCEL_SPEC, CLOSE_SPEC, REFUND_SPEC, SETTLE_SPEC, STATUS_SPEC } from '../src/cli/settle.js';
 import { WALLET_COMMANDS } from '../src/cli/wallet.js';
 
 const BIN = fileURLToPath(new URL('../bin/hashdlc.js', import.meta.url));
@@ -81,7 +81,7 @@ const ERRORS: [string, string[], Record<string, string>, number, RegExp][] = [
 describe('every command\'s help (in-process)', () => {
   const specs: CommandSpec[] = [
     ...Object.values(WALLET_COMMANDS), ...Object.values(OFFER_SPECS), OFFERS_SPEC,
-    ACCEPT_SPEC, SIGN_SPEC, FUND_SPEC, STATUS_SPEC, SETTLE_SPEC, REFUND_SPEC, CLOSE_SPEC,
+    ACCEPT_SPEC, SIGN_SPEC, FUND_SPEC, STATUS_SPEC, SETTLE_SPEC, REFUND_SPEC, CLOSE_SPEC, CANCEL_SPEC,
   ];
   it.each(specs.map((s) => [s.name, s] as const))('%s: usage line, summary and every option', (_n, spec) => {
     const text = helpText(spec);

@@ -20,6 +20,7 @@ participant:
   settle <contract-id>              complete the attested CET and broadcast (no coordinator needed)
   refund <contract-id>              broadcast the refund after its locktime (no coordinator needed)
   close <contract-id>               cooperative close at an agreed split
+  cancel <contract-id>              withdraw an offer / give up before funding (frees the coins)
 
 tools:
   msg decode <hex|file>             decode a DLC message (wire hex) to JSON
@@ -80,6 +81,10 @@ async function dispatch(group: string | undefined, rest: string[]): Promise<numb
     case 'close': {
       const { closeCommand } = await import('./settle.js');
       return closeCommand(rest);
+    }
+    case 'cancel': {
+      const { cancelCommand } = await import('./settle.js');
+      return cancelCommand(rest);
     }
     case undefined:
     case '-h':

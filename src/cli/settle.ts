@@ -252,6 +252,44 @@ export async function closeCommand(argv: string[]): Promise<number> {
   }
 }
 
+// ------------------------------------------------------------------ cancel
+
+export const CANCEL_SPEC: CommandSpec = {
+  name: 'cancel',
+  args: '<contract-id>',
+  minArgs: 1,
+  summary: 'Withdraw an offer (offerer, before acceptance) or give up a contract before funding; frees the reserved coins.',
+  details: ['The coordinator refuses once the funding transaction is out (INVALID_STATE).'],
+  options: {
+    'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
+    network: COMMON_OPTIONS.network!,
+    coordinator: COMMON_OPTIONS.coordinator!,
+    json: COMMON_OPTIONS.json!,
+  },
+};
+
+export async function cancelCommand(argv: string[]): Promise<number> {
+  const parsed = parseCommand(CANCEL_SPEC, argv);
+  if (parsed.help) {
+    process.stdout.write(helpText(CANCEL_SPEC));
+    return 0;
+  }
+  const ctx = new CliContext(loadConfig(parsed.values));
+  try {
+    const wallet = ctx.wallet();
+    const c = loadContract(wallet, parsed.positionals[0]!);
+    if (!['offered', 'accepted', 'signed'].includes(c.record.state)) {
+      throw new CliError('STATE', `contract ${c.record.id} is ${c.record.state}: only contracts not yet funded can be cancelled`);
+    }
+    const view = await ctx.coordinator().cancel(c.record.id, c.keys.identitySecretKey);
+    saveState(wallet, c.record, 'cancelled');
+    ctx.print({ id: c.record.id, state: 'cancelled', coordinator: view.state ?? null }, [`contract ${c.record.id} cancelled; its coins are free again`]);
+    return 0;
+  } finally {
+    await ctx.close();
+  }
+}
+
 // ------------------------------------------------------------------ status
 
 export async function statusCommand(argv: string[]): Promise<number> {

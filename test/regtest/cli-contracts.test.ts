@@ -262,6 +262,24 @@ describe('hashdlc on regtest, through the coordinator', () => {
     expect(st.state).toBe('closed');
   });
 
+  it('an offer withdrawn with cancel frees its reserved coin', async () => {
+    const before = await ok(minerDir, ['wallet', 'balance']);
+    const delivery = (await ok(buyerDir, ['wallet', 'address'])).address as string;
+    const offer = await ok(minerDir, [
+      'offer', 'hashpower', '--window', `${window.start}-${window.end}`, '--hashrate', '50',
+      '--delivery-address', delivery, '--escrow', '100000', '--collateral', '100000',
+    ]);
+    const reserved = await ok(minerDir, ['wallet', 'balance']);
+    expect(BigInt(reserved.reservedSats)).toBeGreaterThan(BigInt(before.reservedSats));
+    const cancelled = await ok(minerDir, ['cancel', offer.id]);
+    expect(cancelled.state).toBe('cancelled');
+    const after = await ok(minerDir, ['wallet', 'balance']);
+    expect(after.reservedSats).toBe(before.reservedSats);
+    const again = await hashdlc(minerDir, ['cancel', offer.id]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/STATE: .* is cancelled/);
+  });
+
   it('the coordinator goes away; the buyer settles the sale alone after the oracle attests', async () => {
     await mineBlocks(rpc, 1);
     const minerStatus = await ok(minerDir, ['status', sale]);
