@@ -70,6 +70,31 @@ export async function choosePort(choice: PortChoice, what: string): Promise<numb
   return freePort();
 }
 
+/**
+ * Ports for several listeners at once (`undefined` entries are skipped): as
+ * `choosePort`, and never the same port twice.
+ * @throws {StackError} STACK_PORT_IN_USE.
+ */
+export async function choosePorts(choices: readonly (readonly [PortChoice | undefined, string])[]): Promise<number[]> {
+  const taken = new Set<number>();
+  const out: number[] = [];
+  for (const [choice, what] of choices) {
+    if (choice === undefined) {
+      out.push(0);
+      continue;
+    }
+    let port = await choosePort(choice, what);
+    if (taken.has(port)) {
+      if (choice.strict) throw new StackError('STACK_PORT_IN_USE', `${what} port ${port} is given to two services`);
+      do port = await freePort();
+      while (taken.has(port));
+    }
+    taken.add(port);
+    out.push(port);
+  }
+  return out;
+}
+
 /** The environment of a service child: ours without the variables its config file settles. */
 function serviceEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

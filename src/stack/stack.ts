@@ -23,7 +23,7 @@ import { STACK_SIMULATED_DIFFICULTY, type StackConfig } from './config.js';
 import { StackError } from './errors.js';
 import { ensurePoolFunds, ensureWalletFunds, openOrCreateWallet, type WalletFunding } from './funds.js';
 import { loadOrCreateSecrets, readStackState, removeStackState, stackLayout, writeStackState, type StackLayout, type StackState } from './layout.js';
-import { choosePort, logTail, spawnService, type ServiceProcess } from './services.js';
+import { choosePorts, logTail, spawnService, type ServiceProcess } from './services.js';
 
 /** Hooks for tests and embedding. */
 export interface StartStackOptions {
@@ -120,13 +120,19 @@ export async function startStack(config: StackConfig, options: StartStackOptions
   };
 
   try {
+    // Ports first, so a taken one fails the start before anything runs.
+    const [rpcPort, oraclePort, coordinatorPort] = (await choosePorts([
+      [config.externalNode === undefined ? config.ports.node : undefined, 'node RPC'],
+      [config.ports.oracle, 'oracle'],
+      [config.ports.coordinator, 'coordinator'],
+    ])) as [number, number, number];
+
     // 1. The node.
     let rpcConfig: RpcConfig;
     if (config.externalNode !== undefined) {
       rpcConfig = config.externalNode;
       log(`node: using the running node at ${rpcConfig.url}`);
     } else {
-      const rpcPort = await choosePort(config.ports.node, 'node RPC');
       log(`node: starting (${config.backend === 'auto' ? 'bitcoind if found, else embedded bcoin' : config.backend}), chain in ${layout.nodeDir}`);
       node = await startNode({ dataDir: layout.nodeDir, rpcPort, killOnSignal: false, backend: config.backend });
       rpcConfig = node.rpc;
@@ -138,8 +144,6 @@ export async function startStack(config: StackConfig, options: StartStackOptions
     if (mined > 0) log(`chain: mined ${mined} blocks to the simulated pool (${pool.address}) so it has mature coins`);
 
     // 2. The oracle and the coordinator, side by side (the coordinator only needs the oracle's URL).
-    const oraclePort = await choosePort(config.ports.oracle, 'oracle');
-    const coordinatorPort = await choosePort(config.ports.coordinator, 'coordinator');
     const oracleUrl = `http://127.0.0.1:${oraclePort}`;
     const rpcJson = { url: rpcConfig.url, username: rpcConfig.username, password: rpcConfig.password };
     writePrivateFile(layout.oracleConfigFile, `${JSON.stringify({

@@ -1,0 +1,190 @@
+/**
+ * `npm start` as a user runs it (`node --import tsx src/start.ts`, what the
+ * npm script runs, as a child process with a temp data directory): the URL
+ * lines come out, every URL answers, the demo wallets are funded, and
+ * SIGINT stops every process it started (supervisor, node, oracle,
+ * coordinator). A second start on the same directory reuses the chain, the
+ * oracle's key and the wallets; a SIGKILLed supervisor leaves no process
+ * behind either (the node and the services stop when their pipe to it
+ * closes). Port choice: a taken default falls back, a taken explicit port
+ * is refused.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BitcoinRpc } from '../src/chain/index.js';
+import { Wallet } from '../src/wallet/index.js';
+import { choosePort, choosePorts } from '../src/stack/services.js';
+import { isStackError } from '../src/stack/errors.js';
+import type { StackState } from '../src/stack/layout.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'hashdlc-start-test-'));
+const children: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function allGone(pids: number[], ms = 20_000): Promise<number[]> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = pids.filter(alive);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface Started {
+  child: ChildProcess;
+  lines: string[];
+  stderr: () => string;
+  exited: Promise<number | null>;
+  state: StackState;
+}
+
+/** Spawns `src/start.ts` and waits for its "Ctrl-C stops everything." line. */
+async function start(args: string[]): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/start.ts', '--data-dir', dir, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, HASHDLC_NODE: 'bcoin' },
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 90_000;
+  while (!out.includes('Ctrl-C stops everything.')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${out}\n${err}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const state = JSON.parse(readFileSync(join(dir, 'stack.json'), 'utf8')) as StackState;
+  return { child, lines: out.split('\n'), stderr: () => err, exited, state };
+}
+
+function urlLines(lines: string[]): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const l of lines) {
+    const m = /^(node|oracle|coordinator|dashboard): (http:\/\/127\.0\.0\.1:\d+\/?)$/.exec(l);
+    if (m) found[m[1]!] = m[2]!;
+  }
+  return found;
+}
+
+async function get(url: string): Promise<{ status: number; type: string; text: string }> {
+  const res = await fetch(url);
+  return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
+}
+
+let first: StackState;
+let firstHeight = 0;
+
+describe('npm start', () => {
+  it('prints one URL per service, each answers, and SIGINT stops every process', async () => {
+    const s = await start(['--node-port', '0', '--oracle-port', '0', '--coordinator-port', '0']);
+    first = s.state;
+    const urls = urlLines(s.lines);
+    expect(Object.keys(urls).sort()).toEqual(['coordinator', 'dashboard', 'node', 'oracle']);
+    expect(s.lines.some((l) => l.includes('npm run demo'))).toBe(true);
+
+    // The node: JSON-RPC with the credentials from the state file (mode 0600).
+    const rpc = new BitcoinRpc({ url: urls.node!, username: s.state.node.rpc.username, password: s.state.node.rpc.password });
+    firstHeight = await rpc.getBlockCount();
+    expect(firstHeight).toBeGreaterThanOrEqual(102);
+    const oracle = await get(`${urls.oracle}/v1/info`);
+    expect(oracle.status).toBe(200);
+    expect(JSON.parse(oracle.text)).toMatchObject({ network: 'regtest', publicKey: s.state.oracle.publicKey, simulatedDifficulty: s.state.oracle.simulatedDifficulty });
+    const coordinator = await get(`${urls.coordinator}/v1/info`);
+    expect(coordinator.status).toBe(200);
+    expect(JSON.parse(coordinator.text).oracles).toEqual([urls.oracle]);
+    const dashboard = await get(urls.dashboard!);
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.type).toContain('text/html');
+
+    // Both demo wallets exist (seed 0600) and hold confirmed coins.
+    for (const d of [s.state.wallets.miner, s.state.wallets.buyer]) {
+      const coins = await Wallet.open(d).utxos(rpc);
+      expect(coins.length).toBeGreaterThanOrEqual(3);
+    }
+
+    const pids = [s.state.pid, s.state.node.pid!, s.state.oracle.pid, s.state.coordinator.pid];
+    expect(pids.every(alive)).toBe(true);
+    expect(s.child.pid).toBe(s.state.pid);
+    s.child.kill('SIGINT');
+    expect(await s.exited).toBe(0);
+    expect(await allGone(pids)).toEqual([]);
+    expect(existsSync(join(dir, 'stack.json'))).toBe(false);
+    expect(s.stderr()).toContain('stopped');
+  }, 120_000);
+
+  it('a second start reuses the chain, the oracle key and the wallets; a SIGKILLed supervisor leaves nothing behind', async () => {
+    const s = await start(['--node-port', '0', '--oracle-port', '0', '--coordinator-port', '0']);
+    expect(s.state.oracle.publicKey).toBe(first.oracle.publicKey);
+    expect(s.stderr()).toContain('wallet miner: opened');
+    expect(s.stderr()).not.toContain('mined 101 blocks');
+    const rpc = new BitcoinRpc(s.state.node.rpc);
+    expect(await rpc.getBlockCount()).toBeGreaterThanOrEqual(firstHeight);
+    expect(await rpc.getBlockHash(firstHeight)).toBeTypeOf('string');
+
+    const pids = [s.state.node.pid!, s.state.oracle.pid, s.state.coordinator.pid];
+    s.child.kill('SIGKILL');
+    await s.exited;
+    expect(await allGone(pids)).toEqual([]);
+  }, 120_000);
+});
+
+describe('port choice', () => {
+  it('falls back from a taken default port, refuses a taken explicit one, never gives one port twice', async () => {
+    const server: Server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const taken = (server.address() as { port: number }).port;
+    try {
+      const fallback = await choosePort({ port: taken, strict: false }, 'oracle');
+      expect(fallback).not.toBe(taken);
+      const err = await choosePort({ port: taken, strict: true }, 'oracle').catch((e: unknown) => e);
+      expect(isStackError(err, 'STACK_PORT_IN_USE')).toBe(true);
+      const [a, b] = await choosePorts([[{ port: fallback, strict: false }, 'oracle'], [{ port: fallback, strict: false }, 'coordinator']]);
+      expect(a).toBe(fallback);
+      expect(b).not.toBe(fallback);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('npm start exits 1 naming the port when an explicit one is taken', async () => {
+    const server: Server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const taken = (server.address() as { port: number }).port;
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/start.ts', '--data-dir', join(dir, 'busy'), '--coordinator-port', String(taken)], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      expect(code).toBe(1);
+      expect(err).toContain(`STACK_PORT_IN_USE: coordinator port ${taken} is in use`);
+    } finally {
+      server.close();
+    }
+  }, 60_000);
+});
