@@ -16,7 +16,7 @@ import { isStackError, StackError } from './stack/errors.js';
 import { ensureWalletFunds, openOrCreateWallet } from './stack/funds.js';
 import { loadOrCreateSecrets, stackLayout, type StackState } from './stack/layout.js';
 import { Participant } from './stack/participant.js';
-import { runningStackState, startStack, type RunningStack } from './stack/stack.js';
+import { answers, runningStackState, startStack, type RunningStack } from './stack/stack.js';
 import { TestKey } from '../regtest/index.js';
 
 const USAGE = `usage: npm run demo [-- options]      (tsx src/demo.ts [options])
@@ -35,16 +35,6 @@ const DEMO_FLAGS = {
   delivery: { type: 'string' },
   window: { type: 'string' },
 } as const;
-
-async function reachable(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${url}/v1/info`, { signal: AbortSignal.timeout(5_000) });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Runs the demo.
@@ -86,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   try {
     let state: StackState | undefined = runningStackState(layout.dir);
-    if (state !== undefined && !((await reachable(state.coordinator.url)) && (await reachable(state.oracle.url)))) {
+    if (state !== undefined && !((await answers(state.coordinator.url)) && (await answers(state.oracle.url)))) {
       throw new StackError('STACK_SERVICE', `the stack on ${layout.dir} (pid ${state.pid}) does not answer; stop it, or use another --data-dir`);
     }
     if (state === undefined) {

@@ -150,6 +150,22 @@ describe('npm start', () => {
   }, 120_000);
 });
 
+describe('the data directory belongs to one chain', () => {
+  it('refuses to start another kind of node on it', async () => {
+    expect(JSON.parse(readFileSync(join(dir, 'chain.json'), 'utf8'))).toMatchObject({ kind: 'bcoin', block1: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/start.ts', '--data-dir', dir, '--node', 'bitcoind', '--node-port', '0', '--oracle-port', '0', '--coordinator-port', '0'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(err).toContain('was made by bcoin, not bitcoind');
+  }, 60_000);
+});
+
 describe('port choice', () => {
   it('falls back from a taken default port, refuses a taken explicit one, never gives one port twice', async () => {
     const server: Server = createServer();

@@ -9,6 +9,7 @@
  *   <dir>/wallets/miner/      the demo miner's wallet (src/wallet: seed.json 0600)
  *   <dir>/wallets/buyer/      the demo buyer's wallet
  *   <dir>/secrets.json        0600: the pool key (mines, and funds the demo wallets), the oracle operator token
+ *   <dir>/chain.json          which node made the chain and its block 1: a restart refuses another chain
  *   <dir>/oracle.json         0600: the oracle's config file (has the node's RPC password)
  *   <dir>/coordinator.json    0600: the coordinator's config file (same)
  *   <dir>/logs/*.log          each service's stderr
@@ -32,6 +33,7 @@ export interface StackLayout {
   minerWalletDir: string;
   buyerWalletDir: string;
   secretsFile: string;
+  chainFile: string;
   oracleConfigFile: string;
   coordinatorConfigFile: string;
   logDir: string;
@@ -49,6 +51,7 @@ export function stackLayout(dir: string): StackLayout {
     minerWalletDir: join(d, 'wallets', 'miner'),
     buyerWalletDir: join(d, 'wallets', 'buyer'),
     secretsFile: join(d, 'secrets.json'),
+    chainFile: join(d, 'chain.json'),
     oracleConfigFile: join(d, 'oracle.json'),
     coordinatorConfigFile: join(d, 'coordinator.json'),
     logDir: join(d, 'logs'),
@@ -86,6 +89,33 @@ export function loadOrCreateSecrets(layout: StackLayout, poolKeyHex?: string): S
   mkdirSync(layout.dir, { recursive: true });
   writePrivateFile(layout.secretsFile, `${JSON.stringify(secrets, null, 2)}\n`);
   return secrets;
+}
+
+// ------------------------------------------------------------------ chain record
+
+const chainSchema = z.object({
+  version: z.literal(1),
+  /** The node kind that keeps the chain in <dir>/node ('external': a node given by URL). */
+  kind: z.enum(['bcoin', 'bitcoind', 'external']),
+  /** Hash of block 1: the oracle's index and the coordinator's contracts belong to this chain. */
+  block1: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type ChainRecord = z.output<typeof chainSchema>;
+
+/**
+ * The chain this data directory was made with, if recorded.
+ * @throws {StackError} STACK_DATA when the file is malformed.
+ */
+export function readChainRecord(layout: StackLayout): ChainRecord | undefined {
+  if (!existsSync(layout.chainFile)) return undefined;
+  const parsed = chainSchema.safeParse(readJson(layout.chainFile));
+  if (!parsed.success) throw new StackError('STACK_DATA', `${layout.chainFile} is malformed: ${parsed.error.issues[0]?.message ?? ''}`);
+  return parsed.data;
+}
+
+/** Records the chain this data directory is made with. */
+export function writeChainRecord(layout: StackLayout, record: ChainRecord): void {
+  writePrivateFile(layout.chainFile, `${JSON.stringify(record, null, 2)}\n`);
 }
 
 // ------------------------------------------------------------------ state file

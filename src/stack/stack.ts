@@ -22,7 +22,17 @@ import { TestKey, isProcessAlive, startNode, type RegtestNode } from '../../regt
 import { STACK_SIMULATED_DIFFICULTY, type StackConfig } from './config.js';
 import { StackError } from './errors.js';
 import { ensurePoolFunds, ensureWalletFunds, openOrCreateWallet, type WalletFunding } from './funds.js';
-import { loadOrCreateSecrets, readStackState, removeStackState, stackLayout, writeStackState, type StackLayout, type StackState } from './layout.js';
+import {
+  loadOrCreateSecrets,
+  readChainRecord,
+  readStackState,
+  removeStackState,
+  stackLayout,
+  writeChainRecord,
+  writeStackState,
+  type StackLayout,
+  type StackState,
+} from './layout.js';
 import { choosePorts, logTail, spawnService, type ServiceProcess } from './services.js';
 
 /** Hooks for tests and embedding. */
@@ -61,6 +71,17 @@ export interface RunningStack {
   restartCoordinator(): Promise<ServiceProcess>;
   /** Stops everything (coordinator, oracle, node) and removes the state file. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** True when a service answers `GET /v1/info`. */
+export async function answers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/v1/info`, { signal: AbortSignal.timeout(5_000) });
+    await res.body?.cancel();
+    return res.ok;
+  } catch {
+    return false;
+  }
 }
 
 /** The coordinator's dashboard URL, when `GET /` answers with HTML. */
@@ -102,7 +123,10 @@ export async function startStack(config: StackConfig, options: StartStackOptions
   const layout = stackLayout(config.dataDir);
   const other = runningStackState(layout.dir);
   if (other !== undefined && other.pid !== process.pid) {
-    throw new StackError('STACK_RUNNING', `a stack already runs on ${layout.dir} (pid ${other.pid}): coordinator ${other.coordinator.url}`);
+    if (await answers(other.coordinator.url)) {
+      throw new StackError('STACK_RUNNING', `a stack already runs on ${layout.dir} (pid ${other.pid}): coordinator ${other.coordinator.url}`);
+    }
+    log(`${layout.stateFile} names pid ${other.pid}, but its coordinator does not answer: taking the directory over`);
   }
   for (const d of [layout.dir, layout.logDir, layout.oracleDir, layout.coordinatorDir]) mkdirSync(d, { recursive: true });
   const secrets = loadOrCreateSecrets(layout, options.poolKeyHex);
@@ -127,21 +151,33 @@ export async function startStack(config: StackConfig, options: StartStackOptions
       [config.ports.coordinator, 'coordinator'],
     ])) as [number, number, number];
 
-    // 1. The node.
+    // 1. The node: the same kind that made the chain in this directory.
+    const recorded = readChainRecord(layout);
+    let backend = config.backend;
+    if (recorded !== undefined && recorded.kind !== 'external' && config.externalNode === undefined) {
+      if (backend === 'auto') backend = recorded.kind;
+      else if (backend !== recorded.kind) {
+        throw new StackError('STACK_CONFIG', `the chain in ${layout.nodeDir} was made by ${recorded.kind}, not ${backend}: use --node ${recorded.kind} or another --data-dir`);
+      }
+    }
     let rpcConfig: RpcConfig;
     if (config.externalNode !== undefined) {
       rpcConfig = config.externalNode;
       log(`node: using the running node at ${rpcConfig.url}`);
     } else {
-      log(`node: starting (${config.backend === 'auto' ? 'bitcoind if found, else embedded bcoin' : config.backend}), chain in ${layout.nodeDir}`);
-      node = await startNode({ dataDir: layout.nodeDir, rpcPort, killOnSignal: false, backend: config.backend });
+      log(`node: starting (${backend === 'auto' ? 'bitcoind if found, else embedded bcoin' : backend}), chain in ${layout.nodeDir}`);
+      node = await startNode({ dataDir: layout.nodeDir, rpcPort, killOnSignal: false, backend });
       rpcConfig = node.rpc;
       log(`node: ${node.kind} pid ${node.pid} ready in ${node.startMs.toFixed(0)} ms`);
     }
     const rpc = new BitcoinRpc(rpcConfig);
     await checkRegtestNode(rpc);
+    if (recorded !== undefined && ((await rpc.getBlockCount()) < 1 || (await rpc.getBlockHash(1)) !== recorded.block1)) {
+      throw new StackError('STACK_DATA', `the node's chain is not the one ${layout.dir} was made with (block 1 differs): its oracle index, contracts and wallets belong to that chain; use another --data-dir`);
+    }
     const mined = await ensurePoolFunds(rpc, pool);
     if (mined > 0) log(`chain: mined ${mined} blocks to the simulated pool (${pool.address}) so it has mature coins`);
+    if (recorded === undefined) writeChainRecord(layout, { version: 1, kind: node?.kind ?? 'external', block1: await rpc.getBlockHash(1) });
 
     // 2. The oracle and the coordinator, side by side (the coordinator only needs the oracle's URL).
     const oracleUrl = `http://127.0.0.1:${oraclePort}`;
