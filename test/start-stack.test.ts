@@ -150,6 +150,17 @@ describe('npm start', () => {
   }, 120_000);
 });
 
+describe('a service dies', () => {
+  it('the supervisor stops the rest and exits 1', async () => {
+    const s = await start(['--node-port', '0', '--oracle-port', '0', '--coordinator-port', '0']);
+    const rest = [s.state.node.pid!, s.state.coordinator.pid];
+    process.kill(s.state.oracle.pid, 'SIGKILL');
+    expect(await s.exited).toBe(1);
+    expect(s.stderr()).toContain('a service died, stopping the rest: oracle');
+    expect(await allGone(rest)).toEqual([]);
+  }, 120_000);
+});
+
 describe('the data directory belongs to one chain', () => {
   it('refuses to start another kind of node on it', async () => {
     expect(JSON.parse(readFileSync(join(dir, 'chain.json'), 'utf8'))).toMatchObject({ kind: 'bcoin', block1: expect.stringMatching(/^[0-9a-f]{64}$/) });
