@@ -10,13 +10,23 @@
  */
 import { pathToFileURL } from 'node:url';
 import { BitcoinRpc } from './chain/index.js';
-import { STACK_FLAGS_HELP, parseStackArgs } from './stack/config.js';
-import { runDemo } from './stack/demo.js';
-import { isStackError, StackError } from './stack/errors.js';
-import { ensureWalletFunds, openOrCreateWallet } from './stack/funds.js';
-import { loadOrCreateSecrets, stackLayout, type StackState } from './stack/layout.js';
-import { Participant } from './stack/participant.js';
-import { answers, runningStackState, startStack, type RunningStack } from './stack/stack.js';
+import {
+  Participant,
+  STACK_FLAGS_HELP,
+  StackError,
+  answers,
+  ensureWalletFunds,
+  isStackError,
+  loadOrCreateSecrets,
+  openOrCreateWallet,
+  parseStackArgs,
+  runDemo,
+  runningStackState,
+  stackLayout,
+  startStack,
+  type RunningStack,
+  type StackState,
+} from './stack/index.js';
 import { TestKey } from '../regtest/index.js';
 
 const USAGE = `usage: npm run demo [-- options]      (tsx src/demo.ts [options])

@@ -15,9 +15,7 @@
  */
 import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { STACK_FLAGS_HELP, parseStackArgs } from './stack/config.js';
-import { isStackError } from './stack/errors.js';
-import { startStack, type RunningStack } from './stack/stack.js';
+import { STACK_FLAGS_HELP, isStackError, parseStackArgs, startStack, type RunningStack } from './stack/index.js';
 
 const USAGE = `usage: npm start [-- options]      (tsx src/start.ts [options])
 
@@ -28,7 +26,7 @@ options:
 ${STACK_FLAGS_HELP}`;
 
 /** The lines `npm start` prints once the stack is up (stdout). */
-export function readyLines(stack: RunningStack, cwd = process.cwd()): string[] {
+export function readyLines(stack: RunningStack, height: number, cwd = process.cwd()): string[] {
   const s = stack.state;
   const rel = (p: string): string => {
     const r = relative(cwd, p);
@@ -44,7 +42,7 @@ export function readyLines(stack: RunningStack, cwd = process.cwd()): string[] {
     `coordinator: ${s.coordinator.url}`,
     s.dashboard === null ? 'dashboard: not served (this coordinator build has no dashboard)' : `dashboard: ${s.dashboard}`,
     '',
-    `hashdlc stack ready in ${(stack.startMs / 1000).toFixed(1)} s (${s.node.kind} node, chain height ${'{height}'}); data in ${rel(s.dataDir)} (reused by the next start)`,
+    `hashdlc stack ready in ${(stack.startMs / 1000).toFixed(1)} s (${s.node.kind} node, chain height ${height}); data in ${rel(s.dataDir)} (reused by the next start)`,
     `oracle public key ${s.oracle.publicKey}, simulated difficulty ${s.oracle.simulatedDifficulty} (a 1 PH/s network: 100 TH/s is 10%)`,
     '',
     `run the demo (in another terminal):  npm run demo${dataArg}`,
@@ -105,7 +103,7 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const height = await stack.rpc.getBlockCount().catch(() => -1);
-  process.stdout.write(`${readyLines(stack).map((l) => l.replace('{height}', String(height))).join('\n')}\n`);
+  process.stdout.write(`${readyLines(stack, height).join('\n')}\n`);
 
   const crash = await Promise.race([signalled$.then(() => undefined), stack.crashed]);
   if (crash !== undefined) log(`a service died, stopping the rest: ${crash}`);

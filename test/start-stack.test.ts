@@ -18,9 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BitcoinRpc } from '../src/chain/index.js';
 import { Wallet } from '../src/wallet/index.js';
-import { choosePort, choosePorts } from '../src/stack/services.js';
-import { isStackError } from '../src/stack/errors.js';
-import type { StackState } from '../src/stack/layout.js';
+import { choosePort, choosePorts, isStackError, type StackState } from '../src/stack/index.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'hashdlc-start-test-'));

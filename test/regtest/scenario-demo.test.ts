@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import type { StackState } from '../../src/stack/layout.js';
+import type { StackState } from '../../src/stack/index.js';
 import { startWorld, type World } from './scenario-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -14,8 +14,7 @@ import { existsSync, renameSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useRegtest } from '../../regtest/context.js';
 import { mineBlocks, mineToHeight } from '../../regtest/index.js';
-import { contractView, onChainPayouts, waitForContractState } from '../../src/stack/observe.js';
-import { STACK_SIMULATED_DIFFICULTY } from '../../src/stack/config.js';
+import { STACK_SIMULATED_DIFFICULTY, contractView, onChainPayouts, waitForContractState } from '../../src/stack/index.js';
 import {
   expectSettledOnCurve,
   mineWindow,

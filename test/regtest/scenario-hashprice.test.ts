@@ -17,7 +17,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useRegtest } from '../../regtest/context.js';
 import { mineBlocks, mineToHeight, regtestSubsidy } from '../../regtest/index.js';
-import { waitForContractState } from '../../src/stack/observe.js';
+import { waitForContractState } from '../../src/stack/index.js';
 import { expectSettledOnCurve, negotiate, startExtraOracle, startWorld, windowInOneEra, type ExtraOracle, type Negotiated, type World } from './scenario-helpers.js';
 
 const { rpc } = useRegtest();

@@ -14,20 +14,22 @@ import { join } from 'node:path';
 import { expect, inject } from 'vitest';
 import { startOracle, type RunningOracle } from '../../oracle/index.js';
 import type { BitcoinRpc } from '../../src/chain/index.js';
-import { DEFAULT_PORTS, type StackConfig } from '../../src/stack/config.js';
 import {
+  DEFAULT_PORTS,
+  Participant,
   curvePayouts,
   offerHexOf,
   onChainPayouts,
   onChainValue,
+  startStack,
   waitForAttestation,
   waitForContractState,
   type AttestationView,
   type ContractView,
   type Payouts,
-} from '../../src/stack/observe.js';
-import { Participant } from '../../src/stack/participant.js';
-import { startStack, type RunningStack } from '../../src/stack/stack.js';
+  type RunningStack,
+  type StackConfig,
+} from '../../src/stack/index.js';
 import { useRegtest } from '../../regtest/context.js';
 import { mineAsPool, mineBlocks, mineToHeight, regtestSubsidy, strangerAddress, type PoolShare } from '../../regtest/index.js';
 

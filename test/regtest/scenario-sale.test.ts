@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mineBlocks } from '../../regtest/index.js';
-import { waitForContractState } from '../../src/stack/observe.js';
+import { waitForContractState } from '../../src/stack/index.js';
 import { expectSettledOnCurve, mineWindow, negotiate, newAddress, saleArgs, startWorld, type Negotiated, type World } from './scenario-helpers.js';
 
 let w: World;
