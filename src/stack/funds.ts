@@ -6,8 +6,10 @@
  * `ensurePoolFunds` mines 101 blocks to the pool when it has nothing
  * spendable (a coinbase matures after 100 confirmations); `ensureWalletFunds`
  * opens (or creates) a participant wallet (src/wallet) and, when it holds
- * fewer than `minCoins` confirmed coins of at least `coinSats`, pays it
+ * fewer than `minCoins` spendable coins of at least half `coinSats`, pays it
  * `coins` fresh ones from the pool in one transaction (mined at once).
+ * Immature coinbase outputs (the pool's payouts to a delivery address) do
+ * not count.
  *
  * This module does NOT run contracts; participants do, through the CLI.
  */
@@ -63,8 +65,15 @@ export async function ensureWalletFunds(rpc: BitcoinRpc, pool: TestKey, wallets:
   const payments: Payment[] = [];
   const paid: bigint[] = [];
   for (const wallet of wallets) {
-    const usable = (await wallet.utxos(rpc)).filter((u) => u.valueSats >= coinSats / 2n);
-    if (usable.length >= minCoins) {
+    let usable = 0;
+    for (const u of await wallet.utxos(rpc)) {
+      if (u.valueSats < coinSats / 2n) continue;
+      // Pool payouts to the buyer's delivery address are coinbase outputs: spendable after 100 blocks only.
+      const out = await rpc.getTxOut(u.txid, u.vout, true);
+      if (out === null || (out.coinbase && out.confirmations < COINBASE_MATURITY)) continue;
+      if (++usable >= minCoins) break;
+    }
+    if (usable >= minCoins) {
       paid.push(0n);
       continue;
     }
