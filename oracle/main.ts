@@ -12,11 +12,32 @@ import { loadConfig } from './config.js';
 import { OracleError } from './errors.js';
 import { startOracle } from './index.js';
 
+const USAGE = `usage: hashdlc-oracle [--config FILE]      (npm run oracle -- [--config FILE])
+
+Runs the hashdlc oracle: chain index, events, announcements, attestations with
+evidence, HTTP API (oracle/API.md). Configuration: a JSON file (--config or
+HASHDLC_ORACLE_CONFIG) overlaid with the environment:
+  BITCOIN_RPC_URL, BITCOIN_RPC_USER, BITCOIN_RPC_PASSWORD   the node (needs -txindex)
+  HASHDLC_ORACLE_NETWORK          mainnet|testnet|testnet4|signet|regtest
+  HASHDLC_ORACLE_DATA_DIR         key file (oracle.key, mode 0600) and LevelDB index
+  HASHDLC_ORACLE_HOST, _PORT      default 127.0.0.1:8080 (0 = any free port)
+  HASHDLC_ORACLE_CONFIRMATIONS    default 6 (1 on regtest)
+  HASHDLC_ORACLE_HASH_PROFILE     sha256 (default) | tagged
+  HASHDLC_ORACLE_TOKEN            operator token (>= 16 characters)
+  HASHDLC_ORACLE_SIMULATED_DIFFICULTY   regtest only
+  HASHDLC_ORACLE_POLL_MS, _INDEX_START, _HASHPRICE_EVERY
+On start it prints {"publicKey","url","keyCreated"} as one JSON line.
+`;
+
 /**
  * Runs the oracle until SIGINT/SIGTERM.
  * @returns the exit code: 0 after a clean stop, 1 when it cannot start.
  */
 export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   // Signal handlers first: a signal that arrives while starting (or right after
   // the start line is read) stops the oracle cleanly once it is up.
   let signalled: NodeJS.Signals | undefined;
