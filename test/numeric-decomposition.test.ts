@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { isDlcError } from '../protocol/errors.js';
 import {
   composeDigits,
   compressRange,
@@ -8,6 +7,7 @@ import {
   maxOutcome,
   prefixRange,
 } from '../protocol/numeric/index.js';
+import { expectDlcError } from './helpers/expect-dlc-error.js';
 
 /** Deterministic PRNG (mulberry32) so property tests are reproducible. */
 function rng(seed: number): () => number {
@@ -19,18 +19,6 @@ function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function expectDlcError(fn: () => unknown, code: string, reason: string): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(isDlcError(err)).toBe(true);
-    expect((err as { code: string }).code).toBe(code);
-    expect((err as { reason: string }).reason).toBe(reason);
-    return;
-  }
-  throw new Error(`expected DlcError ${code}/${reason}`);
 }
 
 describe('decompose / composeDigits', () => {

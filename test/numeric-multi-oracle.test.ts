@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { isDlcError } from '../protocol/errors.js';
 import type { OracleParams } from '../protocol/messages/types.js';
 import {
   boundedDifferenceTuples,
@@ -7,18 +6,7 @@ import {
   prefixRange,
   validateOracleParams,
 } from '../protocol/numeric/index.js';
-
-function expectDlcError(fn: () => unknown, code: string, reason: string): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(isDlcError(err), String(err)).toBe(true);
-    expect((err as { code: string }).code).toBe(code);
-    expect((err as { reason: string }).reason).toBe(reason);
-    return;
-  }
-  throw new Error(`expected DlcError ${code}/${reason}`);
-}
+import { expectDlcError } from './helpers/expect-dlc-error.js';
 
 const params = (maxErrorExp: number, minFailExp: number, maximizeCoverage: boolean): OracleParams => ({
   maxErrorExp,

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { isDlcError } from '../protocol/errors.js';
 import type {
   NumericOutcomeContractDescriptor,
   PayoutFunction,
@@ -9,6 +8,7 @@ import type {
 import type { Conformance, OutcomeRange } from '../protocol/numeric/index.js';
 import { outcomeRanges, payoutAt, payoutInRanges, roundToModulus } from '../protocol/numeric/index.js';
 import { loadDlcspecsVector } from './numeric-fixtures.js';
+import { expectDlcError } from './helpers/expect-dlc-error.js';
 
 type Descriptor = NumericOutcomeContractDescriptor['numericOutcomeContractDescriptor'];
 
@@ -21,18 +21,6 @@ function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function expectDlcError(fn: () => unknown, code: string, reason: string): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(isDlcError(err), String(err)).toBe(true);
-    expect((err as { code: string }).code).toBe(code);
-    expect((err as { reason: string }).reason).toBe(reason);
-    return;
-  }
-  throw new Error(`expected DlcError ${code}/${reason}`);
 }
 
 const pt = (x: bigint | number, y: bigint | number, extraPrecision = 0): PayoutPoint => ({

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { isDlcError } from '../protocol/errors.js';
 import type {
   ContractDescriptor,
   ContractInfoInner,
@@ -8,18 +7,7 @@ import type {
   PayoutPoint,
 } from '../protocol/messages/types.js';
 import { cetCount, compressRange, contractInfoCetCount, planCets, planContractCets } from '../protocol/numeric/index.js';
-
-function expectDlcError(fn: () => unknown, code: string, reason: string): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(isDlcError(err), String(err)).toBe(true);
-    expect((err as { code: string }).code).toBe(code);
-    expect((err as { reason: string }).reason).toBe(reason);
-    return;
-  }
-  throw new Error(`expected DlcError ${code}/${reason}`);
-}
+import { expectDlcError } from './helpers/expect-dlc-error.js';
 
 // The plan does no cryptography: keys and nonces only need the right count.
 const bytes = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill);
