@@ -75,7 +75,7 @@ export interface BcoinChainEntry {
   time: number;
   bits: number;
   nonce: number;
-  chainwork: { toString(base: 'hex', len: number): string };
+  chainwork: { toString(base: 'hex', len: number): string; cmp(other: BcoinChainEntry['chainwork']): number };
   rhash(): string;
 }
 
@@ -103,6 +103,11 @@ export interface BcoinChain {
   tip: BcoinChainEntry;
   height: number;
   invalid: { has(hash: string): boolean };
+  /** Tips of every branch bcoin stores (the active one included). */
+  db: { getTips(): Promise<string[]> };
+  on(event: string, handler: (...args: unknown[]) => void): void;
+  /** Resets the active chain to `hash` (an active block), deleting the blocks above it and every side branch. */
+  reset(hash: string): Promise<void>;
   getState(prev: BcoinChainEntry, deployment: BcoinDeployment): Promise<number>;
   getEntry(hashOrHeight: string | number): Promise<BcoinChainEntry | null>;
   getPrevious(entry: BcoinChainEntry): Promise<BcoinChainEntry | null>;

@@ -18,8 +18,10 @@
  *   (confirmed too), `gettxout`, `getmempoolentry` in Core's shape;
  *   `estimatesmartfee`, `getnetworkinfo` with an integer `version`;
  *   `scantxoutset` for `addr(...)`/`raw(...)` descriptors; `submitblock` with
- *   BIP 22 answers; `invalidateblock`/`reconsiderblock` that keep the
- *   disconnected blocks so that reconsidering brings them back, as Core does.
+ *   BIP 22 answers; `invalidateblock`/`reconsiderblock`/`getchaintips` with
+ *   Core's chain selection (most work, ties to the block received first; see
+ *   bestchain.ts), and `getblockheader`/`getblock` of an invalidated block
+ *   (`confirmations: -1`).
  *
  * What it does NOT do: taproot/bech32m validation (bcoin 1.0.2 predates BIP
  * 341), package relay, full RBF replacement, Core's exact `asm` strings, or
@@ -37,6 +39,7 @@ import type {
   BcoinTX,
   RpcHandler,
 } from './bcoin.js';
+import { bestChain } from './bestchain.js';
 import { blockJson, btc, headerJson, revHex, scriptPubKeyJson, txJson } from './corejson.js';
 import type { HeaderContext } from './corejson.js';
 
@@ -221,7 +224,7 @@ function applyCoreRegtestParams(node: BcoinFullNode, internals: BcoinInternals):
 function installRpc(node: BcoinFullNode, bcoin: BcoinModule, internals: BcoinInternals): void {
   const { chain, mempool } = node;
   const calls = node.rpc.calls;
-  const stale = new Map<string, { block: BcoinBlock; height: number }>();
+  const best = bestChain(chain);
 
   const add = (name: string, fn: RpcHandler): void => {
     calls[name] = fn;
@@ -237,17 +240,18 @@ function installRpc(node: BcoinFullNode, bcoin: BcoinModule, internals: BcoinInt
   };
 
   const headerContext = async (entry: BcoinChainEntry): Promise<HeaderContext> => {
-    const main = await chain.isMainChain(entry);
+    const main = !best.isKept(entry.hash) && (await chain.isMainChain(entry));
     const next = main ? await chain.getNextHash(entry.hash) : null;
     return {
       confirmations: main ? chain.height - entry.height + 1 : -1,
-      mediantime: await chain.getMedianTime(entry),
+      mediantime: await best.medianTime(entry),
       nextblockhash: next ? revHex(next) : null,
     };
   };
 
   const entryOrThrow = async (hash: string): Promise<BcoinChainEntry> => {
-    const entry = await chain.getEntry(hash);
+    // Core keeps invalidated blocks: they are still found.
+    const entry = await best.entry(hash);
     if (!entry) throw new CoreRpcError(RPC_INVALID_ADDRESS_OR_KEY, 'Block not found');
     return entry;
   };
@@ -377,7 +381,7 @@ function installRpc(node: BcoinFullNode, bcoin: BcoinModule, internals: BcoinInt
       throw new CoreRpcError(RPC_INVALID_PARAMETER, 'Verbosity must be in range 0..2');
     }
     const entry = await entryOrThrow(hash);
-    const block = await chain.getBlock(entry.hash);
+    const block = await best.block(entry.hash);
     if (!block) throw new CoreRpcError(RPC_MISC_ERROR, 'Block not available');
     if (verbosity === 0) return block.toRaw().toString('hex');
     return blockJson(entry, block, await headerContext(entry), verbosity);
@@ -387,12 +391,11 @@ function installRpc(node: BcoinFullNode, bcoin: BcoinModule, internals: BcoinInt
     const hash = hashParam(args, 0, 'hash');
     const verbose = param(args, 1) ?? true;
     const entry = await entryOrThrow(hash);
+    const block = await best.block(entry.hash);
     if (!verbose) {
-      const block = await chain.getBlock(entry.hash);
       if (!block) throw new CoreRpcError(RPC_MISC_ERROR, 'Block not available');
       return block.toRaw().subarray(0, 80).toString('hex');
     }
-    const block = await chain.getBlock(entry.hash);
     return headerJson(entry, await headerContext(entry), block?.txs.length);
   });
 
@@ -541,7 +544,10 @@ function installRpc(node: BcoinFullNode, bcoin: BcoinModule, internals: BcoinInt
     }
     const hash = block.hash('hex');
     if (chain.invalid.has(hash)) return 'duplicate-invalid';
+    if (best.isKept(hash)) return (await best.isInvalid(hash)) ? 'duplicate-invalid' : 'duplicate';
     if (await chain.getEntry(hash)) return 'duplicate';
+    // A child of an invalidated block (Core AcceptBlockHeader: BLOCK_FAILED_MASK on the parent).
+    if ((await best.entry(block.prevBlock)) && (await best.isInvalid(block.prevBlock))) return 'bad-prevblk';
     if (!(await chain.getEntry(block.prevBlock))) return 'prev-blk-not-found';
     let entry: BcoinChainEntry | null;
     try {
@@ -555,63 +561,47 @@ function installRpc(node: BcoinFullNode, bcoin: BcoinModule, internals: BcoinInt
     return (await chain.isMainChain(entry)) ? null : 'inconclusive';
   });
 
-  add('invalidateblock', async (args) => {
-    const hash = hashParam(args, 0, 'blockhash');
-    const target = await entryOrThrow(hash);
-    if (!(await chain.isMainChain(target))) {
-      chain.setInvalid(hash);
-      return null;
-    }
-    if (target.height === 0) throw new CoreRpcError(RPC_MISC_ERROR, 'cannot invalidate the genesis block');
-    // Keep the blocks bcoin's reset deletes, so reconsiderblock can bring them back.
-    const disconnected: { block: BcoinBlock; height: number }[] = [];
-    for (let e: BcoinChainEntry | null = chain.tip; e && e.height >= target.height; e = await chain.getPrevious(e)) {
-      const block = await chain.getBlock(e.hash);
-      if (block) disconnected.unshift({ block, height: e.height });
-    }
-    const pending = [...mempool.map.values()].map((entry) => entry.tx);
-    await chain.invalidate(hash); // resets the chain to the parent and empties the mempool
-    // ...or should: the chain's 'reset' event stops at the P2P pool's listener
-    // (Pool.forceSync asserts a connection this node never has), so the
-    // mempool's own listener never runs, its tip stays on the disconnected
-    // block, and the miner then refuses to build ("Mempool/chain tip mismatch").
+  // bcoin's chain reset empties the mempool ...or should: the chain's 'reset'
+  // event stops at the P2P pool's listener (Pool.forceSync asserts a
+  // connection this node never has), so the mempool's own listener never runs,
+  // its tip stays on a disconnected block, and the miner then refuses to build
+  // ("Mempool/chain tip mismatch").
+  const resyncMempool = async (): Promise<void> => {
     if (mempool.tip !== chain.tip.hash) await mempool.reset();
-    for (const item of disconnected) stale.set(item.block.hash('hex'), item);
-    // Core puts the disconnected blocks' transactions back, then keeps the rest.
-    for (const tx of [...disconnected.flatMap((d) => d.block.txs.slice(1)), ...pending]) {
+  };
+
+  /** Core's MaybeUpdateMempoolForReorg: the disconnected blocks' transactions, then the rest, back where still valid. */
+  const afterActivation = async (pending: BcoinTX[], disconnected: BcoinBlock[]): Promise<void> => {
+    for (const tx of [...disconnected.flatMap((b) => b.txs.slice(1)), ...pending]) {
+      if (mempool.hasEntry(tx.hash('hex'))) continue;
       try {
         await mempool.addTX(tx);
       } catch {
-        // No longer valid on the new tip: dropped, as Core does.
+        // No longer valid on the new tip (or confirmed in it): dropped, as Core does.
       }
     }
+  };
+
+  const pendingTxs = (): BcoinTX[] => [...mempool.map.values()].map((entry) => entry.tx);
+
+  add('invalidateblock', async (args) => {
+    const hash = hashParam(args, 0, 'blockhash');
+    const target = await entryOrThrow(hash);
+    if (target.height === 0) throw new CoreRpcError(RPC_MISC_ERROR, 'cannot invalidate the genesis block');
+    const pending = pendingTxs();
+    const { disconnected } = await best.invalidate(hash, resyncMempool);
+    await afterActivation(pending, disconnected);
     return null;
   });
 
   add('reconsiderblock', async (args) => {
     const hash = hashParam(args, 0, 'blockhash');
-    chain.removeInvalid(hash);
-    // The reconsidered block and its descendants among the blocks we disconnected.
-    const branch = new Set([hash]);
-    const ordered = [...stale.values()].sort((a, b) => a.height - b.height);
-    const replay: BcoinBlock[] = [];
-    for (const { block } of ordered) {
-      const h = block.hash('hex');
-      if (branch.has(h) || branch.has(block.prevBlock)) {
-        branch.add(h);
-        replay.push(block);
-      }
-    }
-    for (const block of replay) {
-      const h = block.hash('hex');
-      chain.removeInvalid(h);
-      stale.delete(h);
-      try {
-        await chain.add(block); // bcoin reorganises when this branch has more work
-      } catch (err) {
-        if (!isVerifyError(err)) throw err;
-      }
-    }
+    await entryOrThrow(hash);
+    const pending = pendingTxs();
+    const { disconnected } = await best.reconsider(hash, resyncMempool);
+    await afterActivation(pending, disconnected);
     return null;
   });
+
+  add('getchaintips', async () => best.chainTips());
 }

@@ -15,6 +15,7 @@ export type {
   BlockTemplate,
   BlockWithTxs,
   BlockchainInfo,
+  ChainTip,
   MempoolAcceptResult,
   MempoolEntry,
   NetworkInfo,

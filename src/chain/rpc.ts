@@ -25,6 +25,7 @@ import {
   blockWithTxsSchema,
   blockHeaderSchema,
   blockchainInfoSchema,
+  chainTipSchema,
   hashSchema,
   hexSchema,
   intSchema,
@@ -42,6 +43,7 @@ import type {
   BlockTemplate,
   BlockWithTxs,
   BlockchainInfo,
+  ChainTip,
   MempoolAcceptResult,
   MempoolEntry,
   NetworkInfo,
@@ -70,6 +72,7 @@ export const SAFE_METHODS: ReadonlySet<string> = new Set([
   'getblockchaininfo',
   'getblockcount',
   'getbestblockhash',
+  'getchaintips',
   'getblockhash',
   'getblock',
   'getblockheader',
@@ -300,6 +303,15 @@ export class BitcoinRpc {
   /** @throws {ChainError} */
   getBestBlockHash(): Promise<string> {
     return this.call('getbestblockhash', [], hashSchema);
+  }
+
+  /**
+   * Every branch the node knows: the active tip (`status: 'active'`, branchlen 0)
+   * and each block without children off the active chain, highest first.
+   * @throws {ChainError}
+   */
+  getChainTips(): Promise<ChainTip[]> {
+    return this.call('getchaintips', [], zodArray(chainTipSchema));
   }
 
   /** Hash of the active chain's block at `height`. @throws {ChainError} (-8 when out of range) */

@@ -110,6 +110,16 @@ export const blockHeaderSchema = z.object({
 });
 export type BlockHeader = z.infer<typeof blockHeaderSchema>;
 
+/** One element of getchaintips, with Core's statuses (the embedded node never answers `headers-only`). */
+export const chainTipSchema = z.object({
+  height: int,
+  hash: hash256,
+  /** Blocks from the fork with the active chain to this tip; 0 for the active tip. */
+  branchlen: int,
+  status: z.enum(['active', 'valid-fork', 'valid-headers', 'headers-only', 'invalid']),
+});
+export type ChainTip = z.infer<typeof chainTipSchema>;
+
 export const blockSchema = blockHeaderSchema.extend({
   size: int,
   weight: int,

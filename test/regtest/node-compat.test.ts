@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { isChainError } from '../../src/chain/errors.js';
 import type { ChainErrorCode } from '../../src/chain/errors.js';
 import { useRegtest } from '../../regtest/context.js';
-import { mineBlocks } from '../../regtest/helpers.js';
+import { buildBlockOn, mineBlocks, mineCompetingBranch } from '../../regtest/helpers.js';
 import { REGTEST, TestKey, buildP2wpkhSpend } from '../../regtest/wallet.js';
 
 const { rpc, faucet } = useRegtest();
@@ -175,3 +175,82 @@ describe('regtest node speaks Core regtest', () => {
     await expectChainError(rpc.getMempoolEntry('00'.repeat(32)), 'CHAIN_NOT_FOUND', -5, /not in mempool/i);
   });
 });
+
+// Bitcoin Core (validation.cpp FindMostWorkChain, CBlockIndexWorkComparator):
+// the active chain ends at the valid block with the most work; among equal
+// work, the block the node received first wins. invalidateblock and
+// reconsiderblock re-apply that rule.
+describe('chain selection after invalidateblock / reconsiderblock, as Core', () => {
+  /** The active tip by getchaintips (and getbestblockhash agrees). */
+  async function activeTip(): Promise<string> {
+    const tips = await rpc.getChainTips();
+    const active = tips.filter((t) => t.status === 'active');
+    expect(active).toHaveLength(1);
+    expect(await rpc.getBestBlockHash()).toBe(active[0]!.hash);
+    return active[0]!.hash;
+  }
+
+  it('an equal-work tie goes to the branch received first, not to the branch the node was on', async () => {
+    const fork = await rpc.getBestBlockHash();
+    const forkHeight = (await rpc.getBlockHeader(fork)).height;
+    // Three branches from the same block, received in this order:
+    // A (2 blocks, active), B (2 blocks, an equal-work rival: stays a side branch), C (3 blocks: the node moves to it).
+    const a = await mineBlocks(rpc, 2);
+    const b1 = await buildBlockOn(rpc, fork);
+    expect(await rpc.submitBlock(b1.hex)).toBe('inconclusive');
+    const b2 = await buildBlockOn(rpc, b1.hash);
+    expect(await rpc.submitBlock(b2.hex)).toBe('inconclusive');
+    expect(await activeTip()).toBe(a[1]);
+    const c = await mineCompetingBranch(rpc, fork, 3);
+    expect(await activeTip()).toBe(c[2]);
+
+    // Invalidating C's tip leaves A, B and C at equal work: A was received first.
+    await rpc.invalidateBlock(c[2]!);
+    expect(await activeTip()).toBe(a[1]);
+    expect(await rpc.getBlockCount()).toBe(forkHeight + 2);
+    expect(await rpc.getBlockHash(forkHeight + 1)).toBe(a[0]);
+    const tips = await rpc.getChainTips();
+    expect(tips.find((t) => t.hash === c[2])).toMatchObject({ height: forkHeight + 3, branchlen: 3, status: 'invalid' });
+    expect(tips.find((t) => t.hash === b2.hash)).toMatchObject({ height: forkHeight + 2, branchlen: 2 });
+    expect(['valid-headers', 'valid-fork']).toContain(tips.find((t) => t.hash === b2.hash)!.status);
+    // C's blocks are still known, off the active chain (Core: confirmations -1).
+    expect(await rpc.getBlockHeader(c[2]!)).toMatchObject({ confirmations: -1, height: forkHeight + 3, previousblockhash: c[1] });
+    expect((await rpc.getBlockHeader(c[1]!)).confirmations).toBe(-1);
+    expect((await rpc.getBlock(c[2]!)).hash).toBe(c[2]);
+
+    // Invalidating A's tip: B and C's first two blocks tie, B was received before C.
+    await rpc.invalidateBlock(a[1]!);
+    expect(await activeTip()).toBe(b2.hash);
+    expect((await rpc.getBlockHeader(a[1]!)).confirmations).toBe(-1);
+
+    // Reconsidering A's tip: A and B tie again, A was received first: back to A.
+    await rpc.reconsiderBlock(a[1]!);
+    expect(await activeTip()).toBe(a[1]);
+    // Reconsidering C's tip: C has the most work.
+    await rpc.reconsiderBlock(c[2]!);
+    expect(await activeTip()).toBe(c[2]);
+    expect((await rpc.getBlockHeader(c[2]!)).confirmations).toBe(1);
+    const after = await rpc.getChainTips();
+    expect(after.find((t) => t.hash === a[1])).toMatchObject({ branchlen: 2, status: 'valid-fork' });
+    expect(after.find((t) => t.hash === b2.hash)).toMatchObject({ branchlen: 2 });
+    expect(after.filter((t) => t.status === 'invalid').map((t) => t.hash)).not.toContain(c[2]);
+  });
+
+  it('invalidating a block off the active chain leaves the active chain alone', async () => {
+    const tip = await rpc.getBestBlockHash();
+    const parent = (await rpc.getBlockHeader(tip)).previousblockhash!;
+    const rival = await buildBlockOn(rpc, parent);
+    expect(await rpc.submitBlock(rival.hex)).toBe('inconclusive');
+    await rpc.invalidateBlock(rival.hash);
+    expect(await activeTip()).toBe(tip);
+    expect((await rpc.getChainTips()).find((t) => t.hash === rival.hash)).toMatchObject({ branchlen: 1, status: 'invalid' });
+    // A block on top of an invalid block is refused (BIP 22 bad-prevblk).
+    await expect(mineCompetingBranch(rpc, rival.hash, 1)).rejects.toMatchObject({ code: 'CHAIN_BLOCK_REJECTED', rpcMessage: 'bad-prevblk' });
+    expect(await activeTip()).toBe(tip);
+    // Reconsidered, the rival ties with the tip, which was received first: it stays.
+    await rpc.reconsiderBlock(rival.hash);
+    expect(await activeTip()).toBe(tip);
+    expect((await rpc.getChainTips()).find((t) => t.hash === rival.hash)).toMatchObject({ branchlen: 1, status: 'valid-headers' });
+  });
+});
+
