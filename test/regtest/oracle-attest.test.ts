@@ -216,11 +216,18 @@ describe('oracle attestation on regtest', () => {
     const report = await verifyOracleEvent({ oracleUrl: t.oracle.url, eventId: created.body.eventId, rpc });
     expect(report.ok).toBe(true);
 
-    // invalidateblock disconnects without a replacement: the index follows it back, then forward again.
+    // invalidateblock(branch[5]) leaves two equal-work chains ending at window.end - 1: the
+    // branch and the original blocks. Which one the node activates is the node's rule (Core:
+    // the one received first, the original; see node-compat.test.ts): ask it, and the index
+    // follows it, then forward again.
     const reconsider = await disconnectBlock(rpc, branch[5]!);
+    const chosen = await rpc.getBestBlockHash();
+    expect([branch[4], blocks[9]!.hash]).toContain(chosen);
+    expect((await rpc.getChainTips()).find((tip) => tip.status === 'active')?.hash).toBe(chosen);
     await t.oracle.tick();
-    expect((await t.get('/v1/info')).body.tip).toEqual({ height: window.end - 1, hash: branch[4] });
+    expect((await t.get('/v1/info')).body.tip).toEqual({ height: window.end - 1, hash: chosen });
     await reconsider();
+    expect(await rpc.getBestBlockHash()).toBe(branch[5]);
     await t.oracle.tick();
     expect((await t.get('/v1/info')).body.tip.hash).toBe(branch[5]);
     // The attestation, once made, does not change.
