@@ -133,6 +133,33 @@ describe('hashpower sale through the coordinator on regtest', () => {
     ]);
   });
 
+  it('follows the branch the node activates when reconsiderblock brings back an equal-work funding block', async () => {
+    const window = await windowInOneEra(rpc, 4, 12);
+    const sale = await regtestSale(rpc, faucet, oracle, 'rt-tie', window);
+    const { id, fundingTx } = await fundOverHttp(sale);
+    const [first] = await mineBlocks(rpc, 1);
+    const height = await rpc.getBlockCount();
+    await coord.watcher.tick();
+    expect(await state(id)).toMatchObject({ state: 'confirmed', fundingBlockHash: first, fundingHeight: height });
+    const reconsider = await disconnectBlock(rpc, first!);
+    await coord.watcher.tick();
+    expect((await state(id)).state).toBe('funding-broadcast');
+    const [second] = await mineBlocks(rpc, 1); // the funding transaction, back from the mempool
+    expect((await rpc.getBlock(second!)).tx).toContain(fundingTx.getId());
+    await coord.watcher.tick();
+    expect(await state(id)).toMatchObject({ state: 'confirmed', fundingBlockHash: second, fundingHeight: height });
+
+    // Reconsidered, the first block ties with the second in work. Which one is active is the
+    // node's rule (Core: the one received first); the coordinator must follow the node.
+    await reconsider();
+    const chosen = await rpc.getBestBlockHash();
+    expect([first, second]).toContain(chosen);
+    expect((await rpc.getChainTips()).find((tip) => tip.status === 'active')?.hash).toBe(chosen);
+    await coord.watcher.tick();
+    await coord.watcher.tick();
+    expect(await state(id)).toMatchObject({ state: 'confirmed', fundingBlockHash: chosen, fundingHeight: height });
+  });
+
   it('refunds both collaterals after the refund locktime when the oracle stays silent', async () => {
     const tip = await rpc.getBlockCount();
     const window = { start: tip + 6, end: tip + 8 };
