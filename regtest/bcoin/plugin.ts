@@ -24,9 +24,9 @@
  *   (`confirmations: -1`).
  *
  * What it does NOT do: taproot/bech32m validation (bcoin 1.0.2 predates BIP
- * 341), package relay, full RBF replacement, Core's exact `asm` strings, or
- * any wallet RPC. `testmempoolaccept` takes one transaction at a time (as Core
- * did before 0.21 allowed packages).
+ * 341), package relay, full RBF replacement, Core's exact `asm` strings,
+ * `preciousblock`, or any wallet RPC. `testmempoolaccept` takes one
+ * transaction at a time (as Core did before 0.21 allowed packages).
  */
 import { address as btcAddress, networks } from 'bitcoinjs-lib';
 import type {
