@@ -126,6 +126,22 @@ describe('oracle: requests never delay attestations (hole 4)', () => {
     expect([count(400), count(201)]).toEqual([50, 100]);
   });
 
+  it('watched addresses are bounded: a public request for one more new address is refused with 503 CAPACITY', async () => {
+    const t = await startTestOracle(rpc, { limits: { maxWatchedAddresses: 2 } });
+    open.push(t);
+    const tip = await tipOf(t);
+    const [a, b, c] = [TestKey.random().address, TestKey.random().address, TestKey.random().address];
+    expect((await t.post(delivery({ start: tip + 5, end: tip + 10 }, a))).status).toBe(201);
+    expect((await t.post(delivery({ start: tip + 5, end: tip + 10 }, b))).status).toBe(201);
+    const full = await t.post(delivery({ start: tip + 5, end: tip + 10 }, c));
+    expect([full.status, full.body.error.code, full.body.error.reason]).toEqual([503, 'CAPACITY', 'watched-addresses']);
+    expect((await t.get(`/v1/events?address=${c}`)).body.events).toEqual([]);
+    // An address already watched costs nothing more; the operator is not bounded.
+    expect((await t.post(delivery({ start: tip + 20, end: tip + 30 }, a))).status).toBe(201);
+    expect((await t.post(delivery({ start: tip + 5, end: tip + 10 }, c), { token: OPERATOR_TOKEN })).status).toBe(201);
+    expect(t.oracle.load().watchedAddresses).toBe(3);
+  });
+
   it("an operator's past event reads only its window, in chunks, and the attest pass runs between them", async () => {
     const miner = TestKey.random();
     const pool = TestKey.random();
