@@ -439,6 +439,12 @@ export class ChainIndexer {
     const s = this.#store;
     const ops: StoreOp[] = [];
     const records = await s.range(s.blocks, h10(range[0]), h10(range[1]));
+    // Never record as covered a block that was not read.
+    if (records.length !== range[1] - range[0]) {
+      throw new OracleError('INTERNAL', `index has ${records.length} of the ${range[1] - range[0]} blocks of [${range[0]}, ${range[1]})`, {
+        reason: 'index-incomplete',
+      });
+    }
     for (let i = 0; i < records.length; i += this.#rpcBatch) {
       const part = records.slice(i, i + this.#rpcBatch);
       const hexes = await this.#rpc.getBlocksHex(part.map(([, rec]) => rec.hash));
