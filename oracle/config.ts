@@ -82,9 +82,10 @@ const limitsSchema = z
     /** Longest window even the operator may create (bounds evidence size and rescans). */
     maxOperatorWindowBlocks: int.min(1).max(1_000_000).default(52_560),
     /**
-     * A public request's window must start above the indexed tip plus this many
-     * blocks (blocks the node has and the index has not read yet); a window that
-     * has started is refused (`window-started`). 0 = above the indexed tip.
+     * A public request's window must start above the oracle's chain height (its
+     * indexed tip, or the node's height while catching up) plus this many blocks
+     * (blocks the node has and the oracle has not seen yet); a window that has
+     * started is refused (`window-started`). 0 = above the chain height.
      */
     startMarginBlocks: int.min(0).max(1000).default(1),
     /** How far above the indexed tip a public request's window may start, blocks. */

@@ -12,7 +12,7 @@
  * event, once announced, never changes.
  *
  * Limits on token-less requests: kind `hashpower-delivery` only, a window
- * that has not started (its first block above the indexed tip plus
+ * that has not started (its first block above the chain height plus
  * `startMarginBlocks`: nobody contracts on an outcome already partly known,
  * and a public request never needs already indexed blocks read), window
  * length, how far ahead the window starts, pending (unattested) events per
@@ -225,13 +225,15 @@ export class EventService {
     // 2. Window limits (the operator's are wider).
     const maxLen = who.operator ? limits.maxOperatorWindowBlocks : limits.maxWindowBlocks;
     if (end - start > maxLen) throw invalid('window-too-long', `window has ${end - start} blocks, at most ${maxLen} allowed`);
-    // 2a. Public requests only for windows that have not started (issue 9, hole 3): the
-    // margin covers blocks the node has and the index has not read yet. Operators may
-    // create past events (their blocks are rescanned, in chunks, off the attest path).
-    if (!who.operator && start <= tip.height + limits.startMarginBlocks) {
+    // 2a. Public requests only for windows that have not started (issue 9, hole 3),
+    // judged against the highest block known (the node's, while the index catches up);
+    // the margin covers a block the node has and the oracle has not seen yet. Operators
+    // may create past events (their blocks are rescanned, in chunks, off the attest path).
+    const seen = Math.max(tip.height, this.#indexer.seenHeight ?? tip.height);
+    if (!who.operator && start <= seen + limits.startMarginBlocks) {
       throw invalid(
         'window-started',
-        `window starts at ${start}; public requests need a window starting above ${tip.height + limits.startMarginBlocks} (indexed tip ${tip.height} + ${limits.startMarginBlocks})`,
+        `window starts at ${start}; public requests need a window starting above ${seen + limits.startMarginBlocks} (chain height ${seen} + margin ${limits.startMarginBlocks})`,
       );
     }
     if (!who.operator && start > tip.height + limits.maxStartAheadBlocks) {

@@ -141,6 +141,8 @@ export class ChainIndexer {
   /** watched address → ranges [a, b) below its `since` whose payouts were indexed by a rescan */
   readonly #covered = new Map<string, [number, number][]>();
   #tip: TipRecord | undefined;
+  /** The node's best height when it was last asked (a sync may still be catching up to it). */
+  #nodeHeight: number | undefined;
 
   constructor(options: IndexerOptions) {
     this.#rpc = options.rpc;
@@ -169,6 +171,15 @@ export class ChainIndexer {
   /** The last indexed block. */
   get tip(): TipRecord | undefined {
     return this.#tip;
+  }
+
+  /**
+   * The highest block known to exist: the indexed tip, or the node's best
+   * height seen by the last sync when the index is still catching up to it.
+   */
+  get seenHeight(): number | undefined {
+    if (this.#tip === undefined) return this.#nodeHeight;
+    return Math.max(this.#tip.height, this.#nodeHeight ?? -1);
   }
 
   /** Whether payouts to `address` are indexed from `height` on. */
@@ -201,6 +212,7 @@ export class ChainIndexer {
       if (isChainError(err) && err.code === 'CHAIN_NOT_FOUND') return { height: await this.#rpc.getBlockCount() };
       throw err;
     })).height;
+    this.#nodeHeight = nodeHeight;
     result.indexed = await this.#catchUp(nodeHeight);
     result.tip = this.#tip;
     return result;

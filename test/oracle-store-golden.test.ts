@@ -54,6 +54,7 @@ describe('oracle store golden records', () => {
         tip: { height: 500, hash: hex('block 500') },
         watchedSince: () => 500,
         watchedCount: 1,
+        seenHeight: 500,
         startWatching: async () => undefined,
         missingRanges: () => [],
       } as unknown as ChainIndexer;
