@@ -47,7 +47,7 @@ export interface RunningOracle {
   /** Runs one poll now (sync, schedule, attest) and waits for it. */
   tick(): Promise<SyncResult | undefined>;
   /** Work waiting for the lock right now, and the watched addresses (tests, bench, diagnostics). */
-  load(): { requestsWaiting: number; chainWaiting: number; watchedAddresses: number };
+  load(): { requestsWaiting: number; requestsDone: number; chainWaiting: number; watchedAddresses: number };
   /** Stops the loop and the server, closes the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -238,7 +238,12 @@ export async function startOracle(input: OracleConfigInput | OracleConfig, optio
       keyCreated: key.created,
       config,
       tick: () => serial(pass),
-      load: () => ({ requestsWaiting: work.requestsWaiting, chainWaiting: work.chainWaiting, watchedAddresses: indexer.watchedCount }),
+      load: () => ({
+        requestsWaiting: work.requestsWaiting,
+        requestsDone: work.requestsDone,
+        chainWaiting: work.chainWaiting,
+        watchedAddresses: indexer.watchedCount,
+      }),
       stop,
     };
   } catch (err) {

@@ -24,6 +24,7 @@ export class WorkQueue {
   #busy = false;
   readonly #chain: (() => void)[] = [];
   readonly #request: (() => void)[] = [];
+  #requestsDone = 0;
   #idle: Promise<void> = Promise.resolve();
   #markIdle: () => void = () => undefined;
 
@@ -35,6 +36,11 @@ export class WorkQueue {
   /** Request steps waiting for the lock (not counting the running one). */
   get requestsWaiting(): number {
     return this.#request.length;
+  }
+
+  /** Request steps finished (or failed) since the start. */
+  get requestsDone(): number {
+    return this.#requestsDone;
   }
 
   /** Chain steps waiting for the lock. */
@@ -62,6 +68,7 @@ export class WorkQueue {
     try {
       return await fn();
     } finally {
+      if (lane === 'request') this.#requestsDone++;
       this.#release();
     }
   }

@@ -32,9 +32,10 @@ describe('oracle work queue', () => {
     const all: Promise<void>[] = [q.run('request', step('r0', first.wait))];
     for (let i = 1; i <= 100; i++) all.push(q.run('request', step(`r${i}`)));
     all.push(q.run('chain', step('attest')));
-    expect([q.requestsWaiting, q.chainWaiting]).toEqual([100, 1]);
+    expect([q.requestsWaiting, q.chainWaiting, q.requestsDone]).toEqual([100, 1, 0]);
     first.open();
     await Promise.all(all);
+    expect(q.requestsDone).toBe(101);
     expect(order.slice(0, 4)).toEqual(['start r0', 'end r0', 'start attest', 'end attest']);
     expect(order).toHaveLength(204);
     await q.idle();
