@@ -81,12 +81,26 @@ const limitsSchema = z
     maxWindowBlocks: int.min(1).max(1_000_000).default(4_320),
     /** Longest window even the operator may create (bounds evidence size and rescans). */
     maxOperatorWindowBlocks: int.min(1).max(1_000_000).default(52_560),
+    /**
+     * A public request's window must start above the oracle's chain height (its
+     * indexed tip, or the node's height while catching up) plus this many blocks
+     * (blocks the node has and the oracle has not seen yet); a window that has
+     * started is refused (`window-started`). 0 = above the chain height.
+     */
+    startMarginBlocks: int.min(0).max(1000).default(1),
     /** How far above the indexed tip a public request's window may start, blocks. */
     maxStartAheadBlocks: int.min(0).max(10_000_000).default(52_560),
     /** Unattested events one client (IP) may have requested. */
     maxPendingPerClient: int.min(0).max(100_000).default(20),
     /** Event requests per client (IP) per minute. */
     requestsPerMinute: int.min(1).max(100_000).default(30),
+    /** Event requests waiting for the lock at once (all clients); beyond: 429 `queue-full`. */
+    maxQueuedRequests: int.min(1).max(100_000).default(256),
+    /**
+     * Delivery addresses the oracle watches (each is looked for in every new
+     * block and its payouts stored); a public request for a new one beyond it: 503 CAPACITY.
+     */
+    maxWatchedAddresses: int.min(1).max(10_000_000).default(100_000),
     /** Results per page of GET /v1/events, at most. */
     maxListLimit: int.min(1).max(10_000).default(1_000),
   })

@@ -26,6 +26,8 @@ export type OracleErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'RATE_LIMITED'
   | 'TOO_MANY_PENDING'
+  /** A bounded resource of the oracle is full (`reason` names it, e.g. `watched-addresses`). */
+  | 'CAPACITY'
   /** The node is unreachable or the index is not ready. */
   | 'ORACLE_UNAVAILABLE'
   /** Configuration file or environment is invalid. */
@@ -49,6 +51,7 @@ const STATUS: Record<OracleErrorCode, number> = {
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   TOO_MANY_PENDING: 429,
+  CAPACITY: 503,
   ORACLE_UNAVAILABLE: 503,
   CONFIG_INVALID: 500,
   KEY_FILE: 500,

@@ -11,12 +11,20 @@
  * atomic batch. A request for an existing id returns the stored event: an
  * event, once announced, never changes.
  *
- * Limits on token-less requests: kind `hashpower-delivery` only, window
+ * Limits on token-less requests: kind `hashpower-delivery` only, a window
+ * that has not started (its first block above the chain height plus
+ * `startMarginBlocks`: nobody contracts on an outcome already partly known,
+ * and a public request never needs already indexed blocks read), window
  * length, how far ahead the window starts, pending (unattested) events per
- * client, and requests per client per minute. A client is its IP address.
+ * client, requests per client per minute, and the number of watched
+ * addresses. A client is its IP address. The operator may create events over
+ * past windows; their already indexed blocks are read in chunks
+ * (`ChainIndexer.rescanChunk`), bounded by the window.
  *
  * This module does NOT attest (attest.ts), speak HTTP (http.ts), or
- * serialize access: the service calls it one request at a time.
+ * serialize access itself: each step of a request runs through the `step`
+ * runner the service gives it (work-queue.ts's request lane), so indexing and
+ * attesting can run between the chunks of a rescan.
  */
 import { address as btcAddress } from 'bitcoinjs-lib';
 import { z } from 'zod';
@@ -107,7 +115,14 @@ export interface EventServiceOptions {
   crash: (step: CrashStep) => void;
   /** Clock for rate limits (ms). */
   now?: () => number;
+  /** Runs one step of a request alone (the service's request lane); default: at once. */
+  step?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Where rescans are reported (default: nowhere). */
+  log?: (line: string) => void;
 }
+
+/** What one step of a request found: the event, or a past window still to rescan. */
+type Prepared = { record: EventRecord; created: boolean } | { rescan: EventParams; eventId: string };
 
 export class EventService {
   readonly #config: OracleConfig;
@@ -116,6 +131,8 @@ export class EventService {
   readonly #key: OracleKey;
   readonly #crash: (step: CrashStep) => void;
   readonly #now: () => number;
+  readonly #step: <T>(fn: () => Promise<T>) => Promise<T>;
+  readonly #log: (line: string) => void;
   /** client → ids of its unattested events */
   readonly #pending = new Map<string, Set<string>>();
   /** client → times (ms) of its recent requests */
@@ -128,6 +145,8 @@ export class EventService {
     this.#key = options.key;
     this.#crash = options.crash;
     this.#now = options.now ?? Date.now;
+    this.#step = options.step ?? ((fn) => fn());
+    this.#log = options.log ?? (() => undefined);
   }
 
   /** Rebuilds the per-client pending counts from the unattested events. */
@@ -186,7 +205,7 @@ export class EventService {
   /**
    * Turns a request into event parameters, checking every rule.
    * @throws {OracleError} UNAUTHORIZED, INVALID_PARAMS (reasons `window-empty`,
-   *   `window-before-index`, `window-too-long`, `window-too-far`,
+   *   `window-before-index`, `window-started`, `window-too-long`, `window-too-far`,
    *   `address-required`, `address-not-allowed`, `address-invalid`,
    *   `hashrate-required`, `hashrate-not-allowed`), ORACLE_UNAVAILABLE before the first indexed block.
    */
@@ -206,6 +225,17 @@ export class EventService {
     // 2. Window limits (the operator's are wider).
     const maxLen = who.operator ? limits.maxOperatorWindowBlocks : limits.maxWindowBlocks;
     if (end - start > maxLen) throw invalid('window-too-long', `window has ${end - start} blocks, at most ${maxLen} allowed`);
+    // 2a. Public requests only for windows that have not started (issue 9, hole 3),
+    // judged against the highest block known (the node's, while the index catches up);
+    // the margin covers a block the node has and the oracle has not seen yet. Operators
+    // may create past events (their blocks are rescanned, in chunks, off the attest path).
+    const seen = Math.max(tip.height, this.#indexer.seenHeight ?? tip.height);
+    if (!who.operator && start <= seen + limits.startMarginBlocks) {
+      throw invalid(
+        'window-started',
+        `window starts at ${start}; public requests need a window starting above ${seen + limits.startMarginBlocks} (chain height ${seen} + margin ${limits.startMarginBlocks})`,
+      );
+    }
     if (!who.operator && start > tip.height + limits.maxStartAheadBlocks) {
       throw invalid('window-too-far', `window starts more than ${limits.maxStartAheadBlocks} blocks above the tip ${tip.height}`);
     }
@@ -268,10 +298,31 @@ export class EventService {
 
   /**
    * Creates (announces) the event a request describes, or returns the
-   * existing one with the same id.
-   * @throws {OracleError} as `paramsOf`, TOO_MANY_PENDING, CONFLICT; {ChainError} from the node.
+   * existing one with the same id. A refused request (say a started window)
+   * is refused before it waits for the lock.
+   * @throws {OracleError} as `paramsOf`, TOO_MANY_PENDING, CAPACITY, CONFLICT; {ChainError} from the node.
    */
   async create(req: EventRequest, who: Requester): Promise<{ record: EventRecord; created: boolean }> {
+    this.paramsOf(req, who);
+    for (;;) {
+      const prepared = await this.#step(() => this.#prepare(req, who));
+      if ('record' in prepared) return prepared;
+      // An operator's past window: read its indexed blocks a chunk per step.
+      const { rescan: params, eventId } = prepared;
+      const D = params.deliveryAddress!;
+      for (;;) {
+        const range = await this.#step(() => this.#indexer.rescanChunk(D, params.window.start, params.window.end, this.#config.index.rpcBatch));
+        if (range === undefined) break;
+        this.#log(`rescanned ${D} in blocks [${range[0]}, ${range[1]}) for ${eventId}`);
+      }
+    }
+  }
+
+  /**
+   * One step of a request: the checks, then the existing event, or the
+   * announced new one, or (operator, past window) the window to rescan first.
+   */
+  async #prepare(req: EventRequest, who: Requester): Promise<Prepared> {
     const params = this.paramsOf(req, who);
     const eventId = eventIdFor(params);
     const existing = await this.#store.events.get(eventId);
@@ -287,7 +338,15 @@ export class EventService {
       });
     }
     // Payouts to D must be indexed over the whole window before it is attested.
-    if (params.deliveryAddress !== null) await this.#indexer.watchAddress(params.deliveryAddress, params.window.start);
+    const D = params.deliveryAddress;
+    if (D !== null) {
+      const max = this.#config.limits.maxWatchedAddresses;
+      if (!who.operator && this.#indexer.watchedSince(D) === undefined && this.#indexer.watchedCount >= max) {
+        throw new OracleError('CAPACITY', `the oracle watches ${max} delivery addresses, its limit`, { reason: 'watched-addresses' });
+      }
+      await this.#indexer.startWatching(D);
+      if (this.#indexer.missingRanges(D, params.window.start, params.window.end).length > 0) return { rescan: params, eventId };
+    }
     const record = await this.#announce(params, eventId, who.operator ? null : who.client);
     if (record.requestedBy !== null) this.#pendingOf(record.requestedBy).add(eventId);
     return { record, created: true };
@@ -344,7 +403,10 @@ export class EventService {
       const start = k * every;
       if (start < this.#config.indexStartHeight) continue;
       const req: EventRequest = { kind: 'hashprice', window: { start, end: start + every }, nbDigits: hashpriceNbDigits };
-      const { record, created: isNew } = await this.create(req, { operator: true, client: 'schedule' });
+      // Already inside a step of the service (no address: never a rescan).
+      const prepared = await this.#prepare(req, { operator: true, client: 'schedule' });
+      if (!('record' in prepared)) throw new TypeError('a hashprice event needs no rescan');
+      const { record, created: isNew } = prepared;
       if (isNew) created.push(record);
     }
     return created;

@@ -4,7 +4,9 @@
  * loop that polls the node's best block every `pollIntervalMs`, indexes new
  * blocks (rolling back reorgs), announces scheduled events and attests every
  * event that is due. Index changes, event creation and attestation run one at
- * a time (a single promise chain), so each sees a consistent index.
+ * a time (work-queue.ts), so each sees a consistent index; the poll (index and
+ * attest) goes before every waiting request step, so event requests never
+ * delay an attestation by more than the one step already running.
  *
  * Returns `{ url, publicKey, stop() }` for in-process use (tests, harness,
  * bench); `main.ts` is the process entry.
@@ -26,6 +28,7 @@ import { createApp } from './http.js';
 import { ChainIndexer, type SyncResult } from './indexer.js';
 import { loadOrCreateKey } from './keys.js';
 import { OracleStore, type IdentityRecord } from './store.js';
+import { WorkQueue } from './work-queue.js';
 
 export { parseConfig, loadConfig, CRASH_STEPS } from './config.js';
 export type { CrashStep, OracleConfig, OracleConfigInput } from './config.js';
@@ -43,6 +46,8 @@ export interface RunningOracle {
   config: OracleConfig;
   /** Runs one poll now (sync, schedule, attest) and waits for it. */
   tick(): Promise<SyncResult | undefined>;
+  /** Work waiting for the lock right now, and the watched addresses (tests, bench, diagnostics). */
+  load(): { requestsWaiting: number; requestsDone: number; chainWaiting: number; watchedAddresses: number };
   /** Stops the loop and the server, closes the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -117,7 +122,11 @@ export async function startOracle(input: OracleConfigInput | OracleConfig, optio
       batchBlocks: config.index.batchBlocks,
     });
     await indexer.init();
-    const events = new EventService({ config, store, indexer, key, crash });
+    const work = new WorkQueue(config.limits.maxQueuedRequests);
+    const events = new EventService({
+      config, store, indexer, key, crash, log,
+      step: (fn) => work.run('request', fn),
+    });
     await events.init();
     const attester = new Attester({
       store, indexer, key, hashProfile: config.hashProfile, crash,
@@ -125,13 +134,8 @@ export async function startOracle(input: OracleConfigInput | OracleConfig, optio
       onError: (err) => log(`attestation postponed: ${err instanceof Error ? err.message : String(err)}`),
     });
 
-    // One chain of promises: index changes, announcements and attestations never interleave.
-    let queue: Promise<unknown> = Promise.resolve();
-    const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-      const run = queue.then(fn, fn);
-      queue = run.catch(() => undefined);
-      return run;
-    };
+    // Index changes, announcements and attestations never interleave; the poll goes first.
+    const serial = <T>(fn: () => Promise<T>): Promise<T> => work.run('chain', fn);
 
     let lastScheduledTip = -1;
     const pass = async (): Promise<SyncResult> => {
@@ -158,8 +162,11 @@ export async function startOracle(input: OracleConfigInput | OracleConfig, optio
         limits: {
           maxWindowBlocks: config.limits.maxWindowBlocks,
           maxStartAheadBlocks: config.limits.maxStartAheadBlocks,
+          startMarginBlocks: config.limits.startMarginBlocks,
           maxPendingPerClient: config.limits.maxPendingPerClient,
           requestsPerMinute: config.limits.requestsPerMinute,
+          maxQueuedRequests: config.limits.maxQueuedRequests,
+          maxWatchedAddresses: config.limits.maxWatchedAddresses,
           maxBodyBytes: config.limits.maxBodyBytes,
         },
         schedule: { hashpriceEveryBlocks: config.schedule.hashpriceEveryBlocks, hashpriceNbDigits: config.schedule.hashpriceNbDigits },
@@ -169,7 +176,7 @@ export async function startOracle(input: OracleConfigInput | OracleConfig, optio
       maxBodyBytes: config.limits.maxBodyBytes,
       maxListLimit: config.limits.maxListLimit,
       operatorToken: config.operatorToken,
-      createEvent: (req, who) => serial(() => events.create(req, who)),
+      createEvent: (req, who) => events.create(req, who),
       checkRate: (client) => events.checkRate(client),
       getEvent: (id) => events.get(id),
       listEvents: (filter) => events.list(filter),
@@ -221,7 +228,7 @@ export async function startOracle(input: OracleConfigInput | OracleConfig, optio
         srv.close(() => resolve());
         srv.closeAllConnections();
       });
-      await queue;
+      await work.idle();
       await store.close();
     };
     log(`oracle ${key.publicKeyHex} on ${config.network} listening at ${url}`);
@@ -231,6 +238,12 @@ export async function startOracle(input: OracleConfigInput | OracleConfig, optio
       keyCreated: key.created,
       config,
       tick: () => serial(pass),
+      load: () => ({
+        requestsWaiting: work.requestsWaiting,
+        requestsDone: work.requestsDone,
+        chainWaiting: work.chainWaiting,
+        watchedAddresses: indexer.watchedCount,
+      }),
       stop,
     };
   } catch (err) {

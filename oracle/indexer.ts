@@ -28,15 +28,23 @@
  * block or with `getrawtransaction` (the node needs `-txindex`, as the regtest
  * harness and docker-compose run it).
  *
+ * Watching a delivery address (`startWatching`) costs no block reads: every
+ * block indexed from then on includes its payouts. The already indexed
+ * blocks an operator-created past window needs are read by `rescanChunk`,
+ * bounded by the window (never up to the tip) and in chunks, so the service
+ * can index and attest between chunks; rescanned ranges are stored with the
+ * watch record (`covered`) and never read twice.
+ *
  * This module does NOT compute outcomes, sign, or serialize access: the
- * service runs `sync()` and `watchAddress()` one at a time.
+ * service runs `sync()` and each `startWatching()`/`rescanChunk()` one at a
+ * time (work-queue.ts).
  */
 import { Block, Transaction, address as btcAddress, type Network } from 'bitcoinjs-lib';
 import type { BitcoinRpc } from '../src/chain/index.js';
 import { isChainError } from '../src/chain/index.js';
 import { toHex } from '../protocol/messages/index.js';
 import { OracleError } from './errors.js';
-import type { BlockRecord, CoinbaseOutputRecord, OracleStore, PayoutRecord, StoreOp, TipRecord } from './store.js';
+import type { BlockRecord, CoinbaseOutputRecord, OracleStore, PayoutRecord, StoreOp, TipRecord, WatchRecord } from './store.js';
 import { h10 } from './store.js';
 
 export interface IndexerOptions {
@@ -130,7 +138,11 @@ export class ChainIndexer {
   readonly #watched = new Map<string, number>();
   /** output script hex → watched address */
   readonly #watchedScripts = new Map<string, string>();
+  /** watched address → ranges [a, b) below its `since` whose payouts were indexed by a rescan */
+  readonly #covered = new Map<string, [number, number][]>();
   #tip: TipRecord | undefined;
+  /** The node's best height when it was last asked (a sync may still be catching up to it). */
+  #nodeHeight: number | undefined;
 
   constructor(options: IndexerOptions) {
     this.#rpc = options.rpc;
@@ -145,8 +157,9 @@ export class ChainIndexer {
   /** Loads the stored tip and watched addresses. */
   async init(): Promise<void> {
     this.#tip = await this.#store.tip();
-    for await (const [address, rec] of this.#store.watch.iterator() as AsyncIterable<[string, { since: number }]>) {
+    for await (const [address, rec] of this.#store.watch.iterator() as AsyncIterable<[string, WatchRecord]>) {
       this.#watch(address, rec.since);
+      if (rec.covered !== undefined) this.#covered.set(address, rec.covered);
     }
   }
 
@@ -158,6 +171,15 @@ export class ChainIndexer {
   /** The last indexed block. */
   get tip(): TipRecord | undefined {
     return this.#tip;
+  }
+
+  /**
+   * The highest block known to exist: the indexed tip, or the node's best
+   * height seen by the last sync when the index is still catching up to it.
+   */
+  get seenHeight(): number | undefined {
+    if (this.#tip === undefined) return this.#nodeHeight;
+    return Math.max(this.#tip.height, this.#nodeHeight ?? -1);
   }
 
   /** Whether payouts to `address` are indexed from `height` on. */
@@ -190,6 +212,7 @@ export class ChainIndexer {
       if (isChainError(err) && err.code === 'CHAIN_NOT_FOUND') return { height: await this.#rpc.getBlockCount() };
       throw err;
     })).height;
+    this.#nodeHeight = nodeHeight;
     result.indexed = await this.#catchUp(nodeHeight);
     result.tip = this.#tip;
     return result;
@@ -374,21 +397,66 @@ export class ChainIndexer {
     return [...from].sort();
   }
 
+  /** Height of the next block to index. */
+  #indexedEnd(): number {
+    return this.#tip === undefined ? this.#startHeight : this.#tip.height + 1;
+  }
+
+  /** How many addresses are watched. */
+  get watchedCount(): number {
+    return this.#watched.size;
+  }
+
   /**
-   * Watches `address` from `fromHeight`: indexes payouts to it in the already
-   * indexed blocks from `fromHeight` that were not yet covered, then in every
-   * new block. One atomic batch.
-   * @throws {ChainError} when the node fails.
+   * Heights of the window `[from, to)` whose payouts to `address` are not
+   * indexed yet, as ranges in order: the already indexed blocks of the
+   * window, below where live watching began, not covered by an earlier
+   * rescan. Blocks above the indexed tip are never missing (they are indexed
+   * with the watched address when they come), and nothing after `to` is
+   * ever read.
    */
-  async watchAddress(address: string, fromHeight: number): Promise<void> {
+  missingRanges(address: string, from: number, to: number): [number, number][] {
+    const lo = Math.max(from, this.#startHeight);
+    const hi = Math.min(to, this.#watched.get(address) ?? Infinity, this.#indexedEnd());
+    if (lo >= hi) return [];
+    return subtractRanges([lo, hi], this.#covered.get(address) ?? []);
+  }
+
+  /**
+   * Watches `address` in every block indexed from now on (persisted). Reads
+   * no block: the already indexed blocks a window needs are read by
+   * `rescanChunk`, bounded by the window.
+   */
+  async startWatching(address: string): Promise<void> {
+    if (this.#watched.has(address)) return;
+    const since = this.#indexedEnd();
+    await this.#store.write([this.#store.put(this.#store.watch, address, { since })]);
+    this.#watch(address, since);
+  }
+
+  /**
+   * Indexes payouts to `address` in the first `maxBlocks` (at most) missing
+   * blocks of the window `[from, to)` (see `missingRanges`), and records them
+   * covered, in one atomic batch. Call it again until it returns undefined;
+   * between calls other work (indexing, attesting) may run.
+   * @returns the range read, or undefined when nothing of the window is missing.
+   * @throws {ChainError} when the node fails; {TypeError} before `startWatching`.
+   */
+  async rescanChunk(address: string, from: number, to: number, maxBlocks: number): Promise<[number, number] | undefined> {
+    const since = this.#watched.get(address);
+    if (since === undefined) throw new TypeError(`rescanChunk: ${address} is not watched`);
+    const first = this.missingRanges(address, from, to)[0];
+    if (first === undefined) return undefined;
+    const range: [number, number] = [first[0], Math.min(first[1], first[0] + Math.max(1, maxBlocks))];
     const s = this.#store;
-    const current = this.#watched.get(address);
-    const indexedEnd = this.#tip === undefined ? this.#startHeight : this.#tip.height + 1;
-    const scanEnd = current ?? indexedEnd;
-    const scanStart = Math.max(fromHeight, this.#startHeight);
-    if (current !== undefined && current <= scanStart) return;
     const ops: StoreOp[] = [];
-    const records = scanStart < scanEnd ? await s.range(s.blocks, h10(scanStart), h10(scanEnd)) : [];
+    const records = await s.range(s.blocks, h10(range[0]), h10(range[1]));
+    // Never record as covered a block that was not read.
+    if (records.length !== range[1] - range[0]) {
+      throw new OracleError('INTERNAL', `index has ${records.length} of the ${range[1] - range[0]} blocks of [${range[0]}, ${range[1]})`, {
+        reason: 'index-incomplete',
+      });
+    }
     for (let i = 0; i < records.length; i += this.#rpcBatch) {
       const part = records.slice(i, i + this.#rpcBatch);
       const hexes = await this.#rpc.getBlocksHex(part.map(([, rec]) => rec.hash));
@@ -404,9 +472,36 @@ export class ChainIndexer {
         ops.push(s.put(s.blocks, key, { ...rec, payoutKeys: [...keys] }));
       }
     }
-    const since = Math.min(scanStart, scanEnd);
-    ops.push(s.put(s.watch, address, { since }));
+    const covered = addRange(this.#covered.get(address) ?? [], range);
+    ops.push(s.put(s.watch, address, { since, covered }));
     await s.write(ops);
-    this.#watch(address, since);
+    this.#covered.set(address, covered);
+    return range;
   }
+}
+
+/** The parts of `[lo, hi)` outside every range of `ranges` (sorted, disjoint). */
+export function subtractRanges([lo, hi]: [number, number], ranges: readonly [number, number][]): [number, number][] {
+  const out: [number, number][] = [];
+  let at = lo;
+  for (const [a, b] of ranges) {
+    if (b <= at) continue;
+    if (a >= hi) break;
+    if (a > at) out.push([at, a]);
+    at = Math.max(at, b);
+  }
+  if (at < hi) out.push([at, hi]);
+  return out;
+}
+
+/** `ranges` (sorted, disjoint) with `r` added, touching ranges merged. */
+export function addRange(ranges: readonly [number, number][], r: [number, number]): [number, number][] {
+  const all = [...ranges, r].sort((x, y) => x[0] - y[0]);
+  const out: [number, number][] = [];
+  for (const [a, b] of all) {
+    const last = out[out.length - 1];
+    if (last !== undefined && a <= last[1]) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
 }

@@ -10,7 +10,8 @@
  *   cbout         `${address}!${h10}!${vout}` → sats (coinbase outputs by address)
  *   payouts       `${address}!${h10}!${txid}!${vout}` → PayoutRecord (non-coinbase
  *                 outputs to watched addresses, with the addresses the tx spends from)
- *   watch         address → WatchRecord (watched delivery addresses, complete from `since`)
+ *   watch         address → WatchRecord (watched delivery addresses: complete from `since`
+ *                 on, and in the `covered` ranges below it)
  *   events        eventId → EventRecord
  *   eventIdx      `kind!${kind}!${id}`, `state!${state}!${id}`, `addr!${address}!${id}` → ''
  *   due           `${h10(attestHeight)}!${id}` → '' (events not attested yet)
@@ -70,6 +71,11 @@ export interface PayoutRecord {
 export interface WatchRecord {
   /** payouts to the address are indexed for every block at or above this height */
   since: number;
+  /**
+   * Ranges `[a, b)` below `since` whose payouts were indexed by a rescan for an
+   * operator-created past window (sorted, disjoint; absent when none).
+   */
+  covered?: [number, number][];
 }
 
 /** Internal event states; the API shows `outcome-stored` as `announced`. */

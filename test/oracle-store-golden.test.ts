@@ -49,7 +49,15 @@ describe('oracle store golden records', () => {
         for (const o of rec.coinbase) ops.push(store.put(store.cbout, `${o.address}!${h10(h)}!${o.vout}`, o.value));
       }
       await store.write(ops);
-      const indexer = { tip: { height: 500, hash: hex('block 500') }, watchAddress: async () => undefined } as unknown as ChainIndexer;
+      // All of the window's payouts are indexed (a watched address with nothing missing).
+      const indexer = {
+        tip: { height: 500, hash: hex('block 500') },
+        watchedSince: () => 500,
+        watchedCount: 1,
+        seenHeight: 500,
+        startWatching: async () => undefined,
+        missingRanges: () => [],
+      } as unknown as ChainIndexer;
       const config = parseConfig({
         network: 'regtest',
         rpc: { url: 'http://127.0.0.1:1/', username: 'u', password: 'p' },
@@ -59,7 +67,8 @@ describe('oracle store golden records', () => {
       const events = new EventService({ config, store, indexer, key, crash: () => undefined });
       const { record, created } = await events.create(
         { kind: 'hashpower-delivery', window: { start: 500, end: 503 }, deliveryAddress: D, hashrateThs: '100' },
-        { operator: false, client: '127.0.0.1' },
+        // The operator: a public request for a window that has started is refused (issue 9, hole 3).
+        { operator: true, client: '127.0.0.1' },
       );
       expect(created).toBe(true);
       expect(record).toMatchSnapshot('event record (announced)');

@@ -32,7 +32,9 @@ const HALVING = 150;
 
 let t: TestOracle;
 beforeAll(async () => {
-  t = await startTestOracle(rpc, { simulatedDifficulty: SIMDIFF_100THS_AT_HALF });
+  // Windows start at the node's next block, mined right after the request: no margin
+  // above the indexed tip (a window that has started is still refused).
+  t = await startTestOracle(rpc, { simulatedDifficulty: SIMDIFF_100THS_AT_HALF, limits: { startMarginBlocks: 0 } });
 });
 afterAll(async () => {
   await t?.close();

@@ -29,11 +29,12 @@ export interface TestOracle {
   close(): Promise<void>;
 }
 
-/** Starts an oracle indexing from `fromHeight` (default: the current tip). */
+/** Starts an oracle indexing from `fromHeight` (default: the current tip); its log lines go to `log` (default: nowhere). */
 export async function startTestOracle(
   rpc: BitcoinRpc,
   overrides: Partial<OracleConfigInput> = {},
   fromHeight?: number,
+  log: (line: string) => void = () => undefined,
 ): Promise<TestOracle> {
   const provided = inject('regtest');
   const dataDir = mkdtempSync(join(tmpdir(), 'hashdlc-oracle-test-'));
@@ -49,7 +50,7 @@ export async function startTestOracle(
       indexStartHeight,
       ...overrides,
     },
-    { log: () => undefined },
+    { log },
   );
   const get = async (path: string): Promise<{ status: number; body: any }> => {
     const res = await fetch(`${oracle.url}${path}`);
