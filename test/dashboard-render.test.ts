@@ -312,7 +312,7 @@ describe('pages show outside data as text', () => {
         ok: true,
         value: {
           eventId: EVIL, outcome: '6000', hex: 'fdd868', attestedAtHeight: 1101, result: null, evidence: built.evidence, evidenceError: null,
-          recomputed: { outcome: 6000n, capped: false, noNetworkReward: false, networkReward: 7_812_500_000n, poolRewards: 1n }, recomputeError: null, expectedSats: 779_000_000n,
+          recomputed: { outcome: 6000n, capped: false, noNetworkReward: false, networkReward: 7_812_500_000n, countedReward: 7_812_500_000n, rewardRule: 'subsidy+fees-capped-4x-median-v1', feeCap: 0n, poolRewards: 1n }, recomputeError: null, expectedSats: 779_000_000n,
         },
       },
     }, ctx);
@@ -327,7 +327,7 @@ describe('pages show outside data as text', () => {
     const page = oracleEventPage({
       index: 0, url: 'http://127.0.0.1:9', eventId: 'e', maxRows: 500,
       event: { ok: true, value: { eventId: 'e' } },
-      attestation: { ok: true, value: { eventId: 'e', outcome: '6000', hex: null, attestedAtHeight: null, result: null, evidence: built.evidence, evidenceError: null, recomputed: { outcome: 5000n, capped: false, noNetworkReward: false, networkReward: 1n, poolRewards: 1n }, recomputeError: null, expectedSats: null } },
+      attestation: { ok: true, value: { eventId: 'e', outcome: '6000', hex: null, attestedAtHeight: null, result: null, evidence: built.evidence, evidenceError: null, recomputed: { outcome: 5000n, capped: false, noNetworkReward: false, networkReward: 1n, countedReward: 1n, rewardRule: 'subsidy+fees-capped-4x-median-v1', feeCap: 0n, poolRewards: 1n }, recomputeError: null, expectedSats: null } },
     }, ctx);
     expect(page).toContain('✗ The evidence recomputes to outcome 5,000, the oracle attested 6000.');
   });
