@@ -318,6 +318,7 @@ describe('pages show outside data as text', () => {
     }, ctx);
     expectInert(page);
     expect(page).toContain('The evidence recomputes to outcome 6,000, as attested.');
+    expect(page).toMatch(/<dt>Reward rule<\/dt><dd><span class="mono">subsidy\+fees-capped-4x-median-v1<\/span>: [^<]*counted \(fees per block capped at /);
     expect((page.match(/<tr><td class="num">1,0\d\d<\/td><td class="mono nowrap"/g) ?? []).length).toBe(10);
     expect(page).toContain('90 more not shown');
   });
