@@ -17,7 +17,8 @@
  * coordinator settles the miner's escrow + collateral on chain. The same
  * evidence recomputed under `full-reward-v0` gives an outcome under the
  * tolerance, and `hashdlc oracle verify` (a child process) holds the
- * attestation against the node, naming the rule.
+ * attestation against the node, naming the rule, and refuses the evidence
+ * when the rule in it is swapped for the old one.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -28,6 +29,7 @@ import { useRegtest } from '../../regtest/context.js';
 import { buildBlockOn, buildP2wpkhSpend, mineAsPool, mineBlocks, mineToHeight, regtestSubsidy, strangerAddress, TestKey, type Utxo } from '../../regtest/index.js';
 import { CAPPED_FEES_RULE, recomputeOutcome } from '../../protocol/hashpower/index.js';
 import { evidenceFromJson } from '../../oracle/event-spec.js';
+import { verifyOracleEvent } from '../../src/cli/oracle.js';
 import { waitForContractState } from '../../src/stack/index.js';
 import { expectSettledOnCurve, negotiate, newAddress, saleArgs, startWorld, windowInOneEra, type Negotiated, type Settlement, type World } from './scenario-helpers.js';
 
@@ -123,5 +125,23 @@ describe('a buyer mines one block of the window with a 1,000 BTC fee paid to its
     });
     expect(verified.stdout).toContain(`HOLDS: outcome ${settled.attestation!.outcome}`);
     expect(verified.stdout).toContain(`under ${CAPPED_FEES_RULE} (fee cap 0 sats)`);
+  });
+
+  it('an oracle (or a relay) that swaps the rule in the evidence after announcement does not verify', async () => {
+    // The evidence served as if under the old rule: what an oracle paid by the buyer would publish with outcome 0.
+    const oldRuleEvidence: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (!String(input).endsWith('/attestation')) return res;
+      const body = (await res.json()) as { evidence: Record<string, unknown> };
+      delete body.evidence.rewardRule;
+      delete body.evidence.subsidyHalvingInterval;
+      return new Response(JSON.stringify(body), { status: 200 });
+    };
+    const report = await verifyOracleEvent({ oracleUrl: w.oracleUrl, eventId: sale.eventId, rpc: w.rpc, fetch: oldRuleEvidence });
+    expect(report.ok).toBe(false);
+    expect(report.checks.find((c) => c.name === 'outcome recomputed from evidence')).toMatchObject({
+      ok: false,
+      detail: `evidence reward rule full-reward-v0 differs from the event's ${CAPPED_FEES_RULE}`,
+    });
   });
 });
