@@ -20,7 +20,7 @@ import { recomputeOutcome, type OutcomeEvidence, type PayoutEvidence, type Recom
 import { encodeMessage, toHex, type OracleAttestation } from '../protocol/messages/index.js';
 import type { CrashStep } from './config.js';
 import { OracleError } from './errors.js';
-import { attestedOutcome, evidenceSpec, evidenceToJson, type EventParams } from './event-spec.js';
+import { attestedOutcome, evidenceRewardFields, evidenceSpec, evidenceToJson, type EventParams } from './event-spec.js';
 import { eventIndexKeys } from './events.js';
 import type { ChainIndexer } from './indexer.js';
 import type { OracleKey } from './keys.js';
@@ -49,7 +49,9 @@ export async function buildEvidence(store: OracleStore, params: EventParams): Pr
   }));
   const event = evidenceSpec(params);
   const simulated = params.simulatedDifficulty === null ? {} : { simulatedDifficulty: params.simulatedDifficulty };
-  if (params.kind === 'hashprice') return { kind: 'hashprice', window: { start, end }, event, blocks, ...simulated };
+  // The event's own rule (full-reward-v0 for events announced before rules: never a silent change of outcome).
+  const rule = evidenceRewardFields(params);
+  if (params.kind === 'hashprice') return { kind: 'hashprice', window: { start, end }, event, blocks, ...simulated, ...rule };
 
   const D = params.deliveryAddress!;
   const declared = params.poolPayoutAddresses ?? [];
@@ -73,7 +75,7 @@ export async function buildEvidence(store: OracleStore, params: EventParams): Pr
   }
   const withPayouts = { window: { start, end }, event, blocks, deliveryAddress: D, poolPayoutAddresses: [...declared], payouts };
   if (params.kind === 'pool-rewards') return { kind: 'pool-rewards', ...withPayouts };
-  return { kind: 'hashpower-delivery', ...withPayouts, ...simulated, hashrateThs: BigInt(params.hashrateThs!) };
+  return { kind: 'hashpower-delivery', ...withPayouts, ...simulated, ...rule, hashrateThs: BigInt(params.hashrateThs!) };
 }
 
 export interface AttesterOptions {
@@ -149,6 +151,7 @@ export class Attester {
     const s = this.#o.store;
     const evidence = await buildEvidence(s, record.params);
     const result: RecomputedOutcome = recomputeOutcome(evidence);
+    const rule = evidenceRewardFields(record.params);
     const { outcome, signed } = attestedOutcome(record.params, result);
     const rec: OutcomeRecord = {
       eventId: record.eventId,
@@ -159,6 +162,10 @@ export class Attester {
         noNetworkReward: result.noNetworkReward,
         networkReward: result.networkReward.toString(),
         poolRewards: result.poolRewards.toString(),
+        // Only under a stated rule, so records of pre-rule events keep their format.
+        ...(rule.rewardRule === undefined
+          ? {}
+          : { rewardRule: rule.rewardRule, countedReward: result.countedReward.toString(), feeCap: result.feeCap?.toString() ?? null }),
       },
       outcome,
       signed,

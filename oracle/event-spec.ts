@@ -3,7 +3,11 @@
  * by anyone checking it (`hashdlc oracle verify`): event parameters, their
  * canonical JSON and the deterministic event id derived from it, the dlcspecs
  * event descriptor of each kind, the enum labels of threshold events, the
- * binary digits a numeric outcome is attested as, and the JSON form of the
+ * binary digits a numeric outcome is attested as, the reward rule of
+ * hashprice and delivery events (protocol/hashpower `RewardRule`: stated in
+ * the params, the id and the evidence; absent = `full-reward-v0`, events
+ * announced before rules existed, whose ids and outcomes stay as they were),
+ * and the JSON form of the
  * outcome evidence (protocol/hashpower `OutcomeEvidence` with bigints as
  * decimal strings).
  *
@@ -19,10 +23,17 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { z } from 'zod';
 import {
+  CAPPED_FEES_RULE,
+  CURRENT_REWARD_RULE,
   DELIVERY_RATIO_UNIT,
+  FULL_REWARD_RULE,
   HASHPRICE_UNIT,
   NO_NETWORK_REWARD_RULE,
   POOL_REWARDS_UNIT,
+  REWARD_RULE_TEXT,
+  REWARD_RULES,
+  subsidyHalvingInterval,
+  type RewardRule,
   type NumericEventSpec,
   type OutcomeEvidence,
   type RecomputedOutcome,
@@ -87,7 +98,56 @@ export interface EventParams {
   hashrateThs: string | null;
   /** Regtest only: the simulated difficulty, else null. */
   simulatedDifficulty: string | null;
+  /**
+   * Hashprice and delivery: which part of each block's reward counts towards
+   * `v` (protocol/hashpower `RewardRule`); null for pool-rewards. Absent in
+   * events announced before reward rules, which mean `full-reward-v0`
+   * (`rewardRuleOf`).
+   */
+  rewardRule?: RewardRule | null;
   descriptor: DescriptorParams;
+}
+
+/** Kinds whose outcome uses the expected reward `v`, hence a reward rule. */
+export function usesRewardRule(kind: EventKind): boolean {
+  return kind === 'hashprice' || kind === 'hashpower-delivery';
+}
+
+/**
+ * The reward rule an event is computed with: the stated one, `full-reward-v0`
+ * for a hashprice or delivery event announced before reward rules (its
+ * outcome never changes), null for pool-rewards.
+ */
+export function rewardRuleOf(p: EventParams): RewardRule | null {
+  if (!usesRewardRule(p.kind)) return null;
+  return p.rewardRule ?? FULL_REWARD_RULE;
+}
+
+/**
+ * The reward-rule fields an event's evidence carries: none for pool-rewards
+ * and for `full-reward-v0` (evidence in the pre-rule format), else the rule
+ * and the halving interval of the event's network it derives subsidies with.
+ * @throws {DlcError} INVALID_PARAMS `network-unknown`.
+ */
+export function evidenceRewardFields(p: EventParams): { rewardRule?: RewardRule; subsidyHalvingInterval?: number } {
+  const rule = statedRewardRule(p);
+  if (rule === undefined) return {};
+  return { rewardRule: rule, subsidyHalvingInterval: subsidyHalvingInterval(p.network) };
+}
+
+/** The reward rule of events announced from now on (null for kinds without one). */
+export function currentRewardRule(kind: EventKind): RewardRule | null {
+  return usesRewardRule(kind) ? CURRENT_REWARD_RULE : null;
+}
+
+/**
+ * The reward rule as it enters the canonical JSON and the id: absent for
+ * `full-reward-v0` and for kinds without a rule, so events announced before
+ * reward rules keep their ids (and a `full-reward-v0` event IS such an event).
+ */
+function statedRewardRule(p: EventParams): RewardRule | undefined {
+  const rule = rewardRuleOf(p);
+  return rule === null || rule === FULL_REWARD_RULE ? undefined : rule;
 }
 
 /** The canonical JSON of event parameters: fixed key order, no spaces. */
@@ -96,6 +156,7 @@ export function canonicalParamsJson(p: EventParams): string {
     p.descriptor.type === 'numeric'
       ? { type: 'numeric', base: 2, nbDigits: p.descriptor.nbDigits, unit: p.descriptor.unit, precision: 0 }
       : { type: 'enum', thresholds: [...p.descriptor.thresholds], outcomes: [...p.descriptor.outcomes] };
+  const rule = statedRewardRule(p);
   return JSON.stringify({
     kind: p.kind,
     network: p.network,
@@ -104,19 +165,24 @@ export function canonicalParamsJson(p: EventParams): string {
     poolPayoutAddresses: p.poolPayoutAddresses,
     hashrateThs: p.hashrateThs,
     simulatedDifficulty: p.simulatedDifficulty,
+    ...(rule === undefined ? {} : { rewardRule: rule }),
     descriptor: d,
   });
 }
 
 /**
  * The deterministic event id:
- * `<kind>/<start>-<end>[/<H>ths][/simdiff=<d>]/<first 32 hex of SHA-256(canonical params)>`.
+ * `<kind>/<start>-<end>[/<H>ths][/simdiff=<d>][/reward=<rule>]/<first 32 hex of SHA-256(canonical params)>`.
+ * The reward rule is spelled out (not only hashed) so that the announcement
+ * itself, which signs the id, states the rule to anyone holding it.
  */
 export function eventIdFor(p: EventParams): string {
   const digest = toHex(sha256(new TextEncoder().encode(canonicalParamsJson(p)))).slice(0, 32);
   const parts: string[] = [p.kind, `${p.window.start}-${p.window.end}`];
   if (p.hashrateThs !== null) parts.push(`${p.hashrateThs}ths`);
   if (p.simulatedDifficulty !== null) parts.push(`simdiff=${p.simulatedDifficulty}`);
+  const rule = statedRewardRule(p);
+  if (rule !== undefined) parts.push(`reward=${rule}`);
   parts.push(digest);
   return parts.join('/');
 }
@@ -183,6 +249,11 @@ export function eventRules(p: EventParams): string[] {
   const rules = [
     `window: blocks at heights [${p.window.start}, ${p.window.end}); outcome = floor(value), base 2 unsigned digits, most significant first`,
   ];
+  const rewardRule = rewardRuleOf(p);
+  if (rewardRule !== null) {
+    const interval = rewardRule === CAPPED_FEES_RULE ? ` (halving interval ${subsidyHalvingInterval(p.network)} blocks on ${p.network})` : '';
+    rules.push(`${REWARD_RULE_TEXT[rewardRule]}${interval}`);
+  }
   if (p.kind === 'hashpower-delivery') rules.push(NO_NETWORK_REWARD_RULE);
   if (p.descriptor.type === 'enum') rules.push(`enum: the label of the range the integer value falls in (${p.descriptor.outcomes.join(', ')})`);
   if (p.simulatedDifficulty !== null) {
@@ -250,6 +321,7 @@ export const eventParamsSchema = z
     poolPayoutAddresses: z.array(z.string()).nullable(),
     hashrateThs: z.string().regex(/^[1-9]\d*$/).nullable(),
     simulatedDifficulty: z.string().nullable(),
+    rewardRule: z.enum(REWARD_RULES).nullable().optional(),
     descriptor: descriptorSchema,
   })
   .strict();
@@ -274,6 +346,11 @@ const base = {
   event: z.object({ nbDigits: z.number().int().min(1).max(64), precision: z.number().int() }).strict(),
   blocks: z.array(blockEvidenceSchema),
 };
+/** Hashprice and delivery evidence: absent for evidence published before reward rules (`full-reward-v0`). */
+const rewardRuleFields = {
+  rewardRule: z.enum(REWARD_RULES).optional(),
+  subsidyHalvingInterval: z.number().int().min(1).max(0x7fffffff).optional(),
+};
 const payoutFields = {
   deliveryAddress: z.string(),
   poolPayoutAddresses: z.array(z.string()),
@@ -282,7 +359,7 @@ const payoutFields = {
 
 /** zod schema of the evidence JSON (bigints as decimal strings) → `OutcomeEvidence`. */
 export const evidenceJsonSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('hashprice'), ...base, simulatedDifficulty: z.string().optional() }).strict(),
+  z.object({ kind: z.literal('hashprice'), ...base, simulatedDifficulty: z.string().optional(), ...rewardRuleFields }).strict(),
   z.object({ kind: z.literal('pool-rewards'), ...base, ...payoutFields }).strict(),
   z
     .object({
@@ -290,6 +367,7 @@ export const evidenceJsonSchema = z.discriminatedUnion('kind', [
       ...base,
       ...payoutFields,
       simulatedDifficulty: z.string().optional(),
+      ...rewardRuleFields,
       hashrateThs: z.string().regex(/^[1-9]\d*$/).transform(BigInt),
     })
     .strict(),

@@ -40,6 +40,7 @@ import { ADDRESS_NETWORKS, type CrashStep, type OracleConfig } from './config.js
 import { OracleError } from './errors.js';
 import {
   canonicalParamsJson,
+  currentRewardRule,
   DEFAULT_NB_DIGITS,
   enumLabels,
   EVENT_KINDS,
@@ -287,6 +288,8 @@ export class EventService {
       poolPayoutAddresses,
       hashrateThs,
       simulatedDifficulty: this.#config.simulatedDifficulty ?? null,
+      // Every new hashprice/delivery event gets the self-paid-fee-resistant rule (formulas.ts "Reward rules").
+      rewardRule: currentRewardRule(req.kind),
       descriptor,
     };
   }

@@ -22,7 +22,7 @@ import {
 } from '../protocol/messages/index.js';
 import { ChainError } from '../src/chain/index.js';
 import { OracleError } from './errors.js';
-import { EVENT_KINDS, eventRules } from './event-spec.js';
+import { EVENT_KINDS, eventRules, rewardRuleOf } from './event-spec.js';
 import { eventRequestSchema, publicState, type EventFilter, type EventRequest, type Requester } from './events.js';
 import type { AttestationRecord, EventRecord, OutcomeRecord } from './store.js';
 
@@ -65,6 +65,7 @@ export function eventToJson(record: EventRecord, outcome: OutcomeRecord | undefi
       poolPayoutAddresses: p.poolPayoutAddresses === null ? null : [...p.poolPayoutAddresses],
       hashrateThs: p.hashrateThs,
       simulatedDifficulty: p.simulatedDifficulty,
+      rewardRule: rewardRuleOf(p),
       descriptor:
         p.descriptor.type === 'numeric'
           ? { ...p.descriptor }

@@ -97,7 +97,19 @@ export interface EventRecord {
 export interface OutcomeRecord {
   eventId: string;
   evidence: EvidenceJson;
-  result: { outcome: string; capped: boolean; noNetworkReward: boolean; networkReward: string; poolRewards: string };
+  result: {
+    outcome: string;
+    capped: boolean;
+    noNetworkReward: boolean;
+    networkReward: string;
+    poolRewards: string;
+    /** Events with a stated reward rule (absent: full-reward-v0, records from before rules). */
+    rewardRule?: string;
+    /** The part of `networkReward` the rule counts, sats. */
+    countedReward?: string;
+    /** The rule's fee cap, sats, or null. */
+    feeCap?: string | null;
+  };
   /** what is attested: the value/label and the signed strings */
   outcome: string;
   signed: string[];

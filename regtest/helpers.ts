@@ -204,20 +204,22 @@ export function regtestSubsidy(height: number): bigint {
 
 /**
  * Builds (does not submit) a block on any `parentHash`, as another miner would:
- * coinbase to `payoutAddress` claiming only the subsidy, then `txs`.
+ * coinbase to `payoutAddress` claiming the subsidy (plus `claimFeesSats`, at
+ * most the fees `txs` pay: a miner collecting the fees of its own
+ * transactions), then `txs`.
  * @throws {ChainError} when the parent is unknown.
  */
 export async function buildBlockOn(
   rpc: BitcoinRpc,
   parentHash: string,
-  options: { payoutAddress?: string; txs?: Transaction[]; time?: number } = {},
+  options: { payoutAddress?: string; txs?: Transaction[]; time?: number; claimFeesSats?: bigint } = {},
 ): Promise<BuiltBlock> {
   const parent = await rpc.getBlockHeader(parentHash);
   const height = parent.height + 1;
   const txs = options.txs ?? [];
   const coinbase = buildCoinbase(
     height,
-    [{ script: btcAddress.toOutputScript(options.payoutAddress ?? strangerAddress(), REGTEST), valueSats: regtestSubsidy(height) }],
+    [{ script: btcAddress.toOutputScript(options.payoutAddress ?? strangerAddress(), REGTEST), valueSats: regtestSubsidy(height) + (options.claimFeesSats ?? 0n) }],
     witnessCommitmentScript(txs),
     new TextEncoder().encode(`/hashdlc-branch/${Math.random().toString(36).slice(2, 10)}/`),
   );

@@ -49,7 +49,10 @@ function saleTerms(over: Record<string, unknown> = {}): Record<string, unknown> 
   };
 }
 
-const params = { kind: 'hashpower-delivery', window: WINDOW, deliveryAddress: delivery, poolPayoutAddresses: [], hashrateThs: '100', descriptor: { type: 'numeric', base: 2, nbDigits: 14, unit: 'bps', precision: 0 } };
+const params = {
+  kind: 'hashpower-delivery', window: WINDOW, deliveryAddress: delivery, poolPayoutAddresses: [], hashrateThs: '100',
+  rewardRule: 'subsidy+fees-capped-4x-median-v1', descriptor: { type: 'numeric', base: 2, nbDigits: 14, unit: 'bps', precision: 0 },
+};
 
 let n = 0;
 /** Registers an offer built from `offerTerms` over `offered`, served with `servedTerms` and the oracle's `published` announcement. */
@@ -177,6 +180,12 @@ describe('hashdlc accept checks the offer before signing anything', () => {
     ['an event measuring another window than the terms',
       () => register({ eventParams: { ...params, window: { start: 500, end: 650 } } }), [],
       /MISMATCH \(event-window\)/],
+    ['an event counting whole block rewards, which a self-paid fee in one block of the window moves (issue 9, hole 6)',
+      () => register({ eventParams: { ...params, rewardRule: 'full-reward-v0' } }), [],
+      /MISMATCH \(event-rewardRule\): .*"full-reward-v0".*"subsidy\+fees-capped-4x-median-v1"/],
+    ['an event announced before reward rules (no rule stated: full-reward-v0)',
+      () => register({ eventParams: { ...params, rewardRule: undefined } }), [],
+      /MISMATCH \(event-rewardRule\)/],
     ['a delivery address that is not this wallet\'s',
       () => register({ offerTerms: saleTerms({ deliveryAddress: 'bcrt1qsomeoneelse' }), eventParams: { ...params, deliveryAddress: 'bcrt1qsomeoneelse' } }), [],
       /MISMATCH \(delivery-address\).*pass --delivery-address/],

@@ -16,11 +16,18 @@ const WINDOW = { start: 1000, end: 1100 };
 const built = deliveryEvidence({ window: WINDOW, deliveryAddress: 'bcrt1qdelivery', hashrateThs: 100n, simulatedDifficulty: '140000000', bps: 6000n });
 const doctored = structuredClone(built.json) as { payouts: { address: string }[] };
 doctored.payouts[0]!.address = 'bcrt1qsomeoneelse';
+// The same evidence under the capped reward rule, without and with a 1,000 BTC self-paid fee in block 1050.
+const ruled = { ...structuredClone(built.json), rewardRule: 'subsidy+fees-capped-4x-median-v1', subsidyHalvingInterval: 150 };
+const ruledWithFee = structuredClone(ruled) as unknown as { blocks: { height: number; reward: string }[] };
+const feeBlock = ruledWithFee.blocks.find((b) => b.height === 1050)!;
+feeBlock.reward = String(BigInt(feeBlock.reward) + 100_000_000_000n);
 
 const routes: Record<string, (res: import('node:http').ServerResponse) => void> = {
   '/v1/events': (res) => json(res, 200, { events: [{ eventId: 'a', kind: 'hashpower-delivery', state: 'announced', params: { window: WINDOW } }], next: null }),
   '/v1/events/good': (res) => json(res, 200, { eventId: 'good', kind: 'hashpower-delivery', state: 'attested', attested: { height: 1101, outcome: '6000' }, rules: ['r'] }),
   '/v1/events/good/attestation': (res) => json(res, 200, { eventId: 'good', outcome: '6000', hex: 'fdd868', result: built.result, evidence: built.json, attestedAtHeight: 1101 }),
+  '/v1/events/ruled/attestation': (res) => json(res, 200, { eventId: 'ruled', outcome: '0', evidence: ruled }),
+  '/v1/events/ruled-fee/attestation': (res) => json(res, 200, { eventId: 'ruled-fee', outcome: '0', evidence: ruledWithFee }),
   '/v1/events/pending/attestation': (res) => json(res, 404, { error: { code: 'NOT_ATTESTED', message: 'not yet', attestHeight: 1100 } }),
   '/v1/events/doctored/attestation': (res) => json(res, 200, { eventId: 'doctored', outcome: '6000', evidence: doctored }),
   '/v1/events/no-evidence/attestation': (res) => json(res, 200, { eventId: 'no-evidence', outcome: '6000' }),
@@ -85,6 +92,19 @@ describe('OracleProxy', () => {
     expect(a.value.evidence?.blocks).toHaveLength(100);
     // paid ÷ expected is the ratio the evidence recomputes to
     expect((a.value.recomputed!.poolRewards * 10_000n) / a.value.expectedSats!).toBe(6000n);
+  });
+
+  it('recomputes under the evidence reward rule: a self-paid fee in one block changes neither the outcome nor the expected sats', async () => {
+    const plain = await proxy.attestation(0, 'ruled');
+    const withFee = await proxy.attestation(0, 'ruled-fee');
+    if (!plain.ok || plain.value === null || !withFee.ok || withFee.value === null) throw new Error('expected attestations');
+    expect(withFee.value.recomputeError).toBeNull();
+    expect(withFee.value.recomputed).toMatchObject({ rewardRule: 'subsidy+fees-capped-4x-median-v1', feeCap: 0n });
+    expect(withFee.value.recomputed!.outcome).toBe(plain.value.recomputed!.outcome);
+    expect(withFee.value.recomputed!.countedReward).toBe(plain.value.recomputed!.countedReward);
+    expect(withFee.value.recomputed!.networkReward - plain.value.recomputed!.networkReward).toBe(100_000_000_000n);
+    expect(withFee.value.expectedSats).toBe(plain.value.expectedSats);
+    expect((withFee.value.recomputed!.poolRewards * 10_000n) / withFee.value.expectedSats!).toBe(withFee.value.recomputed!.outcome);
   });
 
   it('answers null while the event is not attested', async () => {

@@ -312,12 +312,13 @@ describe('pages show outside data as text', () => {
         ok: true,
         value: {
           eventId: EVIL, outcome: '6000', hex: 'fdd868', attestedAtHeight: 1101, result: null, evidence: built.evidence, evidenceError: null,
-          recomputed: { outcome: 6000n, capped: false, noNetworkReward: false, networkReward: 7_812_500_000n, poolRewards: 1n }, recomputeError: null, expectedSats: 779_000_000n,
+          recomputed: { outcome: 6000n, capped: false, noNetworkReward: false, networkReward: 7_812_500_000n, countedReward: 7_812_500_000n, rewardRule: 'subsidy+fees-capped-4x-median-v1', feeCap: 0n, poolRewards: 1n }, recomputeError: null, expectedSats: 779_000_000n,
         },
       },
     }, ctx);
     expectInert(page);
     expect(page).toContain('The evidence recomputes to outcome 6,000, as attested.');
+    expect(page).toMatch(/<dt>Reward rule<\/dt><dd><span class="mono">subsidy\+fees-capped-4x-median-v1<\/span>: [^<]*counted \(fees per block capped at /);
     expect((page.match(/<tr><td class="num">1,0\d\d<\/td><td class="mono nowrap"/g) ?? []).length).toBe(10);
     expect(page).toContain('90 more not shown');
   });
@@ -327,7 +328,7 @@ describe('pages show outside data as text', () => {
     const page = oracleEventPage({
       index: 0, url: 'http://127.0.0.1:9', eventId: 'e', maxRows: 500,
       event: { ok: true, value: { eventId: 'e' } },
-      attestation: { ok: true, value: { eventId: 'e', outcome: '6000', hex: null, attestedAtHeight: null, result: null, evidence: built.evidence, evidenceError: null, recomputed: { outcome: 5000n, capped: false, noNetworkReward: false, networkReward: 1n, poolRewards: 1n }, recomputeError: null, expectedSats: null } },
+      attestation: { ok: true, value: { eventId: 'e', outcome: '6000', hex: null, attestedAtHeight: null, result: null, evidence: built.evidence, evidenceError: null, recomputed: { outcome: 5000n, capped: false, noNetworkReward: false, networkReward: 1n, countedReward: 1n, rewardRule: 'subsidy+fees-capped-4x-median-v1', feeCap: 0n, poolRewards: 1n }, recomputeError: null, expectedSats: null } },
     }, ctx);
     expect(page).toContain('✗ The evidence recomputes to outcome 5,000, the oracle attested 6000.');
   });

@@ -246,6 +246,10 @@ describe('recomputeOutcome', () => {
       capped: false,
       noNetworkReward: false,
       networkReward: 500_000_000_000n,
+      // No rule stated: evidence of an event from before reward rules, whole coinbases count.
+      countedReward: 500_000_000_000n,
+      rewardRule: 'full-reward-v0',
+      feeCap: null,
       poolRewards: 66357n,
     });
   });

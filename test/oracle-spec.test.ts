@@ -19,7 +19,9 @@ import {
   enumLabels,
   eventDescriptorOf,
   eventIdFor,
+  eventRules,
   evidenceFromJson,
+  rewardRuleOf,
   evidenceToJson,
   outcomeDigits,
   type EventParams,
@@ -38,6 +40,7 @@ const BASE: EventParams = {
   poolPayoutAddresses: [],
   hashrateThs: '100',
   simulatedDifficulty: '1e9',
+  rewardRule: 'subsidy+fees-capped-4x-median-v1',
   descriptor: { type: 'numeric', base: 2, nbDigits: 14, unit: 'bps', precision: 0 },
 };
 
@@ -54,10 +57,26 @@ function thrownBy(fn: () => unknown): OracleError {
 describe('event ids', () => {
   it('have the documented readable form and are deterministic', () => {
     const id = eventIdFor(BASE);
-    expect(id).toMatch(/^hashpower-delivery\/300-400\/100ths\/simdiff=1e9\/[0-9a-f]{32}$/);
+    expect(id).toMatch(/^hashpower-delivery\/300-400\/100ths\/simdiff=1e9\/reward=subsidy\+fees-capped-4x-median-v1\/[0-9a-f]{32}$/);
     expect(eventIdFor(structuredClone(BASE))).toBe(id);
     expect(eventIdFor({ ...BASE, kind: 'hashprice', deliveryAddress: null, poolPayoutAddresses: null, hashrateThs: null, simulatedDifficulty: null }))
-      .toMatch(/^hashprice\/300-400\/[0-9a-f]{32}$/);
+      .toMatch(/^hashprice\/300-400\/reward=subsidy\+fees-capped-4x-median-v1\/[0-9a-f]{32}$/);
+    expect(eventIdFor({ ...BASE, kind: 'pool-rewards', hashrateThs: null, simulatedDifficulty: null, rewardRule: null }))
+      .toMatch(/^pool-rewards\/300-400\/[0-9a-f]{32}$/);
+  });
+
+  it('reward rule: bound into the id; events from before rules (no rewardRule) keep their id and mean full-reward-v0', () => {
+    const { rewardRule: _omit, ...legacy } = BASE;
+    // Computed by the code before reward rules existed (commit bb683da) for these very parameters.
+    expect(eventIdFor(legacy)).toBe('hashpower-delivery/300-400/100ths/simdiff=1e9/4b4feb27f2f1e6347e3613fe9668e10e');
+    expect(rewardRuleOf(legacy)).toBe('full-reward-v0');
+    expect(eventIdFor({ ...legacy, rewardRule: 'full-reward-v0' })).toBe(eventIdFor(legacy));
+    expect(eventIdFor(BASE)).not.toBe(eventIdFor(legacy));
+    expect(rewardRuleOf({ ...BASE, kind: 'pool-rewards' })).toBeNull();
+    // The rule is stated among the event's rules, with the halving interval it derives subsidies with.
+    expect(eventRules(BASE).join('\n')).toContain('reward rule subsidy+fees-capped-4x-median-v1: ');
+    expect(eventRules(BASE).join('\n')).toContain('halving interval 150 blocks on regtest');
+    expect(eventRules(legacy).join('\n')).toContain('reward rule full-reward-v0: ');
   });
 
   const changes: [string, Partial<EventParams>][] = [
@@ -68,6 +87,7 @@ describe('event ids', () => {
     ['pool payout addresses', { poolPayoutAddresses: ['bcrt1qar0srrr7xfkvy5l643lydnw9re59gtzzjt6ly7'] }],
     ['hashrate', { hashrateThs: '101' }],
     ['simulated difficulty', { simulatedDifficulty: null }],
+    ['reward rule', { rewardRule: 'full-reward-v0' }],
     ['digits', { descriptor: { type: 'numeric', base: 2, nbDigits: 15, unit: 'bps', precision: 0 } }],
     ['enum', { descriptor: { type: 'enum', thresholds: ['9500'], outcomes: ['<9500', '>=9500'] } }],
   ];
@@ -137,6 +157,13 @@ describe('evidence JSON', () => {
     const back = evidenceFromJson(JSON.parse(JSON.stringify(json)));
     expect(back).toEqual(evidence);
     expect(recomputeOutcome(back)).toEqual(recomputeOutcome(evidence));
+  });
+  it('carries the reward rule and halving interval, and refuses an unknown rule', () => {
+    const ruled: OutcomeEvidence = { ...evidence, rewardRule: 'subsidy+fees-capped-4x-median-v1', subsidyHalvingInterval: 150 };
+    const back = evidenceFromJson(JSON.parse(JSON.stringify(evidenceToJson(ruled))));
+    expect(back).toEqual(ruled);
+    expect(recomputeOutcome(back).rewardRule).toBe('subsidy+fees-capped-4x-median-v1');
+    expect(() => evidenceFromJson({ ...evidenceToJson(ruled), rewardRule: 'free-for-all-v9' })).toThrow();
   });
   it('rejects unknown fields and non-decimal amounts', () => {
     const json = evidenceToJson(evidence) as unknown as { blocks: Record<string, unknown>[] };

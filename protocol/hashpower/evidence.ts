@@ -5,7 +5,9 @@
  * `formulas.ts`. Anyone holding the evidence gets the same integer.
  *
  * Evidence lists every block of the window (height, hash, compact target
- * `bits`, reward, coinbase txid) and every payout counted towards the pool
+ * `bits`, whole coinbase reward, coinbase txid), for hashprice and delivery
+ * events the reward rule and the network's subsidy halving interval (absent:
+ * `full-reward-v0`, evidence published before reward rules), and every payout counted towards the pool
  * rewards (block, txid, vout, value, receiving address, source). Checked here:
  * the blocks are exactly the window's heights in order; hashes and txids are
  * 32-byte hex; payouts are unique outpoints, inside blocks of the window, paid
@@ -19,7 +21,11 @@
  */
 import { DlcError } from '../errors.js';
 import {
+  CAPPED_FEES_RULE,
+  countedRewards,
   deliveryOutcome,
+  FULL_REWARD_RULE,
+  REWARD_RULES,
   difficultyFromBits,
   difficultyFromDecimal,
   hashpriceOutcome,
@@ -29,6 +35,7 @@ import {
   type BlockRewardWork,
   type BlockWindow,
   type NumericEventSpec,
+  type RewardRule,
 } from './formulas.js';
 
 /** One block of the window as the oracle indexed it. */
@@ -74,6 +81,14 @@ interface WithDifficultyOverride {
    * (stated in the announcement). Absent on every other network.
    */
   simulatedDifficulty?: string;
+  /**
+   * Which part of each block's reward counts towards `v` (formulas.ts
+   * "Reward rules"). Absent: `full-reward-v0` (evidence of events announced
+   * before reward rules existed, which keep the outcome they were announced with).
+   */
+  rewardRule?: RewardRule;
+  /** Blocks between subsidy halvings on the event's network; required by `subsidy+fees-capped-4x-median-v1`. */
+  subsidyHalvingInterval?: number;
 }
 
 interface WithPayouts {
@@ -106,8 +121,14 @@ export interface RecomputedOutcome {
   capped: boolean;
   /** Delivery events only: the window had no reward, `NO_NETWORK_REWARD_RULE` applied. */
   noNetworkReward: boolean;
-  /** `sum(reward_b)` over the window, sats. */
+  /** `sum(reward_b)` over the window, whole coinbases, sats. */
   networkReward: bigint;
+  /** Hashprice and delivery: the part of `networkReward` the reward rule counts (equal under `full-reward-v0`); else `networkReward`. */
+  countedReward: bigint;
+  /** Hashprice and delivery: the rule applied (`full-reward-v0` when the evidence names none); else null. */
+  rewardRule: RewardRule | null;
+  /** `subsidy+fees-capped-4x-median-v1`: the fee cap `4 * m`, sats; else null. */
+  feeCap: bigint | null;
   /** `R`: sum of the counted payouts, sats (0 for hashprice events). */
   poolRewards: bigint;
 }
@@ -143,13 +164,35 @@ function checkBlocks(window: BlockWindow, blocks: readonly BlockEvidence[]): Map
   return byHeight;
 }
 
-function blockWork(blocks: readonly BlockEvidence[], simulatedDifficulty: string | undefined): BlockRewardWork[] {
-  const simulated = simulatedDifficulty === undefined ? undefined : difficultyFromDecimal(simulatedDifficulty);
-  return blocks.map((b) => {
+/** What `evidenceBlockWork` gives: each block's counted reward and difficulty, and the rule applied. */
+export interface EvidenceWork {
+  blocks: BlockRewardWork[];
+  rewardRule: RewardRule;
+  feeCap: bigint | null;
+}
+
+/**
+ * The blocks of hashprice or delivery evidence as the formulas take them:
+ * the reward its rule counts (`countedRewards`) and the difficulty (the
+ * simulated one when stated, else from `bits`).
+ * @throws {DlcError} INVALID_PARAMS `evidence-reward-rule` (unknown rule, or
+ *   a halving interval without the rule that uses it), `halving-interval-invalid`,
+ *   `bits-invalid`, `decimal-syntax`, `difficulty-zero`.
+ */
+export function evidenceBlockWork(e: HashpriceEvidence | DeliveryEvidence): EvidenceWork {
+  const rule = e.rewardRule ?? FULL_REWARD_RULE;
+  if (!(REWARD_RULES as readonly string[]).includes(rule)) throw bad('evidence-reward-rule', `unknown reward rule ${JSON.stringify(rule)}`);
+  if (rule !== CAPPED_FEES_RULE && e.subsidyHalvingInterval !== undefined) {
+    throw bad('evidence-reward-rule', `a subsidy halving interval is stated but the reward rule ${rule} does not use one`);
+  }
+  const counted = countedRewards(e.blocks, rule, e.subsidyHalvingInterval);
+  const simulated = e.simulatedDifficulty === undefined ? undefined : difficultyFromDecimal(e.simulatedDifficulty);
+  const blocks = e.blocks.map((b, i) => {
     // The real difficulty is always parsed, so malformed bits fail even under simulation.
     const own = difficultyFromBits(b.bits);
-    return { reward: b.reward, difficulty: simulated ?? own };
+    return { reward: counted.rewards[i]!, difficulty: simulated ?? own };
   });
+  return { blocks, rewardRule: rule, feeCap: counted.feeCap };
 }
 
 function sumPayouts(e: WithPayouts, byHeight: Map<number, BlockEvidence>): bigint {
@@ -198,22 +241,27 @@ function sumPayouts(e: WithPayouts, byHeight: Map<number, BlockEvidence>): bigin
 export function recomputeOutcome(evidence: OutcomeEvidence): RecomputedOutcome {
   const byHeight = checkBlocks(evidence.window, evidence.blocks);
   const networkReward = evidence.blocks.reduce((s, b) => s + b.reward, 0n);
+  const counted = (w: EvidenceWork): Pick<RecomputedOutcome, 'countedReward' | 'rewardRule' | 'feeCap'> => ({
+    countedReward: w.blocks.reduce((s, b) => s + b.reward, 0n),
+    rewardRule: w.rewardRule,
+    feeCap: w.feeCap,
+  });
   switch (evidence.kind) {
     case 'hashprice': {
-      const work = blockWork(evidence.blocks, evidence.simulatedDifficulty);
-      const r = hashpriceOutcome(work, evidence.event);
-      return { ...r, noNetworkReward: false, networkReward, poolRewards: 0n };
+      const work = evidenceBlockWork(evidence);
+      const r = hashpriceOutcome(work.blocks, evidence.event);
+      return { ...r, noNetworkReward: false, networkReward, ...counted(work), poolRewards: 0n };
     }
     case 'pool-rewards': {
       const poolRewards = sumPayouts(evidence, byHeight);
       const r = poolRewardsOutcome(poolRewards, evidence.event);
-      return { ...r, noNetworkReward: false, networkReward, poolRewards };
+      return { ...r, noNetworkReward: false, networkReward, countedReward: networkReward, rewardRule: null, feeCap: null, poolRewards };
     }
     case 'hashpower-delivery': {
       const poolRewards = sumPayouts(evidence, byHeight);
-      const work = blockWork(evidence.blocks, evidence.simulatedDifficulty);
-      const r = deliveryOutcome(poolRewards, evidence.hashrateThs, work, evidence.event);
-      return { ...r, networkReward, poolRewards };
+      const work = evidenceBlockWork(evidence);
+      const r = deliveryOutcome(poolRewards, evidence.hashrateThs, work.blocks, evidence.event);
+      return { ...r, networkReward, ...counted(work), poolRewards };
     }
     default:
       throw bad('evidence-kind', `unknown evidence kind ${JSON.stringify((evidence as { kind: unknown }).kind)}`);

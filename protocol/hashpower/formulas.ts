@@ -14,7 +14,8 @@
  * - **Work** of a block is `difficulty * 2^32` hashes (the product formula; not
  *   Core's chainwork `2^256 / (target + 1)`, which differs by < 0.002%).
  * - **Hashprice** over a window of blocks: `v = sum(reward_b) / sum(work_b)`
- *   sats per hash, published as sats per PH/s per day: `v * 1e15 * 86400`.
+ *   sats per hash, published as sats per PH/s per day: `v * 1e15 * 86400`,
+ *   with `reward_b` the reward the event's reward rule counts (below).
  * - **Delivery ratio** in basis points: `R / (H * 1e12 * T * v) * 10000`, with
  *   `R` the pool rewards paid to the delivery address, `H` the contracted TH/s,
  *   `T = n * 600` seconds for the `n` blocks of the window.
@@ -29,6 +30,26 @@
  * reads it as a power of ten, and our oracle always states base 2 and the
  * unit. Flooring (not rounding) is deliberate: an outcome never claims more
  * than was measured, so "delivery >= tolerance" means what it says.
+ *
+ * **Reward rules** (`RewardRule`, stated by id in every hashprice and
+ * delivery event and bound into its id): which part of each block's reward
+ * counts towards `sum(reward_b)`. `full-reward-v0` counts the whole coinbase
+ * (events announced before the rule existed; kept so their outcomes never
+ * change). `subsidy+fees-capped-4x-median-v1` (`countedRewards`) counts
+ * `min(reward_b, subsidy_b) + min(fees_b, 4 * m)` where `subsidy_b` follows
+ * from the height and the network's halving interval, `fees_b = max(0,
+ * reward_b - subsidy_b)` is what the coinbase claims above the subsidy, and
+ * `m` is the lower median of the window's `fees_b` (sorted ascending, the
+ * element at index `floor((n - 1) / 2)`; `m = 0` for a one-block window,
+ * which has no other block to judge its fees by). A miner who puts a
+ * transaction paying itself a huge fee into its own block of the window
+ * (free to it: it collects the fee back) can therefore add at most `4 * m`
+ * to `v`, not the fee: one block cannot move the median past a neighbouring
+ * honest block's fees. Why 4: honest blocks of one window rarely differ from
+ * the median by more than a small factor (block space is full and the fee
+ * market moves slowly), so honest fees are practically never capped, while
+ * an attacking block gains at most 3 medians over a typical block. When more
+ * than half the blocks claim no fees, `m = 0` and no fee counts.
  *
  * **No reward at all.** If every block of the window has zero reward (regtest
  * past the last halving, or a fee-less chain), `v = 0` and the delivery ratio
@@ -156,11 +177,120 @@ export function nominalWindowSeconds(blockCount: number): bigint {
   return BigInt(blockCount) * NOMINAL_BLOCK_SECONDS;
 }
 
+// ------------------------------------------------------------------ reward rules
+
+/** The whole coinbase counts (events announced before reward rules; never changed). */
+export const FULL_REWARD_RULE = 'full-reward-v0';
+/** Subsidy plus fees capped at 4x the window's lower median block fees. */
+export const CAPPED_FEES_RULE = 'subsidy+fees-capped-4x-median-v1';
+export const REWARD_RULES = [FULL_REWARD_RULE, CAPPED_FEES_RULE] as const;
+/** Which part of each block's reward counts towards `v` (see the module header). */
+export type RewardRule = (typeof REWARD_RULES)[number];
+/** The rule new events are announced with. */
+export const CURRENT_REWARD_RULE: RewardRule = CAPPED_FEES_RULE;
+/** `CAPPED_FEES_RULE`'s multiple of the median block fees. */
+export const FEE_CAP_MEDIAN_MULTIPLE = 4n;
+
+/** How each rule is stated in announcements (`rules` of the oracle's events). */
+export const REWARD_RULE_TEXT: Readonly<Record<RewardRule, string>> = {
+  [FULL_REWARD_RULE]: `reward rule ${FULL_REWARD_RULE}: reward_b is the sum of block b's coinbase outputs`,
+  [CAPPED_FEES_RULE]:
+    `reward rule ${CAPPED_FEES_RULE}: reward_b = min(coinbase_b, subsidy_b) + min(fees_b, 4 * m), ` +
+    'fees_b = max(0, coinbase_b - subsidy_b), subsidy_b from the height and the network halving interval, ' +
+    'm = lower median of the window fees_b (index floor((n-1)/2) sorted ascending; 0 for a one-block window)',
+};
+
+/** First block subsidy, sats (50 BTC). */
+export const INITIAL_SUBSIDY = 5_000_000_000n;
+
+/** Blocks between subsidy halvings (Core's `nSubsidyHalvingInterval`) by network name. */
+export const SUBSIDY_HALVING_INTERVALS: Readonly<Record<string, number>> = {
+  mainnet: 210_000,
+  testnet: 210_000,
+  testnet4: 210_000,
+  signet: 210_000,
+  regtest: 150,
+};
+
+/**
+ * The halving interval of a network (`SUBSIDY_HALVING_INTERVALS`).
+ * @throws {DlcError} INVALID_PARAMS `network-unknown`.
+ */
+export function subsidyHalvingInterval(network: string): number {
+  const interval = SUBSIDY_HALVING_INTERVALS[network];
+  if (interval === undefined) throw invalid('network-unknown', `no subsidy halving interval known for network ${JSON.stringify(network)}`);
+  return interval;
+}
+
+/**
+ * Block subsidy at `height`: 50 BTC halved every `halvingInterval` blocks,
+ * zero from the 64th halving on (Core's `GetBlockSubsidy`).
+ * @throws {DlcError} INVALID_PARAMS `height-invalid` or `halving-interval-invalid`.
+ */
+export function blockSubsidy(height: number, halvingInterval: number): bigint {
+  if (!Number.isSafeInteger(height) || height < 0) throw invalid('height-invalid', `height must be a non-negative integer, got ${height}`);
+  if (!Number.isSafeInteger(halvingInterval) || halvingInterval < 1) {
+    throw invalid('halving-interval-invalid', `halving interval must be a positive integer, got ${halvingInterval}`);
+  }
+  const halvings = Math.floor(height / halvingInterval);
+  return halvings >= 64 ? 0n : INITIAL_SUBSIDY >> BigInt(halvings);
+}
+
+/**
+ * Lower median: the element at index `floor((n - 1) / 2)` of the values
+ * sorted ascending (for an even count the smaller of the two middle ones, so
+ * one outlier above cannot raise it); 0 for no values.
+ */
+export function lowerMedian(values: readonly bigint[]): bigint {
+  if (values.length === 0) return 0n;
+  const sorted = [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/** A block's height and whole coinbase value, what a reward rule reads. */
+export interface BlockReward {
+  height: number;
+  /** Sum of the coinbase outputs, sats. */
+  reward: bigint;
+}
+
+/** The rewards a rule counts, per block, with the fee cap it used. */
+export interface CountedRewards {
+  /** Counted reward of each block, in the order given. */
+  rewards: bigint[];
+  /** `4 * m` under `CAPPED_FEES_RULE`; null under `FULL_REWARD_RULE`. */
+  feeCap: bigint | null;
+}
+
+/**
+ * The per-block rewards a reward rule counts towards `v` (module header).
+ * @param halvingInterval required by `CAPPED_FEES_RULE` (subsidy from height).
+ * @throws {DlcError} INVALID_PARAMS `reward-rule-unknown`, `halving-interval-invalid`,
+ *   `height-invalid`, `reward-out-of-range`.
+ */
+export function countedRewards(blocks: readonly BlockReward[], rule: RewardRule, halvingInterval?: number): CountedRewards {
+  for (const b of blocks) {
+    if (b.reward < 0n || b.reward > MAX_MONEY) throw invalid('reward-out-of-range', `block reward ${b.reward} out of range`);
+  }
+  if (rule === FULL_REWARD_RULE) return { rewards: blocks.map((b) => b.reward), feeCap: null };
+  if (rule !== CAPPED_FEES_RULE) throw invalid('reward-rule-unknown', `unknown reward rule ${JSON.stringify(rule as unknown)}`);
+  if (halvingInterval === undefined) throw invalid('halving-interval-invalid', `${CAPPED_FEES_RULE} needs the network's halving interval`);
+  const subsidies = blocks.map((b) => blockSubsidy(b.height, halvingInterval));
+  const fees = blocks.map((b, i) => (b.reward > subsidies[i]! ? b.reward - subsidies[i]! : 0n));
+  // A lone block is its own median: it would cap nothing, so it counts no fee at all.
+  const feeCap = blocks.length < 2 ? 0n : FEE_CAP_MEDIAN_MULTIPLE * lowerMedian(fees);
+  const rewards = blocks.map((b, i) => {
+    const subsidyPart = b.reward < subsidies[i]! ? b.reward : subsidies[i]!;
+    return subsidyPart + (fees[i]! < feeCap ? fees[i]! : feeCap);
+  });
+  return { rewards, feeCap };
+}
+
 // ------------------------------------------------------------------ formulas
 
 /** What the formulas need of one block: its reward and its (exact) difficulty. */
 export interface BlockRewardWork {
-  /** Sum of the coinbase outputs (subsidy + fees), sats. */
+  /** The reward that counts towards `v` under the event's reward rule (`countedRewards`), sats. */
   reward: bigint;
   difficulty: Rational;
 }

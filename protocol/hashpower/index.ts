@@ -5,7 +5,12 @@
  */
 export {
   BPS_PER_UNIT,
+  CAPPED_FEES_RULE,
+  CURRENT_REWARD_RULE,
   DELIVERY_RATIO_UNIT,
+  FEE_CAP_MEDIAN_MULTIPLE,
+  FULL_REWARD_RULE,
+  INITIAL_SUBSIDY,
   HASHES_PER_PH,
   HASHES_PER_TH,
   HASHPRICE_UNIT,
@@ -13,8 +18,13 @@ export {
   NO_NETWORK_REWARD_RULE,
   NOMINAL_BLOCK_SECONDS,
   POOL_REWARDS_UNIT,
+  REWARD_RULE_TEXT,
+  REWARD_RULES,
   SECONDS_PER_DAY,
+  SUBSIDY_HALVING_INTERVALS,
   WORK_PER_DIFFICULTY,
+  blockSubsidy,
+  countedRewards,
   decodeOutcome,
   deliveryOutcome,
   deliveryRatioBps,
@@ -24,19 +34,22 @@ export {
   expectedDeliverySats,
   hashpriceOutcome,
   hashpriceSatsPerPhDay,
+  lowerMedian,
   maxOutcome,
   nominalWindowSeconds,
   poolRewardsOutcome,
   rewardPerHash,
+  subsidyHalvingInterval,
   totalReward,
   totalWork,
   windowBlockCount,
 } from './formulas.js';
-export type { BlockRewardWork, BlockWindow, NumericEventSpec, ScaledOutcome } from './formulas.js';
-export { recomputeOutcome } from './evidence.js';
+export type { BlockReward, BlockRewardWork, BlockWindow, CountedRewards, NumericEventSpec, RewardRule, ScaledOutcome } from './formulas.js';
+export { evidenceBlockWork, recomputeOutcome } from './evidence.js';
 export type {
   BlockEvidence,
   DeliveryEvidence,
+  EvidenceWork,
   HashpriceEvidence,
   OutcomeEvidence,
   PayoutEvidence,

@@ -15,6 +15,7 @@ import type { FlowOptions } from '../../protocol/contract/index.js';
 import type { AcceptDlc, OfferDlc, OracleInfo as DlcOracleInfo, SignDlc, SingleOracleInfo } from '../../protocol/messages/index.js';
 import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc, fromHex } from '../../protocol/messages/index.js';
 import type { TemplateResult } from '../../protocol/templates/index.js';
+import { CURRENT_REWARD_RULE, FULL_REWARD_RULE } from '../../protocol/hashpower/index.js';
 import { address as btcAddress } from 'bitcoinjs-lib';
 import type { FundingInput } from '../../protocol/messages/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
@@ -116,7 +117,8 @@ const EVENT_KIND: Record<OfferTerms['template'], string | undefined> = {
 
 /**
  * Checks that an oracle event measures what the terms are about: its kind,
- * window, delivery address and hashrate (the event id signed in the
+ * window, delivery address and hashrate, and (hashprice and delivery events)
+ * that it states the self-paid-fee-resistant reward rule (the event id signed in the
  * announcement commits to these parameters, oracle/API.md "Event ids").
  * @throws {CliError} MISMATCH naming the parameter.
  */
@@ -125,6 +127,11 @@ export function checkEventMatchesTerms(ev: OracleEventJson, terms: OfferTerms): 
     new CliError('MISMATCH', `oracle event ${ev.eventId}: ${what} is ${JSON.stringify(got)}, the terms say ${JSON.stringify(want)}`, { reason: `event-${what}` });
   const kind = EVENT_KIND[terms.template];
   if (kind !== undefined && ev.params.kind !== kind) throw bad('kind', kind, ev.params.kind);
+  // Issue 9, hole 6: under full-reward-v0 (whole coinbases count towards v) a party that mines one block of
+  // the window moves the outcome with a fee it pays itself; only events stating the capped rule are taken.
+  if ((ev.params.kind === 'hashprice' || ev.params.kind === 'hashpower-delivery') && ev.params.rewardRule !== CURRENT_REWARD_RULE) {
+    throw bad('rewardRule', CURRENT_REWARD_RULE, ev.params.rewardRule ?? FULL_REWARD_RULE);
+  }
   if (ev.params.descriptor.type !== 'numeric') throw bad('descriptor', 'numeric', ev.params.descriptor.type);
   if (terms.template === 'custom-curve') return;
   const w = ev.params.window;

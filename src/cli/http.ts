@@ -211,6 +211,7 @@ export const eventSchema = z.object({
     deliveryAddress: z.string().nullable().optional(),
     poolPayoutAddresses: z.array(z.string()).nullable().optional(),
     hashrateThs: z.string().nullable().optional(),
+    rewardRule: z.string().nullable().optional(),
     descriptor: z.object({ type: z.string() }).loose(),
   }).loose(),
   attestHeight: z.number().int(),

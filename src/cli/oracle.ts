@@ -9,7 +9,8 @@
  *     `eventIdFor`), so the parameters the API shows are the signed ones, and
  *     the descriptor is the one they imply;
  *  3. the attestation verifies against the announcement (`verifyAttestation`);
- *  4. the published evidence matches the parameters, and protocol/hashpower
+ *  4. the published evidence matches the parameters (including the reward
+ *     rule and the network's halving interval), and protocol/hashpower
  *     `recomputeOutcome` over it gives exactly the attested digits/label;
  *  5. every block and payout of the evidence is on the node's best chain as
  *     stated (hash at height, bits, coinbase txid, reward, outputs, the
@@ -45,6 +46,7 @@ import {
   eventIdFor,
   eventParamsSchema,
   evidenceFromJson,
+  evidenceRewardFields,
   evidenceSpec,
   type EventParams,
 } from '../../oracle/event-spec.js';
@@ -98,6 +100,14 @@ function evidenceMatchesParams(e: OutcomeEvidence, p: EventParams): string | und
   if (!sameJson(e.event, evidenceSpec(p))) return 'evidence digits/precision differ from the event descriptor';
   if (e.kind !== 'pool-rewards') {
     if ((e.simulatedDifficulty ?? null) !== p.simulatedDifficulty) return 'evidence simulated difficulty differs from the event';
+    // The rule (and the halving interval it derives subsidies with) is the event's, so it cannot be swapped after announcement.
+    const rule = evidenceRewardFields(p);
+    if (e.rewardRule !== rule.rewardRule) {
+      return `evidence reward rule ${e.rewardRule ?? 'full-reward-v0'} differs from the event's ${rule.rewardRule ?? 'full-reward-v0'}`;
+    }
+    if (e.subsidyHalvingInterval !== rule.subsidyHalvingInterval) {
+      return `evidence halving interval ${e.subsidyHalvingInterval ?? 'none'} is not ${p.network}'s ${rule.subsidyHalvingInterval ?? 'none'}`;
+    }
   }
   if (e.kind !== 'hashprice') {
     if (e.deliveryAddress !== p.deliveryAddress) return 'evidence delivery address differs from the event';
@@ -264,7 +274,8 @@ export async function verifyOracleEvent(options: VerifyOptions): Promise<VerifyR
     if (!sameJson(expected.signed, attestation.outcomes)) {
       throw new CheckFailed(`evidence gives ${expected.outcome}, the oracle attested ${attestation.outcomes.join('')}`);
     }
-    return `outcome ${expected.outcome} (pool rewards ${r.poolRewards} sats, network reward ${r.networkReward} sats${r.capped ? ', capped' : ''}${r.noNetworkReward ? ', no-network-reward rule' : ''})`;
+    const counted = r.rewardRule === null ? '' : `, counted ${r.countedReward} sats under ${r.rewardRule}${r.feeCap === null ? '' : ` (fee cap ${r.feeCap} sats)`}`;
+    return `outcome ${expected.outcome} (pool rewards ${r.poolRewards} sats, network reward ${r.networkReward} sats${counted}${r.capped ? ', capped' : ''}${r.noNetworkReward ? ', no-network-reward rule' : ''})`;
   });
   await attempt('evidence against the node', async () => {
     const problems = await checkAgainstChain(options.rpc, ev);

@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 import type { OutcomeEvidence, RecomputedOutcome } from '../../protocol/hashpower/index.js';
-import { difficultyFromBits, difficultyFromDecimal, expectedDeliverySats, ratFloor, recomputeOutcome } from '../../protocol/hashpower/index.js';
+import { evidenceBlockWork, expectedDeliverySats, ratFloor, recomputeOutcome, REWARD_RULES } from '../../protocol/hashpower/index.js';
 
 /** An oracle answer, or why there is none (shown on the page, never thrown). */
 export type Fetched<T> = { ok: true; value: T } | { ok: false; status: number | null; error: string };
@@ -68,10 +68,11 @@ const evidenceBase = {
   blocks: z.array(blockSchema),
 };
 const payoutFields = { deliveryAddress: z.string().max(200), poolPayoutAddresses: z.array(z.string().max(200)), payouts: z.array(payoutSchema) };
+const rewardRuleFields = { rewardRule: z.enum(REWARD_RULES).optional(), subsidyHalvingInterval: z.number().int().min(1).optional() };
 const evidenceSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('hashprice'), ...evidenceBase, simulatedDifficulty: z.string().max(100).optional() }).loose(),
+  z.object({ kind: z.literal('hashprice'), ...evidenceBase, simulatedDifficulty: z.string().max(100).optional(), ...rewardRuleFields }).loose(),
   z.object({ kind: z.literal('pool-rewards'), ...evidenceBase, ...payoutFields }).loose(),
-  z.object({ kind: z.literal('hashpower-delivery'), ...evidenceBase, ...payoutFields, simulatedDifficulty: z.string().max(100).optional(), hashrateThs: u64 }).loose(),
+  z.object({ kind: z.literal('hashpower-delivery'), ...evidenceBase, ...payoutFields, simulatedDifficulty: z.string().max(100).optional(), ...rewardRuleFields, hashrateThs: u64 }).loose(),
 ]);
 
 const attestationSchema = z.object({
@@ -246,10 +247,9 @@ function attestationView(a: z.output<typeof attestationSchema>): AttestationView
   try {
     view.recomputed = recomputeOutcome(view.evidence);
     const e = view.evidence;
-    if (e.kind === 'hashpower-delivery' && view.recomputed.networkReward > 0n) {
-      const simulated = e.simulatedDifficulty === undefined ? undefined : difficultyFromDecimal(e.simulatedDifficulty);
-      const work = e.blocks.map((b) => ({ reward: b.reward, difficulty: simulated ?? difficultyFromBits(b.bits) }));
-      view.expectedSats = ratFloor(expectedDeliverySats(e.hashrateThs, work));
+    if (e.kind === 'hashpower-delivery' && view.recomputed.countedReward > 0n) {
+      // The same counted rewards (the evidence's reward rule) as the outcome.
+      view.expectedSats = ratFloor(expectedDeliverySats(e.hashrateThs, evidenceBlockWork(e).blocks));
     }
   } catch (err) {
     view.recomputeError = err instanceof Error ? err.message : String(err);

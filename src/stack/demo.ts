@@ -16,10 +16,14 @@
  * This module does NOT start or find the stack (src/demo.ts does).
  */
 import {
+  countedRewards,
+  CURRENT_REWARD_RULE,
   deliveryOutcome,
   difficultyFromDecimal,
   expectedDeliverySats,
   ratFloor,
+  subsidyHalvingInterval,
+  type BlockReward,
   type BlockRewardWork,
 } from '../../protocol/hashpower/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
@@ -151,16 +155,18 @@ export async function runDemo(s: DemoServices, options: DemoOptions, out: (line:
 
   // 4. The window: the pool pays the delivery address its share of every coinbase.
   await mineToHeight(s.rpc, window.start - 1);
-  const blocks: BlockRewardWork[] = [];
+  const mined: BlockReward[] = [];
   const difficulty = difficultyFromDecimal(s.simulatedDifficulty);
   let delivered = 0n;
   for (let h = window.start; h < window.end; h++) {
     const [b] = await mineAsPool(s.rpc, { blocks: 1, shares: shareBps > 0 ? [{ address: addr.address, shareBps }] : [], restAddress: strangerAddress() });
     const paid = b!.payouts.filter((p) => p.address === addr.address).reduce((a, p) => a + p.valueSats, 0n);
     delivered += paid;
-    blocks.push({ reward: b!.rewardSats, difficulty });
+    mined.push({ height: b!.height, reward: b!.rewardSats });
     say('pool', `block ${b!.height}: coinbase ${fmt(b!.rewardSats)} sats, ${fmt(paid)} to the delivery address`);
   }
+  // The rewards the oracle counts under the rule its new events state (fees capped at 4x the window's median).
+  const blocks: BlockRewardWork[] = countedRewards(mined, CURRENT_REWARD_RULE, subsidyHalvingInterval('regtest')).rewards.map((reward) => ({ reward, difficulty }));
   const expected = expectedDeliverySats(H, blocks);
   const computed = deliveryOutcome(delivered, H, blocks, await eventDigits(s.oracleUrl, offer.eventId));
   say('', `delivered ${fmt(delivered)} sats; ${H} TH/s would have earned ${fmt(ratFloor(expected))} sats over these ${n} blocks → ${computed.outcome} bps`);

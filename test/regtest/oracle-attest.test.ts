@@ -13,7 +13,15 @@ import { inject } from 'vitest';
 import { useRegtest } from '../../regtest/context.js';
 import { disconnectBlock, mineAsPool, mineBlocks, payFromPoolWallet, reorgOut, sendFromKey, strangerAddress, TestKey } from '../../regtest/index.js';
 import type { BitcoinRpc } from '../../src/chain/index.js';
-import { deliveryOutcome, difficultyFromDecimal, hashpriceOutcome } from '../../protocol/hashpower/index.js';
+import {
+  countedRewards,
+  CURRENT_REWARD_RULE,
+  deliveryOutcome,
+  difficultyFromDecimal,
+  hashpriceOutcome,
+  subsidyHalvingInterval,
+  type BlockReward,
+} from '../../protocol/hashpower/index.js';
 import {
   decodeMessage,
   fromHex,
@@ -51,14 +59,17 @@ async function windowInOneEra(n: number): Promise<{ start: number; end: number }
   return { start: tip + 1, end: tip + 1 + n };
 }
 
-/** Coinbase rewards of heights [start, end) read from the node. */
+/**
+ * Rewards of heights [start, end) read from the node, as the oracle's new
+ * events count them (reward rule subsidy+fees-capped-4x-median-v1).
+ */
 async function rewards(node: BitcoinRpc, start: number, end: number): Promise<bigint[]> {
-  const out: bigint[] = [];
+  const out: BlockReward[] = [];
   for (let h = start; h < end; h++) {
     const b = await node.getBlockWithTxs(await node.getBlockHash(h));
-    out.push(b.tx[0]!.vout.reduce((s, o) => s + o.valueSats, 0n));
+    out.push({ height: h, reward: b.tx[0]!.vout.reduce((s, o) => s + o.valueSats, 0n) });
   }
-  return out;
+  return countedRewards(out, CURRENT_REWARD_RULE, subsidyHalvingInterval('regtest')).rewards;
 }
 
 function expectedBps(paid: bigint, rewardsOfWindow: bigint[]): bigint {
