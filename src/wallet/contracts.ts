@@ -145,8 +145,13 @@ export class ContractStore {
 
   /** Outpoints reserved by contracts that are not yet funded or given up. */
   reservedOutpoints(): Set<string> {
-    const out = new Set<string>();
-    for (const r of this.list()) if (!RELEASING.has(r.state)) for (const o of r.reservedOutpoints) out.add(o);
+    return new Set(this.reservations().keys());
+  }
+
+  /** Each reserved outpoint with the offer id of the live contract that reserves it. */
+  reservations(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const r of this.list()) if (!RELEASING.has(r.state)) for (const o of r.reservedOutpoints) out.set(o, r.id);
     return out;
   }
 }
