@@ -33,6 +33,7 @@ import { Participant } from '../../src/stack/index.js';
 import { Wallet } from '../../src/wallet/index.js';
 import { useRegtest } from '../../regtest/context.js';
 import { TestKey } from '../../regtest/wallet.js';
+import { coordinatorConfig } from './coordinator-fixtures.js';
 import { SIMDIFF_100THS_AT_HALF, startTestOracle, type TestOracle } from './oracle-fixture.js';
 
 const { rpc, faucet } = useRegtest();
@@ -142,14 +143,7 @@ beforeAll(async () => {
   const tip = await rpc.getBlockCount();
   window = { start: tip + 40, end: tip + 50 };
   oracle = await startTestOracle(rpc, { simulatedDifficulty: SIMDIFF_100THS_AT_HALF });
-  coordinator = await startCoordinator({
-    dataDir: join(tmp, 'coordinator'),
-    port: 0,
-    rpc: inject('regtest').rpc,
-    oracles: [oracle.oracle.url],
-    engineThreads: 1,
-    watcher: { pollIntervalMs: 200, attestationPollIntervalMs: 200 },
-  }, { log: () => undefined });
+  coordinator = await startCoordinator(coordinatorConfig(join(tmp, 'coordinator'), oracle.oracle.url), { log: () => undefined });
   proxy = await recordingProxy(coordinator.url);
   const services = { rpc: inject('regtest').rpc, coordinator: proxy.url, oracle: oracle.oracle.url, oraclePubkey: oracle.oracle.publicKey, threads: 1 };
   const party = (name: string): Participant => {
