@@ -143,7 +143,8 @@ beforeAll(async () => {
   const tip = await rpc.getBlockCount();
   window = { start: tip + 40, end: tip + 50 };
   oracle = await startTestOracle(rpc, { simulatedDifficulty: SIMDIFF_100THS_AT_HALF });
-  coordinator = await startCoordinator(coordinatorConfig(join(tmp, 'coordinator'), oracle.oracle.url), { log: () => undefined });
+  // No watcher: nothing here waits for confirmations; fund broadcasts by itself.
+  coordinator = await startCoordinator(coordinatorConfig(join(tmp, 'coordinator'), oracle.oracle.url), { watch: false, log: () => undefined });
   proxy = await recordingProxy(coordinator.url);
   const services = { rpc: inject('regtest').rpc, coordinator: proxy.url, oracle: oracle.oracle.url, oraclePubkey: oracle.oracle.publicKey, threads: 1 };
   const party = (name: string): Participant => {
