@@ -14,10 +14,10 @@
  * a key), verify messages or talk to anyone.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { WalletError } from './errors.js';
-import { writePrivateFile } from './files.js';
+import { fsyncDirectory, writePrivateFile } from './files.js';
 
 /** What this participant knows happened to a contract. */
 export const LOCAL_STATES = [
@@ -90,7 +90,8 @@ export class ContractStore {
   save(record: ContractRecord): void {
     const r = recordSchema.safeParse(record);
     if (!r.success) throw new WalletError('WALLET_STATE', `contract record ${record.id} is malformed: ${r.error.message}`);
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    // A new contracts directory is itself an entry of the wallet directory: flushed too.
+    if (mkdirSync(this.dir, { recursive: true, mode: 0o700 }) !== undefined) fsyncDirectory(dirname(this.dir));
     writePrivateFile(this.path(record.id), `${JSON.stringify(record, null, 2)}\n`);
   }
 
