@@ -63,6 +63,7 @@ function register(opts: {
   published?: OracleAnnouncement;
   eventParams?: Record<string, unknown>;
   refundLocktime?: number;
+  feeRatePerVb?: bigint;
 }): string {
   n += 1;
   const eventId = `${EVENT}/${n}`;
@@ -79,7 +80,7 @@ function register(opts: {
     payoutSerialId: 2n,
     changeSerialId: 3n,
     fundOutputSerialId: 4n,
-    feeRatePerVb: 2n,
+    feeRatePerVb: opts.feeRatePerVb ?? 2n,
     cetLocktime: WINDOW.end,
     refundLocktime: opts.refundLocktime ?? WINDOW.end + 20,
   });
@@ -192,6 +193,9 @@ describe('hashdlc accept checks the offer before signing anything', () => {
     ['a refund locktime right after the attestation (no grace)',
       () => register({ refundLocktime: ATTEST_HEIGHT + 2 }), [],
       /INVALID_PARAMS \(terms-mismatch:refundLocktime\): .*at least 610/],
+    ['a fee rate far above the network\'s (default --max-fee-rate: 10 sat/vB on regtest without an estimate; it was 1000)',
+      () => register({ feeRatePerVb: 200n }), [],
+      /INVALID_PARAMS \(terms-mismatch:feeRatePerVb\): .*at most 10/],
   ];
   it.concurrent.each(refused)('refuses %s', async (_name, make, extra, expected) => {
     const r = await acceptDryRun(make(), extra);

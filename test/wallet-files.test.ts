@@ -198,14 +198,18 @@ describe('coins through the node', () => {
     });
   });
 
-  it('signs only its own inputs of a PSBT', () => {
+  it('signs only the inputs it is told to, and of those only its own', () => {
     const psbt = new Psbt();
     psbt.addInput({ hash: prevs[0]!.getId(), index: 0, witnessUtxo: { script: a0.script, value: 30_000n } });
     const stranger = wallet.keys.address(RECEIVE, 500); // beyond the gap: not recognised
     psbt.addInput({ hash: prevs[1]!.getId(), index: 0, witnessUtxo: { script: stranger.script, value: 200_000n } });
+    // Another coin of this wallet, listed by a counterparty as its own: not in the list, never signed.
+    psbt.addInput({ hash: prevs[2]!.getId(), index: 0, witnessUtxo: { script: a0.script, value: 40_000n } });
     psbt.addOutput({ script: a0.script, value: 220_000n });
-    expect(wallet.signPsbt(psbt)).toEqual([0]);
+    expect(wallet.signInputs(psbt, [0, 1])).toEqual({ signed: [0], notOurs: [1] });
     expect(psbt.data.inputs[0]!.partialSig).toHaveLength(1);
     expect(psbt.data.inputs[1]!.partialSig).toBeUndefined();
+    expect(psbt.data.inputs[2]!.partialSig).toBeUndefined();
+    expect(() => wallet.signInputs(psbt, [3])).toThrow(RangeError);
   });
 });

@@ -72,6 +72,9 @@ export {
   extractFundingSignatures,
   finalizeFundingPsbt,
   parseFundingPsbt,
+  partyFundingPsbt,
+  partyInputIndexes,
+  signedInputIndexes,
   verifyFundingSignatures,
 } from './psbt.js';
 export type { SighashInput, SighashOutput } from './sighash.js';

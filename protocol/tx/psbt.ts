@@ -250,8 +250,11 @@ export function finalizeFundingPsbt(psbt: Psbt, funding: FundingTransaction): Tr
   return tx;
 }
 
-function partyInputIndexes(funding: FundingTransaction, party: Party): number[] {
-  // Transaction input indexes of the party's inputs, in its message order (partyIndex).
+/**
+ * Transaction input indexes of `party`'s funding inputs, in its message order
+ * (`partyIndex`, the sign_dlc witness order): the only inputs that party may sign.
+ */
+export function partyInputIndexes(funding: FundingTransaction, party: Party): number[] {
   const pairs = funding.inputs
     .map((input, txIndex) => ({ input, txIndex }))
     .filter(({ input }) => input.party === party)
@@ -277,6 +280,37 @@ export function extractFundingSignatures(psbt: Psbt, funding: FundingTransaction
   return {
     fundingSignatures: witnesses.map((stack) => ({ witnessElements: stack.map((witness) => ({ witness })) })),
   };
+}
+
+/**
+ * Indexes of the PSBT inputs that carry any signature: BIP174 partial
+ * signatures, a finalized scriptSig or witness, or BIP371 taproot signatures.
+ * Used to find signatures a wallet made on inputs that are not its party's.
+ */
+export function signedInputIndexes(psbt: Psbt): number[] {
+  const out: number[] = [];
+  psbt.data.inputs.forEach((input, i) => {
+    const signed =
+      (input.partialSig?.length ?? 0) > 0 ||
+      input.finalScriptWitness !== undefined ||
+      input.finalScriptSig !== undefined ||
+      input.tapKeySig !== undefined ||
+      (input.tapScriptSig?.length ?? 0) > 0;
+    if (signed) out.push(i);
+  });
+  return out;
+}
+
+/**
+ * The funding PSBT as one party may hand it to anyone: a clean copy built
+ * from the funding transaction (no field of a PSBT received from someone
+ * else) carrying only that party's own finalized inputs. Whatever a wallet
+ * signed on other inputs is not in it (issue 9: a party's signatures leave
+ * the process only on its own inputs).
+ * @throws {DlcError} as {@link buildFundingPsbt} and {@link addFundingSignaturesToPsbt}.
+ */
+export function partyFundingPsbt(funding: FundingTransaction, party: Party, sigs: FundingSignatures): Psbt {
+  return addFundingSignaturesToPsbt(buildFundingPsbt(funding), funding, party, sigs);
 }
 
 function witnessesFor(funding: FundingTransaction, party: Party, sigs: FundingSignatures): { txIndex: number; stack: Uint8Array[] }[] {

@@ -27,16 +27,24 @@ export class CliContext {
   #engine: AdaptorEngine | undefined;
   #oracleInfo: OracleInfo | undefined;
   #nodeChecked = false;
+  readonly #readOnly: boolean;
 
-  constructor(config: CliConfig) {
+  /** `readOnly`: the command only reads the wallet (a dry run), so it does not take the wallet lock. */
+  constructor(config: CliConfig, options: { readOnly?: boolean } = {}) {
     this.config = config;
+    this.#readOnly = options.readOnly === true;
     // Progress goes to stderr, never into --json output on stdout.
     this.progress = progressReporter(process.stderr);
   }
 
-  /** The wallet (its network must match a network given by flag or env). */
+  /**
+   * The wallet (its network must match a network given by flag or env),
+   * locked for this command's run unless the command is read-only (one
+   * process per wallet; released by `close()`).
+   * @throws {WalletError} WALLET_LOCKED when another process uses it.
+   */
   wallet(): Wallet {
-    this.#wallet ??= Wallet.open(this.config.walletDir, this.config.networkGiven ? { expectNetwork: this.config.network } : {});
+    this.#wallet ??= Wallet.open(this.config.walletDir, { lock: !this.#readOnly, ...(this.config.networkGiven ? { expectNetwork: this.config.network } : {}) });
     return this.#wallet;
   }
 
@@ -116,6 +124,7 @@ export class CliContext {
   }
 
   async close(): Promise<void> {
+    this.#wallet?.release();
     await this.#engine?.close();
   }
 }

@@ -158,6 +158,31 @@ export async function feeRate(configured: bigint | undefined, rpc: BitcoinRpc, n
   throw new CliError('CONFIG', 'the node has no fee estimate: pass --fee-rate SAT_PER_VB');
 }
 
+/** `accept --max-fee-rate` default: this multiple of the node's 6-block estimate... */
+export const MAX_FEE_RATE_ESTIMATE_MULTIPLE = 3n;
+/** ...but never below this (sat/vB): low estimates move within hours. */
+export const MAX_FEE_RATE_FLOOR = 5n;
+/** On regtest, where nodes have no fee estimate (offers default to 2 sat/vB). */
+export const REGTEST_MAX_FEE_RATE = 10n;
+
+/**
+ * The highest funding fee rate `accept` takes when `--max-fee-rate` is not
+ * given: a sane multiple of what the network pays now, so an offer cannot
+ * make the buyer burn its collateral in fees (the old default was 1000
+ * sat/vB). Without a node: regtest's fixed default, else the flag is needed.
+ * @throws {CliError} CONFIG when there is no estimate off regtest; {ChainError}.
+ */
+export async function defaultMaxFeeRate(rpc: BitcoinRpc | undefined, network: string): Promise<bigint> {
+  const est = rpc === undefined ? undefined : await rpc.estimateSmartFee(6).catch(() => undefined);
+  if (est?.feeRateSatPerKvB !== undefined) {
+    const perVb = (est.feeRateSatPerKvB + 999n) / 1000n;
+    const max = perVb * MAX_FEE_RATE_ESTIMATE_MULTIPLE;
+    return max < MAX_FEE_RATE_FLOOR ? MAX_FEE_RATE_FLOOR : max;
+  }
+  if (network === 'regtest') return REGTEST_MAX_FEE_RATE;
+  throw new CliError('CONFIG', 'no fee estimate from the node to bound the offer\'s fee rate: pass --max-fee-rate SAT_PER_VB');
+}
+
 /** Options for funding from another wallet and paying to other addresses (offer, accept). */
 export const EXTERNAL_FUNDING_OPTIONS = {
   utxo: { type: 'string', value: 'TXID:VOUT', multiple: true, help: "fund from this P2WPKH output of an external wallet (sign with --psbt-out/--psbt-in)" },
@@ -178,6 +203,20 @@ export function addressScript(addr: string, wallet: Wallet): Uint8Array {
 }
 
 /**
+ * `--utxo` coins may back one live contract of this wallet at a time.
+ * @throws {WalletError} WALLET_COIN_RESERVED naming the coin and the contract.
+ */
+function refuseReservedCoins(wallet: Wallet, utxos: readonly string[]): void {
+  const reservations = wallet.contracts.reservations();
+  for (const u of utxos) {
+    const by = reservations.get(u.toLowerCase());
+    if (by !== undefined) {
+      throw new WalletError('WALLET_COIN_RESERVED', `coin ${u} is reserved by your contract ${by} (not funded or cancelled yet); 'hashdlc cancel ${by}' frees it`);
+    }
+  }
+}
+
+/**
  * Funding inputs for `amount` (collateral plus extra outputs this party pays):
  * the given external outpoints, else coins chosen from the wallet.
  * @throws {WalletError} WALLET_INSUFFICIENT_FUNDS; {ChainError}.
@@ -191,6 +230,7 @@ export async function chooseFunding(
   extraOutputSpkLens: readonly number[],
 ): Promise<{ inputs: FundingInput[]; reserved: string[]; external: boolean }> {
   if (utxos.length > 0) {
+    refuseReservedCoins(wallet, utxos);
     const { inputs, total } = await externalFundingInputs(rpc, utxos);
     const need = fundingRequirement(amount, inputs.length, feeRatePerVb, extraOutputSpkLens);
     if (total < need) {

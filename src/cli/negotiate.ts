@@ -7,20 +7,26 @@
  *   protocol/templates), the oracle event against the terms and its
  *   announcement against the one the oracle serves, locktimes against the
  *   attestation height; then CET adaptor signatures on the worker pool.
- * - sign (miner): every accepter CET adaptor signature and the refund
- *   signature; the coordinator's funding PSBT against the funding
- *   transaction computed here; then its own signatures and funding inputs.
- * - fund (buyer): every offerer signature and funding witness in sign_dlc,
- *   the funding PSBT again; then its funding inputs.
+ * - sign (miner): that the accepter lists no coin of this wallet as its
+ *   own; every accepter CET adaptor signature and the refund signature; the
+ *   coordinator's funding PSBT against the funding transaction computed
+ *   here; then its own signatures and its own funding inputs.
+ * - fund (buyer): the offerer's inputs again; every offerer signature and
+ *   funding witness in sign_dlc, the funding PSBT again; then its own
+ *   funding inputs.
+ *
+ * Each party signs only the funding inputs it contributed, and only its own
+ * witnesses leave the process (funding-inputs.ts, issue 9).
  *
  * External wallets: `--psbt-out FILE` writes the funding PSBT (BIP174,
- * base64) for a wallet to sign its inputs, and stops; the same command with
- * `--psbt-in FILE` takes the signed PSBT back and finishes the step.
+ * base64, computed here: no signatures) for a wallet to sign its inputs, and
+ * stops; the same command with `--psbt-in FILE` takes the signed PSBT back
+ * and finishes the step, refusing it if the wallet signed a counterparty
+ * input.
  *
  * This module does NOT settle (settle.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Psbt } from 'bitcoinjs-lib';
 import type { ContractSetup } from '../../protocol/contract/index.js';
 import {
   REFUND_GRACE_BLOCKS,
@@ -37,15 +43,23 @@ import {
   verifyOfferTerms,
   verifySignAsync,
 } from '../../protocol/contract/index.js';
-import type { OfferDlc } from '../../protocol/messages/index.js';
+import type { FundingSignatures, OfferDlc } from '../../protocol/messages/index.js';
 import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc, encodeAcceptDlc, encodeSignDlc, fromHex, toHex } from '../../protocol/messages/index.js';
-import { applyFundingSignatures, extractFundingSignatures, type Party } from '../../protocol/tx/index.js';
-import { randomU64 } from '../wallet/index.js';
+import { applyFundingSignatures } from '../../protocol/tx/index.js';
+import { randomU64, type ContractRecord } from '../wallet/index.js';
 import { COMMON_OPTIONS, bigintOpt, helpText, list, parseCommand, str, type CommandSpec } from './args.js';
 import { loadConfig } from './config.js';
-import { EXTERNAL_FUNDING_OPTIONS, addressScript, checkEventMatchesTerms, chooseFunding, loadContract, localStateOf, needAccept, needSign, nowIso, parseTerms, saveState, singleOracleInfo, templateOf, type LoadedContract } from './contract.js';
+import { EXTERNAL_FUNDING_OPTIONS, addressScript, checkEventMatchesTerms, chooseFunding, defaultMaxFeeRate, loadContract, localStateOf, needAccept, needSign, nowIso, parseTerms, saveState, singleOracleInfo, templateOf, type LoadedContract } from './contract.js';
 import { CliContext } from './context.js';
 import { CliError, usage } from './errors.js';
+import {
+  outgoingFundingPsbt,
+  outpointsOf,
+  ownWitnessesOfExternalPsbt,
+  refuseOurCoinsAsCounterpartyInputs,
+  refuseUnverifiableCounterpartyInputs,
+  signOwnFundingInputs,
+} from './funding-inputs.js';
 import { engineSigner, engineVerifier } from './progress.js';
 
 const NET = {
@@ -78,7 +92,7 @@ export const ACCEPT_SPEC: CommandSpec = {
   options: {
     ...NET,
     'delivery-address': { type: 'string', value: 'ADDR', help: 'hashpower sale: confirm the delivery address when it is not this wallet\'s' },
-    'max-fee-rate': { type: 'string', value: 'SAT_PER_VB', help: 'refuse offers with a higher fee rate (default 1000)' },
+    'max-fee-rate': { type: 'string', value: 'SAT_PER_VB', help: "refuse offers with a higher fee rate (default 3x the node's 6-block estimate, at least 5; 10 on regtest without an estimate)" },
     'dry-run': { type: 'boolean', help: 'check and show the offer, then stop' },
     ...EXTERNAL_FUNDING_OPTIONS,
   },
@@ -108,21 +122,22 @@ function readPsbtFile(path: string): string {
   return raw.toString('base64');
 }
 
-/**
- * Signs this party's funding inputs with the wallet; every one must be ours.
- * @throws {CliError} MISMATCH when some input of ours could not be signed.
- */
-function walletSignsFunding(ctx: CliContext, setup: ContractSetup, psbt: Psbt, party: Party): Psbt {
-  const signed = new Set(ctx.wallet().signPsbt(psbt));
-  const mine = setup.funding.inputs.map((input, i) => ({ input, i })).filter(({ input }) => input.party === party);
-  const missing = mine.filter(({ i }) => !signed.has(i));
-  if (missing.length > 0) {
-    throw new CliError('MISMATCH', `funding input(s) ${missing.map((m) => m.i).join(', ')} are not this wallet's; use --psbt-out/--psbt-in with the wallet that owns them`);
-  }
-  return psbt;
-}
-
 // ------------------------------------------------------------------ accept
+
+/**
+ * A coordinator that refused our accept_dlc (409: someone else accepted
+ * first, or any error answer) will never fund it: the record is marked
+ * failed so its reserved coins are free again. When the answer never came
+ * (unreachable), the accept may have arrived: the coins stay reserved
+ * (`hashdlc cancel` frees them).
+ */
+function acceptRefused(ctx: CliContext, record: ContractRecord, err: unknown): unknown {
+  if (err instanceof CliError && err.code === 'REMOTE') {
+    saveState(ctx.wallet(), record, 'failed', {}, `coordinator refused the accept: ${err.remoteCode ?? ''} ${err.message}`.trim());
+    ctx.note(`the coordinator refused the accept; its reserved coins (${record.reservedOutpoints.join(', ')}) are free again`);
+  }
+  return err;
+}
 
 export async function acceptCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(ACCEPT_SPEC, argv);
@@ -132,16 +147,19 @@ export async function acceptCommand(argv: string[]): Promise<number> {
   }
   const id = parsed.positionals[0]!.toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(id)) throw usage(`offer id must be 64 hex characters, got '${parsed.positionals[0]}'`);
-  const maxFee = bigintOpt(parsed.values, 'max-fee-rate', 1000n)!;
   const config = loadConfig(parsed.values);
-  const ctx = new CliContext(config);
+  const ctx = new CliContext(config, { readOnly: parsed.values['dry-run'] === true });
   try {
     const wallet = ctx.wallet();
+    const maxFee = bigintOpt(parsed.values, 'max-fee-rate') ?? (await defaultMaxFeeRate(config.rpc === undefined ? undefined : await ctx.rpc(), wallet.network.name));
     const coordinator = ctx.coordinator();
     const view = await coordinator.offer(id);
     const offerHex = view.offer ?? (await coordinator.messages(id)).offer;
     const offer: OfferDlc = decodeOfferDlc(fromHex(offerHex));
     if (toHex(offer.temporaryContractId) !== id) throw new CliError('MISMATCH', `the coordinator served offer ${toHex(offer.temporaryContractId)} for ${id}`, { reason: 'offer-id' });
+    // Hole 1: the offerer may not list a coin of ours (nor, with an external wallet, one we cannot read).
+    refuseOurCoinsAsCounterpartyInputs(wallet, 'offer', offer.fundingInputs, list(parsed.values, 'utxo'));
+    if (list(parsed.values, 'utxo').length > 0) refuseUnverifiableCounterpartyInputs('offer', offer.fundingInputs);
     const terms = parseTerms(view.terms);
 
     // The oracle: our own fetch of the event the offer names.
@@ -236,7 +254,9 @@ export async function acceptCommand(argv: string[]): Promise<number> {
     };
     // Stored before it is sent: the adaptor signatures are out once posted.
     wallet.contracts.save(record);
-    const answer = await coordinator.accept(id, { accept: acceptHex, identityPubkey: toHex(keys.identityPublicKey) }, keys.identitySecretKey);
+    const answer = await coordinator.accept(id, { accept: acceptHex, identityPubkey: toHex(keys.identityPublicKey) }, keys.identitySecretKey).catch((err: unknown) => {
+      throw acceptRefused(ctx, record, err);
+    });
     if (answer.fundingPsbt) verifyFundingPsbt(setup, answer.fundingPsbt, 'accept');
     ctx.print(
       { id, state: 'accepted', contractId: toHex(setup.contractId), fundingTxid: setup.funding.txidHex, cets: setup.plan.cets.length, adaptorSignatures: setup.plan.adaptorSlots.length },
@@ -267,30 +287,38 @@ export async function signCommand(argv: string[]): Promise<number> {
     const coordinator = ctx.coordinator();
     if (c.record.sign !== undefined) {
       if (c.record.state !== 'accepted') throw new CliError('STATE', `contract ${c.record.id} is signed already (state ${c.record.state})`);
-      // Made in an earlier run whose POST did not go through: send it again.
-      await coordinator.sign(c.record.id, { sign: c.record.sign, ...(c.record.fundingPsbt ? { fundingPsbt: c.record.fundingPsbt } : {}) }, c.keys.identitySecretKey);
+      // Made in an earlier run whose POST did not go through: send it again (the PSBT rebuilt with our witnesses alone).
+      const again = outgoingFundingPsbt(setupContract(c.offer, needAccept(c), c.flow), 'offer', needSign(c).fundingSignatures);
+      await coordinator.sign(c.record.id, { sign: c.record.sign, fundingPsbt: again.toBase64() }, c.keys.identitySecretKey);
       saveState(wallet, c.record, 'signed');
       ctx.print({ id: c.record.id, state: 'signed', contractId: c.record.contractId }, [`sign_dlc of ${c.record.id} sent again`]);
       return 0;
     }
 
     let setup: ContractSetup;
-    let psbt: Psbt;
+    let fundingSignatures: FundingSignatures;
     if (psbtIn !== undefined) {
       // Second run: the accept was verified and our signatures made in the first.
       if (c.record.ownCetSignatures === undefined || c.accept === undefined) {
         throw new CliError('STATE', `run 'hashdlc sign ${c.record.id} --psbt-out FILE' first`);
       }
+      refuseOurCoinsAsCounterpartyInputs(wallet, 'accept', c.accept.fundingInputs, outpointsOf(c.offer.fundingInputs));
+      refuseUnverifiableCounterpartyInputs('accept', c.accept.fundingInputs);
       setup = setupContract(c.offer, c.accept, c.flow);
-      psbt = verifyFundingPsbt(setup, readPsbtFile(psbtIn), 'offer').psbt;
+      fundingSignatures = ownWitnessesOfExternalPsbt(setup, verifyFundingPsbt(setup, readPsbtFile(psbtIn), 'offer').psbt, 'offer');
     } else {
       const messages = await coordinator.messages(c.record.id);
       if (messages.accept === null) throw new CliError('STATE', `offer ${c.record.id} has not been accepted yet`);
       const accept = decodeAcceptDlc(fromHex(messages.accept));
+      // Hole 1: before anything is signed, the accepter may not list a coin of ours.
+      refuseOurCoinsAsCounterpartyInputs(wallet, 'accept', accept.fundingInputs, outpointsOf(c.offer.fundingInputs));
+      if (psbtOut !== undefined) refuseUnverifiableCounterpartyInputs('accept', accept.fundingInputs);
       const engine = await ctx.engine();
       setup = await verifyAcceptAsync(c.offer, accept, c.flow, engineVerifier(engine, ctx.progress));
       const view = await coordinator.contract(c.record.id);
-      psbt = view.fundingPsbt ? verifyFundingPsbt(setup, view.fundingPsbt, 'offer').psbt : fundingPsbtOf(setup);
+      // The coordinator's PSBT must be our funding transaction; we sign (and hand out) our own clean copy.
+      if (view.fundingPsbt) verifyFundingPsbt(setup, view.fundingPsbt, 'offer');
+      const psbt = fundingPsbtOf(setup);
       const sigs = await signContractAsync(setup, c.keys.fundingSecretKey, engineSigner(engine, ctx.progress));
       const record = saveState(wallet, c.record, 'accepted', {
         accept: messages.accept,
@@ -309,9 +337,10 @@ export async function signCommand(argv: string[]): Promise<number> {
         ]);
         return 0;
       }
-      psbt = walletSignsFunding(ctx, setup, psbt, 'offer');
+      fundingSignatures = signOwnFundingInputs(wallet, setup, 'offer');
     }
-    const fundingSignatures = extractFundingSignatures(psbt, setup.funding, 'offer');
+    // Only our own witnesses leave: sign_dlc carries them, the PSBT is a clean copy with them alone.
+    const psbt = outgoingFundingPsbt(setup, 'offer', fundingSignatures);
     const sign = assembleSign(
       setup,
       { cetAdaptorSignatures: unpackAdaptorSignatures(fromHex(c.record.ownCetSignatures!)), refundSignature: fromHex(c.record.ownRefundSignature!) },
@@ -361,17 +390,22 @@ export async function fundCommand(argv: string[]): Promise<number> {
     let c = loadContract(wallet, parsed.positionals[0]!);
     if (c.record.role !== 'accept') throw new CliError('STATE', `contract ${c.record.id} was offered here: the accepter funds; use 'hashdlc sign'`);
     if (c.record.fundingTxid !== undefined) throw new CliError('STATE', `contract ${c.record.id} is funded already (${c.record.fundingTxid})`);
+    // Hole 1, again before we sign: the offerer may not list a coin of ours.
+    refuseOurCoinsAsCounterpartyInputs(wallet, 'offer', c.offer.fundingInputs, outpointsOf(needAccept(c).fundingInputs));
+    if (psbtOut !== undefined || psbtIn !== undefined) refuseUnverifiableCounterpartyInputs('offer', c.offer.fundingInputs);
     const coordinator = broadcast && c.sign !== undefined ? undefined : ctx.coordinator();
     const messages = coordinator === undefined ? undefined : await coordinator.messages(c.record.id);
     const r = await fundFromSign(ctx, c, messages?.sign ?? undefined);
     c = r.c;
     const setup = r.setup;
-    let psbt: Psbt;
+    let ownWitnesses: FundingSignatures;
     if (psbtIn !== undefined) {
-      psbt = verifyFundingPsbt(setup, readPsbtFile(psbtIn), 'accept').psbt;
+      ownWitnesses = ownWitnessesOfExternalPsbt(setup, verifyFundingPsbt(setup, readPsbtFile(psbtIn), 'accept').psbt, 'accept');
     } else {
       const view = coordinator === undefined ? undefined : await coordinator.contract(c.record.id);
-      psbt = view?.fundingPsbt ? verifyFundingPsbt(setup, view.fundingPsbt, 'accept').psbt : fundingPsbtOf(setup);
+      // The coordinator's PSBT must be our funding transaction; the one handed to a wallet is our own clean copy.
+      if (view?.fundingPsbt) verifyFundingPsbt(setup, view.fundingPsbt, 'accept');
+      const psbt = fundingPsbtOf(setup);
       if (psbtOut !== undefined) {
         writeFileSync(psbtOut, `${psbt.toBase64()}\n`);
         saveState(wallet, c.record, c.record.state, { fundingPsbt: psbt.toBase64() });
@@ -382,10 +416,10 @@ export async function fundCommand(argv: string[]): Promise<number> {
         ]);
         return 0;
       }
-      psbt = walletSignsFunding(ctx, setup, psbt, 'accept');
+      ownWitnesses = signOwnFundingInputs(wallet, setup, 'accept');
     }
-    // Our inputs must be signed before anything leaves (throws naming the input otherwise).
-    const ownWitnesses = extractFundingSignatures(psbt, setup.funding, 'accept');
+    // Only our own witnesses leave (a clean copy of the funding PSBT with them alone).
+    const psbt = outgoingFundingPsbt(setup, 'accept', ownWitnesses);
     let txid = setup.funding.txidHex;
     if (broadcast) {
       // Both parties' witnesses on the funding transaction computed here (the PSBT may

@@ -14,10 +14,10 @@
  * a key), verify messages or talk to anyone.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { WalletError } from './errors.js';
-import { writePrivateFile } from './files.js';
+import { fsyncDirectory, writePrivateFile } from './files.js';
 
 /** What this participant knows happened to a contract. */
 export const LOCAL_STATES = [
@@ -90,7 +90,8 @@ export class ContractStore {
   save(record: ContractRecord): void {
     const r = recordSchema.safeParse(record);
     if (!r.success) throw new WalletError('WALLET_STATE', `contract record ${record.id} is malformed: ${r.error.message}`);
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    // A new contracts directory is itself an entry of the wallet directory: flushed too.
+    if (mkdirSync(this.dir, { recursive: true, mode: 0o700 }) !== undefined) fsyncDirectory(dirname(this.dir));
     writePrivateFile(this.path(record.id), `${JSON.stringify(record, null, 2)}\n`);
   }
 
@@ -145,8 +146,13 @@ export class ContractStore {
 
   /** Outpoints reserved by contracts that are not yet funded or given up. */
   reservedOutpoints(): Set<string> {
-    const out = new Set<string>();
-    for (const r of this.list()) if (!RELEASING.has(r.state)) for (const o of r.reservedOutpoints) out.add(o);
+    return new Set(this.reservations().keys());
+  }
+
+  /** Each reserved outpoint with the offer id of the live contract that reserves it. */
+  reservations(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const r of this.list()) if (!RELEASING.has(r.state)) for (const o of r.reservedOutpoints) out.set(o, r.id);
     return out;
   }
 }

@@ -19,7 +19,11 @@ export type WalletErrorCode =
   /** A wallet state or contract file is unreadable or inconsistent. */
   | 'WALLET_STATE'
   /** No locally stored contract with this id. */
-  | 'WALLET_CONTRACT_NOT_FOUND';
+  | 'WALLET_CONTRACT_NOT_FOUND'
+  /** Another process uses this wallet directory (the message names its PID and the lock file). */
+  | 'WALLET_LOCKED'
+  /** A coin given to fund a contract is reserved by another live contract of this wallet. */
+  | 'WALLET_COIN_RESERVED';
 
 export class WalletError extends Error {
   readonly code: WalletErrorCode;

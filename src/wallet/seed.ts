@@ -12,11 +12,12 @@
  * This module does NOT derive keys (keys.ts), encrypt the file (a BIP39
  * passphrase can be given to `mnemonicToSeed` by the caller), or talk to nodes.
  */
-import { constants, mkdirSync, openSync, readFileSync, statSync, writeSync, closeSync, chmodSync } from 'node:fs';
+import { constants, mkdirSync, openSync, readFileSync, statSync, closeSync, chmodSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { generateMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { WalletError } from './errors.js';
+import { fsyncDirectory, writeDurably } from './files.js';
 import { walletNetwork, type WalletNetworkName } from './network.js';
 
 export interface SeedFile {
@@ -72,10 +73,12 @@ export function createSeedFile(path: string, network: WalletNetworkName, mnemoni
   try {
     // The umask may have cleared bits, never added them; make it exactly 0600.
     chmodSync(path, 0o600);
-    writeSync(fd, `${JSON.stringify(seed, null, 2)}\n`);
+    // On disk before anyone is told the mnemonic or sends coins to it.
+    writeDurably(fd, `${JSON.stringify(seed, null, 2)}\n`);
   } finally {
     closeSync(fd);
   }
+  fsyncDirectory(dirname(path));
   return seed;
 }
 

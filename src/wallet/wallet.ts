@@ -18,8 +18,17 @@
  * `funding_inputs.prevtx`), fetched with `getrawtransaction` (with the block
  * hash when the node has no transaction index).
  *
- * This module does NOT broadcast, does not sign anything but its own P2WPKH
- * inputs of a PSBT, and holds no contract keys beyond a call (keys.ts
+ * Signing: only the PSBT input indexes the caller names (the inputs its
+ * party contributed), each of which must spend one of the wallet's
+ * addresses; never "every input the wallet owns" (issue 9: a counterparty
+ * could list another coin of this wallet as its own input).
+ *
+ * Concurrency: one process per wallet directory (lock.ts); `open(dir, {
+ * lock: true })` holds the lock until `release()`, and every read-modify-write
+ * of the state file takes it for its duration.
+ *
+ * This module does NOT broadcast, does not sign anything but the named
+ * P2WPKH inputs of a PSBT, and holds no contract keys beyond a call (keys.ts
  * derives them on demand).
  */
 import { randomBytes } from 'node:crypto';
@@ -35,6 +44,7 @@ import { isChainError } from '../chain/index.js';
 import { ContractStore } from './contracts.js';
 import { WalletError } from './errors.js';
 import { writePrivateFile } from './files.js';
+import { acquireWalletLock, releaseWalletLock, withWalletLock } from './lock.js';
 import { CHANGE, RECEIVE, WalletKeys, type AddressChain, type ContractKeys, type WalletAddress } from './keys.js';
 import { walletNetwork, networkOfChain, type WalletNetwork, type WalletNetworkName } from './network.js';
 import { createSeedFile, readSeedFile } from './seed.js';
@@ -138,6 +148,7 @@ export class Wallet {
   readonly dir: string;
   readonly network: WalletNetwork;
   readonly keys: WalletKeys;
+  #locked = false;
 
   private constructor(dir: string, network: WalletNetwork, keys: WalletKeys) {
     this.dir = dir;
@@ -169,17 +180,33 @@ export class Wallet {
   }
 
   /**
-   * Opens the wallet in `dir` (checking the seed file's permissions).
+   * Opens the wallet in `dir` (checking the seed file's permissions). With
+   * `lock`, this process holds the wallet lock until {@link release} (a
+   * command's whole run: its reads and writes of state, reservations and
+   * contract records are then atomic against other processes).
    * @throws {WalletError} WALLET_NOT_FOUND, WALLET_PERMISSIONS, WALLET_BAD_SEED,
-   *   WALLET_NETWORK_MISMATCH when `expectNetwork` differs from the seed file's.
+   *   WALLET_NETWORK_MISMATCH when `expectNetwork` differs from the seed file's,
+   *   WALLET_LOCKED when another process holds the lock.
    */
-  static open(dir: string, options: { expectNetwork?: WalletNetworkName; passphrase?: string } = {}): Wallet {
+  static open(dir: string, options: { expectNetwork?: WalletNetworkName; passphrase?: string; lock?: boolean } = {}): Wallet {
     const seed = readSeedFile(Wallet.seedPath(dir));
     if (options.expectNetwork !== undefined && options.expectNetwork !== seed.network) {
       throw new WalletError('WALLET_NETWORK_MISMATCH', `the wallet in ${dir} is a ${seed.network} wallet, not ${options.expectNetwork}`);
     }
     const net = walletNetwork(seed.network);
-    return new Wallet(dir, net, WalletKeys.fromMnemonic(seed.mnemonic, net, options.passphrase ?? ''));
+    const wallet = new Wallet(dir, net, WalletKeys.fromMnemonic(seed.mnemonic, net, options.passphrase ?? ''));
+    if (options.lock === true) {
+      acquireWalletLock(dir);
+      wallet.#locked = true;
+    }
+    return wallet;
+  }
+
+  /** Gives back the wallet lock taken by `open(dir, { lock: true })` (idempotent). */
+  release(): void {
+    if (!this.#locked) return;
+    this.#locked = false;
+    releaseWalletLock(this.dir);
   }
 
   // ---------------------------------------------------------------- state
@@ -199,11 +226,14 @@ export class Wallet {
     writePrivateFile(join(this.dir, 'state.json'), `${JSON.stringify(s, null, 2)}\n`);
   }
 
+  /** Hands out the next index of `field`: read, increment, write under the wallet lock. */
   private takeIndex(field: 'nextReceive' | 'nextChange' | 'nextContract'): number {
-    const s = this.state();
-    const i = s[field];
-    this.saveState({ ...s, [field]: i + 1 });
-    return i;
+    return withWalletLock(this.dir, () => {
+      const s = this.state();
+      const i = s[field];
+      this.saveState({ ...s, [field]: i + 1 });
+      return i;
+    });
   }
 
   /** A receive address never handed out before. */
@@ -330,22 +360,33 @@ export class Wallet {
 
   // ---------------------------------------------------------------- signing
 
+  /** Script pubkeys (hex) of every watched address, both chains, within `gap`. */
+  ownScripts(gap = DEFAULT_GAP): Set<string> {
+    return new Set(this.watchedAddresses(gap).map((a) => toHex(a.script)));
+  }
+
   /**
-   * Signs every input of `psbt` that spends one of the wallet's P2WPKH
-   * addresses (looked up by its witness UTXO script, within the gap), and
-   * leaves the others alone. Returns the indexes it signed.
+   * Signs the inputs of `psbt` at `indexes`, and no other: each one that
+   * spends one of the wallet's P2WPKH addresses (looked up by its witness
+   * UTXO script, within the gap) is signed; the others are reported in
+   * `notOurs` and left unsigned.
+   * @throws {RangeError} for an index the PSBT does not have.
    */
-  signPsbt(psbt: Psbt, gap = DEFAULT_GAP): number[] {
+  signInputs(psbt: Psbt, indexes: readonly number[], gap = DEFAULT_GAP): { signed: number[]; notOurs: number[] } {
     const byScript = new Map(this.watchedAddresses(gap).map((a) => [toHex(a.script), a]));
     const signed: number[] = [];
-    psbt.data.inputs.forEach((input, i) => {
-      const script = input.witnessUtxo?.script;
-      if (script === undefined) return;
-      const a = byScript.get(toHex(script));
-      if (a === undefined) return;
+    const notOurs: number[] = [];
+    for (const i of indexes) {
+      const input = psbt.data.inputs[i];
+      if (input === undefined) throw new RangeError(`the PSBT has no input ${i}`);
+      const a = input.witnessUtxo === undefined ? undefined : byScript.get(toHex(input.witnessUtxo.script));
+      if (a === undefined) {
+        notOurs.push(i);
+        continue;
+      }
       psbt.signInput(i, this.keys.addressSigner(a.chain, a.index));
       signed.push(i);
-    });
-    return signed;
+    }
+    return { signed, notOurs };
   }
 }
