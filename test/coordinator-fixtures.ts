@@ -25,6 +25,7 @@ import {
   buildSignAsync,
   type CetSigner,
   type CetVerifier,
+  defaultFundingDeadline,
   defaultLocktimes,
   fundingPsbtOf,
   type ContractSetup,
@@ -106,7 +107,8 @@ const blockHash = (h: number): string => h.toString(16).padStart(64, '0');
 
 /** The node in memory: every outpoint unspent unless marked, every transaction test-accepted unless told. */
 export class FakeChain implements ChainPort {
-  height = 1000;
+  /** Below the fixture sale's window (1000) and funding deadline (998): offers are still open. */
+  height = 990;
   readonly spent = new Set<string>();
   readonly sent: string[] = [];
   /** txid → height of the block that confirmed it. */
@@ -229,6 +231,8 @@ export interface SaleOptions {
   feeRatePerVb?: bigint;
   /** Where the upfront payment goes (default: a fixture key). */
   upfrontScript?: Uint8Array;
+  /** The terms' funding deadline (default: protocol/contract `defaultFundingDeadline` of the window start). */
+  fundingDeadline?: number;
 }
 
 /** A hashpower sale between two fixture parties (see the module header). */
@@ -267,6 +271,7 @@ export function saleParties(o: SaleOptions): SaleParties {
     upfrontScript: toHex(upfrontScript),
     upfrontSerialId: '77',
     ...(o.roundingMod !== undefined ? { roundingMod: String(o.roundingMod) } : {}),
+    fundingDeadline: o.fundingDeadline ?? defaultFundingDeadline(window.start, 'regtest'),
   };
   const offerKey = testSecret(`${label}:offer-funding`);
   const acceptKey = testSecret(`${label}:accept-funding`);

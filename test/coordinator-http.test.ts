@@ -488,7 +488,8 @@ describe('keyless settlement by the watcher (node faked)', () => {
   });
 
   it('notices a CET someone else mined and records it as settled, paid as the CET says', async () => {
-    const p = parties('other-cet');
+    // The chain is past the fixture window now (the refund test above): a window ahead of it.
+    const p = parties('other-cet', { window: { start: 2000, end: 2100 }, locktimes: { cetLocktime: 2100, refundLocktime: 2120 } });
     const id = await funded(p);
     const { setup, accept } = p.accept();
     chain.confirmed.set(setup.funding.txidHex, chain.height);
@@ -510,7 +511,7 @@ describe('keyless settlement by the watcher (node faked)', () => {
   });
 
   it('fails a contract whose funding can never confirm (an input spent elsewhere), after trying to rebroadcast', async () => {
-    const p = parties('double-spent');
+    const p = parties('double-spent', { window: { start: 2000, end: 2100 }, locktimes: { cetLocktime: 2100, refundLocktime: 2120 } });
     const id = await funded(p);
     const { funding } = p.accept().setup;
     // The funding transaction left the mempool and one of its inputs was spent by another transaction.
