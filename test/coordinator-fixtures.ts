@@ -74,7 +74,10 @@ export async function startTestOracle(
     const ann = events.get(id);
     if (ann === undefined) return send(404, { error: { code: 'NOT_FOUND', message: 'unknown event' } });
     if (m[2] === undefined) {
-      return send(200, { eventId: id, announcement: { hex: toHex(encodeMessage({ type: 'oracle_announcement', message: ann })) } });
+      return send(200, {
+        eventId: id, state: attestations.has(id) ? 'attested' : 'announced',
+        announcement: { hex: toHex(encodeMessage({ type: 'oracle_announcement', message: ann })) },
+      });
     }
     const a = attestations.get(id);
     if (a === undefined) return send(404, { error: { code: 'NOT_ATTESTED', message: 'not yet' } });
@@ -241,7 +244,8 @@ export function saleParties(o: SaleOptions): SaleParties {
   const window = o.window ?? { start: 1000, end: 1100 };
   const announcement = o.announcement ?? o.oracle!.announce(`hashpower-delivery/${window.start}-${window.end}/100ths/${label}`, 14);
   const eventId = announcement.oracleEvent.eventId;
-  const deliveryAddress = o.deliveryAddress ?? 'bcrt1qdeliveryaddressfortests';
+  // One delivery address per sale: the coordinator refuses two live sales measuring one address over one window.
+  const deliveryAddress = o.deliveryAddress ?? `bcrt1qdelivery-${label}`;
   const upfrontScript = o.upfrontScript ?? p2wpkhScriptPubkey(publicKey(testSecret(`${label}:upfront`)));
   const upfront = o.upfront ?? 50_000n;
   const escrow = o.escrow ?? 400_000n;

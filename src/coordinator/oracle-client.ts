@@ -38,10 +38,6 @@ export interface EventParams {
   window: { start: number; end: number } | null;
   deliveryAddress: string | null;
   hashrateThs: string | null;
-  /** The height at which the oracle attests (oracle/API.md `attestHeight`), when stated. */
-  attestHeight: number | null;
-  /** Whether the oracle says the event is attested (`state: "attested"`): its outcome is public. */
-  attested: boolean;
 }
 
 export interface FetchedAnnouncement {
@@ -50,6 +46,10 @@ export interface FetchedAnnouncement {
   bytes: Uint8Array;
   /** null when the oracle serves no parameters (not our oracle service). */
   params: EventParams | null;
+  /** The height at which the oracle attests (oracle/API.md `attestHeight`), when stated. */
+  attestHeight: number | null;
+  /** Whether the oracle says the event is attested (`state: "attested"`): its outcome is public. */
+  attested: boolean;
 }
 
 export interface FetchedAttestation {
@@ -123,9 +123,8 @@ export class OracleClient {
     const p = parsed.data.params;
     const params: EventParams | null = p === undefined ? null : {
       kind: p.kind, window: p.window, deliveryAddress: p.deliveryAddress ?? null, hashrateThs: p.hashrateThs ?? null,
-      attestHeight: parsed.data.attestHeight ?? null, attested: parsed.data.state === 'attested',
     };
-    return { announcement: msg.message, bytes, params };
+    return { announcement: msg.message, bytes, params, attestHeight: parsed.data.attestHeight ?? null, attested: parsed.data.state === 'attested' };
   }
 
   /**

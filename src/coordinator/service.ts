@@ -198,6 +198,13 @@ const FLOW_NETWORK: Record<CoordinatorConfig['network'], FlowNetwork> = {
   mainnet: 'mainnet', testnet3: 'testnet', testnet4: 'testnet', signet: 'signet', regtest: 'regtest',
 };
 
+/** What an oracle says about an event's timing. */
+interface EventTiming {
+  window: { start: number; end: number } | null;
+  attestHeight: number | null;
+  attested: boolean;
+}
+
 /** Lock key serialising every check-and-claim of funding outpoints across contracts. */
 const OUTPOINTS_LOCK = '!outpoints';
 
@@ -286,7 +293,7 @@ export class CoordinatorService {
   }
 
   /** The allowed oracle that publishes exactly this announcement, and the event parameters it states. */
-  async #matchOracle(ann: OracleAnnouncement): Promise<{ ref: OracleRef; params: EventParams | null }> {
+  async #matchOracle(ann: OracleAnnouncement): Promise<{ ref: OracleRef; params: EventParams | null; event: EventTiming }> {
     const pubkey = toHex(ann.oraclePublicKey);
     const eventId = ann.oracleEvent.eventId;
     let unreachable: unknown;
@@ -309,7 +316,11 @@ export class CoordinatorService {
       if (!sameBytes(served.bytes, encodeMessage({ type: 'oracle_announcement', message: ann }))) {
         throw new CoordinatorError('ORACLE_MISMATCH', `the offer's announcement of ${eventId} differs from the one oracle ${client.url} publishes`, { reason: 'announcement-differs' });
       }
-      return { ref: { url: client.url, eventId, publicKey: pubkey }, params: served.params };
+      return {
+        ref: { url: client.url, eventId, publicKey: pubkey },
+        params: served.params,
+        event: { window: served.params?.window ?? null, attestHeight: served.attestHeight, attested: served.attested },
+      };
     }
     if (unreachable !== undefined) throw unreachable;
     throw new CoordinatorError('ORACLE_MISMATCH', `oracle key ${pubkey} is not one of this coordinator's oracles`, { reason: 'oracle-not-allowed' });
@@ -344,14 +355,12 @@ export class CoordinatorService {
     }
     // 3. Oracle.md: every announcement signature, and the announcement is what the oracle publishes.
     const oracles: OracleRef[] = [];
-    const stated: EventParams[] = [];
+    const stated: EventTiming[] = [];
     for (const ann of announcementsOf(offer)) {
       verifyAnnouncement(ann, this.config.hashProfile);
-      const { ref, params } = await this.#matchOracle(ann);
-      if (params !== null) {
-        checkEventAgainstTerms(params, body.terms, ref.eventId);
-        stated.push(params);
-      }
+      const { ref, params, event } = await this.#matchOracle(ann);
+      if (params !== null) checkEventAgainstTerms(params, body.terms, ref.eventId);
+      stated.push(event);
       oracles.push(ref);
     }
     // 4. Nobody contracts on a known outcome, and the terms bound the funding and the refund in time.
@@ -363,6 +372,8 @@ export class CoordinatorService {
     return this.lock.run(id, () => this.lock.run(OUTPOINTS_LOCK, async () => {
       // 6. Each coin backs one pending offer or accept (issue 9, hole 8).
       await this.#checkOutpointsFree('offer', offerOutpoints);
+      // 7. One delivery address, one live window (issue 9, hole 7): no riding on another sale's delivery.
+      if (body.terms.template === 'hashpower-sale') await this.#checkDeliveryFree(body.terms.deliveryAddress, body.terms.window);
       const rec = createOffer({
         id,
         terms: body.terms,
@@ -391,7 +402,7 @@ export class CoordinatorService {
    * 3. the refund locktime a block height at most the attestation height plus REFUND_MAX_GRACE_BLOCKS.
    * @throws {CoordinatorError} EXPIRED, TERMS_MISMATCH.
    */
-  async #checkOfferTiming(terms: OfferTerms, window: { start: number; end: number } | null, stated: readonly EventParams[], refundLocktime: number): Promise<void> {
+  async #checkOfferTiming(terms: OfferTerms, window: { start: number; end: number } | null, stated: readonly EventTiming[], refundLocktime: number): Promise<void> {
     const tip = await this.chain.getBlockCount();
     const eventWindow = window ?? stated.find((p) => p.window !== null)?.window ?? null;
     const v = offerTimingViolation(terms, { tip, window: eventWindow, attested: stated.some((p) => p.attested) });
@@ -415,6 +426,20 @@ export class CoordinatorService {
       const owner = await this.store.outpointOwner(o);
       if (owner !== undefined) {
         throw new CoordinatorError('CONFLICT', `${party} funding input ${i} (${o}) backs another pending offer or accept`, { reason: 'input-in-use', details: { party, input: i } });
+      }
+    }
+  }
+
+  /**
+   * No live hashpower sale measures `address` over a window overlapping `window`.
+   * @throws {CoordinatorError} CONFLICT (`delivery-address-in-use`).
+   */
+  async #checkDeliveryFree(address: string, window: { start: number; end: number }): Promise<void> {
+    for (const live of await this.store.liveSalesOf(address)) {
+      if (live.window.start < window.end && window.start < live.window.end) {
+        throw new CoordinatorError('CONFLICT', `delivery address ${address} is measured by live contract ${live.id} over [${live.window.start}, ${live.window.end}), which overlaps this window`, {
+          reason: 'delivery-address-in-use', details: { contract: live.id },
+        });
       }
     }
   }

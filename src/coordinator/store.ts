@@ -14,6 +14,8 @@
  *                                                           (offered/accepted/signed)
  *                                                           contracts: one outpoint backs
  *                                                           one pending offer/accept (v2)
+ *   delivery   `${deliveryAddress}!${id}` → window JSON       hashpower sales not yet ended:
+ *                                                           one address, one live window (v2)
  *
  * Every state change (`create`, `commit`) is ONE atomic batch: the record,
  * its index entries and any new message bytes, so a crash leaves either the
@@ -34,6 +36,14 @@ export type MessageKind = 'offer' | 'accept' | 'sign';
 const pad = (n: number): string => String(n).padStart(15, '0');
 const CLOSED: ReadonlySet<ContractState> = new Set(['settled', 'refunded', 'closed']);
 const PENDING: ReadonlySet<ContractState> = new Set(['offered', 'accepted', 'signed']);
+
+const ENDED: ReadonlySet<ContractState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed', 'expired']);
+
+/** The delivery-index key of a live hashpower sale (issue 9, hole 7), or undefined. */
+function deliveryKey(rec: ContractRecord): string | undefined {
+  if (rec.terms.template !== 'hashpower-sale' || ENDED.has(rec.state)) return undefined;
+  return `${rec.terms.deliveryAddress}!${rec.id}`;
+}
 
 /** The funding outpoints a record holds while it is pending (issue 9, hole 8): the offer's, and the accept's once accepted. */
 export function pendingOutpoints(rec: ContractRecord): string[] {
@@ -76,6 +86,7 @@ export class ContractStore {
   readonly #recent;
   readonly #meta;
   readonly #inputs;
+  readonly #delivery;
 
   private constructor(db: Level<string, string>) {
     this.#db = db;
@@ -87,6 +98,7 @@ export class ContractStore {
     this.#recent = db.sublevel<string, string>('recent', { valueEncoding: 'utf8' });
     this.#meta = db.sublevel<string, unknown>('meta', { valueEncoding: 'json' });
     this.#inputs = db.sublevel<string, string>('inputs', { valueEncoding: 'utf8' });
+    this.#delivery = db.sublevel<string, { start: number; end: number }>('delivery', { valueEncoding: 'json' });
   }
 
   /**
@@ -139,7 +151,34 @@ export class ContractStore {
       { type: 'put', sublevel: this.#state, key: stateKey(rec), value: '' },
       ...partiesOf(rec).map((p) => ({ type: 'put' as const, sublevel: this.#party, key: partyKey(p, rec), value: '' })),
       ...pendingOutpoints(rec).map((o) => ({ type: 'put' as const, sublevel: this.#inputs, key: o, value: rec.id })),
+      ...this.#deliveryOps(undefined, rec),
     ]);
+  }
+
+  #deliveryOps(prev: ContractRecord | undefined, next: ContractRecord): BatchOp[] {
+    const before = prev === undefined ? undefined : deliveryKey(prev);
+    const after = deliveryKey(next);
+    if (before === after) return [];
+    const ops: BatchOp[] = [];
+    if (before !== undefined) ops.push({ type: 'del', sublevel: this.#delivery, key: before });
+    if (after !== undefined && next.terms.template === 'hashpower-sale') ops.push({ type: 'put', sublevel: this.#delivery, key: after, value: next.terms.window });
+    return ops;
+  }
+
+  /**
+   * The live hashpower sales (not settled, refunded, closed, cancelled, failed or expired) measuring `address`, with their windows.
+   * @throws {CoordinatorError} STORAGE_ERROR.
+   */
+  async liveSalesOf(address: string): Promise<{ id: string; window: { start: number; end: number } }[]> {
+    const out: { id: string; window: { start: number; end: number } }[] = [];
+    try {
+      for await (const [key, window] of this.#delivery.iterator({ gte: `${address}!`, lt: `${address}!\xff` })) {
+        out.push({ id: key.slice(key.lastIndexOf('!') + 1), window });
+      }
+    } catch (cause) {
+      throw storageError('read', cause);
+    }
+    return out;
   }
 
   /**
@@ -185,6 +224,7 @@ export class ContractStore {
     const heldAfter = new Set(pendingOutpoints(next));
     for (const o of heldBefore) if (!heldAfter.has(o)) ops.push({ type: 'del', sublevel: this.#inputs, key: o });
     for (const o of heldAfter) if (!heldBefore.has(o)) ops.push({ type: 'put', sublevel: this.#inputs, key: o, value: next.id });
+    ops.push(...this.#deliveryOps(prev, next));
     for (const [kind, bytes] of Object.entries(messages)) {
       ops.push({ type: 'put', sublevel: this.#messages, key: `${next.id}!${kind}`, value: bytes });
     }
