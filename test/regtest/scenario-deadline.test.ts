@@ -1,0 +1,123 @@
+/**
+ * Issue 9, hole 2 (the accepter's free option) attacked on the stack of `npm
+ * start` (oracle and coordinator as child processes) with the participants'
+ * `hashdlc` CLI on the regtest node:
+ *
+ * the buyer accepts, the miner signs, and the buyer HOLDS the fully signed
+ * funding transaction past the funding deadline, waiting to see how the
+ * window goes. The coordinator refuses `fund` (EXPIRED) and expires the
+ * contract; the buyer's own CLI refuses `fund` and `fund --broadcast`; the
+ * miner's `cancel` double-spends its own funding inputs back to its wallet
+ * (confirmed on chain), after which the held funding transaction can never
+ * be mined. The miner loses nothing but the cancel fee; the buyer's coins
+ * are untouched.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Psbt, Transaction } from 'bitcoinjs-lib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toHex } from '../../protocol/messages/index.js';
+import { waitForContractState, type Participant } from '../../src/stack/index.js';
+import { mineBlocks, mineToHeight } from '../../regtest/index.js';
+import { api } from '../coordinator-fixtures.js';
+import { newAddress, saleArgs, startWorld, type World } from './scenario-helpers.js';
+
+let w: World;
+const tmp = mkdtempSync(join(tmpdir(), 'hashdlc-deadline-'));
+
+beforeAll(async () => {
+  w = await startWorld();
+}, 180_000);
+
+afterAll(async () => {
+  await w?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Offer (default funding deadline), accept, sign: the buyer now holds everything it needs to fund. */
+async function signedSale(label: string): Promise<{ id: string; deadline: number }> {
+  const tip = await w.rpc.getBlockCount();
+  const window = { start: tip + 12, end: tip + 16 };
+  const offer = await w.miner.run<{ id: string; fundingDeadline: number; terms: { fundingDeadline: number } }>(
+    ['offer', ...saleArgs({ window, deliveryAddress: await newAddress(w.buyer) }), '--fee-rate', '2'],
+  );
+  expect(offer.fundingDeadline, label).toBe(window.start - 2);
+  expect(offer.terms.fundingDeadline).toBe(window.start - 2);
+  await w.buyer.run(['accept', offer.id]);
+  await w.miner.run(['sign', offer.id]);
+  return { id: offer.id, deadline: offer.fundingDeadline };
+}
+
+/** What the attacking buyer keeps: the funding PSBT with its own inputs signed, and the final transaction. */
+async function holdFunding(id: string): Promise<{ psbt: Psbt; tx: Transaction }> {
+  const file = join(tmp, `${id}.psbt`);
+  await w.buyer.run(['fund', id, '--psbt-out', file]);
+  const psbt = Psbt.fromBase64(readFileSync(file, 'utf8').trim());
+  const signed = w.buyer.wallet().signPsbt(psbt);
+  expect(signed.length).toBeGreaterThan(0);
+  const partial = Psbt.fromBase64(psbt.toBase64());
+  for (const i of signed) psbt.finalizeInput(i);
+  return { psbt: partial, tx: psbt.extractTransaction() };
+}
+
+/** Confirmed sats of a participant's wallet. */
+async function balance(p: Participant): Promise<bigint> {
+  return (await p.wallet().utxos(w.rpc)).reduce((s, u) => s + u.valueSats, 0n);
+}
+
+const outpoint = (i: { hash: Uint8Array; index: number }): string => `${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`;
+
+describe('the funding deadline closes the accepter\'s free option', () => {
+  it('past the deadline: coordinator and CLI refuse to fund, the contract expires, the miner double-spends its inputs and the held funding can never confirm', async () => {
+    const { id, deadline } = await signedSale('held');
+    const held = await holdFunding(id);
+    const minerInputs = held.tx.ins.filter((_, i) => held.psbt.data.inputs[i]!.finalScriptWitness !== undefined).map(outpoint);
+    const buyerInputs = held.tx.ins.map(outpoint).filter((o) => !minerInputs.includes(o));
+    expect(minerInputs.length).toBeGreaterThan(0);
+    expect(buyerInputs.length).toBeGreaterThan(0);
+    const minerBefore = await balance(w.miner);
+    const buyerBefore = await balance(w.buyer);
+
+    // The buyer waits: the tip reaches the deadline.
+    await mineToHeight(w.rpc, deadline);
+
+    // The coordinator refuses the buyer's (correctly signed) fund request, naming why...
+    const keys = w.buyer.wallet().keys.contractKeys(w.buyer.wallet().contracts.get(id).keyIndex);
+    const r = await api(w.coordinatorUrl, 'POST', `/v1/contracts/${id}/fund`, { body: { fundingPsbt: held.psbt.toBase64() }, key: keys.identitySecretKey });
+    expect(r.status, JSON.stringify(r.body)).toBe(409);
+    expect(r.body.error).toMatchObject({ code: 'EXPIRED', reason: 'funding-deadline-passed' });
+    // ...and its watcher moves the contract to `expired`.
+    const view = await waitForContractState(w.coordinatorUrl, id, ['expired']);
+    expect(view).toMatchObject({ state: 'expired', endedFrom: 'signed' });
+
+    // The buyer's own CLI refuses too, through the coordinator or its own node.
+    for (const args of [['fund', id], ['fund', id, '--broadcast']]) {
+      const f = await w.buyer.exec(args);
+      expect(f.code, args.join(' ')).toBe(1);
+      expect(f.stderr).toMatch(/EXPIRED \(funding-deadline-passed\)/);
+    }
+    expect(await w.rpc.getRawMempool()).not.toContain(held.tx.getId());
+
+    // The miner cancels: its own funding inputs, and only those, go back to its own wallet.
+    const cancel = await w.miner.run<{ cancelTxid: string; spends: string[]; fee: string }>(['cancel', id]);
+    expect(cancel.spends.sort()).toEqual([...minerInputs].sort());
+    await mineBlocks(w.rpc, 1);
+    const cancelTx = Transaction.fromHex(await w.rpc.getRawTransactionHex(cancel.cancelTxid));
+    expect((await w.rpc.getRawTransaction(cancel.cancelTxid)).confirmations).toBeGreaterThanOrEqual(1);
+    expect(cancelTx.ins.map(outpoint).sort()).toEqual([...minerInputs].sort());
+    const minerScripts = new Set(w.miner.wallet().watchedAddresses().map((a) => toHex(a.script)));
+    expect(cancelTx.outs.every((o) => minerScripts.has(toHex(o.script)))).toBe(true);
+
+    // The held funding transaction can never be mined now.
+    await expect(w.rpc.sendRawTransaction(held.tx.toHex())).rejects.toMatchObject({ code: 'CHAIN_MISSING_INPUTS' });
+    // Nothing lost: the miner is down the cancel fee only; the buyer's coins never moved.
+    expect(await balance(w.miner)).toBe(minerBefore - BigInt(cancel.fee));
+    expect(await balance(w.buyer)).toBe(buyerBefore);
+    for (const o of buyerInputs) {
+      const [txid, vout] = o.split(':');
+      expect(await w.rpc.getTxOut(txid!, Number(vout), false)).not.toBeNull();
+    }
+    expect(w.miner.wallet().contracts.get(id).state).toBe('cancelled');
+  });
+});
