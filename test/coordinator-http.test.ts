@@ -610,7 +610,7 @@ describe('issue 9: no contract on a known outcome, a funding deadline, one coin 
     chain.height = open.window.start - 2;
     await tick();
     expect((await get(`/v1/contracts/${openId}`)).body).toMatchObject({ state: 'expired', endedFrom: 'offered' });
-    await refused(`/v1/contracts/${openId}/accept`, { accept: open.accept().acceptHex, identityPubkey: identityOf(open.acceptIdentity) }, open.acceptIdentity, 409, 'INVALID_STATE', 'state-expired');
+    await refused(`/v1/contracts/${openId}/accept`, { accept: open.accept().acceptHex, identityPubkey: identityOf(open.acceptIdentity) }, open.acceptIdentity, 409, 'EXPIRED', 'state-expired');
   });
 
   it('a griefer who accepts and never goes on loses the offer after the accept timeout: back on the book, another buyer accepts', async () => {

@@ -530,6 +530,10 @@ export class CoordinatorService {
   // ---------------------------------------------------------------- contract steps
 
   #expect(rec: ContractRecord, action: string, states: readonly ContractState[]): void {
+    if (!states.includes(rec.state) && rec.state === 'expired') {
+      // Named as what it is: too late (issue 9, hole 2), not a protocol misstep.
+      throw new CoordinatorError('EXPIRED', `cannot ${action} contract ${rec.id}: it expired (${rec.reason})`, { reason: 'state-expired', details: { state: rec.state } });
+    }
     if (!states.includes(rec.state)) {
       throw new CoordinatorError('INVALID_STATE', `cannot ${action} a contract in state ${rec.state}`, { reason: `state-${rec.state}`, details: { state: rec.state } });
     }

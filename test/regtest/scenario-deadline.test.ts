@@ -10,7 +10,9 @@
  * miner's `cancel` double-spends its own funding inputs back to its wallet
  * (confirmed on chain), after which the held funding transaction can never
  * be mined. The miner loses nothing but the cancel fee; the buyer's coins
- * are untouched.
+ * are untouched. Also the mempool race: the buyer broadcasts the held
+ * funding transaction after the deadline and the miner's cancel replaces it
+ * (BIP125: the funding inputs signal replaceability).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,7 +88,8 @@ describe('the funding deadline closes the accepter\'s free option', () => {
     const keys = w.buyer.wallet().keys.contractKeys(w.buyer.wallet().contracts.get(id).keyIndex);
     const r = await api(w.coordinatorUrl, 'POST', `/v1/contracts/${id}/fund`, { body: { fundingPsbt: held.psbt.toBase64() }, key: keys.identitySecretKey });
     expect(r.status, JSON.stringify(r.body)).toBe(409);
-    expect(r.body.error).toMatchObject({ code: 'EXPIRED', reason: 'funding-deadline-passed' });
+    // (funding-deadline-passed, or state-expired once its watcher has expired the contract)
+    expect(r.body.error).toMatchObject({ code: 'EXPIRED', reason: expect.stringMatching(/^(funding-deadline-passed|state-expired)$/) });
     // ...and its watcher moves the contract to `expired`.
     const view = await waitForContractState(w.coordinatorUrl, id, ['expired']);
     expect(view).toMatchObject({ state: 'expired', endedFrom: 'signed' });
@@ -119,5 +122,22 @@ describe('the funding deadline closes the accepter\'s free option', () => {
       expect(await w.rpc.getTxOut(txid!, Number(vout), false)).not.toBeNull();
     }
     expect(w.miner.wallet().contracts.get(id).state).toBe('cancelled');
+  });
+
+  it('the mempool race: the buyer broadcasts the held funding after the deadline, the miner\'s cancel replaces it (BIP125)', async () => {
+    const { id, deadline } = await signedSale('race');
+    const held = await holdFunding(id);
+    await mineToHeight(w.rpc, deadline);
+    // The node takes it (the deadline is the parties' rule, not consensus)...
+    await w.rpc.sendRawTransaction(held.tx.toHex());
+    expect(await w.rpc.getRawMempool()).toContain(held.tx.getId());
+    // ...and the miner's cancel, paying more than the whole funding transaction, replaces it.
+    const cancel = await w.miner.run<{ cancelTxid: string }>(['cancel', id]);
+    const mempool = await w.rpc.getRawMempool();
+    expect(mempool).toContain(cancel.cancelTxid);
+    expect(mempool).not.toContain(held.tx.getId());
+    await mineBlocks(w.rpc, 1);
+    expect((await w.rpc.getRawTransaction(cancel.cancelTxid)).confirmations).toBeGreaterThanOrEqual(1);
+    await expect(w.rpc.sendRawTransaction(held.tx.toHex())).rejects.toMatchObject({ code: 'CHAIN_MISSING_INPUTS' });
   });
 });
