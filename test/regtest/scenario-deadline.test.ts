@@ -13,27 +13,38 @@
  * are untouched. Also the mempool race: the buyer broadcasts the held
  * funding transaction after the deadline and the miner's cancel replaces it
  * (BIP125: the funding inputs signal replaceability).
+ *
+ * Issue 9, hole 3 on the same stack: the oracle's operator creates delivery
+ * events over a window that has started and over one already attested; the
+ * miner's CLI refuses to offer on them and the coordinator refuses such an
+ * offer posted directly (EXPIRED window-started / event-attested).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toHex } from '../../protocol/messages/index.js';
+import { decodeMessage, fromHex, toHex } from '../../protocol/messages/index.js';
 import { waitForContractState, type Participant } from '../../src/stack/index.js';
+import { useRegtest } from '../../regtest/context.js';
 import { mineBlocks, mineToHeight } from '../../regtest/index.js';
-import { api } from '../coordinator-fixtures.js';
-import { newAddress, saleArgs, startWorld, type World } from './scenario-helpers.js';
+import { api, identityOf, saleParties } from '../coordinator-fixtures.js';
+import { SIMDIFF_100THS_AT_HALF } from './coordinator-fixtures.js';
+import { newAddress, saleArgs, startExtraOracle, startWorld, type ExtraOracle, type World } from './scenario-helpers.js';
 
 let w: World;
+/** An oracle whose operator token the test holds (the operator may create events over past windows). */
+let operated: ExtraOracle;
 const tmp = mkdtempSync(join(tmpdir(), 'hashdlc-deadline-'));
 
 beforeAll(async () => {
-  w = await startWorld();
+  operated = await startExtraOracle(useRegtest().rpc, SIMDIFF_100THS_AT_HALF);
+  w = await startWorld({ extraOracleUrls: [operated.url] });
 }, 180_000);
 
 afterAll(async () => {
   await w?.close();
+  await operated?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -139,5 +150,54 @@ describe('the funding deadline closes the accepter\'s free option', () => {
     await mineBlocks(w.rpc, 1);
     expect((await w.rpc.getRawTransaction(cancel.cancelTxid)).confirmations).toBeGreaterThanOrEqual(1);
     await expect(w.rpc.sendRawTransaction(held.tx.toHex())).rejects.toMatchObject({ code: 'CHAIN_MISSING_INPUTS' });
+  });
+});
+
+describe('no contract on a known outcome (issue 9, hole 3)', () => {
+  /** An operator-made delivery event over `window`, and its announcement. */
+  const operatorEvent = async (window: { start: number; end: number }, delivery: string) => {
+    const eventId = await operated.createEvent({ kind: 'hashpower-delivery', window, deliveryAddress: delivery, poolPayoutAddresses: [], hashrateThs: '100' });
+    const ev = (await (await fetch(`${operated.url}/v1/events/${encodeURIComponent(eventId)}`)).json()) as { announcement: { hex: string }; state: string };
+    const m = decodeMessage(fromHex(ev.announcement.hex));
+    if (m.type !== 'oracle_announcement') throw new Error(m.type);
+    return { eventId, announcement: m.message };
+  };
+  /** The coordinator's answer to an offer over that event posted directly (signed, well-formed). */
+  const postOffer = async (label: string, window: { start: number; end: number }, delivery: string, announcement: Awaited<ReturnType<typeof operatorEvent>>['announcement']) => {
+    const p = saleParties({ label, announcement, deliveryAddress: delivery, window, fundingDeadline: window.start - 2 });
+    return api(w.coordinatorUrl, 'POST', '/v1/offers', { body: { offer: p.offerHex, identityPubkey: identityOf(p.offerIdentity), terms: p.terms }, key: p.offerIdentity });
+  };
+
+  it('a window that has started: the miner\'s CLI will not offer on it, the coordinator refuses the offer (EXPIRED window-started)', async () => {
+    const tip = await w.rpc.getBlockCount();
+    await mineBlocks(w.rpc, 3);
+    const window = { start: tip + 1, end: tip + 50 };
+    const delivery = await newAddress(w.buyer);
+    const { eventId, announcement } = await operatorEvent(window, delivery);
+    const miner = w.with(operated.url).miner;
+    const r = await miner.exec(['offer', 'hashpower', '--event', eventId, '--hashrate', '100', '--delivery-address', delivery, '--escrow', '250000', '--collateral', '200000', '--fee-rate', '2']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/EXPIRED \(window-started\)/);
+    const posted = await postOffer('rt-started', window, delivery, announcement);
+    expect(posted.status, JSON.stringify(posted.body)).toBe(409);
+    expect(posted.body.error).toMatchObject({ code: 'EXPIRED', reason: 'window-started' });
+  });
+
+  it('an event already attested: the coordinator refuses the offer (EXPIRED event-attested)', async () => {
+    const tip = await w.rpc.getBlockCount();
+    await mineBlocks(w.rpc, 4);
+    const window = { start: tip + 1, end: tip + 3 };
+    const delivery = await newAddress(w.buyer);
+    const { eventId, announcement } = await operatorEvent(window, delivery);
+    // The oracle attests once it has indexed the window's end.
+    for (let i = 0; ; i++) {
+      const ev = (await (await fetch(`${operated.url}/v1/events/${encodeURIComponent(eventId)}`)).json()) as { state: string };
+      if (ev.state === 'attested') break;
+      if (i > 200) throw new Error('the oracle did not attest');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const posted = await postOffer('rt-attested', window, delivery, announcement);
+    expect(posted.status, JSON.stringify(posted.body)).toBe(409);
+    expect(posted.body.error).toMatchObject({ code: 'EXPIRED', reason: 'event-attested' });
   });
 });
