@@ -154,6 +154,14 @@ describe('the funding deadline closes the accepter\'s free option', () => {
 });
 
 describe('no contract on a known outcome (issue 9, hole 3)', () => {
+  /** An operator-made delivery event over the `length` blocks after the tip, once `mined` more blocks are on top. */
+  const pastEvent = async (mined: number, length: number) => {
+    const tip = await w.rpc.getBlockCount();
+    await mineBlocks(w.rpc, mined);
+    const window = { start: tip + 1, end: tip + 1 + length };
+    const delivery = await newAddress(w.buyer);
+    return { window, delivery, ...await operatorEvent(window, delivery) };
+  };
   /** An operator-made delivery event over `window`, and its announcement. */
   const operatorEvent = async (window: { start: number; end: number }, delivery: string) => {
     const eventId = await operated.createEvent({ kind: 'hashpower-delivery', window, deliveryAddress: delivery, poolPayoutAddresses: [], hashrateThs: '100' });
@@ -169,11 +177,7 @@ describe('no contract on a known outcome (issue 9, hole 3)', () => {
   };
 
   it('a window that has started: the miner\'s CLI will not offer on it, the coordinator refuses the offer (EXPIRED window-started)', async () => {
-    const tip = await w.rpc.getBlockCount();
-    await mineBlocks(w.rpc, 3);
-    const window = { start: tip + 1, end: tip + 50 };
-    const delivery = await newAddress(w.buyer);
-    const { eventId, announcement } = await operatorEvent(window, delivery);
+    const { window, delivery, eventId, announcement } = await pastEvent(3, 49);
     const miner = w.with(operated.url).miner;
     const r = await miner.exec(['offer', 'hashpower', '--event', eventId, '--hashrate', '100', '--delivery-address', delivery, '--escrow', '250000', '--collateral', '200000', '--fee-rate', '2']);
     expect(r.code, r.stderr).toBe(1);
@@ -184,11 +188,7 @@ describe('no contract on a known outcome (issue 9, hole 3)', () => {
   });
 
   it('an event already attested: the coordinator refuses the offer (EXPIRED event-attested)', async () => {
-    const tip = await w.rpc.getBlockCount();
-    await mineBlocks(w.rpc, 4);
-    const window = { start: tip + 1, end: tip + 3 };
-    const delivery = await newAddress(w.buyer);
-    const { eventId, announcement } = await operatorEvent(window, delivery);
+    const { window, delivery, eventId, announcement } = await pastEvent(4, 2);
     // The oracle attests once it has indexed the window's end.
     for (let i = 0; ; i++) {
       const ev = (await (await fetch(`${operated.url}/v1/events/${encodeURIComponent(eventId)}`)).json()) as { state: string };
