@@ -36,6 +36,13 @@ const ATTEST_HEIGHT = 600;
 const TIP = 400;
 /** An address the fake node reports as paid already (scantxoutset). */
 const PAID = wallet.keys.address(RECEIVE, 7).address;
+/** An address another live contract of this wallet measures (a local contract record, signed, not funded). */
+const IN_USE = wallet.keys.address(RECEIVE, 8).address;
+wallet.contracts.save({
+  version: 1, id: 'cd'.repeat(32), role: 'accept', network: 'regtest', keyIndex: 0, state: 'signed',
+  history: [{ state: 'signed', at: '2026-01-01T00:00:00.000Z' }], hashProfile: 'sha256',
+  terms: { template: 'hashpower-sale', deliveryAddress: IN_USE }, offer: '00', reservedOutpoints: [],
+});
 
 interface Case {
   /** What the coordinator serves as the terms. */
@@ -249,6 +256,9 @@ describe('hashdlc accept checks the offer before signing anything', () => {
     ['a delivery address that was paid before',
       () => register({ offerTerms: saleTerms({ deliveryAddress: PAID }), eventParams: { ...params, deliveryAddress: PAID } }), [],
       /MISMATCH \(delivery-address-paid\)/],
+    ['a delivery address another live contract of this wallet measures',
+      () => register({ offerTerms: saleTerms({ deliveryAddress: IN_USE }), eventParams: { ...params, deliveryAddress: IN_USE } }), [],
+      /MISMATCH \(delivery-address-in-use\).*cdcdcdcd/],
   ];
   it.concurrent.each(refused)('refuses %s', async (_name, make, extra, expected) => {
     const r = await acceptDryRun(make(), extra);
