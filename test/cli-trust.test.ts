@@ -1,9 +1,11 @@
 /**
  * "The CLI trusts no one": `hashdlc accept --dry-run` as a real process
- * against an in-test coordinator and oracle (HTTP on 127.0.0.1) that serve
- * an honest offer, and offers where something differs from what was agreed
- * or announced. Each is refused before anything is signed, naming what
- * differs.
+ * against an in-test coordinator, oracle and node (HTTP / JSON-RPC on
+ * 127.0.0.1) that serve an honest offer, and offers where something differs
+ * from what was agreed or announced, or that come too late (issue 9: window
+ * started, event attested, funding deadline passed, refund locktime far
+ * away, a delivery address already paid). Each is refused before anything
+ * is signed, naming what differs.
  */
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -30,6 +32,17 @@ const oracle = testOracle('cli-trust-oracle');
 const WINDOW = { start: 500, end: 600 };
 const EVENT = `hashpower-delivery/500-600/100ths/cli-trust`;
 const ATTEST_HEIGHT = 600;
+/** The fake node's tip: below the window (500) and the default funding deadline (498). */
+const TIP = 400;
+/** An address the fake node reports as paid already (scantxoutset). */
+const PAID = wallet.keys.address(RECEIVE, 7).address;
+/** An address another live contract of this wallet measures (a local contract record, signed, not funded). */
+const IN_USE = wallet.keys.address(RECEIVE, 8).address;
+wallet.contracts.save({
+  version: 1, id: 'cd'.repeat(32), role: 'accept', network: 'regtest', keyIndex: 0, state: 'signed',
+  history: [{ state: 'signed', at: '2026-01-01T00:00:00.000Z' }], hashProfile: 'sha256',
+  terms: { template: 'hashpower-sale', deliveryAddress: IN_USE }, offer: '00', reservedOutpoints: [],
+});
 
 interface Case {
   /** What the coordinator serves as the terms. */
@@ -40,12 +53,12 @@ interface Case {
   params: Record<string, unknown>;
 }
 const cases = new Map<string, Case>();
-const events = new Map<string, { announcement: OracleAnnouncement; params: Record<string, unknown> }>();
+const events = new Map<string, { announcement: OracleAnnouncement; params: Record<string, unknown>; state: string }>();
 
 function saleTerms(over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     template: 'hashpower-sale', hashrateThs: '100', window: WINDOW, deliveryAddress: delivery,
-    upfront: '0', escrow: '300000', minerCollateral: '200000', toleranceBps: 9500, ...over,
+    upfront: '0', escrow: '300000', minerCollateral: '200000', toleranceBps: 9500, fundingDeadline: WINDOW.start - 2, ...over,
   };
 }
 
@@ -64,6 +77,7 @@ function register(opts: {
   eventParams?: Record<string, unknown>;
   refundLocktime?: number;
   feeRatePerVb?: bigint;
+  eventState?: 'announced' | 'attested';
 }): string {
   n += 1;
   const eventId = `${EVENT}/${n}`;
@@ -86,8 +100,9 @@ function register(opts: {
   });
   const id = toHex(offer.temporaryContractId);
   const published = opts.published ?? offered;
-  events.set(published.oracleEvent.eventId, { announcement: published, params: opts.eventParams ?? params });
-  if (published.oracleEvent.eventId !== offered.oracleEvent.eventId) events.set(offered.oracleEvent.eventId, { announcement: published, params: opts.eventParams ?? params });
+  const served = { announcement: published, params: opts.eventParams ?? params, state: opts.eventState ?? 'announced' };
+  events.set(published.oracleEvent.eventId, served);
+  if (published.oracleEvent.eventId !== offered.oracleEvent.eventId) events.set(offered.oracleEvent.eventId, served);
   cases.set(id, { terms: opts.servedTerms ?? opts.offerTerms ?? saleTerms(), offerHex: toHex(encodeOfferDlc(offer)), announcement: published, params: opts.eventParams ?? params });
   return id;
 }
@@ -107,8 +122,37 @@ function serve(handler: (path: string) => unknown): Promise<{ server: Server; ur
 
 let coordinator: { server: Server; url: string };
 let oracleHttp: { server: Server; url: string };
+let node: Server;
+let nodeUrl: string;
+
+/** The node's JSON-RPC, as far as accept asks it: the chain, the tip, and payments to an address. */
+function startNode(): Promise<void> {
+  node = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c.toString(); });
+    req.on('end', () => {
+      const { id, method, params: p } = JSON.parse(body) as { id: unknown; method: string; params: unknown[] };
+      const hash = '00'.repeat(32);
+      const results: Record<string, unknown> = {
+        getblockchaininfo: { chain: 'regtest', blocks: TIP, headers: TIP, bestblockhash: hash, mediantime: 0, pruned: false },
+        getblockcount: TIP,
+        scantxoutset: {
+          success: true, height: TIP, bestblock: hash, total_amount: 0,
+          unspents: JSON.stringify(p).includes(PAID) ? [{ txid: 'ab'.repeat(32), vout: 0, scriptPubKey: '00', desc: `addr(${PAID})`, amount: 0.001, height: 300 }] : [],
+        },
+      };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(method in results ? { id, result: results[method], error: null } : { id, result: null, error: { code: -32601, message: 'Method not found' } }));
+    });
+  });
+  return new Promise((resolve) => node.listen(0, '127.0.0.1', () => {
+    nodeUrl = `http://u:p@127.0.0.1:${(node.address() as AddressInfo).port}/`;
+    resolve();
+  }));
+}
 
 beforeAll(async () => {
+  await startNode();
   coordinator = await serve((path) => {
     let m = /^\/v1\/offers\/([0-9a-f]{64})$/.exec(path);
     if (m) {
@@ -127,7 +171,7 @@ beforeAll(async () => {
     const m = /^\/v1\/events\/(.+)$/.exec(path);
     const e = m ? events.get(m[1]!) : undefined;
     return e && {
-      eventId: m![1], kind: 'hashpower-delivery', state: 'announced', params: e.params, attestHeight: ATTEST_HEIGHT,
+      eventId: m![1], kind: 'hashpower-delivery', state: e.state, params: e.params, attestHeight: ATTEST_HEIGHT,
       announcement: { hex: toHex(encodeMessage({ type: 'oracle_announcement', message: e.announcement })) },
     };
   });
@@ -136,15 +180,16 @@ beforeAll(async () => {
 afterAll(async () => {
   coordinator?.server.close();
   oracleHttp?.server.close();
+  node?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
 function acceptDryRun(id: string, extra: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HASHDLC_')) env[k] = v;
-  Object.assign(env, { HASHDLC_WALLET_DIR: walletDir, HASHDLC_COORDINATOR: coordinator.url, HASHDLC_ORACLE: oracleHttp.url });
+  Object.assign(env, { HASHDLC_WALLET_DIR: walletDir, HASHDLC_COORDINATOR: coordinator.url, HASHDLC_ORACLE: oracleHttp.url, HASHDLC_RPC_URL: nodeUrl });
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'accept', id, '--dry-run', '--json', ...extra], { env, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, 'accept', id, '--dry-run', '--json', ...extra], { env, timeout: 120_000 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
     });
   });
@@ -196,6 +241,37 @@ describe('hashdlc accept checks the offer before signing anything', () => {
     ['a fee rate far above the network\'s (default --max-fee-rate: 10 sat/vB on regtest without an estimate; it was 1000)',
       () => register({ feeRatePerVb: 200n }), [],
       /INVALID_PARAMS \(terms-mismatch:feeRatePerVb\): .*at most 10/],
+    // Issue 9, hole 5: a refund so far away the funds are locked for good if the oracle never attests.
+    ['a refund locktime of 499,999,999',
+      () => register({ refundLocktime: 499_999_999 }), [],
+      /INVALID_PARAMS \(terms-mismatch:refundLocktime\): .*at most 700/],
+    // Issue 9, hole 3: contracts on an outcome that is (partly) known.
+    ['a window that has started',
+      () => {
+        const w = { start: 350, end: 600 };
+        return register({ offerTerms: saleTerms({ window: w, fundingDeadline: 348 }), eventParams: { ...params, window: w } });
+      }, [],
+      /EXPIRED \(window-started\)/],
+    ['an event the oracle has attested',
+      () => register({ eventState: 'attested' }), [],
+      /EXPIRED \(event-attested\)/],
+    // Issue 9, hole 2: the funding deadline is in the terms, before the window, not passed.
+    ['terms without a funding deadline',
+      () => register({ offerTerms: saleTerms({ fundingDeadline: undefined }) }), [],
+      /MISMATCH \(funding-deadline-missing\)/],
+    ['a funding deadline after the window start',
+      () => register({ offerTerms: saleTerms({ fundingDeadline: 550 }) }), [],
+      /MISMATCH \(funding-deadline-after-window-start\)/],
+    ['a funding deadline that has passed',
+      () => register({ offerTerms: saleTerms({ fundingDeadline: TIP }) }), [],
+      /EXPIRED \(funding-deadline-passed\)/],
+    // Issue 9, hole 7: a delivery address already paid is not this contract's alone.
+    ['a delivery address that was paid before',
+      () => register({ offerTerms: saleTerms({ deliveryAddress: PAID }), eventParams: { ...params, deliveryAddress: PAID } }), [],
+      /MISMATCH \(delivery-address-paid\)/],
+    ['a delivery address another live contract of this wallet measures',
+      () => register({ offerTerms: saleTerms({ deliveryAddress: IN_USE }), eventParams: { ...params, deliveryAddress: IN_USE } }), [],
+      /MISMATCH \(delivery-address-in-use\).*cdcdcdcd/],
   ];
   it.concurrent.each(refused)('refuses %s', async (_name, make, extra, expected) => {
     const r = await acceptDryRun(make(), extra);

@@ -25,6 +25,7 @@ import {
   buildSignAsync,
   type CetSigner,
   type CetVerifier,
+  defaultFundingDeadline,
   defaultLocktimes,
   fundingPsbtOf,
   type ContractSetup,
@@ -73,7 +74,10 @@ export async function startTestOracle(
     const ann = events.get(id);
     if (ann === undefined) return send(404, { error: { code: 'NOT_FOUND', message: 'unknown event' } });
     if (m[2] === undefined) {
-      return send(200, { eventId: id, announcement: { hex: toHex(encodeMessage({ type: 'oracle_announcement', message: ann })) } });
+      return send(200, {
+        eventId: id, state: attestations.has(id) ? 'attested' : 'announced',
+        announcement: { hex: toHex(encodeMessage({ type: 'oracle_announcement', message: ann })) },
+      });
     }
     const a = attestations.get(id);
     if (a === undefined) return send(404, { error: { code: 'NOT_ATTESTED', message: 'not yet' } });
@@ -106,7 +110,8 @@ const blockHash = (h: number): string => h.toString(16).padStart(64, '0');
 
 /** The node in memory: every outpoint unspent unless marked, every transaction test-accepted unless told. */
 export class FakeChain implements ChainPort {
-  height = 1000;
+  /** Below the fixture sale's window (1000) and funding deadline (998): offers are still open. */
+  height = 990;
   readonly spent = new Set<string>();
   readonly sent: string[] = [];
   /** txid → height of the block that confirmed it. */
@@ -229,6 +234,8 @@ export interface SaleOptions {
   feeRatePerVb?: bigint;
   /** Where the upfront payment goes (default: a fixture key). */
   upfrontScript?: Uint8Array;
+  /** The terms' funding deadline (default: protocol/contract `defaultFundingDeadline` of the window start). */
+  fundingDeadline?: number;
 }
 
 /** A hashpower sale between two fixture parties (see the module header). */
@@ -237,7 +244,8 @@ export function saleParties(o: SaleOptions): SaleParties {
   const window = o.window ?? { start: 1000, end: 1100 };
   const announcement = o.announcement ?? o.oracle!.announce(`hashpower-delivery/${window.start}-${window.end}/100ths/${label}`, 14);
   const eventId = announcement.oracleEvent.eventId;
-  const deliveryAddress = o.deliveryAddress ?? 'bcrt1qdeliveryaddressfortests';
+  // One delivery address per sale: the coordinator refuses two live sales measuring one address over one window.
+  const deliveryAddress = o.deliveryAddress ?? `bcrt1qdelivery-${label}`;
   const upfrontScript = o.upfrontScript ?? p2wpkhScriptPubkey(publicKey(testSecret(`${label}:upfront`)));
   const upfront = o.upfront ?? 50_000n;
   const escrow = o.escrow ?? 400_000n;
@@ -267,6 +275,7 @@ export function saleParties(o: SaleOptions): SaleParties {
     upfrontScript: toHex(upfrontScript),
     upfrontSerialId: '77',
     ...(o.roundingMod !== undefined ? { roundingMod: String(o.roundingMod) } : {}),
+    fundingDeadline: o.fundingDeadline ?? defaultFundingDeadline(window.start, 'regtest'),
   };
   const offerKey = testSecret(`${label}:offer-funding`);
   const acceptKey = testSecret(`${label}:accept-funding`);

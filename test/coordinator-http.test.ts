@@ -488,7 +488,8 @@ describe('keyless settlement by the watcher (node faked)', () => {
   });
 
   it('notices a CET someone else mined and records it as settled, paid as the CET says', async () => {
-    const p = parties('other-cet');
+    // The chain is past the fixture window now (the refund test above): a window ahead of it.
+    const p = parties('other-cet', { window: { start: 2000, end: 2100 }, locktimes: { cetLocktime: 2100, refundLocktime: 2120 } });
     const id = await funded(p);
     const { setup, accept } = p.accept();
     chain.confirmed.set(setup.funding.txidHex, chain.height);
@@ -510,7 +511,7 @@ describe('keyless settlement by the watcher (node faked)', () => {
   });
 
   it('fails a contract whose funding can never confirm (an input spent elsewhere), after trying to rebroadcast', async () => {
-    const p = parties('double-spent');
+    const p = parties('double-spent', { window: { start: 2000, end: 2100 }, locktimes: { cetLocktime: 2100, refundLocktime: 2120 } });
     const id = await funded(p);
     const { funding } = p.accept().setup;
     // The funding transaction left the mempool and one of its inputs was spent by another transaction.
@@ -519,5 +520,116 @@ describe('keyless settlement by the watcher (node faked)', () => {
     chain.spent.add(`${funding.txidHex}:${funding.fundOutputIndex}`);
     await tick();
     expect((await get(`/v1/contracts/${id}`)).body).toMatchObject({ state: 'failed', endedFrom: 'funding-broadcast', reason: 'a funding input was spent by another transaction' });
+  });
+});
+
+describe('issue 9: no contract on a known outcome, a funding deadline, one coin and one delivery address per live contract', () => {
+  const tick = async (): Promise<void> => {
+    clock += 1000;
+    await coord.watcher.tick();
+  };
+  /** A sale whose window lies ahead of the (fake) chain, as the tests above moved it. */
+  const ahead = (label: string, over: Partial<Parameters<typeof saleParties>[0]> = {}, lead = 50): SaleParties => {
+    const window = over.window ?? { start: chain.height + lead, end: chain.height + lead + 100 };
+    return parties(label, { window, locktimes: { cetLocktime: window.end, refundLocktime: window.end + 20 }, ...over });
+  };
+  const refused = async (path: string, body: unknown, key: Uint8Array, status: number, code: string, reason: string): Promise<void> => {
+    const r = await post(path, body, key);
+    expect(r.status, JSON.stringify(r.body)).toBe(status);
+    expect(r.body.error).toMatchObject({ code, reason });
+  };
+
+  it('refuses an offer over a window that has started (409 EXPIRED window-started)', async () => {
+    const p = ahead('started', { window: { start: chain.height, end: chain.height + 100 }, fundingDeadline: chain.height - 2 });
+    await refused('/v1/offers', offerBody(p), p.offerIdentity, 409, 'EXPIRED', 'window-started');
+  });
+
+  it('refuses an offer on an event the oracle has attested (409 EXPIRED event-attested)', async () => {
+    const p = ahead('attested');
+    oracle.attest(p.eventId, 0n, 14);
+    await refused('/v1/offers', offerBody(p), p.offerIdentity, 409, 'EXPIRED', 'event-attested');
+  });
+
+  it('refuses terms without a funding deadline, or with one after the window start (400 TERMS_MISMATCH)', async () => {
+    const p = ahead('no-deadline');
+    const { fundingDeadline: _d, ...without } = p.terms as Extract<typeof p.terms, { template: 'hashpower-sale' }>;
+    await refused('/v1/offers', { ...offerBody(p), terms: without }, p.offerIdentity, 400, 'TERMS_MISMATCH', 'funding-deadline-missing');
+    const late = { ...p.terms, fundingDeadline: p.window.start + 1 };
+    await refused('/v1/offers', { ...offerBody(p), terms: late }, p.offerIdentity, 400, 'TERMS_MISMATCH', 'funding-deadline-after-window-start');
+  });
+
+  it('refuses a refund locktime of 499,999,999 (400 TERMS_MISMATCH refund-too-late)', async () => {
+    const window = { start: chain.height + 50, end: chain.height + 150 };
+    const p = ahead('refund-forever', { window, locktimes: { cetLocktime: window.end, refundLocktime: 499_999_999 } });
+    await refused('/v1/offers', offerBody(p), p.offerIdentity, 400, 'TERMS_MISMATCH', 'refund-too-late');
+  });
+
+  it('one coin backs one pending offer or accept (409 CONFLICT input-in-use); a withdrawn offer frees it', async () => {
+    const first = ahead('coin-first', { minerCollateral: 500_000n }); // a coin big enough for the accepter's side too
+    const id = await offered(first);
+    const again = ahead('coin-again', { offerInputs: first.offer.fundingInputs, offerUtxoKey: first.offerUtxoKey });
+    await refused('/v1/offers', offerBody(again), again.offerIdentity, 409, 'CONFLICT', 'input-in-use');
+    // An accept naming the pending offer's coin as its own (the griefer's "any unspent coin").
+    const other = ahead('coin-accepter', { acceptInputs: first.offer.fundingInputs.map((i) => ({ ...i, inputSerialId: 99n })), acceptUtxoKey: first.offerUtxoKey });
+    const otherId = await offered(other);
+    await refused(`/v1/contracts/${otherId}/accept`, { accept: other.accept().acceptHex, identityPubkey: identityOf(other.acceptIdentity) }, other.acceptIdentity, 409, 'CONFLICT', 'input-in-use');
+    expect((await get(`/v1/contracts/${otherId}`)).body.state).toBe('offered');
+    // Withdrawn: the coin is free for the next offer.
+    expect((await post(`/v1/contracts/${id}/cancel`, {}, first.offerIdentity)).status).toBe(200);
+    expect(await offered(again)).toBe(toHex(again.offer.temporaryContractId));
+  });
+
+  it('one delivery address, one live window (409 CONFLICT delivery-address-in-use); a later window is fine', async () => {
+    const first = ahead('deliver-first');
+    await offered(first);
+    const rider = ahead('deliver-rider', { deliveryAddress: `bcrt1qdelivery-deliver-first`, window: { start: first.window.start + 10, end: first.window.end + 10 } });
+    await refused('/v1/offers', offerBody(rider), rider.offerIdentity, 409, 'CONFLICT', 'delivery-address-in-use');
+    const later = ahead('deliver-later', { deliveryAddress: `bcrt1qdelivery-deliver-first`, window: { start: first.window.end, end: first.window.end + 100 } });
+    await offered(later);
+  });
+
+  it('refuses fund from the funding deadline on (409 EXPIRED), then expires the contract and frees its coins', async () => {
+    const p = ahead('deadline', {}, 12);
+    const id = await signed(p);
+    const deadline = p.window.start - 2;
+    chain.height = deadline;
+    const sent = chain.sent.length;
+    await refused(`/v1/contracts/${id}/fund`, { fundingPsbt: p.signedFundingPsbt('accept') }, p.acceptIdentity, 409, 'EXPIRED', 'funding-deadline-passed');
+    expect(chain.sent.length).toBe(sent); // nothing broadcast
+    await tick();
+    const rec = (await get(`/v1/contracts/${id}`)).body;
+    expect(rec).toMatchObject({ state: 'expired', endedFrom: 'signed' });
+    expect((rec.history as { state: string }[]).at(-1)!.state).toBe('expired');
+    expect(((await get('/v1/offers?limit=200')).body.offers as { id: string }[]).some((o) => o.id === id)).toBe(false);
+    // Its coins back a new offer.
+    const next = ahead('deadline-next', { offerInputs: p.offer.fundingInputs, offerUtxoKey: p.offerUtxoKey });
+    await offered(next);
+    // Open offers past their deadline leave the book too.
+    const open = ahead('deadline-open', {}, 5);
+    const openId = await offered(open);
+    chain.height = open.window.start - 2;
+    await tick();
+    expect((await get(`/v1/contracts/${openId}`)).body).toMatchObject({ state: 'expired', endedFrom: 'offered' });
+    await refused(`/v1/contracts/${openId}/accept`, { accept: open.accept().acceptHex, identityPubkey: identityOf(open.acceptIdentity) }, open.acceptIdentity, 409, 'EXPIRED', 'state-expired');
+  });
+
+  it('a griefer who accepts and never goes on loses the offer after the accept timeout: back on the book, another buyer accepts', async () => {
+    const p = ahead('grief', {}, 40);
+    const id = await accepted(p);
+    expect((await get(`/v1/offers/${id}`)).body.state).toBe('accepted');
+    chain.height += 5;
+    await tick();
+    expect((await get(`/v1/contracts/${id}`)).body.state).toBe('accepted');
+    chain.height += 1; // 6 blocks: the regtest default accept timeout
+    await tick();
+    const back = (await get(`/v1/contracts/${id}`)).body;
+    expect(back.state).toBe('offered');
+    expect(back).not.toHaveProperty('accepter');
+    expect(((await get('/v1/offers?limit=200')).body.offers as { id: string }[]).some((o) => o.id === id)).toBe(true);
+    // Another buyer (another identity key) accepts the same offer; its coins were freed with the dropped accept.
+    const buyer = identityOf(p.offerUtxoKey);
+    const r = await post(`/v1/contracts/${id}/accept`, { accept: p.accept().acceptHex, identityPubkey: buyer }, p.offerUtxoKey);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.accepter).toMatchObject({ identityPubkey: buyer });
   });
 });

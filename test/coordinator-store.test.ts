@@ -17,10 +17,12 @@ import {
   closingConfirmed,
   closingReorged,
   createOffer,
+  expireContract,
   failContract,
   fundContract,
   fundingConfirmed,
   fundingReorged,
+  returnToBook,
   setCloseProposal,
   signContract,
   type AcceptPart,
@@ -52,6 +54,7 @@ function newOffer(id = ID, offerer = OFFERER): NewOffer {
     terms: {
       template: 'hashpower-sale', hashrateThs: '100', window: { start: 1000, end: 1100 }, deliveryAddress: 'bcrt1qdelivery',
       upfront: '50000', escrow: '400000', minerCollateral: '200000', toleranceBps: 9500, upfrontScript: '0014' + '33'.repeat(20), upfrontSerialId: '77',
+      fundingDeadline: 998,
     },
     summary: { template: 'hashpower-sale', window: { start: 1000, end: 1100 }, price: '450000', hashrateThs: '100' },
     offerer: { identityPubkey: offerer, fundingPubkey: '02' + '44'.repeat(32), payoutSpk: '0014' + '55'.repeat(20) },
@@ -63,6 +66,7 @@ function newOffer(id = ID, offerer = OFFERER): NewOffer {
     oracles: [{ url: 'http://127.0.0.1:9000', eventId: 'hashpower-delivery/1000-1100/100ths/x', publicKey: '66'.repeat(32) }],
     cetLocktime: 1100,
     refundLocktime: 1120,
+    offerOutpoints: [`${'a1'.repeat(32)}:0`],
   };
 }
 
@@ -73,6 +77,8 @@ const acceptPart: AcceptPart = {
   fundOutputIndex: 1,
   fundOutputValue: '600600',
   fundingPsbt: 'cHNidP8BAAoCAAAAAAAAAAAAAA==',
+  acceptOutpoints: [`${'b2'.repeat(32)}:1`],
+  acceptedHeight: 990,
 };
 
 const cetPart: Omit<ClosingPart, 'closingKind' | 'broadcastBy'> = {
@@ -139,6 +145,8 @@ describe('lifecycle transitions', () => {
     ['reorg the closing', (r) => closingReorged(r, now), ['settled']],
     ['cancel (accepter)', (r) => cancelContract(r, 'accepter', now), ['accepted', 'signed']],
     ['fail', (r) => failContract(r, 'inputs spent', now), ['accepted', 'signed', 'funding-broadcast']],
+    ['expire', (r) => expireContract(r, 998, now), ['offered', 'accepted', 'signed']],
+    ['return to the book', (r) => returnToBook(r, 'accept timeout', now), ['accepted']],
   ];
   for (const [name, fn, allowed] of table) {
     it(`${name}: allowed only in ${allowed.join(', ')}`, () => {
@@ -177,6 +185,34 @@ describe('LevelDB store', () => {
       await store.commit(path[i - 1]![1], path[i]![1], messages);
       await expect(JSON.stringify(await dump(store), null, 2)).toMatchFileSnapshot(`./golden/coordinator-store-${path[i]![0]}.json`);
     }
+    await store.close();
+  });
+
+  it('indexes the funding outpoints of pending contracts only: an expiry or a dropped accept frees them in the same batch', async () => {
+    const store = await ContractStore.open(tempDir());
+    const [offered, accepted] = cetPath().map(([, r]) => r);
+    const offerCoin = offered!.offerOutpoints![0]!;
+    const acceptCoin = (accepted as Extract<ContractRecord, { state: 'accepted' }>).acceptOutpoints![0]!;
+    await store.create(offered!, new Uint8Array([1]));
+    expect(await store.outpointOwner(offerCoin)).toBe(ID);
+    expect(await store.outpointOwner(acceptCoin)).toBeUndefined();
+    await store.commit(offered!, accepted!, { accept: new Uint8Array([2]) });
+    expect(await store.outpointOwner(acceptCoin)).toBe(ID);
+    // The accept is dropped (accept timeout): its coin, party entry, contract id and message go; the offer's coin stays.
+    const back = returnToBook(accepted!, 'accept timeout', T0 + 5);
+    await store.commit(accepted!, back);
+    expect(back).not.toHaveProperty('accepter');
+    expect(await store.outpointOwner(acceptCoin)).toBeUndefined();
+    expect(await store.outpointOwner(offerCoin)).toBe(ID);
+    expect((await store.listByParty(ACCEPTER, { limit: 10 })).records).toEqual([]);
+    expect(await store.get('cc'.repeat(32))).toBeUndefined();
+    expect(Object.keys(await store.messages(ID))).toEqual(['offer']);
+    expect(await store.idsInStates(['offered'])).toEqual([ID]);
+    // The deadline passes: expired, terminal, the offer's coin free.
+    const expired = expireContract(back, 998, T0 + 6);
+    await store.commit(back, expired);
+    expect(expired).toMatchObject({ state: 'expired', endedFrom: 'offered' });
+    expect(await store.outpointOwner(offerCoin)).toBeUndefined();
     await store.close();
   });
 

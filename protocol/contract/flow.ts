@@ -79,6 +79,47 @@ export const REFUND_GRACE_BLOCKS: Readonly<Record<FlowNetwork, number>> = {
   regtest: 20,
 };
 
+/**
+ * Most blocks between the attestation height and the refund locktime an
+ * accepter or coordinator takes (issue 9, hole 5): a refund far in the future
+ * (say nLockTime 499,999,999) locks the funds for ever if the oracle never
+ * attests. One week on the public networks (7 x the default grace), 100 blocks
+ * on regtest (5 x its 20-block default).
+ */
+export const REFUND_MAX_GRACE_BLOCKS: Readonly<Record<FlowNetwork, number>> = {
+  mainnet: 1008,
+  testnet: 1008,
+  signet: 1008,
+  regtest: 100,
+};
+
+/**
+ * Blocks between a contract's funding deadline and its window start by
+ * default (issue 9, hole 2): the funding transaction is broadcast before the
+ * deadline and has these blocks to confirm before the measured window begins,
+ * so the accepter never funds knowing part of the outcome.
+ */
+export const FUNDING_DEADLINE_MARGIN_BLOCKS: Readonly<Record<FlowNetwork, number>> = {
+  mainnet: 6,
+  testnet: 6,
+  signet: 6,
+  regtest: 2,
+};
+
+/**
+ * The default funding deadline (a block height) of a contract whose window
+ * starts at `windowStart`: `windowStart - FUNDING_DEADLINE_MARGIN_BLOCKS`.
+ * From the deadline on (tip >= deadline) nobody may accept, sign or fund.
+ * @throws {DlcError} INVALID_PARAMS (`funding-deadline-range`) when the window starts too soon for any deadline.
+ */
+export function defaultFundingDeadline(windowStart: number, network: FlowNetwork): number {
+  const deadline = windowStart - FUNDING_DEADLINE_MARGIN_BLOCKS[network];
+  if (!Number.isInteger(windowStart) || deadline < 1) {
+    throw new DlcError('INVALID_PARAMS', `a window starting at ${windowStart} leaves no room for a funding deadline`, { reason: 'funding-deadline-range' });
+  }
+  return deadline;
+}
+
 /** Locktimes below this are block heights (BIP65 / nLockTime). */
 const LOCKTIME_THRESHOLD = 500_000_000;
 
@@ -214,6 +255,12 @@ export interface ExpectedOfferTerms {
    * period, or the losing side could broadcast the refund instead of the CET.
    */
   refundLocktimeAtLeast?: number;
+  /**
+   * Latest acceptable refund locktime (a block height): the attestation
+   * height plus `REFUND_MAX_GRACE_BLOCKS`, or the funds could be locked for
+   * ever should the oracle never attest. A time-based locktime is refused.
+   */
+  refundLocktimeAtMost?: number;
   /** Highest fee rate the accepter pays at (default: validateOffer's limit). */
   maxFeeRatePerVb?: bigint;
   /** Options of `validateOffer`. */
@@ -305,6 +352,9 @@ export function verifyOfferTerms(offer: OfferDlc, expected: ExpectedOfferTerms):
   }
   if (expected.refundLocktimeAtLeast !== undefined && offer.refundLocktime < expected.refundLocktimeAtLeast) {
     throw termsMismatch('refundLocktime', `at least ${expected.refundLocktimeAtLeast}`, String(offer.refundLocktime));
+  }
+  if (expected.refundLocktimeAtMost !== undefined && offer.refundLocktime > expected.refundLocktimeAtMost) {
+    throw termsMismatch('refundLocktime', `at most ${expected.refundLocktimeAtMost}`, String(offer.refundLocktime));
   }
   if (expected.maxFeeRatePerVb !== undefined && offer.feeRatePerVb > expected.maxFeeRatePerVb) {
     throw termsMismatch('feeRatePerVb', `at most ${expected.maxFeeRatePerVb}`, offer.feeRatePerVb.toString());

@@ -43,6 +43,9 @@ export type {
 } from './flow.js';
 export {
   REFUND_GRACE_BLOCKS,
+  REFUND_MAX_GRACE_BLOCKS,
+  FUNDING_DEADLINE_MARGIN_BLOCKS,
+  defaultFundingDeadline,
   assembleSign,
   buildAccept,
   buildAcceptAsync,

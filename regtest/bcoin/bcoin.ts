@@ -143,6 +143,10 @@ export interface BcoinMempool {
   isSpent(hash: string, index: number): boolean;
   getCoin(hash: string, index: number): BcoinCoin | null;
   isDoubleSpend(tx: BcoinTX): boolean;
+  /** The entry spending an outpoint, if any (BIP125 replacement, plugin.ts). */
+  getSpent(hash: string, index: number): BcoinMempoolEntry | undefined;
+  /** Removes an entry and its descendants. */
+  evictEntry(entry: BcoinMempoolEntry): void;
   getCoinView(tx: BcoinTX): Promise<BcoinCoinView>;
   verifyFinal(tx: BcoinTX, flags: number): Promise<boolean>;
   verify(entry: BcoinMempoolEntry, view: BcoinCoinView): Promise<void>;

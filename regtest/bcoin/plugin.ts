@@ -8,7 +8,7 @@
  *   WIF 0xef, tpub/tprv); BIP 34/65/66 from height 1 and CSV + segwit active from
  *   genesis (Core's regtest consensus params), applied before the chain opens;
  * - mempool: standardness on, RBF-signalling transactions accepted (Core's
- *   default), Core's 0.10 BTC/kvB max fee rate and 1 sat/vB min relay fee, and
+ *   default) and replaced by sendrawtransaction under BIP125's rules, Core's 0.10 BTC/kvB max fee rate and 1 sat/vB min relay fee, and
  *   transactions of disconnected blocks always returned to the mempool (bcoin
  *   skipped that when the mempool was empty);
  * - RPC: `sendrawtransaction` awaits the mempool and fails with Core's codes
@@ -36,6 +36,8 @@ import type {
   BcoinInternals,
   BcoinModule,
   BcoinPlugin,
+  BcoinMempool,
+  BcoinMempoolEntry,
   BcoinTX,
   RpcHandler,
 } from './bcoin.js';
@@ -333,8 +335,12 @@ function installRpc(node: BcoinFullNode, bcoin: BcoinModule, internals: BcoinInt
       throw new CoreRpcError(RPC_TRANSACTION_ALREADY_IN_CHAIN, 'Transaction already in block chain');
     }
     if (mempool.exists(hash)) return tx.txid();
+    const replaced = await replaceSignalledConflicts(mempool, tx);
     const verdict = await evaluate(tx, feeRateParam(param(args, 1)));
-    if (!verdict.allowed) throw new CoreRpcError(verdict.rpcCode, verdict.rpcMessage);
+    if (!verdict.allowed) {
+      await replaced.restore();
+      throw new CoreRpcError(verdict.rpcCode, verdict.rpcMessage);
+    }
     let missing: string[] | null;
     try {
       missing = await mempool.addTX(tx);
@@ -604,4 +610,81 @@ function installRpc(node: BcoinFullNode, bcoin: BcoinModule, internals: BcoinInt
   });
 
   add('getchaintips', async () => best.chainTips());
+}
+
+// ------------------------------------------------------------------ BIP125 replacement
+//
+// bcoin 1.0.2 accepts BIP125-signalling transactions (`replaceByFee: true`) but never
+// replaces one: a conflicting transaction is refused as a double spend. Core does
+// replace (validation.cpp MemPoolAccept::ReplacementChecks, policy/rbf.cpp), and
+// `hashdlc cancel` relies on it to take back funding inputs from a funding
+// transaction broadcast after its deadline. sendrawtransaction applies the rules
+// below, evicts the conflicts and their descendants, then runs its usual checks
+// (and puts the evicted transactions back if those fail).
+
+/** Most transactions one replacement may evict (BIP125 rule 5). */
+const MAX_REPLACEMENT_EVICTIONS = 100;
+
+/** BIP125 rule 1 signal: an input with nSequence below 0xfffffffe (bcoin's isRBF() ignores version-2 transactions). */
+function signalsReplaceability(tx: BcoinTX): boolean {
+  return tx.inputs.some((input) => input.sequence < 0xfffffffe);
+}
+
+/** The entries spending `entry`'s outputs, recursively (its descendants in the mempool). */
+function descendantsOf(mempool: BcoinMempool, entry: BcoinMempoolEntry, into: Map<string, BcoinMempoolEntry>): void {
+  const hash = entry.tx.hash('hex');
+  for (let i = 0; i < entry.tx.outputs.length; i++) {
+    const spender = mempool.getSpent(hash, i);
+    if (spender === undefined || into.has(spender.tx.hash('hex'))) continue;
+    into.set(spender.tx.hash('hex'), spender);
+    descendantsOf(mempool, spender, into);
+  }
+}
+
+/**
+ * Evicts the mempool transactions `tx` conflicts with when BIP125 allows the
+ * replacement; a transaction without conflicts is left to the usual checks.
+ * @returns `restore()`, which re-adds the evicted transactions (when `tx` is refused afterwards).
+ * @throws {CoreRpcError} -26 `txn-mempool-conflict` when a rule forbids the replacement.
+ */
+async function replaceSignalledConflicts(mempool: BcoinMempool, tx: BcoinTX): Promise<{ restore(): Promise<void> }> {
+  const conflicts = new Map<string, BcoinMempoolEntry>();
+  for (const input of tx.inputs) {
+    const spender = mempool.getSpent(input.prevout.hash, input.prevout.index);
+    if (spender !== undefined) conflicts.set(spender.tx.hash('hex'), spender);
+  }
+  const none = { restore: async () => undefined };
+  if (conflicts.size === 0) return none;
+  const refuse = (why: string): CoreRpcError => new CoreRpcError(RPC_TRANSACTION_REJECTED, `txn-mempool-conflict (${why})`);
+  // Rule 1: every directly conflicting transaction signals replaceability.
+  for (const c of conflicts.values()) if (!signalsReplaceability(c.tx)) throw refuse('replaced transaction does not signal BIP125');
+  // Rule 2: no new unconfirmed inputs.
+  if (tx.inputs.some((input) => mempool.hasEntry(input.prevout.hash))) throw refuse('replacement-adds-unconfirmed');
+  const evicted = new Map(conflicts);
+  for (const c of conflicts.values()) descendantsOf(mempool, c, evicted);
+  // Rule 5: a bounded number of evictions.
+  if (evicted.size > MAX_REPLACEMENT_EVICTIONS) throw refuse('too many potential replacements');
+  const view = await mempool.getCoinView(tx);
+  let inputs = 0;
+  for (const input of tx.inputs) {
+    const coin = view.getOutputFor(input);
+    if (coin === null) return none; // missing inputs: the usual checks say so
+    inputs += coin.value;
+  }
+  const fee = inputs - tx.outputs.reduce((s, o) => s + o.value, 0);
+  const vsize = tx.getVirtualSize();
+  const oldFees = [...evicted.values()].reduce((s, e) => s + e.fee, 0);
+  // Rule 6 (Core's feerate rule): a higher fee rate than every transaction it directly replaces.
+  for (const c of conflicts.values()) if (fee * c.size <= c.fee * vsize) throw refuse('insufficient fee rate');
+  // Rule 3: at least the absolute fees of everything evicted.
+  if (fee < oldFees) throw refuse(`insufficient fee, ${fee} < ${oldFees}`);
+  // Rule 4: pays for its own relay at the minimum relay fee rate on top.
+  if (fee - oldFees < Math.ceil((mempool.options.minRelay * vsize) / 1000)) throw refuse('insufficient fee for relay');
+  const txs = [...conflicts.values()].map((e) => e.tx);
+  for (const c of conflicts.values()) mempool.evictEntry(c);
+  return {
+    async restore() {
+      for (const old of txs) await mempool.addTX(old).catch(() => undefined);
+    },
+  };
 }

@@ -20,7 +20,7 @@ import { address as btcAddress } from 'bitcoinjs-lib';
 import type { FundingInput } from '../../protocol/messages/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { WalletError, externalFundingInputs, fundingRequirement } from '../wallet/index.js';
-import { offerTermsSchema, templateFromTerms, type OfferTerms } from '../coordinator/terms.js';
+import { deadlineViolation, offerTermsSchema, offerTimingViolation, templateFromTerms, type OfferTerms, type TimingViolation } from '../coordinator/terms.js';
 import type { ContractKeys, ContractRecord, LocalState, Wallet } from '../wallet/index.js';
 import { withState } from '../wallet/index.js';
 import { CliError } from './errors.js';
@@ -139,6 +139,58 @@ export function checkEventMatchesTerms(ev: OracleEventJson, terms: OfferTerms): 
   if (terms.template === 'hashpower-sale') {
     if (ev.params.deliveryAddress !== terms.deliveryAddress) throw bad('deliveryAddress', terms.deliveryAddress, ev.params.deliveryAddress);
     if (ev.params.hashrateThs !== terms.hashrateThs) throw bad('hashrateThs', terms.hashrateThs, ev.params.hashrateThs);
+  }
+}
+
+function timingError(v: TimingViolation): CliError {
+  return new CliError(v.kind === 'expired' ? 'EXPIRED' : 'MISMATCH', v.message, { reason: v.reason });
+}
+
+/**
+ * Whether a contract over this oracle event may be offered or accepted now
+ * (issue 9, holes 2 and 3): the event is not attested, its window has not
+ * started, the terms carry a funding deadline at most the window start and
+ * the tip is below it.
+ * @throws {CliError} EXPIRED (`event-attested`, `window-started`, `funding-deadline-passed`), MISMATCH (`funding-deadline-*`).
+ */
+export function checkOfferTiming(ev: OracleEventJson, terms: OfferTerms, tip: number): void {
+  const v = offerTimingViolation(terms, { tip, window: ev.params.window, attested: ev.state === 'attested' });
+  if (v !== null) throw timingError(v);
+}
+
+/**
+ * The funding deadline of a stored contract has not passed: checked by
+ * `sign`, `fund` and `fund --broadcast` (issue 9, hole 2: no funding, and no
+ * signature that makes funding possible, once the deadline is reached).
+ * Contracts stored before deadlines existed carry none and are not checked.
+ * @throws {CliError} EXPIRED (`funding-deadline-passed`).
+ */
+export async function checkFundingDeadline(terms: OfferTerms, rpc: BitcoinRpc): Promise<void> {
+  if (terms.fundingDeadline === undefined) return;
+  const v = deadlineViolation(terms, await rpc.getBlockCount());
+  if (v !== null) throw timingError(v);
+}
+
+/** Local states in which a contract still counts on its delivery address. */
+const DELIVERY_LIVE: ReadonlySet<LocalState> = new Set(['offered', 'accepted', 'signed', 'funding-broadcast', 'confirmed']);
+
+/**
+ * A sale's delivery address is this contract's alone (issue 9, hole 7): no
+ * other live contract of this wallet measures it, and it holds no coins yet
+ * (the node's `scantxoutset`: an address paid before the window is known and
+ * reused; spent outputs are not seen there, live contracts are caught by the
+ * first check).
+ * @throws {CliError} MISMATCH (`delivery-address-in-use`, `delivery-address-paid`).
+ */
+export async function checkDeliveryAddressFresh(wallet: Wallet, rpc: BitcoinRpc, address: string, offerId: string): Promise<void> {
+  const other = wallet.contracts.list().find((r) => r.id !== offerId && r.terms.deliveryAddress === address && DELIVERY_LIVE.has(r.state));
+  if (other !== undefined) {
+    throw new CliError('MISMATCH', `delivery address ${address} is measured by contract ${other.id} of this wallet (${other.state}) already; give each contract a fresh one ('hashdlc wallet address')`, { reason: 'delivery-address-in-use' });
+  }
+  const scan = await rpc.scanTxOutSet([`addr(${address})`]);
+  if (scan.unspents.length > 0) {
+    const first = scan.unspents[0]!;
+    throw new CliError('MISMATCH', `delivery address ${address} was paid already (${first.txid}:${first.vout} at height ${first.height}); give each contract a fresh one ('hashdlc wallet address')`, { reason: 'delivery-address-paid' });
   }
 }
 

@@ -24,7 +24,12 @@ export type CliErrorCode =
   /** The contract is not in a state where this command applies. */
   | 'STATE'
   /** The command cannot complete yet (e.g. the oracle has not attested). */
-  | 'NOT_READY';
+  | 'NOT_READY'
+  /**
+   * Too late: the contract's funding deadline has passed, its window has
+   * started or its event is attested (issue 9, holes 2 and 3).
+   */
+  | 'EXPIRED';
 
 export class CliError extends Error {
   readonly code: CliErrorCode;

@@ -30,6 +30,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { ContractSetup } from '../../protocol/contract/index.js';
 import {
   REFUND_GRACE_BLOCKS,
+  REFUND_MAX_GRACE_BLOCKS,
   assembleSign,
   buildAcceptAsync,
   fundingPsbtOf,
@@ -49,7 +50,26 @@ import { applyFundingSignatures } from '../../protocol/tx/index.js';
 import { randomU64, type ContractRecord } from '../wallet/index.js';
 import { COMMON_OPTIONS, bigintOpt, helpText, list, parseCommand, str, type CommandSpec } from './args.js';
 import { loadConfig } from './config.js';
-import { EXTERNAL_FUNDING_OPTIONS, addressScript, checkEventMatchesTerms, chooseFunding, defaultMaxFeeRate, loadContract, localStateOf, needAccept, needSign, nowIso, parseTerms, saveState, singleOracleInfo, templateOf, type LoadedContract } from './contract.js';
+import {
+  EXTERNAL_FUNDING_OPTIONS,
+  addressScript,
+  checkDeliveryAddressFresh,
+  checkEventMatchesTerms,
+  checkFundingDeadline,
+  checkOfferTiming,
+  chooseFunding,
+  defaultMaxFeeRate,
+  loadContract,
+  localStateOf,
+  needAccept,
+  needSign,
+  nowIso,
+  parseTerms,
+  saveState,
+  singleOracleInfo,
+  templateOf,
+  type LoadedContract,
+} from './contract.js';
 import { CliContext } from './context.js';
 import { CliError, usage } from './errors.js';
 import {
@@ -87,7 +107,10 @@ export const ACCEPT_SPEC: CommandSpec = {
   details: [
     'Checks, before signing anything: the offer is the contract its terms describe (every payout),',
     "the oracle event measures what the terms say and its announcement is the oracle's own,",
-    'the CET locktime is at most the attestation height and the refund comes after it plus a grace.',
+    'the CET locktime is at most the attestation height and the refund comes after it plus a grace',
+    '(and no later than it plus the maximum grace); the window has not started, the event is not attested',
+    'and the funding deadline has not passed; a sale\'s delivery address is fresh (no other live contract',
+    'of this wallet measures it, it holds no coins).',
   ],
   options: {
     ...NET,
@@ -168,12 +191,17 @@ export async function acceptCommand(argv: string[]): Promise<number> {
     const ev = await ctx.oracle().event(offered!.oracleEvent.eventId);
     const { announcement, hashProfile } = await ctx.checkedAnnouncement(ev);
     checkEventMatchesTerms(ev, terms);
+    // Never on a known outcome, never past the funding deadline (issue 9, holes 2 and 3).
+    const rpc = await ctx.rpc();
+    checkOfferTiming(ev, terms, await rpc.getBlockCount());
     if (terms.template === 'hashpower-sale') {
       const confirm = str(parsed.values, 'delivery-address');
       const ours = wallet.watchedAddresses().some((a) => a.address === terms.deliveryAddress);
       if (confirm !== undefined ? confirm !== terms.deliveryAddress : !ours) {
         throw new CliError('MISMATCH', `the delivery address ${terms.deliveryAddress} is not this wallet's${confirm ? ` nor ${confirm}` : ''}; pass --delivery-address ${terms.deliveryAddress} if it is yours`, { reason: 'delivery-address' });
       }
+      // One delivery address, one contract (issue 9, hole 7).
+      await checkDeliveryAddressFresh(wallet, rpc, terms.deliveryAddress, id);
     }
 
     // The contract, rebuilt from the terms over the oracle's own announcement.
@@ -188,12 +216,14 @@ export async function acceptCommand(argv: string[]): Promise<number> {
       chainHash: fromHex(wallet.network.chainHashHex),
       cetLocktimeAtMost: ev.attestHeight,
       refundLocktimeAtLeast: ev.attestHeight + Math.floor(REFUND_GRACE_BLOCKS[wallet.network.flow] / 2),
+      refundLocktimeAtMost: ev.attestHeight + REFUND_MAX_GRACE_BLOCKS[wallet.network.flow],
       maxFeeRatePerVb: maxFee,
     });
     const summary = [
       ...contract.summary.lines,
       `oracle event ${ev.eventId} (attests at height ${ev.attestHeight})`,
       `CET locktime ${offer.cetLocktime}, refund locktime ${offer.refundLocktime}, fee rate ${offer.feeRatePerVb} sat/vB`,
+      `funding deadline: height ${terms.fundingDeadline} (fund before it; 'hashdlc cancel' takes your coins back after it)`,
       ...contract.summary.keyPayouts.map((k) => `  at ${k.outcome} (${k.label}): offerer ${k.offerPayout}, you ${k.acceptPayout}`),
     ];
     if (parsed.values['dry-run'] === true) {
@@ -201,7 +231,6 @@ export async function acceptCommand(argv: string[]): Promise<number> {
       return 0;
     }
 
-    const rpc = await ctx.rpc();
     const keys = wallet.newContractKeys();
     const payoutAddr = str(parsed.values, 'payout-address');
     const changeAddr = str(parsed.values, 'change-address');
@@ -284,6 +313,8 @@ export async function signCommand(argv: string[]): Promise<number> {
     const wallet = ctx.wallet();
     let c = loadContract(wallet, parsed.positionals[0]!);
     if (c.record.role !== 'offer') throw new CliError('STATE', `contract ${c.record.id} was accepted here: the offerer signs; use 'hashdlc fund'`);
+    // The miner's own clock: its signature would hand the accepter a fundable transaction (issue 9, hole 2).
+    await checkFundingDeadline(c.terms, await ctx.rpc());
     const coordinator = ctx.coordinator();
     if (c.record.sign !== undefined) {
       if (c.record.state !== 'accepted') throw new CliError('STATE', `contract ${c.record.id} is signed already (state ${c.record.state})`);
@@ -393,6 +424,8 @@ export async function fundCommand(argv: string[]): Promise<number> {
     // Hole 1, again before we sign: the offerer may not list a coin of ours.
     refuseOurCoinsAsCounterpartyInputs(wallet, 'offer', c.offer.fundingInputs, outpointsOf(needAccept(c).fundingInputs));
     if (psbtOut !== undefined || psbtIn !== undefined) refuseUnverifiableCounterpartyInputs('offer', c.offer.fundingInputs);
+    // No funding from the deadline on, through the coordinator or our own node (issue 9, hole 2).
+    await checkFundingDeadline(c.terms, await ctx.rpc());
     const coordinator = broadcast && c.sign !== undefined ? undefined : ctx.coordinator();
     const messages = coordinator === undefined ? undefined : await coordinator.messages(c.record.id);
     const r = await fundFromSign(ctx, c, messages?.sign ?? undefined);

@@ -13,14 +13,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { buildOffer, defaultLocktimes } from '../../protocol/contract/index.js';
+import { REFUND_MAX_GRACE_BLOCKS, buildOffer, defaultFundingDeadline, defaultLocktimes } from '../../protocol/contract/index.js';
 import { encodeOfferDlc, fromHex, toHex } from '../../protocol/messages/index.js';
 import type { ExtraFundingOutput } from '../../protocol/tx/index.js';
 import type { OfferTerms } from '../coordinator/terms.js';
 import { randomU64 } from '../wallet/index.js';
 import { COMMON_OPTIONS, bigintOpt, helpText, intOpt, list, parseCommand, required, str, type CommandSpec, type OptionValues } from './args.js';
 import { loadConfig } from './config.js';
-import { EXTERNAL_FUNDING_OPTIONS, addressScript, checkEventMatchesTerms, chooseFunding, feeRate, nowIso, parseTerms, templateOf } from './contract.js';
+import { EXTERNAL_FUNDING_OPTIONS, addressScript, checkEventMatchesTerms, checkOfferTiming, chooseFunding, feeRate, nowIso, parseTerms, templateOf } from './contract.js';
 import { CliContext } from './context.js';
 import { CliError, usage } from './errors.js';
 import type { OracleEventJson } from './http.js';
@@ -42,7 +42,8 @@ const OFFER_COMMON = {
   event: { type: 'string', value: 'ID', help: 'oracle event id to settle on' },
   'fee-rate': { type: 'string', value: 'SAT_PER_VB', help: 'funding fee rate (default: node estimate; 2 on regtest)', env: 'HASHDLC_FEE_RATE' },
   'cet-locktime': { type: 'string', value: 'HEIGHT', help: "CET nLockTime (default: the event window's end height)" },
-  'refund-locktime': { type: 'string', value: 'HEIGHT', help: 'refund nLockTime (default: window end + 144 blocks; 20 on regtest)' },
+  'refund-locktime': { type: 'string', value: 'HEIGHT', help: 'refund nLockTime (default: window end + 144 blocks; 20 on regtest; at most the attestation height + 1008; 100 on regtest)' },
+  'funding-deadline': { type: 'string', value: 'HEIGHT', help: 'no accept, sign or fund from this height on (default: window start - 6; 2 on regtest; at most the window start)' },
   'rounding-mod': { type: 'string', value: 'SATS', help: 'payout grid on the sloped part (default: total collateral / 50)' },
   'dry-run': { type: 'boolean', help: 'show the contract and stop before posting anything' },
   ...EXTERNAL_FUNDING_OPTIONS,
@@ -188,6 +189,7 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
   const roundingMod = bigintOpt(v, 'rounding-mod');
   const cetLocktimeOpt = intOpt(v, 'cet-locktime');
   const refundLocktimeOpt = intOpt(v, 'refund-locktime');
+  const fundingDeadlineOpt = intOpt(v, 'funding-deadline');
   if (template !== 'custom') needBig(v, 'hashrate', cmd);
   if (template === 'hashpower') {
     required(v, 'delivery-address', cmd);
@@ -209,6 +211,8 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
     const { announcement, hashProfile } = await ctx.checkedAnnouncement(ev);
     const oracleInfo = { single: { oracleAnnouncement: announcement } };
     const window = ev.params.window;
+    // The funding deadline: funding must confirm before the window starts (issue 9, hole 2).
+    const fundingDeadline = fundingDeadlineOpt ?? defaultFundingDeadline(window?.start ?? ev.attestHeight, wallet.network.flow);
 
     const keys = wallet.newContractKeys();
     const payoutAddr = str(v, 'payout-address');
@@ -231,6 +235,7 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
           toleranceBps: intOpt(v, 'tolerance', 9500),
           ...(upfront > 0n ? { upfrontScript: toHex(wallet.newReceiveAddress().script), upfrontSerialId: randomU64().toString() } : {}),
           ...opt('roundingMod', roundingMod?.toString()),
+          fundingDeadline,
         };
         break;
       }
@@ -243,6 +248,7 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
           minerCollateral: collateral.toString(),
           buyerCollateral: needBig(v, 'buyer-collateral', cmd).toString(),
           ...opt('roundingMod', roundingMod?.toString()),
+          fundingDeadline,
         };
         break;
       case 'hashprice-call': {
@@ -256,6 +262,7 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
           premium: premium.toString(),
           ...(premium > 0n ? { premiumScript: toHex(wallet.newReceiveAddress().script), premiumSerialId: randomU64().toString() } : {}),
           ...opt('roundingMod', roundingMod?.toString()),
+          fundingDeadline,
         };
         break;
       }
@@ -266,25 +273,33 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
           offerCollateral: collateral.toString(),
           acceptCollateral: needBig(v, 'accept-collateral', cmd).toString(),
           ...opt('expectUnit', str(v, 'unit')),
+          fundingDeadline,
         };
     }
     const terms: OfferTerms = parseTerms(termsJson);
     checkEventMatchesTerms(ev, terms);
+    // Never a contract on a known outcome, nor one nobody can fund in time (issue 9, holes 2 and 3).
+    checkOfferTiming(ev, terms, await rpc.getBlockCount());
     const contract = templateOf(terms, oracleInfo);
 
     const windowEnd = window?.end ?? ev.attestHeight;
     const locks = defaultLocktimes(windowEnd, wallet.network.flow);
     const cetLocktime = cetLocktimeOpt ?? locks.cetLocktime;
     const refundLocktime = refundLocktimeOpt ?? locks.refundLocktime;
+    const refundAtMost = ev.attestHeight + REFUND_MAX_GRACE_BLOCKS[wallet.network.flow];
+    if (refundLocktime > refundAtMost) {
+      throw usage(`--refund-locktime ${refundLocktime} is after ${refundAtMost} (the attestation height ${ev.attestHeight} + ${REFUND_MAX_GRACE_BLOCKS[wallet.network.flow]}): accepters and coordinators refuse it`);
+    }
     const rate = await feeRate(config.feeRatePerVb, rpc, wallet.network.name);
     const summary = [
       ...contract.summary.lines,
       `oracle event ${ev.eventId} (attests at height ${ev.attestHeight})`,
       `CET locktime ${cetLocktime}, refund locktime ${refundLocktime}, fee rate ${rate} sat/vB`,
+      `funding deadline: height ${fundingDeadline} (no accept, sign or fund from then on)`,
       ...contract.summary.keyPayouts.map((k) => `  at ${k.outcome} (${k.label}): you ${k.offerPayout}, buyer ${k.acceptPayout}`),
     ];
     if (v['dry-run'] === true) {
-      ctx.print({ dryRun: true, terms, eventId: ev.eventId, cets: contract.cetCount, cetLocktime, refundLocktime, feeRatePerVb: rate }, ['(dry run: nothing posted)', ...summary]);
+      ctx.print({ dryRun: true, terms, eventId: ev.eventId, cets: contract.cetCount, cetLocktime, refundLocktime, fundingDeadline, feeRatePerVb: rate }, ['(dry run: nothing posted)', ...summary]);
       return 0;
     }
     const paidExtras = contract.extraOutputs.filter((o: ExtraFundingOutput) => o.payer === 'offer');
@@ -334,7 +349,7 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
       reservedOutpoints: reserved,
     });
     ctx.print(
-      { id, state: 'offered', eventId: ev.eventId, terms, cets: contract.cetCount, cetLocktime, refundLocktime, feeRatePerVb: rate },
+      { id, state: 'offered', eventId: ev.eventId, terms, cets: contract.cetCount, cetLocktime, refundLocktime, fundingDeadline, feeRatePerVb: rate },
       [`offer ${id} posted`, ...summary],
     );
     return 0;

@@ -16,6 +16,7 @@
  *
  * This module does NOT negotiate (negotiate.ts).
  */
+import { writeFileSync } from 'node:fs';
 import type { Transaction } from 'bitcoinjs-lib';
 import type { ContractSetup } from '../../protocol/contract/index.js';
 import {
@@ -34,8 +35,9 @@ import { applyFundingSpendWitness } from '../../protocol/tx/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { isChainError } from '../chain/index.js';
 import type { ContractRecord } from '../wallet/index.js';
-import { COMMON_OPTIONS, bigintOpt, helpText, parseCommand, type CommandSpec } from './args.js';
+import { COMMON_OPTIONS, bigintOpt, helpText, parseCommand, str, type CommandSpec } from './args.js';
 import { loadConfig } from './config.js';
+import { buildCancelPsbt, fundingSignaturesMayBeOut, walletSignsCancel } from './cancel.js';
 import { loadContract, localStateOf, needAccept, needSign, saveState, type LoadedContract } from './contract.js';
 import { CliContext } from './context.js';
 import { CliError, usage } from './errors.js';
@@ -258,13 +260,23 @@ export const CANCEL_SPEC: CommandSpec = {
   name: 'cancel',
   args: '<contract-id>',
   minArgs: 1,
-  summary: 'Withdraw an offer (offerer, before acceptance) or give up a contract before funding; frees the reserved coins.',
-  details: ['The coordinator refuses once the funding transaction is out (INVALID_STATE).'],
+  summary: 'Withdraw an offer or give up a contract before funding; after sign (offerer) or accept (accepter), double-spend your own funding inputs back to you.',
+  details: [
+    'Once your funding signatures may be out (offerer: after sign; accepter: after accept), the counterparty',
+    'could still broadcast the funding transaction: cancel then spends YOUR funding inputs (only yours) back',
+    'to your own change address, through your node, with a higher fee than the funding transaction (BIP125),',
+    'and tells the coordinator. Once that transaction has a confirmation, the old funding can never confirm.',
+    '--psbt-out FILE (external-wallet funding): write the cancel PSBT for that wallet to sign and broadcast.',
+  ],
   options: {
     'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
     network: COMMON_OPTIONS.network!,
     coordinator: COMMON_OPTIONS.coordinator!,
+    'rpc-url': COMMON_OPTIONS['rpc-url']!,
+    'rpc-user': COMMON_OPTIONS['rpc-user']!,
+    'rpc-password': COMMON_OPTIONS['rpc-password']!,
     json: COMMON_OPTIONS.json!,
+    'psbt-out': { type: 'string', value: 'FILE', help: 'external-wallet funding: write the cancel PSBT instead of signing it' },
   },
 };
 
@@ -281,9 +293,46 @@ export async function cancelCommand(argv: string[]): Promise<number> {
     if (!['offered', 'accepted', 'signed'].includes(c.record.state)) {
       throw new CliError('STATE', `contract ${c.record.id} is ${c.record.state}: only contracts not yet funded can be cancelled`);
     }
-    const view = await ctx.coordinator().cancel(c.record.id, c.keys.identitySecretKey);
-    saveState(wallet, c.record, 'cancelled');
-    ctx.print({ id: c.record.id, state: 'cancelled', coordinator: view.state ?? null }, [`contract ${c.record.id} cancelled; its coins are free again`]);
+    let onChain: { txid: string; spends: string[]; fee: bigint } | undefined;
+    if (fundingSignaturesMayBeOut(c)) {
+      // The real cancellation (issue 9, hole 2): our inputs spent back to us, on chain.
+      const rpc = await ctx.rpc();
+      const built = await buildCancelPsbt(c, rpc);
+      const psbtOut = str(parsed.values, 'psbt-out');
+      if (psbtOut !== undefined) {
+        writeFileSync(psbtOut, `${built.psbt.toBase64()}\n`);
+        ctx.print({ id: c.record.id, psbtOut, spends: built.spends, fee: built.fee.toString() }, [
+          `cancel PSBT written to ${psbtOut}: it spends your funding inputs ${built.spends.join(', ')} back to your change address`,
+          `(fee ${built.fee} sats, above the funding transaction's ${built.fundingFee}); sign and broadcast it with your wallet,`,
+          'once it has a confirmation, the old funding transaction can never confirm',
+        ]);
+        return 0;
+      }
+      const tx = walletSignsCancel(wallet, built.psbt);
+      const txid = await rpc.sendRawTransaction(tx.toHex());
+      onChain = { txid, spends: built.spends, fee: built.fee };
+      // Recorded before anything else can fail: the coins are on their way back.
+      saveState(wallet, c.record, 'cancelled', {}, `double-spent our funding inputs in ${txid}`);
+    }
+    let coordinatorState: string | null = null;
+    try {
+      const view = await ctx.coordinator().cancel(c.record.id, c.keys.identitySecretKey);
+      coordinatorState = typeof view.state === 'string' ? view.state : null;
+    } catch (err) {
+      // With our inputs double-spent the coordinator's word no longer matters (it may have expired the contract).
+      if (onChain === undefined) throw err;
+      ctx.note(`note: the coordinator did not cancel (${err instanceof Error ? err.message : String(err)})`);
+    }
+    if (onChain === undefined) saveState(wallet, c.record, 'cancelled');
+    ctx.print(
+      { id: c.record.id, state: 'cancelled', coordinator: coordinatorState, ...(onChain ? { cancelTxid: onChain.txid, spends: onChain.spends, fee: onChain.fee.toString() } : {}) },
+      onChain === undefined
+        ? [`contract ${c.record.id} cancelled; its coins are free again`]
+        : [
+          `contract ${c.record.id} cancelled: transaction ${onChain.txid} spends your funding inputs ${onChain.spends.join(', ')} back to your change address (fee ${onChain.fee} sats)`,
+          `once ${onChain.txid} has a confirmation, the old funding transaction can never confirm`,
+        ],
+    );
     return 0;
   } finally {
     await ctx.close();

@@ -44,6 +44,15 @@ export const coordinatorConfigSchema = z.object({
     /** Largest number of funding inputs per party. */
     maxFundingInputs: z.number().int().positive().default(50),
   }).prefault({}),
+  /** The offer book (issue 9, hole 8). */
+  offerBook: z.object({
+    /**
+     * Blocks an accepted offer waits for the offerer's sign and the accepter's
+     * fund before it returns to the book (the accept dropped, the coins freed).
+     * Default 144 (one day); 6 on regtest.
+     */
+    acceptTimeoutBlocks: z.number().int().positive().optional(),
+  }).prefault({}),
   watcher: z.object({
     /** Poll period of the node and the oracles. */
     pollIntervalMs: z.number().int().positive().default(2000),

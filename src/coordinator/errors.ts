@@ -33,6 +33,11 @@ export type CoordinatorErrorCode =
   | 'FUNDING_REJECTED'
   /** An allowed oracle could not be reached or answered nonsense (HTTP 502). */
   | 'ORACLE_UNAVAILABLE'
+  /**
+   * Too late (HTTP 409): the funding deadline has passed, the window has
+   * started or the oracle has attested (issue 9, holes 2 and 3).
+   */
+  | 'EXPIRED'
   /** Storage failed (HTTP 500). */
   | 'STORAGE_ERROR';
 
@@ -62,6 +67,7 @@ const STATUS: Record<CoordinatorErrorCode, number> = {
   NOT_FOUND: 404,
   INVALID_STATE: 409,
   CONFLICT: 409,
+  EXPIRED: 409,
   PAYLOAD_TOO_LARGE: 413,
   INVALID_REQUEST: 400,
   ORACLE_MISMATCH: 400,

@@ -9,6 +9,8 @@
  *      │                │              │              │    ↑ reorg ─────────────┘ │
  *      └──cancel────────┴──────────────┘→ cancelled   │                           │
  *                       └──────────────┴──────────────┴→ failed (inputs spent)   │
+ *      ├────────────────┴──────────────┴→ expired (funding deadline reached unfunded)
+ *      └←─ accepted (accept timeout, not signed: the accept is dropped, the offer back on the book)
  *   funding-broadcast | confirmed ─attestation→ attested ─broadcast→ cet-broadcast ─(conf)→ settled
  *                                 ─refund locktime→ refund-broadcast ─(conf)→ refunded
  *                                 ─both close sigs→ close-broadcast ─(conf)→ closed
@@ -27,7 +29,7 @@ import type { OfferTerms, TermsSummary } from './terms.js';
 import { CoordinatorError } from './errors.js';
 
 /** Storage format version of a record. Bump on any change of shape (the golden snapshots fail first). */
-export const RECORD_VERSION = 1;
+export const RECORD_VERSION = 2;
 
 export const CONTRACT_STATES = [
   'offered',
@@ -44,11 +46,12 @@ export const CONTRACT_STATES = [
   'closed',
   'cancelled',
   'failed',
+  'expired',
 ] as const;
 export type ContractState = (typeof CONTRACT_STATES)[number];
 
 /** States from which nothing more happens. */
-export const TERMINAL_STATES: ReadonlySet<ContractState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed']);
+export const TERMINAL_STATES: ReadonlySet<ContractState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed', 'expired']);
 
 export interface HistoryEntry {
   state: ContractState;
@@ -91,6 +94,8 @@ export interface OfferPart {
   oracles: OracleRef[];
   cetLocktime: number;
   refundLocktime: number;
+  /** The offerer's funding inputs `txid:vout` (v2): each backs one pending offer/accept at most. */
+  offerOutpoints?: string[];
 }
 
 export interface AcceptPart {
@@ -103,6 +108,10 @@ export interface AcceptPart {
   fundOutputValue: string;
   /** The funding PSBT (base64): unsigned after accept, with the offerer's inputs finalized after sign. */
   fundingPsbt: string;
+  /** The accepter's funding inputs `txid:vout` (v2). */
+  acceptOutpoints?: string[];
+  /** The tip height when the accept was taken (v2): the accept timeout counts from it. */
+  acceptedHeight?: number;
 }
 
 export interface CloseProposal {
@@ -161,6 +170,7 @@ export type Closed = OfferPart & AcceptPart & FundingPart & ClosingPart & Closin
 };
 export type Cancelled = OfferPart & Partial<AcceptPart> & { state: 'cancelled'; endedFrom: ContractState; reason: string };
 export type Failed = OfferPart & Partial<AcceptPart> & Partial<FundingPart> & { state: 'failed'; endedFrom: ContractState; reason: string };
+export type Expired = OfferPart & Partial<AcceptPart> & { state: 'expired'; endedFrom: ContractState; reason: string };
 
 export type ContractRecord =
   | Offered
@@ -172,7 +182,8 @@ export type ContractRecord =
   | ClosingBroadcast
   | Closed
   | Cancelled
-  | Failed;
+  | Failed
+  | Expired;
 
 /** States in which the funding transaction is out and the funding output may be spent. */
 export type Funded = FundingBroadcast | Confirmed | Attested;
@@ -202,6 +213,7 @@ function pickOffer(rec: OfferPart): OfferPart {
     summary: rec.summary, offerer: rec.offerer, offerCollateral: rec.offerCollateral, acceptCollateral: rec.acceptCollateral,
     totalCollateral: rec.totalCollateral, cets: rec.cets, adaptorSignatures: rec.adaptorSignatures, oracles: rec.oracles,
     cetLocktime: rec.cetLocktime, refundLocktime: rec.refundLocktime,
+    ...(rec.offerOutpoints === undefined ? {} : { offerOutpoints: rec.offerOutpoints }),
   };
 }
 
@@ -209,6 +221,8 @@ function pickAccept(rec: AcceptPart): AcceptPart {
   return {
     accepter: rec.accepter, contractId: rec.contractId, fundingTxid: rec.fundingTxid, fundOutputIndex: rec.fundOutputIndex,
     fundOutputValue: rec.fundOutputValue, fundingPsbt: rec.fundingPsbt,
+    ...(rec.acceptOutpoints === undefined ? {} : { acceptOutpoints: rec.acceptOutpoints }),
+    ...(rec.acceptedHeight === undefined ? {} : { acceptedHeight: rec.acceptedHeight }),
   };
 }
 
@@ -358,6 +372,31 @@ export function failContract(rec: ContractRecord, reason: string, now: number): 
   expectState(rec, 'fail', ['accepted', 'signed', 'funding-broadcast']);
   const base = { ...pickOffer(rec), ...pickAccept(rec), ...(rec.state === 'funding-broadcast' ? pickFunding(rec) : {}) };
   return { ...base, state: 'failed', endedFrom: rec.state, reason, updatedAt: now, history: step(rec, 'failed', now, reason) };
+}
+
+/**
+ * offered | accepted | signed → expired: the funding deadline was reached
+ * with no funding broadcast (issue 9, hole 2). Terminal: the offer leaves the
+ * book and its coins are free; the coordinator never broadcasts its funding.
+ * @throws {CoordinatorError} INVALID_STATE
+ */
+export function expireContract(rec: ContractRecord, tip: number, now: number): Expired {
+  expectState(rec, 'expire', ['offered', 'accepted', 'signed']);
+  const base = { ...pickOffer(rec), ...(rec.state === 'offered' ? {} : pickAccept(rec)) };
+  const reason = `funding deadline ${rec.terms.fundingDeadline ?? '?'} reached at height ${tip} without funding`;
+  return { ...base, state: 'expired', endedFrom: rec.state, reason, updatedAt: now, history: step(rec, 'expired', now, reason) };
+}
+
+/**
+ * accepted → offered: the accept was not signed within the accept timeout
+ * (issue 9, hole 8: an accepter who never goes on cannot take an offer off
+ * the book). The accept's data is dropped; the offerer's coins stay with
+ * the offer.
+ * @throws {CoordinatorError} INVALID_STATE
+ */
+export function returnToBook(rec: ContractRecord, note: string, now: number): Offered {
+  expectState(rec, 'return to the book', ['accepted']);
+  return { ...pickOffer(rec), state: 'offered', updatedAt: now, history: step(rec, 'offered', now, note) };
 }
 
 /** The party (by identity key) a record names, if any. */

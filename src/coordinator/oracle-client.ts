@@ -22,6 +22,8 @@ const eventSchema = z.object({
   eventId: z.string(),
   announcement: z.object({ hex: z.string().regex(/^[0-9a-f]+$/) }).loose(),
   params: paramsSchema.optional(),
+  attestHeight: z.number().int().optional(),
+  state: z.string().optional(),
 }).loose();
 const attestationSchema = z.object({ eventId: z.string(), outcome: z.string(), hex: z.string().regex(/^[0-9a-f]+$/) }).loose();
 
@@ -44,6 +46,10 @@ export interface FetchedAnnouncement {
   bytes: Uint8Array;
   /** null when the oracle serves no parameters (not our oracle service). */
   params: EventParams | null;
+  /** The height at which the oracle attests (oracle/API.md `attestHeight`), when stated. */
+  attestHeight: number | null;
+  /** Whether the oracle says the event is attested (`state: "attested"`): its outcome is public. */
+  attested: boolean;
 }
 
 export interface FetchedAttestation {
@@ -118,7 +124,7 @@ export class OracleClient {
     const params: EventParams | null = p === undefined ? null : {
       kind: p.kind, window: p.window, deliveryAddress: p.deliveryAddress ?? null, hashrateThs: p.hashrateThs ?? null,
     };
-    return { announcement: msg.message, bytes, params };
+    return { announcement: msg.message, bytes, params, attestHeight: parsed.data.attestHeight ?? null, attested: parsed.data.state === 'attested' };
   }
 
   /**

@@ -21,7 +21,7 @@
  */
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { z } from 'zod';
-import { verifyRefundSignature } from '../../protocol/contract/index.js';
+import { REFUND_MAX_GRACE_BLOCKS, verifyRefundSignature, type FlowNetwork } from '../../protocol/contract/index.js';
 import type { OracleAnnouncement } from '../../protocol/messages/index.js';
 import {
   CHAIN_HASHES,
@@ -55,6 +55,8 @@ import { CoordinatorError } from './errors.js';
 import {
   acceptOffer,
   cancelContract,
+  expireContract,
+  returnToBook,
   closingBroadcast,
   createOffer,
   fundContract,
@@ -69,7 +71,16 @@ import {
 } from './lifecycle.js';
 import { OracleClient, type EventParams } from './oracle-client.js';
 import type { ContractStore } from './store.js';
-import { checkEventAgainstTerms, checkOfferAgainstTerms, offerTermsSchema, summarizeTerms } from './terms.js';
+import {
+  checkEventAgainstTerms,
+  checkOfferAgainstTerms,
+  deadlineViolation,
+  offerTermsSchema,
+  offerTimingViolation,
+  summarizeTerms,
+  type OfferTerms,
+  type TimingViolation,
+} from './terms.js';
 
 /** The node calls the coordinator makes (a subset of src/chain's BitcoinRpc; tests may fake it). */
 export type ChainPort = Pick<
@@ -173,6 +184,30 @@ function prevTxid(prevTx: Uint8Array): string {
   return Transaction.fromBuffer(prevTx).getId();
 }
 
+/** `txid:vout` of funding inputs (their prevTx was parsed by #checkInputsUnspent first). */
+function outpointsOf(inputs: readonly { prevTx: Uint8Array; prevTxVout: number }[]): string[] {
+  return inputs.map((i) => `${prevTxid(i.prevTx)}:${i.prevTxVout}`);
+}
+
+/** The error a timing rule gives: EXPIRED when it is too late, TERMS_MISMATCH when the terms break it. */
+function timingError(v: TimingViolation): CoordinatorError {
+  return new CoordinatorError(v.kind === 'expired' ? 'EXPIRED' : 'TERMS_MISMATCH', v.message, { reason: v.reason });
+}
+
+const FLOW_NETWORK: Record<CoordinatorConfig['network'], FlowNetwork> = {
+  mainnet: 'mainnet', testnet3: 'testnet', testnet4: 'testnet', signet: 'signet', regtest: 'regtest',
+};
+
+/** What an oracle says about an event's timing. */
+interface EventTiming {
+  window: { start: number; end: number } | null;
+  attestHeight: number | null;
+  attested: boolean;
+}
+
+/** Lock key serialising every check-and-claim of funding outpoints across contracts. */
+const OUTPOINTS_LOCK = '!outpoints';
+
 /** A tiny per-key async mutex: steps of one contract run one at a time. */
 export class KeyedLock {
   readonly #tails = new Map<string, Promise<unknown>>();
@@ -258,7 +293,7 @@ export class CoordinatorService {
   }
 
   /** The allowed oracle that publishes exactly this announcement, and the event parameters it states. */
-  async #matchOracle(ann: OracleAnnouncement): Promise<{ ref: OracleRef; params: EventParams | null }> {
+  async #matchOracle(ann: OracleAnnouncement): Promise<{ ref: OracleRef; params: EventParams | null; event: EventTiming }> {
     const pubkey = toHex(ann.oraclePublicKey);
     const eventId = ann.oracleEvent.eventId;
     let unreachable: unknown;
@@ -281,7 +316,11 @@ export class CoordinatorService {
       if (!sameBytes(served.bytes, encodeMessage({ type: 'oracle_announcement', message: ann }))) {
         throw new CoordinatorError('ORACLE_MISMATCH', `the offer's announcement of ${eventId} differs from the one oracle ${client.url} publishes`, { reason: 'announcement-differs' });
       }
-      return { ref: { url: client.url, eventId, publicKey: pubkey }, params: served.params };
+      return {
+        ref: { url: client.url, eventId, publicKey: pubkey },
+        params: served.params,
+        event: { window: served.params?.window ?? null, attestHeight: served.attestHeight, attested: served.attested },
+      };
     }
     if (unreachable !== undefined) throw unreachable;
     throw new CoordinatorError('ORACLE_MISMATCH', `oracle key ${pubkey} is not one of this coordinator's oracles`, { reason: 'oracle-not-allowed' });
@@ -316,16 +355,25 @@ export class CoordinatorService {
     }
     // 3. Oracle.md: every announcement signature, and the announcement is what the oracle publishes.
     const oracles: OracleRef[] = [];
+    const stated: EventTiming[] = [];
     for (const ann of announcementsOf(offer)) {
       verifyAnnouncement(ann, this.config.hashProfile);
-      const { ref, params } = await this.#matchOracle(ann);
+      const { ref, params, event } = await this.#matchOracle(ann);
       if (params !== null) checkEventAgainstTerms(params, body.terms, ref.eventId);
+      stated.push(event);
       oracles.push(ref);
     }
-    // 4. The offerer's coins exist now (the funding transaction is test-accepted at fund time).
+    // 4. Nobody contracts on a known outcome, and the terms bound the funding and the refund in time.
+    await this.#checkOfferTiming(body.terms, summary.window, stated, offer.refundLocktime);
+    // 5. The offerer's coins exist now (the funding transaction is test-accepted at fund time).
     await this.#checkInputsUnspent('offer', offer.fundingInputs);
+    const offerOutpoints = outpointsOf(offer.fundingInputs);
     const id = toHex(offer.temporaryContractId);
-    return this.lock.run(id, async () => {
+    return this.lock.run(id, () => this.lock.run(OUTPOINTS_LOCK, async () => {
+      // 6. Each coin backs one pending offer or accept (issue 9, hole 8).
+      await this.#checkOutpointsFree('offer', offerOutpoints);
+      // 7. One delivery address, one live window (issue 9, hole 7): no riding on another sale's delivery.
+      if (body.terms.template === 'hashpower-sale') await this.#checkDeliveryFree(body.terms.deliveryAddress, body.terms.window);
       const rec = createOffer({
         id,
         terms: body.terms,
@@ -339,11 +387,104 @@ export class CoordinatorService {
         oracles,
         cetLocktime: offer.cetLocktime,
         refundLocktime: offer.refundLocktime,
+        offerOutpoints,
       }, this.now());
       await this.store.create(rec, bytes);
       this.log('info', 'offer created', { id, template: summary.template });
       return rec;
-    });
+    }));
+  }
+
+  /**
+   * Issue 9, holes 2, 3 and 5, at offer time:
+   * 1. no event attested, the window not started (tip below its start);
+   * 2. a funding deadline in the terms, at most the window start, not passed;
+   * 3. the refund locktime a block height at most the attestation height plus REFUND_MAX_GRACE_BLOCKS.
+   * @throws {CoordinatorError} EXPIRED, TERMS_MISMATCH.
+   */
+  async #checkOfferTiming(terms: OfferTerms, window: { start: number; end: number } | null, stated: readonly EventTiming[], refundLocktime: number): Promise<void> {
+    const tip = await this.chain.getBlockCount();
+    const eventWindow = window ?? stated.find((p) => p.window !== null)?.window ?? null;
+    const v = offerTimingViolation(terms, { tip, window: eventWindow, attested: stated.some((p) => p.attested) });
+    if (v !== null) throw timingError(v);
+    if (terms.fundingDeadline === undefined) throw timingError(deadlineViolation(terms, tip)!);
+    const attestHeight = Math.max(...stated.map((p) => p.attestHeight ?? -1), eventWindow?.end ?? -1);
+    if (attestHeight < 0) return;
+    const latest = attestHeight + REFUND_MAX_GRACE_BLOCKS[FLOW_NETWORK[this.config.network]];
+    if (refundLocktime > latest) {
+      throw new CoordinatorError('TERMS_MISMATCH', `refund_locktime ${refundLocktime} is after height ${latest} (attestation at ${attestHeight} + the maximum grace)`, { reason: 'refund-too-late' });
+    }
+  }
+
+  /**
+   * No outpoint backs a pending offer or accept already (an accept naming
+   * one of its own offer's coins included).
+   * @throws {CoordinatorError} CONFLICT (`input-in-use`).
+   */
+  async #checkOutpointsFree(party: 'offer' | 'accept', outpoints: readonly string[]): Promise<void> {
+    for (const [i, o] of outpoints.entries()) {
+      const owner = await this.store.outpointOwner(o);
+      if (owner !== undefined) {
+        throw new CoordinatorError('CONFLICT', `${party} funding input ${i} (${o}) backs another pending offer or accept`, { reason: 'input-in-use', details: { party, input: i } });
+      }
+    }
+  }
+
+  /**
+   * No live hashpower sale measures `address` over a window overlapping `window`.
+   * @throws {CoordinatorError} CONFLICT (`delivery-address-in-use`).
+   */
+  async #checkDeliveryFree(address: string, window: { start: number; end: number }): Promise<void> {
+    for (const live of await this.store.liveSalesOf(address)) {
+      if (live.window.start < window.end && window.start < live.window.end) {
+        throw new CoordinatorError('CONFLICT', `delivery address ${address} is measured by live contract ${live.id} over [${live.window.start}, ${live.window.end}), which overlaps this window`, {
+          reason: 'delivery-address-in-use', details: { contract: live.id },
+        });
+      }
+    }
+  }
+
+  /**
+   * The funding deadline has not passed (records made before deadlines existed have none).
+   * @throws {CoordinatorError} EXPIRED (`funding-deadline-passed`).
+   */
+  async #checkDeadline(rec: ContractRecord): Promise<void> {
+    if (rec.terms.fundingDeadline === undefined) return;
+    const v = deadlineViolation(rec.terms, await this.chain.getBlockCount());
+    if (v !== null) throw timingError(v);
+  }
+
+  /** Blocks an unsigned accept holds an offer (config, else 144; 6 on regtest). */
+  get acceptTimeoutBlocks(): number {
+    return this.config.offerBook.acceptTimeoutBlocks ?? (this.config.network === 'regtest' ? 6 : 144);
+  }
+
+  /**
+   * The offer book's clock, run by the watcher each poll (issue 9, holes 2 and 8):
+   * offered / accepted / signed contracts at or past their funding deadline
+   * become `expired` (their coins freed); an accept not signed within
+   * `acceptTimeoutBlocks` is dropped and the offer returns to the book.
+   * @returns how many records changed.
+   */
+  async expireDue(tip: number): Promise<number> {
+    let changed = 0;
+    for (const id of await this.store.idsInStates(['offered', 'accepted', 'signed'])) {
+      changed += await this.lock.run(id, async () => {
+        const rec = await this.mustGet(id);
+        let next: ContractRecord | null = null;
+        if (rec.state !== 'offered' && rec.state !== 'accepted' && rec.state !== 'signed') return 0;
+        if (rec.terms.fundingDeadline !== undefined && tip >= rec.terms.fundingDeadline) next = expireContract(rec, tip, this.now());
+        else if (rec.state === 'accepted' && rec.acceptedHeight !== undefined && tip >= rec.acceptedHeight + this.acceptTimeoutBlocks) {
+          next = returnToBook(rec, `accept not signed within ${this.acceptTimeoutBlocks} blocks (height ${tip})`, this.now());
+        }
+        if (next === null) return 0;
+        await this.store.commit(rec, next);
+        this.data.invalidate(id);
+        this.log('info', next.state === 'expired' ? 'contract expired' : 'offer back on the book', { id, from: rec.state, tip });
+        return 1;
+      });
+    }
+    return changed;
   }
 
   async listOffers(q: Body<'offersQuery'>): Promise<{ offers: Record<string, unknown>[]; next: string | null }> {
@@ -389,6 +530,10 @@ export class CoordinatorService {
   // ---------------------------------------------------------------- contract steps
 
   #expect(rec: ContractRecord, action: string, states: readonly ContractState[]): void {
+    if (!states.includes(rec.state) && rec.state === 'expired') {
+      // Named as what it is: too late (issue 9, hole 2), not a protocol misstep.
+      throw new CoordinatorError('EXPIRED', `cannot ${action} contract ${rec.id}: it expired (${rec.reason})`, { reason: 'state-expired', details: { state: rec.state } });
+    }
     if (!states.includes(rec.state)) {
       throw new CoordinatorError('INVALID_STATE', `cannot ${action} a contract in state ${rec.state}`, { reason: `state-${rec.state}`, details: { state: rec.state } });
     }
@@ -411,6 +556,7 @@ export class CoordinatorService {
     return this.lock.run(first.id, async () => {
       const rec = await this.mustGet(first.id);
       this.#expect(rec, 'accept', ['offered']);
+      await this.#checkDeadline(rec);
       const m = await this.data.messages(rec);
       const bytes = fromHex(body.accept);
       const accept = decodeAcceptDlc(bytes);
@@ -426,19 +572,27 @@ export class CoordinatorService {
       verifyRefundSignature(setup, 'accept', accept.refundSignature);
       // 4. The accepter's coins exist now.
       await this.#checkInputsUnspent('accept', accept.fundingInputs);
+      const acceptOutpoints = outpointsOf(accept.fundingInputs);
       const psbt = buildFundingPsbt(setup.funding).toBase64();
-      const next = acceptOffer(rec, {
-        accepter: { identityPubkey: body.identityPubkey, fundingPubkey: toHex(accept.fundingPubkey), payoutSpk: toHex(accept.payoutSpk) },
-        contractId: toHex(setup.contractId),
-        fundingTxid: setup.funding.txidHex,
-        fundOutputIndex: setup.funding.fundOutputIndex,
-        fundOutputValue: String(setup.funding.fundOutputValue),
-        fundingPsbt: psbt,
-      }, this.now());
-      await this.store.commit(rec, next, { accept: bytes });
-      this.data.put(rec.id, { ...m, accept });
-      this.log('info', 'offer accepted', { id: rec.id, contractId: next.contractId });
-      return next;
+      const acceptedHeight = await this.chain.getBlockCount();
+      return this.lock.run(OUTPOINTS_LOCK, async () => {
+        // 5. Each coin backs one pending offer or accept (issue 9, hole 8).
+        await this.#checkOutpointsFree('accept', acceptOutpoints);
+        const next = acceptOffer(rec, {
+          accepter: { identityPubkey: body.identityPubkey, fundingPubkey: toHex(accept.fundingPubkey), payoutSpk: toHex(accept.payoutSpk) },
+          contractId: toHex(setup.contractId),
+          fundingTxid: setup.funding.txidHex,
+          fundOutputIndex: setup.funding.fundOutputIndex,
+          fundOutputValue: String(setup.funding.fundOutputValue),
+          fundingPsbt: psbt,
+          acceptOutpoints,
+          acceptedHeight,
+        }, this.now());
+        await this.store.commit(rec, next, { accept: bytes });
+        this.data.put(rec.id, { ...m, accept });
+        this.log('info', 'offer accepted', { id: rec.id, contractId: next.contractId });
+        return next;
+      });
     });
   }
 
@@ -453,6 +607,7 @@ export class CoordinatorService {
       this.#mustBe(rec, signer, 'offerer', 'sign');
       this.#expect(rec, 'sign', ['accepted']);
       if (rec.state !== 'accepted') throw new TypeError('unreachable');
+      await this.#checkDeadline(rec);
       const m = await this.data.messages(rec);
       const bytes = fromHex(body.sign);
       const sign = decodeSignDlc(bytes);
@@ -486,6 +641,8 @@ export class CoordinatorService {
       this.#mustBe(rec, signer, 'accepter', 'fund');
       this.#expect(rec, 'fund', ['signed']);
       if (rec.state !== 'signed') throw new TypeError('unreachable');
+      // The accepter's free option (issue 9, hole 2): no funding from the deadline on.
+      await this.#checkDeadline(rec);
       const m = await this.data.messages(rec);
       const { funding } = fundingOf({ offer: m.offer, accept: m.accept!, template: m.template });
       // 1. The PSBT is our funding transaction; 2. the accepter's witnesses verify.
@@ -500,6 +657,8 @@ export class CoordinatorService {
         const why = verdict?.rejectReason ?? 'no verdict';
         throw new CoordinatorError('FUNDING_REJECTED', `the node refuses the funding transaction: ${why}`, { reason: 'testmempoolaccept', details: { rejectReason: why } });
       }
+      // Checked again after the node round trip: a block may have arrived meanwhile.
+      await this.#checkDeadline(rec);
       const after = fundContract(rec, combined.toBase64(), tx.toHex(), this.now());
       await this.store.commit(rec, after);
       return after;

@@ -10,6 +10,12 @@
  *                                                           watched for a reorg (the watcher
  *                                                           removes it past the reorg depth)
  *   meta       name → JSON                                  the watcher's block cursor
+ *   inputs     `txid:vout` → id                             funding inputs of pending
+ *                                                           (offered/accepted/signed)
+ *                                                           contracts: one outpoint backs
+ *                                                           one pending offer/accept (v2)
+ *   delivery   `${deliveryAddress}!${id}` → window JSON       hashpower sales not yet ended:
+ *                                                           one address, one live window (v2)
  *
  * Every state change (`create`, `commit`) is ONE atomic batch: the record,
  * its index entries and any new message bytes, so a crash leaves either the
@@ -29,6 +35,22 @@ export type MessageKind = 'offer' | 'accept' | 'sign';
 
 const pad = (n: number): string => String(n).padStart(15, '0');
 const CLOSED: ReadonlySet<ContractState> = new Set(['settled', 'refunded', 'closed']);
+const PENDING: ReadonlySet<ContractState> = new Set(['offered', 'accepted', 'signed']);
+
+const ENDED: ReadonlySet<ContractState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed', 'expired']);
+
+/** The delivery-index key of a live hashpower sale (issue 9, hole 7), or undefined. */
+function deliveryKey(rec: ContractRecord): string | undefined {
+  if (rec.terms.template !== 'hashpower-sale' || ENDED.has(rec.state)) return undefined;
+  return `${rec.terms.deliveryAddress}!${rec.id}`;
+}
+
+/** The funding outpoints a record holds while it is pending (issue 9, hole 8): the offer's, and the accept's once accepted. */
+export function pendingOutpoints(rec: ContractRecord): string[] {
+  if (!PENDING.has(rec.state)) return [];
+  const accept = 'acceptOutpoints' in rec ? (rec.acceptOutpoints ?? []) : [];
+  return [...(rec.offerOutpoints ?? []), ...accept];
+}
 
 function stateKey(rec: Pick<ContractRecord, 'state' | 'createdAt' | 'id'>): string {
   return `${rec.state}!${pad(rec.createdAt)}!${rec.id}`;
@@ -63,6 +85,8 @@ export class ContractStore {
   readonly #cid;
   readonly #recent;
   readonly #meta;
+  readonly #inputs;
+  readonly #delivery;
 
   private constructor(db: Level<string, string>) {
     this.#db = db;
@@ -73,6 +97,8 @@ export class ContractStore {
     this.#cid = db.sublevel<string, string>('cid', { valueEncoding: 'utf8' });
     this.#recent = db.sublevel<string, string>('recent', { valueEncoding: 'utf8' });
     this.#meta = db.sublevel<string, unknown>('meta', { valueEncoding: 'json' });
+    this.#inputs = db.sublevel<string, string>('inputs', { valueEncoding: 'utf8' });
+    this.#delivery = db.sublevel<string, { start: number; end: number }>('delivery', { valueEncoding: 'json' });
   }
 
   /**
@@ -124,7 +150,47 @@ export class ContractStore {
       { type: 'put', sublevel: this.#messages, key: `${rec.id}!offer`, value: offer },
       { type: 'put', sublevel: this.#state, key: stateKey(rec), value: '' },
       ...partiesOf(rec).map((p) => ({ type: 'put' as const, sublevel: this.#party, key: partyKey(p, rec), value: '' })),
+      ...pendingOutpoints(rec).map((o) => ({ type: 'put' as const, sublevel: this.#inputs, key: o, value: rec.id })),
+      ...this.#deliveryOps(undefined, rec),
     ]);
+  }
+
+  #deliveryOps(prev: ContractRecord | undefined, next: ContractRecord): BatchOp[] {
+    const before = prev === undefined ? undefined : deliveryKey(prev);
+    const after = deliveryKey(next);
+    if (before === after) return [];
+    const ops: BatchOp[] = [];
+    if (before !== undefined) ops.push({ type: 'del', sublevel: this.#delivery, key: before });
+    if (after !== undefined && next.terms.template === 'hashpower-sale') ops.push({ type: 'put', sublevel: this.#delivery, key: after, value: next.terms.window });
+    return ops;
+  }
+
+  /**
+   * The live hashpower sales (not settled, refunded, closed, cancelled, failed or expired) measuring `address`, with their windows.
+   * @throws {CoordinatorError} STORAGE_ERROR.
+   */
+  async liveSalesOf(address: string): Promise<{ id: string; window: { start: number; end: number } }[]> {
+    const out: { id: string; window: { start: number; end: number } }[] = [];
+    try {
+      for await (const [key, window] of this.#delivery.iterator({ gte: `${address}!`, lt: `${address}!\xff` })) {
+        out.push({ id: key.slice(key.lastIndexOf('!') + 1), window });
+      }
+    } catch (cause) {
+      throw storageError('read', cause);
+    }
+    return out;
+  }
+
+  /**
+   * The id of the pending contract whose funding inputs include `outpoint` (`txid:vout`), if any.
+   * @throws {CoordinatorError} STORAGE_ERROR.
+   */
+  async outpointOwner(outpoint: string): Promise<string | undefined> {
+    try {
+      return await this.#inputs.get(outpoint);
+    } catch (cause) {
+      throw storageError('read', cause);
+    }
   }
 
   /**
@@ -143,10 +209,22 @@ export class ContractStore {
       else if (CLOSED.has(prev.state)) ops.push({ type: 'del', sublevel: this.#recent, key: next.id });
     }
     const before = new Set(partiesOf(prev));
-    for (const p of partiesOf(next)) if (!before.has(p)) ops.push({ type: 'put', sublevel: this.#party, key: partyKey(p, next), value: '' });
+    const after = new Set(partiesOf(next));
+    for (const p of after) if (!before.has(p)) ops.push({ type: 'put', sublevel: this.#party, key: partyKey(p, next), value: '' });
+    // An accept dropped (the offer back on the book): its party entry, contract id and messages go with it.
+    for (const p of before) if (!after.has(p)) ops.push({ type: 'del', sublevel: this.#party, key: partyKey(p, prev) });
     const prevCid = 'contractId' in prev ? prev.contractId : undefined;
     const nextCid = 'contractId' in next ? next.contractId : undefined;
     if (nextCid !== undefined && nextCid !== prevCid) ops.push({ type: 'put', sublevel: this.#cid, key: nextCid, value: next.id });
+    if (prevCid !== undefined && nextCid === undefined) {
+      ops.push({ type: 'del', sublevel: this.#cid, key: prevCid });
+      for (const kind of ['accept', 'sign'] as const) ops.push({ type: 'del', sublevel: this.#messages, key: `${next.id}!${kind}` });
+    }
+    const heldBefore = new Set(pendingOutpoints(prev));
+    const heldAfter = new Set(pendingOutpoints(next));
+    for (const o of heldBefore) if (!heldAfter.has(o)) ops.push({ type: 'del', sublevel: this.#inputs, key: o });
+    for (const o of heldAfter) if (!heldBefore.has(o)) ops.push({ type: 'put', sublevel: this.#inputs, key: o, value: next.id });
+    ops.push(...this.#deliveryOps(prev, next));
     for (const [kind, bytes] of Object.entries(messages)) {
       ops.push({ type: 'put', sublevel: this.#messages, key: `${next.id}!${kind}`, value: bytes });
     }

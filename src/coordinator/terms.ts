@@ -28,6 +28,15 @@ const u64 = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'a decimal u64 string').r
 const hex = z.string().regex(/^([0-9a-f]{2})*$/, 'lower-case hex');
 const height = z.number().int().min(0).max(0xffffffff);
 const window = z.object({ start: height, end: height }).strict();
+/**
+ * The funding deadline (issue 9, hole 2): a block height; once the tip is at
+ * or past it nobody may accept, sign or fund, and the coordinator never
+ * broadcasts the funding. At most the window start (default: the start minus
+ * protocol/contract `FUNDING_DEADLINE_MARGIN_BLOCKS`). Optional in the schema
+ * only so records stored before it existed still parse: new offers without
+ * one are refused (`funding-deadline-missing`).
+ */
+const fundingDeadline = height.optional();
 
 export const saleTermsSchema = z.object({
   template: z.literal('hashpower-sale'),
@@ -38,6 +47,7 @@ export const saleTermsSchema = z.object({
   escrow: u64,
   minerCollateral: u64,
   toleranceBps: z.number().int().min(1).max(10_000),
+  fundingDeadline,
   upfrontScript: hex.optional(),
   upfrontSerialId: u64.optional(),
   roundingMod: u64.optional(),
@@ -50,6 +60,7 @@ export const forwardTermsSchema = z.object({
   window,
   minerCollateral: u64,
   buyerCollateral: u64,
+  fundingDeadline,
   roundingMod: u64.optional(),
 }).strict();
 
@@ -60,6 +71,7 @@ export const callTermsSchema = z.object({
   window,
   minerCollateral: u64,
   premium: u64,
+  fundingDeadline,
   premiumScript: hex.optional(),
   premiumSerialId: u64.optional(),
   roundingMod: u64.optional(),
@@ -75,6 +87,7 @@ export const customTermsSchema = z.object({
     script: hex, value: u64, serialId: u64, payer: z.enum(['offer', 'accept']),
   }).strict()).max(8).optional(),
   expectUnit: z.string().max(64).optional(),
+  fundingDeadline,
 }).strict();
 
 export const offerTermsSchema = z.discriminatedUnion('template', [saleTermsSchema, forwardTermsSchema, callTermsSchema, customTermsSchema]);
@@ -210,6 +223,53 @@ export function summarizeTerms(terms: OfferTerms): TermsSummary {
     case 'custom-curve':
       return { template: terms.template, window: null, price: terms.acceptCollateral, hashrateThs: null };
   }
+}
+
+/** Facts a contract's timing is judged by (the caller reads the tip and the oracle's event). */
+export interface TimingFacts {
+  /** The node's tip height now. */
+  tip: number;
+  /** The measured window: the terms', else the oracle event's (custom curves); null when none. */
+  window: { start: number; end: number } | null;
+  /** Whether the oracle has attested the event already. */
+  attested: boolean;
+}
+
+/** Why a contract may not go on now: `expired` (too late, HTTP 409 `EXPIRED`) or `terms` (the terms break a rule). */
+export interface TimingViolation {
+  kind: 'expired' | 'terms';
+  reason: 'event-attested' | 'window-started' | 'funding-deadline-missing' | 'funding-deadline-after-window-start' | 'funding-deadline-passed';
+  message: string;
+}
+
+/**
+ * Whether the funding deadline has passed (tip at or after it): accept, sign
+ * and fund are refused from then on (issue 9, hole 2: the accepter's free option).
+ */
+export function deadlineViolation(terms: OfferTerms, tip: number): TimingViolation | null {
+  const deadline = terms.fundingDeadline;
+  if (deadline === undefined) return { kind: 'terms', reason: 'funding-deadline-missing', message: 'the terms carry no fundingDeadline' };
+  if (tip >= deadline) return { kind: 'expired', reason: 'funding-deadline-passed', message: `the funding deadline ${deadline} has passed (tip ${tip})` };
+  return null;
+}
+
+/**
+ * Whether a contract may still be offered or accepted (issue 9, holes 2 and 3):
+ * 1. the outcome is not known: the event is unattested and the window has not started;
+ * 2. the terms carry a funding deadline, at most the window start;
+ * 3. the deadline has not passed.
+ */
+export function offerTimingViolation(terms: OfferTerms, facts: TimingFacts): TimingViolation | null {
+  const { tip, window } = facts;
+  if (facts.attested) return { kind: 'expired', reason: 'event-attested', message: 'the oracle has attested this event already: its outcome is known' };
+  if (window !== null && tip >= window.start) {
+    return { kind: 'expired', reason: 'window-started', message: `the window [${window.start}, ${window.end}) has started (tip ${tip})` };
+  }
+  const deadline = terms.fundingDeadline;
+  if (deadline !== undefined && window !== null && deadline > window.start) {
+    return { kind: 'terms', reason: 'funding-deadline-after-window-start', message: `funding deadline ${deadline} is after the window start ${window.start}` };
+  }
+  return deadlineViolation(terms, tip);
 }
 
 /** What an oracle states about its event (oracle/API.md `params`), as far as terms can be checked against it. */

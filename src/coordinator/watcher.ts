@@ -103,6 +103,7 @@ export class Watcher {
   async tick(): Promise<void> {
     const tip = await this.#svc.chain.getBlockCount();
     await this.#scanBlocks(tip);
+    await this.#expireDue(tip);
     const ids = [...await this.#svc.store.idsInStates(LIVE), ...await this.#svc.store.recentlyClosed()];
     for (const id of ids) {
       try {
@@ -110,6 +111,15 @@ export class Watcher {
       } catch (err) {
         this.#svc.log('warn', 'watcher: contract step failed', { id, error: errText(err) });
       }
+    }
+  }
+
+  /** The offer book's clock (service.expireDue): deadlines and accept timeouts. Its failure does not stop the poll. */
+  async #expireDue(tip: number): Promise<void> {
+    try {
+      await this.#svc.expireDue(tip);
+    } catch (err) {
+      this.#svc.log('warn', 'watcher: expiring offers failed', { error: errText(err) });
     }
   }
 

@@ -61,8 +61,13 @@ export const DEFAULT_GAP = 20;
  * + pubkey push (1 + 33).
  */
 export const P2WPKH_MAX_WITNESS_LEN = 108;
-/** nSequence of our funding inputs: final, no RBF (the funding txid must not change). */
-export const FUNDING_INPUT_SEQUENCE = 0xffffffff;
+/**
+ * nSequence of our funding inputs: BIP125-signalling (0xfffffffd), so that
+ * `hashdlc cancel` can replace a funding transaction the counterparty holds
+ * back and broadcasts late (issue 9, hole 2). The funding txid does not
+ * change by it: nSequence is fixed in the funding_input message and signed.
+ */
+export const FUNDING_INPUT_SEQUENCE = 0xfffffffd;
 
 export interface WalletState {
   version: 1;

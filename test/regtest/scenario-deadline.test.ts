@@ -1,0 +1,213 @@
+/**
+ * Issue 9, hole 2 (the accepter's free option) attacked on the stack of `npm
+ * start` (oracle and coordinator as child processes) with the participants'
+ * `hashdlc` CLI on the regtest node:
+ *
+ * the buyer accepts, the miner signs, and the buyer HOLDS the fully signed
+ * funding transaction past the funding deadline, waiting to see how the
+ * window goes. The coordinator refuses `fund` (EXPIRED) and expires the
+ * contract; the buyer's own CLI refuses `fund` and `fund --broadcast`; the
+ * miner's `cancel` double-spends its own funding inputs back to its wallet
+ * (confirmed on chain), after which the held funding transaction can never
+ * be mined. The miner loses nothing but the cancel fee; the buyer's coins
+ * are untouched. Also the mempool race: the buyer broadcasts the held
+ * funding transaction after the deadline and the miner's cancel replaces it
+ * (BIP125: the funding inputs signal replaceability).
+ *
+ * Issue 9, hole 3 on the same stack: the oracle's operator creates delivery
+ * events over a window that has started and over one already attested; the
+ * miner's CLI refuses to offer on them and the coordinator refuses such an
+ * offer posted directly (EXPIRED window-started / event-attested).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Psbt, Transaction } from 'bitcoinjs-lib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setupContract } from '../../protocol/contract/index.js';
+import { decodeMessage, fromHex, toHex } from '../../protocol/messages/index.js';
+import { addFundingSignaturesToPsbt } from '../../protocol/tx/index.js';
+import { loadContract, needAccept, needSign } from '../../src/cli/contract.js';
+import { waitForContractState, type Participant } from '../../src/stack/index.js';
+import { useRegtest } from '../../regtest/context.js';
+import { mineBlocks, mineToHeight } from '../../regtest/index.js';
+import { api, identityOf, saleParties } from '../coordinator-fixtures.js';
+import { SIMDIFF_100THS_AT_HALF } from './coordinator-fixtures.js';
+import { newAddress, saleArgs, startExtraOracle, startWorld, type ExtraOracle, type World } from './scenario-helpers.js';
+
+let w: World;
+/** An oracle whose operator token the test holds (the operator may create events over past windows). */
+let operated: ExtraOracle;
+const tmp = mkdtempSync(join(tmpdir(), 'hashdlc-deadline-'));
+
+beforeAll(async () => {
+  operated = await startExtraOracle(useRegtest().rpc, SIMDIFF_100THS_AT_HALF);
+  w = await startWorld({ extraOracleUrls: [operated.url] });
+}, 180_000);
+
+afterAll(async () => {
+  await w?.close();
+  await operated?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Offer (default funding deadline), accept, sign: the buyer now holds everything it needs to fund. */
+async function signedSale(label: string): Promise<{ id: string; deadline: number }> {
+  const tip = await w.rpc.getBlockCount();
+  const window = { start: tip + 12, end: tip + 16 };
+  const offer = await w.miner.run<{ id: string; fundingDeadline: number; terms: { fundingDeadline: number } }>(
+    ['offer', ...saleArgs({ window, deliveryAddress: await newAddress(w.buyer) }), '--fee-rate', '2'],
+  );
+  expect(offer.fundingDeadline, label).toBe(window.start - 2);
+  expect(offer.terms.fundingDeadline).toBe(window.start - 2);
+  await w.buyer.run(['accept', offer.id]);
+  await w.miner.run(['sign', offer.id]);
+  return { id: offer.id, deadline: offer.fundingDeadline };
+}
+
+/**
+ * What the attacking buyer keeps: the funding PSBT with the offerer's witnesses
+ * (from the sign_dlc it holds) and its own inputs signed, and the final transaction.
+ */
+async function holdFunding(id: string): Promise<{ psbt: Psbt; tx: Transaction }> {
+  const file = join(tmp, `${id}.psbt`);
+  await w.buyer.run(['fund', id, '--psbt-out', file]);
+  const wallet = w.buyer.wallet();
+  const c = loadContract(wallet, id);
+  const setup = setupContract(c.offer, needAccept(c), c.flow);
+  const psbt = addFundingSignaturesToPsbt(Psbt.fromBase64(readFileSync(file, 'utf8').trim()), setup.funding, 'offer', needSign(c).fundingSignatures);
+  const own = setup.funding.inputs.flatMap((input, i) => (input.party === 'accept' ? [i] : []));
+  const { signed } = wallet.signInputs(psbt, own);
+  expect(signed).toEqual(own);
+  const partial = Psbt.fromBase64(psbt.toBase64());
+  for (const i of signed) psbt.finalizeInput(i);
+  return { psbt: partial, tx: psbt.extractTransaction() };
+}
+
+/** Confirmed sats of a participant's wallet. */
+async function balance(p: Participant): Promise<bigint> {
+  return (await p.wallet().utxos(w.rpc)).reduce((s, u) => s + u.valueSats, 0n);
+}
+
+const outpoint = (i: { hash: Uint8Array; index: number }): string => `${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`;
+
+describe('the funding deadline closes the accepter\'s free option', () => {
+  it('past the deadline: coordinator and CLI refuse to fund, the contract expires, the miner double-spends its inputs and the held funding can never confirm', async () => {
+    const { id, deadline } = await signedSale('held');
+    const held = await holdFunding(id);
+    const minerInputs = held.tx.ins.filter((_, i) => held.psbt.data.inputs[i]!.finalScriptWitness !== undefined).map(outpoint);
+    const buyerInputs = held.tx.ins.map(outpoint).filter((o) => !minerInputs.includes(o));
+    expect(minerInputs.length).toBeGreaterThan(0);
+    expect(buyerInputs.length).toBeGreaterThan(0);
+    const minerBefore = await balance(w.miner);
+    const buyerBefore = await balance(w.buyer);
+
+    // The buyer waits: the tip reaches the deadline.
+    await mineToHeight(w.rpc, deadline);
+
+    // The coordinator refuses the buyer's (correctly signed) fund request, naming why...
+    const keys = w.buyer.wallet().keys.contractKeys(w.buyer.wallet().contracts.get(id).keyIndex);
+    const r = await api(w.coordinatorUrl, 'POST', `/v1/contracts/${id}/fund`, { body: { fundingPsbt: held.psbt.toBase64() }, key: keys.identitySecretKey });
+    expect(r.status, JSON.stringify(r.body)).toBe(409);
+    // (funding-deadline-passed, or state-expired once its watcher has expired the contract)
+    expect(r.body.error).toMatchObject({ code: 'EXPIRED', reason: expect.stringMatching(/^(funding-deadline-passed|state-expired)$/) });
+    // ...and its watcher moves the contract to `expired`.
+    const view = await waitForContractState(w.coordinatorUrl, id, ['expired']);
+    expect(view).toMatchObject({ state: 'expired', endedFrom: 'signed' });
+
+    // The buyer's own CLI refuses too, through the coordinator or its own node.
+    for (const args of [['fund', id], ['fund', id, '--broadcast']]) {
+      const f = await w.buyer.exec(args);
+      expect(f.code, args.join(' ')).toBe(1);
+      expect(f.stderr).toMatch(/EXPIRED \(funding-deadline-passed\)/);
+    }
+    expect(await w.rpc.getRawMempool()).not.toContain(held.tx.getId());
+
+    // The miner cancels: its own funding inputs, and only those, go back to its own wallet.
+    const cancel = await w.miner.run<{ cancelTxid: string; spends: string[]; fee: string }>(['cancel', id]);
+    expect(cancel.spends.sort()).toEqual([...minerInputs].sort());
+    await mineBlocks(w.rpc, 1);
+    const cancelTx = Transaction.fromHex(await w.rpc.getRawTransactionHex(cancel.cancelTxid));
+    expect((await w.rpc.getRawTransaction(cancel.cancelTxid)).confirmations).toBeGreaterThanOrEqual(1);
+    expect(cancelTx.ins.map(outpoint).sort()).toEqual([...minerInputs].sort());
+    const minerScripts = new Set(w.miner.wallet().watchedAddresses().map((a) => toHex(a.script)));
+    expect(cancelTx.outs.every((o) => minerScripts.has(toHex(o.script)))).toBe(true);
+
+    // The held funding transaction can never be mined now.
+    await expect(w.rpc.sendRawTransaction(held.tx.toHex())).rejects.toMatchObject({ code: 'CHAIN_MISSING_INPUTS' });
+    // Nothing lost: the miner is down the cancel fee only; the buyer's coins never moved.
+    expect(await balance(w.miner)).toBe(minerBefore - BigInt(cancel.fee));
+    expect(await balance(w.buyer)).toBe(buyerBefore);
+    for (const o of buyerInputs) {
+      const [txid, vout] = o.split(':');
+      expect(await w.rpc.getTxOut(txid!, Number(vout), false)).not.toBeNull();
+    }
+    expect(w.miner.wallet().contracts.get(id).state).toBe('cancelled');
+  });
+
+  it('the mempool race: the buyer broadcasts the held funding after the deadline, the miner\'s cancel replaces it (BIP125)', async () => {
+    const { id, deadline } = await signedSale('race');
+    const held = await holdFunding(id);
+    await mineToHeight(w.rpc, deadline);
+    // The node takes it (the deadline is the parties' rule, not consensus)...
+    await w.rpc.sendRawTransaction(held.tx.toHex());
+    expect(await w.rpc.getRawMempool()).toContain(held.tx.getId());
+    // ...and the miner's cancel, paying more than the whole funding transaction, replaces it.
+    const cancel = await w.miner.run<{ cancelTxid: string }>(['cancel', id]);
+    const mempool = await w.rpc.getRawMempool();
+    expect(mempool).toContain(cancel.cancelTxid);
+    expect(mempool).not.toContain(held.tx.getId());
+    await mineBlocks(w.rpc, 1);
+    expect((await w.rpc.getRawTransaction(cancel.cancelTxid)).confirmations).toBeGreaterThanOrEqual(1);
+    await expect(w.rpc.sendRawTransaction(held.tx.toHex())).rejects.toMatchObject({ code: 'CHAIN_MISSING_INPUTS' });
+  });
+});
+
+describe('no contract on a known outcome (issue 9, hole 3)', () => {
+  /** An operator-made delivery event over the `length` blocks after the tip, once `mined` more blocks are on top. */
+  const pastEvent = async (mined: number, length: number) => {
+    const tip = await w.rpc.getBlockCount();
+    await mineBlocks(w.rpc, mined);
+    const window = { start: tip + 1, end: tip + 1 + length };
+    const delivery = await newAddress(w.buyer);
+    return { window, delivery, ...await operatorEvent(window, delivery) };
+  };
+  /** An operator-made delivery event over `window`, and its announcement. */
+  const operatorEvent = async (window: { start: number; end: number }, delivery: string) => {
+    const eventId = await operated.createEvent({ kind: 'hashpower-delivery', window, deliveryAddress: delivery, poolPayoutAddresses: [], hashrateThs: '100' });
+    const ev = (await (await fetch(`${operated.url}/v1/events/${encodeURIComponent(eventId)}`)).json()) as { announcement: { hex: string }; state: string };
+    const m = decodeMessage(fromHex(ev.announcement.hex));
+    if (m.type !== 'oracle_announcement') throw new Error(m.type);
+    return { eventId, announcement: m.message };
+  };
+  /** The coordinator's answer to an offer over that event posted directly (signed, well-formed). */
+  const postOffer = async (label: string, window: { start: number; end: number }, delivery: string, announcement: Awaited<ReturnType<typeof operatorEvent>>['announcement']) => {
+    const p = saleParties({ label, announcement, deliveryAddress: delivery, window, fundingDeadline: window.start - 2 });
+    return api(w.coordinatorUrl, 'POST', '/v1/offers', { body: { offer: p.offerHex, identityPubkey: identityOf(p.offerIdentity), terms: p.terms }, key: p.offerIdentity });
+  };
+
+  it('a window that has started: the miner\'s CLI will not offer on it, the coordinator refuses the offer (EXPIRED window-started)', async () => {
+    const { window, delivery, eventId, announcement } = await pastEvent(3, 49);
+    const miner = w.with(operated.url).miner;
+    const r = await miner.exec(['offer', 'hashpower', '--event', eventId, '--hashrate', '100', '--delivery-address', delivery, '--escrow', '250000', '--collateral', '200000', '--fee-rate', '2']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/EXPIRED \(window-started\)/);
+    const posted = await postOffer('rt-started', window, delivery, announcement);
+    expect(posted.status, JSON.stringify(posted.body)).toBe(409);
+    expect(posted.body.error).toMatchObject({ code: 'EXPIRED', reason: 'window-started' });
+  });
+
+  it('an event already attested: the coordinator refuses the offer (EXPIRED event-attested)', async () => {
+    const { window, delivery, eventId, announcement } = await pastEvent(4, 2);
+    // The oracle attests once it has indexed the window's end.
+    for (let i = 0; ; i++) {
+      const ev = (await (await fetch(`${operated.url}/v1/events/${encodeURIComponent(eventId)}`)).json()) as { state: string };
+      if (ev.state === 'attested') break;
+      if (i > 200) throw new Error('the oracle did not attest');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const posted = await postOffer('rt-attested', window, delivery, announcement);
+    expect(posted.status, JSON.stringify(posted.body)).toBe(409);
+    expect(posted.body.error).toMatchObject({ code: 'EXPIRED', reason: 'event-attested' });
+  });
+});
