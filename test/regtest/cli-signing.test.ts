@@ -261,6 +261,9 @@ describe('hole 1: a party signs only its own funding inputs', () => {
 
   it('an honest contract still goes through: each side sends only its own witnesses', async () => {
     // (The buyer above attacked with the miner's coins: it rightly refuses offers spending them. A new buyer.)
+    // The attacker's pending accept still claims the miner's victim coin at the coordinator (one coin, one
+    // pending contract): the miner cancels the attacked contract, which frees both of its coins there.
+    await miner.run(['cancel', attacked]);
     const delivery = (await late.run<{ address: string }>(['wallet', 'address'])).address;
     const offer = await miner.run<{ id: string }>(saleOffer(delivery));
     await late.run(['accept', offer.id]);
