@@ -12,9 +12,11 @@ import { z } from 'zod';
 import { signRequest } from '../../protocol/auth/index.js';
 import type { OracleAnnouncement, OracleAttestation } from '../../protocol/messages/index.js';
 import { decodeOracleAnnouncement, decodeOracleAttestation, fromHex } from '../../protocol/messages/index.js';
+import { isHexText } from '../coordinator/limits.js';
 import { CliError } from './errors.js';
 
-const hex = z.string().regex(/^([0-9a-f]{2})*$/);
+// Linear check: a repeated-group regex throws RangeError on the accept/sign of a large contract.
+const hex = z.string().refine((s) => isHexText(s) && s === s.toLowerCase());
 
 const errorSchema = z.object({
   error: z.object({ code: z.string(), message: z.string().optional(), reason: z.string().optional() }).loose(),

@@ -52,6 +52,7 @@ import { checkCloseSignature, closePsbt, closeSignatureFromPsbt, closeTransactio
 import type { CoordinatorConfig } from './config.js';
 import { ContractDataCache, fundingOf, type ContractMessages } from './contract-data.js';
 import { CoordinatorError } from './errors.js';
+import { isBase64Text, isHexText } from './limits.js';
 import {
   acceptOffer,
   cancelContract,
@@ -89,9 +90,10 @@ export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Re
 
 // ------------------------------------------------------------------ request schemas
 
-const hexString = (max: number) => z.string().max(max).regex(/^([0-9a-fA-F]{2})*$/, 'hex').transform((s) => s.toLowerCase());
+// Linear checks (limits.ts): a repeated-group regex throws RangeError on large bodies.
+const hexString = (max: number) => z.string().max(max).refine(isHexText, 'hex').transform((s) => s.toLowerCase());
 const xonly = z.string().regex(/^[0-9a-fA-F]{64}$/, '32-byte hex').transform((s) => s.toLowerCase());
-const base64 = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64');
+const base64 = (max: number) => z.string().max(max).refine(isBase64Text, 'base64');
 const u64 = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'decimal u64').refine((s) => BigInt(s) < 1n << 64n, 'exceeds u64');
 
 export function requestSchemas(maxBodyBytes: number) {
@@ -171,6 +173,24 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 function prevTxid(prevTx: Uint8Array): string {
   return Transaction.fromBuffer(prevTx).getId();
+}
+
+/**
+ * A party's funding inputs within the limits the body size was derived from
+ * (limits.ts), so the accept, sign and funding PSBT of this contract fit.
+ * @throws {CoordinatorError} INVALID_REQUEST `too-many-inputs` | `prev-tx-too-large` (`party`, `input`).
+ */
+function checkInputLimits(limits: CoordinatorConfig['limits'], party: 'offer' | 'accept', inputs: readonly { prevTx: Uint8Array }[]): void {
+  if (inputs.length > limits.maxFundingInputs) {
+    throw new CoordinatorError('INVALID_REQUEST', `at most ${limits.maxFundingInputs} funding inputs`, { reason: 'too-many-inputs' });
+  }
+  const big = inputs.findIndex((i) => i.prevTx.length > limits.maxPrevTxBytes);
+  if (big >= 0) {
+    throw new CoordinatorError('INVALID_REQUEST', `${party} funding input ${big}: previous transaction of ${inputs[big]!.prevTx.length} bytes exceeds ${limits.maxPrevTxBytes}`, {
+      reason: 'prev-tx-too-large',
+      details: { party, input: big },
+    });
+  }
 }
 
 /** A tiny per-key async mutex: steps of one contract run one at a time. */
@@ -302,9 +322,7 @@ export class CoordinatorService {
     // 1. Protocol.md offer_dlc receiver rules, our chain only.
     validateOffer(offer, this.#validation());
     const limits = this.config.limits;
-    if (offer.fundingInputs.length > limits.maxFundingInputs) {
-      throw new CoordinatorError('INVALID_REQUEST', `at most ${limits.maxFundingInputs} funding inputs`, { reason: 'too-many-inputs' });
-    }
+    checkInputLimits(limits, 'offer', offer.fundingInputs);
     // 2. The contract is the one the human terms describe (and its size within limits).
     const template = checkOfferAgainstTerms(offer, body.terms);
     if (template.cetCount.adaptorSignatures > limits.maxAdaptorSignatures) {
@@ -414,9 +432,7 @@ export class CoordinatorService {
       const m = await this.data.messages(rec);
       const bytes = fromHex(body.accept);
       const accept = decodeAcceptDlc(bytes);
-      if (accept.fundingInputs.length > this.config.limits.maxFundingInputs) {
-        throw new CoordinatorError('INVALID_REQUEST', `at most ${this.config.limits.maxFundingInputs} funding inputs`, { reason: 'too-many-inputs' });
-      }
+      checkInputLimits(this.config.limits, 'accept', accept.fundingInputs);
       // 1. Protocol.md accept_dlc receiver rules (collateral, keys, serial ids, inputs).
       validateAccept(m.offer, accept, { ...this.#validation(), expectedCetCount: rec.adaptorSignatures });
       // 2. The set-up both parties derive (funding with the template's extra outputs, CETs, adaptor points).
