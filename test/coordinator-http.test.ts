@@ -212,6 +212,26 @@ describe('request authentication', () => {
     expect(r.body.error?.reason).toBe('identity-mismatch');
   });
 
+  it('refuses a replayed signed POST (401 auth-replayed): a captured close proposal cannot reset a later one', async () => {
+    const q = parties('auth-replay');
+    const id = await funded(q);
+    const { signRequest } = await import('../protocol/auth/index.js');
+    const path = `/v1/contracts/${id}/close`;
+    const first = JSON.stringify({ offerPayout: '100000', acceptPayout: '500000' });
+    const captured = signRequest(q.acceptIdentity, { method: 'POST', path, body: first, timestamp: Math.floor(clock / 1000) }, new Uint8Array(32).fill(9));
+    expect((await api(coord.url, 'POST', path, { rawBody: first, headers: captured })).status).toBe(200);
+    // The accepter changes its mind; the offerer signs the new split.
+    const second = await post(path, { offerPayout: '300000', acceptPayout: '300000' }, q.acceptIdentity);
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    // Whoever saw the first request plays it again, within the skew window: refused, the proposal stays.
+    const replayed = await api(coord.url, 'POST', path, { rawBody: first, headers: captured });
+    expect(replayed.status).toBe(401);
+    expect(replayed.body.error).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'auth-replayed' });
+    expect((await get(`/v1/contracts/${id}`)).body.closeProposal).toMatchObject({ offerPayout: '300000', acceptPayout: '300000' });
+    // The same call signed afresh (a retry by its signer) is a new request.
+    expect((await post(path, JSON.parse(first), q.acceptIdentity)).status).toBe(200);
+  });
+
   it('refuses a stranger pushing a sign_dlc into a contract (403), and state is unchanged', async () => {
     const q = parties('auth-stranger');
     const id = await accepted(q);

@@ -8,6 +8,7 @@
  * This module does NOT verify what it fetches (signatures, terms): the
  * commands do, with protocol/contract and protocol/messages.
  */
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { signRequest } from '../../protocol/auth/index.js';
 import type { OracleAnnouncement, OracleAttestation } from '../../protocol/messages/index.js';
@@ -43,7 +44,8 @@ export class JsonService {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (identityKey !== undefined) {
-      Object.assign(headers, signRequest(identityKey, { method, path, body: text, timestamp: Math.floor(Date.now() / 1000) }));
+      // Random aux: a retry of the same request in the same second is a new signature, not a replay.
+      Object.assign(headers, signRequest(identityKey, { method, path, body: text, timestamp: Math.floor(Date.now() / 1000) }, randomBytes(32)));
     }
     let res: Response;
     let answer: string;

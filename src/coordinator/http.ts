@@ -7,7 +7,7 @@
  */
 import express, { type Express, type Request } from 'express';
 import { z } from 'zod';
-import { verifyRequest } from '../../protocol/auth/index.js';
+import { AUTH_HEADER_SIGNATURE, verifyRequest, type ReplayGuard } from '../../protocol/auth/index.js';
 import { isDlcError } from '../../protocol/errors.js';
 import { CHAIN_HASHES } from '../../protocol/messages/index.js';
 import { bodyBytes, errorMiddleware, notFound, parseBody, parseWith, rawBody } from '../http/index.js';
@@ -21,11 +21,15 @@ export const API_VERSION = 'hashdlc-coordinator/1';
 
 /**
  * The signer of a request, checked against its body bytes and the clock.
- * @throws {CoordinatorError} UNAUTHENTICATED naming why (`auth-missing`, `auth-malformed`, `auth-stale`, `auth-signature`).
+ * @throws {CoordinatorError} UNAUTHENTICATED naming why (`auth-missing`, `auth-malformed`, `auth-stale`, `auth-signature`, `auth-replayed`, `auth-replay-cache-full`).
  */
-function authenticate(svc: CoordinatorService, req: Request): string {
+function authenticate(svc: CoordinatorService, req: Request, replay: ReplayGuard): string {
   try {
-    return verifyRequest(req.headers, { method: req.method, path: req.originalUrl, body: bodyBytes(req) }, Math.floor(svc.now() / 1000), svc.config.authMaxSkewSec).pubkey;
+    const now = Math.floor(svc.now() / 1000);
+    const { pubkey, timestamp } = verifyRequest(req.headers, { method: req.method, path: req.originalUrl, body: bodyBytes(req) }, now, svc.config.authMaxSkewSec);
+    // A captured request played again within the skew window is refused (`auth-replayed`).
+    replay.admit(pubkey, String(req.headers[AUTH_HEADER_SIGNATURE]), timestamp, now);
+    return pubkey;
   } catch (err) {
     if (isDlcError(err)) throw new CoordinatorError('UNAUTHENTICATED', err.message, { reason: err.reason ?? 'auth', cause: err });
     throw err;
@@ -39,6 +43,7 @@ export function coordinatorApp(svc: CoordinatorService): Express {
   app.set('query parser', 'simple');
   const s = svc.schemas;
   const post = rawBody(svc.config.limits.maxBodyBytes);
+  const authenticated = (req: Request): string => authenticate(svc, req, svc.replay);
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -59,7 +64,7 @@ export function coordinatorApp(svc: CoordinatorService): Express {
 
   // ---- offer book
   app.post('/v1/offers', post, async (req, res) => {
-    const signer = authenticate(svc, req);
+    const signer = authenticated(req);
     const body = parseBody(req, s.offer);
     const rec = await svc.createOffer(signer, body);
     res.status(201).json(offerView(rec));
@@ -92,32 +97,32 @@ export function coordinatorApp(svc: CoordinatorService): Express {
   });
 
   app.post('/v1/contracts/:id/accept', post, async (req, res) => {
-    const signer = authenticate(svc, req);
+    const signer = authenticated(req);
     const { id } = parseWith(idParam, req.params);
     res.json(contractView(await svc.accept(id, signer, parseBody(req, s.accept))));
   });
 
   app.post('/v1/contracts/:id/sign', post, async (req, res) => {
-    const signer = authenticate(svc, req);
+    const signer = authenticated(req);
     const { id } = parseWith(idParam, req.params);
     res.json(contractView(await svc.sign(id, signer, parseBody(req, s.sign))));
   });
 
   app.post('/v1/contracts/:id/fund', post, async (req, res) => {
-    const signer = authenticate(svc, req);
+    const signer = authenticated(req);
     const { id } = parseWith(idParam, req.params);
     res.json(contractView(await svc.fund(id, signer, parseBody(req, s.fund))));
   });
 
   app.post('/v1/contracts/:id/close', post, async (req, res) => {
-    const signer = authenticate(svc, req);
+    const signer = authenticated(req);
     const { id } = parseWith(idParam, req.params);
     const { record, closePsbt } = await svc.close(id, signer, parseBody(req, s.close));
     res.json({ ...contractView(record), closePsbt });
   });
 
   app.post('/v1/contracts/:id/cancel', post, async (req, res) => {
-    const signer = authenticate(svc, req);
+    const signer = authenticated(req);
     const { id } = parseWith(idParam, req.params);
     parseBody(req, s.cancel);
     res.json(contractView(await svc.cancel(id, signer)));

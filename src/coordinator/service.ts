@@ -21,6 +21,7 @@
  */
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { z } from 'zod';
+import { ReplayGuard } from '../../protocol/auth/index.js';
 import { verifyRefundSignature } from '../../protocol/contract/index.js';
 import type { OracleAnnouncement } from '../../protocol/messages/index.js';
 import {
@@ -233,6 +234,8 @@ export class CoordinatorService {
   readonly data: ContractDataCache;
   readonly oracles: OracleClient[];
   readonly schemas: RequestSchemas;
+  /** Signed requests seen within the auth skew window (http.ts refuses a replay); saved across a clean restart (index.ts). */
+  readonly replay: ReplayGuard;
   readonly #chainHash: string;
 
   constructor(deps: CoordinatorDeps) {
@@ -245,6 +248,7 @@ export class CoordinatorService {
     this.data = new ContractDataCache(deps.store, deps.config.hashProfile);
     this.oracles = deps.config.oracles.map((u) => new OracleClient(u));
     this.schemas = requestSchemas(deps.config.limits.maxBodyBytes);
+    this.replay = new ReplayGuard({ maxSkewSec: deps.config.authMaxSkewSec });
     this.#chainHash = CHAIN_HASHES[deps.config.network];
   }
 
