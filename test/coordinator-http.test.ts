@@ -436,6 +436,34 @@ describe('cooperative close', () => {
     expect(tx.outs.map((o) => o.value).sort()).toEqual([250_000n, 350_000n]);
   });
 
+  it('never combines a signature with an expired proposal: a late signature starts a new proposal', async () => {
+    const p = parties('close-expiry');
+    const id = await funded(p);
+    const { setup } = p.accept();
+    const payout = { offer: 250_000n, accept: 350_000n };
+    const split = { offerPayout: '250000', acceptPayout: '350000' };
+    const lifetimeMs = coord.service.config.closeProposalLifetimeSec * 1000;
+    const one = await post(`/v1/contracts/${id}/close`, { ...split, signature: toHex(signClose(setup, payout, p.offerKey)) }, p.offerIdentity);
+    expect(one.status, JSON.stringify(one.body)).toBe(200);
+    const proposedAt = (one.body.closeProposal as { proposedAt: number }).proposedAt;
+    expect(one.body.closeProposal).toMatchObject({ expiresAt: proposedAt + lifetimeMs });
+    const sentBefore = chain.sent.length;
+    clock += lifetimeMs + 1000; // the offerer's proposal expires
+    try {
+      const late = await post(`/v1/contracts/${id}/close`, { ...split, signature: toHex(signClose(setup, payout, p.acceptKey)) }, p.acceptIdentity);
+      expect(late.status, JSON.stringify(late.body)).toBe(200);
+      expect(late.body.state).toBe('funding-broadcast');
+      expect(late.body.closeProposal).toMatchObject({ ...split, offerSignature: null, proposedAt: clock });
+      expect((late.body.closeProposal as { acceptSignature: string | null }).acceptSignature).not.toBeNull();
+      expect(chain.sent.length).toBe(sentBefore);
+      // The offerer signs again within the new proposal's lifetime: now it closes.
+      const both = await post(`/v1/contracts/${id}/close`, { ...split, signature: toHex(signClose(setup, payout, p.offerKey)) }, p.offerIdentity);
+      expect(both.body.state).toBe('close-broadcast');
+    } finally {
+      clock -= lifetimeMs + 1000;
+    }
+  });
+
   it('refuses a split above the total collateral and a close before funding', async () => {
     const p = parties('close-bad');
     const id = await signed(p);

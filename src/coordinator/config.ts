@@ -35,6 +35,11 @@ export const coordinatorConfigSchema = z.object({
   hashProfile: z.enum(['sha256', 'tagged']).default('sha256'),
   /** Accepted distance between a request's timestamp and the server's clock. */
   authMaxSkewSec: z.number().int().positive().default(300),
+  /**
+   * Lifetime of a close proposal: a signature sent after it joins a new
+   * proposal of the same split, never the old proposal's signatures.
+   */
+  closeProposalLifetimeSec: z.number().int().positive().default(3600),
   limits: z.object({
     /**
      * Largest request body. Default: what the other limits need

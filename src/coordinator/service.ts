@@ -564,14 +564,20 @@ export class CoordinatorService {
         throw new CoordinatorError('INVALID_REQUEST', `payouts ${payout.offer + payout.accept} exceed the total collateral ${rec.totalCollateral}`, { reason: 'close-payout-exceeds-collateral' });
       }
       const { tx, sighash } = closeTransaction(closing, payout);
-      const same = rec.closeProposal !== null && rec.closeProposal.offerPayout === body.offerPayout && rec.closeProposal.acceptPayout === body.acceptPayout;
+      const now = this.now();
+      const lifetimeMs = this.config.closeProposalLifetimeSec * 1000;
+      // An expired proposal's signatures are never combined: a party that signed a split an
+      // hour ago may no longer want it (the price moved); a late signature starts a new proposal.
+      const live = rec.closeProposal !== null && now <= (rec.closeProposal.expiresAt ?? rec.closeProposal.proposedAt + lifetimeMs);
+      const same = live && rec.closeProposal!.offerPayout === body.offerPayout && rec.closeProposal!.acceptPayout === body.acceptPayout;
       let proposal: CloseProposal = same ? rec.closeProposal! : {
         offerPayout: body.offerPayout,
         acceptPayout: body.acceptPayout,
         psbt: closePsbt(closing, funding, rec.fundingTx, tx).toBase64(),
         offerSignature: null,
         acceptSignature: null,
-        proposedAt: this.now(),
+        proposedAt: now,
+        expiresAt: now + lifetimeMs,
       };
       const party = role === 'offerer' ? 'offer' : 'accept';
       let sig: Uint8Array | undefined;
