@@ -81,11 +81,11 @@ export class JsonService {
   }
 
   /**
-   * GET and check the answer's shape.
+   * GET (signed when a key is given: a contract's full record and messages are served only to its parties) and check the answer's shape.
    * @throws {CliError} UNREACHABLE, REMOTE.
    */
-  async get<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>> {
-    return this.parse(`GET ${path}`, schema, await this.request('GET', path));
+  async get<S extends z.ZodType>(path: string, schema: S, identityKey?: Uint8Array): Promise<z.output<S>> {
+    return this.parse(`GET ${path}`, schema, await this.request('GET', path, undefined, identityKey));
   }
 
   /**
@@ -184,12 +184,14 @@ export class CoordinatorClient {
     return this.http.post(`/v1/contracts/${id}/cancel`, {}, z.record(z.string(), z.unknown()), identityKey);
   }
 
-  contract(id: string): Promise<ContractView> {
-    return this.http.get(`/v1/contracts/${id}`, contractViewSchema);
+  /** The contract's view: in full when signed by a party's identity key, else the public summary. */
+  contract(id: string, identityKey?: Uint8Array): Promise<ContractView> {
+    return this.http.get(`/v1/contracts/${id}`, contractViewSchema, identityKey);
   }
 
-  messages(id: string): Promise<{ offer: string; accept: string | null; sign: string | null }> {
-    return this.http.get(`/v1/contracts/${id}/messages`, messagesSchema);
+  /** Its wire messages: public while it is an open offer, then only to a party (signed GET). */
+  messages(id: string, identityKey?: Uint8Array): Promise<{ offer: string; accept: string | null; sign: string | null }> {
+    return this.http.get(`/v1/contracts/${id}/messages`, messagesSchema, identityKey);
   }
 }
 

@@ -284,12 +284,12 @@ export async function signCommand(argv: string[]): Promise<number> {
       setup = setupContract(c.offer, c.accept, c.flow);
       psbt = verifyFundingPsbt(setup, readPsbtFile(psbtIn), 'offer').psbt;
     } else {
-      const messages = await coordinator.messages(c.record.id);
+      const messages = await coordinator.messages(c.record.id, c.keys.identitySecretKey);
       if (messages.accept === null) throw new CliError('STATE', `offer ${c.record.id} has not been accepted yet`);
       const accept = decodeAcceptDlc(fromHex(messages.accept));
       const engine = await ctx.engine();
       setup = await verifyAcceptAsync(c.offer, accept, c.flow, engineVerifier(engine, ctx.progress));
-      const view = await coordinator.contract(c.record.id);
+      const view = await coordinator.contract(c.record.id, c.keys.identitySecretKey);
       psbt = view.fundingPsbt ? verifyFundingPsbt(setup, view.fundingPsbt, 'offer').psbt : fundingPsbtOf(setup);
       const sigs = await signContractAsync(setup, c.keys.fundingSecretKey, engineSigner(engine, ctx.progress));
       const record = saveState(wallet, c.record, 'accepted', {
@@ -362,7 +362,7 @@ export async function fundCommand(argv: string[]): Promise<number> {
     if (c.record.role !== 'accept') throw new CliError('STATE', `contract ${c.record.id} was offered here: the accepter funds; use 'hashdlc sign'`);
     if (c.record.fundingTxid !== undefined) throw new CliError('STATE', `contract ${c.record.id} is funded already (${c.record.fundingTxid})`);
     const coordinator = broadcast && c.sign !== undefined ? undefined : ctx.coordinator();
-    const messages = coordinator === undefined ? undefined : await coordinator.messages(c.record.id);
+    const messages = coordinator === undefined ? undefined : await coordinator.messages(c.record.id, c.keys.identitySecretKey);
     const r = await fundFromSign(ctx, c, messages?.sign ?? undefined);
     c = r.c;
     const setup = r.setup;
@@ -370,7 +370,7 @@ export async function fundCommand(argv: string[]): Promise<number> {
     if (psbtIn !== undefined) {
       psbt = verifyFundingPsbt(setup, readPsbtFile(psbtIn), 'accept').psbt;
     } else {
-      const view = coordinator === undefined ? undefined : await coordinator.contract(c.record.id);
+      const view = coordinator === undefined ? undefined : await coordinator.contract(c.record.id, c.keys.identitySecretKey);
       psbt = view?.fundingPsbt ? verifyFundingPsbt(setup, view.fundingPsbt, 'accept').psbt : fundingPsbtOf(setup);
       if (psbtOut !== undefined) {
         writeFileSync(psbtOut, `${psbt.toBase64()}\n`);

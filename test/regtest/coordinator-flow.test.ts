@@ -55,9 +55,15 @@ afterAll(async () => {
 
 type Body = Record<string, unknown>;
 const ok = okStatus;
-const fundOverHttp = (sale: RegtestSale): Promise<{ id: string; fundingTx: Transaction }> => fundSaleOverHttp(coord.url, sale);
+/** The offerer's identity key per contract: the tests read contracts as a party (signed GET: the full record). */
+const partyKeys = new Map<string, Uint8Array>();
+const fundOverHttp = async (sale: RegtestSale): Promise<{ id: string; fundingTx: Transaction }> => {
+  const funded = await fundSaleOverHttp(coord.url, sale);
+  partyKeys.set(funded.id, sale.parties.offerIdentity);
+  return funded;
+};
 
-const state = async (id: string): Promise<Body> => (await api(coord.url, 'GET', `/v1/contracts/${id}`)).body;
+const state = async (id: string): Promise<Body> => (await api(coord.url, 'GET', `/v1/contracts/${id}`, { key: partyKeys.get(id)! })).body;
 
 describe('hashpower sale through the coordinator on regtest', () => {
   it('settles by CET at the attested delivery, keyless, with the payouts on chain', async () => {

@@ -17,7 +17,7 @@ import { startCoordinator, type RunningCoordinator } from '../../src/coordinator
 import { useRegtest } from '../../regtest/context.js';
 import { mineBlocks } from '../../regtest/index.js';
 import { api } from '../coordinator-fixtures.js';
-import { coordinatorConfig, fundSaleOverHttp, okStatus, regtestSale, startRealOracle, windowInOneEra, type RealOracle } from './coordinator-fixtures.js';
+import { coordinatorConfig, fundSaleOverHttp, okStatus, regtestSale, startRealOracle, windowInOneEra, type RealOracle, type RegtestSale } from './coordinator-fixtures.js';
 import { startRpcProxy, type RpcProxy } from './fixtures/rpc-proxy.js';
 
 const { rpc, faucet } = useRegtest();
@@ -47,14 +47,21 @@ afterAll(async () => {
 });
 
 type Body = Record<string, unknown>;
-const view = async (id: string): Promise<Body> => (await api(coord.url, 'GET', `/v1/contracts/${id}`)).body;
+/** The offerer's identity key per contract: read as a party (signed GET: the full record). */
+const partyKeys = new Map<string, Uint8Array>();
+const view = async (id: string): Promise<Body> => (await api(coord.url, 'GET', `/v1/contracts/${id}`, { key: partyKeys.get(id)! })).body;
+const fund = async (sale: RegtestSale): Promise<{ id: string }> => {
+  const funded = await fundSaleOverHttp(coord.url, sale);
+  partyKeys.set(funded.id, sale.parties.offerIdentity);
+  return funded;
+};
 const states = (b: Body): string[] => (b.history as { state: string }[]).map((h) => h.state);
 
 describe('watcher under a node that times out or drops connections', () => {
   it('a funded contract is neither rebroadcast nor failed while the node hangs, and confirms after', async () => {
     const window = await windowInOneEra(rpc, 10, 40);
     const sale = await regtestSale(rpc, faucet, oracle, 'rt-fault-fund', window);
-    const { id } = await fundSaleOverHttp(coord.url, sale);
+    const { id } = await fund(sale);
     await mineBlocks(rpc, 1);
 
     // Every call the watcher makes about the funding transaction hangs.
@@ -74,7 +81,7 @@ describe('watcher under a node that times out or drops connections', () => {
   it('a confirmed contract does not move to funding-broadcast while getblockhash of its block hangs or drops', async () => {
     const window = await windowInOneEra(rpc, 10, 40);
     const sale = await regtestSale(rpc, faucet, oracle, 'rt-fault-conf', window);
-    const { id } = await fundSaleOverHttp(coord.url, sale);
+    const { id } = await fund(sale);
     await mineBlocks(rpc, 1);
     await coord.watcher.tick();
     const confirmed = await view(id);
@@ -104,7 +111,7 @@ describe('watcher under a node that times out or drops connections', () => {
     const window = await windowInOneEra(rpc, 10, 40);
     const sale = await regtestSale(rpc, faucet, oracle, 'rt-fault-close', window);
     const p = sale.parties;
-    const { id } = await fundSaleOverHttp(coord.url, sale);
+    const { id } = await fund(sale);
     await mineBlocks(rpc, 1);
     await coord.watcher.tick();
     const payout = { offer: 250_000n, accept: 349_000n };
