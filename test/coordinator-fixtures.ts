@@ -12,6 +12,7 @@
  *   protocol/contract's flow builders.
  * - `api`: a client that signs requests with protocol/auth.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Block, Psbt, Transaction } from 'bitcoinjs-lib';
@@ -384,7 +385,8 @@ export async function api(
   const body = opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
   const headers: Record<string, string> = { 'content-type': 'application/json', ...(opts.headers ?? {}) };
   if (opts.key !== undefined) {
-    Object.assign(headers, signRequest(opts.key, { method, path, body: body ?? '', timestamp: Math.floor((opts.now ?? Date.now()) / 1000) }));
+    // Random aux as the CLI signs: two calls are two signatures, only a replay of the same headers is refused.
+    Object.assign(headers, signRequest(opts.key, { method, path, body: body ?? '', timestamp: Math.floor((opts.now ?? Date.now()) / 1000) }, randomBytes(32)));
   }
   const res = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await res.text();

@@ -42,7 +42,7 @@ beforeAll(async () => {
     port: 0,
     rpc: { url: 'http://127.0.0.1:1/', username: 'u', password: 'p' },
     oracles: [oracle.url],
-    limits: { maxBodyBytes: 2_000_000 },
+    limits: { maxBodyBytes: 2_000_000, maxAdaptorSignatures: 4000, maxFundingInputs: 5, maxPrevTxBytes: 20_000 },
     watcher: { attestationPollIntervalMs: 1 },
     engineThreads: 1,
   }, { chain, now: () => clock, watch: false, log: (level, msg) => { logs.push(`${level} ${msg}`); } });
@@ -65,7 +65,8 @@ function offerBody(p: SaleParties) {
 }
 
 const post = (path: string, body: unknown, key?: Uint8Array, now = clock) => api(coord.url, 'POST', path, { body, ...(key ? { key } : {}), now });
-const get = (path: string) => api(coord.url, 'GET', path);
+/** A GET; signed by `key` (a party's identity key) when given, as the CLI reads a contract's party-only data. */
+const get = (path: string, key?: Uint8Array) => api(coord.url, 'GET', path, { ...(key ? { key } : {}), now: clock });
 
 async function offered(p: SaleParties): Promise<string> {
   const r = await post('/v1/offers', offerBody(p), p.offerIdentity);
@@ -164,20 +165,50 @@ describe('offer → accept → sign → fund over HTTP', () => {
     expect(hist).toEqual(['offered', 'accepted', 'signed', 'funding-broadcast']);
   });
 
-  it('serves the three messages as wire hex that decode to what the parties sent', async () => {
-    const r = await get(`/v1/contracts/${id}/messages`);
+  it('serves the three messages as wire hex that decode to what the parties sent, to the parties only', async () => {
+    // The public and a stranger get nothing (named); a party's signed GET gets them.
+    const unsigned = await get(`/v1/contracts/${id}/messages`);
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.body.error).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'auth-missing' });
+    const stranger = await get(`/v1/contracts/${id}/messages`, parties('stranger').offerIdentity);
+    expect(stranger.status).toBe(403);
+    expect(stranger.body.error).toMatchObject({ code: 'FORBIDDEN', reason: 'not-a-party' });
+    expect((await get(`/v1/contracts/${id}/messages`, p.offerIdentity)).status).toBe(200);
+    const r = await get(`/v1/contracts/${id}/messages`, p.acceptIdentity);
     expect(r.body.offer).toBe(p.offerHex);
     expect(r.body.accept).toBe(p.accept().acceptHex);
     expect(r.body.sign).toBe(p.sign().signHex);
     expect(decodeMessage(fromHex(r.body.sign as string)).type).toBe('sign_dlc');
   });
 
-  it('lists contracts by party and by state', async () => {
-    const byParty = await get(`/v1/contracts?party=${identityOf(p.acceptIdentity)}`);
+  it('serves the contract and its PSBT in full to its parties only; the public gets the summary', async () => {
+    const full = await get(`/v1/contracts/${id}`, p.acceptIdentity);
+    expect(full.body).toMatchObject({ state: 'funding-broadcast', accepter: { identityPubkey: identityOf(p.acceptIdentity) } });
+    expect(typeof full.body.fundingPsbt).toBe('string');
+    const pub = await get(`/v1/contracts/${id}`);
+    expect(pub.status).toBe(200);
+    expect(pub.body).toMatchObject({ id, state: 'funding-broadcast', public: true, summary: full.body.summary });
+    for (const k of ['accepter', 'fundingPsbt', 'fundingTx', 'closeProposal', 'contractId']) expect(pub.body, k).not.toHaveProperty(k);
+    expect(JSON.stringify(pub.body)).not.toContain(identityOf(p.acceptIdentity));
+    const stranger = await get(`/v1/contracts/${id}`, parties('stranger-2').acceptIdentity);
+    expect(stranger.status).toBe(403);
+    expect(stranger.body.error).toMatchObject({ code: 'FORBIDDEN', reason: 'not-a-party' });
+    const listed = await get('/v1/contracts?state=funding-broadcast');
+    const mine = (listed.body.contracts as Record<string, unknown>[]).find((c) => c.id === id)!;
+    expect(mine).not.toHaveProperty('fundingPsbt');
+    expect(mine).not.toHaveProperty('accepter');
+  });
+
+  it('lists contracts by party (to that party only) and by state', async () => {
+    const unsigned = await get(`/v1/contracts?party=${identityOf(p.acceptIdentity)}`);
+    expect(unsigned.status).toBe(401);
+    const wrongKey = await get(`/v1/contracts?party=${identityOf(p.acceptIdentity)}`, p.offerIdentity);
+    expect(wrongKey.status).toBe(403);
+    const byParty = await get(`/v1/contracts?party=${identityOf(p.acceptIdentity)}`, p.acceptIdentity);
     expect((byParty.body.contracts as { id: string }[]).map((c) => c.id)).toContain(id);
     const byState = await get('/v1/contracts?state=funding-broadcast');
     expect((byState.body.contracts as { id: string }[]).map((c) => c.id)).toContain(id);
-    const other = await get(`/v1/contracts?party=${identityOf(p.acceptIdentity)}&state=offered`);
+    const other = await get(`/v1/contracts?party=${identityOf(p.acceptIdentity)}&state=offered`, p.acceptIdentity);
     expect((other.body.contracts as { id: string }[]).map((c) => c.id)).not.toContain(id);
   });
 });
@@ -210,6 +241,26 @@ describe('request authentication', () => {
     const r = await post('/v1/offers', offerBody(p), p.acceptIdentity);
     expect(r.status).toBe(403);
     expect(r.body.error?.reason).toBe('identity-mismatch');
+  });
+
+  it('refuses a replayed signed POST (401 auth-replayed): a captured close proposal cannot reset a later one', async () => {
+    const q = parties('auth-replay');
+    const id = await funded(q);
+    const { signRequest } = await import('../protocol/auth/index.js');
+    const path = `/v1/contracts/${id}/close`;
+    const first = JSON.stringify({ offerPayout: '100000', acceptPayout: '500000' });
+    const captured = signRequest(q.acceptIdentity, { method: 'POST', path, body: first, timestamp: Math.floor(clock / 1000) }, new Uint8Array(32).fill(9));
+    expect((await api(coord.url, 'POST', path, { rawBody: first, headers: captured })).status).toBe(200);
+    // The accepter changes its mind; the offerer signs the new split.
+    const second = await post(path, { offerPayout: '300000', acceptPayout: '300000' }, q.acceptIdentity);
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    // Whoever saw the first request plays it again, within the skew window: refused, the proposal stays.
+    const replayed = await api(coord.url, 'POST', path, { rawBody: first, headers: captured });
+    expect(replayed.status).toBe(401);
+    expect(replayed.body.error).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'auth-replayed' });
+    expect((await get(`/v1/contracts/${id}`, q.offerIdentity)).body.closeProposal).toMatchObject({ offerPayout: '300000', acceptPayout: '300000' });
+    // The same call signed afresh (a retry by its signer) is a new request.
+    expect((await post(path, JSON.parse(first), q.acceptIdentity)).status).toBe(200);
   });
 
   it('refuses a stranger pushing a sign_dlc into a contract (403), and state is unchanged', async () => {
@@ -416,6 +467,34 @@ describe('cooperative close', () => {
     expect(tx.outs.map((o) => o.value).sort()).toEqual([250_000n, 350_000n]);
   });
 
+  it('never combines a signature with an expired proposal: a late signature starts a new proposal', async () => {
+    const p = parties('close-expiry');
+    const id = await funded(p);
+    const { setup } = p.accept();
+    const payout = { offer: 250_000n, accept: 350_000n };
+    const split = { offerPayout: '250000', acceptPayout: '350000' };
+    const lifetimeMs = coord.service.config.closeProposalLifetimeSec * 1000;
+    const one = await post(`/v1/contracts/${id}/close`, { ...split, signature: toHex(signClose(setup, payout, p.offerKey)) }, p.offerIdentity);
+    expect(one.status, JSON.stringify(one.body)).toBe(200);
+    const proposedAt = (one.body.closeProposal as { proposedAt: number }).proposedAt;
+    expect(one.body.closeProposal).toMatchObject({ expiresAt: proposedAt + lifetimeMs });
+    const sentBefore = chain.sent.length;
+    clock += lifetimeMs + 1000; // the offerer's proposal expires
+    try {
+      const late = await post(`/v1/contracts/${id}/close`, { ...split, signature: toHex(signClose(setup, payout, p.acceptKey)) }, p.acceptIdentity);
+      expect(late.status, JSON.stringify(late.body)).toBe(200);
+      expect(late.body.state).toBe('funding-broadcast');
+      expect(late.body.closeProposal).toMatchObject({ ...split, offerSignature: null, proposedAt: clock });
+      expect((late.body.closeProposal as { acceptSignature: string | null }).acceptSignature).not.toBeNull();
+      expect(chain.sent.length).toBe(sentBefore);
+      // The offerer signs again within the new proposal's lifetime: now it closes.
+      const both = await post(`/v1/contracts/${id}/close`, { ...split, signature: toHex(signClose(setup, payout, p.offerKey)) }, p.offerIdentity);
+      expect(both.body.state).toBe('close-broadcast');
+    } finally {
+      clock -= lifetimeMs + 1000;
+    }
+  });
+
   it('refuses a split above the total collateral and a close before funding', async () => {
     const p = parties('close-bad');
     const id = await signed(p);
@@ -437,7 +516,7 @@ describe('keyless settlement by the watcher (node faked)', () => {
     expect((await get(`/v1/contracts/${id}`)).body.state).toBe('confirmed');
     oracle.attest(p.eventId, 9600n, 14); // above the tolerance: the miner gets escrow + collateral
     await tick();
-    const rec = (await get(`/v1/contracts/${id}`)).body;
+    const rec = (await get(`/v1/contracts/${id}`, p.offerIdentity)).body;
     expect(rec).toMatchObject({ state: 'cet-broadcast', closingKind: 'cet', outcome: '9600', broadcastBy: 'coordinator', payouts: { offer: '600000', accept: '0' } });
     const cet = Transaction.fromHex(rec.closingTx as string);
     expect(chain.sent).toContain(rec.closingTx);
@@ -457,7 +536,7 @@ describe('keyless settlement by the watcher (node faked)', () => {
     chain.confirmed.set(p.accept().setup.funding.txidHex, chain.height);
     await tick();
     oracle.attest(p.eventId, 100n, 14);
-    const slotTx = async () => (await get(`/v1/contracts/${id}`)).body;
+    const slotTx = async () => (await get(`/v1/contracts/${id}`, p.acceptIdentity)).body;
     // make the CET non-final at the node for one poll
     const { findAttestedSlot, completeCet } = await import('../protocol/contract/index.js');
     const att = oracle.oracle.attestNumeric(p.eventId, 100n, 14);
@@ -482,7 +561,7 @@ describe('keyless settlement by the watcher (node faked)', () => {
     expect((await get(`/v1/contracts/${id}`)).body.state).toBe('confirmed');
     chain.height = Math.max(saved, 1120);
     await tick();
-    const rec = (await get(`/v1/contracts/${id}`)).body;
+    const rec = (await get(`/v1/contracts/${id}`, p.offerIdentity)).body;
     expect(rec).toMatchObject({ state: 'refund-broadcast', closingKind: 'refund', payouts: { offer: '200000', accept: '400000' } });
     expect(Transaction.fromHex(rec.closingTx as string).locktime).toBe(1120);
   });

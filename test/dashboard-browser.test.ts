@@ -137,7 +137,7 @@ describe.skipIf(browserPath === undefined)('dashboard in headless Chromium', () 
       port: 0,
       rpc: { url: 'http://127.0.0.1:1/', username: 'u', password: 'p' },
       oracles: [oracle.url],
-      limits: { maxBodyBytes: 2_000_000 },
+      limits: { maxBodyBytes: 2_000_000, maxAdaptorSignatures: 4000, maxFundingInputs: 5, maxPrevTxBytes: 20_000 },
       watcher: { attestationPollIntervalMs: 1 },
       engineThreads: 1,
     }, { chain, now: () => clock, watch: false, log: () => undefined });

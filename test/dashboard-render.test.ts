@@ -12,6 +12,7 @@ import type { OracleAnnouncement } from '../protocol/messages/index.js';
 import { payoutAt } from '../protocol/numeric/index.js';
 import { hashpowerSale, hashpriceForward, type TemplateResult } from '../protocol/templates/index.js';
 import { createOffer, type ContractRecord } from '../src/coordinator/lifecycle.js';
+import { publicRecord } from '../src/coordinator/privacy.js';
 import { summarizeTerms, type OfferTerms } from '../src/coordinator/terms.js';
 import { autoXMax, chartCaption, contractCurve, curveJson, escapeHtml, html, niceStep, renderPayoutChart, stepAt, ticks, trustedHtml, type PayoutStep } from '../src/dashboard/index.js';
 import { formatShortTime, formatTime, groupDigits, shortHex, tickLabel } from '../src/dashboard/format.js';
@@ -300,6 +301,23 @@ describe('pages show outside data as text', () => {
     expect(page).toContain('data-outcome="6000"');
     expect(page).toContain('bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080');
     expect(page).toContain('(from the oracle; not settled yet)');
+  });
+
+  it('a contract past offered shows only its public summary (coordinator/privacy.ts): no accepter keys, no close proposal, no messages link', () => {
+    const ACCEPTER = '44'.repeat(32);
+    const accepted = {
+      ...rec, state: 'accepted', contractId: '66'.repeat(32), fundingTxid: '77'.repeat(32),
+      accepter: { identityPubkey: ACCEPTER, fundingPubkey: `03${'55'.repeat(32)}`, payoutSpk: '0014751e76e8199196d454941c45d1b3a323f1433bd6' },
+      fundingPsbt: 'cHNidP8BAAo=', closeProposal: { offerPayout: '1', acceptPayout: '2', psbt: 'x', offerSignature: null, acceptSignature: null, proposedAt: 0 },
+    } as unknown as ContractRecord;
+    const full = contractPage({ rec: accepted, curve, curveError: null, attested: null, attestedSource: null, oracles: [] }, ctx);
+    expect(full).toContain(ACCEPTER);
+    const page = contractPage({ rec: publicRecord(accepted), curve, curveError: null, attested: null, attestedSource: null, oracles: [] }, ctx);
+    expect(page).not.toContain(ACCEPTER);
+    expect(page).not.toContain('55'.repeat(32));
+    expect(page).not.toContain('Close proposed');
+    expect(page).not.toContain('/messages');
+    expect(page).toContain('Shown only to the parties');
   });
 
   it('an oracle event page with its evidence', () => {

@@ -13,3 +13,5 @@ export {
   signRequest,
   verifyRequest,
 } from './request.js';
+export { DEFAULT_REPLAY_MAX_ENTRIES, ReplayGuard } from './replay.js';
+export type { ReplayGuardOptions } from './replay.js';

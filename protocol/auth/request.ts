@@ -25,8 +25,7 @@
  *
  * Does NOT: read the clock (the caller passes `timestamp` / `now`), decide
  * which key is entitled to which call (the coordinator does), or remember
- * seen signatures (a replay within the skew window is the coordinator's
- * concern; its calls are state transitions, so a replay meets 409).
+ * seen signatures (replay.ts `ReplayGuard` does, for the coordinator).
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DlcError } from '../errors.js';

@@ -8,13 +8,16 @@
  * This module does NOT verify what it fetches (signatures, terms): the
  * commands do, with protocol/contract and protocol/messages.
  */
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { signRequest } from '../../protocol/auth/index.js';
 import type { OracleAnnouncement, OracleAttestation } from '../../protocol/messages/index.js';
 import { decodeOracleAnnouncement, decodeOracleAttestation, fromHex } from '../../protocol/messages/index.js';
+import { isHexText } from '../coordinator/limits.js';
 import { CliError } from './errors.js';
 
-const hex = z.string().regex(/^([0-9a-f]{2})*$/);
+// Linear check: a repeated-group regex throws RangeError on the accept/sign of a large contract.
+const hex = z.string().refine((s) => isHexText(s) && s === s.toLowerCase());
 
 const errorSchema = z.object({
   error: z.object({ code: z.string(), message: z.string().optional(), reason: z.string().optional() }).loose(),
@@ -41,7 +44,8 @@ export class JsonService {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (identityKey !== undefined) {
-      Object.assign(headers, signRequest(identityKey, { method, path, body: text, timestamp: Math.floor(Date.now() / 1000) }));
+      // Random aux: a retry of the same request in the same second is a new signature, not a replay.
+      Object.assign(headers, signRequest(identityKey, { method, path, body: text, timestamp: Math.floor(Date.now() / 1000) }, randomBytes(32)));
     }
     let res: Response;
     let answer: string;
@@ -77,11 +81,11 @@ export class JsonService {
   }
 
   /**
-   * GET and check the answer's shape.
+   * GET (signed when a key is given: a contract's full record and messages are served only to its parties) and check the answer's shape.
    * @throws {CliError} UNREACHABLE, REMOTE.
    */
-  async get<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>> {
-    return this.parse(`GET ${path}`, schema, await this.request('GET', path));
+  async get<S extends z.ZodType>(path: string, schema: S, identityKey?: Uint8Array): Promise<z.output<S>> {
+    return this.parse(`GET ${path}`, schema, await this.request('GET', path, undefined, identityKey));
   }
 
   /**
@@ -180,12 +184,14 @@ export class CoordinatorClient {
     return this.http.post(`/v1/contracts/${id}/cancel`, {}, z.record(z.string(), z.unknown()), identityKey);
   }
 
-  contract(id: string): Promise<ContractView> {
-    return this.http.get(`/v1/contracts/${id}`, contractViewSchema);
+  /** The contract's view: in full when signed by a party's identity key, else the public summary. */
+  contract(id: string, identityKey?: Uint8Array): Promise<ContractView> {
+    return this.http.get(`/v1/contracts/${id}`, contractViewSchema, identityKey);
   }
 
-  messages(id: string): Promise<{ offer: string; accept: string | null; sign: string | null }> {
-    return this.http.get(`/v1/contracts/${id}/messages`, messagesSchema);
+  /** Its wire messages: public while it is an open offer, then only to a party (signed GET). */
+  messages(id: string, identityKey?: Uint8Array): Promise<{ offer: string; accept: string | null; sign: string | null }> {
+    return this.http.get(`/v1/contracts/${id}/messages`, messagesSchema, identityKey);
   }
 }
 

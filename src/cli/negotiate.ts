@@ -338,7 +338,7 @@ export async function signCommand(argv: string[]): Promise<number> {
       setup = setupContract(c.offer, c.accept, c.flow);
       fundingSignatures = ownWitnessesOfExternalPsbt(setup, verifyFundingPsbt(setup, readPsbtFile(psbtIn), 'offer').psbt, 'offer');
     } else {
-      const messages = await coordinator.messages(c.record.id);
+      const messages = await coordinator.messages(c.record.id, c.keys.identitySecretKey);
       if (messages.accept === null) throw new CliError('STATE', `offer ${c.record.id} has not been accepted yet`);
       const accept = decodeAcceptDlc(fromHex(messages.accept));
       // Hole 1: before anything is signed, the accepter may not list a coin of ours.
@@ -346,7 +346,7 @@ export async function signCommand(argv: string[]): Promise<number> {
       if (psbtOut !== undefined) refuseUnverifiableCounterpartyInputs('accept', accept.fundingInputs);
       const engine = await ctx.engine();
       setup = await verifyAcceptAsync(c.offer, accept, c.flow, engineVerifier(engine, ctx.progress));
-      const view = await coordinator.contract(c.record.id);
+      const view = await coordinator.contract(c.record.id, c.keys.identitySecretKey);
       // The coordinator's PSBT must be our funding transaction; we sign (and hand out) our own clean copy.
       if (view.fundingPsbt) verifyFundingPsbt(setup, view.fundingPsbt, 'offer');
       const psbt = fundingPsbtOf(setup);
@@ -427,7 +427,7 @@ export async function fundCommand(argv: string[]): Promise<number> {
     // No funding from the deadline on, through the coordinator or our own node (issue 9, hole 2).
     await checkFundingDeadline(c.terms, await ctx.rpc());
     const coordinator = broadcast && c.sign !== undefined ? undefined : ctx.coordinator();
-    const messages = coordinator === undefined ? undefined : await coordinator.messages(c.record.id);
+    const messages = coordinator === undefined ? undefined : await coordinator.messages(c.record.id, c.keys.identitySecretKey);
     const r = await fundFromSign(ctx, c, messages?.sign ?? undefined);
     c = r.c;
     const setup = r.setup;
@@ -435,7 +435,7 @@ export async function fundCommand(argv: string[]): Promise<number> {
     if (psbtIn !== undefined) {
       ownWitnesses = ownWitnessesOfExternalPsbt(setup, verifyFundingPsbt(setup, readPsbtFile(psbtIn), 'accept').psbt, 'accept');
     } else {
-      const view = coordinator === undefined ? undefined : await coordinator.contract(c.record.id);
+      const view = coordinator === undefined ? undefined : await coordinator.contract(c.record.id, c.keys.identitySecretKey);
       // The coordinator's PSBT must be our funding transaction; the one handed to a wallet is our own clean copy.
       if (view?.fundingPsbt) verifyFundingPsbt(setup, view.fundingPsbt, 'accept');
       const psbt = fundingPsbtOf(setup);

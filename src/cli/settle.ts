@@ -366,7 +366,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     if (!local && coordinatorUrl !== undefined) {
       const { CoordinatorClient } = await import('./http.js');
       try {
-        const view = await new CoordinatorClient(coordinatorUrl).contract(record.id);
+        const view = await new CoordinatorClient(coordinatorUrl).contract(record.id, wallet.keys.contractKeys(record.keyIndex).identitySecretKey);
         remote = view;
         const mapped = localStateOf(view.state);
         // Only forward: a local terminal state (settled here, say) is never undone by the coordinator's view.

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { CHAIN_HASHES } from '../../protocol/messages/index.js';
+import { requiredBodyBytes } from './limits.js';
 
 const urlString = z.string().url().transform((u) => u.replace(/\/+$/, ''));
 
@@ -34,16 +35,40 @@ export const coordinatorConfigSchema = z.object({
   hashProfile: z.enum(['sha256', 'tagged']).default('sha256'),
   /** Accepted distance between a request's timestamp and the server's clock. */
   authMaxSkewSec: z.number().int().positive().default(300),
+  /**
+   * Lifetime of a close proposal: a signature sent after it joins a new
+   * proposal of the same split, never the old proposal's signatures.
+   */
+  closeProposalLifetimeSec: z.number().int().positive().default(3600),
   limits: z.object({
-    /** Largest request body (accept/sign carry one 162-byte signature per CET, hex-encoded). */
-    maxBodyBytes: z.number().int().positive().default(64 * 1024 * 1024),
+    /**
+     * Largest request body. Default: what the other limits need
+     * (limits.ts `requiredBodyBytes`: the sign of a contract with
+     * maxAdaptorSignatures CETs and maxFundingInputs inputs of maxPrevTxBytes
+     * each); a smaller value is refused, since it would accept offers whose
+     * accept or sign it could not take.
+     */
+    maxBodyBytes: z.number().int().positive().optional(),
     /** Largest number of CET adaptor signatures per party a contract may have. */
     maxAdaptorSignatures: z.number().int().positive().default(200_000),
     /** Largest page of a list. */
     maxPageSize: z.number().int().positive().default(200),
     /** Largest number of funding inputs per party. */
     maxFundingInputs: z.number().int().positive().default(50),
-  }).prefault({}),
+    /** Largest previous transaction of a funding input (dlcspecs does not bound `prevTx`; a standard one is far smaller). */
+    maxPrevTxBytes: z.number().int().positive().default(100_000),
+  }).prefault({}).transform((l, ctx) => {
+    const required = requiredBodyBytes(l);
+    if (l.maxBodyBytes !== undefined && l.maxBodyBytes < required) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxBodyBytes'],
+        message: `limits.maxBodyBytes ${l.maxBodyBytes} cannot carry the sign of a contract within the other limits (needs ${required}): raise it or lower maxAdaptorSignatures, maxFundingInputs or maxPrevTxBytes`,
+      });
+      return z.NEVER;
+    }
+    return { ...l, maxBodyBytes: l.maxBodyBytes ?? required };
+  }),
   /** The offer book (issue 9, hole 8). */
   offerBook: z.object({
     /**

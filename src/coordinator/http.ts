@@ -7,12 +7,14 @@
  */
 import express, { type Express, type Request } from 'express';
 import { z } from 'zod';
-import { verifyRequest } from '../../protocol/auth/index.js';
+import { AUTH_HEADER_PUBKEY, AUTH_HEADER_SIGNATURE, AUTH_HEADER_TIMESTAMP, verifyRequest, type ReplayGuard } from '../../protocol/auth/index.js';
 import { isDlcError } from '../../protocol/errors.js';
 import { CHAIN_HASHES } from '../../protocol/messages/index.js';
 import { bodyBytes, errorMiddleware, notFound, parseBody, parseWith, rawBody } from '../http/index.js';
 import { CoordinatorError, errorResponse } from './errors.js';
 import { dashboardRouter } from '../dashboard/index.js';
+import { roleOf, type ContractRecord } from './lifecycle.js';
+import { isPublicRecord, publicRecord } from './privacy.js';
 import { contractView, offerView, type CoordinatorService } from './service.js';
 
 const idParam = z.object({ id: z.string().regex(/^[0-9a-fA-F]{64}$/, '32-byte hex id') });
@@ -21,15 +23,49 @@ export const API_VERSION = 'hashdlc-coordinator/1';
 
 /**
  * The signer of a request, checked against its body bytes and the clock.
- * @throws {CoordinatorError} UNAUTHENTICATED naming why (`auth-missing`, `auth-malformed`, `auth-stale`, `auth-signature`).
+ * @throws {CoordinatorError} UNAUTHENTICATED naming why (`auth-missing`, `auth-malformed`, `auth-stale`, `auth-signature`, `auth-replayed`, `auth-replay-cache-full`).
  */
-function authenticate(svc: CoordinatorService, req: Request): string {
+function authenticate(svc: CoordinatorService, req: Request, replay: ReplayGuard): string {
   try {
-    return verifyRequest(req.headers, { method: req.method, path: req.originalUrl, body: bodyBytes(req) }, Math.floor(svc.now() / 1000), svc.config.authMaxSkewSec).pubkey;
+    const now = Math.floor(svc.now() / 1000);
+    const { pubkey, timestamp } = verifyRequest(req.headers, { method: req.method, path: req.originalUrl, body: bodyBytes(req) }, now, svc.config.authMaxSkewSec);
+    // A captured request played again within the skew window is refused (`auth-replayed`).
+    replay.admit(pubkey, String(req.headers[AUTH_HEADER_SIGNATURE]), timestamp, now);
+    return pubkey;
   } catch (err) {
     if (isDlcError(err)) throw new CoordinatorError('UNAUTHENTICATED', err.message, { reason: err.reason ?? 'auth', cause: err });
     throw err;
   }
+}
+
+/**
+ * Who reads a record: `party` (the whole record) or `public` (privacy.ts).
+ * @throws {CoordinatorError} FORBIDDEN `not-a-party` for a GET signed by a key that is not a party
+ *   (a contract past `offered`): a signed read is a claim to be a party.
+ */
+function readerOf(rec: ContractRecord, signer: string | null): 'party' | 'public' {
+  if (isPublicRecord(rec)) return 'party';
+  if (signer === null) return 'public';
+  if (roleOf(rec, signer) === null) throw new CoordinatorError('FORBIDDEN', 'this contract is served in full only to its parties', { reason: 'not-a-party' });
+  return 'party';
+}
+
+/** @throws {CoordinatorError} UNAUTHENTICATED `auth-missing` for an unsigned GET of party-only data. */
+function requireSigned(signer: string | null): string {
+  if (signer === null) {
+    throw new CoordinatorError('UNAUTHENTICATED', 'served only to the parties: sign the GET with your identity key (protocol/auth)', { reason: 'auth-missing' });
+  }
+  return signer;
+}
+
+/**
+ * Requires a GET signed by one of `rec`'s parties (or by `key`).
+ * @throws {CoordinatorError} UNAUTHENTICATED `auth-missing` unsigned; FORBIDDEN `not-a-party` signed by another key.
+ */
+function requireParty(signer: string | null, rec: ContractRecord | { key: string }): void {
+  const s = requireSigned(signer);
+  const ok = 'key' in rec ? s === rec.key : roleOf(rec, s) !== null;
+  if (!ok) throw new CoordinatorError('FORBIDDEN', 'served only to the parties of this contract', { reason: 'not-a-party' });
 }
 
 /** Builds the express app over a service. */
@@ -39,6 +75,12 @@ export function coordinatorApp(svc: CoordinatorService): Express {
   app.set('query parser', 'simple');
   const s = svc.schemas;
   const post = rawBody(svc.config.limits.maxBodyBytes);
+  const authenticated = (req: Request): string => authenticate(svc, req, svc.replay);
+  /** The signer of a GET when it carries auth headers (then they must verify), else null. */
+  const optionalSigner = (req: Request): string | null =>
+    req.headers[AUTH_HEADER_PUBKEY] === undefined && req.headers[AUTH_HEADER_SIGNATURE] === undefined && req.headers[AUTH_HEADER_TIMESTAMP] === undefined
+      ? null
+      : authenticated(req);
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -59,7 +101,7 @@ export function coordinatorApp(svc: CoordinatorService): Express {
 
   // ---- offer book
   app.post('/v1/offers', post, async (req, res) => {
-    const signer = authenticate(svc, req);
+    const signer = authenticated(req);
     const body = parseBody(req, s.offer);
     const rec = await svc.createOffer(signer, body);
     res.status(201).json(offerView(rec));
@@ -72,52 +114,62 @@ export function coordinatorApp(svc: CoordinatorService): Express {
   app.get('/v1/offers/:id', async (req, res) => {
     const { id } = parseWith(idParam, req.params);
     const rec = await svc.mustGet(id);
-    // One offer: with its offer_dlc, so an accepter needs no second request.
+    // One offer: with its offer_dlc, so an accepter needs no second request. A published
+    // offer stays public in every state (privacy.ts): the book already showed it.
     res.json({ ...offerView(rec), offer: (await svc.messagesHex(rec.id)).offer });
   });
 
-  // ---- contracts
+  // ---- contracts (privacy.ts: past `offered`, the full record only to its parties, by signed GET)
   app.get('/v1/contracts', async (req, res) => {
-    res.json(await svc.listContracts(parseWith(s.contractsQuery, req.query)));
+    const q = parseWith(s.contractsQuery, req.query);
+    const signer = optionalSigner(req);
+    // Which contracts a key is party to is itself private: ?party= only for that key's own signed GET.
+    if (q.party !== undefined) requireParty(signer, { key: q.party });
+    const page = await svc.listContracts(q);
+    res.json({ ...page, contracts: page.contracts.map((v) => (q.party !== undefined ? v : contractView(publicRecord(v as unknown as ContractRecord)))) });
   });
 
   app.get('/v1/contracts/:id', async (req, res) => {
     const { id } = parseWith(idParam, req.params);
-    res.json(contractView(await svc.mustGet(id)));
+    const rec = await svc.mustGet(id);
+    res.json(contractView(readerOf(rec, optionalSigner(req)) === 'party' ? rec : publicRecord(rec)));
   });
 
   app.get('/v1/contracts/:id/messages', async (req, res) => {
     const { id } = parseWith(idParam, req.params);
+    const rec = await svc.mustGet(id);
+    const signer = optionalSigner(req);
+    if (!isPublicRecord(rec)) requireParty(signer, rec);
     res.json(await svc.messagesHex(id));
   });
 
   app.post('/v1/contracts/:id/accept', post, async (req, res) => {
-    const signer = authenticate(svc, req);
+    const signer = authenticated(req);
     const { id } = parseWith(idParam, req.params);
     res.json(contractView(await svc.accept(id, signer, parseBody(req, s.accept))));
   });
 
   app.post('/v1/contracts/:id/sign', post, async (req, res) => {
-    const signer = authenticate(svc, req);
+    const signer = authenticated(req);
     const { id } = parseWith(idParam, req.params);
     res.json(contractView(await svc.sign(id, signer, parseBody(req, s.sign))));
   });
 
   app.post('/v1/contracts/:id/fund', post, async (req, res) => {
-    const signer = authenticate(svc, req);
+    const signer = authenticated(req);
     const { id } = parseWith(idParam, req.params);
     res.json(contractView(await svc.fund(id, signer, parseBody(req, s.fund))));
   });
 
   app.post('/v1/contracts/:id/close', post, async (req, res) => {
-    const signer = authenticate(svc, req);
+    const signer = authenticated(req);
     const { id } = parseWith(idParam, req.params);
     const { record, closePsbt } = await svc.close(id, signer, parseBody(req, s.close));
     res.json({ ...contractView(record), closePsbt });
   });
 
   app.post('/v1/contracts/:id/cancel', post, async (req, res) => {
-    const signer = authenticate(svc, req);
+    const signer = authenticated(req);
     const { id } = parseWith(idParam, req.params);
     parseBody(req, s.cancel);
     res.json(contractView(await svc.cancel(id, signer)));

@@ -28,6 +28,8 @@ export { offerTermsSchema, summarizeTerms, templateFromTerms } from './terms.js'
 export type { OfferTerms, TermsSummary } from './terms.js';
 export { Watcher } from './watcher.js';
 
+const REPLAY_META = 'auth-replay';
+
 /** Test and embedding hooks: replace the node client, the clock or the logger. */
 export interface StartOptions {
   chain?: ChainPort;
@@ -68,6 +70,7 @@ export async function startCoordinator(input: CoordinatorConfig | CoordinatorCon
       now: opts.now ?? Date.now,
       log: opts.log ?? jsonLogger,
     });
+    service.replay.restore(await store.getMeta<[string, number][]>(REPLAY_META) ?? []);
     const http = await listen(coordinatorApp(service), config.host, config.port);
     const watcher = new Watcher(service);
     if (opts.watch !== false) watcher.start();
@@ -80,6 +83,8 @@ export async function startCoordinator(input: CoordinatorConfig | CoordinatorCon
       stop: () => (stopping ??= (async () => {
         await watcher.stop();
         await http.close();
+        // Requests seen within the skew window stay refused after a restart.
+        await store.putMeta(REPLAY_META, service.replay.entries());
         await eng.close();
         await store.close();
       })()),

@@ -123,6 +123,8 @@ export interface CloseProposal {
   offerSignature: string | null;
   acceptSignature: string | null;
   proposedAt: number;
+  /** Unix ms after which the proposal's signatures are never combined (absent in records from before lifetimes). */
+  expiresAt?: number;
 }
 
 export interface FundingPart {

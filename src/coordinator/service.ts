@@ -21,6 +21,7 @@
  */
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { z } from 'zod';
+import { ReplayGuard } from '../../protocol/auth/index.js';
 import { REFUND_MAX_GRACE_BLOCKS, verifyRefundSignature, type FlowNetwork } from '../../protocol/contract/index.js';
 import type { OracleAnnouncement } from '../../protocol/messages/index.js';
 import {
@@ -52,6 +53,7 @@ import { checkCloseSignature, closePsbt, closeSignatureFromPsbt, closeTransactio
 import type { CoordinatorConfig } from './config.js';
 import { ContractDataCache, fundingOf, type ContractMessages } from './contract-data.js';
 import { CoordinatorError } from './errors.js';
+import { isBase64Text, isHexText } from './limits.js';
 import {
   acceptOffer,
   cancelContract,
@@ -100,9 +102,10 @@ export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Re
 
 // ------------------------------------------------------------------ request schemas
 
-const hexString = (max: number) => z.string().max(max).regex(/^([0-9a-fA-F]{2})*$/, 'hex').transform((s) => s.toLowerCase());
+// Linear checks (limits.ts): a repeated-group regex throws RangeError on large bodies.
+const hexString = (max: number) => z.string().max(max).refine(isHexText, 'hex').transform((s) => s.toLowerCase());
 const xonly = z.string().regex(/^[0-9a-fA-F]{64}$/, '32-byte hex').transform((s) => s.toLowerCase());
-const base64 = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64');
+const base64 = (max: number) => z.string().max(max).refine(isBase64Text, 'base64');
 const u64 = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'decimal u64').refine((s) => BigInt(s) < 1n << 64n, 'exceeds u64');
 
 export function requestSchemas(maxBodyBytes: number) {
@@ -208,6 +211,24 @@ interface EventTiming {
 /** Lock key serialising every check-and-claim of funding outpoints across contracts. */
 const OUTPOINTS_LOCK = '!outpoints';
 
+/**
+ * A party's funding inputs within the limits the body size was derived from
+ * (limits.ts), so the accept, sign and funding PSBT of this contract fit.
+ * @throws {CoordinatorError} INVALID_REQUEST `too-many-inputs` | `prev-tx-too-large` (`party`, `input`).
+ */
+function checkInputLimits(limits: CoordinatorConfig['limits'], party: 'offer' | 'accept', inputs: readonly { prevTx: Uint8Array }[]): void {
+  if (inputs.length > limits.maxFundingInputs) {
+    throw new CoordinatorError('INVALID_REQUEST', `at most ${limits.maxFundingInputs} funding inputs`, { reason: 'too-many-inputs' });
+  }
+  const big = inputs.findIndex((i) => i.prevTx.length > limits.maxPrevTxBytes);
+  if (big >= 0) {
+    throw new CoordinatorError('INVALID_REQUEST', `${party} funding input ${big}: previous transaction of ${inputs[big]!.prevTx.length} bytes exceeds ${limits.maxPrevTxBytes}`, {
+      reason: 'prev-tx-too-large',
+      details: { party, input: big },
+    });
+  }
+}
+
 /** A tiny per-key async mutex: steps of one contract run one at a time. */
 export class KeyedLock {
   readonly #tails = new Map<string, Promise<unknown>>();
@@ -248,6 +269,8 @@ export class CoordinatorService {
   readonly data: ContractDataCache;
   readonly oracles: OracleClient[];
   readonly schemas: RequestSchemas;
+  /** Signed requests seen within the auth skew window (http.ts refuses a replay); saved across a clean restart (index.ts). */
+  readonly replay: ReplayGuard;
   readonly #chainHash: string;
 
   constructor(deps: CoordinatorDeps) {
@@ -260,6 +283,7 @@ export class CoordinatorService {
     this.data = new ContractDataCache(deps.store, deps.config.hashProfile);
     this.oracles = deps.config.oracles.map((u) => new OracleClient(u));
     this.schemas = requestSchemas(deps.config.limits.maxBodyBytes);
+    this.replay = new ReplayGuard({ maxSkewSec: deps.config.authMaxSkewSec });
     this.#chainHash = CHAIN_HASHES[deps.config.network];
   }
 
@@ -341,9 +365,7 @@ export class CoordinatorService {
     // 1. Protocol.md offer_dlc receiver rules, our chain only.
     validateOffer(offer, this.#validation());
     const limits = this.config.limits;
-    if (offer.fundingInputs.length > limits.maxFundingInputs) {
-      throw new CoordinatorError('INVALID_REQUEST', `at most ${limits.maxFundingInputs} funding inputs`, { reason: 'too-many-inputs' });
-    }
+    checkInputLimits(limits, 'offer', offer.fundingInputs);
     // 2. The contract is the one the human terms describe (and its size within limits).
     const template = checkOfferAgainstTerms(offer, body.terms);
     if (template.cetCount.adaptorSignatures > limits.maxAdaptorSignatures) {
@@ -560,9 +582,7 @@ export class CoordinatorService {
       const m = await this.data.messages(rec);
       const bytes = fromHex(body.accept);
       const accept = decodeAcceptDlc(bytes);
-      if (accept.fundingInputs.length > this.config.limits.maxFundingInputs) {
-        throw new CoordinatorError('INVALID_REQUEST', `at most ${this.config.limits.maxFundingInputs} funding inputs`, { reason: 'too-many-inputs' });
-      }
+      checkInputLimits(this.config.limits, 'accept', accept.fundingInputs);
       // 1. Protocol.md accept_dlc receiver rules (collateral, keys, serial ids, inputs).
       validateAccept(m.offer, accept, { ...this.#validation(), expectedCetCount: rec.adaptorSignatures });
       // 2. The set-up both parties derive (funding with the template's extra outputs, CETs, adaptor points).
@@ -703,14 +723,20 @@ export class CoordinatorService {
         throw new CoordinatorError('INVALID_REQUEST', `payouts ${payout.offer + payout.accept} exceed the total collateral ${rec.totalCollateral}`, { reason: 'close-payout-exceeds-collateral' });
       }
       const { tx, sighash } = closeTransaction(closing, payout);
-      const same = rec.closeProposal !== null && rec.closeProposal.offerPayout === body.offerPayout && rec.closeProposal.acceptPayout === body.acceptPayout;
+      const now = this.now();
+      const lifetimeMs = this.config.closeProposalLifetimeSec * 1000;
+      // An expired proposal's signatures are never combined: a party that signed a split an
+      // hour ago may no longer want it (the price moved); a late signature starts a new proposal.
+      const live = rec.closeProposal !== null && now <= (rec.closeProposal.expiresAt ?? rec.closeProposal.proposedAt + lifetimeMs);
+      const same = live && rec.closeProposal!.offerPayout === body.offerPayout && rec.closeProposal!.acceptPayout === body.acceptPayout;
       let proposal: CloseProposal = same ? rec.closeProposal! : {
         offerPayout: body.offerPayout,
         acceptPayout: body.acceptPayout,
         psbt: closePsbt(closing, funding, rec.fundingTx, tx).toBase64(),
         offerSignature: null,
         acceptSignature: null,
-        proposedAt: this.now(),
+        proposedAt: now,
+        expiresAt: now + lifetimeMs,
       };
       const party = role === 'offerer' ? 'offer' : 'accept';
       let sig: Uint8Array | undefined;

@@ -23,9 +23,11 @@ import {
   type TemplateResult,
 } from '../../protocol/templates/index.js';
 import { CoordinatorError } from './errors.js';
+import { isHexText } from './limits.js';
 
 const u64 = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'a decimal u64 string').refine((s) => BigInt(s) < 1n << 64n, 'exceeds u64');
-const hex = z.string().regex(/^([0-9a-f]{2})*$/, 'lower-case hex');
+// Linear check (limits.ts): a repeated-group regex throws RangeError on long input.
+const hex = z.string().refine((s) => isHexText(s) && s === s.toLowerCase(), 'lower-case hex');
 const height = z.number().int().min(0).max(0xffffffff);
 const window = z.object({ start: height, end: height }).strict();
 /**

@@ -68,6 +68,20 @@ async function orNull<T>(p: Promise<T>): Promise<T | null> {
   }
 }
 
+/**
+ * Whether the block `hash` at `height` is still on the node's active chain.
+ * Only a definite answer counts: the node names another block at `height`, or
+ * has no block there (the chain got shorter). A timeout, a refused connection or
+ * any other error propagates, so a poll that could not ask is retried instead of
+ * being mistaken for a reorg (issue 9, hole 9).
+ * @throws {ChainError} whatever the node call threw, except CHAIN_NOT_FOUND.
+ */
+export async function blockOnActiveChain(chain: { getBlockHash(height: number): Promise<string> }, height: number, hash: string, tip: number): Promise<boolean> {
+  if (height > tip) return false;
+  const atHeight = await orNull(chain.getBlockHash(height));
+  return atHeight === hash;
+}
+
 export class Watcher {
   readonly #svc: CoordinatorService;
   readonly #lastAttestationPoll = new Map<string, number>();
@@ -136,8 +150,7 @@ export class Watcher {
     }
     // Walk back over a reorg until the cursor's block is on the best chain again.
     for (let back = 0; back < 100 && cursor.height > 0; back++) {
-      const hash = cursor.height <= tip ? await orNull(chain.getBlockHash(cursor.height)).catch(() => null) : null;
-      if (hash === cursor.hash) break;
+      if (await blockOnActiveChain(chain, cursor.height, cursor.hash, tip)) break;
       const prevHeight: number = cursor.height - 1;
       cursor = { height: prevHeight, hash: await chain.getBlockHash(prevHeight) };
       // The block at prevHeight is on the best chain now; rescanning from it is idempotent.
@@ -160,6 +173,9 @@ export class Watcher {
             try {
               await this.#svc.lock.run(id, () => this.#spendSeen(id, tx, { height: h, hash }, tip));
             } catch (err) {
+              // A node error must not advance the cursor past a spend we could not
+              // record (it would never be seen again): fail the poll, retry the block.
+              if (isChainError(err)) throw err;
               this.#svc.log('warn', 'watcher: recording a spend failed', { id, error: errText(err) });
             }
           }
@@ -256,8 +272,7 @@ export class Watcher {
 
   async #driveConfirmed(rec: Extract<ContractRecord, { state: 'confirmed' }>, tip: number): Promise<void> {
     const { chain } = this.#svc;
-    const hash = rec.fundingHeight <= tip ? await orNull(chain.getBlockHash(rec.fundingHeight)).catch(() => null) : null;
-    if (hash !== rec.fundingBlockHash) {
+    if (!await blockOnActiveChain(chain, rec.fundingHeight, rec.fundingBlockHash, tip)) {
       await this.#commit(rec, fundingReorged(rec, this.#svc.now()), 'funding reorged out');
       return;
     }
@@ -382,8 +397,7 @@ export class Watcher {
       await this.#svc.store.forgetRecentlyClosed(rec.id);
       return;
     }
-    const hash = rec.closingHeight <= tip ? await orNull(this.#svc.chain.getBlockHash(rec.closingHeight)).catch(() => null) : null;
-    if (hash !== rec.closingBlockHash) await this.#commit(rec, closingReorged(rec, this.#svc.now()), 'closing transaction reorged out');
+    if (!await blockOnActiveChain(this.#svc.chain, rec.closingHeight, rec.closingBlockHash, tip)) await this.#commit(rec, closingReorged(rec, this.#svc.now()), 'closing transaction reorged out');
   }
 }
 

@@ -333,12 +333,16 @@ ${attestedLine}
 }
 
 function partiesSection(rec: AnyRecord, ctx: PageContext): SafeHtml {
-  const party = (name: string, p: { identityPubkey: string; fundingPubkey: string; payoutSpk: string } | undefined): SafeHtml => p === undefined
-    ? html`<div><h3>${name}</h3><p class="empty">Not accepted yet.</p></div>`
-    : html`<div><h3>${name}</h3><dl class="kv">
-<dt>Identity key</dt><dd class="mono">${p.identityPubkey}</dd>
-<dt>Funding key</dt><dd class="mono">${p.fundingPubkey}</dd>
-<dt>Payout to</dt><dd class="mono">${scriptText(p.payoutSpk, ctx.network)}</dd></dl></div>`;
+  // A public record (coordinator/privacy.ts) carries the accepter's payout script at most, once ended.
+  const party = (name: string, p: { identityPubkey?: string; fundingPubkey?: string; payoutSpk?: string } | undefined): SafeHtml => {
+    if (p === undefined) {
+      return html`<div><h3>${name}</h3><p class="empty">${rec.state === 'offered' ? 'Not accepted yet.' : 'Shown only to the parties (signed API request).'}</p></div>`;
+    }
+    return html`<div><h3>${name}</h3><dl class="kv">
+${p.identityPubkey !== undefined ? html`<dt>Identity key</dt><dd class="mono">${p.identityPubkey}</dd>` : ''}
+${p.fundingPubkey !== undefined ? html`<dt>Funding key</dt><dd class="mono">${p.fundingPubkey}</dd>` : ''}
+${p.payoutSpk !== undefined ? html`<dt>Payout to</dt><dd class="mono">${scriptText(p.payoutSpk, ctx.network)}</dd>` : ''}</dl></div>`;
+  };
   const roles = rec.summary.template === 'custom-curve' ? ['Offerer', 'Accepter'] : ['Offerer (miner)', 'Accepter (buyer)'];
   return html`<section class="card" id="parties"><h2>Parties</h2><div class="grid2">${party(roles[0]!, rec.offerer)}${party(roles[1]!, rec.accepter)}</div></section>`;
 }
@@ -376,7 +380,7 @@ ${curveSection(d)}
 ${transactions(rec, ctx)}
 ${oracleSection(d)}
 ${partiesSection(rec, ctx)}
-<p class="note">Raw: <a href="/v1/contracts/${encodeURIComponent(rec.id)}">contract JSON</a> · <a href="/v1/contracts/${encodeURIComponent(rec.id)}/messages">DLC messages (hex)</a> · <a href="${paths.curveJson(rec.id)}">payout curve JSON</a> · <a href="${paths.curveSvg(rec.id)}">chart SVG</a></p>`;
+<p class="note">Raw: <a href="/v1/contracts/${encodeURIComponent(rec.id)}">contract JSON</a> (public summary; parties sign the request for the full record and messages) · <a href="/v1/offers/${encodeURIComponent(rec.id)}">offer</a> · <a href="${paths.curveJson(rec.id)}">payout curve JSON</a> · <a href="${paths.curveSvg(rec.id)}">chart SVG</a></p>`;
   return layout(`${templateName(rec.summary.template)} ${shortHex(rec.id, 6)}`, 'contracts', ctx, body);
 }
 

@@ -13,6 +13,10 @@
  * answer carries a Content-Security-Policy with no script and no inline
  * style at all.
  *
+ * Pages show only what is public (coordinator/privacy.ts `publicRecord`): the
+ * offer book and contract summaries, never a contract's messages, PSBTs or the
+ * accepter's keys.
+ *
  * This module does NOT change anything: only GET routes, no state writes,
  * and the oracles are reached by configured index, never by a URL from the
  * request.
@@ -25,6 +29,7 @@ import { CONTRACT_STATES } from '../coordinator/lifecycle.js';
 import type { CoordinatorService } from '../coordinator/service.js';
 import { templateFromTerms } from '../coordinator/terms.js';
 import { isCoordinatorError } from '../coordinator/errors.js';
+import { publicRecord } from '../coordinator/privacy.js';
 import { HttpError } from '../http/index.js';
 import { renderPayoutChart } from './chart.js';
 import { contractCurve, curveJson, type ContractCurve } from './curve.js';
@@ -221,7 +226,8 @@ export function dashboardRouter(svc: CoordinatorService, opts: DashboardOptions 
     }
     return {
       body: (ctx) => contractPage({
-        rec,
+        // Only what the public may see (coordinator/privacy.ts): the dashboard is unauthenticated.
+        rec: publicRecord(rec),
         curve: 'curve' in curve ? curve.curve : null,
         curveError: 'error' in curve ? curve.error : null,
         attested,

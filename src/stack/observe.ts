@@ -167,7 +167,8 @@ export function curvePayouts(offerHex: string, terms: Record<string, unknown>, o
  * @throws {StackError} STACK_SERVICE.
  */
 export async function offerHexOf(coordinatorUrl: string, id: string): Promise<string> {
-  const { status, body } = await getJson(`${coordinatorUrl}/v1/contracts/${id}/messages`);
-  if (status !== 200) throw new StackError('STACK_SERVICE', `coordinator GET /v1/contracts/${id}/messages: HTTP ${status}`);
+  // The offer book's copy: public in every state (a contract's other messages go only to its parties).
+  const { status, body } = await getJson(`${coordinatorUrl}/v1/offers/${id}`);
+  if (status !== 200) throw new StackError('STACK_SERVICE', `coordinator GET /v1/offers/${id}: HTTP ${status}`);
   return (body as { offer: string }).offer;
 }

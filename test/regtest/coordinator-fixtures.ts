@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { inject } from 'vitest';
+import { Transaction } from 'bitcoinjs-lib';
+import { expect, inject } from 'vitest';
 import { startOracle, type RunningOracle } from '../../oracle/index.js';
 import type { OracleAnnouncement } from '../../protocol/messages/index.js';
 import { decodeMessage, fromHex } from '../../protocol/messages/index.js';
@@ -20,7 +21,7 @@ import { startCoordinator, type CoordinatorConfigInput, type RunningCoordinator 
 import { fundDlcWallet, fundingInputFromNode, type DlcWallet } from '../../regtest/dlc.js';
 import type { Faucet } from '../../regtest/index.js';
 import { mineBlocks, TestKey } from '../../regtest/index.js';
-import { saleParties, type SaleParties } from '../coordinator-fixtures.js';
+import { api, identityOf, saleParties, type SaleParties } from '../coordinator-fixtures.js';
 
 /** D = H·1e12·600 / (0.5·2^32) for H = 100 TH/s: a 50% coinbase share delivers 100 TH/s exactly. */
 export const SIMDIFF_100THS_AT_HALF = '27939677.23846435546875';
@@ -210,4 +211,25 @@ export async function until<T>(fn: () => Promise<T | undefined>, ms = 20_000, wh
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+type Body = Record<string, unknown>;
+
+/** Awaits an API call and expects `status`; returns the body. */
+export async function okStatus(r: Promise<{ status: number; body: Body }>, status = 200): Promise<Body> {
+  const res = await r;
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  return res.body;
+}
+
+/** Offer → accept → sign → fund over HTTP at `url`; returns the contract id and the funding transaction. */
+export async function fundSaleOverHttp(url: string, sale: RegtestSale): Promise<{ id: string; fundingTx: Transaction }> {
+  const p = sale.parties;
+  const offer = await okStatus(api(url, 'POST', '/v1/offers', { body: { offer: p.offerHex, identityPubkey: identityOf(p.offerIdentity), terms: p.terms }, key: p.offerIdentity }), 201);
+  const id = offer.id as string;
+  await okStatus(api(url, 'POST', `/v1/contracts/${id}/accept`, { body: { accept: p.accept().acceptHex, identityPubkey: identityOf(p.acceptIdentity) }, key: p.acceptIdentity }));
+  await okStatus(api(url, 'POST', `/v1/contracts/${id}/sign`, { body: { sign: p.sign().signHex, fundingPsbt: p.signedFundingPsbt('offer') }, key: p.offerIdentity }));
+  const funded = await okStatus(api(url, 'POST', `/v1/contracts/${id}/fund`, { body: { fundingPsbt: p.signedFundingPsbt('accept') }, key: p.acceptIdentity }));
+  expect(funded.state).toBe('funding-broadcast');
+  return { id, fundingTx: Transaction.fromHex(funded.fundingTx as string) };
 }

@@ -21,9 +21,11 @@ import { startCoordinator, type RunningCoordinator } from '../../src/coordinator
 import { useRegtest } from '../../regtest/context.js';
 import { paidByTransaction, scriptHex } from '../../regtest/dlc.js';
 import { disconnectBlock, mineAsPool, mineBlocks, mineToHeight, strangerAddress } from '../../regtest/index.js';
-import { api, identityOf } from '../coordinator-fixtures.js';
+import { api } from '../coordinator-fixtures.js';
 import {
   coordinatorConfig,
+  fundSaleOverHttp,
+  okStatus,
   regtestSale,
   startRealOracle,
   windowInOneEra,
@@ -52,27 +54,16 @@ afterAll(async () => {
 });
 
 type Body = Record<string, unknown>;
+const ok = okStatus;
+/** The offerer's identity key per contract: the tests read contracts as a party (signed GET: the full record). */
+const partyKeys = new Map<string, Uint8Array>();
+const fundOverHttp = async (sale: RegtestSale): Promise<{ id: string; fundingTx: Transaction }> => {
+  const funded = await fundSaleOverHttp(coord.url, sale);
+  partyKeys.set(funded.id, sale.parties.offerIdentity);
+  return funded;
+};
 
-async function ok(r: Promise<{ status: number; body: Body }>, status = 200): Promise<Body> {
-  const res = await r;
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  return res.body;
-}
-
-/** Offer → accept → sign → fund over HTTP; returns the contract id and the funding transaction. */
-async function fundOverHttp(sale: RegtestSale): Promise<{ id: string; fundingTx: Transaction }> {
-  const p = sale.parties;
-  const url = coord.url;
-  const offer = await ok(api(url, 'POST', '/v1/offers', { body: { offer: p.offerHex, identityPubkey: identityOf(p.offerIdentity), terms: p.terms }, key: p.offerIdentity }), 201);
-  const id = offer.id as string;
-  await ok(api(url, 'POST', `/v1/contracts/${id}/accept`, { body: { accept: p.accept().acceptHex, identityPubkey: identityOf(p.acceptIdentity) }, key: p.acceptIdentity }));
-  await ok(api(url, 'POST', `/v1/contracts/${id}/sign`, { body: { sign: p.sign().signHex, fundingPsbt: p.signedFundingPsbt('offer') }, key: p.offerIdentity }));
-  const funded = await ok(api(url, 'POST', `/v1/contracts/${id}/fund`, { body: { fundingPsbt: p.signedFundingPsbt('accept') }, key: p.acceptIdentity }));
-  expect(funded.state).toBe('funding-broadcast');
-  return { id, fundingTx: Transaction.fromHex(funded.fundingTx as string) };
-}
-
-const state = async (id: string): Promise<Body> => (await api(coord.url, 'GET', `/v1/contracts/${id}`)).body;
+const state = async (id: string): Promise<Body> => (await api(coord.url, 'GET', `/v1/contracts/${id}`, { key: partyKeys.get(id)! })).body;
 
 describe('hashpower sale through the coordinator on regtest', () => {
   it('settles by CET at the attested delivery, keyless, with the payouts on chain', async () => {

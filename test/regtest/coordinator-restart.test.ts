@@ -49,7 +49,8 @@ describe('coordinator killed (SIGKILL) and restarted mid-flow', () => {
       await running!.kill();
       running = undefined;
     };
-    const get = async (url: string, id: string): Promise<Body> => (await api(url, 'GET', `/v1/contracts/${id}`)).body;
+    // Read as the offerer (signed GET: the full record is served to the parties only).
+    const get = async (url: string, id: string): Promise<Body> => (await api(url, 'GET', `/v1/contracts/${id}`, { key: p.offerIdentity })).body;
 
     const window = await windowInOneEra(rpc, 10, 10);
     const sale = await regtestSale(rpc, faucet, oracle, 'rt-restart', window);
@@ -68,7 +69,7 @@ describe('coordinator killed (SIGKILL) and restarted mid-flow', () => {
     // 2. restart: the same record (state, history, PSBT); sign + fund, SIGKILL right after the broadcast.
     url = await start();
     expect(await get(url, id)).toEqual(before);
-    expect((await api(url, 'GET', `/v1/contracts/${id}/messages`)).body).toMatchObject({ offer: p.offerHex, accept: p.accept().acceptHex, sign: null });
+    expect((await api(url, 'GET', `/v1/contracts/${id}/messages`, { key: p.acceptIdentity })).body).toMatchObject({ offer: p.offerHex, accept: p.accept().acceptHex, sign: null });
     const signed = await api(url, 'POST', `/v1/contracts/${id}/sign`, { body: { sign: p.sign().signHex }, key: p.offerIdentity });
     expect(signed.status, JSON.stringify(signed.body)).toBe(200);
     const funded = await api(url, 'POST', `/v1/contracts/${id}/fund`, { body: { fundingPsbt: p.signedFundingPsbt('accept') }, key: p.acceptIdentity });
@@ -116,7 +117,7 @@ describe('coordinator killed (SIGKILL) and restarted mid-flow', () => {
       'offered', 'accepted', 'signed', 'funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'settled',
     ]);
     // 6. the party index survived every restart.
-    const mine = await api(url, 'GET', `/v1/contracts?party=${identityOf(p.acceptIdentity)}`);
+    const mine = await api(url, 'GET', `/v1/contracts?party=${identityOf(p.acceptIdentity)}`, { key: p.acceptIdentity });
     expect((mine.body.contracts as { id: string }[]).map((c) => c.id)).toEqual([id]);
   });
 });
