@@ -15,7 +15,6 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transaction } from 'bitcoinjs-lib';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../protocol/messages/index.js';
@@ -32,9 +31,15 @@ if (browserPath === undefined) {
 
 const SHOTS = process.env.DASHBOARD_SCREENSHOTS ?? join(tmpdir(), 'hashdlc-dashboard-screens');
 const WINDOW = { start: 1000, end: 1100 };
+/**
+ * The other contracts' window: still ahead once the settled one has been attested
+ * (no offer on a started window), each with its own delivery address (one
+ * address, one live window: issue 9, holes 3 and 7).
+ */
+const LATER = { start: 2000, end: 2100 };
 const ADDRESS = 'bcrt1qdeliveryaddressfortests';
 const SIMDIFF = '140000000';
-const XSS_EVENT = 'hashpower-delivery/1000-1100/100ths/<img src=x onerror="window.__xss=1">';
+const XSS_EVENT = 'hashpower-delivery/2000-2100/100ths/<img src=x onerror="window.__xss=1">';
 const XSS_ADDRESS = '<script>window.__xss=2</script>';
 
 let dir: string;
@@ -48,10 +53,10 @@ const pageErrors: string[] = [];
 const ids: Record<'open' | 'xss' | 'settled' | 'funded' | 'cancelled', string> = { open: '', xss: '', settled: '', funded: '', cancelled: '' };
 let settledParties: SaleParties;
 
-function parties(label: string, eventId: string, deliveryAddress = ADDRESS): SaleParties {
+function parties(label: string, eventId: string, deliveryAddress = ADDRESS, window = WINDOW): SaleParties {
   const ann = oracle.oracle.announce(eventId, 14, 1_750_000_000);
-  oracle.publish(ann, { window: WINDOW, deliveryAddress, hashrateThs: '100', simulatedDifficulty: SIMDIFF, nbDigits: 14 });
-  return saleParties({ label, announcement: ann, deliveryAddress, window: WINDOW });
+  oracle.publish(ann, { window, deliveryAddress, hashrateThs: '100', simulatedDifficulty: SIMDIFF, nbDigits: 14 });
+  return saleParties({ label, announcement: ann, deliveryAddress, window });
 }
 
 async function post(path: string, body: unknown, key: Uint8Array): Promise<Record<string, unknown>> {
@@ -153,17 +158,17 @@ describe.skipIf(browserPath === undefined)('dashboard in headless Chromium', () 
     const cet = await record(ids.settled);
     expect(cet.state).toBe('cet-broadcast');
     chain.height = 1102;
-    chain.confirmed.set(Transaction.fromHex(cet.closingTx as string).getId(), 1102);
+    chain.confirmed.set(cet.closingTxid as string, 1102);
     await tick();
     expect((await record(ids.settled)).state).toBe('settled');
 
-    const funded = parties('dash-funded', 'hashpower-delivery/1000-1100/100ths/simdiff=140000000/funded');
+    const funded = parties('dash-funded', 'hashpower-delivery/2000-2100/100ths/simdiff=140000000/funded', `${ADDRESS}funded`, LATER);
     ids.funded = await fund(funded);
-    const cancelled = parties('dash-cancelled', 'hashpower-delivery/1000-1100/100ths/simdiff=140000000/cancelled');
+    const cancelled = parties('dash-cancelled', 'hashpower-delivery/2000-2100/100ths/simdiff=140000000/cancelled', `${ADDRESS}cancelled`, LATER);
     ids.cancelled = await offer(cancelled);
     await post(`/v1/contracts/${ids.cancelled}/cancel`, {}, cancelled.offerIdentity);
-    ids.open = await offer(parties('dash-open', 'hashpower-delivery/1000-1100/100ths/simdiff=140000000/open'));
-    ids.xss = await offer(parties('dash-xss', XSS_EVENT, XSS_ADDRESS));
+    ids.open = await offer(parties('dash-open', 'hashpower-delivery/2000-2100/100ths/simdiff=140000000/open', `${ADDRESS}open`, LATER));
+    ids.xss = await offer(parties('dash-xss', XSS_EVENT, XSS_ADDRESS, LATER));
 
     context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'hashdlc-chromium-')), {
       executablePath: browserPath!,
