@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { recomputeOutcome, expectedDeliverySats, difficultyFromDecimal, type DeliveryEvidence } from '../protocol/hashpower/index.js';
+import { CURRENT_REWARD_RULE, recomputeOutcome, expectedDeliverySats, difficultyFromDecimal, type DeliveryEvidence } from '../protocol/hashpower/index.js';
 import type { OracleAnnouncement } from '../protocol/messages/index.js';
 import { encodeMessage, messageToJson, toHex } from '../protocol/messages/index.js';
 import { testOracle, type TestOracle } from './helpers/dlc-fixture.js';
@@ -78,6 +78,8 @@ export interface DeliveryParams {
   hashrateThs: string;
   simulatedDifficulty: string;
   nbDigits: number;
+  /** The reward rule stated; default the current one, null for an event announced before rules. */
+  rewardRule?: string | null;
 }
 
 export interface EventOracleServer {
@@ -111,6 +113,7 @@ export async function startEventOracle(label: string): Promise<EventOracleServer
         poolPayoutAddresses: [],
         hashrateThs: params.hashrateThs,
         simulatedDifficulty: params.simulatedDifficulty,
+        rewardRule: params.rewardRule === undefined ? CURRENT_REWARD_RULE : params.rewardRule,
         descriptor: { type: 'numeric', base: 2, nbDigits: params.nbDigits, unit: 'bps', precision: 0 },
       },
       attestHeight: params.window.end,

@@ -17,6 +17,7 @@ const paramsSchema = z.object({
   window: z.object({ start: z.number().int(), end: z.number().int() }).nullable(),
   deliveryAddress: z.string().nullable().optional(),
   hashrateThs: z.string().nullable().optional(),
+  rewardRule: z.string().nullable().optional(),
 }).loose();
 const eventSchema = z.object({
   eventId: z.string(),
@@ -38,6 +39,8 @@ export interface EventParams {
   window: { start: number; end: number } | null;
   deliveryAddress: string | null;
   hashrateThs: string | null;
+  /** The reward rule of a hashprice or delivery event (oracle/API.md); null before rules were stated. */
+  rewardRule: string | null;
 }
 
 export interface FetchedAnnouncement {
@@ -122,7 +125,7 @@ export class OracleClient {
     if (msg.type !== 'oracle_announcement') throw unavailable(this.url, `announcement hex is a ${msg.type}`);
     const p = parsed.data.params;
     const params: EventParams | null = p === undefined ? null : {
-      kind: p.kind, window: p.window, deliveryAddress: p.deliveryAddress ?? null, hashrateThs: p.hashrateThs ?? null,
+      kind: p.kind, window: p.window, deliveryAddress: p.deliveryAddress ?? null, hashrateThs: p.hashrateThs ?? null, rewardRule: p.rewardRule ?? null,
     };
     return { announcement: msg.message, bytes, params, attestHeight: parsed.data.attestHeight ?? null, attested: parsed.data.state === 'attested' };
   }

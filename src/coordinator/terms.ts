@@ -22,6 +22,7 @@ import {
   parseCustomCurveJson,
   type TemplateResult,
 } from '../../protocol/templates/index.js';
+import { CURRENT_REWARD_RULE, FULL_REWARD_RULE } from '../../protocol/hashpower/index.js';
 import { CoordinatorError } from './errors.js';
 import { isHexText } from './limits.js';
 
@@ -280,6 +281,8 @@ export interface StatedEventParams {
   window: { start: number; end: number } | null;
   deliveryAddress: string | null;
   hashrateThs: string | null;
+  /** null: an event announced before reward rules (`full-reward-v0`). */
+  rewardRule: string | null;
 }
 
 /**
@@ -287,7 +290,8 @@ export interface StatedEventParams {
  * (its id is signed in the announcement, so these parameters are the
  * oracle's word): a sale needs a `hashpower-delivery` event over the same
  * window, delivery address and hashrate; a hashprice contract a `hashprice`
- * event over the same window. Custom curves are not checked.
+ * event over the same window; both under the current reward rule
+ * (`subsidy+fees-capped-4x-median-v1`). Custom curves are not checked.
  * @throws {CoordinatorError} TERMS_MISMATCH naming the field.
  */
 export function checkEventAgainstTerms(params: StatedEventParams, terms: OfferTerms, eventId: string): void {
@@ -297,6 +301,9 @@ export function checkEventAgainstTerms(params: StatedEventParams, terms: OfferTe
   const kind = terms.template === 'hashpower-sale' ? 'hashpower-delivery' : 'hashprice';
   if (params.kind !== kind) throw bad('kind', kind, params.kind);
   if (params.window === null || params.window.start !== terms.window.start || params.window.end !== terms.window.end) throw bad('window', terms.window, params.window);
+  // Issue 9, hole 6: an event that counts whole coinbases lets a party that mines one block of
+  // the window move the outcome with a fee it pays itself; only the capped rule is taken.
+  if (params.rewardRule !== CURRENT_REWARD_RULE) throw bad('rewardRule', CURRENT_REWARD_RULE, params.rewardRule ?? FULL_REWARD_RULE);
   if (terms.template === 'hashpower-sale') {
     if (params.deliveryAddress !== terms.deliveryAddress) throw bad('deliveryAddress', terms.deliveryAddress, params.deliveryAddress);
     if (params.hashrateThs !== terms.hashrateThs) throw bad('hashrateThs', terms.hashrateThs, params.hashrateThs);
