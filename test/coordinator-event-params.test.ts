@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FULL_REWARD_RULE } from '../protocol/hashpower/index.js';
 import { startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
-import { FakeChain, api, identityOf, saleParties, type SaleParties } from './coordinator-fixtures.js';
+import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, saleParties, type SaleParties } from './coordinator-fixtures.js';
 import { startEventOracle, type EventOracleServer } from './dashboard-fixtures.js';
 
 const WINDOW = { start: 1000, end: 1100 };
@@ -34,14 +34,7 @@ async function postOffer(p: SaleParties): Promise<{ status: number; body: Record
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hashdlc-event-params-'));
   oracle = await startEventOracle('event-params-oracle');
-  coord = await startCoordinator({
-    dataDir: join(dir, 'db'),
-    port: 0,
-    rpc: { url: 'http://127.0.0.1:1/', username: 'u', password: 'p' },
-    oracles: [oracle.url],
-    limits: { maxBodyBytes: 2_000_000, maxAdaptorSignatures: 4000, maxFundingInputs: 5, maxPrevTxBytes: 20_000 },
-    engineThreads: 1,
-  }, { chain: new FakeChain(), watch: false, log: () => undefined });
+  coord = await startCoordinator(fakeChainCoordinatorConfig(join(dir, 'db'), oracle.url), { chain: new FakeChain(), watch: false, log: () => undefined });
 });
 
 afterAll(async () => {

@@ -37,7 +37,7 @@ import { encodeAcceptDlc, encodeMessage, encodeOfferDlc, encodeSignDlc, fromHex,
 import { hashpowerSale, type TemplateResult } from '../protocol/templates/index.js';
 import { extractFundingSignatures, type FundingTransaction } from '../protocol/tx/index.js';
 import { ChainError } from '../src/chain/index.js';
-import type { ChainPort } from '../src/coordinator/index.js';
+import type { ChainPort, CoordinatorConfigInput } from '../src/coordinator/index.js';
 import type { OfferTerms } from '../src/coordinator/terms.js';
 import { REGTEST_CHAIN_HASH, fundingInput, p2wpkhScriptPubkey, publicKey, testOracle, testSecret, type TestOracle } from './helpers/dlc-fixture.js';
 
@@ -101,6 +101,23 @@ export async function startTestOracle(
       server.close(() => resolve());
       server.closeAllConnections();
     }),
+  };
+}
+
+/**
+ * A coordinator's configuration over the in-memory chain (no node at that RPC
+ * URL): one in-thread engine and limits small enough for a 2 MB body (the
+ * body limit must carry what the CET, input and prevTx limits allow).
+ */
+export function fakeChainCoordinatorConfig(dataDir: string, oracleUrl: string): CoordinatorConfigInput {
+  return {
+    dataDir,
+    port: 0,
+    rpc: { url: 'http://127.0.0.1:1/', username: 'u', password: 'p' },
+    oracles: [oracleUrl],
+    limits: { maxBodyBytes: 2_000_000, maxAdaptorSignatures: 4000, maxFundingInputs: 5, maxPrevTxBytes: 20_000 },
+    watcher: { attestationPollIntervalMs: 1 },
+    engineThreads: 1,
   };
 }
 

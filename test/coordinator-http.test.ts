@@ -21,7 +21,7 @@ import { startCoordinator, type RunningCoordinator } from '../src/coordinator/in
 import { bscriptSignatureDecode } from './helpers/script-sig.js';
 import { testOracle } from './helpers/dlc-fixture.js';
 import type { OracleAnnouncement } from '../protocol/messages/index.js';
-import { FakeChain, api, identityOf, keySigner, saleParties, startTestOracle, type SaleParties, type TestOracleServer } from './coordinator-fixtures.js';
+import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, keySigner, saleParties, startTestOracle, type SaleParties, type TestOracleServer } from './coordinator-fixtures.js';
 
 const ORACLE_LABEL = 'coord-http-oracle';
 const theOracle = testOracle(ORACLE_LABEL);
@@ -37,15 +37,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hashdlc-coord-'));
   oracle = await startTestOracle(ORACLE_LABEL, { events: published });
   chain = new FakeChain();
-  coord = await startCoordinator({
-    dataDir: join(dir, 'db'),
-    port: 0,
-    rpc: { url: 'http://127.0.0.1:1/', username: 'u', password: 'p' },
-    oracles: [oracle.url],
-    limits: { maxBodyBytes: 2_000_000, maxAdaptorSignatures: 4000, maxFundingInputs: 5, maxPrevTxBytes: 20_000 },
-    watcher: { attestationPollIntervalMs: 1 },
-    engineThreads: 1,
-  }, { chain, now: () => clock, watch: false, log: (level, msg) => { logs.push(`${level} ${msg}`); } });
+  coord = await startCoordinator(fakeChainCoordinatorConfig(join(dir, 'db'), oracle.url), { chain, now: () => clock, watch: false, log: (level, msg) => { logs.push(`${level} ${msg}`); } });
 });
 
 afterAll(async () => {

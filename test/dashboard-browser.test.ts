@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../protocol/messages/index.js';
 import { startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
 import { contractCurve, stepAt } from '../src/dashboard/index.js';
-import { FakeChain, api, identityOf, saleParties, type SaleParties } from './coordinator-fixtures.js';
+import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, saleParties, type SaleParties } from './coordinator-fixtures.js';
 import { deliveryEvidence, startEventOracle, type EventOracleServer } from './dashboard-fixtures.js';
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter((p): p is string => p !== undefined && p !== '');
@@ -137,15 +137,7 @@ describe.skipIf(browserPath === undefined)('dashboard in headless Chromium', () 
     mkdirSync(SHOTS, { recursive: true });
     oracle = await startEventOracle('dashboard-oracle');
     chain = new FakeChain();
-    coord = await startCoordinator({
-      dataDir: join(dir, 'db'),
-      port: 0,
-      rpc: { url: 'http://127.0.0.1:1/', username: 'u', password: 'p' },
-      oracles: [oracle.url],
-      limits: { maxBodyBytes: 2_000_000, maxAdaptorSignatures: 4000, maxFundingInputs: 5, maxPrevTxBytes: 20_000 },
-      watcher: { attestationPollIntervalMs: 1 },
-      engineThreads: 1,
-    }, { chain, now: () => clock, watch: false, log: () => undefined });
+    coord = await startCoordinator(fakeChainCoordinatorConfig(join(dir, 'db'), oracle.url), { chain, now: () => clock, watch: false, log: () => undefined });
 
     // A settled sale: funded, confirmed, attested at 6000 bps with evidence, CET broadcast by the watcher and confirmed.
     settledParties = parties('dash-settled', 'hashpower-delivery/1000-1100/100ths/simdiff=140000000/settled');
