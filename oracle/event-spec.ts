@@ -109,7 +109,7 @@ export interface EventParams {
 }
 
 /** Kinds whose outcome uses the expected reward `v`, hence a reward rule. */
-export function usesRewardRule(kind: EventKind): boolean {
+function usesRewardRule(kind: EventKind): boolean {
   return kind === 'hashprice' || kind === 'hashpower-delivery';
 }
 

@@ -230,7 +230,7 @@ export class EventService {
     // judged against the highest block known (the node's, while the index catches up);
     // the margin covers a block the node has and the oracle has not seen yet. Operators
     // may create past events (their blocks are rescanned, in chunks, off the attest path).
-    const seen = Math.max(tip.height, this.#indexer.seenHeight ?? tip.height);
+    const seen = this.#indexer.seenHeight ?? tip.height; // already the higher of the index's tip and the node's height
     if (!who.operator && start <= seen + limits.startMarginBlocks) {
       throw invalid(
         'window-started',

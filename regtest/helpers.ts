@@ -11,6 +11,7 @@
  * start nodes (node.ts does).
  */
 import { Transaction, address as btcAddress } from 'bitcoinjs-lib';
+import { blockSubsidy, subsidyHalvingInterval } from '../protocol/hashpower/index.js';
 import type { BitcoinRpc } from '../src/chain/rpc.js';
 import { assembleBlock, buildCoinbase, witnessCommitmentScript } from './blocks.js';
 import type { BuiltBlock, CoinbaseOutput } from './blocks.js';
@@ -196,10 +197,9 @@ export async function payFromPoolWallet(
 
 // --- reorgs --------------------------------------------------------------------
 
-/** Regtest block subsidy: 50 BTC halving every 150 blocks (Core's regtest nSubsidyHalvingInterval). */
+/** Regtest block subsidy: 50 BTC halving every 150 blocks (Core's regtest nSubsidyHalvingInterval), as the oracle's reward rules count it. */
 export function regtestSubsidy(height: number): bigint {
-  const halvings = Math.floor(height / 150);
-  return halvings >= 64 ? 0n : 5_000_000_000n >> BigInt(halvings);
+  return blockSubsidy(height, subsidyHalvingInterval('regtest'));
 }
 
 /**

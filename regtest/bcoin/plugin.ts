@@ -553,7 +553,7 @@ function installRpc(node: BcoinFullNode, bcoin: BcoinModule, internals: BcoinInt
     if (best.isKept(hash)) return (await best.isInvalid(hash)) ? 'duplicate-invalid' : 'duplicate';
     if (await chain.getEntry(hash)) return 'duplicate';
     // A child of an invalidated block (Core AcceptBlockHeader: BLOCK_FAILED_MASK on the parent).
-    if ((await best.entry(block.prevBlock)) && (await best.isInvalid(block.prevBlock))) return 'bad-prevblk';
+    if (await best.isInvalid(block.prevBlock)) return 'bad-prevblk';
     if (!(await chain.getEntry(block.prevBlock))) return 'prev-blk-not-found';
     let entry: BcoinChainEntry | null;
     try {
