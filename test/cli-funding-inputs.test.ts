@@ -13,11 +13,10 @@ import { Psbt } from 'bitcoinjs-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fundingPsbtOf, setupContract } from '../protocol/contract/index.js';
 import type { FundingInput } from '../protocol/messages/index.js';
-import { partyInputIndexes, signedInputIndexes } from '../protocol/tx/index.js';
+import { partyFundingPsbt, partyInputIndexes, signedInputIndexes } from '../protocol/tx/index.js';
 import type { BitcoinRpc } from '../src/chain/index.js';
 import { defaultMaxFeeRate } from '../src/cli/contract.js';
 import {
-  outgoingFundingPsbt,
   ownWitnessesOfExternalPsbt,
   refuseOurCoinsAsCounterpartyInputs,
   refuseUnverifiableCounterpartyInputs,
@@ -82,7 +81,7 @@ describe('a counterparty listing a coin of this wallet', () => {
   it('never gets a signature: the wallet signs only our input indexes, and only our witnesses go out', () => {
     const own = signOwnFundingInputs(wallet, attack.setup, 'offer');
     expect(own.fundingSignatures).toHaveLength(1);
-    const out = outgoingFundingPsbt(attack.setup, 'offer', own);
+    const out = partyFundingPsbt(attack.setup.funding, 'offer', own);
     expect(signedInputIndexes(out)).toEqual(partyInputIndexes(attack.setup.funding, 'offer'));
     const victimIndex = partyInputIndexes(attack.setup.funding, 'accept')[0]!;
     expect(out.data.inputs[victimIndex]!.partialSig).toBeUndefined();

@@ -14,25 +14,16 @@
  * never spends them), pay anyone else, or talk to the coordinator.
  */
 import { Psbt, Transaction } from 'bitcoinjs-lib';
-import { setupContract } from '../../protocol/contract/index.js';
-import type { FundingTxInput, Party } from '../../protocol/tx/index.js';
+import { buildFundingTransaction, type FundingTxInput } from '../../protocol/tx/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
-import type { Wallet } from '../wallet/index.js';
+import { FUNDING_INPUT_SEQUENCE, type Wallet } from '../wallet/index.js';
 import { needAccept, type LoadedContract } from './contract.js';
 import { CliError } from './errors.js';
-
-/** nSequence of a BIP125-signalling input (below 0xfffffffe, no relative locktime meaning: BIP68 disabled by bit 31). */
-export const RBF_SEQUENCE = 0xfffffffd;
 
 /** vbytes of one P2WPKH input (41 non-witness + 108/4 witness), the P2WPKH output (31) and the overhead (10.5, rounded up). */
 const P2WPKH_INPUT_VB = 68n;
 const OUTPUT_VB = 43n; // up to a P2WSH/P2TR output script
 const OVERHEAD_VB = 11n;
-
-/** Which funding inputs are ours. */
-function ownParty(c: LoadedContract): Party {
-  return c.record.role === 'offer' ? 'offer' : 'accept';
-}
 
 /** Whether this party's funding signatures may be out: the offerer once sign_dlc exists, the accepter once it accepted. */
 export function fundingSignaturesMayBeOut(c: LoadedContract): boolean {
@@ -57,11 +48,11 @@ export interface CancelTransaction {
  * @throws {CliError} STATE when the funding transaction is confirmed (the contract is live) or no input of ours is left; MISMATCH when they cannot pay the fee.
  */
 export async function buildCancelPsbt(c: LoadedContract, rpc: BitcoinRpc): Promise<CancelTransaction> {
-  const setup = setupContract(c.offer, needAccept(c), c.flow);
-  const funding = setup.funding;
+  // The funding transaction alone (no CETs: protocol/contract setupContract would build them all).
+  const funding = buildFundingTransaction(c.offer, needAccept(c), { extraOutputs: c.template.extraOutputs });
   const confirmed = await rpc.getTxOut(funding.txidHex, funding.fundOutputIndex, false);
   if (confirmed !== null) throw new CliError('STATE', `the funding transaction ${funding.txidHex} is confirmed: the contract is live, settle or refund it`);
-  const party = ownParty(c);
+  const party = c.record.role;
   const ours: FundingTxInput[] = [];
   for (const input of funding.inputs.filter((i) => i.party === party)) {
     const txid = Buffer.from(input.prevTxid).reverse().toString('hex');
@@ -82,7 +73,7 @@ export async function buildCancelPsbt(c: LoadedContract, rpc: BitcoinRpc): Promi
     psbt.addInput({
       hash: input.prevTxid,
       index: input.prevVout,
-      sequence: RBF_SEQUENCE,
+      sequence: FUNDING_INPUT_SEQUENCE, // BIP125-signalling, like the funding inputs it replaces
       witnessUtxo: { script: input.prevOutput.script, value: input.prevOutput.value },
       nonWitnessUtxo: input.prevTx,
       ...(input.redeemScript.length > 0 ? { redeemScript: input.redeemScript } : {}),

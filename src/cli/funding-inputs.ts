@@ -30,7 +30,7 @@ import type { ContractSetup } from '../../protocol/contract/index.js';
 import { fundingPsbtOf } from '../../protocol/contract/index.js';
 import type { FundingInput, FundingSignatures } from '../../protocol/messages/index.js';
 import { toHex } from '../../protocol/messages/index.js';
-import { extractFundingSignatures, partyFundingPsbt, partyInputIndexes, signedInputIndexes, type Party } from '../../protocol/tx/index.js';
+import { extractFundingSignatures, partyInputIndexes, signedInputIndexes, type Party } from '../../protocol/tx/index.js';
 import type { Wallet } from '../wallet/index.js';
 import { CliError } from './errors.js';
 
@@ -139,9 +139,4 @@ export function ownWitnessesOfExternalPsbt(setup: ContractSetup, psbt: Psbt, par
     );
   }
   return extractFundingSignatures(psbt, setup.funding, party);
-}
-
-/** What this party sends or stores: a clean funding PSBT with only its own witnesses. */
-export function outgoingFundingPsbt(setup: ContractSetup, party: Party, own: FundingSignatures): Psbt {
-  return partyFundingPsbt(setup.funding, party, own);
 }

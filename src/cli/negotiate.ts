@@ -46,7 +46,7 @@ import {
 } from '../../protocol/contract/index.js';
 import type { FundingSignatures, OfferDlc } from '../../protocol/messages/index.js';
 import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc, encodeAcceptDlc, encodeSignDlc, fromHex, toHex } from '../../protocol/messages/index.js';
-import { applyFundingSignatures } from '../../protocol/tx/index.js';
+import { applyFundingSignatures, buildFundingTransaction, partyFundingPsbt } from '../../protocol/tx/index.js';
 import { randomU64, type ContractRecord } from '../wallet/index.js';
 import { COMMON_OPTIONS, bigintOpt, helpText, list, parseCommand, str, type CommandSpec } from './args.js';
 import { loadConfig } from './config.js';
@@ -73,7 +73,6 @@ import {
 import { CliContext } from './context.js';
 import { CliError, usage } from './errors.js';
 import {
-  outgoingFundingPsbt,
   outpointsOf,
   ownWitnessesOfExternalPsbt,
   refuseOurCoinsAsCounterpartyInputs,
@@ -319,7 +318,7 @@ export async function signCommand(argv: string[]): Promise<number> {
     if (c.record.sign !== undefined) {
       if (c.record.state !== 'accepted') throw new CliError('STATE', `contract ${c.record.id} is signed already (state ${c.record.state})`);
       // Made in an earlier run whose POST did not go through: send it again (the PSBT rebuilt with our witnesses alone).
-      const again = outgoingFundingPsbt(setupContract(c.offer, needAccept(c), c.flow), 'offer', needSign(c).fundingSignatures);
+      const again = partyFundingPsbt(buildFundingTransaction(c.offer, needAccept(c), { extraOutputs: c.template.extraOutputs }), 'offer', needSign(c).fundingSignatures);
       await coordinator.sign(c.record.id, { sign: c.record.sign, fundingPsbt: again.toBase64() }, c.keys.identitySecretKey);
       saveState(wallet, c.record, 'signed');
       ctx.print({ id: c.record.id, state: 'signed', contractId: c.record.contractId }, [`sign_dlc of ${c.record.id} sent again`]);
@@ -371,7 +370,7 @@ export async function signCommand(argv: string[]): Promise<number> {
       fundingSignatures = signOwnFundingInputs(wallet, setup, 'offer');
     }
     // Only our own witnesses leave: sign_dlc carries them, the PSBT is a clean copy with them alone.
-    const psbt = outgoingFundingPsbt(setup, 'offer', fundingSignatures);
+    const psbt = partyFundingPsbt(setup.funding, 'offer', fundingSignatures);
     const sign = assembleSign(
       setup,
       { cetAdaptorSignatures: unpackAdaptorSignatures(fromHex(c.record.ownCetSignatures!)), refundSignature: fromHex(c.record.ownRefundSignature!) },
@@ -452,7 +451,7 @@ export async function fundCommand(argv: string[]): Promise<number> {
       ownWitnesses = signOwnFundingInputs(wallet, setup, 'accept');
     }
     // Only our own witnesses leave (a clean copy of the funding PSBT with them alone).
-    const psbt = outgoingFundingPsbt(setup, 'accept', ownWitnesses);
+    const psbt = partyFundingPsbt(setup.funding, 'accept', ownWitnesses);
     let txid = setup.funding.txidHex;
     if (broadcast) {
       // Both parties' witnesses on the funding transaction computed here (the PSBT may

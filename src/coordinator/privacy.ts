@@ -51,6 +51,8 @@ export function publicRecord(rec: ContractRecord): ContractRecord {
   for (const k of CHAIN_FIELDS) if (r[k] !== undefined) out[k] = r[k];
   const accepter = r.accepter as { payoutSpk?: string } | undefined;
   if (accepter?.payoutSpk !== undefined && r.closingTxid !== undefined) out.accepter = { payoutSpk: accepter.payoutSpk };
+  // The funding transaction itself is party-only; that it was broadcast is a chain fact.
+  if (r.fundingTx !== undefined) out.fundingBroadcast = true;
   out.public = true;
   return out as unknown as ContractRecord;
 }

@@ -429,7 +429,6 @@ export class CoordinatorService {
     const eventWindow = window ?? stated.find((p) => p.window !== null)?.window ?? null;
     const v = offerTimingViolation(terms, { tip, window: eventWindow, attested: stated.some((p) => p.attested) });
     if (v !== null) throw timingError(v);
-    if (terms.fundingDeadline === undefined) throw timingError(deadlineViolation(terms, tip)!);
     const attestHeight = Math.max(...stated.map((p) => p.attestHeight ?? -1), eventWindow?.end ?? -1);
     if (attestHeight < 0) return;
     const latest = attestHeight + REFUND_MAX_GRACE_BLOCKS[FLOW_NETWORK[this.config.network]];

@@ -29,7 +29,7 @@
 import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import { CoordinatorError } from './errors.js';
-import type { ContractRecord, ContractState } from './lifecycle.js';
+import { TERMINAL_STATES, type ContractRecord, type ContractState } from './lifecycle.js';
 
 export type MessageKind = 'offer' | 'accept' | 'sign';
 
@@ -37,11 +37,9 @@ const pad = (n: number): string => String(n).padStart(15, '0');
 const CLOSED: ReadonlySet<ContractState> = new Set(['settled', 'refunded', 'closed']);
 const PENDING: ReadonlySet<ContractState> = new Set(['offered', 'accepted', 'signed']);
 
-const ENDED: ReadonlySet<ContractState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed', 'expired']);
-
 /** The delivery-index key of a live hashpower sale (issue 9, hole 7), or undefined. */
 function deliveryKey(rec: ContractRecord): string | undefined {
-  if (rec.terms.template !== 'hashpower-sale' || ENDED.has(rec.state)) return undefined;
+  if (rec.terms.template !== 'hashpower-sale' || TERMINAL_STATES.has(rec.state)) return undefined;
   return `${rec.terms.deliveryAddress}!${rec.id}`;
 }
 

@@ -88,6 +88,8 @@ export class Watcher {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
+  /** The tip at which the offer book's clock last ran (`#expireDue`). */
+  #expiredAt: number | undefined;
 
   constructor(service: CoordinatorService) {
     this.#svc = service;
@@ -130,8 +132,12 @@ export class Watcher {
 
   /** The offer book's clock (service.expireDue): deadlines and accept timeouts. Its failure does not stop the poll. */
   async #expireDue(tip: number): Promise<void> {
+    // Deadlines and timeouts are heights: nothing new falls due until the tip moves
+    // (offers and accepts made meanwhile are checked against the tip when made).
+    if (tip === this.#expiredAt) return;
     try {
       await this.#svc.expireDue(tip);
+      this.#expiredAt = tip;
     } catch (err) {
       this.#svc.log('warn', 'watcher: expiring offers failed', { error: errText(err) });
     }

@@ -129,8 +129,11 @@ function priceText(rec: ContractRecord): string {
   return formatSats(s.price);
 }
 
-/** Every field a record may have, for display (the union narrowed by presence). */
-type AnyRecord = ContractRecord & Partial<AcceptPart & FundingPart & ClosingPart & ClosingConfirmPart> & { endedFrom?: ContractState; reason?: string };
+/**
+ * Every field a record may have, for display (the union narrowed by presence); a
+ * public summary (src/coordinator/privacy.ts) has `fundingBroadcast` for the party-only `fundingTx`.
+ */
+type AnyRecord = ContractRecord & Partial<AcceptPart & FundingPart & ClosingPart & ClosingConfirmPart> & { endedFrom?: ContractState; reason?: string; fundingBroadcast?: boolean };
 
 // ------------------------------------------------------------------ offer book
 
@@ -262,18 +265,13 @@ function blockStatus(height: number | null | undefined, tip: number | null): str
   return `block ${groupDigits(height)} (${n} confirmation${n === 1 ? '' : 's'})`;
 }
 
-/** States in which the funding transaction has been broadcast. */
-const FUNDED_STATES: ReadonlySet<string> = new Set([
-  'funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'settled', 'refund-broadcast', 'refunded', 'close-broadcast', 'closed',
-]);
-
 const CLOSING_NAMES: Record<string, string> = { cet: 'CET (settlement)', refund: 'Refund', close: 'Cooperative close' };
 
 function transactions(rec: AnyRecord, ctx: PageContext): SafeHtml {
   const rows: SafeHtml[] = [];
   if (rec.fundingTxid !== undefined) {
-    // The public summary has no funding transaction (src/coordinator/privacy.ts): its height or the state says it was broadcast.
-    const broadcast = rec.fundingTx !== undefined || rec.fundingHeight !== undefined || FUNDED_STATES.has(rec.state);
+    // The public summary carries no funding transaction, only that it was broadcast (src/coordinator/privacy.ts).
+    const broadcast = rec.fundingTx !== undefined || rec.fundingBroadcast === true;
     const status = broadcast ? blockStatus(rec.fundingHeight, ctx.tip) : rec.state === 'cancelled' || rec.state === 'failed' ? 'never broadcast' : 'not broadcast yet (waiting for signatures)';
     rows.push(html`<tr data-tx="funding"><td>Funding</td><td class="mono">${rec.fundingTxid}</td><td>output ${rec.fundOutputIndex ?? '?'}: ${formatSats(rec.fundOutputValue ?? '0')} (2-of-2)</td><td>${status}</td></tr>`);
   }
