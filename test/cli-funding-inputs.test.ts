@@ -15,14 +15,14 @@ import { fundingPsbtOf, setupContract } from '../protocol/contract/index.js';
 import type { FundingInput } from '../protocol/messages/index.js';
 import { partyFundingPsbt, partyInputIndexes, signedInputIndexes } from '../protocol/tx/index.js';
 import type { BitcoinRpc } from '../src/chain/index.js';
-import { defaultMaxFeeRate } from '../src/cli/contract.js';
+import { defaultMaxFeeRate } from '../src/participant/contract.js';
 import {
   ownWitnessesOfExternalPsbt,
   refuseOurCoinsAsCounterpartyInputs,
   refuseUnverifiableCounterpartyInputs,
   signOwnFundingInputs,
   spentOutput,
-} from '../src/cli/funding-inputs.js';
+} from '../src/participant/funding-inputs.js';
 import { RECEIVE, Wallet } from '../src/wallet/index.js';
 import { fundingInput, linearDescriptor, syntheticPrevTx, testOracle, testSecret, twoPartyFixture } from './helpers/dlc-fixture.js';
 

@@ -7,7 +7,7 @@
  * This module does NOT read the environment (config.ts does) or run commands.
  */
 import { parseArgs } from 'node:util';
-import { usage } from './errors.js';
+import { usage } from '../participant/errors.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -57,7 +57,7 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
 
 /**
  * Parses `argv` for `spec` (strict: unknown options and wrong types are errors).
- * @throws {CliError} USAGE.
+ * @throws {ParticipantError} USAGE.
  */
 export function parseCommand(spec: CommandSpec, argv: string[]): ParsedCommand {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } };
@@ -105,7 +105,7 @@ export function str(values: OptionValues, name: string): string | undefined {
 
 /**
  * A required string option.
- * @throws {CliError} USAGE when absent.
+ * @throws {ParticipantError} USAGE when absent.
  */
 export function required(values: OptionValues, name: string, command: string): string {
   const v = str(values, name);
@@ -115,7 +115,7 @@ export function required(values: OptionValues, name: string, command: string): s
 
 /**
  * A non-negative integer amount option (sats, TH/s, ...), exact as bigint.
- * @throws {CliError} USAGE for anything but decimal digits.
+ * @throws {ParticipantError} USAGE for anything but decimal digits.
  */
 export function bigintOpt(values: OptionValues, name: string, fallback?: bigint): bigint | undefined {
   const v = str(values, name);
@@ -126,7 +126,7 @@ export function bigintOpt(values: OptionValues, name: string, fallback?: bigint)
 
 /**
  * A non-negative safe integer option (heights, bps, counts).
- * @throws {CliError} USAGE.
+ * @throws {ParticipantError} USAGE.
  */
 export function intOpt(values: OptionValues, name: string, fallback?: number): number | undefined {
   const v = str(values, name);
@@ -140,3 +140,10 @@ export function list(values: OptionValues, name: string): string[] {
   const v = values[name];
   return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
 }
+
+/** Options for funding from another wallet and paying to other addresses (offer, accept). */
+export const EXTERNAL_FUNDING_OPTIONS = {
+  utxo: { type: 'string', value: 'TXID:VOUT', multiple: true, help: "fund from this P2WPKH output of an external wallet (sign with --psbt-out/--psbt-in)" },
+  'payout-address': { type: 'string', value: 'ADDR', help: 'where your payouts go (default: a new address of this wallet)' },
+  'change-address': { type: 'string', value: 'ADDR', help: 'where your funding change goes (default: a new change address of this wallet)' },
+} as const;

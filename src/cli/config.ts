@@ -24,19 +24,11 @@ import { z } from 'zod';
 import type { RpcConfig } from '../chain/index.js';
 import { WALLET_NETWORKS, type WalletNetworkName } from '../wallet/index.js';
 import { COMMON_OPTIONS, str, type OptionValues } from './args.js';
-import { CliError } from './errors.js';
+import type { ParticipantConfig } from '../participant/config.js';
+import { ParticipantError } from '../participant/errors.js';
 
-export interface CliConfig {
-  network: WalletNetworkName;
-  /** Whether the network was given (flag or env) rather than defaulted. */
-  networkGiven: boolean;
-  walletDir: string;
-  coordinator: string | undefined;
-  oracle: string | undefined;
-  oraclePubkey: string | undefined;
-  rpc: RpcConfig | undefined;
-  feeRatePerVb: bigint | undefined;
-  threads: number | undefined;
+/** The participant's configuration plus the CLI's output mode. */
+export interface CliConfig extends ParticipantConfig {
   json: boolean;
 }
 
@@ -61,7 +53,7 @@ function pick(values: OptionValues, env: NodeJS.ProcessEnv, name: string): strin
 
 /**
  * Reads the configuration from the parsed flags and the environment.
- * @throws {CliError} CONFIG naming the bad setting.
+ * @throws {ParticipantError} CONFIG naming the bad setting.
  */
 export function loadConfig(values: OptionValues, env: NodeJS.ProcessEnv = process.env): CliConfig {
   const networkRaw = pick(values, env, 'network');
@@ -79,7 +71,7 @@ export function loadConfig(values: OptionValues, env: NodeJS.ProcessEnv = proces
     const issue = r.error.issues[0]!;
     const key = String(issue.path[0] ?? '');
     const flag = { rpcUrl: 'rpc-url', oraclePubkey: 'oracle-pubkey', feeRate: 'fee-rate' }[key] ?? key;
-    throw new CliError('CONFIG', `--${flag}: ${issue.message}`);
+    throw new ParticipantError('CONFIG', `--${flag}: ${issue.message}`);
   }
   const c = r.data;
   let rpc: RpcConfig | undefined;
@@ -103,31 +95,4 @@ export function loadConfig(values: OptionValues, env: NodeJS.ProcessEnv = proces
     threads: c.threads === undefined ? undefined : Number(c.threads),
     json: values.json === true,
   };
-}
-
-/**
- * The coordinator URL, required.
- * @throws {CliError} CONFIG.
- */
-export function needCoordinator(c: CliConfig): string {
-  if (c.coordinator === undefined) throw new CliError('CONFIG', 'no coordinator: pass --coordinator URL or set HASHDLC_COORDINATOR');
-  return c.coordinator;
-}
-
-/**
- * The oracle URL, required.
- * @throws {CliError} CONFIG.
- */
-export function needOracle(c: CliConfig): string {
-  if (c.oracle === undefined) throw new CliError('CONFIG', 'no oracle: pass --oracle URL or set HASHDLC_ORACLE');
-  return c.oracle;
-}
-
-/**
- * The node RPC settings, required.
- * @throws {CliError} CONFIG.
- */
-export function needRpc(c: CliConfig): RpcConfig {
-  if (c.rpc === undefined) throw new CliError('CONFIG', 'no Bitcoin node: pass --rpc-url URL or set HASHDLC_RPC_URL');
-  return c.rpc;
 }

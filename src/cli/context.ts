@@ -1,112 +1,21 @@
 /**
- * What a command runs with: the configuration, and lazily the wallet, the
- * node, the coordinator and oracle clients and the signing engine, plus the
- * output helpers (human lines or `--json`, progress on stderr). `close()`
- * stops the engine's workers.
+ * What a command runs with: a `Participant` (src/participant) whose progress
+ * and notes go to stderr, plus `print`, the result on stdout (human lines or
+ * `--json`).
  *
  * This module does NOT implement commands.
  */
-import type { HashProfile } from '../../protocol/crypto/index.js';
-import { verifyAnnouncement } from '../../protocol/messages/index.js';
-import type { OracleAnnouncement } from '../../protocol/messages/index.js';
-import { toHex } from '../../protocol/messages/index.js';
-import { BitcoinRpc } from '../chain/index.js';
-import { AdaptorEngine } from '../engine/index.js';
-import { Wallet } from '../wallet/index.js';
+import { Participant } from '../participant/participant.js';
 import type { CliConfig } from './config.js';
-import { needCoordinator, needOracle, needRpc } from './config.js';
-import { CliError } from './errors.js';
-import { CoordinatorClient, OracleHttp, type OracleEventJson, type OracleInfo } from './http.js';
-import { progressReporter, type Progress } from './progress.js';
+import { progressReporter } from './progress.js';
 
-export class CliContext {
-  readonly config: CliConfig;
-  readonly progress: Progress;
-  #wallet: Wallet | undefined;
-  #rpc: BitcoinRpc | undefined;
-  #engine: AdaptorEngine | undefined;
-  #oracleInfo: OracleInfo | undefined;
-  #nodeChecked = false;
-  readonly #readOnly: boolean;
+export class CliContext extends Participant {
+  override readonly config: CliConfig;
 
   /** `readOnly`: the command only reads the wallet (a dry run), so it does not take the wallet lock. */
   constructor(config: CliConfig, options: { readOnly?: boolean } = {}) {
+    super(config, { ...options, progress: progressReporter(process.stderr), note: (line) => process.stderr.write(`${line}\n`) });
     this.config = config;
-    this.#readOnly = options.readOnly === true;
-    // Progress goes to stderr, never into --json output on stdout.
-    this.progress = progressReporter(process.stderr);
-  }
-
-  /**
-   * The wallet (its network must match a network given by flag or env),
-   * locked for this command's run unless the command is read-only (one
-   * process per wallet; released by `close()`).
-   * @throws {WalletError} WALLET_LOCKED when another process uses it.
-   */
-  wallet(): Wallet {
-    this.#wallet ??= Wallet.open(this.config.walletDir, { lock: !this.#readOnly, ...(this.config.networkGiven ? { expectNetwork: this.config.network } : {}) });
-    return this.#wallet;
-  }
-
-  /** The node, checked once to be on the wallet's network. */
-  async rpc(): Promise<BitcoinRpc> {
-    this.#rpc ??= new BitcoinRpc(needRpc(this.config));
-    if (!this.#nodeChecked) {
-      await this.wallet().checkNode(this.#rpc);
-      this.#nodeChecked = true;
-    }
-    return this.#rpc;
-  }
-
-  coordinator(): CoordinatorClient {
-    return new CoordinatorClient(needCoordinator(this.config));
-  }
-
-  oracle(): OracleHttp {
-    return new OracleHttp(needOracle(this.config));
-  }
-
-  /**
-   * The oracle's info, its key checked against the pinned one (if any) and
-   * its network against the wallet's.
-   * @throws {CliError} MISMATCH.
-   */
-  async oracleInfo(): Promise<OracleInfo> {
-    if (this.#oracleInfo !== undefined) return this.#oracleInfo;
-    const info = await this.oracle().info();
-    if (this.config.oraclePubkey !== undefined && info.publicKey !== this.config.oraclePubkey) {
-      throw new CliError('MISMATCH', `the oracle at ${this.config.oracle} has key ${info.publicKey}, not the pinned ${this.config.oraclePubkey}`, { reason: 'oracle-pubkey' });
-    }
-    const net = this.wallet().network.name;
-    if (info.network !== net && !(info.network === 'testnet3' && net === 'testnet')) {
-      throw new CliError('MISMATCH', `the oracle is on ${info.network}, the wallet on ${net}`, { reason: 'oracle-network' });
-    }
-    this.#oracleInfo = info;
-    return info;
-  }
-
-  /**
-   * An oracle event's announcement, checked: signed by the oracle's key (BIP340
-   * with its hash profile) and of the event asked for.
-   * @throws {CliError} MISMATCH; {DlcError} BAD_SIGNATURE.
-   */
-  async checkedAnnouncement(ev: OracleEventJson): Promise<{ announcement: OracleAnnouncement; hashProfile: HashProfile }> {
-    const info = await this.oracleInfo();
-    const announcement = OracleHttp.announcementOf(ev);
-    if (toHex(announcement.oraclePublicKey) !== info.publicKey) {
-      throw new CliError('MISMATCH', `event ${ev.eventId} is announced by ${toHex(announcement.oraclePublicKey)}, not the oracle's key ${info.publicKey}`, { reason: 'oracle-pubkey' });
-    }
-    if (announcement.oracleEvent.eventId !== ev.eventId) {
-      throw new CliError('MISMATCH', `the oracle served event ${announcement.oracleEvent.eventId} for ${ev.eventId}`, { reason: 'event-id' });
-    }
-    verifyAnnouncement(announcement, info.hashProfile);
-    return { announcement, hashProfile: info.hashProfile };
-  }
-
-  /** The worker pool (started on first use). */
-  async engine(): Promise<AdaptorEngine> {
-    this.#engine ??= await AdaptorEngine.start(this.config.threads === undefined ? {} : { threads: this.config.threads });
-    return this.#engine;
   }
 
   /** Prints a result: JSON on stdout with `--json`, else the human lines. */
@@ -116,15 +25,5 @@ export class CliContext {
     } else {
       process.stdout.write(lines.length === 0 ? '' : `${lines.join('\n')}\n`);
     }
-  }
-
-  /** A note for the user on stderr (never mixed into `--json` output). */
-  note(line: string): void {
-    process.stderr.write(`${line}\n`);
-  }
-
-  async close(): Promise<void> {
-    this.#wallet?.release();
-    await this.#engine?.close();
   }
 }

@@ -5,7 +5,8 @@
  *
  * This module does NOT implement commands.
  */
-import { CliError, describeError } from './errors.js';
+import { ParticipantError } from '../participant/errors.js';
+import { describeError } from './errors.js';
 
 const USAGE = `usage: hashdlc <command> [args] [options]     (hashdlc <command> --help)
 
@@ -93,7 +94,7 @@ async function dispatch(group: string | undefined, rest: string[]): Promise<numb
       process.stdout.write(USAGE);
       return group === undefined ? 2 : 0;
     default:
-      throw new CliError('USAGE', `unknown command '${group}'\n${USAGE}`);
+      throw new ParticipantError('USAGE', `unknown command '${group}'\n${USAGE}`);
   }
 }
 

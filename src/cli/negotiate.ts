@@ -48,10 +48,9 @@ import type { FundingSignatures, OfferDlc } from '../../protocol/messages/index.
 import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc, encodeAcceptDlc, encodeSignDlc, fromHex, toHex } from '../../protocol/messages/index.js';
 import { applyFundingSignatures, buildFundingTransaction, partyFundingPsbt } from '../../protocol/tx/index.js';
 import { randomU64, type ContractRecord } from '../wallet/index.js';
-import { COMMON_OPTIONS, bigintOpt, helpText, list, parseCommand, str, type CommandSpec } from './args.js';
+import { EXTERNAL_FUNDING_OPTIONS, COMMON_OPTIONS, bigintOpt, helpText, list, parseCommand, str, type CommandSpec } from './args.js';
 import { loadConfig } from './config.js';
 import {
-  EXTERNAL_FUNDING_OPTIONS,
   addressScript,
   checkDeliveryAddressFresh,
   checkEventMatchesTerms,
@@ -69,17 +68,17 @@ import {
   singleOracleInfo,
   templateOf,
   type LoadedContract,
-} from './contract.js';
+} from '../participant/contract.js';
 import { CliContext } from './context.js';
-import { CliError, usage } from './errors.js';
+import { ParticipantError, usage } from '../participant/errors.js';
 import {
   outpointsOf,
   ownWitnessesOfExternalPsbt,
   refuseOurCoinsAsCounterpartyInputs,
   refuseUnverifiableCounterpartyInputs,
   signOwnFundingInputs,
-} from './funding-inputs.js';
-import { engineSigner, engineVerifier } from './progress.js';
+} from '../participant/funding-inputs.js';
+import { engineSigner, engineVerifier } from '../participant/progress.js';
 
 const NET = {
   'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
@@ -154,7 +153,7 @@ function readPsbtFile(path: string): string {
  * (`hashdlc cancel` frees them).
  */
 function acceptRefused(ctx: CliContext, record: ContractRecord, err: unknown): unknown {
-  if (err instanceof CliError && err.code === 'REMOTE') {
+  if (err instanceof ParticipantError && err.code === 'REMOTE') {
     saveState(ctx.wallet(), record, 'failed', {}, `coordinator refused the accept: ${err.remoteCode ?? ''} ${err.message}`.trim());
     ctx.note(`the coordinator refused the accept; its reserved coins (${record.reservedOutpoints.join(', ')}) are free again`);
   }
@@ -178,7 +177,7 @@ export async function acceptCommand(argv: string[]): Promise<number> {
     const view = await coordinator.offer(id);
     const offerHex = view.offer ?? (await coordinator.messages(id)).offer;
     const offer: OfferDlc = decodeOfferDlc(fromHex(offerHex));
-    if (toHex(offer.temporaryContractId) !== id) throw new CliError('MISMATCH', `the coordinator served offer ${toHex(offer.temporaryContractId)} for ${id}`, { reason: 'offer-id' });
+    if (toHex(offer.temporaryContractId) !== id) throw new ParticipantError('MISMATCH', `the coordinator served offer ${toHex(offer.temporaryContractId)} for ${id}`, { reason: 'offer-id' });
     // Hole 1: the offerer may not list a coin of ours (nor, with an external wallet, one we cannot read).
     refuseOurCoinsAsCounterpartyInputs(wallet, 'offer', offer.fundingInputs, list(parsed.values, 'utxo'));
     if (list(parsed.values, 'utxo').length > 0) refuseUnverifiableCounterpartyInputs('offer', offer.fundingInputs);
@@ -197,7 +196,7 @@ export async function acceptCommand(argv: string[]): Promise<number> {
       const confirm = str(parsed.values, 'delivery-address');
       const ours = wallet.watchedAddresses().some((a) => a.address === terms.deliveryAddress);
       if (confirm !== undefined ? confirm !== terms.deliveryAddress : !ours) {
-        throw new CliError('MISMATCH', `the delivery address ${terms.deliveryAddress} is not this wallet's${confirm ? ` nor ${confirm}` : ''}; pass --delivery-address ${terms.deliveryAddress} if it is yours`, { reason: 'delivery-address' });
+        throw new ParticipantError('MISMATCH', `the delivery address ${terms.deliveryAddress} is not this wallet's${confirm ? ` nor ${confirm}` : ''}; pass --delivery-address ${terms.deliveryAddress} if it is yours`, { reason: 'delivery-address' });
       }
       // One delivery address, one contract (issue 9, hole 7).
       await checkDeliveryAddressFresh(wallet, rpc, terms.deliveryAddress, id);
@@ -311,12 +310,12 @@ export async function signCommand(argv: string[]): Promise<number> {
   try {
     const wallet = ctx.wallet();
     let c = loadContract(wallet, parsed.positionals[0]!);
-    if (c.record.role !== 'offer') throw new CliError('STATE', `contract ${c.record.id} was accepted here: the offerer signs; use 'hashdlc fund'`);
+    if (c.record.role !== 'offer') throw new ParticipantError('STATE', `contract ${c.record.id} was accepted here: the offerer signs; use 'hashdlc fund'`);
     // The miner's own clock: its signature would hand the accepter a fundable transaction (issue 9, hole 2).
     await checkFundingDeadline(c.terms, await ctx.rpc());
     const coordinator = ctx.coordinator();
     if (c.record.sign !== undefined) {
-      if (c.record.state !== 'accepted') throw new CliError('STATE', `contract ${c.record.id} is signed already (state ${c.record.state})`);
+      if (c.record.state !== 'accepted') throw new ParticipantError('STATE', `contract ${c.record.id} is signed already (state ${c.record.state})`);
       // Made in an earlier run whose POST did not go through: send it again (the PSBT rebuilt with our witnesses alone).
       const again = partyFundingPsbt(buildFundingTransaction(c.offer, needAccept(c), { extraOutputs: c.template.extraOutputs }), 'offer', needSign(c).fundingSignatures);
       await coordinator.sign(c.record.id, { sign: c.record.sign, fundingPsbt: again.toBase64() }, c.keys.identitySecretKey);
@@ -330,7 +329,7 @@ export async function signCommand(argv: string[]): Promise<number> {
     if (psbtIn !== undefined) {
       // Second run: the accept was verified and our signatures made in the first.
       if (c.record.ownCetSignatures === undefined || c.accept === undefined) {
-        throw new CliError('STATE', `run 'hashdlc sign ${c.record.id} --psbt-out FILE' first`);
+        throw new ParticipantError('STATE', `run 'hashdlc sign ${c.record.id} --psbt-out FILE' first`);
       }
       refuseOurCoinsAsCounterpartyInputs(wallet, 'accept', c.accept.fundingInputs, outpointsOf(c.offer.fundingInputs));
       refuseUnverifiableCounterpartyInputs('accept', c.accept.fundingInputs);
@@ -338,7 +337,7 @@ export async function signCommand(argv: string[]): Promise<number> {
       fundingSignatures = ownWitnessesOfExternalPsbt(setup, verifyFundingPsbt(setup, readPsbtFile(psbtIn), 'offer').psbt, 'offer');
     } else {
       const messages = await coordinator.messages(c.record.id, c.keys.identitySecretKey);
-      if (messages.accept === null) throw new CliError('STATE', `offer ${c.record.id} has not been accepted yet`);
+      if (messages.accept === null) throw new ParticipantError('STATE', `offer ${c.record.id} has not been accepted yet`);
       const accept = decodeAcceptDlc(fromHex(messages.accept));
       // Hole 1: before anything is signed, the accepter may not list a coin of ours.
       refuseOurCoinsAsCounterpartyInputs(wallet, 'accept', accept.fundingInputs, outpointsOf(c.offer.fundingInputs));
@@ -395,7 +394,7 @@ export async function signCommand(argv: string[]): Promise<number> {
 async function fundFromSign(ctx: CliContext, c: LoadedContract, signHex: string | undefined): Promise<{ setup: ContractSetup; c: LoadedContract }> {
   const accept = needAccept(c);
   if (c.sign !== undefined) return { setup: setupContract(c.offer, accept, c.flow), c };
-  if (signHex === undefined) throw new CliError('STATE', `the offerer has not signed contract ${c.record.id} yet`);
+  if (signHex === undefined) throw new ParticipantError('STATE', `the offerer has not signed contract ${c.record.id} yet`);
   const sign = decodeSignDlc(fromHex(signHex));
   const engine = await ctx.engine();
   const { setup, fundingChecks } = await verifySignAsync(c.offer, accept, sign, c.flow, engineVerifier(engine, ctx.progress));
@@ -418,8 +417,8 @@ export async function fundCommand(argv: string[]): Promise<number> {
   try {
     const wallet = ctx.wallet();
     let c = loadContract(wallet, parsed.positionals[0]!);
-    if (c.record.role !== 'accept') throw new CliError('STATE', `contract ${c.record.id} was offered here: the accepter funds; use 'hashdlc sign'`);
-    if (c.record.fundingTxid !== undefined) throw new CliError('STATE', `contract ${c.record.id} is funded already (${c.record.fundingTxid})`);
+    if (c.record.role !== 'accept') throw new ParticipantError('STATE', `contract ${c.record.id} was offered here: the accepter funds; use 'hashdlc sign'`);
+    if (c.record.fundingTxid !== undefined) throw new ParticipantError('STATE', `contract ${c.record.id} is funded already (${c.record.fundingTxid})`);
     // Hole 1, again before we sign: the offerer may not list a coin of ours.
     refuseOurCoinsAsCounterpartyInputs(wallet, 'offer', c.offer.fundingInputs, outpointsOf(needAccept(c).fundingInputs));
     if (psbtOut !== undefined || psbtIn !== undefined) refuseUnverifiableCounterpartyInputs('offer', c.offer.fundingInputs);
@@ -458,13 +457,13 @@ export async function fundCommand(argv: string[]): Promise<number> {
       // already carry the offerer's finalized inputs; the transaction is rebuilt either way).
       const withOffer = applyFundingSignatures(setup.funding.tx, setup.funding, 'offer', needSign(c).fundingSignatures);
       const tx = applyFundingSignatures(withOffer, setup.funding, 'accept', ownWitnesses);
-      if (tx.getId() !== setup.funding.txidHex) throw new CliError('MISMATCH', 'the signed funding transaction has another txid');
+      if (tx.getId() !== setup.funding.txidHex) throw new ParticipantError('MISMATCH', 'the signed funding transaction has another txid');
       const rpc = await ctx.rpc();
       txid = await rpc.sendRawTransaction(tx.toHex());
     } else {
       const view = await coordinator!.fund(c.record.id, { fundingPsbt: psbt.toBase64() }, c.keys.identitySecretKey);
       if (view.fundingTxid && view.fundingTxid !== setup.funding.txidHex) {
-        throw new CliError('MISMATCH', `the coordinator broadcast ${view.fundingTxid}, not our funding transaction ${setup.funding.txidHex}`);
+        throw new ParticipantError('MISMATCH', `the coordinator broadcast ${view.fundingTxid}, not our funding transaction ${setup.funding.txidHex}`);
       }
       const mapped = localStateOf(view.state);
       if (mapped !== undefined && mapped !== 'funding-broadcast' && mapped !== 'confirmed') ctx.note(`coordinator state: ${view.state}`);

@@ -18,12 +18,12 @@ import { encodeOfferDlc, fromHex, toHex } from '../../protocol/messages/index.js
 import type { ExtraFundingOutput } from '../../protocol/tx/index.js';
 import type { OfferTerms } from '../coordinator/terms.js';
 import { randomU64 } from '../wallet/index.js';
-import { COMMON_OPTIONS, bigintOpt, helpText, intOpt, list, parseCommand, required, str, type CommandSpec, type OptionValues } from './args.js';
+import { EXTERNAL_FUNDING_OPTIONS, COMMON_OPTIONS, bigintOpt, helpText, intOpt, list, parseCommand, required, str, type CommandSpec, type OptionValues } from './args.js';
 import { loadConfig } from './config.js';
-import { EXTERNAL_FUNDING_OPTIONS, addressScript, checkEventMatchesTerms, checkOfferTiming, chooseFunding, feeRate, nowIso, parseTerms, templateOf } from './contract.js';
+import { addressScript, checkEventMatchesTerms, checkOfferTiming, chooseFunding, feeRate, nowIso, parseTerms, templateOf } from '../participant/contract.js';
 import { CliContext } from './context.js';
-import { CliError, usage } from './errors.js';
-import type { OracleEventJson } from './http.js';
+import { ParticipantError, usage } from '../participant/errors.js';
+import type { OracleEventJson } from '../api/http.js';
 
 const NET = {
   'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
@@ -166,7 +166,7 @@ async function offerEvent(ctx: CliContext, template: string, values: OptionValue
   if ((template === 'hashprice-forward' || template === 'hashprice-call') && window !== undefined) {
     const events = await oracle.events({ kind: 'hashprice', limit: '1000' });
     const hit = events.find((e) => e.params.window?.start === window.start && e.params.window.end === window.end && e.params.descriptor.type === 'numeric');
-    if (hit === undefined) throw new CliError('NOT_READY', `the oracle has no hashprice event for blocks [${window.start}, ${window.end}); pass --event ID`);
+    if (hit === undefined) throw new ParticipantError('NOT_READY', `the oracle has no hashprice event for blocks [${window.start}, ${window.end}); pass --event ID`);
     return hit;
   }
   throw usage(`'hashdlc offer ${template}' needs --event ID${template === 'custom' ? '' : ' or --window START-END'}`);

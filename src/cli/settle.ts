@@ -37,11 +37,11 @@ import { isChainError } from '../chain/index.js';
 import type { ContractRecord } from '../wallet/index.js';
 import { COMMON_OPTIONS, bigintOpt, helpText, parseCommand, str, type CommandSpec } from './args.js';
 import { loadConfig } from './config.js';
-import { buildCancelPsbt, fundingSignaturesMayBeOut, walletSignsCancel } from './cancel.js';
-import { loadContract, localStateOf, needAccept, needSign, saveState, type LoadedContract } from './contract.js';
+import { buildCancelPsbt, fundingSignaturesMayBeOut, walletSignsCancel } from '../participant/cancel.js';
+import { loadContract, localStateOf, needAccept, needSign, saveState, type LoadedContract } from '../participant/contract.js';
 import { CliContext } from './context.js';
-import { CliError, usage } from './errors.js';
-import { OracleHttp } from './http.js';
+import { ParticipantError, usage } from '../participant/errors.js';
+import { OracleHttp } from '../api/http.js';
 
 const NODE = {
   'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
@@ -135,7 +135,7 @@ export async function settleCommand(argv: string[]): Promise<number> {
     const [ann] = offerAnnouncements(c.offer.contractInfo);
     // The oracle: the one configured, else the one the contract was made with.
     const oracleUrl = ctx.config.oracle ?? c.record.oracle;
-    if (oracleUrl === undefined) throw new CliError('CONFIG', 'no oracle: pass --oracle URL');
+    if (oracleUrl === undefined) throw new ParticipantError('CONFIG', 'no oracle: pass --oracle URL');
     const oracle = new OracleHttp(oracleUrl);
     const { outcome, attestation } = await oracle.attestation(ann!.oracleEvent.eventId);
     verifyAttestation(attestation, ann!, c.record.hashProfile);
@@ -149,7 +149,7 @@ export async function settleCommand(argv: string[]): Promise<number> {
     const theirs = adaptorDecrypt(theirAdaptor, slot.decryptionKey);
     const theirKey = role === 'offer' ? accept.fundingPubkey : c.offer.fundingPubkey;
     if (!ecdsaVerify(theirs, sighash, theirKey)) {
-      throw new CliError('MISMATCH', `the counterparty's adaptor signature for CET ${slot.cetIndex} does not decrypt to a valid signature`, { reason: 'cet-signature' });
+      throw new ParticipantError('MISMATCH', `the counterparty's adaptor signature for CET ${slot.cetIndex} does not decrypt to a valid signature`, { reason: 'cet-signature' });
     }
     const tx = applyFundingSpendWitness(setup.closing, cet, role === 'offer' ? own : theirs, role === 'offer' ? theirs : own);
     const rpc = await ctx.rpc();
@@ -159,7 +159,7 @@ export async function settleCommand(argv: string[]): Promise<number> {
       sent = await broadcast(rpc, tx);
     } catch (e) {
       if (isChainError(e) && e.code === 'CHAIN_NON_FINAL') {
-        throw new CliError('NOT_READY', `the CET is locked until height ${tx.locktime}; try again after it`, { cause: e });
+        throw new ParticipantError('NOT_READY', `the CET is locked until height ${tx.locktime}; try again after it`, { cause: e });
       }
       throw e;
     }
@@ -194,7 +194,7 @@ export async function refundCommand(argv: string[]): Promise<number> {
     const tip = await rpc.getBlockCount();
     // nLockTime L (a height): final in a block of height > L, so the mempool takes it once the tip is L.
     if (tip < c.offer.refundLocktime) {
-      throw new CliError('NOT_READY', `refund locktime ${c.offer.refundLocktime} not reached (tip ${tip}); ${c.offer.refundLocktime - tip} more block(s)`);
+      throw new ParticipantError('NOT_READY', `refund locktime ${c.offer.refundLocktime} not reached (tip ${tip}); ${c.offer.refundLocktime - tip} more block(s)`);
     }
     const tx = signedRefundTransaction(setup, needSign(c).refundSignature, needAccept(c).refundSignature);
     const sent = await broadcast(rpc, tx);
@@ -235,7 +235,7 @@ export async function closeCommand(argv: string[]): Promise<number> {
     const view = await coordinator.close(c.record.id, { offerPayout: offerPayout.toString(), acceptPayout: acceptPayout.toString(), signature: toHex(signature) }, c.keys.identitySecretKey);
     const broadcastDone = view.closingTxid !== undefined && view.closingTxid !== null;
     if (broadcastDone && view.closingTxid !== tx.getId()) {
-      throw new CliError('MISMATCH', `the coordinator broadcast ${view.closingTxid}, not the close transaction ${tx.getId()} we signed`);
+      throw new ParticipantError('MISMATCH', `the coordinator broadcast ${view.closingTxid}, not the close transaction ${tx.getId()} we signed`);
     }
     const record: ContractRecord = { ...c.record, close: { offerPayout: offerPayout.toString(), acceptPayout: acceptPayout.toString() } };
     if (broadcastDone) saveState(wallet, record, 'closed', { closingTxid: tx.getId() });
@@ -291,7 +291,7 @@ export async function cancelCommand(argv: string[]): Promise<number> {
     const wallet = ctx.wallet();
     const c = loadContract(wallet, parsed.positionals[0]!);
     if (!['offered', 'accepted', 'signed'].includes(c.record.state)) {
-      throw new CliError('STATE', `contract ${c.record.id} is ${c.record.state}: only contracts not yet funded can be cancelled`);
+      throw new ParticipantError('STATE', `contract ${c.record.id} is ${c.record.state}: only contracts not yet funded can be cancelled`);
     }
     let onChain: { txid: string; spends: string[]; fee: bigint } | undefined;
     if (fundingSignaturesMayBeOut(c)) {
@@ -364,7 +364,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     let remote: Record<string, unknown> | undefined;
     const coordinatorUrl = ctx.config.coordinator ?? record.coordinator;
     if (!local && coordinatorUrl !== undefined) {
-      const { CoordinatorClient } = await import('./http.js');
+      const { CoordinatorClient } = await import('../api/http.js');
       try {
         const view = await new CoordinatorClient(coordinatorUrl).contract(record.id, wallet.keys.contractKeys(record.keyIndex).identitySecretKey);
         remote = view;
@@ -379,7 +379,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
           }, `coordinator: ${view.state}`);
         }
       } catch (e) {
-        if (!(e instanceof CliError)) throw e;
+        if (!(e instanceof ParticipantError)) throw e;
         ctx.note(`coordinator: ${e.message}`);
       }
     }

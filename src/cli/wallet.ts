@@ -10,7 +10,7 @@ import { Wallet } from '../wallet/index.js';
 import { COMMON_OPTIONS, parseCommand, helpText, str, type CommandSpec } from './args.js';
 import { loadConfig } from './config.js';
 import { CliContext } from './context.js';
-import { usage } from './errors.js';
+import { usage } from '../participant/errors.js';
 
 const WALLET_OPTIONS = {
   'wallet-dir': COMMON_OPTIONS['wallet-dir']!,

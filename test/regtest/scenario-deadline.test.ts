@@ -27,7 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupContract } from '../../protocol/contract/index.js';
 import { decodeMessage, fromHex, toHex } from '../../protocol/messages/index.js';
 import { addFundingSignaturesToPsbt } from '../../protocol/tx/index.js';
-import { loadContract, needAccept, needSign } from '../../src/cli/contract.js';
+import { loadContract, needAccept, needSign } from '../../src/participant/contract.js';
 import { waitForContractState, type Participant } from '../../src/stack/index.js';
 import { useRegtest } from '../../regtest/context.js';
 import { mineBlocks, mineToHeight } from '../../regtest/index.js';

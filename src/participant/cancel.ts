@@ -18,7 +18,7 @@ import { buildFundingTransaction, type FundingTxInput } from '../../protocol/tx/
 import type { BitcoinRpc } from '../chain/index.js';
 import { FUNDING_INPUT_SEQUENCE, type Wallet } from '../wallet/index.js';
 import { needAccept, type LoadedContract } from './contract.js';
-import { CliError } from './errors.js';
+import { ParticipantError } from './errors.js';
 
 /** vbytes of one P2WPKH input (41 non-witness + 108/4 witness), the P2WPKH output (31) and the overhead (10.5, rounded up). */
 const P2WPKH_INPUT_VB = 68n;
@@ -45,13 +45,13 @@ export interface CancelTransaction {
  * funding transaction's whole fee plus `feeRatePerVb + 1` sat/vB of its own
  * size (so both its absolute fee and its fee rate are higher: BIP125 rules
  * 3, 4 and 6).
- * @throws {CliError} STATE when the funding transaction is confirmed (the contract is live) or no input of ours is left; MISMATCH when they cannot pay the fee.
+ * @throws {ParticipantError} STATE when the funding transaction is confirmed (the contract is live) or no input of ours is left; MISMATCH when they cannot pay the fee.
  */
 export async function buildCancelPsbt(c: LoadedContract, rpc: BitcoinRpc): Promise<CancelTransaction> {
   // The funding transaction alone (no CETs: protocol/contract setupContract would build them all).
   const funding = buildFundingTransaction(c.offer, needAccept(c), { extraOutputs: c.template.extraOutputs });
   const confirmed = await rpc.getTxOut(funding.txidHex, funding.fundOutputIndex, false);
-  if (confirmed !== null) throw new CliError('STATE', `the funding transaction ${funding.txidHex} is confirmed: the contract is live, settle or refund it`);
+  if (confirmed !== null) throw new ParticipantError('STATE', `the funding transaction ${funding.txidHex} is confirmed: the contract is live, settle or refund it`);
   const party = c.record.role;
   const ours: FundingTxInput[] = [];
   for (const input of funding.inputs.filter((i) => i.party === party)) {
@@ -59,7 +59,7 @@ export async function buildCancelPsbt(c: LoadedContract, rpc: BitcoinRpc): Promi
     // Unspent in the chain (a funding transaction in a mempool is what we replace).
     if ((await rpc.getTxOut(txid, input.prevVout, false)) !== null) ours.push(input);
   }
-  if (ours.length === 0) throw new CliError('STATE', 'none of our funding inputs is unspent on chain: nothing to take back');
+  if (ours.length === 0) throw new ParticipantError('STATE', 'none of our funding inputs is unspent on chain: nothing to take back');
   const inputTotal = funding.inputs.reduce((s, i) => s + i.prevOutput.value, 0n);
   const outputTotal = funding.tx.outs.reduce((s, o) => s + o.value, 0n);
   const fundingFee = inputTotal - outputTotal;
@@ -67,7 +67,7 @@ export async function buildCancelPsbt(c: LoadedContract, rpc: BitcoinRpc): Promi
   const fee = fundingFee + vsize * (c.offer.feeRatePerVb + 1n);
   const ownTotal = ours.reduce((s, i) => s + i.prevOutput.value, 0n);
   const back = ownTotal - fee;
-  if (back < 546n) throw new CliError('MISMATCH', `our inputs hold ${ownTotal} sats, too little to outbid the funding fee ${fundingFee} (needs ${fee} + dust)`);
+  if (back < 546n) throw new ParticipantError('MISMATCH', `our inputs hold ${ownTotal} sats, too little to outbid the funding fee ${fundingFee} (needs ${fee} + dust)`);
   const psbt = new Psbt({ network: undefined });
   for (const input of ours) {
     psbt.addInput({
@@ -92,13 +92,13 @@ export async function buildCancelPsbt(c: LoadedContract, rpc: BitcoinRpc): Promi
 /**
  * Signs the cancel PSBT with the wallet (every input must be the wallet's:
  * they are our own funding inputs) and returns the final transaction.
- * @throws {CliError} MISMATCH when an input is not this wallet's (external funding: use --psbt-out).
+ * @throws {ParticipantError} MISMATCH when an input is not this wallet's (external funding: use --psbt-out).
  */
 export function walletSignsCancel(wallet: Wallet, psbt: Psbt): Transaction {
   // Every input of the cancel transaction is one of our own funding inputs.
   const { notOurs: missing } = wallet.signInputs(psbt, psbt.data.inputs.map((_, i) => i));
   if (missing.length > 0) {
-    throw new CliError('MISMATCH', `cancel input(s) ${missing.join(', ')} are not this wallet's (external funding): pass --psbt-out FILE and sign and broadcast it with that wallet`);
+    throw new ParticipantError('MISMATCH', `cancel input(s) ${missing.join(', ')} are not this wallet's (external funding): pass --psbt-out FILE and sign and broadcast it with that wallet`);
   }
   psbt.finalizeAllInputs();
   return psbt.extractTransaction();

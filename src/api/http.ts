@@ -2,7 +2,7 @@
  * The CLI's HTTP clients: the coordinator (src/coordinator/API.md, every POST
  * signed with the contract's identity key through protocol/auth) and the
  * oracle (oracle/API.md). Answers are checked with zod for the fields the CLI
- * uses (other fields pass through); an error answer becomes a CliError
+ * uses (other fields pass through); an error answer becomes a ParticipantError
  * REMOTE carrying the service's stable code and reason.
  *
  * This module does NOT verify what it fetches (signatures, terms): the
@@ -14,7 +14,7 @@ import { signRequest } from '../../protocol/auth/index.js';
 import type { OracleAnnouncement, OracleAttestation } from '../../protocol/messages/index.js';
 import { decodeOracleAnnouncement, decodeOracleAttestation, fromHex } from '../../protocol/messages/index.js';
 import { isHexText } from '../coordinator/limits.js';
-import { CliError } from './errors.js';
+import { ParticipantError } from '../participant/errors.js';
 
 // Linear check: a repeated-group regex throws RangeError on the accept/sign of a large contract.
 const hex = z.string().refine((s) => isHexText(s) && s === s.toLowerCase());
@@ -37,7 +37,7 @@ export class JsonService {
 
   /**
    * Sends a request; `identityKey` signs it (protocol/auth headers).
-   * @throws {CliError} UNREACHABLE, REMOTE.
+   * @throws {ParticipantError} UNREACHABLE, REMOTE.
    */
   async request(method: 'GET' | 'POST', path: string, body?: unknown, identityKey?: Uint8Array): Promise<unknown> {
     const text = body === undefined ? '' : JSON.stringify(body);
@@ -58,31 +58,31 @@ export class JsonService {
       });
       answer = await res.text();
     } catch (cause) {
-      throw new CliError('UNREACHABLE', `${this.name} at ${this.base} is unreachable (${(cause as Error).message})`, { cause });
+      throw new ParticipantError('UNREACHABLE', `${this.name} at ${this.base} is unreachable (${(cause as Error).message})`, { cause });
     }
     let json: unknown;
     try {
       json = answer === '' ? null : JSON.parse(answer);
     } catch (cause) {
-      throw new CliError('UNREACHABLE', `${this.name} ${method} ${path}: HTTP ${res.status}, answer is not JSON`, { cause });
+      throw new ParticipantError('UNREACHABLE', `${this.name} ${method} ${path}: HTTP ${res.status}, answer is not JSON`, { cause });
     }
     if (!res.ok) {
       const e = errorSchema.safeParse(json);
       if (e.success) {
         const { code, message, reason } = e.data.error;
-        throw new CliError('REMOTE', `${this.name} refused ${method} ${path} (HTTP ${res.status}): ${message ?? code}`, {
+        throw new ParticipantError('REMOTE', `${this.name} refused ${method} ${path} (HTTP ${res.status}): ${message ?? code}`, {
           remoteCode: code,
           ...(reason === undefined ? {} : { reason }),
         });
       }
-      throw new CliError('UNREACHABLE', `${this.name} ${method} ${path}: HTTP ${res.status} without an error object`);
+      throw new ParticipantError('UNREACHABLE', `${this.name} ${method} ${path}: HTTP ${res.status} without an error object`);
     }
     return json;
   }
 
   /**
    * GET (signed when a key is given: a contract's full record and messages are served only to its parties) and check the answer's shape.
-   * @throws {CliError} UNREACHABLE, REMOTE.
+   * @throws {ParticipantError} UNREACHABLE, REMOTE.
    */
   async get<S extends z.ZodType>(path: string, schema: S, identityKey?: Uint8Array): Promise<z.output<S>> {
     return this.parse(`GET ${path}`, schema, await this.request('GET', path, undefined, identityKey));
@@ -90,7 +90,7 @@ export class JsonService {
 
   /**
    * POST (signed when a key is given) and check the answer's shape.
-   * @throws {CliError} UNREACHABLE, REMOTE.
+   * @throws {ParticipantError} UNREACHABLE, REMOTE.
    */
   async post<S extends z.ZodType>(path: string, body: unknown, schema: S, identityKey?: Uint8Array): Promise<z.output<S>> {
     return this.parse(`POST ${path}`, schema, await this.request('POST', path, body, identityKey));
@@ -99,7 +99,7 @@ export class JsonService {
   private parse<S extends z.ZodType>(what: string, schema: S, json: unknown): z.output<S> {
     const r = schema.safeParse(json);
     if (!r.success) {
-      throw new CliError('UNREACHABLE', `${this.name} ${what}: unexpected answer (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message})`);
+      throw new ParticipantError('UNREACHABLE', `${this.name} ${what}: unexpected answer (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message})`);
     }
     return r.data;
   }
@@ -260,15 +260,15 @@ export class OracleHttp {
 
   /**
    * The event's attestation.
-   * @throws {CliError} NOT_READY when the oracle has not attested yet; REMOTE, UNREACHABLE.
+   * @throws {ParticipantError} NOT_READY when the oracle has not attested yet; REMOTE, UNREACHABLE.
    */
   async attestation(id: string): Promise<{ outcome: string; attestation: OracleAttestation }> {
     try {
       const a = await this.http.get(`/v1/events/${encodeURIComponent(id)}/attestation`, attestationSchema);
       return { outcome: a.outcome, attestation: decodeOracleAttestation(fromHex(a.hex)) };
     } catch (e) {
-      if (e instanceof CliError && e.remoteCode === 'NOT_ATTESTED') {
-        throw new CliError('NOT_READY', `the oracle has not attested event ${id} yet`, { remoteCode: 'NOT_ATTESTED', cause: e });
+      if (e instanceof ParticipantError && e.remoteCode === 'NOT_ATTESTED') {
+        throw new ParticipantError('NOT_READY', `the oracle has not attested event ${id} yet`, { remoteCode: 'NOT_ATTESTED', cause: e });
       }
       throw e;
     }

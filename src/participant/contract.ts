@@ -23,8 +23,8 @@ import { WalletError, externalFundingInputs, fundingRequirement } from '../walle
 import { deadlineViolation, offerTermsSchema, offerTimingViolation, templateFromTerms, type OfferTerms, type TimingViolation } from '../coordinator/terms.js';
 import type { ContractKeys, ContractRecord, LocalState, Wallet } from '../wallet/index.js';
 import { withState } from '../wallet/index.js';
-import { CliError } from './errors.js';
-import type { OracleEventJson } from './http.js';
+import { ParticipantError } from './errors.js';
+import type { OracleEventJson } from '../api/http.js';
 
 /** A stored contract, decoded. */
 export interface LoadedContract {
@@ -45,26 +45,26 @@ export function nowIso(): string {
 
 /**
  * Parses terms JSON (the coordinator's form).
- * @throws {CliError} MISMATCH naming the bad field.
+ * @throws {ParticipantError} MISMATCH naming the bad field.
  */
 export function parseTerms(json: unknown): OfferTerms {
   const r = offerTermsSchema.safeParse(json);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new CliError('MISMATCH', `terms are malformed at ${i.path.join('.') || '(root)'}: ${i.message}`, { reason: 'terms-shape' });
+    throw new ParticipantError('MISMATCH', `terms are malformed at ${i.path.join('.') || '(root)'}: ${i.message}`, { reason: 'terms-shape' });
   }
   return r.data;
 }
 
 /**
  * The single oracle's info of an offer made by a template.
- * @throws {CliError} MISMATCH for disjoint or multi-oracle contracts (templates make neither).
+ * @throws {ParticipantError} MISMATCH for disjoint or multi-oracle contracts (templates make neither).
  */
 export function singleOracleInfo(offer: OfferDlc): SingleOracleInfo {
   const ci = offer.contractInfo;
-  if (!('singleContractInfo' in ci)) throw new CliError('MISMATCH', 'a disjoint contract is not one of our templates', { reason: 'disjoint-contract' });
+  if (!('singleContractInfo' in ci)) throw new ParticipantError('MISMATCH', 'a disjoint contract is not one of our templates', { reason: 'disjoint-contract' });
   const info = ci.singleContractInfo.contractInfo.oracleInfo;
-  if (!('single' in info)) throw new CliError('MISMATCH', 'the CLI handles single-oracle contracts only', { reason: 'multi-oracle' });
+  if (!('single' in info)) throw new ParticipantError('MISMATCH', 'the CLI handles single-oracle contracts only', { reason: 'multi-oracle' });
   return info;
 }
 
@@ -95,15 +95,15 @@ export function loadContract(wallet: Wallet, id: string): LoadedContract {
   };
 }
 
-/** @throws {CliError} STATE when the contract has no accept_dlc yet. */
+/** @throws {ParticipantError} STATE when the contract has no accept_dlc yet. */
 export function needAccept(c: LoadedContract): AcceptDlc {
-  if (c.accept === undefined) throw new CliError('STATE', `contract ${c.record.id} has no accept_dlc yet (state ${c.record.state})`);
+  if (c.accept === undefined) throw new ParticipantError('STATE', `contract ${c.record.id} has no accept_dlc yet (state ${c.record.state})`);
   return c.accept;
 }
 
-/** @throws {CliError} STATE when the contract has no sign_dlc yet. */
+/** @throws {ParticipantError} STATE when the contract has no sign_dlc yet. */
 export function needSign(c: LoadedContract): SignDlc {
-  if (c.sign === undefined) throw new CliError('STATE', `contract ${c.record.id} has no sign_dlc yet (state ${c.record.state})`);
+  if (c.sign === undefined) throw new ParticipantError('STATE', `contract ${c.record.id} has no sign_dlc yet (state ${c.record.state})`);
   return c.sign;
 }
 
@@ -120,11 +120,11 @@ const EVENT_KIND: Record<OfferTerms['template'], string | undefined> = {
  * window, delivery address and hashrate, and (hashprice and delivery events)
  * that it states the self-paid-fee-resistant reward rule (the event id signed in the
  * announcement commits to these parameters, oracle/API.md "Event ids").
- * @throws {CliError} MISMATCH naming the parameter.
+ * @throws {ParticipantError} MISMATCH naming the parameter.
  */
 export function checkEventMatchesTerms(ev: OracleEventJson, terms: OfferTerms): void {
-  const bad = (what: string, want: unknown, got: unknown): CliError =>
-    new CliError('MISMATCH', `oracle event ${ev.eventId}: ${what} is ${JSON.stringify(got)}, the terms say ${JSON.stringify(want)}`, { reason: `event-${what}` });
+  const bad = (what: string, want: unknown, got: unknown): ParticipantError =>
+    new ParticipantError('MISMATCH', `oracle event ${ev.eventId}: ${what} is ${JSON.stringify(got)}, the terms say ${JSON.stringify(want)}`, { reason: `event-${what}` });
   const kind = EVENT_KIND[terms.template];
   if (kind !== undefined && ev.params.kind !== kind) throw bad('kind', kind, ev.params.kind);
   // Issue 9, hole 6: under full-reward-v0 (whole coinbases count towards v) a party that mines one block of
@@ -142,8 +142,8 @@ export function checkEventMatchesTerms(ev: OracleEventJson, terms: OfferTerms): 
   }
 }
 
-function timingError(v: TimingViolation): CliError {
-  return new CliError(v.kind === 'expired' ? 'EXPIRED' : 'MISMATCH', v.message, { reason: v.reason });
+function timingError(v: TimingViolation): ParticipantError {
+  return new ParticipantError(v.kind === 'expired' ? 'EXPIRED' : 'MISMATCH', v.message, { reason: v.reason });
 }
 
 /**
@@ -151,7 +151,7 @@ function timingError(v: TimingViolation): CliError {
  * (issue 9, holes 2 and 3): the event is not attested, its window has not
  * started, the terms carry a funding deadline at most the window start and
  * the tip is below it.
- * @throws {CliError} EXPIRED (`event-attested`, `window-started`, `funding-deadline-passed`), MISMATCH (`funding-deadline-*`).
+ * @throws {ParticipantError} EXPIRED (`event-attested`, `window-started`, `funding-deadline-passed`), MISMATCH (`funding-deadline-*`).
  */
 export function checkOfferTiming(ev: OracleEventJson, terms: OfferTerms, tip: number): void {
   const v = offerTimingViolation(terms, { tip, window: ev.params.window, attested: ev.state === 'attested' });
@@ -163,7 +163,7 @@ export function checkOfferTiming(ev: OracleEventJson, terms: OfferTerms, tip: nu
  * `sign`, `fund` and `fund --broadcast` (issue 9, hole 2: no funding, and no
  * signature that makes funding possible, once the deadline is reached).
  * Contracts stored before deadlines existed carry none and are not checked.
- * @throws {CliError} EXPIRED (`funding-deadline-passed`).
+ * @throws {ParticipantError} EXPIRED (`funding-deadline-passed`).
  */
 export async function checkFundingDeadline(terms: OfferTerms, rpc: BitcoinRpc): Promise<void> {
   if (terms.fundingDeadline === undefined) return;
@@ -180,24 +180,24 @@ const DELIVERY_LIVE: ReadonlySet<LocalState> = new Set(['offered', 'accepted', '
  * (the node's `scantxoutset`: an address paid before the window is known and
  * reused; spent outputs are not seen there, live contracts are caught by the
  * first check).
- * @throws {CliError} MISMATCH (`delivery-address-in-use`, `delivery-address-paid`).
+ * @throws {ParticipantError} MISMATCH (`delivery-address-in-use`, `delivery-address-paid`).
  */
 export async function checkDeliveryAddressFresh(wallet: Wallet, rpc: BitcoinRpc, address: string, offerId: string): Promise<void> {
   const other = wallet.contracts.list().find((r) => r.id !== offerId && r.terms.deliveryAddress === address && DELIVERY_LIVE.has(r.state));
   if (other !== undefined) {
-    throw new CliError('MISMATCH', `delivery address ${address} is measured by contract ${other.id} of this wallet (${other.state}) already; give each contract a fresh one ('hashdlc wallet address')`, { reason: 'delivery-address-in-use' });
+    throw new ParticipantError('MISMATCH', `delivery address ${address} is measured by contract ${other.id} of this wallet (${other.state}) already; give each contract a fresh one ('hashdlc wallet address')`, { reason: 'delivery-address-in-use' });
   }
   const scan = await rpc.scanTxOutSet([`addr(${address})`]);
   if (scan.unspents.length > 0) {
     const first = scan.unspents[0]!;
-    throw new CliError('MISMATCH', `delivery address ${address} was paid already (${first.txid}:${first.vout} at height ${first.height}); give each contract a fresh one ('hashdlc wallet address')`, { reason: 'delivery-address-paid' });
+    throw new ParticipantError('MISMATCH', `delivery address ${address} was paid already (${first.txid}:${first.vout} at height ${first.height}); give each contract a fresh one ('hashdlc wallet address')`, { reason: 'delivery-address-paid' });
   }
 }
 
 /**
  * The funding fee rate: the configured one, else the node's estimate for 6
  * blocks, else 2 sat/vB on regtest.
- * @throws {CliError} CONFIG when nothing gives one off regtest.
+ * @throws {ParticipantError} CONFIG when nothing gives one off regtest.
  */
 export async function feeRate(configured: bigint | undefined, rpc: BitcoinRpc, network: string): Promise<bigint> {
   if (configured !== undefined) return configured;
@@ -207,7 +207,7 @@ export async function feeRate(configured: bigint | undefined, rpc: BitcoinRpc, n
     return perVb < 1n ? 1n : perVb;
   }
   if (network === 'regtest') return 2n;
-  throw new CliError('CONFIG', 'the node has no fee estimate: pass --fee-rate SAT_PER_VB');
+  throw new ParticipantError('CONFIG', 'the node has no fee estimate: pass --fee-rate SAT_PER_VB');
 }
 
 /** `accept --max-fee-rate` default: this multiple of the node's 6-block estimate... */
@@ -222,7 +222,7 @@ export const REGTEST_MAX_FEE_RATE = 10n;
  * given: a sane multiple of what the network pays now, so an offer cannot
  * make the buyer burn its collateral in fees (the old default was 1000
  * sat/vB). Without a node: regtest's fixed default, else the flag is needed.
- * @throws {CliError} CONFIG when there is no estimate off regtest; {ChainError}.
+ * @throws {ParticipantError} CONFIG when there is no estimate off regtest; {ChainError}.
  */
 export async function defaultMaxFeeRate(rpc: BitcoinRpc | undefined, network: string): Promise<bigint> {
   const est = rpc === undefined ? undefined : await rpc.estimateSmartFee(6).catch(() => undefined);
@@ -232,25 +232,18 @@ export async function defaultMaxFeeRate(rpc: BitcoinRpc | undefined, network: st
     return max < MAX_FEE_RATE_FLOOR ? MAX_FEE_RATE_FLOOR : max;
   }
   if (network === 'regtest') return REGTEST_MAX_FEE_RATE;
-  throw new CliError('CONFIG', 'no fee estimate from the node to bound the offer\'s fee rate: pass --max-fee-rate SAT_PER_VB');
+  throw new ParticipantError('CONFIG', 'no fee estimate from the node to bound the offer\'s fee rate: pass --max-fee-rate SAT_PER_VB');
 }
-
-/** Options for funding from another wallet and paying to other addresses (offer, accept). */
-export const EXTERNAL_FUNDING_OPTIONS = {
-  utxo: { type: 'string', value: 'TXID:VOUT', multiple: true, help: "fund from this P2WPKH output of an external wallet (sign with --psbt-out/--psbt-in)" },
-  'payout-address': { type: 'string', value: 'ADDR', help: 'where your payouts go (default: a new address of this wallet)' },
-  'change-address': { type: 'string', value: 'ADDR', help: 'where your funding change goes (default: a new change address of this wallet)' },
-} as const;
 
 /**
  * The script pubkey of an address on the wallet's network.
- * @throws {CliError} USAGE for an address of another network or no address at all.
+ * @throws {ParticipantError} USAGE for an address of another network or no address at all.
  */
 export function addressScript(addr: string, wallet: Wallet): Uint8Array {
   try {
     return btcAddress.toOutputScript(addr, wallet.network.bitcoinjs);
   } catch (cause) {
-    throw new CliError('USAGE', `'${addr}' is not a ${wallet.network.name} address`, { cause });
+    throw new ParticipantError('USAGE', `'${addr}' is not a ${wallet.network.name} address`, { cause });
   }
 }
 

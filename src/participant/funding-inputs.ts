@@ -32,7 +32,7 @@ import type { FundingInput, FundingSignatures } from '../../protocol/messages/in
 import { toHex } from '../../protocol/messages/index.js';
 import { extractFundingSignatures, partyInputIndexes, signedInputIndexes, type Party } from '../../protocol/tx/index.js';
 import type { Wallet } from '../wallet/index.js';
-import { CliError } from './errors.js';
+import { ParticipantError } from './errors.js';
 
 const P2WPKH = /^0014[0-9a-f]{40}$/;
 
@@ -56,7 +56,7 @@ const OTHER: Record<Party, Party> = { offer: 'accept', accept: 'offer' };
  * (an address script within the gap), a coin this wallet reserved for a
  * contract (its own or an external wallet's `--utxo`), or one of this
  * party's own inputs (`ownOutpoints`). Runs before anything is signed.
- * @throws {CliError} MISMATCH (`counterparty-input-ours`) naming the
+ * @throws {ParticipantError} MISMATCH (`counterparty-input-ours`) naming the
  *   counterparty's input index and outpoint.
  */
 export function refuseOurCoinsAsCounterpartyInputs(wallet: Wallet, counterparty: Party, inputs: readonly FundingInput[], ownOutpoints: Iterable<string> = []): void {
@@ -73,7 +73,7 @@ export function refuseOurCoinsAsCounterpartyInputs(wallet: Wallet, counterparty:
           ? `is reserved by your contract ${reserved.get(outpoint)}`
           : undefined;
     if (why !== undefined) {
-      throw new CliError(
+      throw new ParticipantError(
         'MISMATCH',
         `the ${OF[counterparty]} funding input ${i} (${outpoint}) ${why}: the counterparty lists your coin as its own; refusing before signing anything`,
         { reason: 'counterparty-input-ours' },
@@ -86,13 +86,13 @@ export function refuseOurCoinsAsCounterpartyInputs(wallet: Wallet, counterparty:
  * With an external wallet signing (`--utxo`, `--psbt-out/--psbt-in`), this
  * CLI cannot know which coins that wallet owns; it can only see signatures it
  * made (refuseForeignSignatures), which needs inputs it can read: P2WPKH.
- * @throws {CliError} MISMATCH (`counterparty-input-unverifiable`) naming the input.
+ * @throws {ParticipantError} MISMATCH (`counterparty-input-unverifiable`) naming the input.
  */
 export function refuseUnverifiableCounterpartyInputs(counterparty: Party, inputs: readonly FundingInput[]): void {
   inputs.forEach((input, i) => {
     const { outpoint, script } = spentOutput(input);
     if (input.redeemScript.length > 0 || !P2WPKH.test(script)) {
-      throw new CliError(
+      throw new ParticipantError(
         'MISMATCH',
         `the ${OF[counterparty]} funding input ${i} (${outpoint}) is not P2WPKH: with an external wallet signing, only P2WPKH counterparty inputs are accepted (that wallet might own it)`,
         { reason: 'counterparty-input-unverifiable' },
@@ -105,13 +105,13 @@ export function refuseUnverifiableCounterpartyInputs(counterparty: Party, inputs
  * Signs this party's funding inputs, and only those, with the wallet, on a
  * clean copy of the funding PSBT computed here; returns this party's
  * witnesses (sign_dlc `funding_signatures` order).
- * @throws {CliError} MISMATCH when some input of ours is not this wallet's.
+ * @throws {ParticipantError} MISMATCH when some input of ours is not this wallet's.
  */
 export function signOwnFundingInputs(wallet: Wallet, setup: ContractSetup, party: Party): FundingSignatures {
   const psbt = fundingPsbtOf(setup);
   const { notOurs } = wallet.signInputs(psbt, partyInputIndexes(setup.funding, party));
   if (notOurs.length > 0) {
-    throw new CliError('MISMATCH', `funding input(s) ${notOurs.join(', ')} are not this wallet's; use --psbt-out/--psbt-in with the wallet that owns them`);
+    throw new ParticipantError('MISMATCH', `funding input(s) ${notOurs.join(', ')} are not this wallet's; use --psbt-out/--psbt-in with the wallet that owns them`);
   }
   return extractFundingSignatures(psbt, setup.funding, party);
 }
@@ -122,7 +122,7 @@ export function signOwnFundingInputs(wallet: Wallet, setup: ContractSetup, party
  * wallet owns a coin the counterparty listed as its own; it is dropped (the
  * PSBT is not stored or sent) and the step refused. Returns this party's
  * witnesses.
- * @throws {CliError} MISMATCH (`foreign-input-signed`) naming the inputs;
+ * @throws {ParticipantError} MISMATCH (`foreign-input-signed`) naming the inputs;
  *   {DlcError} when this party's inputs are not all signed.
  */
 export function ownWitnessesOfExternalPsbt(setup: ContractSetup, psbt: Psbt, party: Party): FundingSignatures {
@@ -132,7 +132,7 @@ export function ownWitnessesOfExternalPsbt(setup: ContractSetup, psbt: Psbt, par
       const input = setup.funding.inputs[i]!;
       return `input ${i} (${toHex(Uint8Array.from(input.prevTxid).reverse())}:${input.prevVout}, ${OF[OTHER[party]]} input ${input.partyIndex})`;
     });
-    throw new CliError(
+    throw new ParticipantError(
       'MISMATCH',
       `SIGNATURES ON THE COUNTERPARTY'S INPUTS: the external wallet signed ${named.join(', ')}, which the counterparty listed as its own; those signatures are discarded and nothing was sent. The counterparty is trying to spend your coin: do not continue this contract`,
       { reason: 'foreign-input-signed' },

@@ -1,0 +1,130 @@
+/**
+ * A participant (a miner or a buyer): its configuration and, lazily, its
+ * ports: the wallet (today the signer too), the node, the coordinator and
+ * oracle clients and the signing engine; progress and notes go to callbacks
+ * (the CLI writes them to stderr, the agent logs them). `close()` releases
+ * the wallet lock and stops the engine's workers.
+ *
+ * This module does NOT implement use cases, and never prints.
+ */
+import type { HashProfile } from '../../protocol/crypto/index.js';
+import { verifyAnnouncement } from '../../protocol/messages/index.js';
+import type { OracleAnnouncement } from '../../protocol/messages/index.js';
+import { toHex } from '../../protocol/messages/index.js';
+import { BitcoinRpc } from '../chain/index.js';
+import { AdaptorEngine } from '../engine/index.js';
+import { Wallet } from '../wallet/index.js';
+import type { ParticipantConfig } from './config.js';
+import { needCoordinator, needOracle, needRpc } from './config.js';
+import { ParticipantError } from './errors.js';
+import { CoordinatorClient, OracleHttp, type OracleEventJson, type OracleInfo } from '../api/http.js';
+import type { Progress } from './progress.js';
+
+/** How a participant reports: progress of long steps, notes for its user. Both optional (silent). */
+export interface ParticipantOutput {
+  progress?: Progress;
+  note?: (line: string) => void;
+}
+
+export class Participant {
+  readonly config: ParticipantConfig;
+  readonly progress: Progress;
+  #wallet: Wallet | undefined;
+  #rpc: BitcoinRpc | undefined;
+  #engine: AdaptorEngine | undefined;
+  #oracleInfo: OracleInfo | undefined;
+  #nodeChecked = false;
+  readonly #readOnly: boolean;
+
+  readonly #note: (line: string) => void;
+
+  /** `readOnly`: the use case only reads the wallet (a dry run), so it does not take the wallet lock. */
+  constructor(config: ParticipantConfig, options: { readOnly?: boolean } & ParticipantOutput = {}) {
+    this.config = config;
+    this.#readOnly = options.readOnly === true;
+    this.progress = options.progress ?? (() => undefined);
+    this.#note = options.note ?? (() => undefined);
+  }
+
+  /**
+   * The wallet (its network must match a network given by flag or env),
+   * locked for this command's run unless the command is read-only (one
+   * process per wallet; released by `close()`).
+   * @throws {WalletError} WALLET_LOCKED when another process uses it.
+   */
+  wallet(): Wallet {
+    this.#wallet ??= Wallet.open(this.config.walletDir, { lock: !this.#readOnly, ...(this.config.networkGiven ? { expectNetwork: this.config.network } : {}) });
+    return this.#wallet;
+  }
+
+  /** The node, checked once to be on the wallet's network. */
+  async rpc(): Promise<BitcoinRpc> {
+    this.#rpc ??= new BitcoinRpc(needRpc(this.config));
+    if (!this.#nodeChecked) {
+      await this.wallet().checkNode(this.#rpc);
+      this.#nodeChecked = true;
+    }
+    return this.#rpc;
+  }
+
+  coordinator(): CoordinatorClient {
+    return new CoordinatorClient(needCoordinator(this.config));
+  }
+
+  oracle(): OracleHttp {
+    return new OracleHttp(needOracle(this.config));
+  }
+
+  /**
+   * The oracle's info, its key checked against the pinned one (if any) and
+   * its network against the wallet's.
+   * @throws {ParticipantError} MISMATCH.
+   */
+  async oracleInfo(): Promise<OracleInfo> {
+    if (this.#oracleInfo !== undefined) return this.#oracleInfo;
+    const info = await this.oracle().info();
+    if (this.config.oraclePubkey !== undefined && info.publicKey !== this.config.oraclePubkey) {
+      throw new ParticipantError('MISMATCH', `the oracle at ${this.config.oracle} has key ${info.publicKey}, not the pinned ${this.config.oraclePubkey}`, { reason: 'oracle-pubkey' });
+    }
+    const net = this.wallet().network.name;
+    if (info.network !== net && !(info.network === 'testnet3' && net === 'testnet')) {
+      throw new ParticipantError('MISMATCH', `the oracle is on ${info.network}, the wallet on ${net}`, { reason: 'oracle-network' });
+    }
+    this.#oracleInfo = info;
+    return info;
+  }
+
+  /**
+   * An oracle event's announcement, checked: signed by the oracle's key (BIP340
+   * with its hash profile) and of the event asked for.
+   * @throws {ParticipantError} MISMATCH; {DlcError} BAD_SIGNATURE.
+   */
+  async checkedAnnouncement(ev: OracleEventJson): Promise<{ announcement: OracleAnnouncement; hashProfile: HashProfile }> {
+    const info = await this.oracleInfo();
+    const announcement = OracleHttp.announcementOf(ev);
+    if (toHex(announcement.oraclePublicKey) !== info.publicKey) {
+      throw new ParticipantError('MISMATCH', `event ${ev.eventId} is announced by ${toHex(announcement.oraclePublicKey)}, not the oracle's key ${info.publicKey}`, { reason: 'oracle-pubkey' });
+    }
+    if (announcement.oracleEvent.eventId !== ev.eventId) {
+      throw new ParticipantError('MISMATCH', `the oracle served event ${announcement.oracleEvent.eventId} for ${ev.eventId}`, { reason: 'event-id' });
+    }
+    verifyAnnouncement(announcement, info.hashProfile);
+    return { announcement, hashProfile: info.hashProfile };
+  }
+
+  /** The worker pool (started on first use). */
+  async engine(): Promise<AdaptorEngine> {
+    this.#engine ??= await AdaptorEngine.start(this.config.threads === undefined ? {} : { threads: this.config.threads });
+    return this.#engine;
+  }
+
+  /** A note for the user (the CLI: stderr; the agent: its log). */
+  note(line: string): void {
+    this.#note(line);
+  }
+
+  async close(): Promise<void> {
+    this.#wallet?.release();
+    await this.#engine?.close();
+  }
+}
