@@ -23,7 +23,12 @@ export type DlcErrorCode =
   /** An outcome is not one the event can have. */
   | 'INVALID_OUTCOME'
   /** A transaction cannot be built (insufficient funds, dust, bad input). */
-  | 'INVALID_TRANSACTION';
+  | 'INVALID_TRANSACTION'
+  /**
+   * An offer's contract, or the oracle event it names, is not what its human
+   * terms describe (protocol/terms); `reason` names the field.
+   */
+  | 'TERMS_MISMATCH';
 
 export class DlcError extends Error {
   readonly code: DlcErrorCode;

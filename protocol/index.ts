@@ -13,6 +13,7 @@ export * as hashpower from './hashpower/index.js';
 export * as messages from './messages/index.js';
 export * as numeric from './numeric/index.js';
 export * as templates from './templates/index.js';
+export * as terms from './terms/index.js';
 export * as tx from './tx/index.js';
 export { DlcError, isDlcError } from './errors.js';
 export type { DlcErrorCode } from './errors.js';

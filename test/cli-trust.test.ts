@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOffer } from '../protocol/contract/index.js';
 import { encodeMessage, encodeOfferDlc, toHex, type OracleAnnouncement } from '../protocol/messages/index.js';
-import { templateFromTerms } from '../src/coordinator/terms.js';
+import { templateFromTerms } from '../protocol/terms/index.js';
 import { RECEIVE, Wallet } from '../src/wallet/index.js';
 import { REGTEST_CHAIN_HASH, fundingInput, p2wpkhScriptPubkey, publicKey, testOracle, testSecret } from './helpers/dlc-fixture.js';
 

@@ -38,7 +38,7 @@ import { hashpowerSale, type TemplateResult } from '../protocol/templates/index.
 import { extractFundingSignatures, type FundingTransaction } from '../protocol/tx/index.js';
 import { ChainError } from '../src/chain/index.js';
 import type { ChainPort, CoordinatorConfigInput } from '../src/coordinator/index.js';
-import type { OfferTerms } from '../src/coordinator/terms.js';
+import type { OfferTerms } from '../protocol/terms/index.js';
 import { REGTEST_CHAIN_HASH, fundingInput, p2wpkhScriptPubkey, publicKey, testOracle, testSecret, type TestOracle } from './helpers/dlc-fixture.js';
 
 // ------------------------------------------------------------------ oracle

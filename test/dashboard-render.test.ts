@@ -13,7 +13,7 @@ import { payoutAt } from '../protocol/numeric/index.js';
 import { hashpowerSale, hashpriceForward, type TemplateResult } from '../protocol/templates/index.js';
 import { createOffer, type ContractRecord } from '../src/coordinator/lifecycle.js';
 import { publicRecord } from '../src/coordinator/privacy.js';
-import { summarizeTerms, type OfferTerms } from '../src/coordinator/terms.js';
+import { summarizeTerms, type OfferTerms } from '../protocol/terms/index.js';
 import { autoXMax, chartCaption, contractCurve, curveJson, escapeHtml, html, niceStep, renderPayoutChart, stepAt, ticks, trustedHtml, type PayoutStep } from '../src/dashboard/index.js';
 import { formatShortTime, formatTime, groupDigits, shortHex, tickLabel } from '../src/dashboard/format.js';
 import { contractPage, contractsPage, offerBookPage, oracleEventPage, scriptText } from '../src/dashboard/pages.js';

@@ -40,7 +40,7 @@ export type {
   WitnessElement,
 } from './types.js';
 export { MessageType } from './types.js';
-export { WireReader, WireWriter, fromHex, toHex } from './wire.js';
+export { WireReader, WireWriter, fromHex, isHexText, toHex } from './wire.js';
 export {
   ADAPTOR_SIGNATURE_SIZE,
   TlvType,

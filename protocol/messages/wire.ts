@@ -313,6 +313,17 @@ export function toHex(bytes: Uint8Array): string {
   return s;
 }
 
+/** True when `s` is an even number of hex digits (either case). One pass, no regex, no recursion. */
+export function isHexText(s: string): boolean {
+  if (s.length % 2 !== 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // 0-9, A-F, a-f
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
 /**
  * Parses hex (either case, even length, no prefix).
  * @throws {DlcError} DECODE_ERROR when the text is not hex.

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { REFUND_MAX_GRACE_BLOCKS, buildOffer, defaultFundingDeadline, defaultLocktimes } from '../../protocol/contract/index.js';
 import { encodeOfferDlc, fromHex, toHex } from '../../protocol/messages/index.js';
 import type { ExtraFundingOutput } from '../../protocol/tx/index.js';
-import type { OfferTerms } from '../coordinator/terms.js';
+import type { OfferTerms } from '../../protocol/terms/index.js';
 import { randomU64 } from '../wallet/index.js';
 import { EXTERNAL_FUNDING_OPTIONS, COMMON_OPTIONS, bigintOpt, helpText, intOpt, list, parseCommand, required, str, type CommandSpec, type OptionValues } from './args.js';
 import { loadConfig } from './config.js';

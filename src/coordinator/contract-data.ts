@@ -17,7 +17,7 @@ import type { ClosingContext, FundingTransaction } from '../../protocol/tx/index
 import { buildFundingTransaction, closingContext } from '../../protocol/tx/index.js';
 import type { ContractRecord } from './lifecycle.js';
 import type { ContractStore } from './store.js';
-import { templateFromTerms } from './terms.js';
+import { templateFromTerms } from '../../protocol/terms/index.js';
 
 /** A contract's messages, decoded, and what every step derives from them. */
 export interface ContractMessages {

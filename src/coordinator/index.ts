@@ -24,8 +24,6 @@ export type { ContractRecord, ContractState } from './lifecycle.js';
 export { CoordinatorService, contractView, offerView } from './service.js';
 export type { ChainPort, Logger } from './service.js';
 export { ContractStore } from './store.js';
-export { offerTermsSchema, summarizeTerms, templateFromTerms } from './terms.js';
-export type { OfferTerms, TermsSummary } from './terms.js';
 export { Watcher } from './watcher.js';
 
 const REPLAY_META = 'auth-replay';

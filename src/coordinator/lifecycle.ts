@@ -25,7 +25,7 @@
  * This module does NOT verify anything, read the clock (callers pass `now`,
  * unix ms) or do I/O.
  */
-import type { OfferTerms, TermsSummary } from './terms.js';
+import type { OfferTerms, TermsSummary } from '../../protocol/terms/index.js';
 import { CoordinatorError } from './errors.js';
 
 /** Storage format version of a record. Bump on any change of shape (the golden snapshots fail first). */

@@ -56,16 +56,8 @@ export function requiredBodyBytes(l: SizeLimits): number {
   return JSON_OVERHEAD_BYTES + Math.max(accept, sign);
 }
 
-/** True when `s` is an even number of hex digits. One pass, no regex, no recursion. */
-export function isHexText(s: string): boolean {
-  if (s.length % 2 !== 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    // 0-9, A-F, a-f
-    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102))) return false;
-  }
-  return true;
-}
+// One hex check for the whole tree (protocol/messages); re-exported for the coordinator's schemas.
+export { isHexText } from '../../protocol/messages/index.js';
 
 /** True when `s` is non-empty padded base64 (RFC 4648 alphabet). One pass, no regex. */
 export function isBase64Text(s: string): boolean {

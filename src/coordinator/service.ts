@@ -82,7 +82,7 @@ import {
   summarizeTerms,
   type OfferTerms,
   type TimingViolation,
-} from './terms.js';
+} from '../../protocol/terms/index.js';
 
 /** The node calls the coordinator makes (a subset of src/chain's BitcoinRpc; tests may fake it). */
 export type ChainPort = Pick<

@@ -27,7 +27,7 @@ import { decodeOfferDlc } from '../../protocol/messages/index.js';
 import type { ContractRecord, ContractState } from '../coordinator/lifecycle.js';
 import { CONTRACT_STATES } from '../coordinator/lifecycle.js';
 import type { CoordinatorService } from '../coordinator/service.js';
-import { templateFromTerms } from '../coordinator/terms.js';
+import { templateFromTerms } from '../../protocol/terms/index.js';
 import { isCoordinatorError } from '../coordinator/errors.js';
 import { publicRecord } from '../coordinator/privacy.js';
 import { HttpError } from '../http/index.js';

@@ -6,7 +6,7 @@
  * states onto the local ones.
  *
  * Terms use the coordinator's JSON form and its template rebuild
- * (src/coordinator/terms.ts: one definition of the wire format for both).
+ * (protocol/terms: one definition of the wire format for both).
  *
  * This module does NOT talk to services itself (the commands pass in what
  * they fetched), except `feeRate`, which asks the node for an estimate.
@@ -20,7 +20,7 @@ import { address as btcAddress } from 'bitcoinjs-lib';
 import type { FundingInput } from '../../protocol/messages/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { WalletError, externalFundingInputs, fundingRequirement } from '../wallet/index.js';
-import { deadlineViolation, offerTermsSchema, offerTimingViolation, templateFromTerms, type OfferTerms, type TimingViolation } from '../coordinator/terms.js';
+import { deadlineViolation, offerTermsSchema, offerTimingViolation, templateFromTerms, type OfferTerms, type TimingViolation } from '../../protocol/terms/index.js';
 import type { ContractKeys, ContractRecord, LocalState, Wallet } from '../wallet/index.js';
 import { withState } from '../wallet/index.js';
 import { ParticipantError } from './errors.js';

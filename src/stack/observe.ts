@@ -14,7 +14,7 @@
  * coordinator do) and does not mine.
  */
 import type { BitcoinRpc } from '../chain/index.js';
-import { templateFromTerms, offerTermsSchema } from '../coordinator/index.js';
+import { templateFromTerms, offerTermsSchema } from '../../protocol/terms/index.js';
 import { payoutAt } from '../../protocol/numeric/index.js';
 import { DUST_LIMIT } from '../../protocol/tx/index.js';
 import { decodeOfferDlc, fromHex } from '../../protocol/messages/index.js';

@@ -49,7 +49,7 @@ const recordSchema = z.object({
   coordinator: z.string().optional(),
   oracle: z.string().optional(),
   hashProfile: z.enum(['sha256', 'tagged']),
-  /** Human terms in the coordinator's JSON form (src/cli/terms.ts). */
+  /** Human terms in the coordinator's JSON form (protocol/terms). */
   terms: z.record(z.string(), z.unknown()),
   offer: z.string().regex(HEX),
   accept: z.string().regex(HEX).optional(),

@@ -1,19 +1,31 @@
 /**
  * The human terms of an offer as JSON (what `POST /v1/offers` carries next to
  * the offer_dlc), their zod schema, and the rebuild of the contract from them
- * with protocol/templates so the coordinator can CHECK that an offer's
- * contract_info, collaterals and extra funding outputs (the hashpower sale's
- * upfront payment, the call's premium) are what the terms say.
+ * (contract_info, collaterals and extra funding outputs: the hashpower sale's
+ * upfront payment, the call's premium)
+ * with protocol/templates so the coordinator and each participant can CHECK
+ * that an offer's contract is what its terms say; the timing rules of issue 9
+ * (funding deadline, window start, attested event) as pure functions of facts
+ * the caller reads; and the check of terms against the oracle's stated event.
  *
  * JSON conventions: sat amounts, TH/s, strikes and serial ids are decimal
  * strings (u64 never passes through `number`); scripts are hex; block
  * heights, bps and digits are numbers. The CLI builds the same JSON.
  *
- * This module does NOT fetch announcements or look at the chain.
+ * zod in protocol/: the terms ARE a wire format (`POST /v1/offers`, the
+ * participant's contract records), and one schema for every reader is the
+ * point of this module. zod is pure (no I/O, clock or environment), so the
+ * protocol/ lint rule allows it.
+ *
+ * This module does NOT fetch announcements, read the tip or look at the chain
+ * (callers pass the tip and the oracle's stated parameters in), and does not
+ * know HTTP: a mismatch is a `DlcError` TERMS_MISMATCH, which the coordinator
+ * maps to 400 and the participant reports as it is.
  */
 import { z } from 'zod';
-import type { ContractInfo, OfferDlc, OracleInfo } from '../../protocol/messages/index.js';
-import { fromHex } from '../../protocol/messages/index.js';
+import { DlcError } from '../errors.js';
+import type { ContractInfo, OfferDlc, OracleInfo } from '../messages/index.js';
+import { fromHex, isHexText } from '../messages/index.js';
 import {
   customCurve,
   hashpowerSale,
@@ -21,13 +33,11 @@ import {
   hashpriceForward,
   parseCustomCurveJson,
   type TemplateResult,
-} from '../../protocol/templates/index.js';
-import { CURRENT_REWARD_RULE, FULL_REWARD_RULE } from '../../protocol/hashpower/index.js';
-import { CoordinatorError } from './errors.js';
-import { isHexText } from './limits.js';
+} from '../templates/index.js';
+import { CURRENT_REWARD_RULE, FULL_REWARD_RULE } from '../hashpower/index.js';
 
 const u64 = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'a decimal u64 string').refine((s) => BigInt(s) < 1n << 64n, 'exceeds u64');
-// Linear check (limits.ts): a repeated-group regex throws RangeError on long input.
+// Linear check (isHexText): a repeated-group regex throws RangeError on long input.
 const hex = z.string().refine((s) => isHexText(s) && s === s.toLowerCase(), 'lower-case hex');
 const height = z.number().int().min(0).max(0xffffffff);
 const window = z.object({ start: height, end: height }).strict();
@@ -163,7 +173,7 @@ export function templateFromTerms(terms: OfferTerms, oracleInfo: OracleInfo): Te
 
 function oracleInfoOf(info: ContractInfo): OracleInfo {
   if (!('singleContractInfo' in info)) {
-    throw new CoordinatorError('TERMS_MISMATCH', 'templates make single contracts; this offer is a disjoint contract', { reason: 'disjoint-contract' });
+    throw new DlcError('TERMS_MISMATCH', 'templates make single contracts; this offer is a disjoint contract', { reason: 'disjoint-contract' });
   }
   return info.singleContractInfo.contractInfo.oracleInfo;
 }
@@ -194,15 +204,15 @@ export function deepEqual(a: unknown, b: unknown): boolean {
  * (The accept collateral is checked at accept time: validateAccept requires
  * total - offer collateral.)
  * @returns the template result (its `extraOutputs` are what the funding transaction must carry).
- * @throws {CoordinatorError} TERMS_MISMATCH naming the difference; {DlcError} from the template.
+ * @throws {DlcError} TERMS_MISMATCH naming the difference; {DlcError} from the template.
  */
 export function checkOfferAgainstTerms(offer: OfferDlc, terms: OfferTerms): TemplateResult {
   const result = templateFromTerms(terms, oracleInfoOf(offer.contractInfo));
   if (!deepEqual(result.contractInfo, offer.contractInfo)) {
-    throw new CoordinatorError('TERMS_MISMATCH', `the offer's contract_info is not the ${terms.template} contract its terms describe`, { reason: 'contract-info' });
+    throw new DlcError('TERMS_MISMATCH', `the offer's contract_info is not the ${terms.template} contract its terms describe`, { reason: 'contract-info' });
   }
   if (result.offerCollateral !== offer.offerCollateral) {
-    throw new CoordinatorError('TERMS_MISMATCH', `offer collateral ${offer.offerCollateral} is not the terms' ${result.offerCollateral}`, { reason: 'offer-collateral' });
+    throw new DlcError('TERMS_MISMATCH', `offer collateral ${offer.offerCollateral} is not the terms' ${result.offerCollateral}`, { reason: 'offer-collateral' });
   }
   return result;
 }
@@ -292,11 +302,11 @@ export interface StatedEventParams {
  * window, delivery address and hashrate; a hashprice contract a `hashprice`
  * event over the same window; both under the current reward rule
  * (`subsidy+fees-capped-4x-median-v1`). Custom curves are not checked.
- * @throws {CoordinatorError} TERMS_MISMATCH naming the field.
+ * @throws {DlcError} TERMS_MISMATCH naming the field.
  */
 export function checkEventAgainstTerms(params: StatedEventParams, terms: OfferTerms, eventId: string): void {
-  const bad = (field: string, want: unknown, got: unknown): CoordinatorError =>
-    new CoordinatorError('TERMS_MISMATCH', `event ${eventId}: ${field} is ${JSON.stringify(got)}, the terms say ${JSON.stringify(want)}`, { reason: `event-${field}` });
+  const bad = (field: string, want: unknown, got: unknown): DlcError =>
+    new DlcError('TERMS_MISMATCH', `event ${eventId}: ${field} is ${JSON.stringify(got)}, the terms say ${JSON.stringify(want)}`, { reason: `event-${field}` });
   if (terms.template === 'custom-curve') return;
   const kind = terms.template === 'hashpower-sale' ? 'hashpower-delivery' : 'hashprice';
   if (params.kind !== kind) throw bad('kind', kind, params.kind);
