@@ -20,7 +20,7 @@ import { recomputeOutcome, type OutcomeEvidence, type PayoutEvidence, type Recom
 import { encodeMessage, toHex, type OracleAttestation } from '../protocol/messages/index.js';
 import type { CrashStep } from './config.js';
 import { OracleError } from './errors.js';
-import { attestedOutcome, evidenceRewardFields, evidenceSpec, evidenceToJson, type EventParams } from './event-spec.js';
+import { attestedOutcome, evidenceRewardFields, evidenceSpec, evidenceToJson, type EventParams } from '../protocol/events/index.js';
 import { eventIndexKeys } from './events.js';
 import type { ChainIndexer } from './indexer.js';
 import type { OracleKey } from './keys.js';

@@ -3,7 +3,7 @@
  *
  * An event request (operator with token, the hashprice schedule, or anyone
  * for `hashpower-delivery` within limits) is checked, turned into
- * `EventParams` whose canonical JSON gives the event id (event-spec.ts), and
+ * `EventParams` whose canonical JSON gives the event id (protocol/events), and
  * announced: nonces from protocol/crypto `eventNonces` (derived from the
  * oracle secret and the event id, so none is ever stored or reused for
  * another event), the oracle_event signed with `signAnnouncement`, then the
@@ -52,7 +52,7 @@ import {
   nonceCount,
   type EventKind,
   type EventParams,
-} from './event-spec.js';
+} from '../protocol/events/index.js';
 import type { ChainIndexer } from './indexer.js';
 import type { OracleKey } from './keys.js';
 import { h10, type EventRecord, type OracleStore, type StoreOp } from './store.js';

@@ -22,7 +22,7 @@ import {
 } from '../protocol/messages/index.js';
 import { ChainError } from '../src/chain/index.js';
 import { OracleError } from './errors.js';
-import { EVENT_KINDS, eventRules, rewardRuleOf } from './event-spec.js';
+import { EVENT_KINDS, eventRules, rewardRuleOf } from '../protocol/events/index.js';
 import { eventRequestSchema, publicState, type EventFilter, type EventRequest, type Requester } from './events.js';
 import type { AttestationRecord, EventRecord, OutcomeRecord } from './store.js';
 

@@ -22,7 +22,7 @@ import type { JsonValue } from '../protocol/messages/index.js';
 import { Attester } from './attest.js';
 import { ADDRESS_NETWORKS, NODE_CHAIN_NAMES, parseConfig, type CrashStep, type OracleConfig, type OracleConfigInput } from './config.js';
 import { OracleError } from './errors.js';
-import { DEFAULT_NB_DIGITS } from './event-spec.js';
+import { DEFAULT_NB_DIGITS } from '../protocol/events/index.js';
 import { EventService } from './events.js';
 import { createApp } from './http.js';
 import { ChainIndexer, type SyncResult } from './indexer.js';

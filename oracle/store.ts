@@ -22,7 +22,7 @@
  * build the batches; it only names keys, types records and runs batches.
  */
 import { Level } from 'level';
-import type { EventParams, EvidenceJson } from './event-spec.js';
+import type { EventParams, EvidenceJson } from '../protocol/events/index.js';
 import { OracleError } from './errors.js';
 
 /** The last indexed block. */

@@ -9,6 +9,7 @@
  */
 export * as contract from './contract/index.js';
 export * as crypto from './crypto/index.js';
+export * as events from './events/index.js';
 export * as hashpower from './hashpower/index.js';
 export * as messages from './messages/index.js';
 export * as numeric from './numeric/index.js';

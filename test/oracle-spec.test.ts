@@ -25,7 +25,7 @@ import {
   evidenceToJson,
   outcomeDigits,
   type EventParams,
-} from '../oracle/event-spec.js';
+} from '../protocol/events/index.js';
 import { toOracleError } from '../oracle/http.js';
 import { KEY_FILE_NAME, loadOrCreateKey } from '../oracle/keys.js';
 

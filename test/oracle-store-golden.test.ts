@@ -22,7 +22,7 @@ import { parseConfig } from '../oracle/config.js';
 import { EventService } from '../oracle/events.js';
 import type { ChainIndexer } from '../oracle/indexer.js';
 import { KEY_FILE_NAME, loadOrCreateKey } from '../oracle/keys.js';
-import { eventIdFor, rewardRuleOf } from '../oracle/event-spec.js';
+import { eventIdFor, rewardRuleOf } from '../protocol/events/index.js';
 import { h10, OracleStore, type AttestationRecord, type BlockRecord, type EventRecord, type OutcomeRecord, type StoreOp } from '../oracle/store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hashdlc-oracle-golden-'));

@@ -5,7 +5,7 @@
  *
  *  1. the announcement is signed by the oracle's key (protocol/messages
  *     `verifyAnnouncement`, the hash profile from `/v1/info`);
- *  2. the event id is the one its parameters give (oracle/event-spec
+ *  2. the event id is the one its parameters give (protocol/events
  *     `eventIdFor`), so the parameters the API shows are the signed ones, and
  *     the descriptor is the one they imply;
  *  3. the attestation verifies against the announcement (`verifyAttestation`);
@@ -49,7 +49,7 @@ import {
   evidenceRewardFields,
   evidenceSpec,
   type EventParams,
-} from '../../oracle/event-spec.js';
+} from '../../protocol/events/index.js';
 
 const USAGE = `usage:
   hashdlc oracle verify <oracle-url> <event-id> [--rpc-url URL --rpc-user USER --rpc-password PASS]

@@ -17,8 +17,13 @@
  * precision 0 (Oracle.md "Digit decomposition"); an event with thresholds is
  * an enum event (Oracle.md "Simple enumeration") over the same integer value.
  *
+ * It lives in protocol/ because the event id is part of the contract: the
+ * oracle derives it, the participant (`hashdlc oracle verify`) and the
+ * coordinator re-derive it, and none of them imports another's service.
+ * zod (the JSON forms) is pure, as in protocol/terms.
+ *
  * This module does NOT read the chain, sign, store or validate client
- * requests against limits (events.ts does), and does no I/O.
+ * requests against limits (oracle/events.ts does), and does no I/O.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { z } from 'zod';
@@ -37,9 +42,9 @@ import {
   type NumericEventSpec,
   type OutcomeEvidence,
   type RecomputedOutcome,
-} from '../protocol/hashpower/index.js';
-import { toHex } from '../protocol/messages/index.js';
-import type { EventDescriptor } from '../protocol/messages/index.js';
+} from '../hashpower/index.js';
+import { toHex } from '../messages/index.js';
+import type { EventDescriptor } from '../messages/index.js';
 
 export const EVENT_KINDS = ['pool-rewards', 'hashprice', 'hashpower-delivery'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
