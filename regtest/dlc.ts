@@ -6,7 +6,7 @@
  * completing the attested CET with its own key and the other's adaptor signature.
  *
  * Every transaction is built by protocol/ (setupContract, buildFundingPsbt,
- * combinePsbts, finalizeFundingPsbt, applyFundingSpendWitness); this module
+ * combinePsbts, finalizeFundingPsbt, completeAttestedCetAsParty, signedCet); this module
  * only supplies keys, real UTXOs and the node.
  *
  * This module does NOT check signatures it produces (the node does, which is
@@ -17,8 +17,16 @@
 import { Psbt, address as btcAddress, payments } from 'bitcoinjs-lib';
 import type { Signer, Transaction } from 'bitcoinjs-lib';
 import type { ContractSetup } from '../protocol/contract/index.js';
-import { setupContract, signCets, signRefund, unsignedCet, verifyCetSignatures, verifyRefundSignature } from '../protocol/contract/index.js';
-import type { AttestedSlot } from '../protocol/contract/index.js';
+import {
+  completeAttestedCetAsParty,
+  setupContract,
+  signCets,
+  signedCet,
+  signRefund,
+  verifyCetSignatures,
+  verifyRefundSignature,
+} from '../protocol/contract/index.js';
+import type { AttestedSlot, CompletedCet, IndexedAttestation } from '../protocol/contract/index.js';
 import { adaptorDecrypt, ecdsaSign } from '../protocol/crypto/index.js';
 import type {
   AcceptDlc,
@@ -29,7 +37,7 @@ import type {
   OracleAnnouncement,
 } from '../protocol/messages/types.js';
 import type { FundingTransaction, Party } from '../protocol/tx/index.js';
-import { applyFundingSpendWitness, buildFundingPsbt, combinePsbts, finalizeFundingPsbt } from '../protocol/tx/index.js';
+import { buildFundingPsbt, combinePsbts, finalizeFundingPsbt } from '../protocol/tx/index.js';
 import type { BitcoinRpc } from '../src/chain/rpc.js';
 import type { Faucet } from './helpers.js';
 import { mineBlocks } from './helpers.js';
@@ -305,7 +313,10 @@ export async function broadcastFunding(
  * One party closes the contract with the attested CET (Protocol.md "Closing the
  * contract"): its own ECDSA signature over the CET's sighash, and the
  * counterparty's adaptor signature for the attested slot decrypted with the
- * attestation secret. Nothing is verified: the node is the judge.
+ * attestation secret. Nothing is verified: the node is the judge. This is the
+ * one deliberately unchecked completion (a forged CET must reach the node in
+ * dlc-settlement.test.ts); parties use protocol/contract
+ * `completeAttestedCetAsParty` (`settleAsParty` below), which checks first.
  * @throws {DlcError} for malformed signatures or keys (not for wrong ones).
  */
 export function completeCetAsParty(
@@ -318,7 +329,23 @@ export function completeCetAsParty(
   const own = ecdsaSign(ownFundingKey.privateKey, setup.cetSighashes[attested.cetIndex]!);
   const theirs = adaptorDecrypt(counterpartyAdaptorSignature, attested.decryptionKey);
   const [offerSig, acceptSig] = party === 'offer' ? [own, theirs] : [theirs, own];
-  return applyFundingSpendWitness(setup.closing, unsignedCet(setup, attested.cetIndex), offerSig, acceptSig);
+  return signedCet(setup, attested.cetIndex, offerSig, acceptSig);
+}
+
+/**
+ * One party settles as the CLI and the agent do: protocol/contract
+ * `completeAttestedCetAsParty` over the oracles' attestations (each checked
+ * against its announcement), with this test key as the signer.
+ * @throws {DlcError} for a forged attestation or a counterparty signature that does not decrypt.
+ */
+export function settleAsParty(
+  setup: ContractSetup,
+  attestations: readonly IndexedAttestation[],
+  party: Party,
+  ownFundingKey: TestKey,
+  counterpartyAdaptorSignatures: CetAdaptorSignatures,
+): Promise<CompletedCet> {
+  return completeAttestedCetAsParty(setup, attestations, party, (sighash) => ecdsaSign(ownFundingKey.privateKey, sighash), counterpartyAdaptorSignatures);
 }
 
 /**

@@ -35,6 +35,7 @@ export {
   REGTEST_CHAIN_HASH,
   broadcastFunding,
   completeCetAsParty,
+  settleAsParty,
   exchangeDlcSignatures,
   fundDlcWallet,
   fundingInputFromNode,

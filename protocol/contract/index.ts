@@ -10,14 +10,18 @@ export type {
   ContractSetupOptions,
   SignaturePairing,
 } from './setup.js';
+export type { CompletedCet, IndexedAttestation, SighashSigner } from './completion.js';
+export { attestedSlotOf, completeAttestedCet, completeAttestedCetAsParty } from './completion.js';
 export {
   badAdaptorSignature,
   cetLockTimes,
   completeCet,
+  contractAnnouncements,
   findAttestedSlot,
   packAdaptorSignatures,
   setupContract,
   signCets,
+  signedCet,
   signedRefundTransaction,
   signRefund,
   unpackAdaptorSignatures,

@@ -84,6 +84,11 @@ function contractInners(offer: OfferDlc): ContractInfoInner[] {
   return 'singleContractInfo' in ci ? [ci.singleContractInfo.contractInfo] : ci.disjointContractInfo.contractInfos;
 }
 
+/** The oracle announcements of each contract of an offer, by contract index then oracle index. */
+export function contractAnnouncements(offer: OfferDlc): OracleAnnouncement[][] {
+  return contractInners(offer).map(oracleAnnouncements);
+}
+
 /**
  * CET nLockTime per contract. dlcspecs says `cet_locktime` for every CET; the
  * vectors (rust-dlc) give the CETs of the second and later contracts of a
@@ -381,7 +386,16 @@ export function completeCet(
   if (!ecdsaVerify(acceptSig, sighash, setup.accept.fundingPubkey)) {
     throw new DlcError('BAD_SIGNATURE', 'decrypted accept CET signature does not verify', { reason: 'cet-signature:accept' });
   }
-  return applyFundingSpendWitness(setup.closing, unsignedCet(setup, attested.cetIndex), offerSig, acceptSig);
+  return signedCet(setup, attested.cetIndex, offerSig, acceptSig);
+}
+
+/**
+ * The CET at `cetIndex` with both signatures in its witness, UNCHECKED: the
+ * completions above and in completion.ts check every signature first; a
+ * regtest helper uses it as is to show the node refusing a forged CET.
+ */
+export function signedCet(setup: ContractSetup, cetIndex: number, offerSignature: Uint8Array, acceptSignature: Uint8Array): Transaction {
+  return applyFundingSpendWitness(setup.closing, unsignedCet(setup, cetIndex), offerSignature, acceptSignature);
 }
 
 /** The unsigned CET at `cetIndex` of the plan. */

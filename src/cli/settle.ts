@@ -20,18 +20,18 @@ import { writeFileSync } from 'node:fs';
 import type { Transaction } from 'bitcoinjs-lib';
 import type { ContractSetup } from '../../protocol/contract/index.js';
 import {
+  attestedSlotOf,
   closeTransaction,
-  findAttestedSlot,
+  completeAttestedCetAsParty,
   offerAnnouncements,
   setupContract,
   signClose,
   signedRefundTransaction,
   totalCollateralOf,
-  unsignedCet,
 } from '../../protocol/contract/index.js';
-import { adaptorDecrypt, ecdsaSign, ecdsaVerify } from '../../protocol/crypto/index.js';
+import { ecdsaSign } from '../../protocol/crypto/index.js';
+import { isDlcError } from '../../protocol/errors.js';
 import { toHex, verifyAttestation } from '../../protocol/messages/index.js';
-import { applyFundingSpendWitness } from '../../protocol/tx/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { isChainError } from '../chain/index.js';
 import type { ContractRecord } from '../wallet/index.js';
@@ -139,21 +139,17 @@ export async function settleCommand(argv: string[]): Promise<number> {
     const oracle = new OracleHttp(oracleUrl);
     const { outcome, attestation } = await oracle.attestation(ann!.oracleEvent.eventId);
     verifyAttestation(attestation, ann!, c.record.hashProfile);
-    const slot = findAttestedSlot(setup, [{ contractIndex: 0, oracleIndex: 0, attestation }]);
-    const cet = unsignedCet(setup, slot.cetIndex);
-    const sighash = setup.cetSighashes[slot.cetIndex]!;
-    // Our signature with our own key; theirs decrypted from their adaptor signature.
-    const own = ecdsaSign(c.keys.fundingSecretKey, sighash);
+    // Our signature with our own key; theirs decrypted from their adaptor signature (protocol/contract checks both).
     const role = c.record.role;
-    const theirAdaptor = (role === 'offer' ? accept.cetAdaptorSignatures : sign.cetAdaptorSignatures).ecdsaAdaptorSignatures[slot.slotIndex]!.signature;
-    const theirs = adaptorDecrypt(theirAdaptor, slot.decryptionKey);
-    const theirKey = role === 'offer' ? accept.fundingPubkey : c.offer.fundingPubkey;
-    if (!ecdsaVerify(theirs, sighash, theirKey)) {
-      throw new ParticipantError('MISMATCH', `the counterparty's adaptor signature for CET ${slot.cetIndex} does not decrypt to a valid signature`, { reason: 'cet-signature' });
-    }
-    const tx = applyFundingSpendWitness(setup.closing, cet, role === 'offer' ? own : theirs, role === 'offer' ? theirs : own);
+    const atts = [{ oracleIndex: 0, attestation }];
+    const slot = await completeAttestedCetAsParty(setup, atts, role, (h) => ecdsaSign(c.keys.fundingSecretKey, h), role === 'offer' ? accept.cetAdaptorSignatures : sign.cetAdaptorSignatures)
+      .catch((e: unknown) => {
+        if (!isDlcError(e, 'BAD_SIGNATURE') || e.reason !== `cet-signature:${role === 'offer' ? 'accept' : 'offer'}`) throw e;
+        throw new ParticipantError('MISMATCH', `the counterparty's adaptor signature for CET ${attestedSlotOf(setup, atts).cetIndex} does not decrypt to a valid signature`, { reason: 'cet-signature' });
+      });
+    const tx = slot.tx;
     const rpc = await ctx.rpc();
-    const planned = setup.plan.cets[slot.cetIndex]!;
+    const planned = { offerPayout: slot.payouts.offer, acceptPayout: slot.payouts.accept };
     let sent: { txid: string; already: boolean };
     try {
       sent = await broadcast(rpc, tx);

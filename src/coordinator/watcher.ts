@@ -25,9 +25,9 @@
  * parties' signatures) and does NOT serve HTTP.
  */
 import { Block, Transaction } from 'bitcoinjs-lib';
-import { completeCet, findAttestedSlot } from '../../protocol/contract/index.js';
-import type { ContractInfo, OracleAnnouncement } from '../../protocol/messages/index.js';
-import { encodeMessage, toHex, verifyAttestation } from '../../protocol/messages/index.js';
+import { completeAttestedCet, type IndexedAttestation } from '../../protocol/contract/index.js';
+import { encodeMessage, toHex } from '../../protocol/messages/index.js';
+import { isDlcError } from '../../protocol/errors.js';
 import { isChainError } from '../chain/index.js';
 import { classifySpend, signedRefund, spendsFunding } from './closing.js';
 import { fundingOf } from './contract-data.js';
@@ -298,46 +298,38 @@ export class Watcher {
     if (last !== undefined && now - last < this.#svc.config.watcher.attestationPollIntervalMs) return false;
     this.#lastAttestationPoll.set(rec.id, now);
     const m = await this.#svc.messagesOf(rec);
-    const anns = announcementsOf(m.offer);
-    const attestations = [];
+    const attestations: IndexedAttestation[] = [];
     const wire: string[] = [];
     let outcome: string | null = null;
     for (const [i, ref] of rec.oracles.entries()) {
       const client = this.#svc.oracles.find((c) => c.url === ref.url) ?? new OracleClient(ref.url);
       const got = await client.attestation(ref.eventId);
       if (got === null) continue;
-      // Oracle.md: the attestation must verify against the announcement the contract was built on.
-      verifyAttestation(got.attestation, anns[i]!, this.#svc.config.hashProfile);
-      attestations.push({ contractIndex: 0, oracleIndex: i, attestation: got.attestation });
+      // Oracle.md: completeAttestedCet checks it against the announcement the contract was built on.
+      attestations.push({ oracleIndex: i, attestation: got.attestation });
       wire.push(toHex(encodeMessage({ type: 'oracle_attestation', message: got.attestation })));
       outcome ??= got.outcome;
     }
     if (attestations.length === 0) return false;
     const setup = this.#svc.data.setup(rec.id, m.offer, m.accept!, m.template);
-    let slot;
+    let cet;
     try {
-      slot = findAttestedSlot(setup, attestations);
+      cet = completeAttestedCet(setup, attestations, { offer: m.sign!.cetAdaptorSignatures, accept: m.accept!.cetAdaptorSignatures });
     } catch (err) {
-      // Too few oracles of a threshold contract have attested yet.
+      // Too few oracles of a threshold contract have attested yet (or their secrets open no slot).
+      if (!isDlcError(err) || (err.reason !== 'no-attested-cet' && err.reason !== 'attestation-secret')) throw err;
       this.#svc.log('info', 'attestations do not complete a CET yet', { id: rec.id, error: errText(err) });
       return false;
     }
-    const cet = completeCet(
-      setup,
-      slot,
-      m.sign!.cetAdaptorSignatures.ecdsaAdaptorSignatures[slot.slotIndex]!.signature,
-      m.accept!.cetAdaptorSignatures.ecdsaAdaptorSignatures[slot.slotIndex]!.signature,
-    );
-    const planned = setup.plan.cets[slot.cetIndex]!;
     const next = cetCompleted(rec, {
-      closingTx: cet.toHex(),
-      closingTxid: cet.getId(),
-      payouts: { offer: String(planned.offerPayout), accept: String(planned.acceptPayout) },
+      closingTx: cet.tx.toHex(),
+      closingTxid: cet.tx.getId(),
+      payouts: { offer: String(cet.payouts.offer), accept: String(cet.payouts.accept) },
       outcome,
-      cetIndex: slot.cetIndex,
+      cetIndex: cet.cetIndex,
       attestation: wire.join(','),
     }, now);
-    await this.#commit(rec, next, 'attested: CET completed', { cetIndex: slot.cetIndex, outcome });
+    await this.#commit(rec, next, 'attested: CET completed', { cetIndex: cet.cetIndex, outcome });
     await this.#broadcastClosing(next, 'cet');
     return true;
   }
@@ -405,11 +397,4 @@ export class Watcher {
     }
     if (!await blockOnActiveChain(this.#svc.chain, rec.closingHeight, rec.closingBlockHash, tip)) await this.#commit(rec, closingReorged(rec, this.#svc.now()), 'closing transaction reorged out');
   }
-}
-
-function announcementsOf(offer: { contractInfo: ContractInfo }): OracleAnnouncement[] {
-  const ci = offer.contractInfo;
-  if (!('singleContractInfo' in ci)) return [];
-  const info = ci.singleContractInfo.contractInfo.oracleInfo;
-  return 'single' in info ? [info.single.oracleAnnouncement] : info.multi.oracleAnnouncements;
 }
