@@ -54,13 +54,12 @@ import { toHex } from '../messages/wire.js';
 import { planCets } from '../numeric/index.js';
 import type { ExtraFundingOutput, FundingSignatureCheck, Party, Payout } from '../tx/index.js';
 import {
-  applyFundingSpendWitness,
-  buildCloseTransaction,
   buildFundingPsbt,
-  fundingSpendSighash,
+  checkCloseSignature,
   parseFundingPsbt,
+  signedCloseTransaction,
+  unsignedClose,
   verifyFundingSignatures,
-  verifyFundingSpendSignature,
 } from '../tx/index.js';
 import type { KeyPayout } from '../templates/index.js';
 import type { ContractSetup, ContractSetupOptions } from './setup.js';
@@ -743,7 +742,7 @@ export function verifyFundingPsbt(setup: ContractSetup, encoded: string | Uint8A
  * @throws {DlcError} as protocol/tx `buildCloseTransaction`.
  */
 export function closeTransaction(setup: ContractSetup, payout: Payout): Transaction {
-  return buildCloseTransaction(setup.closing, payout).tx;
+  return unsignedClose(setup.closing, payout).tx;
 }
 
 /**
@@ -751,7 +750,7 @@ export function closeTransaction(setup: ContractSetup, payout: Payout): Transact
  * @throws {DlcError} as {@link closeTransaction}; INVALID_SCALAR for a bad key.
  */
 export function signClose(setup: ContractSetup, payout: Payout, fundingSecretKey: Uint8Array): Uint8Array {
-  return ecdsaSign(fundingSecretKey, fundingSpendSighash(setup.closing, closeTransaction(setup, payout)));
+  return ecdsaSign(fundingSecretKey, unsignedClose(setup.closing, payout).sighash);
 }
 
 /**
@@ -759,12 +758,8 @@ export function signClose(setup: ContractSetup, payout: Payout, fundingSecretKey
  * @throws {DlcError} BAD_SIGNATURE (`close-signature:offer` / `close-signature:accept`).
  */
 export function completeClose(setup: ContractSetup, payout: Payout, offerSignature: Uint8Array, acceptSignature: Uint8Array): Transaction {
-  const tx = closeTransaction(setup, payout);
-  const sighash = fundingSpendSighash(setup.closing, tx);
-  for (const [party, sig] of [['offer', offerSignature], ['accept', acceptSignature]] as const) {
-    if (sig.length !== 64 || !verifyFundingSpendSignature(setup.closing, party, sighash, sig)) {
-      throw new DlcError('BAD_SIGNATURE', `${party} close signature does not verify`, { reason: `close-signature:${party}` });
-    }
-  }
-  return applyFundingSpendWitness(setup.closing, tx, offerSignature, acceptSignature);
+  const { tx, sighash } = unsignedClose(setup.closing, payout);
+  checkCloseSignature(setup.closing, 'offer', sighash, offerSignature);
+  checkCloseSignature(setup.closing, 'accept', sighash, acceptSignature);
+  return signedCloseTransaction(setup.closing, tx, offerSignature, acceptSignature);
 }

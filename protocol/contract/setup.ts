@@ -25,11 +25,11 @@ import {
   applyFundingSpendWitness,
   buildCet,
   buildFundingTransaction,
-  buildRefundTransaction,
   cetSighashes,
   closingContext,
   contractIdOf,
   refundSighash,
+  signedRefund,
 } from '../tx/index.js';
 import type {
   AcceptDlc,
@@ -294,8 +294,7 @@ export function verifyRefundSignature(setup: ContractSetup, party: Party, signat
 
 /** The refund transaction with both signatures in its witness. */
 export function signedRefundTransaction(setup: ContractSetup, offerSignature: Uint8Array, acceptSignature: Uint8Array): Transaction {
-  const tx = buildRefundTransaction(setup.closing, { outputOrder: setup.refundOutputOrder });
-  return applyFundingSpendWitness(setup.closing, tx, offerSignature, acceptSignature);
+  return signedRefund(setup.closing, offerSignature, acceptSignature, { outputOrder: setup.refundOutputOrder });
 }
 
 /** One oracle's attestation as it applies to a contract: which announcement it answers. */

@@ -14,13 +14,19 @@
  * ("Close Transaction"; Protocol.md `close_dlc`). No fee is subtracted from any of
  * them: the closing fee was put into the funding output ("Fee Payment").
  *
+ * On top: the signed refund, the close transaction's signing data, signature
+ * check and signed form, and the close as a BIP174 PSBT for wallets (and a
+ * party's partial signature read back from it): one builder for the
+ * coordinator and the parties.
+ *
  * This module does NOT compute payouts (protocol/numeric does), does NOT create or
  * verify adaptor signatures (protocol/crypto does), and does NOT sign. It does no I/O.
  */
-import { Transaction, script as bscript } from 'bitcoinjs-lib';
+import { Psbt, Transaction, script as bscript } from 'bitcoinjs-lib';
 import { verify as ecdsaVerify } from 'tiny-secp256k1';
 import { DlcError } from '../errors.js';
 import type { AcceptDlc, OfferDlc } from '../messages/types.js';
+import { fromHex, toHex } from '../messages/wire.js';
 import { DUST_LIMIT } from './fees.js';
 import type { FundingTransaction, Party } from './funding.js';
 import { assertStandardScriptPubkey, compareBytes, fundingScript } from './scripts.js';
@@ -401,4 +407,98 @@ export function applyFundingSpendWitness(
   assertSpendsFunding(ctx, tx, inputIndex);
   tx.setWitness(inputIndex, fundingSpendWitness(ctx, offerSignature, acceptSignature));
   return tx;
+}
+
+// ------------------------------------------------------------------ signed refund and close, close PSBT
+
+/**
+ * The unsigned close transaction for a split (no extra inputs), and the digest
+ * both parties sign.
+ * @throws {DlcError} as `buildCloseTransaction`.
+ */
+export function unsignedClose(ctx: ClosingContext, payout: Payout): { tx: Transaction; sighash: Uint8Array } {
+  const { tx } = buildCloseTransaction(ctx, payout);
+  return { tx, sighash: fundingSpendSighash(ctx, tx, 0) };
+}
+
+/**
+ * The close transaction as a BIP174 PSBT: the funding input carries its
+ * witness UTXO, witness script (the 2-of-2) and the full funding transaction.
+ */
+export function closePsbt(ctx: ClosingContext, funding: Pick<FundingTransaction, 'fundingSpk'>, fundingTxHex: string | null, tx: Transaction): Psbt {
+  const psbt = new Psbt();
+  psbt.setVersion(tx.version);
+  psbt.setLocktime(tx.locktime);
+  const input = tx.ins[0]!;
+  psbt.addInput({
+    hash: input.hash,
+    index: input.index,
+    sequence: input.sequence,
+    witnessUtxo: { script: funding.fundingSpk, value: ctx.fundOutputValue },
+    witnessScript: ctx.fundingScript,
+    ...(fundingTxHex !== null ? { nonWitnessUtxo: fromHex(fundingTxHex) } : {}),
+  });
+  for (const out of tx.outs) psbt.addOutput({ script: out.script, value: out.value });
+  return psbt;
+}
+
+/**
+ * A party's close signature (64-byte compact) from a close PSBT it signed:
+ * the PSBT must be of `tx`, and carry a SIGHASH_ALL partial signature by
+ * `fundingPubkey` on the funding input.
+ * @throws {DlcError} DECODE_ERROR (`psbt-encoding`), INVALID_PARAMS
+ *   (`close-psbt-mismatch`, `close-psbt-no-signature`), BAD_SIGNATURE (`close-signature-encoding`).
+ */
+export function closeSignatureFromPsbt(encoded: string, tx: Transaction, fundingPubkey: Uint8Array): Uint8Array {
+  let psbt: Psbt;
+  try {
+    psbt = Psbt.fromBase64(encoded);
+  } catch (cause) {
+    throw new DlcError('DECODE_ERROR', 'closePsbt is not a PSBT', { reason: 'psbt-encoding', cause });
+  }
+  const unsigned = new Transaction();
+  unsigned.version = psbt.version;
+  unsigned.locktime = psbt.locktime;
+  for (const i of psbt.txInputs) unsigned.addInput(i.hash, i.index, i.sequence);
+  for (const o of psbt.txOutputs) unsigned.addOutput(o.script, o.value);
+  if (unsigned.getId() !== tx.getId()) {
+    throw new DlcError('INVALID_PARAMS', 'closePsbt is not the close transaction of this split', { reason: 'close-psbt-mismatch' });
+  }
+  const partial = psbt.data.inputs[0]?.partialSig?.find((p) => toHex(p.pubkey) === toHex(fundingPubkey));
+  if (partial === undefined) {
+    throw new DlcError('INVALID_PARAMS', 'closePsbt has no partial signature by your funding key', { reason: 'close-psbt-no-signature' });
+  }
+  let decoded: { signature: Uint8Array; hashType: number };
+  try {
+    decoded = bscript.signature.decode(partial.signature);
+  } catch (cause) {
+    throw new DlcError('BAD_SIGNATURE', 'close partial signature is not DER', { reason: 'close-signature-encoding', cause });
+  }
+  if (decoded.hashType !== Transaction.SIGHASH_ALL) {
+    throw new DlcError('BAD_SIGNATURE', 'close partial signature is not SIGHASH_ALL', { reason: 'close-signature-encoding' });
+  }
+  return decoded.signature;
+}
+
+/**
+ * @throws {DlcError} BAD_SIGNATURE (`close-signature:offer|accept`) when the signature does not verify.
+ */
+export function checkCloseSignature(ctx: ClosingContext, party: Party, sighash: Uint8Array, signature: Uint8Array): void {
+  if (signature.length !== 64 || !verifyFundingSpendSignature(ctx, party, sighash, signature)) {
+    throw new DlcError('BAD_SIGNATURE', `${party} close signature does not verify`, { reason: `close-signature:${party}` });
+  }
+}
+
+/** The close transaction with both signatures (checked by the caller with `checkCloseSignature`). */
+export function signedCloseTransaction(ctx: ClosingContext, tx: Transaction, offerSignature: Uint8Array, acceptSignature: Uint8Array): Transaction {
+  return applyFundingSpendWitness(ctx, tx.clone(), offerSignature, acceptSignature);
+}
+
+/**
+ * The refund transaction with both parties' refund signatures (from accept_dlc
+ * and sign_dlc, checked when they arrived). Not broadcastable before
+ * `refund_locktime`.
+ */
+export function signedRefund(ctx: ClosingContext, offerSignature: Uint8Array, acceptSignature: Uint8Array, options: RefundOptions = {}): Transaction {
+  return applyFundingSpendWitness(ctx, buildRefundTransaction(ctx, options), offerSignature, acceptSignature);
 }

@@ -53,12 +53,18 @@ export {
   buildCloseTransaction,
   buildRefundTransaction,
   cetSighashes,
+  checkCloseSignature,
   CLOSING_TX_SEQUENCE,
   CLOSING_TX_VERSION,
+  closePsbt,
+  closeSignatureFromPsbt,
   closingContext,
   fundingSpendSighash,
   fundingSpendWitness,
   refundSighash,
+  signedCloseTransaction,
+  signedRefund,
+  unsignedClose,
   verifyFundingSpendSignature,
 } from './closing.js';
 export type { FundingSignatureCheck } from './psbt.js';

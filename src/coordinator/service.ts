@@ -49,7 +49,7 @@ import type { BitcoinRpc } from '../chain/index.js';
 import { isChainError } from '../chain/index.js';
 import type { AdaptorEngine } from '../engine/index.js';
 import { verifyContractCets } from '../engine/contract.js';
-import { checkCloseSignature, closePsbt, closeSignatureFromPsbt, closeTransaction, signedCloseTransaction } from './closing.js';
+import { checkCloseSignature, closePsbt, closeSignatureFromPsbt, signedCloseTransaction, unsignedClose } from '../../protocol/tx/index.js';
 import type { CoordinatorConfig } from './config.js';
 import { ContractDataCache, fundingOf, type ContractMessages } from './contract-data.js';
 import { CoordinatorError } from './errors.js';
@@ -721,7 +721,7 @@ export class CoordinatorService {
       if (payout.offer + payout.accept > BigInt(rec.totalCollateral)) {
         throw new CoordinatorError('INVALID_REQUEST', `payouts ${payout.offer + payout.accept} exceed the total collateral ${rec.totalCollateral}`, { reason: 'close-payout-exceeds-collateral' });
       }
-      const { tx, sighash } = closeTransaction(closing, payout);
+      const { tx, sighash } = unsignedClose(closing, payout);
       const now = this.now();
       const lifetimeMs = this.config.closeProposalLifetimeSec * 1000;
       // An expired proposal's signatures are never combined: a party that signed a split an

@@ -29,7 +29,8 @@ import { completeAttestedCet, type IndexedAttestation } from '../../protocol/con
 import { encodeMessage, toHex } from '../../protocol/messages/index.js';
 import { isDlcError } from '../../protocol/errors.js';
 import { isChainError } from '../chain/index.js';
-import { classifySpend, signedRefund, spendsFunding } from './closing.js';
+import { classifySpend, spendsFunding } from './closing.js';
+import { signedRefund } from '../../protocol/tx/index.js';
 import { fundingOf } from './contract-data.js';
 import {
   cetCompleted,

@@ -1,0 +1,337 @@
+/**
+ * `hashdlc oracle verify <oracle-url> <event-id>`: checks an oracle's
+ * attestation from public data and your own node, trusting the oracle for
+ * nothing:
+ *
+ *  1. the announcement is signed by the oracle's key (protocol/messages
+ *     `verifyAnnouncement`, the hash profile from `/v1/info`);
+ *  2. the event id is the one its parameters give (protocol/events
+ *     `eventIdFor`), so the parameters the API shows are the signed ones, and
+ *     the descriptor is the one they imply;
+ *  3. the attestation verifies against the announcement (`verifyAttestation`);
+ *  4. the published evidence matches the parameters (including the reward
+ *     rule and the network's halving interval), and protocol/hashpower
+ *     `recomputeOutcome` over it gives exactly the attested digits/label;
+ *  5. every block and payout of the evidence is on the node's best chain as
+ *     stated (hash at height, bits, coinbase txid, reward, outputs, the
+ *     spending from the declared pool address), and no payout to the
+ *     delivery address (coinbase, or from a declared pool address) in the
+ *     window's blocks was left out.
+ *
+ * Node: `--rpc-url`, `--rpc-user`, `--rpc-password`, or the environment's
+ * BITCOIN_RPC_URL / BITCOIN_RPC_USER / BITCOIN_RPC_PASSWORD (the node needs
+ * -txindex to resolve pool payout inputs). Exit code 0 when everything
+ * holds, 1 otherwise (with every failed check on stdout).
+ *
+ * This module does NOT trust the oracle's outcome, talk to the oracle other
+ * than over HTTP, or hold keys.
+ */
+import { parseArgs } from 'node:util';
+import { DlcError } from '../../protocol/errors.js';
+import type { HashProfile } from '../../protocol/crypto/index.js';
+import { recomputeOutcome, type OutcomeEvidence } from '../../protocol/hashpower/index.js';
+import {
+  decodeMessage,
+  fromHex,
+  toHex,
+  verifyAnnouncement,
+  verifyAttestation,
+  type OracleAnnouncement,
+  type OracleAttestation,
+} from '../../protocol/messages/index.js';
+import { BitcoinRpc, type BlockWithTxs, type VerboseTx } from '../chain/index.js';
+import {
+  attestedOutcome,
+  eventDescriptorOf,
+  eventIdFor,
+  eventParamsSchema,
+  evidenceFromJson,
+  evidenceRewardFields,
+  evidenceSpec,
+  type EventParams,
+} from '../../protocol/events/index.js';
+
+const USAGE = `usage:
+  hashdlc oracle verify <oracle-url> <event-id> [--rpc-url URL --rpc-user USER --rpc-password PASS]
+      fetch the attestation and evidence, verify the signatures and recompute
+      the outcome from your node (defaults: BITCOIN_RPC_URL/USER/PASSWORD)
+`;
+
+/** One verification step and whether it held. */
+export interface VerifyCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  eventId: string;
+  /** The attested outcome (value or label), when the attestation could be read. */
+  outcome: string | undefined;
+  checks: VerifyCheck[];
+}
+
+export interface VerifyOptions {
+  oracleUrl: string;
+  eventId: string;
+  rpc: BitcoinRpc;
+  /** HTTP client (tests); default global fetch. */
+  fetch?: typeof fetch;
+}
+
+class CheckFailed extends Error {}
+
+async function getJson(f: typeof fetch, url: string): Promise<unknown> {
+  const res = await f(url, { signal: AbortSignal.timeout(30_000) });
+  const text = await res.text();
+  if (!res.ok) throw new CheckFailed(`GET ${url}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text) as unknown;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Evidence fields that restate the event parameters must equal them. */
+function evidenceMatchesParams(e: OutcomeEvidence, p: EventParams): string | undefined {
+  if (e.kind !== p.kind) return `evidence kind ${e.kind}, event kind ${p.kind}`;
+  if (e.window.start !== p.window.start || e.window.end !== p.window.end) return 'evidence window differs from the event window';
+  if (!sameJson(e.event, evidenceSpec(p))) return 'evidence digits/precision differ from the event descriptor';
+  if (e.kind !== 'pool-rewards') {
+    if ((e.simulatedDifficulty ?? null) !== p.simulatedDifficulty) return 'evidence simulated difficulty differs from the event';
+    // The rule (and the halving interval it derives subsidies with) is the event's, so it cannot be swapped after announcement.
+    const rule = evidenceRewardFields(p);
+    if (e.rewardRule !== rule.rewardRule) {
+      return `evidence reward rule ${e.rewardRule ?? 'full-reward-v0'} differs from the event's ${rule.rewardRule ?? 'full-reward-v0'}`;
+    }
+    if (e.subsidyHalvingInterval !== rule.subsidyHalvingInterval) {
+      return `evidence halving interval ${e.subsidyHalvingInterval ?? 'none'} is not ${p.network}'s ${rule.subsidyHalvingInterval ?? 'none'}`;
+    }
+  }
+  if (e.kind !== 'hashprice') {
+    if (e.deliveryAddress !== p.deliveryAddress) return 'evidence delivery address differs from the event';
+    if (!sameJson([...e.poolPayoutAddresses].sort(), p.poolPayoutAddresses)) return 'evidence pool payout addresses differ from the event';
+  }
+  if (e.kind === 'hashpower-delivery' && e.hashrateThs.toString() !== p.hashrateThs) return 'evidence hashrate differs from the event';
+  return undefined;
+}
+
+/** Checks blocks and payouts of the evidence against the node; returns the problems. */
+async function checkAgainstChain(rpc: BitcoinRpc, e: OutcomeEvidence): Promise<string[]> {
+  const problems: string[] = [];
+  const prevTxCache = new Map<string, VerboseTx>();
+  const inputAddresses = async (tx: VerboseTx, sameBlock: Map<string, VerboseTx>): Promise<Set<string>> => {
+    const out = new Set<string>();
+    for (const vin of tx.vin) {
+      if (vin.txid === undefined || vin.vout === undefined) continue;
+      let prev = sameBlock.get(vin.txid) ?? prevTxCache.get(vin.txid);
+      if (prev === undefined) {
+        prev = await rpc.getRawTransaction(vin.txid);
+        prevTxCache.set(vin.txid, prev);
+      }
+      const a = prev.vout.find((o) => o.n === vin.vout)?.scriptPubKey.address;
+      if (a !== undefined) out.add(a);
+    }
+    return out;
+  };
+  const D = e.kind === 'hashprice' ? undefined : e.deliveryAddress;
+  const declared = new Set(e.kind === 'hashprice' ? [] : e.poolPayoutAddresses);
+  const claimed = new Map<string, bigint>();
+  if (e.kind !== 'hashprice') for (const p of e.payouts) claimed.set(`${p.txid}:${p.vout}`, p.value);
+  const found = new Set<string>();
+
+  for (const b of e.blocks) {
+    const hash = await rpc.getBlockHash(b.height);
+    if (hash !== b.hash) {
+      problems.push(`block ${b.height}: the node's best chain has ${hash}, the evidence ${b.hash}`);
+      continue;
+    }
+    const block: BlockWithTxs = await rpc.getBlockWithTxs(hash);
+    const cb = block.tx[0]!;
+    if (block.bits !== b.bits) problems.push(`block ${b.height}: bits ${block.bits}, evidence ${b.bits}`);
+    if (cb.txid !== b.coinbaseTxid) problems.push(`block ${b.height}: coinbase ${cb.txid}, evidence ${b.coinbaseTxid}`);
+    const reward = cb.vout.reduce((s, o) => s + o.valueSats, 0n);
+    if (reward !== b.reward) problems.push(`block ${b.height}: reward ${reward}, evidence ${b.reward}`);
+    if (D === undefined) continue;
+    const byTxid = new Map(block.tx.map((t) => [t.txid, t]));
+    // Every output to D in this block: coinbase always counts; others when spending from a declared address.
+    for (let i = 0; i < block.tx.length; i++) {
+      const tx = block.tx[i]!;
+      const toD = tx.vout.filter((o) => o.scriptPubKey.address === D && o.valueSats > 0n);
+      if (toD.length === 0) continue;
+      let counts = i === 0;
+      let from: Set<string> | undefined;
+      if (!counts && declared.size > 0) {
+        from = await inputAddresses(tx, byTxid);
+        counts = [...from].some((a) => declared.has(a));
+      }
+      for (const o of toD) {
+        const key = `${tx.txid}:${o.n}`;
+        const value = claimed.get(key);
+        if (!counts) {
+          if (value !== undefined) problems.push(`payout ${key}: not from the coinbase nor from a declared pool payout address`);
+          continue;
+        }
+        if (value === undefined) problems.push(`payout ${key} (${o.valueSats} sats to D in block ${b.height}) is missing from the evidence`);
+        else if (value !== o.valueSats) problems.push(`payout ${key}: ${o.valueSats} sats on chain, evidence ${value}`);
+        found.add(key);
+      }
+    }
+    if (e.kind !== 'hashprice') {
+      for (const p of e.payouts) {
+        if (p.height !== b.height) continue;
+        if (p.source === 'pool-payout' && p.fromAddress !== undefined) {
+          const tx = byTxid.get(p.txid);
+          if (tx !== undefined && !(await inputAddresses(tx, byTxid)).has(p.fromAddress)) {
+            problems.push(`payout ${p.txid}:${p.vout}: does not spend from ${p.fromAddress}`);
+          }
+        }
+      }
+    }
+  }
+  for (const key of claimed.keys()) if (!found.has(key) && !problems.some((p) => p.includes(key))) problems.push(`payout ${key} is not in the stated block`);
+  return problems;
+}
+
+/**
+ * Verifies an oracle event's attestation end to end (see the module header).
+ * Never throws for a bad oracle answer: every problem is a failed check.
+ */
+export async function verifyOracleEvent(options: VerifyOptions): Promise<VerifyReport> {
+  const f = options.fetch ?? fetch;
+  const base = options.oracleUrl.replace(/\/+$/, '');
+  const checks: VerifyCheck[] = [];
+  const report: VerifyReport = { ok: false, eventId: options.eventId, outcome: undefined, checks };
+  const check = (name: string, ok: boolean, detail: string): boolean => {
+    checks.push({ name, ok, detail });
+    return ok;
+  };
+  const attempt = async (name: string, fn: () => Promise<string> | string): Promise<boolean> => {
+    try {
+      return check(name, true, await fn());
+    } catch (err) {
+      const detail = err instanceof DlcError ? `${err.code} (${err.reason ?? ''}): ${err.message}` : err instanceof Error ? err.message : String(err);
+      return check(name, false, detail);
+    }
+  };
+
+  let profile: HashProfile = 'sha256';
+  let publicKey = '';
+  let params: EventParams | undefined;
+  let ann: OracleAnnouncement | undefined;
+  let att: OracleAttestation | undefined;
+  let evidence: OutcomeEvidence | undefined;
+  const idPath = encodeURIComponent(options.eventId);
+
+  const fetched = await attempt('fetch', async () => {
+    const info = (await getJson(f, `${base}/v1/info`)) as { publicKey?: unknown; hashProfile?: unknown };
+    if (info.hashProfile !== 'sha256' && info.hashProfile !== 'tagged') throw new CheckFailed('oracle info has no valid hashProfile');
+    if (typeof info.publicKey !== 'string' || !/^[0-9a-f]{64}$/.test(info.publicKey)) throw new CheckFailed('oracle info has no valid publicKey');
+    profile = info.hashProfile;
+    publicKey = info.publicKey;
+    const ev = (await getJson(f, `${base}/v1/events/${idPath}`)) as { params?: unknown; announcement?: { hex?: unknown } };
+    params = eventParamsSchema.parse(ev.params) as EventParams;
+    const annMsg = decodeMessage(fromHex(String(ev.announcement?.hex)));
+    if (annMsg.type !== 'oracle_announcement') throw new CheckFailed('announcement.hex is not an oracle_announcement');
+    ann = annMsg.message;
+    const a = (await getJson(f, `${base}/v1/events/${idPath}/attestation`)) as { hex?: unknown; evidence?: unknown };
+    const attMsg = decodeMessage(fromHex(String(a.hex)));
+    if (attMsg.type !== 'oracle_attestation') throw new CheckFailed('attestation hex is not an oracle_attestation');
+    att = attMsg.message;
+    evidence = evidenceFromJson(a.evidence);
+    return `oracle ${publicKey} (${profile})`;
+  });
+  if (!fetched || params === undefined || ann === undefined || att === undefined || evidence === undefined) return report;
+  const p: EventParams = params;
+  const announcement: OracleAnnouncement = ann;
+  const attestation: OracleAttestation = att;
+  const ev: OutcomeEvidence = evidence;
+
+  await attempt('announcement signature', () => {
+    if (toHex(announcement.oraclePublicKey) !== publicKey) throw new CheckFailed('announcement is signed by another key than the oracle states');
+    verifyAnnouncement(announcement, profile);
+    return 'BIP340 signature over the oracle event verifies';
+  });
+  await attempt('event id binds the parameters', () => {
+    const id = eventIdFor(p);
+    if (id !== options.eventId || announcement.oracleEvent.eventId !== id) {
+      throw new CheckFailed(`parameters give event id ${id}, announced ${announcement.oracleEvent.eventId}`);
+    }
+    if (!sameJson(eventDescriptorOf(p), announcement.oracleEvent.eventDescriptor)) throw new CheckFailed('announced descriptor differs from the parameters');
+    return id;
+  });
+  await attempt('attestation signatures', () => {
+    verifyAttestation(attestation, announcement, profile);
+    return `${attestation.signatures.length} signature(s) with the announced nonces`;
+  });
+  await attempt('outcome recomputed from evidence', () => {
+    const mismatch = evidenceMatchesParams(ev, p);
+    if (mismatch !== undefined) throw new CheckFailed(mismatch);
+    const r = recomputeOutcome(ev);
+    const expected = attestedOutcome(p, r);
+    report.outcome = expected.outcome;
+    if (!sameJson(expected.signed, attestation.outcomes)) {
+      throw new CheckFailed(`evidence gives ${expected.outcome}, the oracle attested ${attestation.outcomes.join('')}`);
+    }
+    const counted = r.rewardRule === null ? '' : `, counted ${r.countedReward} sats under ${r.rewardRule}${r.feeCap === null ? '' : ` (fee cap ${r.feeCap} sats)`}`;
+    return `outcome ${expected.outcome} (pool rewards ${r.poolRewards} sats, network reward ${r.networkReward} sats${counted}${r.capped ? ', capped' : ''}${r.noNetworkReward ? ', no-network-reward rule' : ''})`;
+  });
+  await attempt('evidence against the node', async () => {
+    const problems = await checkAgainstChain(options.rpc, ev);
+    if (problems.length > 0) throw new CheckFailed(problems.slice(0, 10).join('; ') + (problems.length > 10 ? ` (+${problems.length - 10} more)` : ''));
+    return `${ev.blocks.length} block(s)${ev.kind === 'hashprice' ? '' : `, ${ev.payouts.length} payout(s), none missing`} match the best chain`;
+  });
+  report.ok = checks.every((c) => c.ok);
+  return report;
+}
+
+/**
+ * Runs `hashdlc oracle <subcommand>`.
+ * @returns the exit code: 0 when the attestation holds, 1 otherwise or on bad usage.
+ */
+export async function oracleCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
+    process.stdout.write(USAGE);
+    return sub === undefined ? 1 : 0;
+  }
+  if (sub !== 'verify') {
+    process.stderr.write(`hashdlc oracle: unknown subcommand '${sub}'\n${USAGE}`);
+    return 1;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        'rpc-url': { type: 'string' },
+        'rpc-user': { type: 'string' },
+        'rpc-password': { type: 'string' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`hashdlc oracle verify: ${(err as Error).message}\n${USAGE}`);
+    return 1;
+  }
+  const [oracleUrl, eventId, ...extra] = parsed.positionals;
+  const url = parsed.values['rpc-url'] ?? process.env.BITCOIN_RPC_URL;
+  if (oracleUrl === undefined || eventId === undefined || extra.length > 0 || url === undefined) {
+    process.stderr.write(`hashdlc oracle verify: need <oracle-url> <event-id> and a node (--rpc-url or BITCOIN_RPC_URL)\n${USAGE}`);
+    return 1;
+  }
+  const rpc = new BitcoinRpc({
+    url,
+    username: parsed.values['rpc-user'] ?? process.env.BITCOIN_RPC_USER ?? '',
+    password: parsed.values['rpc-password'] ?? process.env.BITCOIN_RPC_PASSWORD ?? '',
+  });
+  const report = await verifyOracleEvent({ oracleUrl, eventId, rpc });
+  for (const c of report.checks) process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}\n`);
+  process.stdout.write(
+    report.ok
+      ? `attestation of ${eventId} HOLDS: outcome ${report.outcome}\n`
+      : `attestation of ${eventId} does NOT hold\n`,
+  );
+  return report.ok ? 0 : 1;
+}
