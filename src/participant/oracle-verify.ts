@@ -1,7 +1,7 @@
 /**
- * `hashdlc oracle verify <oracle-url> <event-id>`: checks an oracle's
- * attestation from public data and your own node, trusting the oracle for
- * nothing:
+ * The oracle verification use case (`hashdlc oracle verify`, the demo, the
+ * scenario tests): checks an oracle's attestation from public data and your
+ * own node, trusting the oracle for nothing:
  *
  *  1. the announcement is signed by the oracle's key (protocol/messages
  *     `verifyAnnouncement`, the hash profile from `/v1/info`);
@@ -18,15 +18,14 @@
  *     delivery address (coinbase, or from a declared pool address) in the
  *     window's blocks was left out.
  *
- * Node: `--rpc-url`, `--rpc-user`, `--rpc-password`, or the environment's
- * BITCOIN_RPC_URL / BITCOIN_RPC_USER / BITCOIN_RPC_PASSWORD (the node needs
- * -txindex to resolve pool payout inputs). Exit code 0 when everything
- * holds, 1 otherwise (with every failed check on stdout).
+ * It takes the node as a port (`rpc`, which needs -txindex to resolve pool
+ * payout inputs) rather than a `Participant`: verifying an oracle needs no
+ * wallet. The result is data (every check and whether it held); the caller
+ * prints it.
  *
  * This module does NOT trust the oracle's outcome, talk to the oracle other
- * than over HTTP, or hold keys.
+ * than over HTTP, hold keys, read the environment or print.
  */
-import { parseArgs } from 'node:util';
 import { DlcError } from '../../protocol/errors.js';
 import type { HashProfile } from '../../protocol/crypto/index.js';
 import { recomputeOutcome, type OutcomeEvidence } from '../../protocol/hashpower/index.js';
@@ -39,7 +38,7 @@ import {
   type OracleAnnouncement,
   type OracleAttestation,
 } from '../../protocol/messages/index.js';
-import { BitcoinRpc, type BlockWithTxs, type VerboseTx } from '../chain/index.js';
+import type { BitcoinRpc, BlockWithTxs, VerboseTx } from '../chain/index.js';
 import {
   attestedOutcome,
   eventDescriptorOf,
@@ -50,12 +49,6 @@ import {
   evidenceSpec,
   type EventParams,
 } from '../../protocol/events/index.js';
-
-const USAGE = `usage:
-  hashdlc oracle verify <oracle-url> <event-id> [--rpc-url URL --rpc-user USER --rpc-password PASS]
-      fetch the attestation and evidence, verify the signatures and recompute
-      the outcome from your node (defaults: BITCOIN_RPC_URL/USER/PASSWORD)
-`;
 
 /** One verification step and whether it held. */
 export interface VerifyCheck {
@@ -284,54 +277,4 @@ export async function verifyOracleEvent(options: VerifyOptions): Promise<VerifyR
   });
   report.ok = checks.every((c) => c.ok);
   return report;
-}
-
-/**
- * Runs `hashdlc oracle <subcommand>`.
- * @returns the exit code: 0 when the attestation holds, 1 otherwise or on bad usage.
- */
-export async function oracleCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') {
-    process.stdout.write(USAGE);
-    return sub === undefined ? 1 : 0;
-  }
-  if (sub !== 'verify') {
-    process.stderr.write(`hashdlc oracle: unknown subcommand '${sub}'\n${USAGE}`);
-    return 1;
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: {
-        'rpc-url': { type: 'string' },
-        'rpc-user': { type: 'string' },
-        'rpc-password': { type: 'string' },
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`hashdlc oracle verify: ${(err as Error).message}\n${USAGE}`);
-    return 1;
-  }
-  const [oracleUrl, eventId, ...extra] = parsed.positionals;
-  const url = parsed.values['rpc-url'] ?? process.env.BITCOIN_RPC_URL;
-  if (oracleUrl === undefined || eventId === undefined || extra.length > 0 || url === undefined) {
-    process.stderr.write(`hashdlc oracle verify: need <oracle-url> <event-id> and a node (--rpc-url or BITCOIN_RPC_URL)\n${USAGE}`);
-    return 1;
-  }
-  const rpc = new BitcoinRpc({
-    url,
-    username: parsed.values['rpc-user'] ?? process.env.BITCOIN_RPC_USER ?? '',
-    password: parsed.values['rpc-password'] ?? process.env.BITCOIN_RPC_PASSWORD ?? '',
-  });
-  const report = await verifyOracleEvent({ oracleUrl, eventId, rpc });
-  for (const c of report.checks) process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}\n`);
-  process.stdout.write(
-    report.ok
-      ? `attestation of ${eventId} HOLDS: outcome ${report.outcome}\n`
-      : `attestation of ${eventId} does NOT hold\n`,
-  );
-  return report.ok ? 0 : 1;
 }

@@ -27,7 +27,7 @@ import {
   type BlockRewardWork,
 } from '../../protocol/hashpower/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
-import { verifyOracleEvent } from '../cli/oracle.js';
+import { verifyOracleEvent } from '../participant/index.js';
 import { mineAsPool, mineBlocks, mineToHeight, strangerAddress } from '../../regtest/index.js';
 import { StackError } from './errors.js';
 import { curvePayouts, offerHexOf, onChainPayouts, onChainValue, waitForAttestation, waitForContractState, type Payouts } from './observe.js';

@@ -30,7 +30,7 @@ import {
   type OracleAnnouncement,
   type OracleAttestation,
 } from '../../protocol/messages/index.js';
-import { verifyOracleEvent } from '../../src/cli/oracle.js';
+import { verifyOracleEvent } from '../../src/participant/index.js';
 import { attestationOf, eventPath, OPERATOR_TOKEN, SIMDIFF_100THS_AT_HALF, startTestOracle, type TestOracle } from './oracle-fixture.js';
 
 const run = promisify(execFile);

@@ -29,7 +29,7 @@ import { useRegtest } from '../../regtest/context.js';
 import { buildBlockOn, buildP2wpkhSpend, mineAsPool, mineBlocks, mineToHeight, regtestSubsidy, strangerAddress, TestKey, type Utxo } from '../../regtest/index.js';
 import { CAPPED_FEES_RULE, recomputeOutcome } from '../../protocol/hashpower/index.js';
 import { evidenceFromJson } from '../../protocol/events/index.js';
-import { verifyOracleEvent } from '../../src/cli/oracle.js';
+import { verifyOracleEvent } from '../../src/participant/index.js';
 import { waitForContractState } from '../../src/stack/index.js';
 import { expectSettledOnCurve, negotiate, newAddress, saleArgs, startWorld, windowInOneEra, type Negotiated, type Settlement, type World } from './scenario-helpers.js';
 
