@@ -19,6 +19,7 @@ import {
   paidByTransaction,
   prepareRegtestDlc,
   scriptHex,
+  settleAsParty,
   signOwnFundingInputs,
 } from '../../regtest/dlc.js';
 import { mineBlocks } from '../../regtest/helpers.js';
@@ -164,6 +165,24 @@ describe('DLC settlement on chain', () => {
       expect(paid.size).toBe([offerGets, acceptGets].filter((v) => v >= DUST).length);
     });
   }
+
+  it('the accepter settles with the checked completion (protocol/contract completeAttestedCetAsParty, as the CLI and the agent do): the node takes it', async () => {
+    const eventId = 'settle-checked';
+    const { dlc, setup, accept, offerCetSignatures } = await openContract(eventId);
+    await broadcastFunding(rpc, dlc, setup);
+    const attestations = [{ oracleIndex: 0, attestation: oracle.attestNumeric(eventId, 650n, NB_DIGITS) }];
+    // A wrong counterparty signature set (its own) is refused before anything reaches the node.
+    await expect(settleAsParty(setup, attestations, 'accept', dlc.acceptWallet.fundingKey, accept.cetAdaptorSignatures)).rejects.toMatchObject({
+      code: 'BAD_SIGNATURE', reason: 'cet-signature:offer',
+    });
+    const done = await settleAsParty(setup, attestations, 'accept', dlc.acceptWallet.fundingKey, offerCetSignatures);
+    expect(done.payouts).toEqual({ offer: offerPayoutAt(650n), accept: TOTAL - offerPayoutAt(650n) });
+    expect(await rpc.sendRawTransaction(done.tx.toHex())).toBe(done.tx.getId());
+    await mineBlocks(rpc, 1);
+    const paid = await paidByTransaction(rpc, done.tx.getId());
+    expect(paid.get(scriptHex(dlc.offerWallet.payout.address))).toBe(offerPayoutAt(650n));
+    expect(paid.get(scriptHex(dlc.acceptWallet.payout.address))).toBe(TOTAL - offerPayoutAt(650n));
+  });
 
   it('a CET cannot be completed with the attestation of another outcome: the node rejects the signature', async () => {
     const eventId = 'wrong-outcome';
