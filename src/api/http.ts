@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { signRequest } from '../../protocol/auth/index.js';
 import type { OracleAnnouncement, OracleAttestation } from '../../protocol/messages/index.js';
 import { decodeOracleAnnouncement, decodeOracleAttestation, fromHex } from '../../protocol/messages/index.js';
-import { isHexText } from '../coordinator/limits.js';
+import { isHexText } from '../../protocol/messages/index.js';
 import { ParticipantError } from '../participant/errors.js';
 
 // Linear check: a repeated-group regex throws RangeError on the accept/sign of a large contract.
