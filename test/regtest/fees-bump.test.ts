@@ -140,6 +140,9 @@ describe('wallet send', () => {
     // Not overpaid: at most one vbyte's worth per transaction above the rate (witness size estimate).
     expect(reachesRate({ feeSats: pkg.feeSats - 20n, vsize: pkg.vsize }, 10n)).toBe(false);
     expect(r.effectiveFeeRatePerVb).toBeGreaterThanOrEqual(10);
+    // Our output is spent by the child now: a second CPFP of the parent is refused (bump the child instead).
+    const twice = await refusal(withParticipant((p) => bumpTransaction(p, { txid: parent, feeRatePerVb: 20n, method: 'cpfp' })));
+    expect([twice.code, twice.reason]).toEqual(['STATE', 'output-spent']);
     const template = await rpc.getBlockTemplate();
     const order = template.transactions.map((t) => t.txid);
     expect(order.indexOf(parent)).toBeGreaterThanOrEqual(0);
@@ -269,7 +272,7 @@ describe('bump a DLC CET', () => {
     const tip = await rpc.getBlockCount();
     const dlc = await prepareRegtestDlc(rpc, faucet, {
       announcement: oracle.announce('fees-bump-cet', NB_DIGITS),
-      descriptor: linearDescriptor(NB_DIGITS, 200_000n, 15n),
+      descriptor: linearDescriptor(NB_DIGITS, 200_000n, 10n),
       offerCollateral: 100_000n,
       acceptCollateral: 100_000n,
       cetLocktime: tip,
