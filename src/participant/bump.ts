@@ -15,12 +15,16 @@
  *   with fee = R x (stuck vsize + child vsize) - stuck fee, where "stuck" is
  *   the transaction with its unconfirmed ancestors: the package then pays R.
  *
+ * A contract's funding transaction is never replaced (its txid is what the
+ * CETs and the refund spend), even when every input is this wallet's.
+ *
  * Refused (ParticipantError STATE, the rule in `reason`): `confirmed`,
  * `not-in-mempool`, `rate-not-higher` (R does not exceed the current
  * effective rate), `nothing-to-bump` (no output of ours and no replacement
  * we can sign), `output-spent` (our output is already spent by an
  * unconfirmed child, e.g. an earlier bump: bump that child), `output-too-small`
- * (our output cannot pay the fee and keep a non-dust output).
+ * (our output cannot pay the fee and keep a non-dust output), `contract-funding`
+ * (`rbf` asked for a contract's funding transaction).
  *
  * Crash safety: nothing is stored; a repeat after a crash finds the first
  * bump in the mempool (the parent replaced: `not-in-mempool`; our output
@@ -38,7 +42,7 @@ import { FUNDING_INPUT_SEQUENCE, type Wallet } from '../wallet/index.js';
 import { ParticipantError, usage } from './errors.js';
 import { P2WPKH_SPK_LEN, cpfpChildFee, isDust, p2wpkhSpendVsize, packageOf, ratePerVb, reachesRate, replacementFee, type FeeAndSize } from './fees.js';
 import type { Participant } from './participant.js';
-import { signAllOwn } from './wallet.js';
+import { psbtTxid, signAllOwn } from './wallet.js';
 
 export type BumpMethod = 'cpfp' | 'rbf';
 
@@ -126,6 +130,20 @@ async function replacementPsbt(w: Wallet, rpc: BitcoinRpc, tx: Transaction, own:
   return { psbt, fee };
 }
 
+/**
+ * Txids of this wallet's contracts' funding transactions (stored, or of the
+ * stored funding PSBT). Never replaced, even when every input is ours: the
+ * CETs and the refund both parties signed spend that very txid.
+ */
+function contractFundingTxids(w: Wallet): Set<string> {
+  const out = new Set<string>();
+  for (const r of w.contracts.list()) {
+    if (r.fundingTxid !== undefined) out.add(r.fundingTxid);
+    if (r.fundingPsbt !== undefined) out.add(psbtTxid(Psbt.fromBase64(r.fundingPsbt)));
+  }
+  return out;
+}
+
 /** The index of the largest output paying one of our scripts that `keep` accepts. */
 function largestOwnOutput(tx: Transaction, ownScripts: Set<string>, keep: (vout: number) => boolean): number | undefined {
   let best: number | undefined;
@@ -142,7 +160,7 @@ function largestOwnOutput(tx: Transaction, ownScripts: Set<string>, keep: (vout:
  * transaction and returns it with the package's effective rate.
  * @throws {ParticipantError} USAGE (bad txid or rate), STATE with `reason`
  *   (`confirmed`, `not-in-mempool`, `rate-not-higher`, `nothing-to-bump`,
- *   `output-spent`, `output-too-small`); {ChainError} when the node refuses it.
+ *   `output-spent`, `output-too-small`, `contract-funding`); {ChainError} when the node refuses it.
  */
 export async function bumpTransaction(p: Participant, input: BumpInput): Promise<BumpResult> {
   const txid = input.txid.toLowerCase();
@@ -158,7 +176,12 @@ export async function bumpTransaction(p: Participant, input: BumpInput): Promise
   const tx = Transaction.fromHex(await rpc.getRawTransactionHex(txid));
   const ownScripts = w.ownScripts();
 
-  if (input.method !== 'cpfp' && withAncestors.vsize === own.vsize) {
+  const funding = contractFundingTxids(w).has(txid);
+  if (funding && input.method === 'rbf') {
+    throw refuse('contract-funding', `transaction ${txid} funds a contract of this wallet: replacing it would void the signed CETs and refund, bump with CPFP`);
+  }
+  if (!funding && input.method !== 'cpfp') {
+    // Undefined when an input is not a confirmed coin of ours (so also with unconfirmed ancestors: BIP125 rule 2).
     const rbf = await replacementPsbt(w, rpc, tx, own, rate, ownScripts);
     if (rbf !== undefined) {
       const signed = signAllOwn(w, rbf.psbt);
@@ -170,9 +193,9 @@ export async function bumpTransaction(p: Participant, input: BumpInput): Promise
       p.note(`replaced ${txid} by ${bumpTxid} at ${ratePerVb(result)} sat/vB (BIP125)`);
       return { txid, method: 'rbf', bumpTxid, feeSats: rbf.fee, vsize, before: withAncestors, package: result, effectiveFeeRatePerVb: ratePerVb(result) };
     }
-    if (input.method === 'rbf') throw refuse('nothing-to-bump', `transaction ${txid} cannot be replaced by this wallet alone (an input is not a confirmed coin of this wallet, does not signal BIP125, or no output is ours)`);
-  } else if (input.method === 'rbf') {
-    throw refuse('nothing-to-bump', `transaction ${txid} spends unconfirmed outputs: BIP125 rule 2 forbids a replacement adding them, bump with CPFP`);
+    if (input.method === 'rbf') {
+      throw refuse('nothing-to-bump', `transaction ${txid} cannot be replaced by this wallet alone (an input is not a confirmed coin of this wallet or does not signal BIP125, or no output is ours)`);
+    }
   }
 
   // CPFP from our largest output that is still unspent.

@@ -212,8 +212,7 @@ export async function sendFromWallet(p: Participant, input: SendInput): Promise<
     inputs: choice.coins.map((c) => `${c.txid}:${c.vout}`),
   };
   if (input.psbtOnly === true) {
-    const unsigned = psbt.data.globalMap.unsignedTx.toBuffer();
-    return { ...base, txid: txidOfUnsigned(unsigned), vsize: p2wpkhSpendVsize(choice.coins.length, change === undefined ? [dest.length] : [dest.length, P2WPKH_SPK_LEN]), psbt: psbt.toBase64() };
+    return { ...base, txid: psbtTxid(psbt), vsize: p2wpkhSpendVsize(choice.coins.length, change === undefined ? [dest.length] : [dest.length, P2WPKH_SPK_LEN]), psbt: psbt.toBase64() };
   }
   const tx = signAllOwn(w, psbt);
   const vsize = BigInt(tx.virtualSize());
@@ -223,9 +222,9 @@ export async function sendFromWallet(p: Participant, input: SendInput): Promise<
   return { ...base, broadcast: true, txid, vsize, psbt: psbt.toBase64() };
 }
 
-/** The txid of an unsigned transaction's serialization (no witness): double SHA-256, reversed. */
-function txidOfUnsigned(unsigned: Uint8Array): string {
-  return Transaction.fromBuffer(Buffer.from(unsigned)).getId();
+/** The txid of a PSBT's transaction (its unsigned serialization: signing segwit inputs does not change it). */
+export function psbtTxid(psbt: Psbt): string {
+  return Transaction.fromBuffer(Buffer.from(psbt.data.globalMap.unsignedTx.toBuffer())).getId();
 }
 
 /**

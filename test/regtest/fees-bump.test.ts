@@ -66,6 +66,11 @@ function hashdlc(args: string[]): Promise<{ code: number | null; stdout: string;
   });
 }
 
+/** A contract record with no messages: enough for what `send` and `bump` read (reservations, funding txid). */
+function fakeRecord(id: string, state: ContractRecord['state']): ContractRecord {
+  return { version: 1, id, role: 'accept', network: 'regtest', keyIndex: 0, state, history: [{ state, at: new Date().toISOString() }], hashProfile: 'sha256', terms: {}, offer: '', reservedOutpoints: [] };
+}
+
 /** Runs `fn` with a participant over the test wallet, released afterwards (one process per wallet). */
 async function withParticipant<T>(fn: (p: Participant) => Promise<T>): Promise<T> {
   const p = new Participant(config);
@@ -178,6 +183,18 @@ describe('wallet send', () => {
     expect(await rpc.getRawTransaction(r.bumpTxid)).toMatchObject({ blockhash: block });
   });
 
+  it("a contract's funding transaction is never replaced, even when every input is ours: CPFP from our change", async () => {
+    const sent = await withParticipant((p) => sendFromWallet(p, { address: strangerAddress(), amount: 30_000n, feeRatePerVb: 1n }));
+    // This wallet's record of a contract funded by that transaction (the CETs and refund spend its txid).
+    Wallet.open(config.walletDir).contracts.save({ ...fakeRecord('cd'.repeat(32), 'funding-broadcast'), fundingTxid: sent.txid });
+    const rbf = await refusal(withParticipant((p) => bumpTransaction(p, { txid: sent.txid, feeRatePerVb: 5n, method: 'rbf' })));
+    expect([rbf.code, rbf.reason]).toEqual(['STATE', 'contract-funding']);
+    const r = await withParticipant((p) => bumpTransaction(p, { txid: sent.txid, feeRatePerVb: 5n }));
+    expect(r.method).toBe('cpfp');
+    expect((await rpc.getMempoolEntry(r.bumpTxid)).depends).toEqual([sent.txid]);
+    await mineBlocks(rpc, 1);
+  });
+
   it('bump refuses a transaction that pays this wallet nothing and that it cannot replace', async () => {
     const theirs = await sendFromKey(rpc, stranger.key, [{ address: strangerAddress(), valueSats: 20_000n }], { feeRateSatPerVb: 1n });
     for (const method of [undefined, 'rbf', 'cpfp'] as const) {
@@ -208,7 +225,7 @@ describe('wallet send', () => {
     await mineBlocks(rpc, 1);
   });
 
-  it('the hashdlc binary: wallet send --json, bump --json (RBF), bump without --fee-rate is a usage error', async () => {
+  it('the hashdlc binary: wallet send --json, bump (RBF), a repeat refused, bump without --fee-rate is a usage error', async () => {
     const sent = await hashdlc(['wallet', 'send', strangerAddress(), '25000', '--fee-rate', '1', '--json']);
     expect(sent.code, sent.stderr).toBe(0);
     const s = JSON.parse(sent.stdout) as { txid: string; amountSats: string; broadcast: boolean; feeRatePerVb: string };
@@ -230,20 +247,7 @@ describe('wallet send', () => {
     const before = await withParticipant((p) => walletBalance(p));
     const held = before.utxos[0]!;
     const w = Wallet.open(config.walletDir);
-    const record: ContractRecord = {
-      version: 1,
-      id: 'ab'.repeat(32),
-      role: 'accept',
-      network: 'regtest',
-      keyIndex: 0,
-      state: 'accepted',
-      history: [{ state: 'accepted', at: new Date().toISOString() }],
-      hashProfile: 'sha256',
-      terms: {},
-      offer: '',
-      reservedOutpoints: [held.outpoint],
-    };
-    w.contracts.save(record);
+    w.contracts.save({ ...fakeRecord('ab'.repeat(32), 'accepted'), reservedOutpoints: [held.outpoint] });
     const balance = await withParticipant((p) => walletBalance(p));
     expect(balance.reservedSats).toBe(held.valueSats);
 
