@@ -2,8 +2,8 @@
  * The participant wallet: a directory holding the seed file (seed.ts), the
  * wallet state (next address and contract indexes) and the contracts
  * (contracts.ts); BIP84 addresses (keys.ts); coins found through the node's
- * RPC; coin selection for a DLC's funding inputs; PSBT signing of its own
- * inputs.
+ * RPC; coin selection for a DLC's funding inputs and the spendable coins a
+ * `wallet send` takes (`spendableUtxos`); PSBT signing of its own inputs.
  *
  *   <dir>/seed.json        mode 0600 (refused otherwise)
  *   <dir>/state.json       { version, nextReceive, nextChange, nextContract }
