@@ -11,7 +11,7 @@ import { describeError } from './errors.js';
 const USAGE = `usage: hashdlc <command> [args] [options]     (hashdlc <command> --help)
 
 participant:
-  wallet init|address|balance       the BIP39/BIP84 wallet (seed file mode 0600)
+  wallet init|address|balance|send  the BIP39/BIP84 wallet (seed file mode 0600)
   offer <template>                  offer a contract: hashpower | hashprice-forward | hashprice-call | custom
   offers [show <id>]                the coordinator's offer book
   accept <offer-id>                 check an offer against its terms and the oracle, sign every CET
@@ -22,6 +22,7 @@ participant:
   refund <contract-id>              broadcast the refund after its locktime (no coordinator needed)
   close <contract-id>               cooperative close at an agreed split
   cancel <contract-id>              withdraw an offer / give up before funding (frees the coins)
+  bump <txid> --fee-rate R          raise a stuck transaction's fee rate (CPFP, or RBF of your own)
 
 tools:
   msg decode <hex|file>             decode a DLC message (wire hex) to JSON
@@ -86,6 +87,10 @@ async function dispatch(group: string | undefined, rest: string[]): Promise<numb
     case 'cancel': {
       const { cancelCommand } = await import('./settle.js');
       return cancelCommand(rest);
+    }
+    case 'bump': {
+      const { bumpCommand } = await import('./bump.js');
+      return bumpCommand(rest);
     }
     case undefined:
     case '-h':

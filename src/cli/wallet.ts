@@ -1,16 +1,18 @@
 /**
- * `hashdlc wallet init | address | balance`: the participant's BIP39/BIP84
- * wallet (src/wallet). Balance and coins come from the node's RPC
+ * `hashdlc wallet init | address | balance | send`: the participant's
+ * BIP39/BIP84 wallet (src/wallet) through the library's use cases
+ * (src/participant/wallet.ts). Balance and coins come from the node's RPC
  * (scantxoutset: confirmed outputs only).
  *
- * This module does NOT send coins: funding happens inside contracts.
+ * This module does NOT choose coins, sign or compute fees: it parses,
+ * calls and prints.
  */
-import { readFileSync } from 'node:fs';
-import { Wallet } from '../wallet/index.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { COMMON_OPTIONS, parseCommand, helpText, str, type CommandSpec } from './args.js';
 import { loadConfig } from './config.js';
 import { CliContext } from './context.js';
 import { usage } from '../participant/errors.js';
+import { initWallet, newAddress, sendFromWallet, walletBalance } from '../participant/wallet.js';
 
 const WALLET_OPTIONS = {
   'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
@@ -49,9 +51,38 @@ export const WALLET_COMMANDS: Record<string, CommandSpec> = {
     details: ['Coins reserved by contracts that are not yet funded are shown separately.'],
     options: { ...NODE_OPTIONS, utxos: { type: 'boolean', help: 'list every coin' } },
   },
+  send: {
+    name: 'wallet send',
+    args: '<address> <sats|all>',
+    minArgs: 2,
+    summary: "Pay SATS (or every spendable coin: 'all') to ADDRESS from the wallet's confirmed coins.",
+    details: [
+      'Coins reserved by contracts that are not yet funded are never spent. Change goes to a fresh change',
+      "address; 'all' sweeps into one output (no change). Every input signals BIP125, so 'hashdlc bump'",
+      'can replace the transaction. Fee rate: --fee-rate, else HASHDLC_FEE_RATE, else the node\'s estimate',
+      '(2 sat/vB on regtest without one). --psbt-out FILE writes the unsigned PSBT for an external signer',
+      'and stops (nothing signed or broadcast).',
+    ],
+    options: {
+      ...NODE_OPTIONS,
+      'fee-rate': { type: 'string', value: 'SAT_PER_VB', help: 'fee rate (default: HASHDLC_FEE_RATE, else the node\'s estimate)' },
+      'psbt-out': { type: 'string', value: 'FILE', help: 'write the unsigned PSBT to FILE instead of signing and broadcasting' },
+    },
+  },
 };
 
-const USAGE = `usage: hashdlc wallet <init|address|balance> [options]   (--help on each)\n`;
+const USAGE = `usage: hashdlc wallet <init|address|balance|send> [options]   (--help on each)\n`;
+
+/**
+ * SATS or \`all\`.
+ * @throws {ParticipantError} USAGE.
+ */
+function parseSendAmount(arg: string): bigint | 'all' {
+  if (arg === 'all') return 'all';
+  if (!/^[1-9]\d{0,15}$/.test(arg)) throw usage(`amount '${arg}' is not a whole number of sats or 'all'`);
+  return BigInt(arg);
+}
+
 
 export async function walletCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -75,51 +106,46 @@ export async function walletCommand(argv: string[]): Promise<number> {
       case 'init': {
         const file = str(parsed.values, 'mnemonic-file');
         const mnemonic = file === undefined ? undefined : readFileSync(file === '-' ? 0 : file, 'utf8');
-        const { wallet, mnemonic: words } = Wallet.init(config.walletDir, config.network, mnemonic);
-        const first = wallet.keys.address(0, 0);
+        const r = await initWallet(ctx, mnemonic === undefined ? {} : { mnemonic });
         ctx.print(
-          { walletDir: wallet.dir, network: wallet.network.name, mnemonic: words, firstAddress: first.address },
+          { walletDir: r.walletDir, network: r.network, mnemonic: r.mnemonic, firstAddress: r.firstAddress },
           [
-            `wallet created in ${wallet.dir} (${wallet.network.name})`,
-            mnemonic === undefined ? 'mnemonic (write it down; it is shown only now):' : 'restored from the given mnemonic',
-            ...(mnemonic === undefined ? [`  ${words}`] : []),
-            `first receive address: ${first.address}`,
+            `wallet created in ${r.walletDir} (${r.network})`,
+            r.restored ? 'restored from the given mnemonic' : 'mnemonic (write it down; it is shown only now):',
+            ...(r.restored ? [] : [`  ${r.mnemonic}`]),
+            `first receive address: ${r.firstAddress}`,
           ],
         );
         return 0;
       }
       case 'address': {
-        const w = ctx.wallet();
-        const a = parsed.values.change === true ? w.newChangeAddress() : w.newReceiveAddress();
+        const a = await newAddress(ctx, { change: parsed.values.change === true });
         ctx.print({ address: a.address, path: a.path }, [a.address]);
         return 0;
       }
       case 'balance': {
-        const w = ctx.wallet();
-        const rpc = await ctx.rpc();
-        const utxos = await w.utxos(rpc);
-        const reserved = w.contracts.reservedOutpoints();
-        let confirmed = 0n;
-        let locked = 0n;
-        for (const u of utxos) {
-          confirmed += u.valueSats;
-          if (reserved.has(`${u.txid}:${u.vout}`)) locked += u.valueSats;
-        }
-        const coins = utxos.map((u) => ({
-          outpoint: `${u.txid}:${u.vout}`,
-          valueSats: u.valueSats,
-          address: u.address.address,
-          height: u.height,
-          reserved: reserved.has(`${u.txid}:${u.vout}`),
-        }));
-        ctx.print(
-          { confirmedSats: confirmed, availableSats: confirmed - locked, reservedSats: locked, utxos: coins },
-          [
-            `confirmed: ${confirmed} sats in ${utxos.length} coin(s)`,
-            `available: ${confirmed - locked} sats (${locked} reserved by unfunded contracts)`,
-            ...(parsed.values.utxos === true ? coins.map((c) => `  ${c.outpoint}  ${c.valueSats}  ${c.address}${c.reserved ? '  reserved' : ''}`) : []),
-          ],
-        );
+        const b = await walletBalance(ctx);
+        ctx.print(b, [
+          `confirmed: ${b.confirmedSats} sats in ${b.utxos.length} coin(s)`,
+          `available: ${b.availableSats} sats (${b.reservedSats} reserved by unfunded contracts)`,
+          ...(parsed.values.utxos === true ? b.utxos.map((c) => `  ${c.outpoint}  ${c.valueSats}  ${c.address}${c.reserved ? '  reserved' : ''}`) : []),
+        ]);
+        return 0;
+      }
+      case 'send': {
+        const [address, amountArg] = parsed.positionals as [string, string];
+        const psbtOut = str(parsed.values, 'psbt-out');
+        // --fee-rate is read by loadConfig with HASHDLC_FEE_RATE (the participant's fee rate).
+        const r = await sendFromWallet(ctx, { address, amount: parseSendAmount(amountArg), psbtOnly: psbtOut !== undefined });
+        if (psbtOut !== undefined) writeFileSync(psbtOut, `${r.psbt}\n`);
+        const { psbt: _psbt, ...json } = r;
+        const change = r.changeAddress === undefined ? 'no change' : `change ${r.changeSats} sats to ${r.changeAddress}`;
+        ctx.print(psbtOut === undefined ? json : { ...json, psbtOut }, [
+          psbtOut === undefined
+            ? `sent ${r.amountSats} sats to ${r.address}: ${r.txid}`
+            : `unsigned PSBT written to ${psbtOut}: ${r.amountSats} sats to ${r.address} (txid ${r.txid} once signed); sign and broadcast it with your signer`,
+          `fee ${r.feeSats} sats (${r.feeRatePerVb} sat/vB, ${r.vsize} vB), ${change}; inputs ${r.inputs.join(', ')}`,
+        ]);
         return 0;
       }
     }

@@ -2,8 +2,8 @@
  * The participant wallet: a directory holding the seed file (seed.ts), the
  * wallet state (next address and contract indexes) and the contracts
  * (contracts.ts); BIP84 addresses (keys.ts); coins found through the node's
- * RPC; coin selection for a DLC's funding inputs; PSBT signing of its own
- * inputs.
+ * RPC; coin selection for a DLC's funding inputs and the spendable coins a
+ * `wallet send` takes (`spendableUtxos`); PSBT signing of its own inputs.
  *
  *   <dir>/seed.json        mode 0600 (refused otherwise)
  *   <dir>/state.json       { version, nextReceive, nextChange, nextContract }
@@ -147,6 +147,18 @@ export async function externalFundingInputs(rpc: BitcoinRpc, outpoints: readonly
     total += out.valueSats;
   }
   return { inputs, total };
+}
+
+/**
+ * Whether a confirmed coin can be spent now: scantxoutset sees confirmed
+ * outputs only, so one already spent in the mempool is skipped; a coinbase
+ * output (a pool paying in the coinbase pays the wallet's addresses there)
+ * is spendable only after COINBASE_MATURITY confirmations (consensus rule).
+ * @throws {ChainError}
+ */
+async function isSpendable(rpc: BitcoinRpc, c: WalletUtxo): Promise<boolean> {
+  const live = await rpc.getTxOut(c.txid, c.vout, true);
+  return live !== null && !(live.coinbase && live.confirmations < COINBASE_MATURITY);
 }
 
 export class Wallet {
@@ -333,12 +345,7 @@ export class Wallet {
     const need = (n: number): bigint => fundingRequirement(amount, n, feeRatePerVb, options.extraOutputSpkLens ?? []);
     for (const c of coins) {
       if (chosen.length > 0 && total >= need(chosen.length)) break;
-      // scantxoutset sees confirmed outputs only: skip one already spent in the mempool.
-      const live = await rpc.getTxOut(c.txid, c.vout, true);
-      if (live === null) continue;
-      // A coinbase output (a pool paying in the coinbase pays the wallet's addresses there)
-      // is spendable only after COINBASE_MATURITY confirmations (consensus rule).
-      if (live.coinbase && live.confirmations < COINBASE_MATURITY) continue;
+      if (!(await isSpendable(rpc, c))) continue;
       chosen.push(c);
       total += c.valueSats;
     }
@@ -361,6 +368,21 @@ export class Wallet {
       });
     }
     return { inputs, utxos: chosen };
+  }
+
+  /**
+   * Every coin that may be spent now, largest first: confirmed, not reserved
+   * by a contract (`reserved`), not spent in the mempool, and (coinbase
+   * outputs) mature. What `wallet send` spends.
+   * @throws {ChainError}
+   */
+  async spendableUtxos(rpc: BitcoinRpc, options: { reserved?: ReadonlySet<string>; gap?: number } = {}): Promise<WalletUtxo[]> {
+    const reserved = options.reserved ?? new Set<string>();
+    const out: WalletUtxo[] = [];
+    for (const c of await this.utxos(rpc, options.gap)) {
+      if (!reserved.has(`${c.txid}:${c.vout}`) && (await isSpendable(rpc, c))) out.push(c);
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- signing
