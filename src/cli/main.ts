@@ -22,6 +22,7 @@ participant:
   refund <contract-id>              broadcast the refund after its locktime (no coordinator needed)
   close <contract-id>               cooperative close at an agreed split
   cancel <contract-id>              withdraw an offer / give up before funding (frees the coins)
+  agent [--once] [--policy FILE]    run this wallet's contracts unattended (sign, fund, settle, refund...)
 
 tools:
   msg decode <hex|file>             decode a DLC message (wire hex) to JSON
@@ -86,6 +87,10 @@ async function dispatch(group: string | undefined, rest: string[]): Promise<numb
     case 'cancel': {
       const { cancelCommand } = await import('./settle.js');
       return cancelCommand(rest);
+    }
+    case 'agent': {
+      const { agentCommand } = await import('./agent.js');
+      return agentCommand(rest);
     }
     case undefined:
     case '-h':
