@@ -31,22 +31,7 @@ export interface AgentActions {
 
 /** Runs one decided action through the port. */
 export function runAction(actions: AgentActions, a: AgentAction): Promise<ActionResult> {
-  switch (a.kind) {
-    case 'bump':
-      return actions.bump({ txid: a.txid, feeRatePerVb: a.feeRatePerVb });
-    case 'sign':
-      return actions.sign({ id: a.id });
-    case 'fund':
-      return actions.fund({ id: a.id });
-    case 'settle':
-      return actions.settle({ id: a.id });
-    case 'refund':
-      return actions.refund({ id: a.id });
-    case 'cancel':
-      return actions.cancel({ id: a.id });
-    case 'repost':
-      return actions.repost({ id: a.id });
-  }
+  return a.kind === 'bump' ? actions.bump({ txid: a.txid, feeRatePerVb: a.feeRatePerVb }) : actions[a.kind]({ id: a.id });
 }
 
 /**

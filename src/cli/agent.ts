@@ -31,16 +31,9 @@ export const AGENT_SPEC: CommandSpec = {
     'Policy file (JSON; flags win): see src/cli/README.md "hashdlc agent".',
   ],
   options: {
-    'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
-    network: COMMON_OPTIONS.network!,
-    coordinator: COMMON_OPTIONS.coordinator!,
-    oracle: COMMON_OPTIONS.oracle!,
-    'oracle-pubkey': COMMON_OPTIONS['oracle-pubkey']!,
-    'rpc-url': COMMON_OPTIONS['rpc-url']!,
-    'rpc-user': COMMON_OPTIONS['rpc-user']!,
-    'rpc-password': COMMON_OPTIONS['rpc-password']!,
+    // The usual configuration (wallet, network, services, node, threads); `--json` changes meaning: one object per line.
+    ...COMMON_OPTIONS,
     'fee-rate': { type: 'string', value: 'SAT_PER_VB', help: 'funding fee rate of re-posted offers', env: 'HASHDLC_FEE_RATE' },
-    threads: COMMON_OPTIONS.threads!,
     json: { type: 'boolean', help: 'log one JSON object per line on stdout' },
     policy: { type: 'string', value: 'FILE', help: 'policy file (JSON)' },
     once: { type: 'boolean', help: 'one pass, then exit (for cron)' },
