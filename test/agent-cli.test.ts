@@ -30,7 +30,7 @@ function env(): NodeJS.ProcessEnv {
 
 function hashdlc(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: env(), timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env: env(), timeout: 80_000 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
     });
   });
@@ -42,7 +42,8 @@ function walletDir(name: string): string {
   return dir;
 }
 
-describe('hashdlc agent (process)', () => {
+// Each test starts node with tsx: slow on a loaded 2-core machine.
+describe('hashdlc agent (process)', { timeout: 90_000 }, () => {
   it('--help names the policy flags and --once', async () => {
     const r = await hashdlc(['agent', '--help']);
     expect(r.code).toBe(0);
@@ -102,7 +103,7 @@ describe('hashdlc agent (process)', () => {
     });
     // Started once the agent has noted its configuration (after it took the lock).
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`agent did not start: ${stderr}`)), 20_000);
+      const t = setTimeout(() => reject(new Error(`agent did not start: ${stderr}`)), 80_000);
       child.stderr.on('data', () => {
         if (stderr.includes('agent: wallet')) {
           clearTimeout(t);
