@@ -7,11 +7,19 @@
  *
  * This module does NOT decide or act (src/agent does).
  */
-import { participantActions } from '../agent/actions.js';
-import { AgentJournal } from '../agent/journal.js';
-import { AgentLoop, type AgentLogLine } from '../agent/loop.js';
-import { ParticipantObserver } from '../agent/observe.js';
-import { DEFAULT_POLICY, readPolicyFile, withOverrides, type AgentPolicy, type AgentRole, type PolicyOverrides } from '../agent/policy.js';
+import {
+  AgentJournal,
+  AgentLoop,
+  DEFAULT_POLICY,
+  ParticipantObserver,
+  participantActions,
+  readPolicyFile,
+  withOverrides,
+  type AgentLogLine,
+  type AgentPolicy,
+  type AgentRole,
+  type PolicyOverrides,
+} from '../agent/index.js';
 import { usage } from '../participant/errors.js';
 import { Participant } from '../participant/participant.js';
 import { COMMON_OPTIONS, bigintOpt, helpText, intOpt, list, parseCommand, str, type CommandSpec, type OptionValues } from './args.js';
