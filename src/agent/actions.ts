@@ -42,6 +42,11 @@ export function runAction(actions: AgentActions, a: AgentAction): Promise<Action
  * with STATE `agent-not-wired` rather than calling a command or duplicating
  * its checks here. The agent then observes, decides and journals for real,
  * and logs each action it would take as failed with that reason.
+ *
+ * Phase 2 (after the merge): sign -> signContract(p, { id }), fund ->
+ * fundContract(p, { id }), settle -> settleContract, refund -> refundContract,
+ * cancel -> cancelContract (a repeat on a cancelled contract reported done),
+ * bump -> bumpTransaction(p, { txid, feeRatePerVb }); repost has no use case yet.
  */
 export function participantActions(p: Participant): AgentActions {
   const notWired = (what: string) => async (): Promise<ActionResult> => {
