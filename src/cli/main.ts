@@ -23,6 +23,7 @@ participant:
   close <contract-id>               cooperative close at an agreed split
   cancel <contract-id>              withdraw an offer / give up before funding (frees the coins)
   bump <txid> --fee-rate R          raise a stuck transaction's fee rate (CPFP, or RBF of your own)
+  agent [--once] [--policy FILE]    run this wallet's contracts unattended (sign, fund, settle, refund...)
 
 tools:
   msg decode <hex|file>             decode a DLC message (wire hex) to JSON
@@ -91,6 +92,10 @@ async function dispatch(group: string | undefined, rest: string[]): Promise<numb
     case 'bump': {
       const { bumpCommand } = await import('./bump.js');
       return bumpCommand(rest);
+    }
+    case 'agent': {
+      const { agentCommand } = await import('./agent.js');
+      return agentCommand(rest);
     }
     case undefined:
     case '-h':

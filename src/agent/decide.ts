@@ -1,0 +1,87 @@
+/**
+ * The agent's next step for one contract: a pure function of the facts a
+ * pass observed and the policy. The order of the rules is the order of
+ * precedence (src/agent/README.md "Decisions").
+ *
+ * This module does NOT fetch, act, read the clock or log.
+ */
+import type { LocalState } from '../wallet/index.js';
+import type { ContractFacts } from './facts.js';
+import type { AgentPolicy } from './policy.js';
+
+/** One step, with the same input as the use case it runs; `why` is for the log line. */
+export type AgentAction =
+  | { kind: 'sign' | 'fund' | 'settle' | 'refund' | 'cancel' | 'repost'; id: string; why: string }
+  | { kind: 'bump'; id: string; txid: string; feeRatePerVb: bigint; why: string };
+export type AgentActionKind = AgentAction['kind'];
+
+/** Local states after which nothing but a bump of our own closing transaction is left to do. */
+const TERMINAL: ReadonlySet<LocalState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed']);
+/** Coordinator states in which someone already settled, refunded or closed the contract (API.md "States"). */
+const DONE_AT_COORDINATOR: ReadonlySet<string> = new Set([
+  'cet-broadcast', 'settled', 'refund-broadcast', 'refunded', 'close-broadcast', 'closing-broadcast', 'closed',
+]);
+/** Coordinator states in which the funding transaction went out through the protocol (before the deadline). */
+const FUNDED_AT_COORDINATOR: ReadonlySet<string> = new Set(['funding-broadcast', 'confirmed', 'attested']);
+/** Coordinator states of a contract that will not be funded (expired at the deadline, cancelled, inputs spent elsewhere). */
+const GIVEN_UP_AT_COORDINATOR: ReadonlySet<string> = new Set(['expired', 'cancelled', 'failed']);
+
+/**
+ * The next action for a contract, or null when there is nothing to do now.
+ */
+export function decide(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
+  if (!policy.roles.has(f.role)) return null;
+  if (TERMINAL.has(f.state)) return bumpOf(f, policy);
+  const cs = f.coordinator.reachable ? f.coordinator.state : undefined;
+  if (cs != null && DONE_AT_COORDINATOR.has(cs)) return bumpOf(f, policy);
+
+  // Funded: confirmed, or in the mempool through the protocol (our own broadcast or the coordinator's).
+  const fundedByProtocol = f.state === 'funding-broadcast' || f.state === 'confirmed' || (cs != null && FUNDED_AT_COORDINATOR.has(cs));
+  if (f.funding !== null && (f.funding.confirmations > 0 || fundedByProtocol)) return matured(f, policy);
+
+  // Not funded, or a funding transaction in the mempool that nobody vouches for: a late broadcast by the
+  // counterparty (issue 9, hole 2), which `cancel` double-spends.
+  const deadlineReached = f.fundingDeadline !== undefined && f.tip >= f.fundingDeadline;
+  if (deadlineReached || (cs != null && GIVEN_UP_AT_COORDINATOR.has(cs))) {
+    // Our own broadcast before the deadline: the contract stands (cancel refuses funded states).
+    if (f.state === 'funding-broadcast' || f.state === 'confirmed') return bumpOf(f, policy);
+    if (f.role === 'offer' && f.state === 'offered' && !f.everAccepted && policy.repostExpired && !f.reposted) {
+      return { kind: 'repost', id: f.id, why: 'offer expired unaccepted' };
+    }
+    if (!policy.cancelAtDeadline) return null;
+    return { kind: 'cancel', id: f.id, why: deadlineReached ? `funding deadline ${f.fundingDeadline} reached unfunded (tip ${f.tip})` : `the coordinator says ${cs}` };
+  }
+  // Signing and funding follow the coordinator's state: without it, wait.
+  if (cs == null || f.funding !== null) return null;
+  const feeOk = policy.maxFeeRatePerVb === undefined || f.contractFeeRatePerVb <= policy.maxFeeRatePerVb;
+  // A local `signed` with the coordinator still at `accepted`: a crash between saving and sending; sign re-sends.
+  if (f.role === 'offer' && cs === 'accepted' && (f.state === 'offered' || f.state === 'accepted' || f.state === 'signed')) {
+    return policy.autoSign && feeOk ? { kind: 'sign', id: f.id, why: 'accepted by the buyer' } : null;
+  }
+  if (f.role === 'accept' && cs === 'signed' && (f.state === 'accepted' || f.state === 'signed')) {
+    return policy.autoFund && feeOk ? { kind: 'fund', id: f.id, why: 'signed by the offerer' } : null;
+  }
+  return null;
+}
+
+/** A funded contract: settle once attested and the CET locktime is reached, else refund after its locktime. */
+function matured(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
+  // nLockTime L (a height) is final in a block of height > L: the mempool takes it once the tip is L.
+  if (f.attested === true && f.tip >= f.cetLocktime) {
+    return policy.settle ? { kind: 'settle', id: f.id, why: `attested, CET locktime ${f.cetLocktime} reached` } : null;
+  }
+  if (f.attested !== true && f.tip >= f.refundLocktime) {
+    return policy.refund ? { kind: 'refund', id: f.id, why: `refund locktime ${f.refundLocktime} reached, ${f.attested === false ? 'not attested' : 'oracle unreachable'}` } : null;
+  }
+  return bumpOf(f, policy);
+}
+
+/** A bump of our own transaction that waited too long at too low a rate (once per target rate). */
+function bumpOf(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
+  const p = f.pending;
+  if (p === null || !policy.bump.enabled || p.waitedBlocks < policy.bump.afterBlocks) return null;
+  const max = policy.maxFeeRatePerVb;
+  const target = max !== undefined && max < policy.bump.feeRatePerVb ? max : policy.bump.feeRatePerVb;
+  if (p.feeRatePerVb >= target || (p.bumpedToPerVb !== undefined && p.bumpedToPerVb >= target)) return null;
+  return { kind: 'bump', id: f.id, txid: p.txid, feeRatePerVb: target, why: `${p.kind} transaction at ${p.feeRatePerVb} sat/vB unconfirmed for ${p.waitedBlocks} block(s)` };
+}

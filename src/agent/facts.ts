@@ -1,0 +1,51 @@
+/**
+ * What one pass of the agent knows about one contract: the local record's
+ * state, the coordinator's view of it (or that it could not be reached), the
+ * chain (tip, funding transaction, an unconfirmed transaction of ours) and
+ * the oracle (attested or not), plus what the journal says was done already.
+ * `decide` reads nothing else.
+ *
+ * This module does NOT fetch anything (observe.ts does).
+ */
+import type { LocalState } from '../wallet/index.js';
+import type { AgentRole } from './policy.js';
+
+/** The coordinator's word on a contract: its state (null when it does not know the contract), or unreachable. */
+export type CoordinatorFact = { reachable: true; state: string | null } | { reachable: false };
+
+/** A transaction of ours waiting in the mempool. */
+export interface PendingTxFact {
+  txid: string;
+  kind: 'funding' | 'closing';
+  /** Its own fee rate (fee / vsize, rounded down), sat/vB. */
+  feeRatePerVb: bigint;
+  /** Blocks since it entered the mempool. */
+  waitedBlocks: number;
+  /** The highest rate a journalled, successful bump of it aimed for. */
+  bumpedToPerVb: bigint | undefined;
+}
+
+export interface ContractFacts {
+  /** Offer id (the record's file name). */
+  id: string;
+  role: AgentRole;
+  state: LocalState;
+  /** The node's height. */
+  tip: number;
+  coordinator: CoordinatorFact;
+  /** The terms' funding deadline (contracts from before deadlines have none). */
+  fundingDeadline: number | undefined;
+  cetLocktime: number;
+  refundLocktime: number;
+  /** The offer's funding fee rate, sat/vB. */
+  contractFeeRatePerVb: bigint;
+  /** Whether this contract has an accept_dlc (locally or at the coordinator): a re-post is only for offers nobody took. */
+  everAccepted: boolean;
+  /** The funding transaction as the node sees it: null when not in the mempool or chain. */
+  funding: { txid: string; confirmations: number } | null;
+  /** The oracle's attestation: true/false, or null when not asked (not needed yet) or unreachable. */
+  attested: boolean | null;
+  pending: PendingTxFact | null;
+  /** The journal has a successful re-post of this offer. */
+  reposted: boolean;
+}

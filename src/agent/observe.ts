@@ -1,0 +1,190 @@
+/**
+ * What the agent sees of this wallet's contracts in one pass: each live
+ * record's local state and terms, the coordinator's view of it (a GET signed
+ * with the contract's identity key; unreachable is a fact, not an error), the
+ * node's tip, the funding transaction in the mempool or chain, the oracle's
+ * attestation once it can matter (funding seen, CET locktime reached), and an
+ * unconfirmed transaction of ours when bumping is on.
+ *
+ * `factsOf` assembles facts from what was fetched (pure); `ParticipantObserver`
+ * fetches it through a Participant's ports.
+ *
+ * This module does NOT decide, act, or verify signatures (the use cases verify
+ * what they use: the attestation here only says whether to try settling).
+ */
+import { Psbt, Transaction } from 'bitcoinjs-lib';
+import { offerAnnouncements } from '../../protocol/contract/index.js';
+import { CoordinatorClient, OracleHttp, type ContractView } from '../api/http.js';
+import type { BitcoinRpc } from '../chain/index.js';
+import { isChainError } from '../chain/index.js';
+import { loadContract, type LoadedContract } from '../participant/contract.js';
+import { ParticipantError } from '../participant/errors.js';
+import type { Participant } from '../participant/participant.js';
+import type { ContractRecord, LocalState } from '../wallet/index.js';
+import type { ContractFacts, CoordinatorFact, PendingTxFact } from './facts.js';
+
+/** What the facts need from the journal. */
+export interface JournalView {
+  bumpedTo(txid: string): bigint | undefined;
+  reposted(id: string): boolean;
+}
+
+/** One pass's observations: facts per contract, and contracts that could not be observed. */
+export interface Observation {
+  tip: number;
+  facts: ContractFacts[];
+  errors: { id: string; error: unknown }[];
+}
+
+export interface AgentObserver {
+  /**
+   * Observes every contract of the wallet that may need a step.
+   * @throws when the node cannot be read (nothing can be decided without the tip).
+   */
+  observe(journal: JournalView): Promise<Observation>;
+}
+
+/** Local states with nothing left to do but, maybe, bump our own closing transaction. */
+const TERMINAL: ReadonlySet<LocalState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed']);
+/** Coordinator states that mean an accept_dlc exists. */
+const ACCEPTED_AT_COORDINATOR: ReadonlySet<string> = new Set(['accepted', 'signed', 'funding-broadcast', 'confirmed', 'attested']);
+
+/** What was fetched for one contract. */
+export interface Fetched {
+  tip: number;
+  coordinator: CoordinatorFact & { history?: string[] };
+  funding: { txid: string; confirmations: number } | null;
+  attested: boolean | null;
+  pending: Omit<PendingTxFact, 'bumpedToPerVb'> | null;
+}
+
+/** Facts of a contract from its decoded record and what was fetched (pure). */
+export function factsOf(c: Pick<LoadedContract, 'record' | 'offer' | 'terms'>, fetched: Fetched, journal: JournalView): ContractFacts {
+  const co = fetched.coordinator;
+  const everAccepted = c.record.accept !== undefined
+    || (co.reachable && ((co.state !== null && ACCEPTED_AT_COORDINATOR.has(co.state)) || (co.history ?? []).includes('accepted')));
+  return {
+    id: c.record.id,
+    role: c.record.role,
+    state: c.record.state,
+    tip: fetched.tip,
+    coordinator: co.reachable ? { reachable: true, state: co.state } : { reachable: false },
+    fundingDeadline: c.terms.fundingDeadline,
+    cetLocktime: c.offer.cetLocktime,
+    refundLocktime: c.offer.refundLocktime,
+    contractFeeRatePerVb: c.offer.feeRatePerVb,
+    everAccepted,
+    funding: fetched.funding,
+    attested: fetched.attested,
+    pending: fetched.pending === null ? null : { ...fetched.pending, bumpedToPerVb: journal.bumpedTo(fetched.pending.txid) },
+    reposted: journal.reposted(c.record.id),
+  };
+}
+
+/** The funding txid of a record: stored, else the unsigned transaction of its funding PSBT (segwit: witnesses do not change it). */
+export function fundingTxidOf(record: ContractRecord, view: ContractView | undefined): string | undefined {
+  if (record.fundingTxid !== undefined) return record.fundingTxid;
+  if (typeof view?.fundingTxid === 'string') return view.fundingTxid;
+  if (record.fundingPsbt === undefined) return undefined;
+  return Transaction.fromBuffer(Buffer.from(Psbt.fromBase64(record.fundingPsbt).data.getTransaction())).getId();
+}
+
+/** The agent's observer over a Participant's wallet, node, coordinator and oracle. */
+export class ParticipantObserver implements AgentObserver {
+  readonly #p: Participant;
+  readonly #bump: boolean;
+
+  /** `bump`: whether bumping is on (unconfirmed transactions are looked up only then). */
+  constructor(p: Participant, options: { bump: boolean }) {
+    this.#p = p;
+    this.#bump = options.bump;
+  }
+
+  async observe(journal: JournalView): Promise<Observation> {
+    const wallet = this.#p.wallet();
+    const rpc = await this.#p.rpc();
+    const tip = await rpc.getBlockCount();
+    const facts: ContractFacts[] = [];
+    const errors: Observation['errors'] = [];
+    for (const record of wallet.contracts.list()) {
+      const terminal = TERMINAL.has(record.state);
+      if (terminal && (!this.#bump || record.closingTxid === undefined)) continue;
+      try {
+        const c = loadContract(wallet, record.id);
+        facts.push(factsOf(c, await this.#fetch(c, rpc, tip, terminal), journal));
+      } catch (error) {
+        errors.push({ id: record.id, error });
+      }
+    }
+    return { tip, facts, errors };
+  }
+
+  async #fetch(c: LoadedContract, rpc: BitcoinRpc, tip: number, terminal: boolean): Promise<Fetched> {
+    const { record } = c;
+    if (terminal) {
+      // Only our closing transaction is of interest: bump it while it waits.
+      const closing = await confirmations(rpc, record.closingTxid!);
+      const pending = closing === 0 ? await pendingTx(rpc, record.closingTxid!, 'closing', tip) : null;
+      return { tip, coordinator: { reachable: false }, funding: null, attested: null, pending };
+    }
+    const { fact: coordinator, view } = await this.#coordinatorView(c);
+    const fundingTxid = fundingTxidOf(record, view);
+    const fundingConfs = fundingTxid === undefined ? null : await confirmations(rpc, fundingTxid);
+    const funding = fundingTxid === undefined || fundingConfs === null ? null : { txid: fundingTxid, confirmations: fundingConfs };
+    // The oracle matters once the contract is funded and its CET could be final.
+    const attested = funding !== null && tip >= c.offer.cetLocktime ? await this.#attested(c) : null;
+    const pending = this.#bump && funding !== null && funding.confirmations === 0 ? await pendingTx(rpc, funding.txid, 'funding', tip) : null;
+    return { tip, coordinator, funding, attested, pending };
+  }
+
+  async #coordinatorView(c: LoadedContract): Promise<{ fact: Fetched['coordinator']; view: ContractView | undefined }> {
+    const url = this.#p.config.coordinator ?? c.record.coordinator;
+    if (url === undefined) return { fact: { reachable: false }, view: undefined };
+    try {
+      const view = await new CoordinatorClient(url).contract(c.record.id, c.keys.identitySecretKey);
+      return { fact: { reachable: true, state: view.state, history: (view.history ?? []).map((h) => h.state) }, view };
+    } catch (e) {
+      if (e instanceof ParticipantError && e.code === 'REMOTE' && e.remoteCode === 'NOT_FOUND') return { fact: { reachable: true, state: null }, view: undefined };
+      // Unreachable, or an answer we cannot use: only settle and refund go on without it.
+      this.#p.note(`agent: coordinator view of ${c.record.id}: ${e instanceof Error ? e.message : String(e)}`);
+      return { fact: { reachable: false }, view: undefined };
+    }
+  }
+
+  /** Whether the oracle attested the contract's event; null when it cannot be asked. */
+  async #attested(c: LoadedContract): Promise<boolean | null> {
+    const url = this.#p.config.oracle ?? c.record.oracle;
+    // Templates are single-oracle; the settle use case checks the attestation itself.
+    const ann = offerAnnouncements(c.offer.contractInfo)[0];
+    if (url === undefined || ann === undefined) return null;
+    try {
+      await new OracleHttp(url).attestation(ann.oracleEvent.eventId);
+      return true;
+    } catch (e) {
+      if (e instanceof ParticipantError && e.code === 'NOT_READY') return false;
+      this.#p.note(`agent: oracle attestation of ${c.record.id}: ${e instanceof Error ? e.message : String(e)}`);
+      return null;
+    }
+  }
+}
+
+/** Confirmations of a transaction (0: in the mempool), or null when the node does not know it. */
+async function confirmations(rpc: BitcoinRpc, txid: string): Promise<number | null> {
+  try {
+    return (await rpc.getRawTransaction(txid)).confirmations ?? 0;
+  } catch (e) {
+    if (isChainError(e) && e.code === 'CHAIN_NOT_FOUND') return null;
+    throw e;
+  }
+}
+
+/** A mempool transaction's own fee rate and wait; null when it left the mempool meanwhile. */
+async function pendingTx(rpc: BitcoinRpc, txid: string, kind: PendingTxFact['kind'], tip: number): Promise<Omit<PendingTxFact, 'bumpedToPerVb'> | null> {
+  try {
+    const e = await rpc.getMempoolEntry(txid);
+    return { txid, kind, feeRatePerVb: e.feeSats / BigInt(e.vsize), waitedBlocks: Math.max(0, tip - e.height) };
+  } catch (e) {
+    if (isChainError(e) && e.code === 'CHAIN_NOT_FOUND') return null;
+    throw e;
+  }
+}
