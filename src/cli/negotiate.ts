@@ -176,7 +176,7 @@ export async function fundCommand(argv: string[]): Promise<number> {
       printPsbtOut(ctx, r, psbtOutFile!, "offerer's signatures verified", 'fund');
     } else {
       ctx.print({ id: r.id, state: r.state, contractId: r.contractId, fundingTxid: r.fundingTxid }, [
-        `funding transaction ${r.fundingTxid} ${r.alreadyFunded ? 'was broadcast by the coordinator in an earlier run' : `broadcast${r.broadcastBy === 'node' ? ' through your node' : ' by the coordinator'}`}`,
+        `funding transaction ${r.fundingTxid} ${r.alreadyFunded ? 'was broadcast in an earlier run' : `broadcast${r.broadcastBy === 'node' ? ' through your node' : ' by the coordinator'}`}`,
         `contract ${r.contractId}`,
       ]);
     }

@@ -51,6 +51,7 @@ import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc, encodeAcceptDlc, encode
 import { applyFundingSignatures, buildFundingTransaction, partyFundingPsbt } from '../../protocol/tx/index.js';
 import type { OfferTerms } from '../coordinator/terms.js';
 import type { CoordinatorClient } from '../api/http.js';
+import { isChainError } from '../chain/index.js';
 import { randomU64, type ContractRecord } from '../wallet/index.js';
 import {
   addressScript,
@@ -442,7 +443,7 @@ export type FundResult =
       fundingTxid: string;
       /** Who broadcast the funding transaction: our own node (`broadcast`) or the coordinator. */
       broadcastBy: 'node' | 'coordinator';
-      /** True when the coordinator had it from an earlier run (nothing sent now). */
+      /** True when an earlier run's funding was found (on the coordinator, or confirmed on our node): nothing new went out. */
       alreadyFunded: boolean;
     };
 
@@ -521,7 +522,12 @@ export async function fundContract(p: Participant, input: { id: string; broadcas
     const tx = applyFundingSignatures(withOffer, setup.funding, 'accept', ownWitnesses);
     if (tx.getId() !== setup.funding.txidHex) throw new ParticipantError('MISMATCH', 'the signed funding transaction has another txid');
     const rpc = await p.rpc();
-    return funded(await rpc.sendRawTransaction(tx.toHex()), 'node', false, psbt.toBase64());
+    // Confirmed already (an earlier run broadcast it and stopped before recording it): done.
+    const txid = await rpc.sendRawTransaction(tx.toHex()).catch((err: unknown) => {
+      if (isChainError(err) && err.code === 'CHAIN_ALREADY_IN_CHAIN') return undefined;
+      throw err;
+    });
+    return funded(txid ?? setup.funding.txidHex, 'node', txid === undefined, psbt.toBase64());
   }
   const view = await coordinator!.fund(c.record.id, { fundingPsbt: psbt.toBase64() }, c.keys.identitySecretKey);
   if (view.fundingTxid && view.fundingTxid !== setup.funding.txidHex) {
