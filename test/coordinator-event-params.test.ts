@@ -1,6 +1,6 @@
 /**
  * The coordinator holds an offer's terms against the parameters the oracle
- * states for its event (src/coordinator/terms.ts `checkEventAgainstTerms`),
+ * states for its event (protocol/terms `checkEventAgainstTerms`),
  * over a real coordinator HTTP server and an in-test oracle that serves
  * event parameters. Issue 9, hole 6: an event announced before reward rules
  * counts whole coinbases, so a party that mines one block of the window

@@ -1,29 +1,19 @@
 /**
  * `hashdlc offer <template>` (the miner makes an offer and posts it to the
- * coordinator) and `hashdlc offers` (the offer book, and one offer checked
- * in full with `offers show <id>`).
+ * coordinator) and `hashdlc offers` (the offer book, and one offer with
+ * `offers show <id>`): the command line parsed into the library's input
+ * (src/participant/offer.ts `makeOffer`, `listOffers`, `showOffer`), the
+ * result printed.
  *
- * offer: terms from flags -> the oracle event (a hashpower sale creates its
- * `hashpower-delivery` event; hashprice and custom contracts name an existing
- * one) -> its announcement verified -> the contract from protocol/templates
- * -> coins, keys, locktimes -> offer_dlc (protocol/contract `buildOffer`) ->
- * `POST /v1/offers` signed with the contract's identity key -> stored locally.
- *
- * This module does NOT accept offers (negotiate.ts).
+ * This module does NOT build, check or post offers (the library does), nor
+ * accept them (negotiate.ts).
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { REFUND_MAX_GRACE_BLOCKS, buildOffer, defaultFundingDeadline, defaultLocktimes } from '../../protocol/contract/index.js';
-import { encodeOfferDlc, fromHex, toHex } from '../../protocol/messages/index.js';
-import type { ExtraFundingOutput } from '../../protocol/tx/index.js';
-import type { OfferTerms } from '../../protocol/terms/index.js';
-import { randomU64 } from '../wallet/index.js';
 import { EXTERNAL_FUNDING_OPTIONS, COMMON_OPTIONS, bigintOpt, helpText, intOpt, list, parseCommand, required, str, type CommandSpec, type OptionValues } from './args.js';
 import { loadConfig } from './config.js';
-import { addressScript, checkEventMatchesTerms, checkOfferTiming, chooseFunding, feeRate, nowIso, parseTerms, templateOf } from '../participant/contract.js';
 import { CliContext } from './context.js';
-import { ParticipantError, usage } from '../participant/errors.js';
-import type { OracleEventJson } from '../api/http.js';
+import { usage } from '../participant/errors.js';
+import { listOffers, makeOffer, showOffer, type BlockWindow, type OfferCommon, type OfferInput } from '../participant/offer.js';
 
 const NET = {
   'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
@@ -128,7 +118,7 @@ export const OFFERS_SPEC: CommandSpec = {
   },
 };
 
-function parseWindow(v: string | undefined): { start: number; end: number } | undefined {
+function parseWindow(v: string | undefined): BlockWindow | undefined {
   if (v === undefined) return undefined;
   const m = /^(\d{1,9})-(\d{1,9})$/.exec(v);
   if (m === null) throw usage(`--window must be START-END (block heights), got '${v}'`);
@@ -143,33 +133,65 @@ function needBig(values: OptionValues, name: string, command: string): bigint {
   return v;
 }
 
-/** The event the offer settles on: given by id, created (hashpower sale), or found by window (hashprice). */
-async function offerEvent(ctx: CliContext, template: string, values: OptionValues): Promise<OracleEventJson> {
-  const oracle = ctx.oracle();
-  const id = str(values, 'event');
-  if (id !== undefined) return oracle.event(id);
-  const window = parseWindow(str(values, 'window'));
-  if (template === 'hashpower') {
-    if (window === undefined) throw usage("'hashdlc offer hashpower' needs --window START-END or --event ID");
-    const body: Record<string, unknown> = {
-      kind: 'hashpower-delivery',
-      window,
-      deliveryAddress: required(values, 'delivery-address', 'offer hashpower'),
-      poolPayoutAddresses: list(values, 'pool-payout-address'),
-      hashrateThs: needBig(values, 'hashrate', 'offer hashpower').toString(),
-    };
-    const digits = intOpt(values, 'nb-digits');
-    if (digits !== undefined) body.nbDigits = digits;
-    ctx.note(`requesting the oracle's hashpower-delivery event for blocks [${window.start}, ${window.end})`);
-    return oracle.createEvent(body);
+/**
+ * The library input of `hashdlc offer <template>`: argument errors first,
+ * before anything is contacted (a custom curve's file is read here).
+ * @throws {ParticipantError} USAGE.
+ */
+function offerInput(template: string, v: OptionValues, cmd: string): OfferInput {
+  const collateral = needBig(v, 'collateral', cmd);
+  const common: OfferCommon = {
+    collateral,
+    ...defined({
+      eventId: str(v, 'event'),
+      roundingMod: bigintOpt(v, 'rounding-mod'),
+      cetLocktime: intOpt(v, 'cet-locktime'),
+      refundLocktime: intOpt(v, 'refund-locktime'),
+      fundingDeadline: intOpt(v, 'funding-deadline'),
+      payoutAddress: str(v, 'payout-address'),
+      changeAddress: str(v, 'change-address'),
+    }),
+    dryRun: v['dry-run'] === true,
+    utxos: list(v, 'utxo'),
+  };
+  switch (template) {
+    case 'hashpower': {
+      const hashrateThs = needBig(v, 'hashrate', cmd);
+      const deliveryAddress = required(v, 'delivery-address', cmd);
+      const escrow = needBig(v, 'escrow', cmd);
+      return {
+        ...common,
+        ...defined({ window: parseWindow(str(v, 'window')), nbDigits: intOpt(v, 'nb-digits'), toleranceBps: intOpt(v, 'tolerance') }),
+        template,
+        hashrateThs,
+        deliveryAddress,
+        escrow,
+        upfront: bigintOpt(v, 'upfront', 0n)!,
+        poolPayoutAddresses: list(v, 'pool-payout-address'),
+      };
+    }
+    case 'hashprice-forward': {
+      const hashrateThs = needBig(v, 'hashrate', cmd);
+      const strikeSatsPerPhDay = needBig(v, 'strike', cmd);
+      const buyerCollateral = needBig(v, 'buyer-collateral', cmd);
+      return { ...common, ...defined({ window: parseWindow(str(v, 'window')) }), template, hashrateThs, strikeSatsPerPhDay, buyerCollateral };
+    }
+    case 'hashprice-call': {
+      const hashrateThs = needBig(v, 'hashrate', cmd);
+      const strikeSatsPerPhDay = needBig(v, 'strike', cmd);
+      return { ...common, ...defined({ window: parseWindow(str(v, 'window')) }), template, hashrateThs, strikeSatsPerPhDay, premium: bigintOpt(v, 'premium', 0n)! };
+    }
+    default: {
+      const curveFile = required(v, 'curve', cmd);
+      const acceptCollateral = needBig(v, 'accept-collateral', cmd);
+      return { ...common, ...defined({ unit: str(v, 'unit') }), template: 'custom', curve: readFileSync(curveFile, 'utf8'), acceptCollateral };
+    }
   }
-  if ((template === 'hashprice-forward' || template === 'hashprice-call') && window !== undefined) {
-    const events = await oracle.events({ kind: 'hashprice', limit: '1000' });
-    const hit = events.find((e) => e.params.window?.start === window.start && e.params.window.end === window.end && e.params.descriptor.type === 'numeric');
-    if (hit === undefined) throw new ParticipantError('NOT_READY', `the oracle has no hashprice event for blocks [${window.start}, ${window.end}); pass --event ID`);
-    return hit;
-  }
-  throw usage(`'hashdlc offer ${template}' needs --event ID${template === 'custom' ? '' : ' or --window START-END'}`);
+}
+
+/** The entries of `o` that are defined (optional input fields are absent, never `undefined`). */
+function defined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, val]) => val !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
 async function offerCommand(template: string, argv: string[]): Promise<number> {
@@ -182,176 +204,16 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
     process.stdout.write(helpText(spec));
     return 0;
   }
-  const v = parsed.values;
-  const cmd = spec.name;
-  // Argument errors first, before anything is contacted.
-  const collateral = needBig(v, 'collateral', cmd);
-  const roundingMod = bigintOpt(v, 'rounding-mod');
-  const cetLocktimeOpt = intOpt(v, 'cet-locktime');
-  const refundLocktimeOpt = intOpt(v, 'refund-locktime');
-  const fundingDeadlineOpt = intOpt(v, 'funding-deadline');
-  if (template !== 'custom') needBig(v, 'hashrate', cmd);
-  if (template === 'hashpower') {
-    required(v, 'delivery-address', cmd);
-    needBig(v, 'escrow', cmd);
-  }
-  if (template === 'hashprice-forward' || template === 'hashprice-call') needBig(v, 'strike', cmd);
-  if (template === 'hashprice-forward') needBig(v, 'buyer-collateral', cmd);
-  if (template === 'custom') {
-    required(v, 'curve', cmd);
-    needBig(v, 'accept-collateral', cmd);
-  }
-  const config = loadConfig(v);
-  const ctx = new CliContext(config);
+  const input = offerInput(template, parsed.values, spec.name);
+  const ctx = new CliContext(loadConfig(parsed.values));
   try {
-    const wallet = ctx.wallet();
-    const coordinator = ctx.coordinator();
-    const rpc = await ctx.rpc();
-    const ev = await offerEvent(ctx, template, v);
-    const { announcement, hashProfile } = await ctx.checkedAnnouncement(ev);
-    const oracleInfo = { single: { oracleAnnouncement: announcement } };
-    const window = ev.params.window;
-    // The funding deadline: funding must confirm before the window starts (issue 9, hole 2).
-    const fundingDeadline = fundingDeadlineOpt ?? defaultFundingDeadline(window?.start ?? ev.attestHeight, wallet.network.flow);
-
-    const keys = wallet.newContractKeys();
-    const payoutAddr = str(v, 'payout-address');
-    const changeAddr = str(v, 'change-address');
-    const payoutSpk = payoutAddr !== undefined ? addressScript(payoutAddr, wallet) : wallet.newReceiveAddress().script;
-    const changeSpk = changeAddr !== undefined ? addressScript(changeAddr, wallet) : wallet.newChangeAddress().script;
-    const opt = (name: string, value: string | undefined): Record<string, string> => (value === undefined ? {} : { [name]: value });
-    let termsJson: Record<string, unknown>;
-    switch (template) {
-      case 'hashpower': {
-        const upfront = bigintOpt(v, 'upfront', 0n)!;
-        termsJson = {
-          template: 'hashpower-sale',
-          hashrateThs: needBig(v, 'hashrate', cmd).toString(),
-          window: window ?? parseWindow(str(v, 'window')),
-          deliveryAddress: required(v, 'delivery-address', cmd),
-          upfront: upfront.toString(),
-          escrow: needBig(v, 'escrow', cmd).toString(),
-          minerCollateral: collateral.toString(),
-          toleranceBps: intOpt(v, 'tolerance', 9500),
-          ...(upfront > 0n ? { upfrontScript: toHex(wallet.newReceiveAddress().script), upfrontSerialId: randomU64().toString() } : {}),
-          ...opt('roundingMod', roundingMod?.toString()),
-          fundingDeadline,
-        };
-        break;
-      }
-      case 'hashprice-forward':
-        termsJson = {
-          template: 'hashprice-forward',
-          hashrateThs: needBig(v, 'hashrate', cmd).toString(),
-          strikeSatsPerPhDay: needBig(v, 'strike', cmd).toString(),
-          window,
-          minerCollateral: collateral.toString(),
-          buyerCollateral: needBig(v, 'buyer-collateral', cmd).toString(),
-          ...opt('roundingMod', roundingMod?.toString()),
-          fundingDeadline,
-        };
-        break;
-      case 'hashprice-call': {
-        const premium = bigintOpt(v, 'premium', 0n)!;
-        termsJson = {
-          template: 'hashprice-call',
-          hashrateThs: needBig(v, 'hashrate', cmd).toString(),
-          strikeSatsPerPhDay: needBig(v, 'strike', cmd).toString(),
-          window,
-          minerCollateral: collateral.toString(),
-          premium: premium.toString(),
-          ...(premium > 0n ? { premiumScript: toHex(wallet.newReceiveAddress().script), premiumSerialId: randomU64().toString() } : {}),
-          ...opt('roundingMod', roundingMod?.toString()),
-          fundingDeadline,
-        };
-        break;
-      }
-      default:
-        termsJson = {
-          template: 'custom-curve',
-          curve: readFileSync(required(v, 'curve', cmd), 'utf8'),
-          offerCollateral: collateral.toString(),
-          acceptCollateral: needBig(v, 'accept-collateral', cmd).toString(),
-          ...opt('expectUnit', str(v, 'unit')),
-          fundingDeadline,
-        };
+    const r = await makeOffer(ctx, input);
+    const json = { eventId: r.eventId, terms: r.terms, cets: r.cets, cetLocktime: r.cetLocktime, refundLocktime: r.refundLocktime, fundingDeadline: r.fundingDeadline, feeRatePerVb: r.feeRatePerVb };
+    if (r.dryRun) {
+      ctx.print({ dryRun: true, ...json }, ['(dry run: nothing posted)', ...r.summary]);
+    } else {
+      ctx.print({ id: r.id, state: r.state, ...json }, [`offer ${r.id} posted`, ...r.summary]);
     }
-    const terms: OfferTerms = parseTerms(termsJson);
-    checkEventMatchesTerms(ev, terms);
-    // Never a contract on a known outcome, nor one nobody can fund in time (issue 9, holes 2 and 3).
-    checkOfferTiming(ev, terms, await rpc.getBlockCount());
-    const contract = templateOf(terms, oracleInfo);
-
-    const windowEnd = window?.end ?? ev.attestHeight;
-    const locks = defaultLocktimes(windowEnd, wallet.network.flow);
-    const cetLocktime = cetLocktimeOpt ?? locks.cetLocktime;
-    const refundLocktime = refundLocktimeOpt ?? locks.refundLocktime;
-    const refundAtMost = ev.attestHeight + REFUND_MAX_GRACE_BLOCKS[wallet.network.flow];
-    if (refundLocktime > refundAtMost) {
-      throw usage(`--refund-locktime ${refundLocktime} is after ${refundAtMost} (the attestation height ${ev.attestHeight} + ${REFUND_MAX_GRACE_BLOCKS[wallet.network.flow]}): accepters and coordinators refuse it`);
-    }
-    const rate = await feeRate(config.feeRatePerVb, rpc, wallet.network.name);
-    const summary = [
-      ...contract.summary.lines,
-      `oracle event ${ev.eventId} (attests at height ${ev.attestHeight})`,
-      `CET locktime ${cetLocktime}, refund locktime ${refundLocktime}, fee rate ${rate} sat/vB`,
-      `funding deadline: height ${fundingDeadline} (no accept, sign or fund from then on)`,
-      ...contract.summary.keyPayouts.map((k) => `  at ${k.outcome} (${k.label}): you ${k.offerPayout}, buyer ${k.acceptPayout}`),
-    ];
-    if (v['dry-run'] === true) {
-      ctx.print({ dryRun: true, terms, eventId: ev.eventId, cets: contract.cetCount, cetLocktime, refundLocktime, fundingDeadline, feeRatePerVb: rate }, ['(dry run: nothing posted)', ...summary]);
-      return 0;
-    }
-    const paidExtras = contract.extraOutputs.filter((o: ExtraFundingOutput) => o.payer === 'offer');
-    const { inputs, reserved } = await chooseFunding(wallet, rpc, list(v, 'utxo'), contract.offerCollateral + paidExtras.reduce((s, o) => s + o.value, 0n), rate, paidExtras.map((o) => o.script.length));
-    const serials = new Set<bigint>(contract.extraOutputs.map((o) => o.serialId));
-    const freshSerial = (): bigint => {
-      for (;;) {
-        const s = randomU64();
-        if (!serials.has(s)) {
-          serials.add(s);
-          return s;
-        }
-      }
-    };
-    const offer = buildOffer({
-      contract,
-      temporaryContractId: randomBytes(32),
-      chainHash: fromHex(wallet.network.chainHashHex),
-      fundingPubkey: keys.fundingPublicKey,
-      fundingInputs: inputs,
-      payoutSpk,
-      changeSpk,
-      payoutSerialId: freshSerial(),
-      changeSerialId: freshSerial(),
-      fundOutputSerialId: freshSerial(),
-      feeRatePerVb: rate,
-      cetLocktime,
-      refundLocktime,
-    });
-    const id = toHex(offer.temporaryContractId);
-    const offerHex = toHex(encodeOfferDlc(offer));
-    await coordinator.postOffer({ offer: offerHex, identityPubkey: toHex(keys.identityPublicKey), terms }, keys.identitySecretKey);
-    const at = nowIso();
-    wallet.contracts.save({
-      version: 1,
-      id,
-      role: 'offer',
-      network: wallet.network.name,
-      keyIndex: keys.index,
-      state: 'offered',
-      history: [{ state: 'offered', at }],
-      coordinator: coordinator.http.base,
-      oracle: ctx.oracle().http.base,
-      hashProfile,
-      terms: terms as Record<string, unknown>,
-      offer: offerHex,
-      reservedOutpoints: reserved,
-    });
-    ctx.print(
-      { id, state: 'offered', eventId: ev.eventId, terms, cets: contract.cetCount, cetLocktime, refundLocktime, fundingDeadline, feeRatePerVb: rate },
-      [`offer ${id} posted`, ...summary],
-    );
     return 0;
   } finally {
     await ctx.close();
@@ -381,29 +243,23 @@ export async function offersMain(argv: string[]): Promise<number> {
   if (sub !== undefined && (sub !== 'show' || id === undefined)) throw usage("usage: hashdlc offers [show <offer-id>]");
   const v = parsed.values;
   const ctx = new CliContext(loadConfig(v));
-  const coordinator = ctx.coordinator();
   if (id !== undefined) {
-    const o = await coordinator.offer(id);
-    const terms = parseTerms(o.terms);
+    const { view: o, terms } = await showOffer(ctx, id);
     ctx.print(o, [`offer ${o.id} (${o.state})`, ...Object.entries(terms).filter(([k]) => k !== 'curve').map(([k, val]) => `  ${k}: ${JSON.stringify(val)}`), `  CETs: ${o.cets ?? '?'}`, `  events: ${(o.eventIds ?? []).join(', ')}`]);
     return 0;
   }
-  const q: Record<string, string | undefined> = {
-    template: str(v, 'template'),
-    windowStart: str(v, 'window-start'),
-    windowEnd: str(v, 'window-end'),
-    minPrice: str(v, 'min-price'),
-    maxPrice: str(v, 'max-price'),
-    limit: str(v, 'limit'),
-    after: str(v, 'after'),
-  };
-  const page = await coordinator.listOffers(q);
-  const rows = page.offers.map((o) => {
-    const t = o.terms as Record<string, unknown>;
-    const w = t.window as { start: number; end: number } | undefined;
-    const price = t.template === 'hashpower-sale' ? `${BigInt(String(t.upfront)) + BigInt(String(t.escrow))} sats` : t.strikeSatsPerPhDay !== undefined ? `K=${String(t.strikeSatsPerPhDay)}` : `${String(t.acceptCollateral ?? '')} sats`;
-    return `${o.id}  ${String(t.template).padEnd(17)} ${w ? `[${w.start},${w.end})` : '-'}  ${t.hashrateThs !== undefined ? `${String(t.hashrateThs)} TH/s` : ''}  price ${price}`;
+  const { offers, next, rows } = await listOffers(ctx, {
+    ...defined({
+      template: str(v, 'template'),
+      windowStart: str(v, 'window-start'),
+      windowEnd: str(v, 'window-end'),
+      minPrice: str(v, 'min-price'),
+      maxPrice: str(v, 'max-price'),
+      limit: str(v, 'limit'),
+      after: str(v, 'after'),
+    }),
   });
-  ctx.print(page, rows.length === 0 ? ['no open offers'] : [...rows, ...(page.next ? [`more: --after ${page.next}`] : [])]);
+  const lines = rows.map((o) => `${o.id}  ${o.template.padEnd(17)} ${o.window ? `[${o.window.start},${o.window.end})` : '-'}  ${o.hashrateThs !== undefined ? `${o.hashrateThs} TH/s` : ''}  price ${o.price}`);
+  ctx.print({ offers, next }, lines.length === 0 ? ['no open offers'] : [...lines, ...(next ? [`more: --after ${next}`] : [])]);
   return 0;
 }
