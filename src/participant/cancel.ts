@@ -10,15 +10,19 @@
  * signal replaceability, nSequence 0xfffffffd, BIP125 rule 1). Once the
  * cancel transaction has a confirmation, the old funding can never confirm.
  *
+ * `cancelContract` is the use case: the on-chain half when needed, then the
+ * coordinator.
+ *
  * This module does NOT touch the counterparty's inputs (never signs them,
- * never spends them), pay anyone else, or talk to the coordinator.
+ * never spends them) or pay anyone else.
  */
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { buildFundingTransaction, type FundingTxInput } from '../../protocol/tx/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
-import { FUNDING_INPUT_SEQUENCE, type Wallet } from '../wallet/index.js';
-import { needAccept, type LoadedContract } from './contract.js';
+import { FUNDING_INPUT_SEQUENCE, type ContractRecord, type Wallet } from '../wallet/index.js';
+import { loadContract, needAccept, saveState, type LoadedContract } from './contract.js';
 import { ParticipantError } from './errors.js';
+import type { Participant } from './participant.js';
 
 /** vbytes of one P2WPKH input (41 non-witness + 108/4 witness), the P2WPKH output (31) and the overhead (10.5, rounded up). */
 const P2WPKH_INPUT_VB = 68n;
@@ -26,8 +30,8 @@ const OUTPUT_VB = 43n; // up to a P2WSH/P2TR output script
 const OVERHEAD_VB = 11n;
 
 /** Whether this party's funding signatures may be out: the offerer once sign_dlc exists, the accepter once it accepted. */
-export function fundingSignaturesMayBeOut(c: LoadedContract): boolean {
-  return c.record.role === 'offer' ? c.record.sign !== undefined : c.accept !== undefined;
+export function fundingSignaturesMayBeOut(c: { record: Pick<ContractRecord, 'role' | 'sign' | 'accept'> }): boolean {
+  return c.record.role === 'offer' ? c.record.sign !== undefined : c.record.accept !== undefined;
 }
 
 export interface CancelTransaction {
@@ -102,4 +106,81 @@ export function walletSignsCancel(wallet: Wallet, psbt: Psbt): Transaction {
   }
   psbt.finalizeAllInputs();
   return psbt.extractTransaction();
+}
+
+export interface CancelInput {
+  /** Offer id or contract id (or a unique prefix of 8+ hex digits). */
+  id: string;
+  /** External-wallet funding: return the cancel PSBT for that wallet to sign and broadcast, instead of signing it. */
+  psbtOnly?: boolean;
+}
+
+/** `cancelContract` with `psbtOnly`: the PSBT to sign elsewhere; nothing is recorded or sent. */
+export interface CancelPsbtResult {
+  kind: 'psbt';
+  id: string;
+  /** Base64. */
+  psbt: string;
+  spends: string[];
+  fee: bigint;
+  fundingFee: bigint;
+}
+
+/** `cancelContract` done (or found done). */
+export interface CancelledResult {
+  kind: 'cancelled';
+  id: string;
+  state: 'cancelled';
+  /** The coordinator's state after our cancel, null when it gave none or was not reached. */
+  coordinator: string | null;
+  /** Our funding inputs double-spent on chain (when our funding signatures may have been out). */
+  onChain: { txid: string; spends: string[]; fee: bigint } | undefined;
+  /** The contract was cancelled by an earlier run: nothing was done now. */
+  already: boolean;
+}
+
+/**
+ * `hashdlc cancel`: gives up a contract before funding. Once this party's
+ * funding signatures may be out, its own funding inputs are first
+ * double-spent back to it through its node (recorded `cancelled` as soon as
+ * that is sent); then the coordinator is told (its refusal then is only a
+ * note). A repeat after a crash rebuilds and resends the same transaction
+ * (same inputs, fee and change script; deterministic signatures); a
+ * contract already `cancelled` is reported done.
+ * @throws {ParticipantError} STATE (funded, or ended otherwise; funding confirmed), MISMATCH (inputs not this wallet's: use `psbtOnly`); {ChainError}; coordinator errors when nothing went on chain.
+ */
+export async function cancelContract(p: Participant, input: CancelInput): Promise<CancelPsbtResult | CancelledResult> {
+  const wallet = p.wallet();
+  const c = loadContract(wallet, input.id);
+  if (c.record.state === 'cancelled' && input.psbtOnly !== true) {
+    return { kind: 'cancelled', id: c.record.id, state: 'cancelled', coordinator: null, onChain: undefined, already: true };
+  }
+  if (!['offered', 'accepted', 'signed'].includes(c.record.state)) {
+    throw new ParticipantError('STATE', `contract ${c.record.id} is ${c.record.state}: only contracts not yet funded can be cancelled`);
+  }
+  let onChain: CancelledResult['onChain'];
+  if (fundingSignaturesMayBeOut(c)) {
+    // The real cancellation (issue 9, hole 2): our inputs spent back to us, on chain.
+    const rpc = await p.rpc();
+    const built = await buildCancelPsbt(c, rpc);
+    if (input.psbtOnly === true) {
+      return { kind: 'psbt', id: c.record.id, psbt: built.psbt.toBase64(), spends: built.spends, fee: built.fee, fundingFee: built.fundingFee };
+    }
+    const tx = walletSignsCancel(wallet, built.psbt);
+    const txid = await rpc.sendRawTransaction(tx.toHex());
+    onChain = { txid, spends: built.spends, fee: built.fee };
+    // Recorded before anything else can fail: the coins are on their way back.
+    saveState(wallet, c.record, 'cancelled', {}, `double-spent our funding inputs in ${txid}`);
+  }
+  let coordinatorState: string | null = null;
+  try {
+    const view = await p.coordinator().cancel(c.record.id, c.keys.identitySecretKey);
+    coordinatorState = typeof view.state === 'string' ? view.state : null;
+  } catch (err) {
+    // With our inputs double-spent the coordinator's word no longer matters (it may have expired the contract).
+    if (onChain === undefined) throw err;
+    p.note(`note: the coordinator did not cancel (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (onChain === undefined) saveState(wallet, c.record, 'cancelled');
+  return { kind: 'cancelled', id: c.record.id, state: 'cancelled', coordinator: coordinatorState, onChain, already: false };
 }
