@@ -187,15 +187,13 @@ export async function cancelCommand(argv: string[]): Promise<number> {
     }
     const onChain = r.onChain;
     ctx.print(
-      { id: r.id, state: r.state, coordinator: r.coordinator, ...(onChain ? { cancelTxid: onChain.txid, spends: onChain.spends, fee: onChain.fee.toString() } : {}), ...(r.already ? { already: true } : {}) },
-      r.already
-        ? [`contract ${r.id} was cancelled already`]
-        : onChain === undefined
-          ? [`contract ${r.id} cancelled; its coins are free again`]
-          : [
-            `contract ${r.id} cancelled: transaction ${onChain.txid} spends your funding inputs ${onChain.spends.join(', ')} back to your change address (fee ${onChain.fee} sats)`,
-            `once ${onChain.txid} has a confirmation, the old funding transaction can never confirm`,
-          ],
+      { id: r.id, state: r.state, coordinator: r.coordinator, ...(onChain ? { cancelTxid: onChain.txid, spends: onChain.spends, fee: onChain.fee.toString() } : {}) },
+      onChain === undefined
+        ? [`contract ${r.id} cancelled; its coins are free again`]
+        : [
+          `contract ${r.id} cancelled: transaction ${onChain.txid} spends your funding inputs ${onChain.spends.join(', ')} back to your change address (fee ${onChain.fee} sats)`,
+          `once ${onChain.txid} has a confirmation, the old funding transaction can never confirm`,
+        ],
     );
     return 0;
   } finally {

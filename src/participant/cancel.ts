@@ -113,6 +113,11 @@ export interface CancelInput {
   id: string;
   /** External-wallet funding: return the cancel PSBT for that wallet to sign and broadcast, instead of signing it. */
   psbtOnly?: boolean;
+  /**
+   * A contract already `cancelled` is reported done (`already`) instead of refused with STATE
+   * (the agent re-running a step after a crash; the CLI keeps refusing, as it always did).
+   */
+  doneIfCancelled?: boolean;
 }
 
 /** `cancelContract` with `psbtOnly`: the PSBT to sign elsewhere; nothing is recorded or sent. */
@@ -135,7 +140,7 @@ export interface CancelledResult {
   coordinator: string | null;
   /** Our funding inputs double-spent on chain (when our funding signatures may have been out). */
   onChain: { txid: string; spends: string[]; fee: bigint } | undefined;
-  /** The contract was cancelled by an earlier run: nothing was done now. */
+  /** The contract was cancelled by an earlier run (`doneIfCancelled`): nothing was done now. */
   already: boolean;
 }
 
@@ -146,13 +151,14 @@ export interface CancelledResult {
  * that is sent); then the coordinator is told (its refusal then is only a
  * note). A repeat after a crash rebuilds and resends the same transaction
  * (same inputs, fee and change script; deterministic signatures); a
- * contract already `cancelled` is reported done.
+ * contract already `cancelled` is refused (STATE), or reported done with
+ * `doneIfCancelled`.
  * @throws {ParticipantError} STATE (funded, or ended otherwise; funding confirmed), MISMATCH (inputs not this wallet's: use `psbtOnly`); {ChainError}; coordinator errors when nothing went on chain.
  */
 export async function cancelContract(p: Participant, input: CancelInput): Promise<CancelPsbtResult | CancelledResult> {
   const wallet = p.wallet();
   const c = loadContract(wallet, input.id);
-  if (c.record.state === 'cancelled' && input.psbtOnly !== true) {
+  if (c.record.state === 'cancelled' && input.doneIfCancelled === true && input.psbtOnly !== true) {
     return { kind: 'cancelled', id: c.record.id, state: 'cancelled', coordinator: null, onChain: undefined, already: true };
   }
   if (!['offered', 'accepted', 'signed'].includes(c.record.state)) {

@@ -60,7 +60,7 @@ const rank = (s: LocalState): number => (FORWARD.includes(s) ? FORWARD.indexOf(s
  * contract stays cancellable (and its coins reserved) until `cancel`
  * double-spends our inputs.
  */
-export function followCoordinator(record: ContractRecord, coordinatorState: string): LocalState | undefined {
+export function followCoordinator(record: Pick<ContractRecord, 'role' | 'state' | 'sign' | 'accept'>, coordinatorState: string): LocalState | undefined {
   const mapped = localStateOf(coordinatorState);
   if (mapped === undefined || rank(mapped) <= rank(record.state)) return undefined;
   if (coordinatorState === 'expired' && fundingSignaturesMayBeOut({ record })) return undefined;
