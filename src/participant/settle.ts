@@ -114,15 +114,18 @@ export interface Broadcast {
  * @throws {ChainError} for any other refusal (CHAIN_NON_FINAL before a locktime, CHAIN_MISSING_INPUTS when another transaction spent the funding output, ...).
  */
 export async function broadcastClosing(rpc: BitcoinRpc, tx: Transaction): Promise<Broadcast> {
+  // A repeat (or the counterparty was first): the node knows it already, in its mempool or
+  // (with a transaction index) its chain. Sending it again would succeed silently for one in
+  // the mempool and so could not tell a repeat from a first broadcast.
+  const known = (): Promise<boolean> => rpc.getRawTransaction(tx.getId()).then(() => true, () => false);
+  if (await known()) return { txid: tx.getId(), already: true };
   try {
-    // The node takes a transaction already in its mempool without error (src/chain/rpc.ts).
     return { txid: await rpc.sendRawTransaction(tx.toHex()), already: false };
   } catch (e) {
     if (isChainError(e) && e.code === 'CHAIN_ALREADY_IN_CHAIN') return { txid: tx.getId(), already: true };
     if (isChainError(e) && e.code === 'CHAIN_MISSING_INPUTS') {
       // The funding output is spent: by this very transaction (someone was first), or by another.
-      const known = await rpc.getRawTransaction(tx.getId()).then(() => true, () => false);
-      if (known) return { txid: tx.getId(), already: true };
+      if (await known()) return { txid: tx.getId(), already: true };
     }
     throw e;
   }
