@@ -48,10 +48,11 @@ export interface CancelTransaction {
  * to our own change script (the one our offer/accept names), paying the
  * funding transaction's whole fee plus `feeRatePerVb + 1` sat/vB of its own
  * size (so both its absolute fee and its fee rate are higher: BIP125 rules
- * 3, 4 and 6).
+ * 3, 4 and 6). `allOurInputs`: every funding input of ours, spent or not
+ * (the cancel transaction an earlier run built when all were unspent).
  * @throws {ParticipantError} STATE when the funding transaction is confirmed (the contract is live) or no input of ours is left; MISMATCH when they cannot pay the fee.
  */
-export async function buildCancelPsbt(c: LoadedContract, rpc: BitcoinRpc): Promise<CancelTransaction> {
+export async function buildCancelPsbt(c: LoadedContract, rpc: BitcoinRpc, options: { allOurInputs?: boolean } = {}): Promise<CancelTransaction> {
   // The funding transaction alone (no CETs: protocol/contract setupContract would build them all).
   const funding = buildFundingTransaction(c.offer, needAccept(c), { extraOutputs: c.template.extraOutputs });
   const confirmed = await rpc.getTxOut(funding.txidHex, funding.fundOutputIndex, false);
@@ -61,7 +62,7 @@ export async function buildCancelPsbt(c: LoadedContract, rpc: BitcoinRpc): Promi
   for (const input of funding.inputs.filter((i) => i.party === party)) {
     const txid = Buffer.from(input.prevTxid).reverse().toString('hex');
     // Unspent in the chain (a funding transaction in a mempool is what we replace).
-    if ((await rpc.getTxOut(txid, input.prevVout, false)) !== null) ours.push(input);
+    if (options.allOurInputs === true || (await rpc.getTxOut(txid, input.prevVout, false)) !== null) ours.push(input);
   }
   if (ours.length === 0) throw new ParticipantError('STATE', 'none of our funding inputs is unspent on chain: nothing to take back');
   const inputTotal = funding.inputs.reduce((s, i) => s + i.prevOutput.value, 0n);
@@ -168,15 +169,23 @@ export async function cancelContract(p: Participant, input: CancelInput): Promis
   if (fundingSignaturesMayBeOut(c)) {
     // The real cancellation (issue 9, hole 2): our inputs spent back to us, on chain.
     const rpc = await p.rpc();
-    const built = await buildCancelPsbt(c, rpc);
-    if (input.psbtOnly === true) {
+    const built = await buildCancelPsbt(c, rpc).catch(async (e: unknown) => {
+      if (input.psbtOnly === true || !(e instanceof ParticipantError) || e.code !== 'STATE') throw e;
+      // Nothing of ours left to spend: a repeat whose earlier run's cancel has confirmed meanwhile?
+      const earlier = await confirmedEarlierCancel(c, rpc, wallet);
+      if (earlier === undefined) throw e;
+      return earlier;
+    });
+    if ('txid' in built) {
+      onChain = built;
+    } else if (input.psbtOnly === true) {
       return { kind: 'psbt', id: c.record.id, psbt: built.psbt.toBase64(), spends: built.spends, fee: built.fee, fundingFee: built.fundingFee };
+    } else {
+      const tx = walletSignsCancel(wallet, built.psbt);
+      onChain = { txid: await rpc.sendRawTransaction(tx.toHex()), spends: built.spends, fee: built.fee };
     }
-    const tx = walletSignsCancel(wallet, built.psbt);
-    const txid = await rpc.sendRawTransaction(tx.toHex());
-    onChain = { txid, spends: built.spends, fee: built.fee };
     // Recorded before anything else can fail: the coins are on their way back.
-    saveState(wallet, c.record, 'cancelled', {}, `double-spent our funding inputs in ${txid}`);
+    saveState(wallet, c.record, 'cancelled', {}, `double-spent our funding inputs in ${onChain.txid}`);
   }
   let coordinatorState: string | null = null;
   try {
@@ -189,4 +198,23 @@ export async function cancelContract(p: Participant, input: CancelInput): Promis
   }
   if (onChain === undefined) saveState(wallet, c.record, 'cancelled');
   return { kind: 'cancelled', id: c.record.id, state: 'cancelled', coordinator: coordinatorState, onChain, already: false };
+}
+
+/**
+ * A repeat after a crash between our cancel broadcast and its record, with
+ * that cancel confirmed meanwhile (none of our inputs is unspent now): the
+ * cancel transaction of all our inputs (what the earlier run built, when
+ * they were all unspent; deterministic signatures, same txid) has its
+ * output in the UTXO set. Undefined when it has not (our inputs went
+ * elsewhere, or are not this wallet's).
+ */
+async function confirmedEarlierCancel(c: LoadedContract, rpc: BitcoinRpc, wallet: Wallet): Promise<{ txid: string; spends: string[]; fee: bigint } | undefined> {
+  try {
+    const all = await buildCancelPsbt(c, rpc, { allOurInputs: true });
+    const txid = walletSignsCancel(wallet, all.psbt).getId();
+    if ((await rpc.getTxOut(txid, 0, true)) === null) return undefined;
+    return { txid, spends: all.spends, fee: all.fee };
+  } catch {
+    return undefined;
+  }
 }

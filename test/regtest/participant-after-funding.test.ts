@@ -4,7 +4,10 @@
  * on the regtest node with a real oracle and a real coordinator:
  *
  * a hashpower sale is negotiated and funded (the CLI in-process, src/stack's
- * participants); the buyer's `refundContract` before the refund locktime is
+ * participants), a second one signed but never funded; the miner's
+ * `cancelContract` double-spends its inputs, and a repeat after a "crash"
+ * before its record (the record put back to `signed`, the cancel mined)
+ * finds the same transaction instead of failing; the buyer's `refundContract` before the refund locktime is
  * NOT_READY; the coordinator goes away (its status is then a note, not an
  * error); the pool delivers in the window, the oracle attests, and the
  * buyer's `settleContract` completes and broadcasts the attested CET alone;
@@ -18,13 +21,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startCoordinator, type RunningCoordinator } from '../../src/coordinator/index.js';
 import type { ParticipantConfig } from '../../src/participant/config.js';
 import { Participant } from '../../src/participant/participant.js';
-import { contractStatus, refundContract, settleContract } from '../../src/participant/index.js';
+import { cancelContract, contractStatus, refundContract, settleContract } from '../../src/participant/index.js';
 import { ParticipantError } from '../../src/participant/errors.js';
 import { Participant as CliParticipant } from '../../src/stack/index.js';
 import { Wallet } from '../../src/wallet/index.js';
 import { useRegtest } from '../../regtest/context.js';
 import { mineAsPool, mineBlocks, mineToHeight } from '../../regtest/helpers.js';
 import { TestKey } from '../../regtest/wallet.js';
+import { coordinatorConfig } from './coordinator-fixtures.js';
 import { SIMDIFF_100THS_AT_HALF, startTestOracle, type TestOracle } from './oracle-fixture.js';
 
 const { rpc, faucet } = useRegtest();
@@ -36,6 +40,8 @@ let oracle: TestOracle;
 let coordinator: RunningCoordinator | undefined;
 let window: { start: number; end: number };
 let sale: string;
+/** Signed, never funded: the miner cancels it. */
+let given: string;
 
 /** The library's participant for a wallet directory (what the agent builds), with its notes collected. */
 function participant(walletDir: string, notes: string[] = []): Participant {
@@ -66,22 +72,18 @@ async function use<T>(walletDir: string, fn: (p: Participant) => Promise<T>, not
 
 beforeAll(async () => {
   oracle = await startTestOracle(rpc, { simulatedDifficulty: SIMDIFF_100THS_AT_HALF });
-  coordinator = await startCoordinator({
-    dataDir: join(tmp, 'coordinator'),
-    port: 0,
-    rpc: inject('regtest').rpc,
-    oracles: [oracle.oracle.url],
-    engineThreads: 1,
-    watcher: { pollIntervalMs: 200, attestationPollIntervalMs: 200 },
-  }, { log: () => undefined });
+  coordinator = await startCoordinator(coordinatorConfig(join(tmp, 'coordinator'), oracle.oracle.url), { log: () => undefined });
   Wallet.init(minerDir, 'regtest');
   Wallet.init(buyerDir, 'regtest');
   const node = inject('regtest').rpc;
   const services = { rpc: node, coordinator: coordinator.url, oracle: oracle.oracle.url, oraclePubkey: oracle.oracle.publicKey, threads: 1 };
   const miner = new CliParticipant('miner', minerDir, services);
   const buyer = new CliParticipant('buyer', buyerDir, services);
-  await faucet.fund((await miner.run<{ address: string }>(['wallet', 'address'])).address, 1_000_000n, { confirm: false });
-  await faucet.fund((await buyer.run<{ address: string }>(['wallet', 'address'])).address, 1_000_000n);
+  // Two coins each: the cancelled contract's coins are not the sale's.
+  for (const confirm of [false, true]) {
+    await faucet.fund((await miner.run<{ address: string }>(['wallet', 'address'])).address, 1_000_000n, { confirm: false });
+    await faucet.fund((await buyer.run<{ address: string }>(['wallet', 'address'])).address, 1_000_000n, { confirm });
+  }
   const tip = await rpc.getBlockCount();
   window = { start: tip + 12, end: tip + 18 };
   const delivery = (await buyer.run<{ address: string }>(['wallet', 'address'])).address;
@@ -94,7 +96,15 @@ beforeAll(async () => {
   await miner.run(['sign', sale]);
   await buyer.run(['fund', sale]);
   await mineBlocks(rpc, 1);
-}, 600_000);
+  // A second sale in the same window, signed but never funded: the miner gives it up.
+  const unfunded = await miner.run<{ id: string }>([
+    'offer', 'hashpower', '--window', `${window.start}-${window.end}`, '--hashrate', '50',
+    '--delivery-address', (await buyer.run<{ address: string }>(['wallet', 'address'])).address, '--escrow', '100000', '--collateral', '100000',
+  ]);
+  given = unfunded.id;
+  await buyer.run(['accept', given]);
+  await miner.run(['sign', given]);
+}, 900_000);
 
 afterAll(async () => {
   await coordinator?.stop();
@@ -111,6 +121,24 @@ describe('the after-funding use cases, called as a library', () => {
     const local = await use(buyerDir, (p) => contractStatus(p, { id: sale, local: true }));
     expect(local.coordinator).toBeUndefined();
     expect(local.confirmations).toBeUndefined();
+  });
+
+  it('cancelContract after sign double-spends the miner\'s inputs; a repeat after a crash before the record finds the same transaction', async () => {
+    const first = await use(minerDir, (p) => cancelContract(p, { id: given }));
+    expect(first).toMatchObject({ kind: 'cancelled', state: 'cancelled', already: false });
+    if (first.kind !== 'cancelled' || first.onChain === undefined) throw new Error('no on-chain cancel');
+    const cancelTxid = first.onChain.txid;
+    expect(await rpc.getRawMempool()).toContain(cancelTxid);
+    await mineBlocks(rpc, 1);
+    // The crash: the process died after broadcasting, before recording `cancelled`.
+    const store = Wallet.open(minerDir).contracts;
+    store.save({ ...store.get(given), state: 'signed' });
+    const repeat = await use(minerDir, (p) => cancelContract(p, { id: given }));
+    expect(repeat).toMatchObject({ kind: 'cancelled', state: 'cancelled', onChain: { txid: cancelTxid, spends: first.onChain.spends } });
+    expect(Wallet.open(minerDir).contracts.get(given).state).toBe('cancelled');
+    // Once recorded: refused as the CLI always did, or done for the agent.
+    await expect(use(minerDir, (p) => cancelContract(p, { id: given }))).rejects.toMatchObject({ code: 'STATE', message: expect.stringMatching(/is cancelled: only contracts not yet funded/) });
+    expect(await use(minerDir, (p) => cancelContract(p, { id: given, doneIfCancelled: true }))).toMatchObject({ kind: 'cancelled', already: true });
   });
 
   it('refundContract before the refund locktime is NOT_READY and broadcasts nothing', async () => {
