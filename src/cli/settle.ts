@@ -1,47 +1,21 @@
 /**
- * `hashdlc status`, `settle`, `refund`, `close`: a contract after funding.
+ * `hashdlc status`, `settle`, `refund`, `close`, `cancel`: a contract after
+ * funding (and its cancellation before). Each command parses its argv, calls
+ * the use case of src/participant (status.ts, settle.ts, close.ts,
+ * cancel.ts) and prints the result (human lines or `--json`).
  *
- * settle and refund work WITHOUT the coordinator, from the messages stored
- * in the wallet directory (dlcspecs Protocol.md "Closing the contract"):
- * - settle: fetch the attestation from the oracle, check it against the
- *   announcement, find the attested CET, sign it with our own funding key,
- *   decrypt the counterparty's adaptor signature with the attestation secret,
- *   and broadcast through our node;
- * - refund: after the refund locktime, the refund transaction with both
- *   parties' refund signatures (accept_dlc and sign_dlc), through our node.
- * close is a cooperative close through the coordinator: both parties run it
- * with the same split; each sends its signature of the close transaction
- * (computed here, not taken from anyone), the second one's makes the
- * coordinator broadcast.
- *
- * This module does NOT negotiate (negotiate.ts).
+ * This module does NOT build, sign or broadcast anything itself, and does not
+ * negotiate (negotiate.ts).
  */
 import { writeFileSync } from 'node:fs';
-import type { Transaction } from 'bitcoinjs-lib';
-import type { ContractSetup } from '../../protocol/contract/index.js';
-import {
-  attestedSlotOf,
-  closeTransaction,
-  completeAttestedCetAsParty,
-  offerAnnouncements,
-  setupContract,
-  signClose,
-  signedRefundTransaction,
-  totalCollateralOf,
-} from '../../protocol/contract/index.js';
-import { ecdsaSign } from '../../protocol/crypto/index.js';
-import { isDlcError } from '../../protocol/errors.js';
-import { toHex, verifyAttestation } from '../../protocol/messages/index.js';
-import type { BitcoinRpc } from '../chain/index.js';
-import { isChainError } from '../chain/index.js';
-import type { ContractRecord } from '../wallet/index.js';
 import { COMMON_OPTIONS, bigintOpt, helpText, parseCommand, str, type CommandSpec } from './args.js';
 import { loadConfig } from './config.js';
-import { buildCancelPsbt, fundingSignaturesMayBeOut, walletSignsCancel } from '../participant/cancel.js';
-import { loadContract, localStateOf, needAccept, needSign, saveState, type LoadedContract } from '../participant/contract.js';
 import { CliContext } from './context.js';
-import { ParticipantError, usage } from '../participant/errors.js';
-import { OracleHttp } from '../api/http.js';
+import { usage } from '../participant/errors.js';
+import { cancelContract } from '../participant/cancel.js';
+import { closeContract } from '../participant/close.js';
+import { refundContract, settleContract } from '../participant/settle.js';
+import { contractStatus, listContracts } from '../participant/status.js';
 
 const NODE = {
   'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
@@ -93,31 +67,6 @@ export const CLOSE_SPEC: CommandSpec = {
   },
 };
 
-function open(ctx: CliContext, id: string): { c: LoadedContract; setup: ContractSetup } {
-  const c = loadContract(ctx.wallet(), id);
-  const accept = needAccept(c);
-  needSign(c);
-  return { c, setup: setupContract(c.offer, accept, c.flow) };
-}
-
-/**
- * Broadcasts a closing transaction; one already in the mempool or the chain counts as done.
- * @throws {ChainError} for any other refusal (CHAIN_NON_FINAL before a locktime, ...).
- */
-async function broadcast(rpc: BitcoinRpc, tx: Transaction): Promise<{ txid: string; already: boolean }> {
-  try {
-    return { txid: await rpc.sendRawTransaction(tx.toHex()), already: false };
-  } catch (e) {
-    if (isChainError(e) && e.code === 'CHAIN_ALREADY_IN_CHAIN') return { txid: tx.getId(), already: true };
-    if (isChainError(e) && e.code === 'CHAIN_MISSING_INPUTS') {
-      // The funding output is spent: by this very transaction (someone was first), or by another.
-      const known = await rpc.getRawTransaction(tx.getId()).then(() => true, () => false);
-      if (known) return { txid: tx.getId(), already: true };
-    }
-    throw e;
-  }
-}
-
 // ------------------------------------------------------------------ settle
 
 export async function settleCommand(argv: string[]): Promise<number> {
@@ -128,44 +77,12 @@ export async function settleCommand(argv: string[]): Promise<number> {
   }
   const ctx = new CliContext(loadConfig(parsed.values));
   try {
-    const wallet = ctx.wallet();
-    const { c, setup } = open(ctx, parsed.positionals[0]!);
-    const accept = needAccept(c);
-    const sign = needSign(c);
-    const [ann] = offerAnnouncements(c.offer.contractInfo);
-    // The oracle: the one configured, else the one the contract was made with.
-    const oracleUrl = ctx.config.oracle ?? c.record.oracle;
-    if (oracleUrl === undefined) throw new ParticipantError('CONFIG', 'no oracle: pass --oracle URL');
-    const oracle = new OracleHttp(oracleUrl);
-    const { outcome, attestation } = await oracle.attestation(ann!.oracleEvent.eventId);
-    verifyAttestation(attestation, ann!, c.record.hashProfile);
-    // Our signature with our own key; theirs decrypted from their adaptor signature (protocol/contract checks both).
-    const role = c.record.role;
-    const atts = [{ oracleIndex: 0, attestation }];
-    const slot = await completeAttestedCetAsParty(setup, atts, role, (h) => ecdsaSign(c.keys.fundingSecretKey, h), role === 'offer' ? accept.cetAdaptorSignatures : sign.cetAdaptorSignatures)
-      .catch((e: unknown) => {
-        if (!isDlcError(e, 'BAD_SIGNATURE') || e.reason !== `cet-signature:${role === 'offer' ? 'accept' : 'offer'}`) throw e;
-        throw new ParticipantError('MISMATCH', `the counterparty's adaptor signature for CET ${attestedSlotOf(setup, atts).cetIndex} does not decrypt to a valid signature`, { reason: 'cet-signature' });
-      });
-    const tx = slot.tx;
-    const rpc = await ctx.rpc();
-    const planned = { offerPayout: slot.payouts.offer, acceptPayout: slot.payouts.accept };
-    let sent: { txid: string; already: boolean };
-    try {
-      sent = await broadcast(rpc, tx);
-    } catch (e) {
-      if (isChainError(e) && e.code === 'CHAIN_NON_FINAL') {
-        throw new ParticipantError('NOT_READY', `the CET is locked until height ${tx.locktime}; try again after it`, { cause: e });
-      }
-      throw e;
-    }
-    saveState(wallet, c.record, 'settled', { closingTxid: sent.txid }, `CET ${slot.cetIndex}, outcome ${outcome}`);
-    const mine = role === 'offer' ? planned.offerPayout : planned.acceptPayout;
+    const r = await settleContract(ctx, { id: parsed.positionals[0]! });
     ctx.print(
-      { id: c.record.id, state: 'settled', outcome, cetIndex: slot.cetIndex, txid: sent.txid, alreadyBroadcast: sent.already, payouts: { offer: planned.offerPayout, accept: planned.acceptPayout } },
+      { id: r.id, state: r.state, outcome: r.outcome, cetIndex: r.cetIndex, txid: r.txid, alreadyBroadcast: r.alreadyBroadcast, payouts: r.payouts },
       [
-        `oracle outcome ${outcome}: CET ${slot.cetIndex} ${sent.already ? 'was already broadcast' : 'broadcast'} as ${sent.txid}`,
-        `payouts: offerer ${planned.offerPayout}, accepter ${planned.acceptPayout} (you: ${mine})`,
+        `oracle outcome ${r.outcome}: CET ${r.cetIndex} ${r.alreadyBroadcast ? 'was already broadcast' : 'broadcast'} as ${r.txid}`,
+        `payouts: offerer ${r.payouts.offer}, accepter ${r.payouts.accept} (you: ${r.own})`,
       ],
     );
     return 0;
@@ -184,20 +101,10 @@ export async function refundCommand(argv: string[]): Promise<number> {
   }
   const ctx = new CliContext(loadConfig(parsed.values));
   try {
-    const wallet = ctx.wallet();
-    const { c, setup } = open(ctx, parsed.positionals[0]!);
-    const rpc = await ctx.rpc();
-    const tip = await rpc.getBlockCount();
-    // nLockTime L (a height): final in a block of height > L, so the mempool takes it once the tip is L.
-    if (tip < c.offer.refundLocktime) {
-      throw new ParticipantError('NOT_READY', `refund locktime ${c.offer.refundLocktime} not reached (tip ${tip}); ${c.offer.refundLocktime - tip} more block(s)`);
-    }
-    const tx = signedRefundTransaction(setup, needSign(c).refundSignature, needAccept(c).refundSignature);
-    const sent = await broadcast(rpc, tx);
-    saveState(wallet, c.record, 'refunded', { closingTxid: sent.txid });
+    const r = await refundContract(ctx, { id: parsed.positionals[0]! });
     ctx.print(
-      { id: c.record.id, state: 'refunded', txid: sent.txid, alreadyBroadcast: sent.already, payouts: { offer: setup.closing.offerCollateral, accept: setup.closing.acceptCollateral } },
-      [`refund ${sent.already ? 'was already broadcast' : 'broadcast'} as ${sent.txid}: offerer ${setup.closing.offerCollateral}, accepter ${setup.closing.acceptCollateral}`],
+      { id: r.id, state: r.state, txid: r.txid, alreadyBroadcast: r.alreadyBroadcast, payouts: r.payouts },
+      [`refund ${r.alreadyBroadcast ? 'was already broadcast' : 'broadcast'} as ${r.txid}: offerer ${r.payouts.offer}, accepter ${r.payouts.accept}`],
     );
     return 0;
   } finally {
@@ -215,33 +122,16 @@ export async function closeCommand(argv: string[]): Promise<number> {
   }
   const offerPayout = bigintOpt(parsed.values, 'offer-payout');
   if (offerPayout === undefined) throw usage("'hashdlc close' needs --offer-payout SATS (see --help)");
+  const acceptPayout = bigintOpt(parsed.values, 'accept-payout');
   const ctx = new CliContext(loadConfig(parsed.values));
   try {
-    const wallet = ctx.wallet();
-    const { c, setup } = open(ctx, parsed.positionals[0]!);
-    const total = totalCollateralOf(c.offer.contractInfo);
-    const acceptPayout = bigintOpt(parsed.values, 'accept-payout', total - offerPayout)!;
-    if (offerPayout + acceptPayout > total) {
-      throw usage(`payouts ${offerPayout} + ${acceptPayout} exceed the total collateral ${total}`);
-    }
-    const payout = { offer: offerPayout, accept: acceptPayout };
-    const tx = closeTransaction(setup, payout);
-    const signature = signClose(setup, payout, c.keys.fundingSecretKey);
-    const coordinator = ctx.coordinator();
-    const view = await coordinator.close(c.record.id, { offerPayout: offerPayout.toString(), acceptPayout: acceptPayout.toString(), signature: toHex(signature) }, c.keys.identitySecretKey);
-    const broadcastDone = view.closingTxid !== undefined && view.closingTxid !== null;
-    if (broadcastDone && view.closingTxid !== tx.getId()) {
-      throw new ParticipantError('MISMATCH', `the coordinator broadcast ${view.closingTxid}, not the close transaction ${tx.getId()} we signed`);
-    }
-    const record: ContractRecord = { ...c.record, close: { offerPayout: offerPayout.toString(), acceptPayout: acceptPayout.toString() } };
-    if (broadcastDone) saveState(wallet, record, 'closed', { closingTxid: tx.getId() });
-    else wallet.contracts.save(record);
+    const r = await closeContract(ctx, { id: parsed.positionals[0]!, offerPayout, ...(acceptPayout === undefined ? {} : { acceptPayout }) });
     ctx.print(
-      { id: c.record.id, state: view.state, closeTxid: tx.getId(), broadcast: broadcastDone, payouts: { offer: offerPayout, accept: acceptPayout } },
+      { id: r.id, state: r.state, closeTxid: r.closeTxid, broadcast: r.broadcast, payouts: r.payouts },
       [
-        broadcastDone
-          ? `close transaction ${tx.getId()} broadcast: offerer ${offerPayout}, accepter ${acceptPayout}`
-          : `your close signature is in (offerer ${offerPayout}, accepter ${acceptPayout}); the other party signs the same split to broadcast`,
+        r.broadcast
+          ? `close transaction ${r.closeTxid} broadcast: offerer ${r.payouts.offer}, accepter ${r.payouts.accept}`
+          : `your close signature is in (offerer ${r.payouts.offer}, accepter ${r.payouts.accept}); the other party signs the same split to broadcast`,
       ],
     );
     return 0;
@@ -282,50 +172,26 @@ export async function cancelCommand(argv: string[]): Promise<number> {
     process.stdout.write(helpText(CANCEL_SPEC));
     return 0;
   }
+  const psbtOut = str(parsed.values, 'psbt-out');
   const ctx = new CliContext(loadConfig(parsed.values));
   try {
-    const wallet = ctx.wallet();
-    const c = loadContract(wallet, parsed.positionals[0]!);
-    if (!['offered', 'accepted', 'signed'].includes(c.record.state)) {
-      throw new ParticipantError('STATE', `contract ${c.record.id} is ${c.record.state}: only contracts not yet funded can be cancelled`);
+    const r = await cancelContract(ctx, { id: parsed.positionals[0]!, psbtOnly: psbtOut !== undefined });
+    if (r.kind === 'psbt') {
+      writeFileSync(psbtOut!, `${r.psbt}\n`);
+      ctx.print({ id: r.id, psbtOut, spends: r.spends, fee: r.fee.toString() }, [
+        `cancel PSBT written to ${psbtOut}: it spends your funding inputs ${r.spends.join(', ')} back to your change address`,
+        `(fee ${r.fee} sats, above the funding transaction's ${r.fundingFee}); sign and broadcast it with your wallet,`,
+        'once it has a confirmation, the old funding transaction can never confirm',
+      ]);
+      return 0;
     }
-    let onChain: { txid: string; spends: string[]; fee: bigint } | undefined;
-    if (fundingSignaturesMayBeOut(c)) {
-      // The real cancellation (issue 9, hole 2): our inputs spent back to us, on chain.
-      const rpc = await ctx.rpc();
-      const built = await buildCancelPsbt(c, rpc);
-      const psbtOut = str(parsed.values, 'psbt-out');
-      if (psbtOut !== undefined) {
-        writeFileSync(psbtOut, `${built.psbt.toBase64()}\n`);
-        ctx.print({ id: c.record.id, psbtOut, spends: built.spends, fee: built.fee.toString() }, [
-          `cancel PSBT written to ${psbtOut}: it spends your funding inputs ${built.spends.join(', ')} back to your change address`,
-          `(fee ${built.fee} sats, above the funding transaction's ${built.fundingFee}); sign and broadcast it with your wallet,`,
-          'once it has a confirmation, the old funding transaction can never confirm',
-        ]);
-        return 0;
-      }
-      const tx = walletSignsCancel(wallet, built.psbt);
-      const txid = await rpc.sendRawTransaction(tx.toHex());
-      onChain = { txid, spends: built.spends, fee: built.fee };
-      // Recorded before anything else can fail: the coins are on their way back.
-      saveState(wallet, c.record, 'cancelled', {}, `double-spent our funding inputs in ${txid}`);
-    }
-    let coordinatorState: string | null = null;
-    try {
-      const view = await ctx.coordinator().cancel(c.record.id, c.keys.identitySecretKey);
-      coordinatorState = typeof view.state === 'string' ? view.state : null;
-    } catch (err) {
-      // With our inputs double-spent the coordinator's word no longer matters (it may have expired the contract).
-      if (onChain === undefined) throw err;
-      ctx.note(`note: the coordinator did not cancel (${err instanceof Error ? err.message : String(err)})`);
-    }
-    if (onChain === undefined) saveState(wallet, c.record, 'cancelled');
+    const onChain = r.onChain;
     ctx.print(
-      { id: c.record.id, state: 'cancelled', coordinator: coordinatorState, ...(onChain ? { cancelTxid: onChain.txid, spends: onChain.spends, fee: onChain.fee.toString() } : {}) },
+      { id: r.id, state: r.state, coordinator: r.coordinator, ...(onChain ? { cancelTxid: onChain.txid, spends: onChain.spends, fee: onChain.fee.toString() } : {}) },
       onChain === undefined
-        ? [`contract ${c.record.id} cancelled; its coins are free again`]
+        ? [`contract ${r.id} cancelled; its coins are free again`]
         : [
-          `contract ${c.record.id} cancelled: transaction ${onChain.txid} spends your funding inputs ${onChain.spends.join(', ')} back to your change address (fee ${onChain.fee} sats)`,
+          `contract ${r.id} cancelled: transaction ${onChain.txid} spends your funding inputs ${onChain.spends.join(', ')} back to your change address (fee ${onChain.fee} sats)`,
           `once ${onChain.txid} has a confirmation, the old funding transaction can never confirm`,
         ],
     );
@@ -345,48 +211,16 @@ export async function statusCommand(argv: string[]): Promise<number> {
   }
   const ctx = new CliContext(loadConfig(parsed.values));
   try {
-    const wallet = ctx.wallet();
     const id = parsed.positionals[0];
     if (id === undefined) {
-      const all = wallet.contracts.list();
+      const all = listContracts(ctx);
       ctx.print(
-        all.map((r) => ({ id: r.id, role: r.role, state: r.state, template: r.terms.template, contractId: r.contractId ?? null })),
-        all.length === 0 ? ['no contracts in this wallet'] : all.map((r) => `${r.id}  ${r.role === 'offer' ? 'offerer ' : 'accepter'}  ${r.state.padEnd(17)} ${String(r.terms.template)}`),
+        all,
+        all.length === 0 ? ['no contracts in this wallet'] : all.map((r) => `${r.id}  ${r.role === 'offer' ? 'offerer ' : 'accepter'}  ${r.state.padEnd(17)} ${String(r.template)}`),
       );
       return 0;
     }
-    let record = wallet.contracts.get(id);
-    const local = parsed.values.local === true;
-    let remote: Record<string, unknown> | undefined;
-    const coordinatorUrl = ctx.config.coordinator ?? record.coordinator;
-    if (!local && coordinatorUrl !== undefined) {
-      const { CoordinatorClient } = await import('../api/http.js');
-      try {
-        const view = await new CoordinatorClient(coordinatorUrl).contract(record.id, wallet.keys.contractKeys(record.keyIndex).identitySecretKey);
-        remote = view;
-        const mapped = localStateOf(view.state);
-        // Only forward: a local terminal state (settled here, say) is never undone by the coordinator's view.
-        const order = ['offered', 'accepted', 'signed', 'funding-broadcast', 'confirmed'];
-        const rank = (st: string): number => (order.includes(st) ? order.indexOf(st) : order.length);
-        if (mapped !== undefined && rank(mapped) > rank(record.state)) {
-          record = saveState(wallet, record, mapped, {
-            ...(typeof view.fundingTxid === 'string' ? { fundingTxid: view.fundingTxid } : {}),
-            ...(typeof view.closingTxid === 'string' ? { closingTxid: view.closingTxid } : {}),
-          }, `coordinator: ${view.state}`);
-        }
-      } catch (e) {
-        if (!(e instanceof ParticipantError)) throw e;
-        ctx.note(`coordinator: ${e.message}`);
-      }
-    }
-    let confirmations: number | undefined;
-    if (!local && record.fundingTxid !== undefined && ctx.config.rpc !== undefined) {
-      const rpc = await ctx.rpc();
-      confirmations = await rpc.getRawTransaction(record.fundingTxid).then((t) => t.confirmations ?? 0, () => undefined);
-      if (confirmations !== undefined && confirmations > 0 && record.state === 'funding-broadcast') {
-        record = saveState(wallet, record, 'confirmed', {}, `${confirmations} confirmation(s)`);
-      }
-    }
+    const { record, coordinator: remote, confirmations } = await contractStatus(ctx, { id, local: parsed.values.local === true });
     const lines = [
       `contract ${record.id} (${record.role === 'offer' ? 'offerer' : 'accepter'})`,
       `  state: ${record.state}${remote ? ` (coordinator: ${String(remote.state)})` : ''}`,

@@ -10,15 +10,19 @@
  * signal replaceability, nSequence 0xfffffffd, BIP125 rule 1). Once the
  * cancel transaction has a confirmation, the old funding can never confirm.
  *
+ * `cancelContract` is the use case: the on-chain half when needed, then the
+ * coordinator.
+ *
  * This module does NOT touch the counterparty's inputs (never signs them,
- * never spends them), pay anyone else, or talk to the coordinator.
+ * never spends them) or pay anyone else.
  */
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { buildFundingTransaction, type FundingTxInput } from '../../protocol/tx/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
-import { FUNDING_INPUT_SEQUENCE, type Wallet } from '../wallet/index.js';
-import { needAccept, type LoadedContract } from './contract.js';
+import { FUNDING_INPUT_SEQUENCE, type ContractRecord, type Wallet } from '../wallet/index.js';
+import { loadContract, needAccept, saveState, type LoadedContract } from './contract.js';
 import { ParticipantError } from './errors.js';
+import type { Participant } from './participant.js';
 
 /** vbytes of one P2WPKH input (41 non-witness + 108/4 witness), the P2WPKH output (31) and the overhead (10.5, rounded up). */
 const P2WPKH_INPUT_VB = 68n;
@@ -26,8 +30,8 @@ const OUTPUT_VB = 43n; // up to a P2WSH/P2TR output script
 const OVERHEAD_VB = 11n;
 
 /** Whether this party's funding signatures may be out: the offerer once sign_dlc exists, the accepter once it accepted. */
-export function fundingSignaturesMayBeOut(c: LoadedContract): boolean {
-  return c.record.role === 'offer' ? c.record.sign !== undefined : c.accept !== undefined;
+export function fundingSignaturesMayBeOut(c: { record: Pick<ContractRecord, 'role' | 'sign' | 'accept'> }): boolean {
+  return c.record.role === 'offer' ? c.record.sign !== undefined : c.record.accept !== undefined;
 }
 
 export interface CancelTransaction {
@@ -44,10 +48,11 @@ export interface CancelTransaction {
  * to our own change script (the one our offer/accept names), paying the
  * funding transaction's whole fee plus `feeRatePerVb + 1` sat/vB of its own
  * size (so both its absolute fee and its fee rate are higher: BIP125 rules
- * 3, 4 and 6).
+ * 3, 4 and 6). `allOurInputs`: every funding input of ours, spent or not
+ * (the cancel transaction an earlier run built when all were unspent).
  * @throws {ParticipantError} STATE when the funding transaction is confirmed (the contract is live) or no input of ours is left; MISMATCH when they cannot pay the fee.
  */
-export async function buildCancelPsbt(c: LoadedContract, rpc: BitcoinRpc): Promise<CancelTransaction> {
+export async function buildCancelPsbt(c: LoadedContract, rpc: BitcoinRpc, options: { allOurInputs?: boolean } = {}): Promise<CancelTransaction> {
   // The funding transaction alone (no CETs: protocol/contract setupContract would build them all).
   const funding = buildFundingTransaction(c.offer, needAccept(c), { extraOutputs: c.template.extraOutputs });
   const confirmed = await rpc.getTxOut(funding.txidHex, funding.fundOutputIndex, false);
@@ -57,7 +62,7 @@ export async function buildCancelPsbt(c: LoadedContract, rpc: BitcoinRpc): Promi
   for (const input of funding.inputs.filter((i) => i.party === party)) {
     const txid = Buffer.from(input.prevTxid).reverse().toString('hex');
     // Unspent in the chain (a funding transaction in a mempool is what we replace).
-    if ((await rpc.getTxOut(txid, input.prevVout, false)) !== null) ours.push(input);
+    if (options.allOurInputs === true || (await rpc.getTxOut(txid, input.prevVout, false)) !== null) ours.push(input);
   }
   if (ours.length === 0) throw new ParticipantError('STATE', 'none of our funding inputs is unspent on chain: nothing to take back');
   const inputTotal = funding.inputs.reduce((s, i) => s + i.prevOutput.value, 0n);
@@ -102,4 +107,114 @@ export function walletSignsCancel(wallet: Wallet, psbt: Psbt): Transaction {
   }
   psbt.finalizeAllInputs();
   return psbt.extractTransaction();
+}
+
+export interface CancelInput {
+  /** Offer id or contract id (or a unique prefix of 8+ hex digits). */
+  id: string;
+  /** External-wallet funding: return the cancel PSBT for that wallet to sign and broadcast, instead of signing it. */
+  psbtOnly?: boolean;
+  /**
+   * A contract already `cancelled` is reported done (`already`) instead of refused with STATE
+   * (the agent re-running a step after a crash; the CLI keeps refusing, as it always did).
+   */
+  doneIfCancelled?: boolean;
+}
+
+/** `cancelContract` with `psbtOnly`: the PSBT to sign elsewhere; nothing is recorded or sent. */
+export interface CancelPsbtResult {
+  kind: 'psbt';
+  id: string;
+  /** Base64. */
+  psbt: string;
+  spends: string[];
+  fee: bigint;
+  fundingFee: bigint;
+}
+
+/** `cancelContract` done (or found done). */
+export interface CancelledResult {
+  kind: 'cancelled';
+  id: string;
+  state: 'cancelled';
+  /** The coordinator's state after our cancel, null when it gave none or was not reached. */
+  coordinator: string | null;
+  /** Our funding inputs double-spent on chain (when our funding signatures may have been out). */
+  onChain: { txid: string; spends: string[]; fee: bigint } | undefined;
+  /** The contract was cancelled by an earlier run (`doneIfCancelled`): nothing was done now. */
+  already: boolean;
+}
+
+/**
+ * `hashdlc cancel`: gives up a contract before funding. Once this party's
+ * funding signatures may be out, its own funding inputs are first
+ * double-spent back to it through its node (recorded `cancelled` as soon as
+ * that is sent); then the coordinator is told (its refusal then is only a
+ * note). A repeat after a crash rebuilds and resends the same transaction
+ * (same inputs, fee and change script; deterministic signatures); a
+ * contract already `cancelled` is refused (STATE), or reported done with
+ * `doneIfCancelled`.
+ * @throws {ParticipantError} STATE (funded, or ended otherwise; funding confirmed), MISMATCH (inputs not this wallet's: use `psbtOnly`); {ChainError}; coordinator errors when nothing went on chain.
+ */
+export async function cancelContract(p: Participant, input: CancelInput): Promise<CancelPsbtResult | CancelledResult> {
+  const wallet = p.wallet();
+  const c = loadContract(wallet, input.id);
+  if (c.record.state === 'cancelled' && input.doneIfCancelled === true && input.psbtOnly !== true) {
+    return { kind: 'cancelled', id: c.record.id, state: 'cancelled', coordinator: null, onChain: undefined, already: true };
+  }
+  if (!['offered', 'accepted', 'signed'].includes(c.record.state)) {
+    throw new ParticipantError('STATE', `contract ${c.record.id} is ${c.record.state}: only contracts not yet funded can be cancelled`);
+  }
+  let onChain: CancelledResult['onChain'];
+  if (fundingSignaturesMayBeOut(c)) {
+    // The real cancellation (issue 9, hole 2): our inputs spent back to us, on chain.
+    const rpc = await p.rpc();
+    const built = await buildCancelPsbt(c, rpc).catch(async (e: unknown) => {
+      if (input.psbtOnly === true || !(e instanceof ParticipantError) || e.code !== 'STATE') throw e;
+      // Nothing of ours left to spend: a repeat whose earlier run's cancel has confirmed meanwhile?
+      const earlier = await confirmedEarlierCancel(c, rpc, wallet);
+      if (earlier === undefined) throw e;
+      return earlier;
+    });
+    if ('txid' in built) {
+      onChain = built;
+    } else if (input.psbtOnly === true) {
+      return { kind: 'psbt', id: c.record.id, psbt: built.psbt.toBase64(), spends: built.spends, fee: built.fee, fundingFee: built.fundingFee };
+    } else {
+      const tx = walletSignsCancel(wallet, built.psbt);
+      onChain = { txid: await rpc.sendRawTransaction(tx.toHex()), spends: built.spends, fee: built.fee };
+    }
+    // Recorded before anything else can fail: the coins are on their way back.
+    saveState(wallet, c.record, 'cancelled', {}, `double-spent our funding inputs in ${onChain.txid}`);
+  }
+  let coordinatorState: string | null = null;
+  try {
+    const view = await p.coordinator().cancel(c.record.id, c.keys.identitySecretKey);
+    coordinatorState = typeof view.state === 'string' ? view.state : null;
+  } catch (err) {
+    // With our inputs double-spent the coordinator's word no longer matters (it may have expired the contract).
+    if (onChain === undefined) throw err;
+    p.note(`note: the coordinator did not cancel (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (onChain === undefined) saveState(wallet, c.record, 'cancelled');
+  return { kind: 'cancelled', id: c.record.id, state: 'cancelled', coordinator: coordinatorState, onChain, already: false };
+}
+
+/**
+ * A repeat after a crash between our cancel broadcast and its record, with
+ * that cancel confirmed meanwhile (none of our inputs is unspent now): the
+ * cancel transaction of all our inputs (what the earlier run built, when
+ * they were all unspent; deterministic signatures, same txid) has its
+ * output in the UTXO set. Undefined when it has not (our inputs went
+ * elsewhere, or are not this wallet's).
+ */
+async function confirmedEarlierCancel(c: LoadedContract, rpc: BitcoinRpc, wallet: Wallet): Promise<{ txid: string; spends: string[]; fee: bigint } | undefined> {
+  try {
+    const all = await buildCancelPsbt(c, rpc, { allOurInputs: true });
+    const txid = walletSignsCancel(wallet, all.psbt).getId();
+    if ((await rpc.getTxOut(txid, 0, true)) === null) return undefined;
+    return { txid, spends: all.spends, fee: all.fee };
+  } catch {
+    return undefined;
+  }
 }

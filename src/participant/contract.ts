@@ -290,7 +290,12 @@ export async function chooseFunding(
   return { inputs, reserved: chosen.map((u) => `${u.txid}:${u.vout}`), external: false };
 }
 
-/** Local state for a coordinator state (API.md "States"), or undefined when it maps to none. */
+/**
+ * Local state for a coordinator state (API.md "States"), or undefined when it maps to none.
+ * `expired` (the funding deadline passed before funding: the coordinator gave the contract up)
+ * is `failed` here; whether to follow it is the caller's call (status.ts `followCoordinator`
+ * does not while our funding signatures may be out).
+ */
 export function localStateOf(coordinatorState: string): LocalState | undefined {
   const map: Record<string, LocalState> = {
     offered: 'offered',
@@ -308,6 +313,7 @@ export function localStateOf(coordinatorState: string): LocalState | undefined {
     closed: 'closed',
     cancelled: 'cancelled',
     failed: 'failed',
+    expired: 'failed',
   };
   return map[coordinatorState];
 }

@@ -36,7 +36,6 @@ export {
   type PsbtOutResult,
   type SignResult,
 } from './negotiate.js';
-// wallet, fees, oracle verification
 // fees: wallet use cases, `wallet send`, `bump` (helper E)
 export { initWallet, newAddress, walletBalance, sendFromWallet, chooseSendCoins } from './wallet.js';
 export type { InitWalletInput, InitWalletResult, NewAddressResult, WalletBalanceResult, WalletCoin, SendInput, SendResult } from './wallet.js';
@@ -47,3 +46,22 @@ export type { FeeAndSize } from './fees.js';
 // oracle verification (helper C)
 export { verifyOracleEvent } from './oracle-verify.js';
 export type { VerifyCheck, VerifyOptions, VerifyReport } from './oracle-verify.js';
+
+// ------------------------------------------------------------------ after funding (status, settle, refund, close, cancel)
+export { listContracts, contractStatus, followCoordinator } from './status.js';
+export type { ContractSummary, StatusInput, StatusResult } from './status.js';
+export { settleContract, refundContract, openSignedContract, broadcastClosing } from './settle.js';
+export type {
+  Broadcast,
+  ContractRole,
+  OpenedContract,
+  Payouts,
+  RefundInput,
+  RefundResult,
+  SettleInput,
+  SettleResult,
+} from './settle.js';
+export { closeContract } from './close.js';
+export type { CloseInput, CloseResult } from './close.js';
+export { cancelContract, buildCancelPsbt, fundingSignaturesMayBeOut } from './cancel.js';
+export type { CancelInput, CancelPsbtResult, CancelledResult, CancelTransaction } from './cancel.js';
