@@ -26,12 +26,21 @@ export class ServiceError extends ParticipantError {
   /** The HTTP status, or null when there was no answer. */
   readonly status: number | null;
   readonly failure: ServiceFailure;
+  /** The service's own error message (`error.message` of its answer), when it sent one. */
+  readonly remoteMessage: string | undefined;
 
-  constructor(code: ParticipantErrorCode, message: string, failure: ServiceFailure, status: number | null, options?: { remoteCode?: string; reason?: string; cause?: unknown }) {
+  constructor(
+    code: ParticipantErrorCode,
+    message: string,
+    failure: ServiceFailure,
+    status: number | null,
+    options?: { remoteCode?: string; remoteMessage?: string; reason?: string; cause?: unknown },
+  ) {
     super(code, message, options);
     this.name = 'ServiceError';
     this.failure = failure;
     this.status = status;
+    this.remoteMessage = options?.remoteMessage;
   }
 }
 
@@ -108,6 +117,7 @@ export class JsonService {
         const { code, message, reason } = e.data.error;
         throw new ServiceError('REMOTE', `${this.name} refused ${method} ${path} (HTTP ${res.status}): ${message ?? code}`, 'remote', res.status, {
           remoteCode: code,
+          ...(message === undefined ? {} : { remoteMessage: message }),
           ...(reason === undefined || reason === null ? {} : { reason }),
         });
       }

@@ -19,6 +19,7 @@ import {
   eventListSchema,
   eventSchema,
   oracleInfoSchema,
+  oracleKeySchema,
   type AnnouncedEventJson,
   type AttestationJson,
   type OracleEventJson,
@@ -42,6 +43,11 @@ export class OracleClient {
   /** @throws {ServiceError} UNREACHABLE, REMOTE. */
   info(): Promise<OracleInfo> {
     return this.http.get('/v1/info', oracleInfoSchema);
+  }
+
+  /** The key and hash profile of any v1 oracle (`GET /v1/info`). @throws {ServiceError} UNREACHABLE, REMOTE. */
+  infoKey(): Promise<{ publicKey: string; hashProfile: 'sha256' | 'tagged' }> {
+    return this.http.get('/v1/info', oracleKeySchema);
   }
 
   /** Creates (or finds) an event: a hashpower-delivery event needs no operator token. */

@@ -36,6 +36,9 @@ export const oracleInfoSchema = z.object({
 }).loose();
 export type OracleInfo = z.output<typeof oracleInfoSchema>;
 
+/** What any v1 oracle's `/v1/info` must state: its key and hash profile (the coordinator asks no more). */
+export const oracleKeySchema = oracleInfoSchema.pick({ publicKey: true, hashProfile: true }).loose();
+
 /** `EventJson` as this project's oracle serves it (the fields a participant checks). */
 export const eventSchema = z.object({
   eventId: z.string(),
@@ -146,7 +149,7 @@ export const evidenceSchema = z.discriminatedUnion('kind', [
 ]);
 
 /** The list query of `GET /v1/events` (what the oracle takes; `kinds` are its event kinds, `maxLimit` its configured cap). */
-export function eventsQuerySchema(kinds: readonly [string, ...string[]], maxLimit: number) {
+export function eventsQuerySchema<K extends string>(kinds: readonly [K, ...K[]], maxLimit: number) {
   return z
     .object({
       kind: z.enum(kinds).optional(),
