@@ -50,6 +50,7 @@ import { isChainError } from '../chain/index.js';
 import type { AdaptorEngine } from '../engine/index.js';
 import { verifyContractCets } from '../engine/contract.js';
 import { checkCloseSignature, closePsbt, closeSignatureFromPsbt, closeTransaction, signedCloseTransaction } from './closing.js';
+import type { CoordinatorQueries, PublicContract } from '../api/coordinator.js';
 import type { CoordinatorConfig } from './config.js';
 import { ContractDataCache, fundingOf, type ContractMessages } from './contract-data.js';
 import { CoordinatorError } from './errors.js';
@@ -72,6 +73,7 @@ import {
   type OracleRef,
 } from './lifecycle.js';
 import { OracleClient, type EventParams } from './oracle-client.js';
+import { publicRecord } from './privacy.js';
 import type { ContractStore } from './store.js';
 import {
   checkEventAgainstTerms,
@@ -790,4 +792,37 @@ export class CoordinatorService {
   messagesOf(rec: ContractRecord): Promise<ContractMessages> {
     return this.data.messages(rec);
   }
+}
+
+// ------------------------------------------------------------------ read-only queries (the dashboard's port)
+
+/** A record as the unauthenticated API serves it (privacy.ts): what every query answers. */
+function publicView(rec: ContractRecord): PublicContract {
+  // contractView(publicRecord(...)) is the JSON of `GET /v1/contracts/:id` without a signature; PublicContract types it.
+  return contractView(publicRecord(rec)) as unknown as PublicContract;
+}
+
+/**
+ * The service as `CoordinatorQueries` (src/api/coordinator.ts): read-only, public views only.
+ * Whoever composes the HTTP app hands this to the dashboard, so the dashboard needs no service internals.
+ */
+export function coordinatorQueries(svc: CoordinatorService): CoordinatorQueries {
+  return {
+    network: svc.config.network,
+    oracleUrls: svc.config.oracles,
+    tipHeight: () => svc.chain.getBlockCount(),
+    async contractsByState(state, page) {
+      const p = await svc.store.listByState(state, { limit: page.limit, after: page.after });
+      return { contracts: p.records.map(publicView), next: p.next };
+    },
+    async contract(id) {
+      const rec = await svc.store.get(id.toLowerCase());
+      return rec === undefined ? null : publicView(rec);
+    },
+    async offerMessage(id) {
+      // The offer_dlc stays public in every state (privacy.ts: the book showed it).
+      return (await svc.store.messages(id.toLowerCase())).offer ?? null;
+    },
+    log: (level, msg, fields) => svc.log(level, msg, fields),
+  };
 }
