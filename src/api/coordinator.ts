@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { lowerHex } from './oracle.js';
+import { isBase64Text, isHexText } from './text.js';
 
 /** Every state of a contract, in lifecycle order (the `state` of every answer). */
 export const CONTRACT_STATES = [
@@ -126,6 +127,49 @@ export interface CoordinatorQueries {
   offerMessage(id: string): Promise<Uint8Array | null>;
   /** The coordinator's log. */
   log(level: QueryLogLevel, msg: string, fields?: Record<string, unknown>): void;
+}
+
+// ------------------------------------------------------------------ requests the server takes
+
+// Linear checks (text.ts): a repeated-group regex throws RangeError on large bodies.
+const hexString = (max: number) => z.string().max(max).refine(isHexText, 'hex').transform((s) => s.toLowerCase());
+const xonly = z.string().regex(/^[0-9a-fA-F]{64}$/, '32-byte hex').transform((s) => s.toLowerCase());
+const base64 = (max: number) => z.string().max(max).refine(isBase64Text, 'base64');
+const u64 = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'decimal u64').refine((s) => BigInt(s) < 1n << 64n, 'exceeds u64');
+
+/**
+ * What the coordinator takes: the bodies of its POSTs and the queries of its lists, capped at its
+ * body limit; `terms` is the schema of an offer's human terms (the coordinator's own).
+ */
+export function coordinatorRequestSchemas<T extends z.ZodType>(maxBodyBytes: number, terms: T) {
+  return {
+    offer: z.object({ offer: hexString(maxBodyBytes), identityPubkey: xonly, terms }).strict(),
+    accept: z.object({ accept: hexString(maxBodyBytes), identityPubkey: xonly }).strict(),
+    sign: z.object({ sign: hexString(maxBodyBytes), fundingPsbt: base64(maxBodyBytes).optional() }).strict(),
+    fund: z.object({ fundingPsbt: base64(maxBodyBytes) }).strict(),
+    close: z.object({
+      offerPayout: u64,
+      acceptPayout: u64,
+      signature: hexString(128).refine((s) => s.length === 128, '64-byte compact signature').optional(),
+      closePsbt: base64(1_000_000).optional(),
+    }).strict(),
+    cancel: z.object({}).strict(),
+    offersQuery: z.object({
+      template: z.enum(['hashpower-sale', 'hashprice-forward', 'hashprice-call', 'custom-curve']).optional(),
+      windowStart: z.coerce.number().int().min(0).optional(),
+      windowEnd: z.coerce.number().int().min(0).optional(),
+      minPrice: u64.optional(),
+      maxPrice: u64.optional(),
+      limit: z.coerce.number().int().min(1).optional(),
+      after: z.string().max(300).optional(),
+    }).strict(),
+    contractsQuery: z.object({
+      state: z.enum(CONTRACT_STATES).optional(),
+      party: xonly.optional(),
+      limit: z.coerce.number().int().min(1).optional(),
+      after: z.string().max(300).optional(),
+    }).strict(),
+  };
 }
 
 // ------------------------------------------------------------------ answers the client checks
