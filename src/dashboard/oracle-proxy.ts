@@ -4,10 +4,11 @@
  * `GET /v1/events/:id/attestation`). The browser never talks to an oracle:
  * pages are rendered here, so the oracle needs no CORS and the dashboard can
  * only reach the URLs in the coordinator's config (chosen by index, never by
- * a URL from the request). Each request has a timeout and a size cap, and an
- * answer is parsed leniently (fields a page shows are optional) since it is
- * only displayed; the evidence is parsed strictly so `recomputeOutcome` can
- * check it.
+ * a URL from the request). Requests go through the one oracle client
+ * (src/api/oracle-client.ts, failures worded here for a page); each has a
+ * timeout and a size cap, and an answer is parsed leniently (fields a page
+ * shows are optional) since it is only displayed; the evidence is parsed
+ * strictly so `recomputeOutcome` can check it.
  *
  * This module does NOT verify signatures (`hashdlc oracle verify` does, with
  * a node) nor cache: every page view asks the oracle again.
