@@ -36,8 +36,8 @@ export class ServiceError extends ParticipantError {
     status: number | null,
     options?: { remoteCode?: string; remoteMessage?: string; reason?: string; cause?: unknown },
   ) {
+    // Named as its base: a printed error reads as before (`ParticipantError: ...`).
     super(code, message, options);
-    this.name = 'ServiceError';
     this.failure = failure;
     this.status = status;
     this.remoteMessage = options?.remoteMessage;
