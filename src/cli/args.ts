@@ -147,3 +147,37 @@ export const EXTERNAL_FUNDING_OPTIONS = {
   'payout-address': { type: 'string', value: 'ADDR', help: 'where your payouts go (default: a new address of this wallet)' },
   'change-address': { type: 'string', value: 'ADDR', help: 'where your funding change goes (default: a new change address of this wallet)' },
 } as const;
+
+/** Options of a command that reads the wallet only. */
+export const WALLET_OPTIONS: Record<string, OptionSpec> = {
+  'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
+  network: COMMON_OPTIONS.network!,
+  json: COMMON_OPTIONS.json!,
+};
+
+/** Options of a command that also uses this party's node. */
+export const NODE_OPTIONS: Record<string, OptionSpec> = {
+  ...WALLET_OPTIONS,
+  'rpc-url': COMMON_OPTIONS['rpc-url']!,
+  'rpc-user': COMMON_OPTIONS['rpc-user']!,
+  'rpc-password': COMMON_OPTIONS['rpc-password']!,
+};
+
+/** Options of a command that also talks to the coordinator and the oracle. */
+export const NET_OPTIONS: Record<string, OptionSpec> = {
+  ...NODE_OPTIONS,
+  coordinator: COMMON_OPTIONS.coordinator!,
+  oracle: COMMON_OPTIONS.oracle!,
+  'oracle-pubkey': COMMON_OPTIONS['oracle-pubkey']!,
+};
+
+/**
+ * Parses a command's argv; with `--help` prints its help and returns undefined (the command exits 0).
+ * @throws {ParticipantError} USAGE.
+ */
+export function parseOrHelp(spec: CommandSpec, argv: string[]): ParsedCommand | undefined {
+  const parsed = parseCommand(spec, argv);
+  if (!parsed.help) return parsed;
+  process.stdout.write(helpText(spec));
+  return undefined;
+}

@@ -8,9 +8,9 @@
 import { bumpTransaction, type BumpMethod } from '../participant/bump.js';
 import { usage } from '../participant/errors.js';
 import { ratePerVb } from '../participant/fees.js';
-import { COMMON_OPTIONS, helpText, parseCommand, str, type CommandSpec } from './args.js';
+import { COMMON_OPTIONS, str, type CommandSpec, parseOrHelp } from './args.js';
 import { loadConfig } from './config.js';
-import { CliContext } from './context.js';
+import { withContext } from './context.js';
 
 export const BUMP_SPEC: CommandSpec = {
   name: 'bump',
@@ -38,19 +38,15 @@ export const BUMP_SPEC: CommandSpec = {
 };
 
 export async function bumpCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(BUMP_SPEC, argv);
-  if (parsed.help) {
-    process.stdout.write(helpText(BUMP_SPEC));
-    return 0;
-  }
+  const parsed = parseOrHelp(BUMP_SPEC, argv);
+  if (parsed === undefined) return 0;
   // Required as a flag: HASHDLC_FEE_RATE is the default of new transactions, not a bump target.
   const rateArg = str(parsed.values, 'fee-rate');
   if (rateArg === undefined) throw usage("'hashdlc bump' needs --fee-rate SAT_PER_VB (see --help)");
   if (parsed.values.cpfp === true && parsed.values.rbf === true) throw usage('--cpfp and --rbf exclude each other');
   const method: BumpMethod | undefined = parsed.values.cpfp === true ? 'cpfp' : parsed.values.rbf === true ? 'rbf' : undefined;
   const config = loadConfig(parsed.values);
-  const ctx = new CliContext(config);
-  try {
+  return withContext(config, {}, async (ctx) => {
     const r = await bumpTransaction(ctx, {
       txid: parsed.positionals[0]!,
       // loadConfig validated the flag (a flag wins over HASHDLC_FEE_RATE), so it is this rate.
@@ -63,8 +59,5 @@ export async function bumpCommand(argv: string[]): Promise<number> {
         : `CPFP child ${r.bumpTxid} of ${r.txid}: fee ${r.feeSats} sats for ${r.vsize} vB`,
       `effective fee rate ${r.effectiveFeeRatePerVb} sat/vB (was ${ratePerVb(r.before)})`,
     ]);
-    return 0;
-  } finally {
-    await ctx.close();
-  }
+  });
 }

@@ -27,3 +27,17 @@ export class CliContext extends Participant {
     }
   }
 }
+
+/**
+ * Runs a command's body with a context and closes it whatever happens (the
+ * wallet lock released, the signing workers stopped); 0 when the body returns.
+ */
+export async function withContext(config: CliConfig, options: { readOnly?: boolean }, body: (ctx: CliContext) => Promise<void>): Promise<number> {
+  const ctx = new CliContext(config, options);
+  try {
+    await body(ctx);
+    return 0;
+  } finally {
+    await ctx.close();
+  }
+}

@@ -9,9 +9,9 @@
  * This module does NOT check or sign anything itself, nor settle (settle.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { EXTERNAL_FUNDING_OPTIONS, COMMON_OPTIONS, bigintOpt, helpText, list, parseCommand, str, type CommandSpec, type OptionValues } from './args.js';
+import { EXTERNAL_FUNDING_OPTIONS, COMMON_OPTIONS, bigintOpt, list, str, type CommandSpec, type OptionValues, parseOrHelp } from './args.js';
 import { loadConfig } from './config.js';
-import { CliContext } from './context.js';
+import { CliContext, withContext } from './context.js';
 import { acceptOffer, fundContract, oneExternalRun, signContract, type AcceptInput, type ExternalPsbtInput, type PsbtOutResult } from '../participant/negotiate.js';
 
 const NET = {
@@ -80,11 +80,8 @@ function readPsbtFile(path: string): string {
 // ------------------------------------------------------------------ accept
 
 export async function acceptCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(ACCEPT_SPEC, argv);
-  if (parsed.help) {
-    process.stdout.write(helpText(ACCEPT_SPEC));
-    return 0;
-  }
+  const parsed = parseOrHelp(ACCEPT_SPEC, argv);
+  if (parsed === undefined) return 0;
   const v = parsed.values;
   const id = parsed.positionals[0]!;
   const dryRun = v['dry-run'] === true;
@@ -97,8 +94,7 @@ export async function acceptCommand(argv: string[]): Promise<number> {
   if (maxFee !== undefined) input.maxFeeRatePerVb = maxFee;
   if (payoutAddress !== undefined) input.payoutAddress = payoutAddress;
   if (changeAddress !== undefined) input.changeAddress = changeAddress;
-  const ctx = new CliContext(loadConfig(v), { readOnly: dryRun });
-  try {
+  return withContext(loadConfig(v), { readOnly: dryRun }, async (ctx) => {
     const r = await acceptOffer(ctx, input);
     if (r.dryRun) {
       ctx.print({ id: r.id, checked: true, terms: r.terms, eventId: r.eventId, cets: r.cets }, ['offer checked: it is the contract its terms describe', ...r.summary]);
@@ -108,10 +104,7 @@ export async function acceptCommand(argv: string[]): Promise<number> {
         [`accepted offer ${r.id}${r.resent ? ' (the stored accept_dlc sent again)' : ''}`, ...r.summary, `contract id ${r.contractId}, funding txid ${r.fundingTxid}`, "next: the offerer signs; then run 'hashdlc fund'"],
       );
     }
-    return 0;
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 // ------------------------------------------------------------------ sign and fund
@@ -136,14 +129,10 @@ function printPsbtOut(ctx: CliContext, r: PsbtOutResult, file: string, checked: 
 }
 
 export async function signCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(SIGN_SPEC, argv);
-  if (parsed.help) {
-    process.stdout.write(helpText(SIGN_SPEC));
-    return 0;
-  }
+  const parsed = parseOrHelp(SIGN_SPEC, argv);
+  if (parsed === undefined) return 0;
   const { psbtOutFile, ...external } = externalPsbtInput(parsed.values);
-  const ctx = new CliContext(loadConfig(parsed.values));
-  try {
+  return withContext(loadConfig(parsed.values), {}, async (ctx) => {
     const r = await signContract(ctx, { id: parsed.positionals[0]!, ...external });
     if (r.psbtOut) {
       printPsbtOut(ctx, r, psbtOutFile!, 'accept verified; your CET and refund signatures are made and stored', 'sign');
@@ -155,22 +144,15 @@ export async function signCommand(argv: string[]): Promise<number> {
         `funding txid ${r.fundingTxid}; the accepter funds next`,
       ]);
     }
-    return 0;
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 export async function fundCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(FUND_SPEC, argv);
-  if (parsed.help) {
-    process.stdout.write(helpText(FUND_SPEC));
-    return 0;
-  }
+  const parsed = parseOrHelp(FUND_SPEC, argv);
+  if (parsed === undefined) return 0;
   const { psbtOutFile, ...external } = externalPsbtInput(parsed.values);
   const broadcast = parsed.values.broadcast === true;
-  const ctx = new CliContext(loadConfig(parsed.values));
-  try {
+  return withContext(loadConfig(parsed.values), {}, async (ctx) => {
     const r = await fundContract(ctx, { id: parsed.positionals[0]!, broadcast, ...external });
     if (r.psbtOut) {
       printPsbtOut(ctx, r, psbtOutFile!, "offerer's signatures verified", 'fund');
@@ -180,8 +162,5 @@ export async function fundCommand(argv: string[]): Promise<number> {
         `contract ${r.contractId}`,
       ]);
     }
-    return 0;
-  } finally {
-    await ctx.close();
-  }
+  });
 }

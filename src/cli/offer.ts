@@ -9,9 +9,9 @@
  * accept them (negotiate.ts).
  */
 import { readFileSync } from 'node:fs';
-import { EXTERNAL_FUNDING_OPTIONS, COMMON_OPTIONS, bigintOpt, helpText, intOpt, list, parseCommand, required, str, type CommandSpec, type OptionValues } from './args.js';
+import { EXTERNAL_FUNDING_OPTIONS, COMMON_OPTIONS, bigintOpt, intOpt, list, required, str, type CommandSpec, type OptionValues, parseOrHelp } from './args.js';
 import { loadConfig } from './config.js';
-import { CliContext } from './context.js';
+import { CliContext, withContext } from './context.js';
 import { usage } from '../participant/errors.js';
 import { listOffers, makeOffer, showOffer, type BlockWindow, type OfferCommon, type OfferInput } from '../participant/offer.js';
 
@@ -199,14 +199,10 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
   if (spec === undefined) {
     throw usage(`unknown template '${template}': hashpower | hashprice-forward | hashprice-call | custom`);
   }
-  const parsed = parseCommand(spec, argv);
-  if (parsed.help) {
-    process.stdout.write(helpText(spec));
-    return 0;
-  }
+  const parsed = parseOrHelp(spec, argv);
+  if (parsed === undefined) return 0;
   const input = offerInput(template, parsed.values, spec.name);
-  const ctx = new CliContext(loadConfig(parsed.values));
-  try {
+  return withContext(loadConfig(parsed.values), {}, async (ctx) => {
     const r = await makeOffer(ctx, input);
     const json = { eventId: r.eventId, terms: r.terms, cets: r.cets, cetLocktime: r.cetLocktime, refundLocktime: r.refundLocktime, fundingDeadline: r.fundingDeadline, feeRatePerVb: r.feeRatePerVb };
     if (r.dryRun) {
@@ -214,10 +210,7 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
     } else {
       ctx.print({ id: r.id, state: r.state, ...json }, [`offer ${r.id} posted`, ...r.summary]);
     }
-    return 0;
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 /** `hashdlc offer <template> ...` */
@@ -234,11 +227,8 @@ export async function offerMain(argv: string[]): Promise<number> {
 
 /** `hashdlc offers [show <id>]` */
 export async function offersMain(argv: string[]): Promise<number> {
-  const parsed = parseCommand(OFFERS_SPEC, argv);
-  if (parsed.help) {
-    process.stdout.write(helpText(OFFERS_SPEC));
-    return 0;
-  }
+  const parsed = parseOrHelp(OFFERS_SPEC, argv);
+  if (parsed === undefined) return 0;
   const [sub, id] = parsed.positionals;
   if (sub !== undefined && (sub !== 'show' || id === undefined)) throw usage("usage: hashdlc offers [show <offer-id>]");
   const v = parsed.values;

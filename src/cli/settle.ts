@@ -8,9 +8,9 @@
  * negotiate (negotiate.ts).
  */
 import { writeFileSync } from 'node:fs';
-import { COMMON_OPTIONS, bigintOpt, helpText, parseCommand, str, type CommandSpec } from './args.js';
+import { COMMON_OPTIONS, bigintOpt, str, type CommandSpec, parseOrHelp } from './args.js';
 import { loadConfig } from './config.js';
-import { CliContext } from './context.js';
+import { withContext } from './context.js';
 import { usage } from '../participant/errors.js';
 import { cancelContract } from '../participant/cancel.js';
 import { closeContract } from '../participant/close.js';
@@ -70,13 +70,9 @@ export const CLOSE_SPEC: CommandSpec = {
 // ------------------------------------------------------------------ settle
 
 export async function settleCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(SETTLE_SPEC, argv);
-  if (parsed.help) {
-    process.stdout.write(helpText(SETTLE_SPEC));
-    return 0;
-  }
-  const ctx = new CliContext(loadConfig(parsed.values));
-  try {
+  const parsed = parseOrHelp(SETTLE_SPEC, argv);
+  if (parsed === undefined) return 0;
+  return withContext(loadConfig(parsed.values), {}, async (ctx) => {
     const r = await settleContract(ctx, { id: parsed.positionals[0]! });
     ctx.print(
       { id: r.id, state: r.state, outcome: r.outcome, cetIndex: r.cetIndex, txid: r.txid, alreadyBroadcast: r.alreadyBroadcast, payouts: r.payouts },
@@ -85,46 +81,32 @@ export async function settleCommand(argv: string[]): Promise<number> {
         `payouts: offerer ${r.payouts.offer}, accepter ${r.payouts.accept} (you: ${r.own})`,
       ],
     );
-    return 0;
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 // ------------------------------------------------------------------ refund
 
 export async function refundCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(REFUND_SPEC, argv);
-  if (parsed.help) {
-    process.stdout.write(helpText(REFUND_SPEC));
-    return 0;
-  }
-  const ctx = new CliContext(loadConfig(parsed.values));
-  try {
+  const parsed = parseOrHelp(REFUND_SPEC, argv);
+  if (parsed === undefined) return 0;
+  return withContext(loadConfig(parsed.values), {}, async (ctx) => {
     const r = await refundContract(ctx, { id: parsed.positionals[0]! });
     ctx.print(
       { id: r.id, state: r.state, txid: r.txid, alreadyBroadcast: r.alreadyBroadcast, payouts: r.payouts },
       [`refund ${r.alreadyBroadcast ? 'was already broadcast' : 'broadcast'} as ${r.txid}: offerer ${r.payouts.offer}, accepter ${r.payouts.accept}`],
     );
-    return 0;
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 // ------------------------------------------------------------------ close
 
 export async function closeCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(CLOSE_SPEC, argv);
-  if (parsed.help) {
-    process.stdout.write(helpText(CLOSE_SPEC));
-    return 0;
-  }
+  const parsed = parseOrHelp(CLOSE_SPEC, argv);
+  if (parsed === undefined) return 0;
   const offerPayout = bigintOpt(parsed.values, 'offer-payout');
   if (offerPayout === undefined) throw usage("'hashdlc close' needs --offer-payout SATS (see --help)");
   const acceptPayout = bigintOpt(parsed.values, 'accept-payout');
-  const ctx = new CliContext(loadConfig(parsed.values));
-  try {
+  return withContext(loadConfig(parsed.values), {}, async (ctx) => {
     const r = await closeContract(ctx, { id: parsed.positionals[0]!, offerPayout, ...(acceptPayout === undefined ? {} : { acceptPayout }) });
     ctx.print(
       { id: r.id, state: r.state, closeTxid: r.closeTxid, broadcast: r.broadcast, payouts: r.payouts },
@@ -134,10 +116,7 @@ export async function closeCommand(argv: string[]): Promise<number> {
           : `your close signature is in (offerer ${r.payouts.offer}, accepter ${r.payouts.accept}); the other party signs the same split to broadcast`,
       ],
     );
-    return 0;
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 // ------------------------------------------------------------------ cancel
@@ -167,14 +146,10 @@ export const CANCEL_SPEC: CommandSpec = {
 };
 
 export async function cancelCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(CANCEL_SPEC, argv);
-  if (parsed.help) {
-    process.stdout.write(helpText(CANCEL_SPEC));
-    return 0;
-  }
+  const parsed = parseOrHelp(CANCEL_SPEC, argv);
+  if (parsed === undefined) return 0;
   const psbtOut = str(parsed.values, 'psbt-out');
-  const ctx = new CliContext(loadConfig(parsed.values));
-  try {
+  return withContext(loadConfig(parsed.values), {}, async (ctx) => {
     const r = await cancelContract(ctx, { id: parsed.positionals[0]!, psbtOnly: psbtOut !== undefined });
     if (r.kind === 'psbt') {
       writeFileSync(psbtOut!, `${r.psbt}\n`);
@@ -183,7 +158,7 @@ export async function cancelCommand(argv: string[]): Promise<number> {
         `(fee ${r.fee} sats, above the funding transaction's ${r.fundingFee}); sign and broadcast it with your wallet,`,
         'once it has a confirmation, the old funding transaction can never confirm',
       ]);
-      return 0;
+      return;
     }
     const onChain = r.onChain;
     ctx.print(
@@ -195,22 +170,15 @@ export async function cancelCommand(argv: string[]): Promise<number> {
           `once ${onChain.txid} has a confirmation, the old funding transaction can never confirm`,
         ],
     );
-    return 0;
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
 // ------------------------------------------------------------------ status
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(STATUS_SPEC, argv);
-  if (parsed.help) {
-    process.stdout.write(helpText(STATUS_SPEC));
-    return 0;
-  }
-  const ctx = new CliContext(loadConfig(parsed.values));
-  try {
+  const parsed = parseOrHelp(STATUS_SPEC, argv);
+  if (parsed === undefined) return 0;
+  return withContext(loadConfig(parsed.values), {}, async (ctx) => {
     const id = parsed.positionals[0];
     if (id === undefined) {
       const all = listContracts(ctx);
@@ -218,7 +186,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
         all,
         all.length === 0 ? ['no contracts in this wallet'] : all.map((r) => `${r.id}  ${r.role === 'offer' ? 'offerer ' : 'accepter'}  ${r.state.padEnd(17)} ${String(r.template)}`),
       );
-      return 0;
+      return;
     }
     const { record, coordinator: remote, confirmations } = await contractStatus(ctx, { id, local: parsed.values.local === true });
     const lines = [
@@ -231,8 +199,5 @@ export async function statusCommand(argv: string[]): Promise<number> {
       ...record.history.map((h) => `  ${h.at}  ${h.state}${h.note ? `  ${h.note}` : ''}`),
     ];
     ctx.print({ ...record, offer: undefined, accept: undefined, sign: undefined, ownCetSignatures: undefined, fundingPsbt: undefined, confirmations: confirmations ?? null, coordinator: remote ?? null }, lines);
-    return 0;
-  } finally {
-    await ctx.close();
-  }
+  });
 }

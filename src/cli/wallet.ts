@@ -8,7 +8,7 @@
  * calls and prints.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { COMMON_OPTIONS, parseCommand, helpText, str, type CommandSpec } from './args.js';
+import { COMMON_OPTIONS, str, type CommandSpec, parseOrHelp } from './args.js';
 import { loadConfig } from './config.js';
 import { CliContext } from './context.js';
 import { usage } from '../participant/errors.js';
@@ -94,11 +94,8 @@ export async function walletCommand(argv: string[]): Promise<number> {
     }
     throw usage(sub === undefined ? `missing wallet command\n${USAGE}` : `unknown wallet command '${sub}'\n${USAGE}`);
   }
-  const parsed = parseCommand(spec, rest);
-  if (parsed.help) {
-    process.stdout.write(helpText(spec));
-    return 0;
-  }
+  const parsed = parseOrHelp(spec, rest);
+  if (parsed === undefined) return 0;
   const config = loadConfig(parsed.values);
   const ctx = new CliContext(config);
   try {
