@@ -63,6 +63,8 @@ export function decide(f: ContractFacts, policy: AgentPolicy): AgentAction | nul
 
 /** A funded contract: settle once attested and the CET locktime is reached, else refund after its locktime. */
 function matured(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
+  // Someone settled, refunded or closed it (the coordinator, the counterparty, an earlier run): nothing to send.
+  if (f.funding?.spent === true) return bumpOf(f, policy);
   // nLockTime L (a height) is final in a block of height > L: the mempool takes it once the tip is L.
   if (f.attested === true && f.tip >= f.cetLocktime) {
     return policy.settle ? { kind: 'settle', id: f.id, why: `attested, CET locktime ${f.cetLocktime} reached` } : null;
