@@ -32,7 +32,6 @@ import { describeError } from '../../src/cli/errors.js';
 import { Participant, acceptOffer, makeOffer, newAddress as libraryAddress, walletBalance, type ParticipantConfig } from '../../src/participant/index.js';
 import {
   STACK_SIMULATED_DIFFICULTY,
-  contractView,
   curvePayouts,
   offerHexOf,
   onChainPayouts,
@@ -41,6 +40,7 @@ import {
   waitForContractState,
   type Participant as StackParticipant,
 } from '../../src/stack/index.js';
+import { loadContract } from '../../src/participant/contract.js';
 import { ContractStore } from '../../src/wallet/index.js';
 import { useRegtest } from '../../regtest/context.js';
 import { mineBlocks, mineToHeight } from '../../regtest/index.js';
@@ -309,9 +309,12 @@ describe('agents on regtest (real processes)', { timeout: 420_000 }, () => {
     } finally {
       await w.stack.restartCoordinator();
     }
-    const view = await contractView(w.coordinatorUrl, s.id);
+    // Each side's collateral back to its payout script (from the stored offer_dlc and accept_dlc).
     const refunded = [...miner.lines, ...buyer.lines].find(done('refund', s.id))!;
-    expect(await onChainPayouts(w.rpc, refunded.result!.txid!, view)).toEqual({ offer: 200_000n, accept: 250_000n });
+    const c = await typed(w.buyer, async (lp) => loadContract(lp.wallet(), s.id));
+    const tx = await w.rpc.getRawTransaction(refunded.result!.txid!);
+    const paid = (spk: Uint8Array): bigint => tx.vout.filter((o) => o.scriptPubKey.hex === Buffer.from(spk).toString('hex')).reduce((t, o) => t + o.valueSats, 0n);
+    expect({ offer: paid(c.offer.payoutSpk), accept: paid(c.accept!.payoutSpk) }).toEqual({ offer: 200_000n, accept: 250_000n });
   });
 
   it('one code path: `hashdlc sign` and the agent\'s sign action refuse a contract past its deadline alike', async () => {
