@@ -47,7 +47,7 @@ const ROWS: Row[] = [
   // ---- offerer before funding
   ['offerer: the coordinator says accepted -> sign', { coordinator: coord('accepted') }, DEFAULT_POLICY, { kind: 'sign', id: ID }],
   ['offerer: local accepted, coordinator accepted -> sign', { state: 'accepted', coordinator: coord('accepted') }, DEFAULT_POLICY, { kind: 'sign' }],
-  ['offerer: signed locally but the coordinator still says accepted (crash before sending) -> sign re-sends', { state: 'signed', coordinator: coord('accepted') }, DEFAULT_POLICY, { kind: 'sign' }],
+  ['offerer: signed locally but the coordinator says accepted (it lost the sign_dlc) -> nothing (no second sign)', { state: 'signed', coordinator: coord('accepted') }, DEFAULT_POLICY, null],
   ['offerer: autoSign off -> nothing', { coordinator: coord('accepted') }, withOverrides(DEFAULT_POLICY, { autoSign: false }), null],
   ['offerer: contract fee rate above maxFeeRatePerVb -> nothing', { coordinator: coord('accepted'), contractFeeRatePerVb: 30n }, withOverrides(DEFAULT_POLICY, { maxFeeRatePerVb: 20n }), null],
   ['offerer: contract fee rate at maxFeeRatePerVb -> sign', { coordinator: coord('accepted'), contractFeeRatePerVb: 20n }, withOverrides(DEFAULT_POLICY, { maxFeeRatePerVb: 20n }), { kind: 'sign' }],

@@ -51,8 +51,10 @@ export function decide(f: ContractFacts, policy: AgentPolicy): AgentAction | nul
   // Signing and funding follow the coordinator's state: without it, wait.
   if (cs == null || f.funding !== null) return null;
   const feeOk = policy.maxFeeRatePerVb === undefined || f.contractFeeRatePerVb <= policy.maxFeeRatePerVb;
-  // A local `signed` with the coordinator still at `accepted`: a crash between saving and sending; sign re-sends.
-  if (f.role === 'offer' && cs === 'accepted' && (f.state === 'offered' || f.state === 'accepted' || f.state === 'signed')) {
+  // signContract stores sign_dlc under `accepted` and marks `signed` only once the coordinator took it: a crash
+  // between the two leaves `accepted` (sign re-sends). A local `signed` with the coordinator at `accepted` means the
+  // coordinator lost it; signing is not repeated then (the deadline cancels the contract).
+  if (f.role === 'offer' && cs === 'accepted' && (f.state === 'offered' || f.state === 'accepted')) {
     return policy.autoSign && feeOk ? { kind: 'sign', id: f.id, why: 'accepted by the buyer' } : null;
   }
   if (f.role === 'accept' && cs === 'signed' && (f.state === 'accepted' || f.state === 'signed')) {
