@@ -102,7 +102,7 @@ describe('the agent observes a sale negotiated with the CLI', () => {
 
     await mineBlocks(w.rpc, 1);
     const confirmed = await factsOf(w.miner, id);
-    expect(confirmed.funding).toEqual({ txid: funded.fundingTxid, confirmations: 1 });
+    expect(confirmed.funding).toEqual({ txid: funded.fundingTxid, confirmations: 1, spent: false });
     expect(confirmed.pending).toBeNull();
     // Before the CET locktime the oracle is not asked, and there is nothing to do.
     expect(confirmed.attested).toBeNull();
