@@ -11,7 +11,7 @@ import type { AgentPolicy } from './policy.js';
 
 /** One step, with the same input as the use case it runs; `why` is for the log line. */
 export type AgentAction =
-  | { kind: 'sign' | 'fund' | 'settle' | 'refund' | 'cancel' | 'repost'; id: string; why: string }
+  | { kind: 'sign' | 'fund' | 'settle' | 'refund' | 'cancel'; id: string; why: string }
   | { kind: 'bump'; id: string; txid: string; feeRatePerVb: bigint; why: string };
 export type AgentActionKind = AgentAction['kind'];
 
@@ -45,17 +45,16 @@ export function decide(f: ContractFacts, policy: AgentPolicy): AgentAction | nul
   if (deadlineReached || (cs != null && GIVEN_UP_AT_COORDINATOR.has(cs))) {
     // Our own broadcast before the deadline: the contract stands (cancel refuses funded states).
     if (f.state === 'funding-broadcast' || f.state === 'confirmed') return bumpOf(f, policy);
-    if (f.role === 'offer' && f.state === 'offered' && !f.everAccepted && policy.repostExpired && !f.reposted) {
-      return { kind: 'repost', id: f.id, why: 'offer expired unaccepted' };
-    }
     if (!policy.cancelAtDeadline) return null;
     return { kind: 'cancel', id: f.id, why: deadlineReached ? `funding deadline ${f.fundingDeadline} reached unfunded (tip ${f.tip})` : `the coordinator says ${cs}` };
   }
   // Signing and funding follow the coordinator's state: without it, wait.
   if (cs == null || f.funding !== null) return null;
   const feeOk = policy.maxFeeRatePerVb === undefined || f.contractFeeRatePerVb <= policy.maxFeeRatePerVb;
-  // A local `signed` with the coordinator still at `accepted`: a crash between saving and sending; sign re-sends.
-  if (f.role === 'offer' && cs === 'accepted' && (f.state === 'offered' || f.state === 'accepted' || f.state === 'signed')) {
+  // signContract stores sign_dlc under `accepted` and marks `signed` only once the coordinator took it: a crash
+  // between the two leaves `accepted` (sign re-sends). A local `signed` with the coordinator at `accepted` means the
+  // coordinator lost it; signing is not repeated then (the deadline cancels the contract).
+  if (f.role === 'offer' && cs === 'accepted' && (f.state === 'offered' || f.state === 'accepted')) {
     return policy.autoSign && feeOk ? { kind: 'sign', id: f.id, why: 'accepted by the buyer' } : null;
   }
   if (f.role === 'accept' && cs === 'signed' && (f.state === 'accepted' || f.state === 'signed')) {
@@ -66,6 +65,8 @@ export function decide(f: ContractFacts, policy: AgentPolicy): AgentAction | nul
 
 /** A funded contract: settle once attested and the CET locktime is reached, else refund after its locktime. */
 function matured(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
+  // Someone settled, refunded or closed it (the coordinator, the counterparty, an earlier run): nothing to send.
+  if (f.funding?.spent === true) return bumpOf(f, policy);
   // nLockTime L (a height) is final in a block of height > L: the mempool takes it once the tip is L.
   if (f.attested === true && f.tip >= f.cetLocktime) {
     return policy.settle ? { kind: 'settle', id: f.id, why: `attested, CET locktime ${f.cetLocktime} reached` } : null;

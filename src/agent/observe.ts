@@ -14,6 +14,7 @@
  */
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { offerAnnouncements } from '../../protocol/contract/index.js';
+import { fundingScript, p2wshScriptPubkey } from '../../protocol/tx/index.js';
 import { CoordinatorClient, OracleHttp, type ContractView } from '../api/http.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { isChainError } from '../chain/index.js';
@@ -26,7 +27,6 @@ import type { ContractFacts, CoordinatorFact, PendingTxFact } from './facts.js';
 /** What the facts need from the journal. */
 export interface JournalView {
   bumpedTo(txid: string): bigint | undefined;
-  reposted(id: string): boolean;
 }
 
 /** One pass's observations: facts per contract, and contracts that could not be observed. */
@@ -46,13 +46,11 @@ export interface AgentObserver {
 
 /** Local states with nothing left to do but, maybe, bump our own closing transaction. */
 const TERMINAL: ReadonlySet<LocalState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed']);
-/** Coordinator states that mean an accept_dlc exists. */
-const ACCEPTED_AT_COORDINATOR: ReadonlySet<string> = new Set(['accepted', 'signed', 'funding-broadcast', 'confirmed', 'attested']);
 
 /** What was fetched for one contract. */
 export interface Fetched {
   tip: number;
-  coordinator: CoordinatorFact & { history?: string[] };
+  coordinator: CoordinatorFact;
   funding: { txid: string; confirmations: number } | null;
   attested: boolean | null;
   pending: Omit<PendingTxFact, 'bumpedToPerVb'> | null;
@@ -61,8 +59,6 @@ export interface Fetched {
 /** Facts of a contract from its decoded record and what was fetched (pure). */
 export function factsOf(c: Pick<LoadedContract, 'record' | 'offer' | 'terms'>, fetched: Fetched, journal: JournalView): ContractFacts {
   const co = fetched.coordinator;
-  const everAccepted = c.record.accept !== undefined
-    || (co.reachable && ((co.state !== null && ACCEPTED_AT_COORDINATOR.has(co.state)) || (co.history ?? []).includes('accepted')));
   return {
     id: c.record.id,
     role: c.record.role,
@@ -73,11 +69,9 @@ export function factsOf(c: Pick<LoadedContract, 'record' | 'offer' | 'terms'>, f
     cetLocktime: c.offer.cetLocktime,
     refundLocktime: c.offer.refundLocktime,
     contractFeeRatePerVb: c.offer.feeRatePerVb,
-    everAccepted,
     funding: fetched.funding,
     attested: fetched.attested,
     pending: fetched.pending === null ? null : { ...fetched.pending, bumpedToPerVb: journal.bumpedTo(fetched.pending.txid) },
-    reposted: journal.reposted(c.record.id),
   };
 }
 
@@ -130,7 +124,9 @@ export class ParticipantObserver implements AgentObserver {
     const { fact: coordinator, view } = await this.#coordinatorView(c);
     const fundingTxid = fundingTxidOf(record, view);
     const fundingConfs = fundingTxid === undefined ? null : await confirmations(rpc, fundingTxid);
-    const funding = fundingTxid === undefined || fundingConfs === null ? null : { txid: fundingTxid, confirmations: fundingConfs };
+    const funding = fundingTxid === undefined || fundingConfs === null
+      ? null
+      : { txid: fundingTxid, confirmations: fundingConfs, ...(fundingConfs > 0 ? { spent: await fundingSpent(rpc, c, fundingTxid) } : {}) };
     // The oracle matters once the contract is funded and its CET could be final.
     const attested = funding !== null && tip >= c.offer.cetLocktime ? await this.#attested(c) : null;
     const pending = this.#bump && funding !== null && funding.confirmations === 0 ? await pendingTx(rpc, funding.txid, 'funding', tip) : null;
@@ -142,7 +138,7 @@ export class ParticipantObserver implements AgentObserver {
     if (url === undefined) return { fact: { reachable: false }, view: undefined };
     try {
       const view = await new CoordinatorClient(url).contract(c.record.id, c.keys.identitySecretKey);
-      return { fact: { reachable: true, state: view.state, history: (view.history ?? []).map((h) => h.state) }, view };
+      return { fact: { reachable: true, state: view.state }, view };
     } catch (e) {
       if (e instanceof ParticipantError && e.code === 'REMOTE' && e.remoteCode === 'NOT_FOUND') return { fact: { reachable: true, state: null }, view: undefined };
       // Unreachable, or an answer we cannot use: only settle and refund go on without it.
@@ -169,6 +165,18 @@ export class ParticipantObserver implements AgentObserver {
 }
 
 /** Confirmations of a transaction (0: in the mempool), or null when the node does not know it. */
+/**
+ * Whether the contract output of a confirmed funding transaction is spent (mempool included): the
+ * contract is closed by someone, even if no record or coordinator here says so (it may be gone).
+ */
+async function fundingSpent(rpc: BitcoinRpc, c: LoadedContract, txid: string): Promise<boolean> {
+  if (c.accept === undefined) return false;
+  const spk = Buffer.from(p2wshScriptPubkey(fundingScript(c.offer.fundingPubkey, c.accept.fundingPubkey)));
+  const vout = Transaction.fromHex(await rpc.getRawTransactionHex(txid)).outs.findIndex((o) => spk.equals(Buffer.from(o.script)));
+  if (vout < 0) return false;
+  return (await rpc.getTxOut(txid, vout, true)) === null;
+}
+
 async function confirmations(rpc: BitcoinRpc, txid: string): Promise<number | null> {
   try {
     return (await rpc.getRawTransaction(txid)).confirmations ?? 0;

@@ -6,8 +6,8 @@
  * `sign`; after the miner's sign the buyer's agent decides `fund`; after the
  * funding broadcast both see the funding transaction (mempool, then chain)
  * and wait; a coordinator that cannot be reached is a fact, not an error.
- * `hashdlc agent --once` on the miner's wallet takes the same decision and
- * journals it (phase 1: the step itself is not wired yet and says so).
+ * `hashdlc agent --once` on the miner's wallet takes the same decision,
+ * journals it and signs (the use case signContract), in place of `hashdlc sign`.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,7 +43,7 @@ function library(p: StackParticipant, coordinator = p.services.coordinator): Lib
 async function factsOf(p: StackParticipant, id: string, coordinator?: string): Promise<ContractFacts> {
   const lp = library(p, coordinator);
   try {
-    const obs = await new ParticipantObserver(lp, { bump: true }).observe({ bumpedTo: () => undefined, reposted: () => false });
+    const obs = await new ParticipantObserver(lp, { bump: true }).observe({ bumpedTo: () => undefined });
     expect(obs.errors).toEqual([]);
     const f = obs.facts.find((x) => x.id === id);
     expect(f, `${p.name} observes ${id}`).toBeDefined();
@@ -62,12 +62,12 @@ describe('the agent observes a sale negotiated with the CLI', () => {
 
     // Offered: nobody has anything to do.
     const offered = await factsOf(w.miner, id);
-    expect(offered).toMatchObject({ role: 'offer', state: 'offered', coordinator: { reachable: true, state: 'offered' }, funding: null, everAccepted: false, fundingDeadline: offer.fundingDeadline });
+    expect(offered).toMatchObject({ role: 'offer', state: 'offered', coordinator: { reachable: true, state: 'offered' }, funding: null, fundingDeadline: offer.fundingDeadline });
     expect(decide(offered, DEFAULT_POLICY)).toBeNull();
 
     await w.buyer.run(['accept', id]);
     const accepted = await factsOf(w.miner, id);
-    expect(accepted).toMatchObject({ coordinator: { reachable: true, state: 'accepted' }, everAccepted: true, attested: null, pending: null });
+    expect(accepted).toMatchObject({ coordinator: { reachable: true, state: 'accepted' }, attested: null, pending: null });
     expect(decide(accepted, DEFAULT_POLICY)).toMatchObject({ kind: 'sign', id });
     expect(decide(await factsOf(w.buyer, id), DEFAULT_POLICY)).toBeNull();
 
@@ -76,17 +76,16 @@ describe('the agent observes a sale negotiated with the CLI', () => {
     expect(alone.coordinator).toEqual({ reachable: false });
     expect(decide(alone, DEFAULT_POLICY)).toBeNull();
 
-    // `hashdlc agent --once` takes the same decision, journalled intent then outcome.
+    // `hashdlc agent --once` takes the same decision and signs, journalled intent then outcome.
     const r = await w.miner.exec(['agent', '--once']);
-    expect(r.code).toBe(1);
+    expect(r.code, r.stderr).toBe(0);
     const line = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
-    expect(line).toMatchObject({ id, action: 'sign', ok: false, error: { code: 'STATE (agent-not-wired)' } });
+    expect(line).toMatchObject({ id, action: 'sign', ok: true, result: { state: 'signed', alreadyDone: false } });
     const journal = readFileSync(join(w.miner.walletDir, JOURNAL_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; action?: { kind: string } });
     expect(journal.map((e) => e.type)).toEqual(['intent', 'outcome']);
     expect(journal[0]!.action?.kind).toBe('sign');
     expect(new AgentJournal(w.miner.walletDir).unfinished()).toEqual([]);
 
-    await w.miner.run(['sign', id]);
     const signedBuyer = await factsOf(w.buyer, id);
     expect(signedBuyer).toMatchObject({ role: 'accept', coordinator: { reachable: true, state: 'signed' }, funding: null });
     expect(decide(signedBuyer, DEFAULT_POLICY)).toMatchObject({ kind: 'fund', id });
@@ -103,7 +102,7 @@ describe('the agent observes a sale negotiated with the CLI', () => {
 
     await mineBlocks(w.rpc, 1);
     const confirmed = await factsOf(w.miner, id);
-    expect(confirmed.funding).toEqual({ txid: funded.fundingTxid, confirmations: 1 });
+    expect(confirmed.funding).toEqual({ txid: funded.fundingTxid, confirmations: 1, spent: false });
     expect(confirmed.pending).toBeNull();
     // Before the CET locktime the oracle is not asked, and there is nothing to do.
     expect(confirmed.attested).toBeNull();
