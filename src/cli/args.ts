@@ -148,28 +148,16 @@ export const EXTERNAL_FUNDING_OPTIONS = {
   'change-address': { type: 'string', value: 'ADDR', help: 'where your funding change goes (default: a new change address of this wallet)' },
 } as const;
 
+const pickOptions = (...names: string[]): Record<string, OptionSpec> => Object.fromEntries(names.map((n) => [n, COMMON_OPTIONS[n]!]));
+
 /** Options of a command that reads the wallet only. */
-export const WALLET_OPTIONS: Record<string, OptionSpec> = {
-  'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
-  network: COMMON_OPTIONS.network!,
-  json: COMMON_OPTIONS.json!,
-};
+export const WALLET_OPTIONS: Record<string, OptionSpec> = pickOptions('wallet-dir', 'network', 'json');
 
 /** Options of a command that also uses this party's node. */
-export const NODE_OPTIONS: Record<string, OptionSpec> = {
-  ...WALLET_OPTIONS,
-  'rpc-url': COMMON_OPTIONS['rpc-url']!,
-  'rpc-user': COMMON_OPTIONS['rpc-user']!,
-  'rpc-password': COMMON_OPTIONS['rpc-password']!,
-};
+export const NODE_OPTIONS: Record<string, OptionSpec> = pickOptions('wallet-dir', 'network', 'rpc-url', 'rpc-user', 'rpc-password', 'json');
 
 /** Options of a command that also talks to the coordinator and the oracle. */
-export const NET_OPTIONS: Record<string, OptionSpec> = {
-  ...NODE_OPTIONS,
-  coordinator: COMMON_OPTIONS.coordinator!,
-  oracle: COMMON_OPTIONS.oracle!,
-  'oracle-pubkey': COMMON_OPTIONS['oracle-pubkey']!,
-};
+export const NET_OPTIONS: Record<string, OptionSpec> = pickOptions('wallet-dir', 'network', 'coordinator', 'oracle', 'oracle-pubkey', 'rpc-url', 'rpc-user', 'rpc-password', 'json');
 
 /**
  * Parses a command's argv; with `--help` prints its help and returns undefined (the command exits 0).

@@ -8,7 +8,7 @@
 import { bumpTransaction, type BumpMethod } from '../participant/bump.js';
 import { usage } from '../participant/errors.js';
 import { ratePerVb } from '../participant/fees.js';
-import { COMMON_OPTIONS, str, type CommandSpec, parseOrHelp } from './args.js';
+import { str, type CommandSpec, parseOrHelp, NODE_OPTIONS } from './args.js';
 import { loadConfig } from './config.js';
 import { withContext } from './context.js';
 
@@ -25,12 +25,7 @@ export const BUMP_SPEC: CommandSpec = {
     'has no output of yours and cannot be replaced by you alone (nothing-to-bump).',
   ],
   options: {
-    'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
-    network: COMMON_OPTIONS.network!,
-    'rpc-url': COMMON_OPTIONS['rpc-url']!,
-    'rpc-user': COMMON_OPTIONS['rpc-user']!,
-    'rpc-password': COMMON_OPTIONS['rpc-password']!,
-    json: COMMON_OPTIONS.json!,
+    ...NODE_OPTIONS,
     'fee-rate': { type: 'string', value: 'SAT_PER_VB', help: 'the effective fee rate wanted (required)' },
     cpfp: { type: 'boolean', help: 'bump by CPFP even where RBF is possible' },
     rbf: { type: 'boolean', help: 'bump by RBF only (refused when this wallet cannot replace it alone)' },

@@ -9,23 +9,12 @@
  * This module does NOT check or sign anything itself, nor settle (settle.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { EXTERNAL_FUNDING_OPTIONS, COMMON_OPTIONS, bigintOpt, list, str, type CommandSpec, type OptionValues, parseOrHelp } from './args.js';
+import { EXTERNAL_FUNDING_OPTIONS, COMMON_OPTIONS, bigintOpt, list, str, type CommandSpec, type OptionValues, parseOrHelp, NET_OPTIONS } from './args.js';
 import { loadConfig } from './config.js';
 import { CliContext, withContext } from './context.js';
 import { acceptOffer, fundContract, oneExternalRun, signContract, type AcceptInput, type ExternalPsbtInput, type PsbtOutResult } from '../participant/negotiate.js';
 
-const NET = {
-  'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
-  network: COMMON_OPTIONS.network!,
-  coordinator: COMMON_OPTIONS.coordinator!,
-  oracle: COMMON_OPTIONS.oracle!,
-  'oracle-pubkey': COMMON_OPTIONS['oracle-pubkey']!,
-  'rpc-url': COMMON_OPTIONS['rpc-url']!,
-  'rpc-user': COMMON_OPTIONS['rpc-user']!,
-  'rpc-password': COMMON_OPTIONS['rpc-password']!,
-  threads: COMMON_OPTIONS.threads!,
-  json: COMMON_OPTIONS.json!,
-};
+const NET = { ...NET_OPTIONS, threads: COMMON_OPTIONS.threads! };
 const PSBT = {
   'psbt-out': { type: 'string', value: 'FILE', help: 'write the funding PSBT for an external wallet to sign, and stop' },
   'psbt-in': { type: 'string', value: 'FILE', help: 'the funding PSBT signed by the external wallet (base64 or binary)' },

@@ -9,23 +9,13 @@
  * accept them (negotiate.ts).
  */
 import { readFileSync } from 'node:fs';
-import { EXTERNAL_FUNDING_OPTIONS, COMMON_OPTIONS, bigintOpt, intOpt, list, required, str, type CommandSpec, type OptionValues, parseOrHelp } from './args.js';
+import { EXTERNAL_FUNDING_OPTIONS, COMMON_OPTIONS, bigintOpt, intOpt, list, required, str, type CommandSpec, type OptionValues, parseOrHelp, NET_OPTIONS } from './args.js';
 import { loadConfig } from './config.js';
 import { CliContext, withContext } from './context.js';
 import { usage } from '../participant/errors.js';
 import { listOffers, makeOffer, showOffer, type BlockWindow, type OfferCommon, type OfferInput } from '../participant/offer.js';
 
-const NET = {
-  'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
-  network: COMMON_OPTIONS.network!,
-  coordinator: COMMON_OPTIONS.coordinator!,
-  oracle: COMMON_OPTIONS.oracle!,
-  'oracle-pubkey': COMMON_OPTIONS['oracle-pubkey']!,
-  'rpc-url': COMMON_OPTIONS['rpc-url']!,
-  'rpc-user': COMMON_OPTIONS['rpc-user']!,
-  'rpc-password': COMMON_OPTIONS['rpc-password']!,
-  json: COMMON_OPTIONS.json!,
-};
+const NET = NET_OPTIONS;
 
 const OFFER_COMMON = {
   ...NET,

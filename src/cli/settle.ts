@@ -8,7 +8,7 @@
  * negotiate (negotiate.ts).
  */
 import { writeFileSync } from 'node:fs';
-import { COMMON_OPTIONS, bigintOpt, str, type CommandSpec, parseOrHelp } from './args.js';
+import { COMMON_OPTIONS, bigintOpt, str, type CommandSpec, parseOrHelp, NODE_OPTIONS } from './args.js';
 import { loadConfig } from './config.js';
 import { withContext } from './context.js';
 import { usage } from '../participant/errors.js';
@@ -17,14 +17,7 @@ import { closeContract } from '../participant/close.js';
 import { refundContract, settleContract } from '../participant/settle.js';
 import { contractStatus, listContracts } from '../participant/status.js';
 
-const NODE = {
-  'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
-  network: COMMON_OPTIONS.network!,
-  'rpc-url': COMMON_OPTIONS['rpc-url']!,
-  'rpc-user': COMMON_OPTIONS['rpc-user']!,
-  'rpc-password': COMMON_OPTIONS['rpc-password']!,
-  json: COMMON_OPTIONS.json!,
-};
+const NODE = NODE_OPTIONS;
 
 export const STATUS_SPEC: CommandSpec = {
   name: 'status',

@@ -8,23 +8,12 @@
  * calls and prints.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { COMMON_OPTIONS, str, type CommandSpec, parseOrHelp } from './args.js';
+import { str, type CommandSpec, parseOrHelp, WALLET_OPTIONS, NODE_OPTIONS } from './args.js';
 import { loadConfig } from './config.js';
 import { CliContext } from './context.js';
 import { usage } from '../participant/errors.js';
 import { initWallet, newAddress, sendFromWallet, walletBalance } from '../participant/wallet.js';
 
-const WALLET_OPTIONS = {
-  'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
-  network: COMMON_OPTIONS.network!,
-  json: COMMON_OPTIONS.json!,
-};
-const NODE_OPTIONS = {
-  ...WALLET_OPTIONS,
-  'rpc-url': COMMON_OPTIONS['rpc-url']!,
-  'rpc-user': COMMON_OPTIONS['rpc-user']!,
-  'rpc-password': COMMON_OPTIONS['rpc-password']!,
-};
 
 export const WALLET_COMMANDS: Record<string, CommandSpec> = {
   init: {
