@@ -11,8 +11,8 @@
 import { pathToFileURL } from 'node:url';
 import { BitcoinRpc } from './chain/index.js';
 import {
-  Participant,
   STACK_FLAGS_HELP,
+  StackParticipant,
   StackError,
   answers,
   ensureWalletFunds,
@@ -112,8 +112,8 @@ export async function main(argv: string[]): Promise<number> {
         coordinatorUrl: state.coordinator.url,
         oracleUrl: state.oracle.url,
         simulatedDifficulty: state.oracle.simulatedDifficulty,
-        miner: new Participant('miner', state.wallets.miner, services),
-        buyer: new Participant('buyer', state.wallets.buyer, services),
+        miner: new StackParticipant('miner', state.wallets.miner, services),
+        buyer: new StackParticipant('buyer', state.wallets.buyer, services),
       },
       { deliveryPercent, windowBlocks },
       out,

@@ -1,7 +1,7 @@
 /**
  * src/stack: the local stack behind `npm start` and `npm run demo` (regtest
  * node, oracle and coordinator processes, demo wallets, state file), the
- * demo story, and the plumbing the scenario suite shares with it (CLI
+ * demo story, and the plumbing the scenario suite shares with it (library
  * participants, contract observation). One entry, explicit named exports.
  *
  * This package does NOT implement any service: it starts and drives them.
@@ -26,8 +26,8 @@ export {
   waitForContractState,
 } from './observe.js';
 export type { AttestationView, ContractView, Payouts } from './observe.js';
-export { Participant } from './participant.js';
-export type { CommandResult, ParticipantServices } from './participant.js';
+export { StackParticipant, offerArgs } from './participant.js';
+export type { ParticipantServices, PostedOffer, SentAccept } from './participant.js';
 export { choosePort, choosePorts, isPortFree, logTail, spawnService } from './services.js';
 export type { ServiceExit, ServiceKind, ServiceProcess } from './services.js';
 export { answers, probeDashboard, runningStackState, startStack } from './stack.js';

@@ -31,7 +31,7 @@ import { CAPPED_FEES_RULE, recomputeOutcome } from '../../protocol/hashpower/ind
 import { evidenceFromJson } from '../../protocol/events/index.js';
 import { verifyOracleEvent } from '../../src/participant/index.js';
 import { waitForContractState } from '../../src/stack/index.js';
-import { expectSettledOnCurve, negotiate, newAddress, saleArgs, startWorld, windowInOneEra, type Negotiated, type Settlement, type World } from './scenario-helpers.js';
+import { expectSettledOnCurve, negotiate, newAddress, saleOffer, startWorld, windowInOneEra, type Negotiated, type Settlement, type World } from './scenario-helpers.js';
 
 const run = promisify(execFile);
 const BTC = 100_000_000n;
@@ -54,7 +54,7 @@ beforeAll(async () => {
   w = await startWorld();
   window = await windowInOneEra(w.rpc, WINDOW_BLOCKS, 6);
   const delivery = await newAddress(w.buyer);
-  sale = await negotiate(w, saleArgs({ window, deliveryAddress: delivery }));
+  sale = await negotiate(w, saleOffer({ window, deliveryAddress: delivery }));
   await mineBlocks(w.rpc, 1);
   await waitForContractState(w.coordinatorUrl, sale.id, ['confirmed']);
 
