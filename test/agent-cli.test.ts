@@ -125,20 +125,16 @@ describe('observer: facts from what was fetched', () => {
   const id = 'ab'.repeat(32);
   const record = { id, role: 'offer', state: 'signed', accept: undefined } as unknown as ContractRecord;
   const c = { record, offer: { cetLocktime: 300, refundLocktime: 320, feeRatePerVb: 3n }, terms: { fundingDeadline: 250 } } as unknown as Pick<LoadedContract, 'record' | 'offer' | 'terms'>;
-  const journal = { bumpedTo: (t: string) => (t === 'cc'.repeat(32) ? 7n : undefined), reposted: (i: string) => i === id };
+  const journal = { bumpedTo: (t: string) => (t === 'cc'.repeat(32) ? 7n : undefined) };
 
-  it('copies locktimes, deadline and fee rate from the contract, and the journal\'s word', () => {
-    const f = factsOf(c, { tip: 260, coordinator: { reachable: true, state: 'expired', history: ['offered', 'accepted', 'offered', 'expired'] }, funding: null, attested: null, pending: { txid: 'cc'.repeat(32), kind: 'funding', feeRatePerVb: 1n, waitedBlocks: 2 } }, journal);
+  it('copies locktimes, deadline and fee rate from the contract, and the journal\'s bumps', () => {
+    const f = factsOf(c, { tip: 260, coordinator: { reachable: true, state: 'expired' }, funding: null, attested: null, pending: { txid: 'cc'.repeat(32), kind: 'funding', feeRatePerVb: 1n, waitedBlocks: 2 } }, journal);
     expect(f).toEqual({
       id, role: 'offer', state: 'signed', tip: 260, coordinator: { reachable: true, state: 'expired' }, fundingDeadline: 250, cetLocktime: 300, refundLocktime: 320,
-      contractFeeRatePerVb: 3n, everAccepted: true, funding: null, attested: null, pending: { txid: 'cc'.repeat(32), kind: 'funding', feeRatePerVb: 1n, waitedBlocks: 2, bumpedToPerVb: 7n }, reposted: true,
+      contractFeeRatePerVb: 3n, funding: null, attested: null, pending: { txid: 'cc'.repeat(32), kind: 'funding', feeRatePerVb: 1n, waitedBlocks: 2, bumpedToPerVb: 7n },
     });
   });
 
-  it('never accepted: no accept locally, none in the coordinator\'s history', () => {
-    expect(factsOf(c, { tip: 1, coordinator: { reachable: true, state: 'offered', history: ['offered'] }, funding: null, attested: null, pending: null }, journal).everAccepted).toBe(false);
-    expect(factsOf(c, { tip: 1, coordinator: { reachable: false }, funding: null, attested: null, pending: null }, journal)).toMatchObject({ everAccepted: false, coordinator: { reachable: false } });
-  });
 
   it('the funding txid: stored, else the coordinator\'s, else the funding PSBT\'s unsigned transaction', () => {
     const script = Uint8Array.from([0x00, 0x14, ...new Array<number>(20).fill(7)]);

@@ -26,11 +26,9 @@ function facts(over: Partial<ContractFacts>): ContractFacts {
     cetLocktime: 200,
     refundLocktime: 220,
     contractFeeRatePerVb: 2n,
-    everAccepted: false,
     funding: null,
     attested: null,
     pending: null,
-    reposted: false,
     ...over,
   };
 }
@@ -39,7 +37,7 @@ const coord = (state: string | null) => ({ reachable: true as const, state });
 const UNREACHABLE = { reachable: false as const };
 const confirmed = { txid: FUNDING, confirmations: 3 };
 const inMempool = { txid: FUNDING, confirmations: 0 };
-const funded = { state: 'confirmed' as const, coordinator: coord('confirmed'), funding: confirmed, everAccepted: true };
+const funded = { state: 'confirmed' as const, coordinator: coord('confirmed'), funding: confirmed };
 const bumpOn = withOverrides(DEFAULT_POLICY, { bumpAfterBlocks: 6, bumpFeeRatePerVb: 10n });
 const stuckFunding = { txid: FUNDING, kind: 'funding' as const, feeRatePerVb: 1n, waitedBlocks: 6, bumpedToPerVb: undefined };
 
@@ -55,13 +53,13 @@ const ROWS: Row[] = [
   ['offerer: contract fee rate at maxFeeRatePerVb -> sign', { coordinator: coord('accepted'), contractFeeRatePerVb: 20n }, withOverrides(DEFAULT_POLICY, { maxFeeRatePerVb: 20n }), { kind: 'sign' }],
   ['offerer: coordinator unreachable before funding -> nothing', { coordinator: UNREACHABLE }, DEFAULT_POLICY, null],
   ['offerer: not accepted yet -> nothing', { coordinator: coord('offered') }, DEFAULT_POLICY, null],
-  ['offerer: signed, waiting for the buyer to fund -> nothing', { state: 'signed', coordinator: coord('signed'), everAccepted: true }, DEFAULT_POLICY, null],
+  ['offerer: signed, waiting for the buyer to fund -> nothing', { state: 'signed', coordinator: coord('signed') }, DEFAULT_POLICY, null],
   ['offerer: the coordinator does not know the contract -> nothing', { coordinator: coord(null) }, DEFAULT_POLICY, null],
   ['offerer: roles accept only -> nothing', { coordinator: coord('accepted') }, withOverrides(DEFAULT_POLICY, { roles: ['accept'] }), null],
   ['offerer: contract without a funding deadline (older terms) -> sign', { coordinator: coord('accepted'), fundingDeadline: undefined, tip: 150 }, DEFAULT_POLICY, { kind: 'sign' }],
 
   // ---- accepter before funding
-  ['accepter: the coordinator says signed -> fund', { role: 'accept', state: 'accepted', coordinator: coord('signed'), everAccepted: true }, DEFAULT_POLICY, { kind: 'fund', id: ID }],
+  ['accepter: the coordinator says signed -> fund', { role: 'accept', state: 'accepted', coordinator: coord('signed') }, DEFAULT_POLICY, { kind: 'fund', id: ID }],
   ['accepter: local signed, coordinator signed (fund sent, not broadcast) -> fund re-sends', { role: 'accept', state: 'signed', coordinator: coord('signed') }, DEFAULT_POLICY, { kind: 'fund' }],
   ['accepter: waiting for the offerer to sign -> nothing', { role: 'accept', state: 'accepted', coordinator: coord('accepted') }, DEFAULT_POLICY, null],
   ['accepter: autoFund off -> nothing', { role: 'accept', state: 'accepted', coordinator: coord('signed') }, withOverrides(DEFAULT_POLICY, { autoFund: false }), null],
@@ -78,10 +76,7 @@ const ROWS: Row[] = [
   ['the coordinator expired the contract before our tip reached the deadline -> cancel', { state: 'signed', coordinator: coord('expired'), tip: 99 }, DEFAULT_POLICY, { kind: 'cancel' }],
   ['the coordinator says failed (inputs spent elsewhere) -> cancel frees ours', { role: 'accept', state: 'signed', coordinator: coord('failed') }, DEFAULT_POLICY, { kind: 'cancel' }],
   ['cancelAtDeadline off -> nothing', { state: 'signed', coordinator: coord('signed'), tip: 100 }, { ...DEFAULT_POLICY, cancelAtDeadline: false }, null],
-  ['offer never accepted, expired, repostExpired -> repost', { coordinator: coord('expired'), tip: 100 }, withOverrides(DEFAULT_POLICY, { repostExpired: true }), { kind: 'repost', id: ID }],
-  ['offer expired, re-posted already -> cancel', { coordinator: coord('expired'), tip: 100, reposted: true }, withOverrides(DEFAULT_POLICY, { repostExpired: true }), { kind: 'cancel' }],
-  ['offer accepted once, then expired -> cancel, not repost', { coordinator: coord('expired'), tip: 100, everAccepted: true }, withOverrides(DEFAULT_POLICY, { repostExpired: true }), { kind: 'cancel' }],
-  ['offer expired, repost off -> cancel', { coordinator: coord('expired'), tip: 100 }, DEFAULT_POLICY, { kind: 'cancel' }],
+  ['offer expired unaccepted -> cancel (frees its coins)', { coordinator: coord('expired'), tip: 100 }, DEFAULT_POLICY, { kind: 'cancel' }],
   ['late funding by the counterparty in the mempool past the deadline -> cancel double-spends it', { state: 'signed', coordinator: coord('signed'), funding: inMempool, tip: 101 }, DEFAULT_POLICY, { kind: 'cancel' }],
   ['late funding in the mempool, coordinator unreachable -> cancel', { state: 'signed', coordinator: UNREACHABLE, funding: inMempool, tip: 101 }, DEFAULT_POLICY, { kind: 'cancel' }],
   ['funding broadcast through the coordinator, unconfirmed past the deadline -> nothing', { state: 'signed', coordinator: coord('funding-broadcast'), funding: inMempool, tip: 101 }, DEFAULT_POLICY, null],

@@ -20,6 +20,7 @@ import type { AgentObserver, JournalView, Observation } from '../src/agent/obser
 import { DEFAULT_POLICY, withOverrides, type AgentPolicy } from '../src/agent/policy.js';
 import { ParticipantError } from '../src/participant/errors.js';
 import { Participant } from '../src/participant/participant.js';
+import { Wallet, type ContractRecord, type LocalState } from '../src/wallet/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'hashdlc-agent-loop-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -34,7 +35,7 @@ function facts(id: string, over: Partial<ContractFacts> = {}): ContractFacts {
   return {
     id, role: 'offer', state: 'offered', tip: 50, coordinator: { reachable: true, state: 'accepted' },
     fundingDeadline: 100, cetLocktime: 200, refundLocktime: 220, contractFeeRatePerVb: 2n,
-    everAccepted: true, funding: null, attested: null, pending: null, reposted: false, ...over,
+    funding: null, attested: null, pending: null, ...over,
   };
 }
 
@@ -61,7 +62,7 @@ function fakeActions(behave: (call: string) => Promise<ActionResult> = async () 
   };
   return {
     calls,
-    actions: { sign: one('sign'), fund: one('fund'), settle: one('settle'), refund: one('refund'), cancel: one('cancel'), repost: one('repost'), bump: one('bump') },
+    actions: { sign: one('sign'), fund: one('fund'), settle: one('settle'), refund: one('refund'), cancel: one('cancel'), bump: one('bump') },
   };
 }
 
@@ -235,26 +236,70 @@ describe('agent loop', () => {
     expect(obs.passes).toBe(3);
   });
 
-  it('passes the journal to the observer (re-posted offers and bumps are facts)', async () => {
+  it('passes the journal to the observer (a bump that succeeded is a fact)', async () => {
     const dir = freshDir();
     const j = new AgentJournal(dir);
-    j.outcome(j.intent({ kind: 'repost', id: A, why: 'expired' }, 't'), 't', { ok: true, result: {} });
+    const txid = 'dd'.repeat(32);
+    j.outcome(j.intent({ kind: 'bump', id: A, txid, feeRatePerVb: 9n, why: 'stuck' }, 't'), 't', { ok: true, result: {} });
     const obs = new FakeObserver();
-    let seen: boolean | undefined;
+    let seen: bigint | undefined;
     obs.facts = (journal) => {
-      seen = journal.reposted(A);
+      seen = journal.bumpedTo(txid);
       return [];
     };
     await loop(dir, obs, fakeActions().actions).loop.run({ once: true, signal: never });
-    expect(seen).toBe(true);
+    expect(seen).toBe(9n);
   });
 });
 
-describe('participantActions (phase 1)', () => {
-  it('says plainly that the use cases are not wired yet', async () => {
-    const p = new Participant({ network: 'regtest', networkGiven: false, walletDir: freshDir(), coordinator: undefined, oracle: undefined, oraclePubkey: undefined, rpc: undefined, feeRatePerVb: undefined, threads: 0 });
-    const a = participantActions(p);
-    await expect(a.sign({ id: A })).rejects.toMatchObject({ code: 'STATE', reason: 'agent-not-wired' });
-    await expect(a.bump({ txid: TX, feeRatePerVb: 5n })).rejects.toMatchObject({ code: 'STATE', reason: 'agent-not-wired' });
+describe('participantActions: the binding to the use cases', () => {
+  const MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+  function participant(): { p: Participant; dir: string } {
+    const dir = freshDir();
+    Wallet.init(dir, 'regtest', MNEMONIC);
+    const p = new Participant({ network: 'regtest', networkGiven: false, walletDir: dir, coordinator: undefined, oracle: undefined, oraclePubkey: undefined, rpc: undefined, feeRatePerVb: undefined, threads: 0 });
+    return { p, dir };
+  }
+  function record(state: LocalState, role: 'offer' | 'accept'): ContractRecord {
+    return {
+      version: 1, id: A, role, network: 'regtest', keyIndex: 0, state, history: [{ state, at: '2026-01-01T00:00:00.000Z' }],
+      hashProfile: 'sha256', terms: {}, offer: '00', reservedOutpoints: [], fundingTxid: TX,
+    } as ContractRecord;
+  }
+
+  it('an unknown contract: the use case\'s own error, as `hashdlc sign`/`fund` give it', async () => {
+    const { p } = participant();
+    try {
+      const a = participantActions(p);
+      await expect(a.sign({ id: A })).rejects.toMatchObject({ code: 'WALLET_CONTRACT_NOT_FOUND' });
+      await expect(a.fund({ id: A })).rejects.toMatchObject({ code: 'WALLET_CONTRACT_NOT_FOUND' });
+      await expect(a.settle({ id: A })).rejects.toMatchObject({ code: 'WALLET_CONTRACT_NOT_FOUND' });
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('a replayed sign or fund whose step the record shows done is reported done, nothing sent (no coordinator configured)', async () => {
+    const { p } = participant();
+    try {
+      p.wallet().contracts.save(record('signed', 'offer'));
+      const a = participantActions(p);
+      expect(await a.sign({ id: A })).toEqual({ state: 'signed', alreadyDone: true });
+      p.wallet().contracts.save(record('funding-broadcast', 'accept'));
+      expect(await a.fund({ id: A })).toEqual({ state: 'funding-broadcast', txid: TX, alreadyDone: true });
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('a sign on a record not marked signed goes to the use case (here: it decodes the stored offer, a broken one is refused)', async () => {
+    const { p } = participant();
+    try {
+      p.wallet().contracts.save(record('accepted', 'accept'));
+      // The binding does not shortcut it: the use case loads the contract and its offer_dlc ('00') is truncated.
+      await expect(participantActions(p).sign({ id: A })).rejects.toThrow(/offer_dlc/);
+    } finally {
+      await p.close();
+    }
   });
 });

@@ -16,22 +16,23 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('policy file', () => {
   it('an empty object is the defaults', () => {
     expect(parsePolicy({})).toEqual(DEFAULT_POLICY);
-    expect(DEFAULT_POLICY).toMatchObject({ autoSign: true, autoFund: true, settle: true, refund: true, cancelAtDeadline: true, repostExpired: false, maxFeeRatePerVb: undefined });
+    expect(DEFAULT_POLICY).toMatchObject({ autoSign: true, autoFund: true, settle: true, refund: true, cancelAtDeadline: true, maxFeeRatePerVb: undefined });
     expect([...DEFAULT_POLICY.roles]).toEqual(['offer', 'accept']);
   });
 
   it('reads every key; fee rates become bigint from numbers or digit strings', () => {
     const p = parsePolicy({
       roles: ['accept'], autoSign: false, autoFund: false, settle: false, refund: false, cancelAtDeadline: false,
-      repostExpired: true, maxFeeRatePerVb: '40', bump: { enabled: true, afterBlocks: 3, feeRatePerVb: 25 }, intervalSeconds: 5,
+      maxFeeRatePerVb: '40', bump: { enabled: true, afterBlocks: 3, feeRatePerVb: 25 }, intervalSeconds: 5,
     });
     expect([...p.roles]).toEqual(['accept']);
-    expect(p).toMatchObject({ autoSign: false, autoFund: false, settle: false, refund: false, cancelAtDeadline: false, repostExpired: true, maxFeeRatePerVb: 40n, intervalSeconds: 5 });
+    expect(p).toMatchObject({ autoSign: false, autoFund: false, settle: false, refund: false, cancelAtDeadline: false, maxFeeRatePerVb: 40n, intervalSeconds: 5 });
     expect(p.bump).toEqual({ enabled: true, afterBlocks: 3, feeRatePerVb: 25n });
   });
 
   it.each([
     ['an unknown key (a typo is not ignored)', { autoSing: true }, /\(root\): Unrecognized key.*autoSing/],
+    ['repostExpired (re-posting expired offers is not supported)', { repostExpired: true }, /\(root\): Unrecognized key.*repostExpired/],
     ['an unknown role', { roles: ['miner'] }, /roles\.0:/],
     ['no role at all', { roles: [] }, /roles:/],
     ['a fractional fee rate', { maxFeeRatePerVb: 1.5 }, /maxFeeRatePerVb:/],
@@ -64,10 +65,10 @@ describe('policy file', () => {
 
   it('a good file', () => {
     const f = join(tmp, 'good.json');
-    writeFileSync(f, JSON.stringify({ roles: ['offer'], repostExpired: true }));
+    writeFileSync(f, JSON.stringify({ roles: ['offer'], autoSign: false }));
     const p = readPolicyFile(f);
     expect([...p.roles]).toEqual(['offer']);
-    expect(p.repostExpired).toBe(true);
+    expect(p.autoSign).toBe(false);
   });
 });
 

@@ -7,8 +7,12 @@
  *
  * This module does NOT decide, journal or log.
  */
-import { ParticipantError } from '../participant/errors.js';
+import { bumpTransaction } from '../participant/bump.js';
+import { cancelContract } from '../participant/cancel.js';
+import { fundContract, signContract } from '../participant/negotiate.js';
 import type { Participant } from '../participant/participant.js';
+import { refundContract, settleContract } from '../participant/settle.js';
+import type { ContractRecord, LocalState } from '../wallet/index.js';
 import type { AgentAction } from './decide.js';
 import type { ActionResult } from './journal.js';
 
@@ -23,8 +27,6 @@ export interface AgentActions {
   refund(input: { id: string }): Promise<ActionResult>;
   /** Give up an unfunded contract: double-spends this party's own funding inputs once its signatures may be out. */
   cancel(input: { id: string }): Promise<ActionResult>;
-  /** Offer again, with a new deadline, the terms of an offer that expired unaccepted. */
-  repost(input: { id: string }): Promise<ActionResult>;
   /** Raise the effective fee rate of our stuck transaction (CPFP from our own output, or RBF). */
   bump(input: { txid: string; feeRatePerVb: bigint }): Promise<ActionResult>;
 }
@@ -34,33 +36,57 @@ export function runAction(actions: AgentActions, a: AgentAction): Promise<Action
   return a.kind === 'bump' ? actions.bump({ txid: a.txid, feeRatePerVb: a.feeRatePerVb }) : actions[a.kind]({ id: a.id });
 }
 
+/** Local states past the offerer's sign, and past the accepter's fund: a replayed step finds them done. */
+const SIGNED_OR_LATER: ReadonlySet<LocalState> = new Set(['signed', 'funding-broadcast', 'confirmed', 'settled', 'refunded', 'closed']);
+const FUNDED_OR_LATER: ReadonlySet<LocalState> = new Set(['funding-broadcast', 'confirmed', 'settled', 'refunded', 'closed']);
+
 /**
- * The binding to the participant use cases.
+ * The binding to the participant use cases, over the agent's one
+ * `Participant` (it holds the wallet lock for the agent's life).
  *
- * Phase 1: the use cases are being moved out of the CLI commands (which take
- * argv and print) into src/participant; until they land, every method fails
- * with STATE `agent-not-wired` rather than calling a command or duplicating
- * its checks here. The agent then observes, decides and journals for real,
- * and logs each action it would take as failed with that reason.
- *
- * Phase 2 (after the merge): sign -> signContract(p, { id }), fund ->
- * fundContract(p, { id }), settle -> settleContract, refund -> refundContract,
- * cancel -> cancelContract (a repeat on a cancelled contract reported done),
- * bump -> bumpTransaction(p, { txid, feeRatePerVb }); repost has no use case yet.
+ * A replayed intent (a crash after the use case stored its step but before
+ * the journal's outcome) must not fail on the use case's own "done already"
+ * refusal: sign and fund first read the stored state and report a step the
+ * record shows done as `alreadyDone`, without calling the use case (which
+ * would refuse with STATE); cancel asks the use case for its
+ * done-if-cancelled answer; settle and refund are repeatable as they are
+ * (a closing transaction the node knows counts as done).
  */
 export function participantActions(p: Participant): AgentActions {
-  const notWired = (what: string) => async (): Promise<ActionResult> => {
-    // The participant is what the wired use cases will take; named here so the binding's shape is fixed.
-    void p;
-    throw new ParticipantError('STATE', `the agent cannot ${what} yet: the use case is not wired into the agent (src/agent/actions.ts)`, { reason: 'agent-not-wired' });
-  };
+  const stored = (id: string): ContractRecord => p.wallet().contracts.get(id);
   return {
-    sign: notWired('sign'),
-    fund: notWired('fund'),
-    settle: notWired('settle'),
-    refund: notWired('refund'),
-    cancel: notWired('cancel'),
-    repost: notWired('re-post an offer'),
-    bump: notWired('bump a transaction'),
+    async sign({ id }) {
+      const before = stored(id);
+      if (before.role === 'offer' && SIGNED_OR_LATER.has(before.state)) return { state: before.state, alreadyDone: true };
+      const r = await signContract(p, { id });
+      if (r.psbtOut) throw new Error('signContract returned a PSBT without psbtOut'); // cannot happen: not asked
+      return { state: r.state, ...(r.fundingTxid === undefined ? {} : { txid: r.fundingTxid }), alreadyDone: r.resent };
+    },
+    async fund({ id }) {
+      const before = stored(id);
+      if (before.role === 'accept' && FUNDED_OR_LATER.has(before.state)) {
+        return { state: before.state, ...(before.fundingTxid === undefined ? {} : { txid: before.fundingTxid }), alreadyDone: true };
+      }
+      const r = await fundContract(p, { id });
+      if (r.psbtOut) throw new Error('fundContract returned a PSBT without psbtOut'); // cannot happen: not asked
+      return { state: r.state, txid: r.fundingTxid, alreadyDone: r.alreadyFunded };
+    },
+    async settle({ id }) {
+      const r = await settleContract(p, { id });
+      return { state: r.state, txid: r.txid, alreadyDone: r.alreadyBroadcast };
+    },
+    async refund({ id }) {
+      const r = await refundContract(p, { id });
+      return { state: r.state, txid: r.txid, alreadyDone: r.alreadyBroadcast };
+    },
+    async cancel({ id }) {
+      const r = await cancelContract(p, { id, doneIfCancelled: true });
+      if (r.kind !== 'cancelled') throw new Error('cancelContract returned a PSBT without psbtOnly'); // cannot happen: not asked
+      return { state: r.state, ...(r.onChain === undefined ? {} : { txid: r.onChain.txid }), alreadyDone: r.already };
+    },
+    async bump({ txid, feeRatePerVb }) {
+      const r = await bumpTransaction(p, { txid, feeRatePerVb });
+      return { txid: r.bumpTxid };
+    },
   };
 }

@@ -11,7 +11,7 @@ import type { AgentPolicy } from './policy.js';
 
 /** One step, with the same input as the use case it runs; `why` is for the log line. */
 export type AgentAction =
-  | { kind: 'sign' | 'fund' | 'settle' | 'refund' | 'cancel' | 'repost'; id: string; why: string }
+  | { kind: 'sign' | 'fund' | 'settle' | 'refund' | 'cancel'; id: string; why: string }
   | { kind: 'bump'; id: string; txid: string; feeRatePerVb: bigint; why: string };
 export type AgentActionKind = AgentAction['kind'];
 
@@ -45,9 +45,6 @@ export function decide(f: ContractFacts, policy: AgentPolicy): AgentAction | nul
   if (deadlineReached || (cs != null && GIVEN_UP_AT_COORDINATOR.has(cs))) {
     // Our own broadcast before the deadline: the contract stands (cancel refuses funded states).
     if (f.state === 'funding-broadcast' || f.state === 'confirmed') return bumpOf(f, policy);
-    if (f.role === 'offer' && f.state === 'offered' && !f.everAccepted && policy.repostExpired && !f.reposted) {
-      return { kind: 'repost', id: f.id, why: 'offer expired unaccepted' };
-    }
     if (!policy.cancelAtDeadline) return null;
     return { kind: 'cancel', id: f.id, why: deadlineReached ? `funding deadline ${f.fundingDeadline} reached unfunded (tip ${f.tip})` : `the coordinator says ${cs}` };
   }

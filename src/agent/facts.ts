@@ -39,13 +39,9 @@ export interface ContractFacts {
   refundLocktime: number;
   /** The offer's funding fee rate, sat/vB. */
   contractFeeRatePerVb: bigint;
-  /** Whether this contract has an accept_dlc (locally or at the coordinator): a re-post is only for offers nobody took. */
-  everAccepted: boolean;
   /** The funding transaction as the node sees it: null when not in the mempool or chain. */
   funding: { txid: string; confirmations: number } | null;
   /** The oracle's attestation: true/false, or null when not asked (not needed yet) or unreachable. */
   attested: boolean | null;
   pending: PendingTxFact | null;
-  /** The journal has a successful re-post of this offer. */
-  reposted: boolean;
 }

@@ -17,3 +17,5 @@ export { ParticipantObserver, factsOf, fundingTxidOf } from './observe.js';
 export type { AgentObserver, Fetched, JournalView, Observation } from './observe.js';
 export { DEFAULT_POLICY, parsePolicy, readPolicyFile, withOverrides } from './policy.js';
 export type { AgentPolicy, AgentRole, BumpPolicy, PolicyFile, PolicyOverrides } from './policy.js';
+export { AgentProcess, HASHDLC_BIN, startAgentProcess } from './process.js';
+export type { AgentProcessOptions } from './process.js';

@@ -35,7 +35,7 @@ export interface ActionFailure {
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const actionSchema = z.union([
-  z.object({ kind: z.enum(['sign', 'fund', 'settle', 'refund', 'cancel', 'repost']), id: hex64, why: z.string() }),
+  z.object({ kind: z.enum(['sign', 'fund', 'settle', 'refund', 'cancel']), id: hex64, why: z.string() }),
   z.object({ kind: z.literal('bump'), id: hex64, txid: hex64, feeRatePerVb: z.string().regex(/^\d+$/).transform((s) => BigInt(s)), why: z.string() }),
 ]);
 const entrySchema = z.discriminatedUnion('type', [
@@ -63,7 +63,6 @@ export class AgentJournal {
   /** Successful bumps: txid -> highest target rate. */
   readonly #bumped = new Map<string, bigint>();
   /** Offer ids re-posted successfully. */
-  readonly #reposted = new Set<string>();
 
   /** Opens (or starts) the journal of a wallet directory, reading what is there. */
   constructor(walletDir: string) {
@@ -101,7 +100,6 @@ export class AgentJournal {
     if (!e.ok || intent === undefined) return;
     const a = intent.action;
     if (a.kind === 'bump' && (this.#bumped.get(a.txid) ?? 0n) < a.feeRatePerVb) this.#bumped.set(a.txid, a.feeRatePerVb);
-    if (a.kind === 'repost') this.#reposted.add(a.id);
   }
 
   /** Intents a crash left without an outcome, oldest first. */
@@ -112,10 +110,6 @@ export class AgentJournal {
   /** The highest rate a successful bump of `txid` aimed for. */
   bumpedTo(txid: string): bigint | undefined {
     return this.#bumped.get(txid);
-  }
-
-  reposted(id: string): boolean {
-    return this.#reposted.has(id);
   }
 
   /** Records (durably) that `action` is about to run; returns its seq. */

@@ -26,7 +26,6 @@ import type { ContractFacts, CoordinatorFact, PendingTxFact } from './facts.js';
 /** What the facts need from the journal. */
 export interface JournalView {
   bumpedTo(txid: string): bigint | undefined;
-  reposted(id: string): boolean;
 }
 
 /** One pass's observations: facts per contract, and contracts that could not be observed. */
@@ -46,13 +45,11 @@ export interface AgentObserver {
 
 /** Local states with nothing left to do but, maybe, bump our own closing transaction. */
 const TERMINAL: ReadonlySet<LocalState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed']);
-/** Coordinator states that mean an accept_dlc exists. */
-const ACCEPTED_AT_COORDINATOR: ReadonlySet<string> = new Set(['accepted', 'signed', 'funding-broadcast', 'confirmed', 'attested']);
 
 /** What was fetched for one contract. */
 export interface Fetched {
   tip: number;
-  coordinator: CoordinatorFact & { history?: string[] };
+  coordinator: CoordinatorFact;
   funding: { txid: string; confirmations: number } | null;
   attested: boolean | null;
   pending: Omit<PendingTxFact, 'bumpedToPerVb'> | null;
@@ -61,8 +58,6 @@ export interface Fetched {
 /** Facts of a contract from its decoded record and what was fetched (pure). */
 export function factsOf(c: Pick<LoadedContract, 'record' | 'offer' | 'terms'>, fetched: Fetched, journal: JournalView): ContractFacts {
   const co = fetched.coordinator;
-  const everAccepted = c.record.accept !== undefined
-    || (co.reachable && ((co.state !== null && ACCEPTED_AT_COORDINATOR.has(co.state)) || (co.history ?? []).includes('accepted')));
   return {
     id: c.record.id,
     role: c.record.role,
@@ -73,11 +68,9 @@ export function factsOf(c: Pick<LoadedContract, 'record' | 'offer' | 'terms'>, f
     cetLocktime: c.offer.cetLocktime,
     refundLocktime: c.offer.refundLocktime,
     contractFeeRatePerVb: c.offer.feeRatePerVb,
-    everAccepted,
     funding: fetched.funding,
     attested: fetched.attested,
     pending: fetched.pending === null ? null : { ...fetched.pending, bumpedToPerVb: journal.bumpedTo(fetched.pending.txid) },
-    reposted: journal.reposted(c.record.id),
   };
 }
 
@@ -142,7 +135,7 @@ export class ParticipantObserver implements AgentObserver {
     if (url === undefined) return { fact: { reachable: false }, view: undefined };
     try {
       const view = await new CoordinatorClient(url).contract(c.record.id, c.keys.identitySecretKey);
-      return { fact: { reachable: true, state: view.state, history: (view.history ?? []).map((h) => h.state) }, view };
+      return { fact: { reachable: true, state: view.state }, view };
     } catch (e) {
       if (e instanceof ParticipantError && e.code === 'REMOTE' && e.remoteCode === 'NOT_FOUND') return { fact: { reachable: true, state: null }, view: undefined };
       // Unreachable, or an answer we cannot use: only settle and refund go on without it.

@@ -10,8 +10,7 @@
  *     "settle": true,                   settle at maturity
  *     "refund": true,                   refund after the refund locktime
  *     "cancelAtDeadline": true,         cancel an unfunded contract at its funding deadline
- *     "repostExpired": false,           re-post an offer that expired unaccepted
- *     "maxFeeRatePerVb": 50,            never sign, fund or bump above this (sat/vB; default none)
+ * *     "maxFeeRatePerVb": 50,            never sign, fund or bump above this (sat/vB; default none)
  *     "bump": { "enabled": false, "afterBlocks": 6, "feeRatePerVb": 10 },
  *     "intervalSeconds": 30             time between passes
  *   }
@@ -39,7 +38,6 @@ export interface AgentPolicy {
   settle: boolean;
   refund: boolean;
   cancelAtDeadline: boolean;
-  repostExpired: boolean;
   /** Upper bound for the funding fee rate of contracts it signs or funds, and for bumps; undefined: none. */
   maxFeeRatePerVb: bigint | undefined;
   bump: BumpPolicy;
@@ -53,7 +51,6 @@ export const DEFAULT_POLICY: AgentPolicy = {
   settle: true,
   refund: true,
   cancelAtDeadline: true,
-  repostExpired: false,
   maxFeeRatePerVb: undefined,
   bump: { enabled: false, afterBlocks: 6, feeRatePerVb: 10n },
   intervalSeconds: 30,
@@ -69,7 +66,6 @@ const fileSchema = z.strictObject({
   settle: z.boolean().optional(),
   refund: z.boolean().optional(),
   cancelAtDeadline: z.boolean().optional(),
-  repostExpired: z.boolean().optional(),
   maxFeeRatePerVb: satPerVb.optional(),
   bump: z.strictObject({
     enabled: z.boolean().optional(),
@@ -85,7 +81,6 @@ export interface PolicyOverrides {
   roles?: AgentRole[];
   autoSign?: boolean;
   autoFund?: boolean;
-  repostExpired?: boolean;
   maxFeeRatePerVb?: bigint;
   bumpAfterBlocks?: number;
   bumpFeeRatePerVb?: bigint;
@@ -115,7 +110,6 @@ export function parsePolicy(json: unknown, source = 'the policy'): AgentPolicy {
     settle: f.settle ?? d.settle,
     refund: f.refund ?? d.refund,
     cancelAtDeadline: f.cancelAtDeadline ?? d.cancelAtDeadline,
-    repostExpired: f.repostExpired ?? d.repostExpired,
     maxFeeRatePerVb: f.maxFeeRatePerVb ?? d.maxFeeRatePerVb,
     bump: {
       enabled: f.bump?.enabled ?? d.bump.enabled,
@@ -157,7 +151,6 @@ export function withOverrides(policy: AgentPolicy, o: PolicyOverrides): AgentPol
     roles: o.roles === undefined ? policy.roles : new Set(o.roles),
     autoSign: o.autoSign ?? policy.autoSign,
     autoFund: o.autoFund ?? policy.autoFund,
-    repostExpired: o.repostExpired ?? policy.repostExpired,
     maxFeeRatePerVb: o.maxFeeRatePerVb ?? policy.maxFeeRatePerVb,
     bump: {
       enabled: bumpByFlag || policy.bump.enabled,

@@ -49,7 +49,6 @@ export const AGENT_SPEC: CommandSpec = {
     role: { type: 'string', value: 'offer|accept', multiple: true, help: 'act only for contracts of this role' },
     'no-auto-sign': { type: 'boolean', help: 'offerer: do not sign accepts (default: sign)' },
     'no-auto-fund': { type: 'boolean', help: 'accepter: do not fund signed contracts (default: fund)' },
-    'repost-expired': { type: 'boolean', help: 're-post offers that expired unaccepted' },
     'max-fee-rate': { type: 'string', value: 'SAT_PER_VB', help: 'never sign, fund or bump above this fee rate' },
     'bump-after': { type: 'string', value: 'BLOCKS', help: 'bump our transactions unconfirmed this many blocks (turns bumping on)' },
     'bump-fee-rate': { type: 'string', value: 'SAT_PER_VB', help: 'the effective fee rate a bump aims for (turns bumping on)' },
@@ -69,7 +68,6 @@ export function policyOverrides(values: OptionValues): PolicyOverrides {
   }
   if (values['no-auto-sign'] === true) o.autoSign = false;
   if (values['no-auto-fund'] === true) o.autoFund = false;
-  if (values['repost-expired'] === true) o.repostExpired = true;
   const positiveRate = (name: string): bigint | undefined => {
     const v = bigintOpt(values, name);
     if (v === 0n) throw usage(`--${name} must be at least 1 sat/vB`);

@@ -43,7 +43,7 @@ function library(p: StackParticipant, coordinator = p.services.coordinator): Lib
 async function factsOf(p: StackParticipant, id: string, coordinator?: string): Promise<ContractFacts> {
   const lp = library(p, coordinator);
   try {
-    const obs = await new ParticipantObserver(lp, { bump: true }).observe({ bumpedTo: () => undefined, reposted: () => false });
+    const obs = await new ParticipantObserver(lp, { bump: true }).observe({ bumpedTo: () => undefined });
     expect(obs.errors).toEqual([]);
     const f = obs.facts.find((x) => x.id === id);
     expect(f, `${p.name} observes ${id}`).toBeDefined();
