@@ -208,9 +208,11 @@ export async function runDemo(s: DemoServices, options: DemoOptions, out: (line:
   const report = await verifyOracleEvent({ oracleUrl: s.oracleUrl, eventId: offer.eventId, rpc: s.rpc });
   say('', `hashdlc oracle verify: the evidence recomputes to ${report.outcome ?? '?'} against the node: ${report.ok ? 'HOLDS' : `FAILS (${report.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')})`}`);
 
-  // 6. The coordinator completes the attested CET from the two adaptor signatures it holds.
+  // 6. The coordinator completes the attested CET from the two adaptor signatures it holds
+  // (an agent would, from its own signatures, if the coordinator did not: then the coordinator sees it on chain).
   const broadcast = await waitForContractState(s.coordinatorUrl, offer.id, ['cet-broadcast', 'settled']);
-  say('coordinator', `broadcast CET #${broadcast.cetIndex ?? '?'} ${broadcast.closingTxid} (no key: the attestation decrypts both parties' adaptor signatures)`);
+  if (broadcast.broadcastBy === 'other') say('agent', `broadcast the CET ${broadcast.closingTxid} first (completed from its own adaptor signatures and the attestation); the coordinator saw it`);
+  else say('coordinator', `broadcast CET #${broadcast.cetIndex ?? '?'} ${broadcast.closingTxid} (no key: the attestation decrypts both parties' adaptor signatures)`);
   await mineBlocks(s.rpc, 1);
   const settled = await waitForContractState(s.coordinatorUrl, offer.id, ['settled']);
   say('chain', `block ${String(settled.closingHeight)} confirms the CET; contract ${short(settled.contractId ?? '')} settled`);

@@ -9,7 +9,9 @@
 export { DEFAULT_PORTS, STACK_FLAGS, STACK_FLAGS_HELP, STACK_SIMULATED_DIFFICULTY, parseStackArgs, stackConfigFrom } from './config.js';
 export type { PortChoice, StackConfig } from './config.js';
 export { runDemo, poolShareBps } from './demo.js';
-export type { DemoOptions, DemoResult, DemoServices } from './demo.js';
+export type { DemoAgents, DemoOptions, DemoResult, DemoServices, Say } from './demo.js';
+export { demoAgents, describeAgentLine } from './demo-agents.js';
+export type { DemoAgentOptions, RunningDemoAgents } from './demo-agents.js';
 export { StackError, isStackError } from './errors.js';
 export type { StackErrorCode } from './errors.js';
 export { ensurePoolFunds, ensureWalletFunds, openOrCreateWallet } from './funds.js';
