@@ -20,6 +20,7 @@ import {
   stringifyJson,
   type JsonValue,
 } from '../protocol/messages/index.js';
+import { eventsQuerySchema } from '../src/api/oracle.js';
 import { ChainError } from '../src/chain/index.js';
 import { OracleError } from './errors.js';
 import { EVENT_KINDS, eventRules, rewardRuleOf } from '../protocol/events/index.js';
@@ -135,20 +136,7 @@ export function createApp(api: OracleApi): express.Express {
     send(res, 200, api.info());
   });
 
-  const listQuery = z
-    .object({
-      kind: z.enum(EVENT_KINDS).optional(),
-      state: z.enum(['announced', 'attested']).optional(),
-      address: z.string().min(1).max(128).optional(),
-      limit: z
-        .string()
-        .regex(/^[1-9]\d{0,5}$/)
-        .transform(Number)
-        .refine((n) => n <= api.maxListLimit, `at most ${api.maxListLimit}`)
-        .optional(),
-      after: z.string().min(1).max(512).optional(),
-    })
-    .strict();
+  const listQuery = eventsQuerySchema(EVENT_KINDS, api.maxListLimit);
 
   app.get('/v1/events', async (req, res) => {
     const q = parseOr400(listQuery, req.query, 'query');

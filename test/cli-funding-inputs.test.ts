@@ -1,5 +1,5 @@
 /**
- * src/cli/funding-inputs.ts (issue 9, hole 1) on a contract whose
+ * src/participant/funding-inputs.ts (issue 9, hole 1) on a contract whose
  * counterparty lists a coin of this wallet: the check that refuses it before
  * signing, the signer that signs only this party's input indexes even when
  * the wallet owns more, the outgoing PSBT that carries only this party's

@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../protocol/messages/index.js';
-import { startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
+import type { RunningCoordinator } from '../src/coordinator/index.js';
+import { startCoordinatorWithDashboard } from '../src/coordinator/main.js';
 import { contractCurve, stepAt } from '../src/dashboard/index.js';
 import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, saleParties, type SaleParties } from './coordinator-fixtures.js';
 import { deliveryEvidence, startEventOracle, type EventOracleServer } from './dashboard-fixtures.js';
@@ -137,7 +138,7 @@ describe.skipIf(browserPath === undefined)('dashboard in headless Chromium', () 
     mkdirSync(SHOTS, { recursive: true });
     oracle = await startEventOracle('dashboard-oracle');
     chain = new FakeChain();
-    coord = await startCoordinator(fakeChainCoordinatorConfig(join(dir, 'db'), oracle.url), { chain, now: () => clock, watch: false, log: () => undefined });
+    coord = await startCoordinatorWithDashboard(fakeChainCoordinatorConfig(join(dir, 'db'), oracle.url), { chain, now: () => clock, watch: false, log: () => undefined });
 
     // A settled sale: funded, confirmed, attested at 6000 bps with evidence, CET broadcast by the watcher and confirmed.
     settledParties = parties('dash-settled', 'hashpower-delivery/1000-1100/100ths/simdiff=140000000/settled');

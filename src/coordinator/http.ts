@@ -1,18 +1,19 @@
 /**
  * The coordinator's HTTP API (src/coordinator/API.md): routes, request
  * authentication (protocol/auth, over the exact body bytes), zod on every
- * input, and the error middleware mapping codes to statuses.
+ * input, and the error middleware mapping codes to statuses. Routes of others
+ * (the web dashboard) are mounted when the composer passes them
+ * (`CoordinatorAppOptions.mount`): this module knows none of them.
  *
  * This module does NOT implement any step (service.ts does).
  */
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { AUTH_HEADER_PUBKEY, AUTH_HEADER_SIGNATURE, AUTH_HEADER_TIMESTAMP, verifyRequest, type ReplayGuard } from '../../protocol/auth/index.js';
 import { isDlcError } from '../../protocol/errors.js';
 import { CHAIN_HASHES } from '../../protocol/messages/index.js';
 import { bodyBytes, errorMiddleware, notFound, parseBody, parseWith, rawBody } from '../http/index.js';
 import { CoordinatorError, errorResponse } from './errors.js';
-import { dashboardRouter } from '../dashboard/index.js';
 import { roleOf, type ContractRecord } from './lifecycle.js';
 import { isPublicRecord, publicRecord } from './privacy.js';
 import { contractView, offerView, type CoordinatorService } from './service.js';
@@ -68,8 +69,13 @@ function requireParty(signer: string | null, rec: ContractRecord | { key: string
   if (!ok) throw new CoordinatorError('FORBIDDEN', 'served only to the parties of this contract', { reason: 'not-a-party' });
 }
 
+export interface CoordinatorAppOptions {
+  /** Read-only routes served beside the API, before its 404 (the composer's: coordinator main mounts the dashboard). */
+  mount?: readonly RequestHandler[];
+}
+
 /** Builds the express app over a service. */
-export function coordinatorApp(svc: CoordinatorService): Express {
+export function coordinatorApp(svc: CoordinatorService, opts: CoordinatorAppOptions = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -175,8 +181,7 @@ export function coordinatorApp(svc: CoordinatorService): Express {
     res.json(contractView(await svc.cancel(id, signer)));
   });
 
-  // The web dashboard (HTML at / and /dashboard/..., read-only).
-  app.use(dashboardRouter(svc));
+  for (const handler of opts.mount ?? []) app.use(handler);
 
   app.use(notFound);
   app.use(errorMiddleware(

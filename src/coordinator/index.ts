@@ -5,23 +5,26 @@
  *
  * This entry does NOT read the environment (config.ts does, for main.ts).
  */
+import type { RequestHandler } from 'express';
+import type { CoordinatorQueries } from '../api/coordinator.js';
 import { BitcoinRpc } from '../chain/index.js';
 import { AdaptorEngine } from '../engine/index.js';
 import { listen } from '../http/index.js';
 import { parseConfig, type CoordinatorConfig, type CoordinatorConfigInput } from './config.js';
 import { coordinatorApp } from './http.js';
-import { CoordinatorService, type ChainPort, type Logger } from './service.js';
+import { CoordinatorService, coordinatorQueries, type ChainPort, type Logger } from './service.js';
 import { ContractStore } from './store.js';
 import { Watcher } from './watcher.js';
 
 export { API_VERSION, coordinatorApp } from './http.js';
+export type { CoordinatorAppOptions } from './http.js';
 export { coordinatorConfigSchema, loadConfig, parseConfig } from './config.js';
 export type { CoordinatorConfig, CoordinatorConfigInput } from './config.js';
 export { CoordinatorError, errorResponse, isCoordinatorError } from './errors.js';
 export type { CoordinatorErrorCode } from './errors.js';
 export { CONTRACT_STATES, TERMINAL_STATES } from './lifecycle.js';
 export type { ContractRecord, ContractState } from './lifecycle.js';
-export { CoordinatorService, contractView, offerView } from './service.js';
+export { CoordinatorService, contractView, coordinatorQueries, offerView } from './service.js';
 export type { ChainPort, Logger } from './service.js';
 export { ContractStore } from './store.js';
 export { Watcher } from './watcher.js';
@@ -36,6 +39,11 @@ export interface StartOptions {
   log?: Logger;
   /** Start the watcher's polling loop (default true). */
   watch?: boolean;
+  /**
+   * Read-only routes to serve beside the API, built over the service's public queries
+   * (coordinator main passes the dashboard; the coordinator itself knows no such routes).
+   */
+  mount?: (queries: CoordinatorQueries) => RequestHandler;
 }
 
 export interface RunningCoordinator {
@@ -69,7 +77,7 @@ export async function startCoordinator(input: CoordinatorConfig | CoordinatorCon
       log: opts.log ?? jsonLogger,
     });
     service.replay.restore(await store.getMeta<[string, number][]>(REPLAY_META) ?? []);
-    const http = await listen(coordinatorApp(service), config.host, config.port);
+    const http = await listen(coordinatorApp(service, { mount: opts.mount === undefined ? [] : [opts.mount(coordinatorQueries(service))] }), config.host, config.port);
     const watcher = new Watcher(service);
     if (opts.watch !== false) watcher.start();
     let stopping: Promise<void> | undefined;

@@ -26,29 +26,14 @@
  * unix ms) or do I/O.
  */
 import type { OfferTerms, TermsSummary } from '../../protocol/terms/index.js';
+import { CONTRACT_STATES, type ContractState } from '../api/coordinator.js';
 import { CoordinatorError } from './errors.js';
 
 /** Storage format version of a record. Bump on any change of shape (the golden snapshots fail first). */
 export const RECORD_VERSION = 2;
 
-export const CONTRACT_STATES = [
-  'offered',
-  'accepted',
-  'signed',
-  'funding-broadcast',
-  'confirmed',
-  'attested',
-  'cet-broadcast',
-  'settled',
-  'refund-broadcast',
-  'refunded',
-  'close-broadcast',
-  'closed',
-  'cancelled',
-  'failed',
-  'expired',
-] as const;
-export type ContractState = (typeof CONTRACT_STATES)[number];
+// The states are the API's vocabulary (src/api/coordinator.ts): clients and the dashboard name them too.
+export { CONTRACT_STATES, type ContractState };
 
 /** States from which nothing more happens. */
 export const TERMINAL_STATES: ReadonlySet<ContractState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed', 'expired']);

@@ -56,20 +56,5 @@ export function requiredBodyBytes(l: SizeLimits): number {
   return JSON_OVERHEAD_BYTES + Math.max(accept, sign);
 }
 
-// One hex check for the whole tree (protocol/messages); re-exported for the coordinator's schemas.
-export { isHexText } from '../../protocol/messages/index.js';
-
-/** True when `s` is non-empty padded base64 (RFC 4648 alphabet). One pass, no regex. */
-export function isBase64Text(s: string): boolean {
-  if (s.length === 0) return false;
-  let end = s.length;
-  if (s.charCodeAt(end - 1) === 61) end--;
-  if (end > 0 && s.charCodeAt(end - 1) === 61) end--;
-  if (end === 0) return false;
-  for (let i = 0; i < end; i++) {
-    const c = s.charCodeAt(i);
-    // A-Z, a-z, 0-9, +, /
-    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47)) return false;
-  }
-  return true;
-}
+// The text checks are shared with the API clients (src/api/text.ts).
+export { isBase64Text, isHexText } from '../api/text.js';

@@ -5,13 +5,20 @@
  * nothing: every state change is one atomic batch and the watcher re-drives
  * pending broadcasts at the next start.
  *
+ * This is the composition root of the coordinator process: the only module
+ * under src/coordinator/ that imports the dashboard, which it mounts over the
+ * service's read-only queries (`startCoordinatorWithDashboard`); the API
+ * (http.ts) and the dashboard know each other only through
+ * src/api/coordinator.ts `CoordinatorQueries`.
+ *
  * This module does NOT parse anything beyond `--config` / `--help`.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { loadConfig } from './config.js';
-import { jsonLogger, startCoordinator } from './index.js';
+import { dashboardRouter } from '../dashboard/index.js';
+import { loadConfig, type CoordinatorConfig, type CoordinatorConfigInput } from './config.js';
+import { jsonLogger, startCoordinator, type RunningCoordinator, type StartOptions } from './index.js';
 
 const USAGE = `usage: hashdlc-coordinator [--config FILE]
 
@@ -19,6 +26,14 @@ Runs the hashdlc coordinator (offer book, PSBT assembly, keyless settlement).
 Configuration: a JSON file (--config or HASHDLC_COORDINATOR_CONFIG) and/or
 HASHDLC_COORDINATOR_{HOST,PORT,DATA_DIR,NETWORK,RPC_URL,RPC_USER,RPC_PASSWORD,ORACLES,HASH_PROFILE}.
 `;
+
+/**
+ * The coordinator as its process runs it: the API and the web dashboard (HTML at `/` and `/dashboard/...`).
+ * @throws as `startCoordinator`.
+ */
+export function startCoordinatorWithDashboard(input: CoordinatorConfig | CoordinatorConfigInput, opts: Omit<StartOptions, 'mount'> = {}): Promise<RunningCoordinator> {
+  return startCoordinator(input, { ...opts, mount: (queries) => dashboardRouter(queries) });
+}
 
 /** Runs until a signal; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -34,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`hashdlc-coordinator: invalid configuration\n${text}\n${USAGE}`);
     return 2;
   }
-  const running = await startCoordinator(config);
+  const running = await startCoordinatorWithDashboard(config);
   jsonLogger('info', 'coordinator listening', { url: running.url, network: config.network, dataDir: config.dataDir });
   // One line on stdout so a parent process (tests, scripts) can find the URL.
   process.stdout.write(`${JSON.stringify({ url: running.url })}\n`);

@@ -1,32 +1,17 @@
 /**
- * The coordinator's view of the oracles, over HTTP only (oracle/API.md v1):
- * `GET /v1/info`, `GET /v1/events/:id` (the announcement), `GET
- * /v1/events/:id/attestation`. Answers are decoded with protocol/messages;
- * checking them (signatures, equality with an offer) is the caller's job.
+ * The coordinator's view of the oracles: the one oracle client
+ * (src/api/oracle-client.ts, oracle/API.md v1) with the coordinator's
+ * timeout (10 s), its cache of `GET /v1/info`, and its error code: every
+ * failure is a CoordinatorError ORACLE_UNAVAILABLE. Answers are decoded with
+ * protocol/messages; checking them (signatures, equality with an offer) is the
+ * caller's job.
  *
  * This module does NOT verify signatures, cache attestations or retry.
  */
-import { z } from 'zod';
 import type { OracleAnnouncement, OracleAttestation } from '../../protocol/messages/index.js';
 import { decodeMessage, fromHex } from '../../protocol/messages/index.js';
+import { OracleClient as ApiOracleClient, ServiceError } from '../api/index.js';
 import { CoordinatorError } from './errors.js';
-
-const infoSchema = z.object({ publicKey: z.string().regex(/^[0-9a-f]{64}$/), hashProfile: z.enum(['sha256', 'tagged']) }).loose();
-const paramsSchema = z.object({
-  kind: z.string(),
-  window: z.object({ start: z.number().int(), end: z.number().int() }).nullable(),
-  deliveryAddress: z.string().nullable().optional(),
-  hashrateThs: z.string().nullable().optional(),
-  rewardRule: z.string().nullable().optional(),
-}).loose();
-const eventSchema = z.object({
-  eventId: z.string(),
-  announcement: z.object({ hex: z.string().regex(/^[0-9a-f]+$/) }).loose(),
-  params: paramsSchema.optional(),
-  attestHeight: z.number().int().optional(),
-  state: z.string().optional(),
-}).loose();
-const attestationSchema = z.object({ eventId: z.string(), outcome: z.string(), hex: z.string().regex(/^[0-9a-f]+$/) }).loose();
 
 export interface OracleInfoJson {
   publicKey: string;
@@ -66,31 +51,36 @@ function unavailable(url: string, what: string, cause?: unknown): CoordinatorErr
   return new CoordinatorError('ORACLE_UNAVAILABLE', `oracle ${url}: ${what}`, { cause, details: { oracle: url } });
 }
 
+/** What went wrong with a request, in the coordinator's words. */
+function failed(url: string, what: string, err: unknown): CoordinatorError {
+  if (!(err instanceof ServiceError)) return unavailable(url, `${what}: ${err instanceof Error ? err.message : String(err)}`, err);
+  if (err.failure === 'timeout' || err.failure === 'unreachable') return unavailable(url, 'unreachable', err);
+  if (err.failure === 'not-json') return unavailable(url, `HTTP ${err.status ?? '?'} with a body that is not JSON`, err);
+  return unavailable(url, `${what} answered HTTP ${err.status ?? '?'}`, err);
+}
+
+/** Decodes a served message of the expected type. @throws {CoordinatorError} ORACLE_UNAVAILABLE. */
+function decodeAs<T extends 'oracle_announcement' | 'oracle_attestation'>(url: string, hex: string, type: T, what: string) {
+  const bytes = fromHex(hex);
+  let msg;
+  try {
+    msg = decodeMessage(bytes);
+  } catch (cause) {
+    throw unavailable(url, `${what} does not decode`, cause);
+  }
+  if (msg.type !== type) throw unavailable(url, `${what} hex is a ${msg.type}`);
+  return { bytes, message: msg.message as T extends 'oracle_announcement' ? OracleAnnouncement : OracleAttestation };
+}
+
 /** One oracle base URL. */
 export class OracleClient {
   readonly url: string;
-  readonly #timeoutMs: number;
+  readonly #api: ApiOracleClient;
   #info: OracleInfoJson | undefined;
 
   constructor(url: string, timeoutMs = 10_000) {
-    this.url = url.replace(/\/+$/, '');
-    this.#timeoutMs = timeoutMs;
-  }
-
-  async #get(path: string): Promise<{ status: number; json: unknown }> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.url}${path}`, { signal: AbortSignal.timeout(this.#timeoutMs), headers: { accept: 'application/json' } });
-    } catch (cause) {
-      throw unavailable(this.url, 'unreachable', cause);
-    }
-    let json: unknown;
-    try {
-      json = await res.json();
-    } catch (cause) {
-      throw unavailable(this.url, `HTTP ${res.status} with a body that is not JSON`, cause);
-    }
-    return { status: res.status, json };
+    this.#api = new ApiOracleClient(url, { timeoutMs });
+    this.url = this.#api.url;
   }
 
   /**
@@ -99,10 +89,13 @@ export class OracleClient {
    */
   async info(): Promise<OracleInfoJson> {
     if (this.#info !== undefined) return this.#info;
-    const { status, json } = await this.#get('/v1/info');
-    const parsed = infoSchema.safeParse(json);
-    if (status !== 200 || !parsed.success) throw unavailable(this.url, `GET /v1/info answered HTTP ${status} without publicKey/hashProfile`);
-    this.#info = { publicKey: parsed.data.publicKey, hashProfile: parsed.data.hashProfile };
+    let info;
+    try {
+      info = await this.#api.infoKey();
+    } catch (err) {
+      throw failed(this.url, 'GET /v1/info', err);
+    }
+    this.#info = { publicKey: info.publicKey, hashProfile: info.hashProfile };
     return this.#info;
   }
 
@@ -111,23 +104,19 @@ export class OracleClient {
    * @throws {CoordinatorError} ORACLE_UNAVAILABLE (unreachable, other errors, undecodable answer).
    */
   async announcement(eventId: string): Promise<FetchedAnnouncement | null> {
-    const { status, json } = await this.#get(`/v1/events/${encodeURIComponent(eventId)}`);
-    if (status === 404) return null;
-    const parsed = eventSchema.safeParse(json);
-    if (status !== 200 || !parsed.success) throw unavailable(this.url, `GET /v1/events/:id answered HTTP ${status}`);
-    const bytes = fromHex(parsed.data.announcement.hex);
-    let msg;
+    let ev;
     try {
-      msg = decodeMessage(bytes);
-    } catch (cause) {
-      throw unavailable(this.url, 'announcement does not decode', cause);
+      ev = await this.#api.announcedEvent(eventId);
+    } catch (err) {
+      throw failed(this.url, 'GET /v1/events/:id', err);
     }
-    if (msg.type !== 'oracle_announcement') throw unavailable(this.url, `announcement hex is a ${msg.type}`);
-    const p = parsed.data.params;
+    if (ev === null) return null;
+    const { bytes, message } = decodeAs(this.url, ev.announcement.hex, 'oracle_announcement', 'announcement');
+    const p = ev.params;
     const params: EventParams | null = p === undefined ? null : {
       kind: p.kind, window: p.window, deliveryAddress: p.deliveryAddress ?? null, hashrateThs: p.hashrateThs ?? null, rewardRule: p.rewardRule ?? null,
     };
-    return { announcement: msg.message, bytes, params, attestHeight: parsed.data.attestHeight ?? null, attested: parsed.data.state === 'attested' };
+    return { announcement: message, bytes, params, attestHeight: ev.attestHeight ?? null, attested: ev.state === 'attested' };
   }
 
   /**
@@ -135,18 +124,15 @@ export class OracleClient {
    * @throws {CoordinatorError} ORACLE_UNAVAILABLE.
    */
   async attestation(eventId: string): Promise<FetchedAttestation | null> {
-    const { status, json } = await this.#get(`/v1/events/${encodeURIComponent(eventId)}/attestation`);
-    if (status === 404) return null;
-    const parsed = attestationSchema.safeParse(json);
-    if (status !== 200 || !parsed.success) throw unavailable(this.url, `GET /v1/events/:id/attestation answered HTTP ${status}`);
-    const bytes = fromHex(parsed.data.hex);
-    let msg;
+    let a;
     try {
-      msg = decodeMessage(bytes);
-    } catch (cause) {
-      throw unavailable(this.url, 'attestation does not decode', cause);
+      a = await this.#api.attestationJson(eventId, { anyNotFound: true });
+    } catch (err) {
+      throw failed(this.url, 'GET /v1/events/:id/attestation', err);
     }
-    if (msg.type !== 'oracle_attestation') throw unavailable(this.url, `attestation hex is a ${msg.type}`);
-    return { attestation: msg.message, bytes, outcome: parsed.data.outcome };
+    if (a === null) return null;
+    if (a.hex === undefined) throw unavailable(this.url, 'GET /v1/events/:id/attestation answered without the attestation hex');
+    const { bytes, message } = decodeAs(this.url, a.hex, 'oracle_attestation', 'attestation');
+    return { attestation: message, bytes, outcome: a.outcome };
   }
 }

@@ -50,10 +50,10 @@ import { isChainError } from '../chain/index.js';
 import type { AdaptorEngine } from '../engine/index.js';
 import { verifyContractCets } from '../engine/contract.js';
 import { checkCloseSignature, closePsbt, closeSignatureFromPsbt, signedCloseTransaction, unsignedClose } from '../../protocol/tx/index.js';
+import { coordinatorRequestSchemas, type CoordinatorQueries, type PublicContract } from '../api/coordinator.js';
 import type { CoordinatorConfig } from './config.js';
 import { ContractDataCache, fundingOf, type ContractMessages } from './contract-data.js';
 import { CoordinatorError } from './errors.js';
-import { isBase64Text, isHexText } from './limits.js';
 import {
   acceptOffer,
   cancelContract,
@@ -68,10 +68,10 @@ import {
   type CloseProposal,
   type ContractRecord,
   type ContractState,
-  CONTRACT_STATES,
   type OracleRef,
 } from './lifecycle.js';
 import { OracleClient, type EventParams } from './oracle-client.js';
+import { publicRecord } from './privacy.js';
 import type { ContractStore } from './store.js';
 import {
   checkEventAgainstTerms,
@@ -102,41 +102,9 @@ export type Logger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Re
 
 // ------------------------------------------------------------------ request schemas
 
-// Linear checks (limits.ts): a repeated-group regex throws RangeError on large bodies.
-const hexString = (max: number) => z.string().max(max).refine(isHexText, 'hex').transform((s) => s.toLowerCase());
-const xonly = z.string().regex(/^[0-9a-fA-F]{64}$/, '32-byte hex').transform((s) => s.toLowerCase());
-const base64 = (max: number) => z.string().max(max).refine(isBase64Text, 'base64');
-const u64 = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'decimal u64').refine((s) => BigInt(s) < 1n << 64n, 'exceeds u64');
-
+/** The request schemas of the API (src/api/coordinator.ts) over this coordinator's terms schema and body limit. */
 export function requestSchemas(maxBodyBytes: number) {
-  return {
-    offer: z.object({ offer: hexString(maxBodyBytes), identityPubkey: xonly, terms: offerTermsSchema }).strict(),
-    accept: z.object({ accept: hexString(maxBodyBytes), identityPubkey: xonly }).strict(),
-    sign: z.object({ sign: hexString(maxBodyBytes), fundingPsbt: base64(maxBodyBytes).optional() }).strict(),
-    fund: z.object({ fundingPsbt: base64(maxBodyBytes) }).strict(),
-    close: z.object({
-      offerPayout: u64,
-      acceptPayout: u64,
-      signature: hexString(128).refine((s) => s.length === 128, '64-byte compact signature').optional(),
-      closePsbt: base64(1_000_000).optional(),
-    }).strict(),
-    cancel: z.object({}).strict(),
-    offersQuery: z.object({
-      template: z.enum(['hashpower-sale', 'hashprice-forward', 'hashprice-call', 'custom-curve']).optional(),
-      windowStart: z.coerce.number().int().min(0).optional(),
-      windowEnd: z.coerce.number().int().min(0).optional(),
-      minPrice: u64.optional(),
-      maxPrice: u64.optional(),
-      limit: z.coerce.number().int().min(1).optional(),
-      after: z.string().max(300).optional(),
-    }).strict(),
-    contractsQuery: z.object({
-      state: z.enum(CONTRACT_STATES).optional(),
-      party: xonly.optional(),
-      limit: z.coerce.number().int().min(1).optional(),
-      after: z.string().max(300).optional(),
-    }).strict(),
-  };
+  return coordinatorRequestSchemas(maxBodyBytes, offerTermsSchema);
 }
 export type RequestSchemas = ReturnType<typeof requestSchemas>;
 type Body<K extends keyof RequestSchemas> = z.output<RequestSchemas[K]>;
@@ -790,4 +758,37 @@ export class CoordinatorService {
   messagesOf(rec: ContractRecord): Promise<ContractMessages> {
     return this.data.messages(rec);
   }
+}
+
+// ------------------------------------------------------------------ read-only queries (the dashboard's port)
+
+/** A record as the unauthenticated API serves it (privacy.ts): what every query answers. */
+function publicView(rec: ContractRecord): PublicContract {
+  // contractView(publicRecord(...)) is the JSON of `GET /v1/contracts/:id` without a signature; PublicContract types it.
+  return contractView(publicRecord(rec)) as unknown as PublicContract;
+}
+
+/**
+ * The service as `CoordinatorQueries` (src/api/coordinator.ts): read-only, public views only.
+ * Whoever composes the HTTP app hands this to the dashboard, so the dashboard needs no service internals.
+ */
+export function coordinatorQueries(svc: CoordinatorService): CoordinatorQueries {
+  return {
+    network: svc.config.network,
+    oracleUrls: svc.config.oracles,
+    tipHeight: () => svc.chain.getBlockCount(),
+    async contractsByState(state, page) {
+      const p = await svc.store.listByState(state, { limit: page.limit, after: page.after });
+      return { contracts: p.records.map(publicView), next: p.next };
+    },
+    async contract(id) {
+      const rec = await svc.store.get(id.toLowerCase());
+      return rec === undefined ? null : publicView(rec);
+    },
+    async offerMessage(id) {
+      // The offer_dlc stays public in every state (privacy.ts: the book showed it).
+      return (await svc.store.messages(id.toLowerCase())).offer ?? null;
+    },
+    log: (level, msg, fields) => svc.log(level, msg, fields),
+  };
 }

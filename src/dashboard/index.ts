@@ -1,12 +1,13 @@
 /**
  * The coordinator's web dashboard: server-rendered pages (offer book,
  * contracts with their timeline, transactions and payout chart, oracle events
- * with their evidence) mounted on the coordinator's HTTP app by
- * `dashboardRouter(service)`. See router.ts for the routes.
+ * with their evidence) mounted on the coordinator's HTTP app by its composer
+ * as `dashboardRouter(queries)` over `CoordinatorQueries` (src/api/coordinator.ts).
+ * See router.ts for the routes.
  *
- * This entry does NOT start a server of its own, and the dashboard never
- * writes: it reads the coordinator's store, its node (tip height) and, server
- * side, its configured oracles.
+ * This entry does NOT start a server of its own, imports nothing of the
+ * coordinator's service, and never writes: it reads the coordinator's public
+ * queries (contracts, the node's tip) and, server side, its configured oracles.
  */
 export { dashboardRouter, DASHBOARD_CSP } from './router.js';
 export type { DashboardOptions } from './router.js';

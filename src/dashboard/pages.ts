@@ -11,8 +11,7 @@
  */
 import { address as btcAddress, networks, type Network } from 'bitcoinjs-lib';
 import { fromHex } from '../../protocol/messages/index.js';
-import type { AcceptPart, ClosingConfirmPart, ClosingPart, ContractRecord, ContractState, FundingPart } from '../coordinator/lifecycle.js';
-import { CONTRACT_STATES } from '../coordinator/lifecycle.js';
+import { CONTRACT_STATES, type ContractState, type PublicContract } from '../api/coordinator.js';
 import { chartCaption, renderPayoutChart, stepAt } from './chart.js';
 import type { ContractCurve } from './curve.js';
 import { formatSats, formatShortTime, formatTime, groupDigits, shortHex, shortText } from './format.js';
@@ -123,28 +122,34 @@ export function scriptText(spkHex: string, network: string): string {
 }
 
 /** Price of an offer as its summary states it, with its unit. */
-function priceText(rec: ContractRecord): string {
+function priceText(rec: PublicContract): string {
   const s = rec.summary;
   if (s.template === 'hashprice-forward' || s.template === 'hashprice-call') return `${groupDigits(s.price)} sats/PH/day`;
   return formatSats(s.price);
 }
 
 /**
- * Every field a record may have, for display (the union narrowed by presence); a
- * public summary (src/coordinator/privacy.ts) has `fundingBroadcast` for the party-only `fundingTx`.
+ * A contract as given, for display: the coordinator gives the dashboard public views only
+ * (src/api/coordinator.ts `CoordinatorQueries`), but a renderer shows what a fuller record
+ * carries too (party-only fields, absent from every public view: the pages never ask for them).
  */
-type AnyRecord = ContractRecord & Partial<AcceptPart & FundingPart & ClosingPart & ClosingConfirmPart> & { endedFrom?: ContractState; reason?: string; fundingBroadcast?: boolean };
+type AnyRecord = PublicContract & {
+  accepter?: { identityPubkey?: string; fundingPubkey?: string; payoutSpk?: string };
+  contractId?: string;
+  fundingTx?: string;
+  closeProposal?: { offerPayout: string; acceptPayout: string; offerSignature: string | null; acceptSignature: string | null } | null;
+};
 
 // ------------------------------------------------------------------ offer book
 
 export interface OfferBookData {
-  offers: ContractRecord[];
+  offers: PublicContract[];
   next: string | null;
   /** The newest contracts past the offer stage, for a glance. */
-  recent: ContractRecord[];
+  recent: PublicContract[];
 }
 
-function offerRow(r: ContractRecord): SafeHtml {
+function offerRow(r: PublicContract): SafeHtml {
   const s = r.summary;
   const event = r.oracles[0]?.eventId ?? '';
   return html`<tr data-id="${r.id}">
@@ -160,7 +165,7 @@ function offerRow(r: ContractRecord): SafeHtml {
 </tr>`;
 }
 
-function contractRow(r: ContractRecord): SafeHtml {
+function contractRow(r: PublicContract): SafeHtml {
   const a = r as AnyRecord;
   const closing = a.closingTxid !== undefined ? html`${a.closingKind ?? ''} <span class="mono nowrap" title="${a.closingTxid}">${shortHex(a.closingTxid, 5)}</span>` : '—';
   const payouts = a.payouts !== undefined ? html`${groupDigits(a.payouts.offer)} / ${groupDigits(a.payouts.accept)}` : '—';
@@ -177,7 +182,7 @@ function contractRow(r: ContractRecord): SafeHtml {
 </tr>`;
 }
 
-function contractsTable(records: readonly ContractRecord[]): SafeHtml {
+function contractsTable(records: readonly PublicContract[]): SafeHtml {
   if (records.length === 0) return html`<p class="empty">No contracts here yet.</p>`;
   return html`<div class="table-wrap"><table class="contracts">
 <thead><tr><th>Contract</th><th>Template</th><th>State</th><th class="num">Blocks</th><th class="num">DLC (sats)</th><th>Closing tx</th><th class="num">Outcome</th><th class="num" title="offerer / accepter">Payouts (sats)</th><th>Updated (UTC)</th></tr></thead>
@@ -201,7 +206,7 @@ export function offerBookPage(d: OfferBookData, ctx: PageContext): string {
 // ------------------------------------------------------------------ contracts
 
 export interface ContractsData {
-  records: ContractRecord[];
+  records: PublicContract[];
   state: ContractState | null;
   next: string | null;
 }
@@ -228,7 +233,7 @@ export interface OracleStatus {
 }
 
 export interface ContractPageData {
-  rec: ContractRecord;
+  rec: PublicContract;
   curve: ContractCurve | null;
   curveError: string | null;
   /** The outcome to mark on the chart: the settled CET's, else the oracle's attested one. */
@@ -254,7 +259,7 @@ function stepper(rec: AnyRecord): SafeHtml {
   return html`<ol class="stepper" aria-label="Lifecycle">${path.map((s, i) => html`<li class="${i < at ? 'done' : i === at ? 'current' : ''}">${s}</li>`)}</ol>`;
 }
 
-function timeline(rec: ContractRecord): SafeHtml {
+function timeline(rec: PublicContract): SafeHtml {
   return html`<ol class="timeline">${rec.history.map((h) => html`<li><span class="when">${formatTime(h.at)}</span>${stateBadge(h.state)}${h.note !== undefined ? html` <span class="what">${h.note}</span>` : ''}</li>`)}</ol>`;
 }
 
@@ -351,7 +356,7 @@ ${p.payoutSpk !== undefined ? html`<dt>Payout to</dt><dd class="mono">${scriptTe
   return html`<section class="card" id="parties"><h2>Parties</h2><div class="grid2">${party(roles[0]!, rec.offerer)}${party(roles[1]!, rec.accepter)}</div></section>`;
 }
 
-function headline(rec: ContractRecord): string {
+function headline(rec: PublicContract): string {
   const s = rec.summary;
   const parts = [templateName(s.template)];
   if (s.hashrateThs !== null) parts.push(`${groupDigits(s.hashrateThs)} TH/s`);

@@ -1,9 +1,11 @@
 /**
- * The dashboard's express router, mounted on the coordinator's app: server-
+ * The dashboard's express router, mounted on the coordinator's app by its
+ * composer (src/coordinator/main.ts): server-
  * rendered HTML pages (`/`, `/dashboard/...`), the stylesheet, and two small
  * read-only endpoints the coordinator API lacks (`/dashboard/api/contracts/
  * :id/payout-curve` as JSON and `.svg`). Data comes from the coordinator's
- * store (index ranges, as the API's lists), the payout curve is recomputed
+ * read-only queries (src/api/coordinator.ts `CoordinatorQueries`: index ranges,
+ * as the API's lists, never its service internals), the payout curve is recomputed
  * with protocol/ from the stored offer and terms (cached per contract: terms
  * never change), oracle data through the server-side `OracleProxy`, the tip
  * from the node (best effort, with a short timeout).
@@ -13,9 +15,9 @@
  * answer carries a Content-Security-Policy with no script and no inline
  * style at all.
  *
- * Pages show only what is public (coordinator/privacy.ts `publicRecord`): the
- * offer book and contract summaries, never a contract's messages, PSBTs or the
- * accepter's keys.
+ * Pages show only what is public: the queries answer public views only
+ * (coordinator/privacy.ts rules), the offer book and contract summaries, never
+ * a contract's messages, PSBTs or the accepter's keys.
  *
  * This module does NOT change anything: only GET routes, no state writes,
  * and the oracles are reached by configured index, never by a URL from the
@@ -24,12 +26,8 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { decodeOfferDlc } from '../../protocol/messages/index.js';
-import type { ContractRecord, ContractState } from '../coordinator/lifecycle.js';
-import { CONTRACT_STATES } from '../coordinator/lifecycle.js';
-import type { CoordinatorService } from '../coordinator/service.js';
-import { templateFromTerms } from '../../protocol/terms/index.js';
-import { isCoordinatorError } from '../coordinator/errors.js';
-import { publicRecord } from '../coordinator/privacy.js';
+import { CONTRACT_STATES, type ContractState, type CoordinatorQueries, type PublicContract } from '../api/coordinator.js';
+import { offerTermsSchema, templateFromTerms } from '../../protocol/terms/index.js';
 import { HttpError } from '../http/index.js';
 import { renderPayoutChart } from './chart.js';
 import { contractCurve, curveJson, type ContractCurve } from './curve.js';
@@ -108,12 +106,12 @@ class SmallCache<V> {
 }
 
 /**
- * The dashboard over a running coordinator service (mount with `app.use(dashboardRouter(svc))`
- * before the coordinator's 404 handler).
+ * The dashboard over a coordinator's read-only queries (src/api/coordinator.ts; the service's
+ * `coordinatorQueries(svc)`): whoever composes the HTTP app mounts it before the 404 handler.
  */
-export function dashboardRouter(svc: CoordinatorService, opts: DashboardOptions = {}): Router {
+export function dashboardRouter(q: CoordinatorQueries, opts: DashboardOptions = {}): Router {
   const router = Router();
-  const proxy = new OracleProxy(svc.config.oracles, { ...(opts.oracleTimeoutMs !== undefined ? { timeoutMs: opts.oracleTimeoutMs } : {}), ...(opts.fetch !== undefined ? { fetch: opts.fetch } : {}) });
+  const proxy = new OracleProxy(q.oracleUrls, { ...(opts.oracleTimeoutMs !== undefined ? { timeoutMs: opts.oracleTimeoutMs } : {}), ...(opts.fetch !== undefined ? { fetch: opts.fetch } : {}) });
   const pageSize = opts.pageSize ?? 50;
   const tipTimeoutMs = opts.tipTimeoutMs ?? 1500;
   const curves = new SmallCache<ContractCurve>(64);
@@ -123,38 +121,39 @@ export function dashboardRouter(svc: CoordinatorService, opts: DashboardOptions 
     const timeout = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), tipTimeoutMs);
     });
-    const tip = await Promise.race([svc.chain.getBlockCount().catch(() => null), timeout]);
+    const tip = await Promise.race([q.tipHeight().catch(() => null), timeout]);
     clearTimeout(timer);
-    return { network: svc.config.network, tip };
+    return { network: q.network, tip };
   }
 
   /** The curve of a record, from its stored offer and terms (cached when computed; a failure is retried next time). */
-  async function curveOf(rec: ContractRecord): Promise<{ curve: ContractCurve } | { error: string }> {
+  async function curveOf(rec: PublicContract): Promise<{ curve: ContractCurve } | { error: string }> {
     const hit = curves.get(rec.id);
     if (hit !== undefined) return { curve: hit };
     try {
-      const raw = await svc.store.messages(rec.id);
-      if (raw.offer === undefined) throw new Error('no stored offer');
-      const ci = decodeOfferDlc(raw.offer).contractInfo;
+      const offer = await q.offerMessage(rec.id);
+      if (offer === null) throw new Error('no stored offer');
+      const ci = decodeOfferDlc(offer).contractInfo;
       if (!('singleContractInfo' in ci)) throw new Error('not a single contract');
-      const curve = contractCurve(templateFromTerms(rec.terms, ci.singleContractInfo.contractInfo.oracleInfo));
+      const curve = contractCurve(templateFromTerms(offerTermsSchema.parse(rec.terms), ci.singleContractInfo.contractInfo.oracleInfo));
       curves.set(rec.id, curve);
       return { curve };
     } catch (err) {
-      svc.log('warn', 'dashboard: payout curve failed', { id: rec.id, error: err instanceof Error ? err.message : String(err) });
+      q.log('warn', 'dashboard: payout curve failed', { id: rec.id, error: err instanceof Error ? err.message : String(err) });
       return { error: err instanceof Error ? err.message : String(err) };
     }
   }
 
   /** The outcome the contract settled on (a CET), if any. */
-  function settledOutcome(rec: ContractRecord): bigint | null {
-    const r = rec as ContractRecord & { closingKind?: string; outcome?: string | null };
-    return r.closingKind === 'cet' && typeof r.outcome === 'string' && /^\d+$/.test(r.outcome) ? BigInt(r.outcome) : null;
+  function settledOutcome(rec: PublicContract): bigint | null {
+    return rec.closingKind === 'cet' && typeof rec.outcome === 'string' && /^\d+$/.test(rec.outcome) ? BigInt(rec.outcome) : null;
   }
 
-  async function mustRecord(id: string): Promise<ContractRecord> {
+  async function mustRecord(id: string): Promise<PublicContract> {
     if (!idSchema.safeParse(id).success) throw badRequest('a contract id is 64 hex digits');
-    return svc.mustGet(id);
+    const rec = await q.contract(id);
+    if (rec === null) throw new HttpError(404, 'NOT_FOUND', `no offer or contract ${id}`, 'unknown-id');
+    return rec;
   }
 
   /** Wraps a page handler: errors become HTML error pages. */
@@ -166,8 +165,7 @@ export function dashboardRouter(svc: CoordinatorService, opts: DashboardOptions 
     } catch (err) {
       const ctx = await ctxP;
       if (err instanceof HttpError) return sendHtml(res, err.status, errorPage(err.status, err.message, ctx));
-      if (isCoordinatorError(err) && err.code === 'NOT_FOUND') return sendHtml(res, 404, errorPage(404, err.message, ctx));
-      svc.log('error', 'dashboard page failed', { path: req.path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      q.log('error', 'dashboard page failed', { path: req.path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       sendHtml(res, 500, errorPage(500, 'The page could not be built; the coordinator log has the details.', ctx));
     }
   };
@@ -179,26 +177,26 @@ export function dashboardRouter(svc: CoordinatorService, opts: DashboardOptions 
   };
 
   router.get(['/', '/dashboard', '/dashboard/'], page(async (req) => {
-    const q = parse(homeQuery, req.query);
-    const offers = await svc.store.listByState('offered', { limit: pageSize, after: q.after });
-    const recent: ContractRecord[] = [];
+    const query = parse(homeQuery, req.query);
+    const offers = await q.contractsByState('offered', { limit: pageSize, after: query.after });
+    const recent: PublicContract[] = [];
     for (const s of CONTRACT_STATES) {
       if (s === 'offered') continue;
-      recent.push(...(await svc.store.listByState(s, { limit: 10 })).records);
+      recent.push(...(await q.contractsByState(s, { limit: 10 })).contracts);
     }
     recent.sort((a, b) => b.updatedAt - a.updatedAt);
-    return { body: (ctx) => offerBookPage({ offers: offers.records, next: offers.next, recent: recent.slice(0, 10) }, ctx) };
+    return { body: (ctx) => offerBookPage({ offers: offers.contracts, next: offers.next, recent: recent.slice(0, 10) }, ctx) };
   }));
 
   router.get('/dashboard/contracts', page(async (req) => {
-    const q = parse(contractsQuery, req.query);
-    if (q.state !== undefined) {
-      const p = await svc.store.listByState(q.state, { limit: pageSize, after: q.after });
-      return { body: (ctx) => contractsPage({ records: p.records, state: q.state as ContractState, next: p.next }, ctx) };
+    const query = parse(contractsQuery, req.query);
+    if (query.state !== undefined) {
+      const p = await q.contractsByState(query.state, { limit: pageSize, after: query.after });
+      return { body: (ctx) => contractsPage({ records: p.contracts, state: query.state as ContractState, next: p.next }, ctx) };
     }
     // The newest of every state (each state's index read for one page, then merged).
-    const all: ContractRecord[] = [];
-    for (const s of CONTRACT_STATES) all.push(...(await svc.store.listByState(s, { limit: pageSize })).records);
+    const all: PublicContract[] = [];
+    for (const s of CONTRACT_STATES) all.push(...(await q.contractsByState(s, { limit: pageSize })).contracts);
     all.sort((a, b) => b.createdAt - a.createdAt);
     return { body: (ctx) => contractsPage({ records: all.slice(0, pageSize), state: null, next: null }, ctx) };
   }));
@@ -226,8 +224,8 @@ export function dashboardRouter(svc: CoordinatorService, opts: DashboardOptions 
     }
     return {
       body: (ctx) => contractPage({
-        // Only what the public may see (coordinator/privacy.ts): the dashboard is unauthenticated.
-        rec: publicRecord(rec),
+        // Only what the public may see: the queries answer public views (the dashboard is unauthenticated).
+        rec,
         curve: 'curve' in curve ? curve.curve : null,
         curveError: 'error' in curve ? curve.error : null,
         attested,
@@ -257,7 +255,7 @@ export function dashboardRouter(svc: CoordinatorService, opts: DashboardOptions 
 
   // ---- read-only data the coordinator API lacks (errors: the coordinator's JSON error middleware)
 
-  async function curveFor(id: string): Promise<{ rec: ContractRecord; curve: ContractCurve }> {
+  async function curveFor(id: string): Promise<{ rec: PublicContract; curve: ContractCurve }> {
     const rec = await mustRecord(id);
     const c = await curveOf(rec);
     if ('error' in c) throw new HttpError(500, 'INTERNAL', `payout curve: ${c.error}`);

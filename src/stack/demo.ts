@@ -31,6 +31,7 @@ import {
 import type { BitcoinRpc } from '../chain/index.js';
 import { verifyOracleEvent } from '../participant/index.js';
 import { mineAsPool, mineBlocks, mineToHeight, strangerAddress } from '../../regtest/index.js';
+import { OracleClient } from '../api/index.js';
 import { StackError } from './errors.js';
 import { curvePayouts, offerHexOf, onChainPayouts, onChainValue, waitForAttestation, waitForContractState, type Payouts } from './observe.js';
 import { offerArgs, type StackParticipant } from './participant.js';
@@ -105,11 +106,14 @@ export interface DemoResult {
 
 /** The numeric event's digits and precision, from the oracle. */
 async function eventDigits(oracleUrl: string, eventId: string): Promise<{ nbDigits: number; precision: number }> {
-  const res = await fetch(`${oracleUrl}/v1/events/${encodeURIComponent(eventId)}`, { signal: AbortSignal.timeout(10_000) });
-  const ev = (await res.json()) as { params?: { descriptor?: { nbDigits?: number; precision?: number } } };
-  const d = ev.params?.descriptor;
-  if (!res.ok || d?.nbDigits === undefined) throw new StackError('STACK_SERVICE', `oracle event ${eventId}: HTTP ${res.status}`);
-  return { nbDigits: d.nbDigits, precision: d.precision ?? 0 };
+  let d: Record<string, unknown>;
+  try {
+    d = (await new OracleClient(oracleUrl, { timeoutMs: 10_000 }).event(eventId)).params.descriptor;
+  } catch (err) {
+    throw new StackError('STACK_SERVICE', `oracle event ${eventId}: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof d.nbDigits !== 'number') throw new StackError('STACK_SERVICE', `oracle event ${eventId}: not a numeric event`);
+  return { nbDigits: d.nbDigits, precision: typeof d.precision === 'number' ? d.precision : 0 };
 }
 
 const fmt = (n: bigint | number): string => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');

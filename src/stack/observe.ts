@@ -3,7 +3,8 @@
  * do: the coordinator's view (polled until a state), the oracle's
  * attestation (polled until served), what a closing transaction actually
  * paid on chain to each party's payout script, and what the contract's
- * payout curve says each party should get at an outcome.
+ * payout curve says each party should get at an outcome. Services are read
+ * through their one client (src/api).
  *
  * Expected payouts come from the human terms, not from the CETs: the
  * contract is rebuilt with protocol/templates (`templateFromTerms`) over the
@@ -18,6 +19,8 @@ import { templateFromTerms, offerTermsSchema } from '../../protocol/terms/index.
 import { payoutAt } from '../../protocol/numeric/index.js';
 import { DUST_LIMIT } from '../../protocol/tx/index.js';
 import { decodeOfferDlc, fromHex } from '../../protocol/messages/index.js';
+import { CoordinatorClient, OracleClient } from '../api/index.js';
+import { ParticipantError } from '../participant/errors.js';
 import { StackError } from './errors.js';
 
 /** The coordinator's contract view (src/coordinator/API.md), the fields read here. */
@@ -59,26 +62,24 @@ export interface Payouts {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function getJson(url: string): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  const text = await res.text();
-  let body: unknown;
+/** Errors of the one API transport as the stack's own. */
+async function orStackError<T>(what: string, p: Promise<T>): Promise<T> {
   try {
-    body = JSON.parse(text);
-  } catch {
-    body = text;
+    return await p;
+  } catch (err) {
+    if (err instanceof ParticipantError) throw new StackError('STACK_SERVICE', `${what}: ${err.message}`, { cause: err });
+    throw err;
   }
-  return { status: res.status, body };
 }
 
 /**
- * The coordinator's view of a contract.
- * @throws {StackError} STACK_SERVICE when it does not answer 200.
+ * The coordinator's (public) view of a contract.
+ * @throws {StackError} STACK_SERVICE when it does not answer one.
  */
 export async function contractView(coordinatorUrl: string, id: string): Promise<ContractView> {
-  const { status, body } = await getJson(`${coordinatorUrl}/v1/contracts/${id}`);
-  if (status !== 200) throw new StackError('STACK_SERVICE', `coordinator GET /v1/contracts/${id}: HTTP ${status} ${JSON.stringify(body).slice(0, 300)}`);
-  return body as ContractView;
+  // The schema checks the fields every view has; the rest pass through (loose) and are typed by ContractView above.
+  const view = await orStackError(`coordinator GET /v1/contracts/${id}`, new CoordinatorClient(coordinatorUrl).contract(id));
+  return view as unknown as ContractView;
 }
 
 /**
@@ -113,12 +114,14 @@ export async function waitForContractState(coordinatorUrl: string, id: string, s
  */
 export async function waitForAttestation(oracleUrl: string, eventId: string, timeoutMs = 30_000): Promise<AttestationView> {
   const deadline = Date.now() + timeoutMs;
+  const oracle = new OracleClient(oracleUrl, { timeoutMs: 10_000 });
   let last = '';
   for (;;) {
     try {
-      const { status, body } = await getJson(`${oracleUrl}/v1/events/${encodeURIComponent(eventId)}/attestation`);
-      if (status === 200) return body as AttestationView;
-      last = `HTTP ${status} ${JSON.stringify(body).slice(0, 200)}`;
+      const a = await oracle.attestationJson(eventId);
+      // This project's oracle serves every field of AttestationView with an attestation.
+      if (a !== null) return a as unknown as AttestationView;
+      last = 'not attested yet';
     } catch (err) {
       last = (err as Error).message;
     }
@@ -168,7 +171,7 @@ export function curvePayouts(offerHex: string, terms: Record<string, unknown>, o
  */
 export async function offerHexOf(coordinatorUrl: string, id: string): Promise<string> {
   // The offer book's copy: public in every state (a contract's other messages go only to its parties).
-  const { status, body } = await getJson(`${coordinatorUrl}/v1/offers/${id}`);
-  if (status !== 200) throw new StackError('STACK_SERVICE', `coordinator GET /v1/offers/${id}: HTTP ${status}`);
-  return (body as { offer: string }).offer;
+  const view = await orStackError(`coordinator GET /v1/offers/${id}`, new CoordinatorClient(coordinatorUrl).offer(id));
+  if (view.offer === undefined) throw new StackError('STACK_SERVICE', `coordinator GET /v1/offers/${id}: no offer message`);
+  return view.offer;
 }

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useRegtest } from '../../regtest/context.js';
 import { TestKey } from '../../regtest/index.js';
+import { OracleClient } from '../../src/api/index.js';
 import { eventPath, OPERATOR_TOKEN, startTestOracle, type TestOracle } from './oracle-fixture.js';
 
 const { rpc } = useRegtest();
@@ -130,5 +131,25 @@ describe('oracle HTTP API: bad requests', () => {
     // The operator is not rate limited, and the process is still serving.
     expect((await t.post(delivery({ window: { start: tip + 91, end: tip + 99 } }), { token: OPERATOR_TOKEN })).status).toBe(201);
     expect((await t.get('/v1/info')).status).toBe(200);
+  });
+});
+
+describe('oracle HTTP API: the one client (src/api) reads what the server sends', () => {
+  it('info, an event in each client shape, the list, and a not-yet attestation', async () => {
+    const created = await t.post(delivery({ window: { start: tip + 40, end: tip + 49 } }), { token: OPERATOR_TOKEN });
+    expect(created.status).toBe(201);
+    const id = created.body.eventId as string;
+    const client = new OracleClient(t.oracle.url);
+    expect(await client.info()).toMatchObject({ publicKey: t.oracle.publicKey, network: 'regtest' });
+    const ev = await client.event(id);
+    expect(ev).toMatchObject({ eventId: id, kind: 'hashpower-delivery', state: 'announced', params: { deliveryAddress: D, hashrateThs: '100', window: { start: tip + 40, end: tip + 49 } } });
+    expect(OracleClient.announcementOf(ev).oracleEvent.eventId).toBe(id);
+    expect(await client.announcedEvent(id)).toMatchObject({ eventId: id, attestHeight: ev.attestHeight, params: { kind: 'hashpower-delivery' } });
+    expect(await client.eventView(id)).toMatchObject({ eventId: id, rules: expect.any(Array) });
+    expect((await client.events({ address: D })).map((e) => e.eventId)).toContain(id);
+    expect(await client.announcedEvent('hashprice/1-2/00000000000000000000000000000000')).toBeNull();
+    expect(await client.attestationJson(id)).toBeNull();
+    await expect(client.attestation(id)).rejects.toMatchObject({ code: 'NOT_READY', remoteCode: 'NOT_ATTESTED' });
+    await expect(client.event('hashprice/1-2/00000000000000000000000000000000')).rejects.toMatchObject({ code: 'REMOTE', remoteCode: 'NOT_FOUND', status: 404 });
   });
 });

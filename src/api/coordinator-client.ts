@@ -1,0 +1,68 @@
+/**
+ * The one client of the coordinator API (src/coordinator/API.md) over
+ * `JsonService`: every POST, and a party's GET, signed with the contract's
+ * identity key through protocol/auth; answers checked with the schemas of
+ * src/api/coordinator.ts.
+ *
+ * This module does NOT verify what it fetches (terms, signatures): the
+ * participant does.
+ */
+import { JsonService } from './http.js';
+import { anyObjectSchema, contractViewSchema, messagesSchema, offerListSchema, offerViewSchema, type ContractView, type OfferView } from './coordinator.js';
+
+/** The coordinator's API (src/coordinator/API.md). */
+export class CoordinatorClient {
+  readonly http: JsonService;
+
+  constructor(base: string) {
+    this.http = new JsonService(base, 'coordinator');
+  }
+
+  info(): Promise<Record<string, unknown>> {
+    return this.http.get('/v1/info', anyObjectSchema);
+  }
+
+  postOffer(body: { offer: string; identityPubkey: string; terms: unknown }, identityKey: Uint8Array): Promise<OfferView> {
+    return this.http.post('/v1/offers', body, offerViewSchema, identityKey);
+  }
+
+  listOffers(query: Record<string, string | undefined>): Promise<{ offers: OfferView[]; next: string | null }> {
+    const q = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+    return this.http.get(`/v1/offers${q ? `?${q}` : ''}`, offerListSchema);
+  }
+
+  offer(id: string): Promise<OfferView> {
+    return this.http.get(`/v1/offers/${id}`, offerViewSchema);
+  }
+
+  accept(id: string, body: { accept: string; identityPubkey: string }, identityKey: Uint8Array): Promise<ContractView> {
+    return this.http.post(`/v1/contracts/${id}/accept`, body, contractViewSchema, identityKey);
+  }
+
+  sign(id: string, body: { sign: string; fundingPsbt?: string }, identityKey: Uint8Array): Promise<ContractView> {
+    return this.http.post(`/v1/contracts/${id}/sign`, body, contractViewSchema, identityKey);
+  }
+
+  fund(id: string, body: { fundingPsbt: string }, identityKey: Uint8Array): Promise<ContractView> {
+    return this.http.post(`/v1/contracts/${id}/fund`, body, contractViewSchema, identityKey);
+  }
+
+  /** A close proposal and/or this party's close signature (64-byte compact, hex). */
+  close(id: string, body: { offerPayout: string; acceptPayout: string; signature?: string }, identityKey: Uint8Array): Promise<ContractView> {
+    return this.http.post(`/v1/contracts/${id}/close`, body, contractViewSchema, identityKey);
+  }
+
+  cancel(id: string, identityKey: Uint8Array): Promise<Record<string, unknown>> {
+    return this.http.post(`/v1/contracts/${id}/cancel`, {}, anyObjectSchema, identityKey);
+  }
+
+  /** The contract's view: in full when signed by a party's identity key, else the public summary. */
+  contract(id: string, identityKey?: Uint8Array): Promise<ContractView> {
+    return this.http.get(`/v1/contracts/${id}`, contractViewSchema, identityKey);
+  }
+
+  /** Its wire messages: public while it is an open offer, then only to a party (signed GET). */
+  messages(id: string, identityKey?: Uint8Array): Promise<{ offer: string; accept: string | null; sign: string | null }> {
+    return this.http.get(`/v1/contracts/${id}/messages`, messagesSchema, identityKey);
+  }
+}

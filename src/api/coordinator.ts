@@ -1,0 +1,216 @@
+/**
+ * The coordinator API's vocabulary and schemas (src/coordinator/API.md v1):
+ * the contract states, the public view of a contract (what anyone may see,
+ * src/coordinator/privacy.ts), the answers the one client
+ * (`CoordinatorClient`, src/api/coordinator-client.ts) checks, and
+ * `CoordinatorQueries`: the read-only query interface the coordinator service
+ * implements and the dashboard takes, so neither imports the other.
+ *
+ * This module does NOT fetch, authenticate or decide who sees what: the
+ * coordinator's privacy rules (privacy.ts) shape every `PublicContract` it
+ * hands out.
+ */
+import { z } from 'zod';
+import { lowerHex } from './oracle.js';
+import { isBase64Text, isHexText } from './text.js';
+
+/** Every state of a contract, in lifecycle order (the `state` of every answer). */
+export const CONTRACT_STATES = [
+  'offered',
+  'accepted',
+  'signed',
+  'funding-broadcast',
+  'confirmed',
+  'attested',
+  'cet-broadcast',
+  'settled',
+  'refund-broadcast',
+  'refunded',
+  'close-broadcast',
+  'closed',
+  'cancelled',
+  'failed',
+  'expired',
+] as const;
+export type ContractState = (typeof CONTRACT_STATES)[number];
+
+/** How a funded contract ended on chain. */
+export type ClosingKind = 'cet' | 'refund' | 'close';
+
+export interface HistoryEntry {
+  state: ContractState;
+  /** Unix ms. */
+  at: number;
+  note?: string;
+}
+
+/** The offer's terms at a glance (amounts as decimal strings, as served). */
+export interface TermsSummaryView {
+  template: string;
+  window: { start: number; end: number } | null;
+  /** Sale: upfront + escrow (sats); forward/call: strike (sats/PH/day); custom: accept collateral. */
+  price: string;
+  hashrateThs: string | null;
+}
+
+/**
+ * A contract as the public sees it (privacy.ts): an open offer whole, past
+ * `offered` the summary and the chain facts (`public: true`). Amounts are
+ * decimal strings, times Unix ms, heights numbers.
+ */
+export interface PublicContract {
+  id: string;
+  state: ContractState;
+  createdAt: number;
+  updatedAt: number;
+  history: HistoryEntry[];
+  /** The human terms, JSON form (parse with the terms schema before use). */
+  terms: Record<string, unknown>;
+  summary: TermsSummaryView;
+  offerer: { identityPubkey: string; fundingPubkey: string; payoutSpk: string };
+  offerCollateral: string;
+  acceptCollateral: string;
+  totalCollateral: string;
+  cets: number;
+  adaptorSignatures: number;
+  oracles: { url: string; eventId: string; publicKey: string }[];
+  cetLocktime: number;
+  refundLocktime: number;
+  fundingTxid?: string;
+  fundOutputIndex?: number;
+  fundOutputValue?: string;
+  fundingHeight?: number | null;
+  fundingBlockHash?: string | null;
+  /** The funding transaction was broadcast (the transaction itself is party-only). */
+  fundingBroadcast?: boolean;
+  closingKind?: ClosingKind;
+  closingTxid?: string;
+  closingHeight?: number;
+  closingBlockHash?: string;
+  payouts?: { offer: string; accept: string };
+  outcome?: string | null;
+  cetIndex?: number | null;
+  broadcastBy?: 'coordinator' | 'other' | null;
+  endedFrom?: ContractState;
+  reason?: string;
+  /** The accepter's payout script, once a closing transaction exists. */
+  accepter?: { payoutSpk: string };
+  /** Marks a summary (absent on an open offer, which is public whole). */
+  public?: true;
+}
+
+/** A page of an index range. */
+export interface PublicPage {
+  contracts: PublicContract[];
+  /** The cursor of the next page, null at the end. */
+  next: string | null;
+}
+
+export type QueryLogLevel = 'info' | 'warn' | 'error';
+
+/**
+ * What a read-only viewer (the dashboard) may ask the coordinator: public
+ * views only, never a contract's messages past the offer, PSBTs or keys.
+ */
+export interface CoordinatorQueries {
+  /** The coordinator's network name (`regtest`, `signet`, ...). */
+  readonly network: string;
+  /** The oracle base URLs it accepts offers from, in configured order. */
+  readonly oracleUrls: readonly string[];
+  /** @throws whatever the node client throws (a viewer shows "node not answering"). */
+  tipHeight(): Promise<number>;
+  /** One page of the contracts in `state`, in the store's index order. */
+  contractsByState(state: ContractState, page: { limit: number; after?: string | undefined }): Promise<PublicPage>;
+  /** One contract's public view, or null for an unknown id. */
+  contract(id: string): Promise<PublicContract | null>;
+  /** The offer_dlc of an offer or contract (public for good: it was published on the book), or null. */
+  offerMessage(id: string): Promise<Uint8Array | null>;
+  /** The coordinator's log. */
+  log(level: QueryLogLevel, msg: string, fields?: Record<string, unknown>): void;
+}
+
+// ------------------------------------------------------------------ requests the server takes
+
+// Linear checks (text.ts): a repeated-group regex throws RangeError on large bodies.
+const hexString = (max: number) => z.string().max(max).refine(isHexText, 'hex').transform((s) => s.toLowerCase());
+const xonly = z.string().regex(/^[0-9a-fA-F]{64}$/, '32-byte hex').transform((s) => s.toLowerCase());
+const base64 = (max: number) => z.string().max(max).refine(isBase64Text, 'base64');
+const u64 = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'decimal u64').refine((s) => BigInt(s) < 1n << 64n, 'exceeds u64');
+
+/**
+ * What the coordinator takes: the bodies of its POSTs and the queries of its lists, capped at its
+ * body limit; `terms` is the schema of an offer's human terms (the coordinator's own).
+ */
+export function coordinatorRequestSchemas<T extends z.ZodType>(maxBodyBytes: number, terms: T) {
+  return {
+    offer: z.object({ offer: hexString(maxBodyBytes), identityPubkey: xonly, terms }).strict(),
+    accept: z.object({ accept: hexString(maxBodyBytes), identityPubkey: xonly }).strict(),
+    sign: z.object({ sign: hexString(maxBodyBytes), fundingPsbt: base64(maxBodyBytes).optional() }).strict(),
+    fund: z.object({ fundingPsbt: base64(maxBodyBytes) }).strict(),
+    close: z.object({
+      offerPayout: u64,
+      acceptPayout: u64,
+      signature: hexString(128).refine((s) => s.length === 128, '64-byte compact signature').optional(),
+      closePsbt: base64(1_000_000).optional(),
+    }).strict(),
+    cancel: z.object({}).strict(),
+    offersQuery: z.object({
+      template: z.enum(['hashpower-sale', 'hashprice-forward', 'hashprice-call', 'custom-curve']).optional(),
+      windowStart: z.coerce.number().int().min(0).optional(),
+      windowEnd: z.coerce.number().int().min(0).optional(),
+      minPrice: u64.optional(),
+      maxPrice: u64.optional(),
+      limit: z.coerce.number().int().min(1).optional(),
+      after: z.string().max(300).optional(),
+    }).strict(),
+    contractsQuery: z.object({
+      state: z.enum(CONTRACT_STATES).optional(),
+      party: xonly.optional(),
+      limit: z.coerce.number().int().min(1).optional(),
+      after: z.string().max(300).optional(),
+    }).strict(),
+  };
+}
+
+// ------------------------------------------------------------------ answers the client checks
+
+const termsSchema = z.record(z.string(), z.unknown());
+
+/** `OfferView` (`GET /v1/offers`, `GET /v1/offers/:id`, `POST /v1/offers`), the fields clients read. */
+export const offerViewSchema = z.object({
+  id: z.string(),
+  state: z.string(),
+  template: z.string().optional(),
+  terms: termsSchema,
+  /** Not in every coordinator's offer view: GET /v1/contracts/:id/messages has it. */
+  offer: lowerHex.optional(),
+  offerCollateral: z.string().optional(),
+  acceptCollateral: z.string().optional(),
+  cets: z.number().optional(),
+  eventIds: z.array(z.string()).optional(),
+}).loose();
+export type OfferView = z.output<typeof offerViewSchema>;
+
+/** `ContractView` (`GET /v1/contracts/:id` and every contract step's answer), the fields clients read. */
+export const contractViewSchema = z.object({
+  id: z.string(),
+  state: z.string(),
+  contractId: z.string().nullable().optional(),
+  terms: termsSchema.optional(),
+  fundingPsbt: z.string().nullable().optional(),
+  fundingTxid: z.string().nullable().optional(),
+  closingTxid: z.string().nullable().optional(),
+  confirmations: z.number().nullable().optional(),
+  history: z.array(z.object({ state: z.string() }).loose()).optional(),
+}).loose();
+export type ContractView = z.output<typeof contractViewSchema>;
+
+/** `GET /v1/offers`. */
+export const offerListSchema = z.object({ offers: z.array(offerViewSchema), next: z.string().nullable().optional() })
+  .transform((o) => ({ offers: o.offers, next: o.next ?? null }));
+
+/** `GET /v1/contracts/:id/messages`: the wire messages, hex. */
+export const messagesSchema = z.object({ offer: lowerHex, accept: lowerHex.nullable(), sign: lowerHex.nullable() }).loose();
+
+/** Answers clients read as an open object (`/v1/info`, cancel). */
+export const anyObjectSchema = z.record(z.string(), z.unknown());
