@@ -6,8 +6,8 @@
  * `sign`; after the miner's sign the buyer's agent decides `fund`; after the
  * funding broadcast both see the funding transaction (mempool, then chain)
  * and wait; a coordinator that cannot be reached is a fact, not an error.
- * `hashdlc agent --once` on the miner's wallet takes the same decision and
- * journals it (phase 1: the step itself is not wired yet and says so).
+ * `hashdlc agent --once` on the miner's wallet takes the same decision,
+ * journals it and signs (the use case signContract), in place of `hashdlc sign`.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -76,17 +76,16 @@ describe('the agent observes a sale negotiated with the CLI', () => {
     expect(alone.coordinator).toEqual({ reachable: false });
     expect(decide(alone, DEFAULT_POLICY)).toBeNull();
 
-    // `hashdlc agent --once` takes the same decision, journalled intent then outcome.
+    // `hashdlc agent --once` takes the same decision and signs, journalled intent then outcome.
     const r = await runCli(w.miner, ['agent', '--once', '--json']);
-    expect(r.code).toBe(1);
+    expect(r.code, r.stderr).toBe(0);
     const line = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
-    expect(line).toMatchObject({ id, action: 'sign', ok: false, error: { code: 'STATE (agent-not-wired)' } });
+    expect(line).toMatchObject({ id, action: 'sign', ok: true, result: { state: 'signed', alreadyDone: false } });
     const journal = readFileSync(join(w.miner.walletDir, JOURNAL_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; action?: { kind: string } });
     expect(journal.map((e) => e.type)).toEqual(['intent', 'outcome']);
     expect(journal[0]!.action?.kind).toBe('sign');
     expect(new AgentJournal(w.miner.walletDir).unfinished()).toEqual([]);
 
-    await w.miner.sign(id);
     const signedBuyer = await factsOf(w.buyer, id);
     expect(signedBuyer).toMatchObject({ role: 'accept', coordinator: { reachable: true, state: 'signed' }, funding: null });
     expect(decide(signedBuyer, DEFAULT_POLICY)).toMatchObject({ kind: 'fund', id });
