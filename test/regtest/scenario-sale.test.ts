@@ -1,6 +1,6 @@
 /**
  * Scenario: three hashpower sales of 100 TH/s over the same 10-block window,
- * made through the `hashdlc` CLI against the `npm start` stack, differing
+ * made through the participant library (the `hashdlc` steps) against the `npm start` stack, differing
  * only in what the pool pays each buyer's delivery address: the miner's
  * whole share (10% of every coinbase on the stack's simulated 1 PH/s
  * network: full delivery), 60% of it, and nothing. The oracle attests each

@@ -2,7 +2,7 @@
  * Scenario, issue 9 hole 6 ("outcomes can be moved with self-paid fees"),
  * performed against the `npm start` stack (oracle and coordinator as child
  * processes) on the suite's regtest node, participants through the
- * `hashdlc` CLI: a 100 TH/s sale over 40 blocks; the pool pays the buyer's
+ * participant library (the `hashdlc` steps): a 100 TH/s sale over 40 blocks; the pool pays the buyer's
  * delivery address the miner's full share (10% of every coinbase on the
  * stack's simulated 1 PH/s network) in 39 of them, and the BUYER mines the
  * 40th itself, with a transaction paying itself a 1,000 BTC fee that was
