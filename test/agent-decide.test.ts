@@ -47,7 +47,7 @@ const ROWS: Row[] = [
   // ---- offerer before funding
   ['offerer: the coordinator says accepted -> sign', { coordinator: coord('accepted') }, DEFAULT_POLICY, { kind: 'sign', id: ID }],
   ['offerer: local accepted, coordinator accepted -> sign', { state: 'accepted', coordinator: coord('accepted') }, DEFAULT_POLICY, { kind: 'sign' }],
-  ['offerer: signed locally but the coordinator still says accepted (crash before sending) -> sign re-sends', { state: 'signed', coordinator: coord('accepted') }, DEFAULT_POLICY, { kind: 'sign' }],
+  ['offerer: signed locally but the coordinator says accepted (it lost the sign_dlc) -> nothing (no second sign)', { state: 'signed', coordinator: coord('accepted') }, DEFAULT_POLICY, null],
   ['offerer: autoSign off -> nothing', { coordinator: coord('accepted') }, withOverrides(DEFAULT_POLICY, { autoSign: false }), null],
   ['offerer: contract fee rate above maxFeeRatePerVb -> nothing', { coordinator: coord('accepted'), contractFeeRatePerVb: 30n }, withOverrides(DEFAULT_POLICY, { maxFeeRatePerVb: 20n }), null],
   ['offerer: contract fee rate at maxFeeRatePerVb -> sign', { coordinator: coord('accepted'), contractFeeRatePerVb: 20n }, withOverrides(DEFAULT_POLICY, { maxFeeRatePerVb: 20n }), { kind: 'sign' }],
@@ -88,6 +88,9 @@ const ROWS: Row[] = [
   ['attested, CET locktime reached, coordinator unreachable -> settle', { ...funded, coordinator: UNREACHABLE, tip: 200, attested: true }, DEFAULT_POLICY, { kind: 'settle' }],
   ['accepter: attested, locktime reached, local still signed but funding confirmed -> settle', { ...funded, role: 'accept', state: 'signed', coordinator: UNREACHABLE, tip: 205, attested: true }, DEFAULT_POLICY, { kind: 'settle' }],
   ['attested one block before the CET locktime -> nothing', { ...funded, tip: 199, attested: true }, DEFAULT_POLICY, null],
+  ['attested, locktime reached, the funding output spent already (coordinator gone) -> nothing', { ...funded, coordinator: UNREACHABLE, tip: 200, attested: true, funding: { ...confirmed, spent: true } }, DEFAULT_POLICY, null],
+  ['refund locktime reached, oracle and coordinator gone, funding output spent already -> nothing', { ...funded, coordinator: UNREACHABLE, tip: 230, attested: null, funding: { ...confirmed, spent: true } }, DEFAULT_POLICY, null],
+  ['funding output not spent (asked) -> settle as before', { ...funded, tip: 200, attested: true, funding: { ...confirmed, spent: false } }, DEFAULT_POLICY, { kind: 'settle' }],
   ['attested past the refund locktime -> settle, not refund', { ...funded, tip: 230, attested: true }, DEFAULT_POLICY, { kind: 'settle' }],
   ['not attested, refund locktime reached -> refund', { ...funded, tip: 220, attested: false }, DEFAULT_POLICY, { kind: 'refund', id: ID }],
   ['oracle unreachable, refund locktime reached -> refund', { ...funded, tip: 220, attested: null }, DEFAULT_POLICY, { kind: 'refund' }],

@@ -51,8 +51,10 @@ export function decide(f: ContractFacts, policy: AgentPolicy): AgentAction | nul
   // Signing and funding follow the coordinator's state: without it, wait.
   if (cs == null || f.funding !== null) return null;
   const feeOk = policy.maxFeeRatePerVb === undefined || f.contractFeeRatePerVb <= policy.maxFeeRatePerVb;
-  // A local `signed` with the coordinator still at `accepted`: a crash between saving and sending; sign re-sends.
-  if (f.role === 'offer' && cs === 'accepted' && (f.state === 'offered' || f.state === 'accepted' || f.state === 'signed')) {
+  // signContract stores sign_dlc under `accepted` and marks `signed` only once the coordinator took it: a crash
+  // between the two leaves `accepted` (sign re-sends). A local `signed` with the coordinator at `accepted` means the
+  // coordinator lost it; signing is not repeated then (the deadline cancels the contract).
+  if (f.role === 'offer' && cs === 'accepted' && (f.state === 'offered' || f.state === 'accepted')) {
     return policy.autoSign && feeOk ? { kind: 'sign', id: f.id, why: 'accepted by the buyer' } : null;
   }
   if (f.role === 'accept' && cs === 'signed' && (f.state === 'accepted' || f.state === 'signed')) {
@@ -63,6 +65,8 @@ export function decide(f: ContractFacts, policy: AgentPolicy): AgentAction | nul
 
 /** A funded contract: settle once attested and the CET locktime is reached, else refund after its locktime. */
 function matured(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
+  // Someone settled, refunded or closed it (the coordinator, the counterparty, an earlier run): nothing to send.
+  if (f.funding?.spent === true) return bumpOf(f, policy);
   // nLockTime L (a height) is final in a block of height > L: the mempool takes it once the tip is L.
   if (f.attested === true && f.tip >= f.cetLocktime) {
     return policy.settle ? { kind: 'settle', id: f.id, why: `attested, CET locktime ${f.cetLocktime} reached` } : null;

@@ -39,8 +39,11 @@ export interface ContractFacts {
   refundLocktime: number;
   /** The offer's funding fee rate, sat/vB. */
   contractFeeRatePerVb: bigint;
-  /** The funding transaction as the node sees it: null when not in the mempool or chain. */
-  funding: { txid: string; confirmations: number } | null;
+  /**
+   * The funding transaction as the node sees it: null when not in the mempool or chain. `spent`: its
+   * contract output is spent (by a CET, refund or close, in the mempool or chain: whoever sent it), asked once confirmed.
+   */
+  funding: { txid: string; confirmations: number; spent?: boolean } | null;
   /** The oracle's attestation: true/false, or null when not asked (not needed yet) or unreachable. */
   attested: boolean | null;
   pending: PendingTxFact | null;

@@ -14,6 +14,7 @@
  */
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { offerAnnouncements } from '../../protocol/contract/index.js';
+import { fundingScript, p2wshScriptPubkey } from '../../protocol/tx/index.js';
 import { CoordinatorClient, OracleHttp, type ContractView } from '../api/http.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { isChainError } from '../chain/index.js';
@@ -123,7 +124,9 @@ export class ParticipantObserver implements AgentObserver {
     const { fact: coordinator, view } = await this.#coordinatorView(c);
     const fundingTxid = fundingTxidOf(record, view);
     const fundingConfs = fundingTxid === undefined ? null : await confirmations(rpc, fundingTxid);
-    const funding = fundingTxid === undefined || fundingConfs === null ? null : { txid: fundingTxid, confirmations: fundingConfs };
+    const funding = fundingTxid === undefined || fundingConfs === null
+      ? null
+      : { txid: fundingTxid, confirmations: fundingConfs, ...(fundingConfs > 0 ? { spent: await fundingSpent(rpc, c, fundingTxid) } : {}) };
     // The oracle matters once the contract is funded and its CET could be final.
     const attested = funding !== null && tip >= c.offer.cetLocktime ? await this.#attested(c) : null;
     const pending = this.#bump && funding !== null && funding.confirmations === 0 ? await pendingTx(rpc, funding.txid, 'funding', tip) : null;
@@ -162,6 +165,18 @@ export class ParticipantObserver implements AgentObserver {
 }
 
 /** Confirmations of a transaction (0: in the mempool), or null when the node does not know it. */
+/**
+ * Whether the contract output of a confirmed funding transaction is spent (mempool included): the
+ * contract is closed by someone, even if no record or coordinator here says so (it may be gone).
+ */
+async function fundingSpent(rpc: BitcoinRpc, c: LoadedContract, txid: string): Promise<boolean> {
+  if (c.accept === undefined) return false;
+  const spk = Buffer.from(p2wshScriptPubkey(fundingScript(c.offer.fundingPubkey, c.accept.fundingPubkey)));
+  const vout = Transaction.fromHex(await rpc.getRawTransactionHex(txid)).outs.findIndex((o) => spk.equals(Buffer.from(o.script)));
+  if (vout < 0) return false;
+  return (await rpc.getTxOut(txid, vout, true)) === null;
+}
+
 async function confirmations(rpc: BitcoinRpc, txid: string): Promise<number | null> {
   try {
     return (await rpc.getRawTransaction(txid)).confirmations ?? 0;

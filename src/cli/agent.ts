@@ -41,7 +41,6 @@ export const AGENT_SPEC: CommandSpec = {
   options: {
     // The usual configuration (wallet, network, services, node, threads); `--json` changes meaning: one object per line.
     ...COMMON_OPTIONS,
-    'fee-rate': { type: 'string', value: 'SAT_PER_VB', help: 'funding fee rate of re-posted offers', env: 'HASHDLC_FEE_RATE' },
     json: { type: 'boolean', help: 'log one JSON object per line on stdout' },
     policy: { type: 'string', value: 'FILE', help: 'policy file (JSON)' },
     once: { type: 'boolean', help: 'one pass, then exit (for cron)' },

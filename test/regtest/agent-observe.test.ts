@@ -62,12 +62,12 @@ describe('the agent observes a sale negotiated with the CLI', () => {
 
     // Offered: nobody has anything to do.
     const offered = await factsOf(w.miner, id);
-    expect(offered).toMatchObject({ role: 'offer', state: 'offered', coordinator: { reachable: true, state: 'offered' }, funding: null, everAccepted: false, fundingDeadline: offer.fundingDeadline });
+    expect(offered).toMatchObject({ role: 'offer', state: 'offered', coordinator: { reachable: true, state: 'offered' }, funding: null, fundingDeadline: offer.fundingDeadline });
     expect(decide(offered, DEFAULT_POLICY)).toBeNull();
 
     await w.buyer.accept(id);
     const accepted = await factsOf(w.miner, id);
-    expect(accepted).toMatchObject({ coordinator: { reachable: true, state: 'accepted' }, everAccepted: true, attested: null, pending: null });
+    expect(accepted).toMatchObject({ coordinator: { reachable: true, state: 'accepted' }, attested: null, pending: null });
     expect(decide(accepted, DEFAULT_POLICY)).toMatchObject({ kind: 'sign', id });
     expect(decide(await factsOf(w.buyer, id), DEFAULT_POLICY)).toBeNull();
 
@@ -102,7 +102,7 @@ describe('the agent observes a sale negotiated with the CLI', () => {
 
     await mineBlocks(w.rpc, 1);
     const confirmed = await factsOf(w.miner, id);
-    expect(confirmed.funding).toEqual({ txid: funded.fundingTxid, confirmations: 1 });
+    expect(confirmed.funding).toEqual({ txid: funded.fundingTxid, confirmations: 1, spent: false });
     expect(confirmed.pending).toBeNull();
     // Before the CET locktime the oracle is not asked, and there is nothing to do.
     expect(confirmed.attested).toBeNull();
