@@ -60,6 +60,12 @@ describe('when things do not go to plan', () => {
     await mineToHeight(w.rpc, refundLocktime);
     const refunding = await waitForContractState(w.coordinatorUrl, n.id, ['refund-broadcast', 'refunded']);
     expect(refunding.closingKind).toBe('refund');
+    // The watcher records refund-broadcast BEFORE it sends (crash safety): mine only once the node has it.
+    const sentBy = Date.now() + 30_000;
+    while (!(await w.rpc.getRawTransaction(refunding.closingTxid!).then(() => true, () => false))) {
+      if (Date.now() > sentBy) throw new Error(`refund ${refunding.closingTxid} never reached the node`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await mineBlocks(w.rpc, 1);
     const refunded = await waitForContractState(w.coordinatorUrl, n.id, ['refunded']);
     const tx = await w.rpc.getRawTransaction(refunded.closingTxid!);
