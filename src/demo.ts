@@ -1,6 +1,10 @@
 /**
  * `npm run demo`: a hashpower sale from offer to settlement on the local
  * stack, each step shown as it happens (src/stack/demo.ts tells the story).
+ * After the miner's offer and the buyer's accept nothing is typed: two
+ * `hashdlc agent` child processes (src/stack/demo-agents.ts), one per
+ * wallet, sign and fund; they are stopped with SIGTERM at the end.
+ * `--no-agents` types `sign` and `fund` instead (the version without agents).
  * It uses the stack that `npm start` runs on the data directory (found
  * through `<data>/stack.json`), or starts its own there when none runs and
  * stops it at the end. Exit status 0 only when the payouts on chain equal
@@ -11,8 +15,8 @@
 import { pathToFileURL } from 'node:url';
 import { BitcoinRpc } from './chain/index.js';
 import {
-  Participant,
   STACK_FLAGS_HELP,
+  StackParticipant,
   StackError,
   answers,
   ensureWalletFunds,
@@ -21,29 +25,38 @@ import {
   openOrCreateWallet,
   parseStackArgs,
   runDemo,
+  demoAgents,
   runningStackState,
   stackLayout,
   startStack,
+  type RunningDemoAgents,
   type RunningStack,
   type StackState,
 } from './stack/index.js';
 import { TestKey } from '../regtest/index.js';
+import { describeError } from './cli/errors.js';
+import { ParticipantError } from './participant/index.js';
+import { isWalletError } from './wallet/index.js';
 
 const USAGE = `usage: npm run demo [-- options]      (tsx src/demo.ts [options])
 
-A miner offers 100 TH/s for a window of blocks, a buyer accepts and funds, the
-pool pays the miner's share of every coinbase to the buyer's delivery address,
-the oracle attests, the coordinator settles. Uses the stack 'npm start' runs on
-the data directory, or starts one for the demo's length.
+A miner offers 100 TH/s for a window of blocks and a buyer accepts; from then on
+nothing is typed: the miner's agent signs, the buyer's agent funds ('hashdlc
+agent', one process per wallet). The pool pays the miner's share of every
+coinbase to the buyer's delivery address, the oracle attests, the coordinator
+settles. Uses the stack 'npm start' runs on the data directory, or starts one
+for the demo's length.
 
 options:
   --delivery PCT             share of the 100 TH/s the pool pays, percent (default 98; try 60 or 0)
   --window BLOCKS            blocks in the contract's window (default 20)
+  --no-agents                no agents: the demo types 'hashdlc sign' and 'hashdlc fund' itself
 ${STACK_FLAGS_HELP}`;
 
 const DEMO_FLAGS = {
   delivery: { type: 'string' },
   window: { type: 'string' },
+  'no-agents': { type: 'boolean' },
 } as const;
 
 /**
@@ -64,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const deliveryText = (parsed.values.delivery as string | undefined) ?? '98';
   const windowText = (parsed.values.window as string | undefined) ?? '20';
+  const noAgents = parsed.values['no-agents'] === true;
   const deliveryPercent = Number(deliveryText);
   const windowBlocks = Number(windowText);
   if (!/^\d+(\.\d+)?$/.test(deliveryText) || deliveryPercent > 1000) {
@@ -80,10 +94,15 @@ export async function main(argv: string[]): Promise<number> {
   const layout = stackLayout(parsed.config.dataDir);
 
   let own: RunningStack | undefined;
+  let agents: RunningDemoAgents | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    out(`${signal}: stopping the demo's stack`);
-    void (own?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+    out(`${signal}: stopping the demo's agents and stack`);
+    void (agents?.stop() ?? Promise.resolve())
+      .catch(() => undefined)
+      .finally(() => void (own?.stop() ?? Promise.resolve()).finally(() => process.exit(130)));
   };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     let state: StackState | undefined = runningStackState(layout.dir);
     if (state !== undefined && !((await answers(state.coordinator.url)) && (await answers(state.oracle.url)))) {
@@ -91,8 +110,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (state === undefined) {
       out(`no stack runs on ${layout.dir}: starting one for the demo (it stops at the end; 'npm start' keeps one running)`);
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
       own = await startStack(parsed.config, { log: (l) => out(`  ${l}`) });
       state = own.state;
       out(`  stack ready in ${(own.startMs / 1000).toFixed(1)} s`);
@@ -106,26 +123,39 @@ export async function main(argv: string[]): Promise<number> {
     const buyer = openOrCreateWallet(state.wallets.buyer).wallet;
     await ensureWalletFunds(rpc, TestKey.fromHex(secrets.poolKeyHex), [miner, buyer]);
     const services = { rpc: state.node.rpc, coordinator: state.coordinator.url, oracle: state.oracle.url, oraclePubkey: state.oracle.publicKey };
+    const minerP = new StackParticipant('miner', state.wallets.miner, services);
+    const buyerP = new StackParticipant('buyer', state.wallets.buyer, services);
+    if (!noAgents) agents = demoAgents(minerP, buyerP);
     const result = await runDemo(
       {
         rpc,
         coordinatorUrl: state.coordinator.url,
         oracleUrl: state.oracle.url,
         simulatedDifficulty: state.oracle.simulatedDifficulty,
-        miner: new Participant('miner', state.wallets.miner, services),
-        buyer: new Participant('buyer', state.wallets.buyer, services),
+        miner: minerP,
+        buyer: buyerP,
+        ...(agents === undefined ? {} : { agents }),
       },
       { deliveryPercent, windowBlocks },
       out,
     );
-    out(`demo finished in ${(result.ms / 1000).toFixed(1)} s`);
+    if (agents !== undefined) {
+      await agents.stop();
+      agents = undefined;
+      out('the agents are stopped (SIGTERM; both exited 0)');
+    }
+    out(`demo finished in ${(result.ms / 1000).toFixed(1)} s (${noAgents ? 'without agents: sign and fund typed' : 'with agents'})`);
     if (state.dashboard !== null) out(`see it in the dashboard: ${state.dashboard}dashboard/contracts/${result.offerId}`);
     return result.ok ? 0 : 1;
   } catch (err) {
-    const what = isStackError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    const what = isStackError(err) ? `${err.code}: ${err.message}` : err instanceof ParticipantError || isWalletError(err) ? describeError(err).line : err instanceof Error ? (err.stack ?? err.message) : String(err);
     process.stderr.write(`hashdlc demo: ${what}\n`);
     return 1;
   } finally {
+    if (agents !== undefined) {
+      await agents.stop().catch((err: unknown) => process.stderr.write(`hashdlc demo: ${(err as Error).message}\n`));
+      out('the agents are stopped');
+    }
     if (own !== undefined) {
       await own.stop();
       out('the demo\'s stack is stopped');

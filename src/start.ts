@@ -4,8 +4,8 @@
  * kept in the data directory), the oracle and the coordinator (child
  * processes; the coordinator serves the web dashboard when it has one),
  * creates and funds a demo miner wallet and a demo buyer wallet, prints one
- * line per service (`node: http://127.0.0.1:PORT`, ...) and how to run the
- * demo, then runs until SIGINT/SIGTERM (Ctrl-C), when it stops every
+ * line per service (`node: http://127.0.0.1:PORT`, ...), how to run the
+ * demo, the CLI and an agent for each demo wallet, then runs until SIGINT/SIGTERM (Ctrl-C), when it stops every
  * process it started and waits for them. A second Ctrl-C kills at once.
  *
  * The data directory (default ./.data) is reused by the next start: chain,
@@ -50,6 +50,10 @@ export function readyLines(stack: RunningStack, height: number, cwd = process.cw
     `  export HASHDLC_RPC_URL=${rpcUrl.toString()} HASHDLC_ORACLE=${s.oracle.url} HASHDLC_COORDINATOR=${s.coordinator.url}`,
     `  npx hashdlc wallet balance --wallet-dir ${rel(s.wallets.miner)}`,
     `  npx hashdlc offers`,
+    "or let an agent run each party's side (with the variables above; one terminal each; an agent holds its wallet:",
+    'stop it with Ctrl-C before typing commands on that wallet, or add --once to run one pass from cron):',
+    `  npx hashdlc agent --wallet-dir ${rel(s.wallets.miner)}   # the miner: signs accepts of its offers, settles, refunds, cancels at the funding deadline`,
+    `  npx hashdlc agent --wallet-dir ${rel(s.wallets.buyer)}   # the buyer: funds once the miner signed, settles, refunds`,
     '',
     'Ctrl-C stops everything.',
   ];

@@ -1,15 +1,16 @@
 /**
  * `npm start` as a user runs it (`node --import tsx src/start.ts`, what the
  * npm script runs, as a child process with a temp data directory): the URL
- * lines come out, every URL answers, the demo wallets are funded, and
- * SIGINT stops every process it started (supervisor, node, oracle,
+ * lines come out, every URL answers, the demo wallets are funded, the
+ * agent command lines it prints run as printed (one pass each), and SIGINT
+ * stops every process it started (supervisor, node, oracle,
  * coordinator). A second start on the same directory reuses the chain, the
  * oracle's key and the wallets; a SIGKILLed supervisor leaves no process
  * behind either (the node and the services stop when their pipe to it
  * closes). Port choice: a taken default falls back, a taken explicit port
  * is refused.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -86,6 +87,15 @@ function urlLines(lines: string[]): Record<string, string> {
   return found;
 }
 
+/** Runs `hashdlc <args>` (bin/hashdlc.js) with `env` on top of this process's environment. */
+function runHashdlc(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [join(ROOT, 'bin/hashdlc.js'), ...args], { env: { ...process.env, ...env }, timeout: 90_000 }, (err, stdout, stderr) => {
+      done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
+    });
+  });
+}
+
 async function get(url: string): Promise<{ status: number; type: string; text: string }> {
   const res = await fetch(url);
   return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
@@ -120,6 +130,19 @@ describe('npm start', () => {
     for (const d of [s.state.wallets.miner, s.state.wallets.buyer]) {
       const coins = await Wallet.open(d).utxos(rpc);
       expect(coins.length).toBeGreaterThanOrEqual(3);
+    }
+
+    // The agent command lines it prints, one per demo wallet, run as printed (with the printed
+    // variables, one pass with --once --json): each agent comes up on the stack and exits 0.
+    const exported = s.lines.find((l) => l.trimStart().startsWith('export HASHDLC_RPC_URL='));
+    expect(exported).toBeDefined();
+    const env = Object.fromEntries(exported!.trim().slice('export '.length).split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    for (const [who, wallet] of [['miner', s.state.wallets.miner], ['buyer', s.state.wallets.buyer]] as const) {
+      const line = s.lines.find((l) => l.trimStart().startsWith(`npx hashdlc agent --wallet-dir ${wallet} `));
+      expect(line, `the ${who}'s agent line`).toContain(`# the ${who}:`);
+      const args = line!.trim().split('#')[0]!.trim().split(/\s+/).slice(2);
+      const r = await runHashdlc([...args, '--once', '--json'], env);
+      expect(r.code, `${who}: ${r.stderr}`).toBe(0);
     }
 
     const pids = [s.state.pid, s.state.node.pid!, s.state.oracle.pid, s.state.coordinator.pid];

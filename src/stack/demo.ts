@@ -1,7 +1,9 @@
 /**
  * The demo story (`npm run demo`), against a running stack: a miner offers
- * 100 TH/s for a window of blocks, a buyer accepts and funds (both through
- * the `hashdlc` CLI, participant.ts), the pool simulator pays the miner's
+ * 100 TH/s for a window of blocks, a buyer accepts (participant library
+ * calls, participant.ts, shown as the commands a user would type); the
+ * miner signs and the buyer funds (typed the same way, or, with `agents`,
+ * taken by the two parties' agents), the pool simulator pays the miner's
  * share of every coinbase in the window to the buyer's delivery address, the
  * oracle attests the delivery ratio, the coordinator settles with the CET
  * the attestation unlocks. Every step is reported as it happens; at the end
@@ -32,7 +34,8 @@ import { mineAsPool, mineBlocks, mineToHeight, strangerAddress } from '../../reg
 import { OracleClient } from '../api/index.js';
 import { StackError } from './errors.js';
 import { curvePayouts, offerHexOf, onChainPayouts, onChainValue, waitForAttestation, waitForContractState, type Payouts } from './observe.js';
-import type { Participant } from './participant.js';
+import { offerArgs, type StackParticipant } from './participant.js';
+import type { OfferInput } from '../participant/index.js';
 
 export interface DemoOptions {
   /** Contracted hashrate, TH/s (default 100). */
@@ -53,8 +56,37 @@ export interface DemoServices {
   oracleUrl: string;
   /** The oracle's simulated difficulty (decimal string). */
   simulatedDifficulty: string;
-  miner: Participant;
-  buyer: Participant;
+  miner: StackParticipant;
+  buyer: StackParticipant;
+  /**
+   * When given, the miner's and the buyer's agents take every step after the
+   * accept (sign, fund); nothing more is typed. Otherwise the demo runs
+   * `sign` and `fund` itself, as a user would type them.
+   */
+  agents?: DemoAgents;
+}
+
+/** Reports one step: who took it, and what. */
+export type Say = (who: string, text: string) => void;
+
+/** The agents of the demo (src/stack/demo-agents.ts runs them as child processes). */
+export interface DemoAgents {
+  /**
+   * Hands the accepted offer `id` to the agents (the miner's signs, the
+   * buyer's funds) and resolves with the funding txid once the funding
+   * transaction is out.
+   */
+  signAndFund(id: string, say: Say): Promise<string>;
+}
+
+/** `hashdlc sign` by the miner, `hashdlc fund` by the buyer, typed as a user would. */
+async function typedSignAndFund(s: DemoServices, id: string, say: Say): Promise<string> {
+  await s.miner.sign(id);
+  say('miner', `$ hashdlc sign ${short(id)}  → the buyer's signatures verified; CETs, refund and funding inputs signed`);
+  const funded = await s.buyer.fund(id);
+  if (funded.psbtOut) throw new StackError('STACK_COMMAND', 'buyer: fund returned a PSBT');
+  say('buyer', `$ hashdlc fund ${short(id)}  → funding tx ${funded.fundingTxid} broadcast by the ${funded.broadcastBy}`);
+  return funded.fundingTxid;
 }
 
 export interface DemoResult {
@@ -97,13 +129,13 @@ export function poolShareBps(hashrateThs: bigint, deliveryPercent: number, netwo
 /**
  * Runs the demo story.
  * @param out receives one line per step.
- * @throws {StackError} STACK_COMMAND (a CLI step failed), STACK_TIMEOUT; {ChainError}.
+ * @throws {ParticipantError} (a step failed), {StackError} STACK_TIMEOUT; {ChainError}.
  *   A mismatch of payouts does not throw: `ok` is false.
  */
 export async function runDemo(s: DemoServices, options: DemoOptions, out: (line: string) => void): Promise<DemoResult> {
   const t0 = performance.now();
   const at = (): string => `[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s]`;
-  const say = (who: string, text: string): void => out(`${at()} ${who.padEnd(11)} ${text}`);
+  const say: Say = (who, text) => out(`${at()} ${who.padEnd(11)} ${text}`);
   const H = options.hashrateThs ?? 100n;
   const n = options.windowBlocks ?? 20;
   const pct = options.deliveryPercent ?? 98;
@@ -122,37 +154,34 @@ export async function runDemo(s: DemoServices, options: DemoOptions, out: (line:
   out(`  coordinator ${s.coordinatorUrl}, oracle ${s.oracleUrl}, chain height ${tip}`);
 
   // 1. The buyer's delivery address; the miner's offer.
-  const addr = await s.buyer.run<{ address: string }>(['wallet', 'address']);
-  say('buyer', `$ hashdlc wallet address  → delivery address ${addr.address}`);
-  const offerArgs = [
-    'offer', 'hashpower',
-    '--window', `${window.start}-${window.end}`,
-    '--hashrate', H.toString(),
-    '--delivery-address', addr.address,
-    '--upfront', upfront.toString(),
-    '--escrow', escrow.toString(),
-    '--collateral', collateral.toString(),
-    '--tolerance', String(tolerance),
-    '--fee-rate', '2',
-  ];
-  const offer = await s.miner.run<{ id: string; eventId: string; cets: { cets?: number } | number; cetLocktime: number; refundLocktime: number }>(offerArgs);
-  say('miner', `$ ${s.miner.commandLine(offerArgs)}`);
+  const deliveryAddress = await s.buyer.address();
+  say('buyer', `$ hashdlc wallet address  → delivery address ${deliveryAddress}`);
+  const offerInput: OfferInput = {
+    template: 'hashpower',
+    window,
+    hashrateThs: H,
+    deliveryAddress,
+    upfront,
+    escrow,
+    collateral,
+    toleranceBps: tolerance,
+    feeRatePerVb: 2n,
+  };
+  const offer = await s.miner.offer(offerInput);
+  say('miner', `$ ${s.miner.commandLine(offerArgs(offerInput))}`);
   const cets = typeof offer.cets === 'number' ? offer.cets : offer.cets.cets;
   say('', `offer ${short(offer.id)} posted: price ${fmt(upfront + escrow)} sats (${fmt(upfront)} upfront + ${fmt(escrow)} escrow), collateral ${fmt(collateral)}, tolerance ${tolerance} bps, ${cets ?? '?'} CETs`);
   say('', `oracle event ${offer.eventId}; CET locktime ${offer.cetLocktime}, refund locktime ${offer.refundLocktime}`);
 
   // 2. Accept, sign, fund.
-  const accepted = await s.buyer.run<{ contractId: string; fundingTxid: string; adaptorSignatures: number }>(['accept', offer.id]);
+  const accepted = await s.buyer.accept(offer.id);
   say('buyer', `$ hashdlc accept ${short(offer.id)}  → offer checked against its terms and the oracle; ${accepted.adaptorSignatures} CET adaptor signatures made`);
-  await s.miner.run(['sign', offer.id]);
-  say('miner', `$ hashdlc sign ${short(offer.id)}  → the buyer's signatures verified; CETs, refund and funding inputs signed`);
-  const funded = await s.buyer.run<{ fundingTxid: string }>(['fund', offer.id]);
-  say('buyer', `$ hashdlc fund ${short(offer.id)}  → funding tx ${funded.fundingTxid} broadcast by the coordinator`);
+  const fundingTxid = await (s.agents === undefined ? typedSignAndFund(s, offer.id, say) : s.agents.signAndFund(offer.id, say));
 
   // 3. The funding confirms (the miner's upfront payment is in it).
   await mineBlocks(s.rpc, 1);
   const confirmed = await waitForContractState(s.coordinatorUrl, offer.id, ['confirmed']);
-  const fundingTx = await s.rpc.getRawTransaction(funded.fundingTxid);
+  const fundingTx = await s.rpc.getRawTransaction(fundingTxid);
   const upfrontSpk = typeof confirmed.terms.upfrontScript === 'string' ? confirmed.terms.upfrontScript : undefined;
   const upfrontPaid = fundingTx.vout.filter((o) => o.scriptPubKey.hex === upfrontSpk).reduce((a, o) => a + o.valueSats, 0n);
   say('chain', `block ${confirmed.fundingHeight} confirms the funding tx: ${fmt(BigInt(confirmed.totalCollateral))} sats locked in the DLC, ${fmt(upfrontPaid)} paid to the miner upfront`);
@@ -163,8 +192,8 @@ export async function runDemo(s: DemoServices, options: DemoOptions, out: (line:
   const difficulty = difficultyFromDecimal(s.simulatedDifficulty);
   let delivered = 0n;
   for (let h = window.start; h < window.end; h++) {
-    const [b] = await mineAsPool(s.rpc, { blocks: 1, shares: shareBps > 0 ? [{ address: addr.address, shareBps }] : [], restAddress: strangerAddress() });
-    const paid = b!.payouts.filter((p) => p.address === addr.address).reduce((a, p) => a + p.valueSats, 0n);
+    const [b] = await mineAsPool(s.rpc, { blocks: 1, shares: shareBps > 0 ? [{ address: deliveryAddress, shareBps }] : [], restAddress: strangerAddress() });
+    const paid = b!.payouts.filter((p) => p.address === deliveryAddress).reduce((a, p) => a + p.valueSats, 0n);
     delivered += paid;
     mined.push({ height: b!.height, reward: b!.rewardSats });
     say('pool', `block ${b!.height}: coinbase ${fmt(b!.rewardSats)} sats, ${fmt(paid)} to the delivery address`);
@@ -183,9 +212,11 @@ export async function runDemo(s: DemoServices, options: DemoOptions, out: (line:
   const report = await verifyOracleEvent({ oracleUrl: s.oracleUrl, eventId: offer.eventId, rpc: s.rpc });
   say('', `hashdlc oracle verify: the evidence recomputes to ${report.outcome ?? '?'} against the node: ${report.ok ? 'HOLDS' : `FAILS (${report.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')})`}`);
 
-  // 6. The coordinator completes the attested CET from the two adaptor signatures it holds.
+  // 6. The coordinator completes the attested CET from the two adaptor signatures it holds
+  // (an agent would, from its own signatures, if the coordinator did not: then the coordinator sees it on chain).
   const broadcast = await waitForContractState(s.coordinatorUrl, offer.id, ['cet-broadcast', 'settled']);
-  say('coordinator', `broadcast CET #${broadcast.cetIndex ?? '?'} ${broadcast.closingTxid} (no key: the attestation decrypts both parties' adaptor signatures)`);
+  if (broadcast.broadcastBy === 'other') say('agent', `broadcast the CET ${broadcast.closingTxid} first (completed from its own adaptor signatures and the attestation); the coordinator saw it`);
+  else say('coordinator', `broadcast CET #${broadcast.cetIndex ?? '?'} ${broadcast.closingTxid} (no key: the attestation decrypts both parties' adaptor signatures)`);
   await mineBlocks(s.rpc, 1);
   const settled = await waitForContractState(s.coordinatorUrl, offer.id, ['settled']);
   say('chain', `block ${String(settled.closingHeight)} confirms the CET; contract ${short(settled.contractId ?? '')} settled`);
@@ -211,7 +242,7 @@ export async function runDemo(s: DemoServices, options: DemoOptions, out: (line:
     window,
     outcome,
     computedOutcome: computed.outcome,
-    fundingTxid: funded.fundingTxid,
+    fundingTxid,
     closingTxid,
     onChain,
     curve: want,

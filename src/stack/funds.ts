@@ -11,7 +11,7 @@
  * Immature coinbase outputs (the pool's payouts to a delivery address) do
  * not count.
  *
- * This module does NOT run contracts; participants do, through the CLI.
+ * This module does NOT run contracts; participants do (participant.ts, the library).
  */
 import type { BitcoinRpc } from '../chain/index.js';
 import { Wallet, isWalletError } from '../wallet/index.js';

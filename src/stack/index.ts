@@ -1,7 +1,7 @@
 /**
  * src/stack: the local stack behind `npm start` and `npm run demo` (regtest
  * node, oracle and coordinator processes, demo wallets, state file), the
- * demo story, and the plumbing the scenario suite shares with it (CLI
+ * demo story, and the plumbing the scenario suite shares with it (library
  * participants, contract observation). One entry, explicit named exports.
  *
  * This package does NOT implement any service: it starts and drives them.
@@ -9,7 +9,9 @@
 export { DEFAULT_PORTS, STACK_FLAGS, STACK_FLAGS_HELP, STACK_SIMULATED_DIFFICULTY, parseStackArgs, stackConfigFrom } from './config.js';
 export type { PortChoice, StackConfig } from './config.js';
 export { runDemo, poolShareBps } from './demo.js';
-export type { DemoOptions, DemoResult, DemoServices } from './demo.js';
+export type { DemoAgents, DemoOptions, DemoResult, DemoServices, Say } from './demo.js';
+export { demoAgents, describeAgentLine } from './demo-agents.js';
+export type { DemoAgentOptions, RunningDemoAgents } from './demo-agents.js';
 export { StackError, isStackError } from './errors.js';
 export type { StackErrorCode } from './errors.js';
 export { ensurePoolFunds, ensureWalletFunds, openOrCreateWallet } from './funds.js';
@@ -26,8 +28,8 @@ export {
   waitForContractState,
 } from './observe.js';
 export type { AttestationView, ContractView, Payouts } from './observe.js';
-export { Participant } from './participant.js';
-export type { CommandResult, ParticipantServices } from './participant.js';
+export { StackParticipant, offerArgs } from './participant.js';
+export type { ParticipantServices, PostedOffer, SentAccept } from './participant.js';
 export { choosePort, choosePorts, isPortFree, logTail, spawnService } from './services.js';
 export type { ServiceExit, ServiceKind, ServiceProcess } from './services.js';
 export { answers, probeDashboard, runningStackState, startStack } from './stack.js';

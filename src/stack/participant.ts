@@ -1,20 +1,54 @@
 /**
- * A demo or scenario participant (miner, buyer): its wallet directory and
- * the services it talks to, and `run(args)`, which runs a `hashdlc` command
- * exactly as a user would type it (src/cli `main`, with `--json`), in this
- * process: the participant's settings go in through the CLI's own
- * environment variables (`HASHDLC_WALLET_DIR`, `HASHDLC_RPC_URL`, ...), the
- * command's JSON answer comes back from its stdout. Commands run one at a
- * time (they share this process's environment and stdout while they run).
+ * A participant of the stack (the demo's and the scenario suite's miner and
+ * buyer): its wallet directory and the services it talks to, and one method
+ * per step (`offer`, `accept`, `sign`, `fund`, `settle`, `refund`, `close`,
+ * `cancel`, `address`, `balance`, `status`) that runs the participant
+ * library's use case (src/participant) and returns its typed result. Each
+ * step builds a library `Participant` from these settings (no environment,
+ * no stdout), runs the use case and closes it (the wallet lock is held for
+ * the step only, as a `hashdlc` command holds it for its run).
  *
- * Why in-process: the same code path as `bin/hashdlc.js`, without paying a
- * TypeScript loader start per command (about 1.5 s each on a busy machine),
- * which keeps the demo and the scenario suite fast.
+ * A failing step throws the library's own error unchanged (`ParticipantError`
+ * with its code and reason, or the wallet's, chain's, protocol's error): the
+ * same values the CLI turns into its error line.
  *
- * This module does NOT implement any command (src/cli does).
+ * `commandLine(args)` and `offerArgs(input)` render the `hashdlc` command a
+ * user would type for a step (the demo prints them); nothing here runs the CLI.
+ *
+ * This module does NOT implement any step (src/participant does).
  */
-import { main as cliMain } from '../cli/main.js';
 import type { RpcConfig } from '../chain/index.js';
+import {
+  acceptOffer,
+  cancelContract,
+  closeContract,
+  contractStatus,
+  fundContract,
+  makeOffer,
+  newAddress,
+  Participant as LibraryParticipant,
+  refundContract,
+  settleContract,
+  signContract,
+  walletBalance,
+  type AcceptInput,
+  type AcceptResult,
+  type CancelInput,
+  type CancelledResult,
+  type CancelPsbtResult,
+  type CloseInput,
+  type CloseResult,
+  type ExternalPsbtInput,
+  type FundResult,
+  type OfferInput,
+  type OfferResult,
+  type ParticipantConfig,
+  type RefundResult,
+  type SettleResult,
+  type SignResult,
+  type StatusResult,
+  type WalletBalanceResult,
+} from '../participant/index.js';
 import { Wallet } from '../wallet/index.js';
 import { StackError } from './errors.js';
 
@@ -23,67 +57,10 @@ export interface ParticipantServices {
   rpc: RpcConfig;
   coordinator: string;
   oracle: string;
-  /** Pin the oracle's key (HASHDLC_ORACLE_PUBKEY). */
+  /** Pin the oracle's key (as `--oracle-pubkey`). */
   oraclePubkey?: string;
-  /** Signing worker threads (HASHDLC_THREADS); default: the CLI's (all cores). */
+  /** Signing worker threads; default: the library's (all cores). */
   threads?: number;
-}
-
-/** One command's outcome. */
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** stdout parsed as JSON (undefined when it is not JSON). */
-  json: unknown;
-}
-
-let queue: Promise<unknown> = Promise.resolve();
-
-/** Runs `fn` with process.stdout/stderr captured and `env` set; one at a time. */
-function captured(env: Record<string, string | undefined>, fn: () => Promise<number>): Promise<CommandResult> {
-  const run = queue.then(async () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const realOut = process.stdout.write;
-    const realErr = process.stderr.write;
-    const saved: Record<string, string | undefined> = {};
-    const capture = (sink: string[]): typeof process.stdout.write =>
-      ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-        sink.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-        const cb = rest.find((r): r is () => void => typeof r === 'function');
-        cb?.();
-        return true;
-      }) as typeof process.stdout.write;
-    for (const [k, v] of Object.entries(env)) {
-      saved[k] = process.env[k];
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    process.stdout.write = capture(out);
-    process.stderr.write = capture(err);
-    let code: number;
-    try {
-      code = await fn();
-    } finally {
-      process.stdout.write = realOut;
-      process.stderr.write = realErr;
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    }
-    const stdout = out.join('');
-    let json: unknown;
-    try {
-      json = JSON.parse(stdout);
-    } catch {
-      json = undefined;
-    }
-    return { code, stdout, stderr: err.join(''), json };
-  });
-  queue = run.catch(() => undefined);
-  return run;
 }
 
 /** Quotes an argument for display as a shell command. */
@@ -91,10 +68,72 @@ function shellWord(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`;
 }
 
-export class Participant {
+/** `--name value` for each defined value (bigints and numbers in decimal). */
+function flags(pairs: [string, string | bigint | number | undefined][]): string[] {
+  return pairs.flatMap(([name, v]) => (v === undefined ? [] : [`--${name}`, String(v)]));
+}
+
+/**
+ * The `hashdlc offer ...` arguments a user would type for `input` (display
+ * only: the step itself runs the library). Custom curves are named by
+ * `--curve CURVE.json`, since the input carries the curve's text, not a file.
+ */
+export function offerArgs(input: OfferInput): string[] {
+  const common = (): string[] => [
+    ...flags([
+      ['event', input.eventId],
+      ['window', input.window === undefined ? undefined : `${input.window.start}-${input.window.end}`],
+    ]),
+  ];
+  const tail = (): string[] => [
+    ...flags([
+      ['collateral', input.collateral],
+      ['rounding-mod', input.roundingMod],
+      ['cet-locktime', input.cetLocktime],
+      ['refund-locktime', input.refundLocktime],
+      ['funding-deadline', input.fundingDeadline],
+      ['fee-rate', input.feeRatePerVb],
+      ['payout-address', input.payoutAddress],
+      ['change-address', input.changeAddress],
+    ]),
+    ...(input.utxos ?? []).flatMap((u) => ['--utxo', u]),
+    ...(input.dryRun === true ? ['--dry-run'] : []),
+  ];
+  switch (input.template) {
+    case 'hashpower':
+      return [
+        'offer', 'hashpower', ...common(),
+        ...flags([
+          ['hashrate', input.hashrateThs],
+          ['delivery-address', input.deliveryAddress],
+          ['upfront', input.upfront === 0n ? undefined : input.upfront],
+          ['escrow', input.escrow],
+          ['tolerance', input.toleranceBps],
+          ['nb-digits', input.nbDigits],
+        ]),
+        ...(input.poolPayoutAddresses ?? []).flatMap((a) => ['--pool-payout-address', a]),
+        ...tail(),
+      ];
+    case 'hashprice-forward':
+      return ['offer', 'hashprice-forward', ...common(), ...flags([['hashrate', input.hashrateThs], ['strike', input.strikeSatsPerPhDay], ['buyer-collateral', input.buyerCollateral]]), ...tail()];
+    case 'hashprice-call':
+      return ['offer', 'hashprice-call', ...common(), ...flags([['hashrate', input.hashrateThs], ['strike', input.strikeSatsPerPhDay], ['premium', input.premium]]), ...tail()];
+    case 'custom':
+      return ['offer', 'custom', ...common(), '--curve', 'CURVE.json', ...flags([['accept-collateral', input.acceptCollateral], ['unit', input.unit]]), ...tail()];
+  }
+}
+
+/** An offer that was posted (not a dry run). */
+export type PostedOffer = Extract<OfferResult, { dryRun: false }>;
+/** An accept that was signed and sent (not a dry run). */
+export type SentAccept = Extract<AcceptResult, { dryRun: false }>;
+
+export class StackParticipant {
   readonly name: string;
   readonly walletDir: string;
   services: ParticipantServices;
+  /** Receives the library's notes for the user (default: dropped). */
+  onNote: (line: string) => void = () => undefined;
 
   constructor(name: string, walletDir: string, services: ParticipantServices) {
     this.name = name;
@@ -102,20 +141,35 @@ export class Participant {
     this.services = services;
   }
 
-  /** The participant's wallet (src/wallet), opened from its directory. @throws {WalletError} */
+  /** The participant's wallet (src/wallet), opened from its directory without its lock. @throws {WalletError} */
   wallet(): Wallet {
     return Wallet.open(this.walletDir, { expectNetwork: 'regtest' });
   }
 
-  /** The command as the user would type it (settings in the environment). */
-  commandLine(args: readonly string[]): string {
-    return ['hashdlc', ...args].map(shellWord).join(' ');
-  }
-
-  /** The environment variables that carry this participant's settings to the CLI. */
-  env(): Record<string, string | undefined> {
+  /** The library configuration of this participant (regtest; the fee rate is each step's default). */
+  config(): ParticipantConfig {
     const s = this.services;
     return {
+      network: 'regtest',
+      networkGiven: true,
+      walletDir: this.walletDir,
+      coordinator: s.coordinator,
+      oracle: s.oracle,
+      oraclePubkey: s.oraclePubkey,
+      rpc: s.rpc,
+      feeRatePerVb: undefined,
+      threads: s.threads,
+    };
+  }
+
+  /**
+   * The `HASHDLC_*` variables that carry these settings to a `hashdlc`
+   * child process (an agent, a command run as a user would); this process's
+   * own environment is never touched.
+   */
+  env(): Record<string, string> {
+    const s = this.services;
+    const vars: Record<string, string | undefined> = {
       HASHDLC_WALLET_DIR: this.walletDir,
       HASHDLC_NETWORK: 'regtest',
       HASHDLC_RPC_URL: s.rpc.url,
@@ -125,26 +179,93 @@ export class Participant {
       HASHDLC_ORACLE: s.oracle,
       HASHDLC_ORACLE_PUBKEY: s.oraclePubkey,
       HASHDLC_THREADS: s.threads === undefined ? undefined : String(s.threads),
-      HASHDLC_FEE_RATE: undefined,
     };
+    return Object.fromEntries(Object.entries(vars).filter((e): e is [string, string] => e[1] !== undefined));
   }
 
-  /** Runs `hashdlc <args> --json`; never throws for a failing command (see `code`). */
-  exec(args: readonly string[]): Promise<CommandResult> {
-    return captured(this.env(), () => cliMain([...args, '--json']));
+  /** The command as the user would type it (settings in the environment, `env()`). */
+  commandLine(args: readonly string[]): string {
+    return ['hashdlc', ...args].map(shellWord).join(' ');
   }
 
   /**
-   * Runs `hashdlc <args> --json` and returns its JSON answer.
-   * @throws {StackError} STACK_COMMAND with the CLI's error line when it exits non-zero.
+   * Runs one use case with a library participant built for it, closed after
+   * (wallet lock released, signing workers stopped) whatever the outcome.
+   * @throws whatever the use case throws, unchanged.
    */
-  async run<T = Record<string, unknown>>(args: readonly string[]): Promise<T> {
-    const r = await this.exec(args);
-    if (r.code !== 0) {
-      const line = r.stderr.trim().split('\n').filter((l) => l.startsWith('hashdlc')).pop() ?? r.stderr.trim();
-      throw new StackError('STACK_COMMAND', `${this.name}: ${this.commandLine(args)} failed (exit ${r.code}): ${line}`);
+  async step<T>(useCase: (p: LibraryParticipant) => Promise<T>): Promise<T> {
+    const p = new LibraryParticipant(this.config(), { note: (line) => this.onNote(line) });
+    try {
+      return await useCase(p);
+    } finally {
+      await p.close();
     }
-    if (r.json === undefined) throw new StackError('STACK_COMMAND', `${this.name}: ${this.commandLine(args)} printed no JSON: ${r.stdout.slice(0, 200)}`);
-    return r.json as T;
+  }
+
+  /** A receive address never handed out before (`hashdlc wallet address`). */
+  async address(): Promise<string> {
+    return (await this.step((p) => newAddress(p))).address;
+  }
+
+  /** `hashdlc wallet balance`. */
+  balance(): Promise<WalletBalanceResult> {
+    return this.step((p) => walletBalance(p));
+  }
+
+  /**
+   * `hashdlc offer ...`: posts the offer.
+   * @throws {StackError} STACK_CONFIG for a dry-run input (use `step` with makeOffer); the library's errors.
+   */
+  async offer(input: OfferInput): Promise<PostedOffer> {
+    if (input.dryRun === true) throw new StackError('STACK_CONFIG', `${this.name}: offer() posts; a dry run goes through step(makeOffer)`);
+    const r = await this.step((p) => makeOffer(p, input));
+    if (r.dryRun) throw new StackError('STACK_COMMAND', `${this.name}: the offer was not posted`);
+    return r;
+  }
+
+  /**
+   * `hashdlc accept <id>`: checks the offer, signs and sends the accept.
+   * @throws {StackError} STACK_CONFIG for a dry-run input; the library's errors.
+   */
+  async accept(id: string, more: Omit<AcceptInput, 'id'> = {}): Promise<SentAccept> {
+    if (more.dryRun === true) throw new StackError('STACK_CONFIG', `${this.name}: accept() sends; a dry run goes through step(acceptOffer)`);
+    const r = await this.step((p) => acceptOffer(p, { id, ...more }));
+    if (r.dryRun) throw new StackError('STACK_COMMAND', `${this.name}: the accept was not sent`);
+    return r;
+  }
+
+  /** `hashdlc sign <id> [--psbt-out | --psbt-in]`. */
+  sign(id: string, more: ExternalPsbtInput = {}): Promise<SignResult> {
+    return this.step((p) => signContract(p, { id, ...more }));
+  }
+
+  /** `hashdlc fund <id> [--broadcast] [--psbt-out | --psbt-in]`. */
+  fund(id: string, more: { broadcast?: boolean } & ExternalPsbtInput = {}): Promise<FundResult> {
+    return this.step((p) => fundContract(p, { id, ...more }));
+  }
+
+  /** `hashdlc settle <id>`. */
+  settle(id: string): Promise<SettleResult> {
+    return this.step((p) => settleContract(p, { id }));
+  }
+
+  /** `hashdlc refund <id>`. */
+  refund(id: string): Promise<RefundResult> {
+    return this.step((p) => refundContract(p, { id }));
+  }
+
+  /** `hashdlc close <id> --offer-payout SATS [--accept-payout SATS]`. */
+  close(input: CloseInput): Promise<CloseResult> {
+    return this.step((p) => closeContract(p, input));
+  }
+
+  /** `hashdlc cancel <id>`. */
+  cancel(id: string, more: Omit<CancelInput, 'id'> = {}): Promise<CancelledResult | CancelPsbtResult> {
+    return this.step((p) => cancelContract(p, { id, ...more }));
+  }
+
+  /** `hashdlc status <id>`. */
+  status(id: string): Promise<StatusResult> {
+    return this.step((p) => contractStatus(p, { id }));
   }
 }

@@ -18,9 +18,9 @@ import { AgentJournal, JOURNAL_FILE } from '../../src/agent/journal.js';
 import { ParticipantObserver } from '../../src/agent/observe.js';
 import { DEFAULT_POLICY } from '../../src/agent/policy.js';
 import { Participant as LibraryParticipant } from '../../src/participant/participant.js';
-import type { Participant as StackParticipant } from '../../src/stack/index.js';
+import type { StackParticipant } from '../../src/stack/index.js';
 import { mineBlocks } from '../../regtest/index.js';
-import { newAddress, saleArgs, startWorld, type World } from './scenario-helpers.js';
+import { newAddress, runCli, saleOffer, startWorld, type World } from './scenario-helpers.js';
 
 let w: World;
 
@@ -57,7 +57,7 @@ describe('the agent observes a sale negotiated with the CLI', () => {
   it('decides sign, then fund, then waits; without the coordinator it does not sign', async () => {
     const tip = await w.rpc.getBlockCount();
     const window = { start: tip + 30, end: tip + 34 };
-    const offer = await w.miner.run<{ id: string; fundingDeadline: number }>(['offer', ...saleArgs({ window, deliveryAddress: await newAddress(w.buyer) }), '--fee-rate', '2']);
+    const offer = await w.miner.offer({ ...saleOffer({ window, deliveryAddress: await newAddress(w.buyer) }), feeRatePerVb: 2n });
     const id = offer.id;
 
     // Offered: nobody has anything to do.
@@ -65,7 +65,7 @@ describe('the agent observes a sale negotiated with the CLI', () => {
     expect(offered).toMatchObject({ role: 'offer', state: 'offered', coordinator: { reachable: true, state: 'offered' }, funding: null, fundingDeadline: offer.fundingDeadline });
     expect(decide(offered, DEFAULT_POLICY)).toBeNull();
 
-    await w.buyer.run(['accept', id]);
+    await w.buyer.accept(id);
     const accepted = await factsOf(w.miner, id);
     expect(accepted).toMatchObject({ coordinator: { reachable: true, state: 'accepted' }, attested: null, pending: null });
     expect(decide(accepted, DEFAULT_POLICY)).toMatchObject({ kind: 'sign', id });
@@ -77,7 +77,7 @@ describe('the agent observes a sale negotiated with the CLI', () => {
     expect(decide(alone, DEFAULT_POLICY)).toBeNull();
 
     // `hashdlc agent --once` takes the same decision and signs, journalled intent then outcome.
-    const r = await w.miner.exec(['agent', '--once']);
+    const r = await runCli(w.miner, ['agent', '--once', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const line = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
     expect(line).toMatchObject({ id, action: 'sign', ok: true, result: { state: 'signed', alreadyDone: false } });
@@ -91,7 +91,7 @@ describe('the agent observes a sale negotiated with the CLI', () => {
     expect(decide(signedBuyer, DEFAULT_POLICY)).toMatchObject({ kind: 'fund', id });
     expect(decide(await factsOf(w.miner, id), DEFAULT_POLICY)).toBeNull();
 
-    const funded = await w.buyer.run<{ fundingTxid: string }>(['fund', id]);
+    const funded = await w.buyer.fund(id);
     const inMempool = await factsOf(w.buyer, id);
     expect(inMempool.funding).toEqual({ txid: funded.fundingTxid, confirmations: 0 });
     expect(inMempool.pending).toMatchObject({ txid: funded.fundingTxid, kind: 'funding', waitedBlocks: 0 });

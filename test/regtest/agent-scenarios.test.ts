@@ -38,13 +38,13 @@ import {
   onChainValue,
   waitForAttestation,
   waitForContractState,
-  type Participant as StackParticipant,
+  type StackParticipant,
 } from '../../src/stack/index.js';
 import { loadContract } from '../../src/participant/contract.js';
 import { ContractStore } from '../../src/wallet/index.js';
 import { useRegtest } from '../../regtest/context.js';
 import { mineBlocks, mineToHeight } from '../../regtest/index.js';
-import { mineWindow, startExtraOracle, startWorld, type ExtraOracle, type World } from './scenario-helpers.js';
+import { mineWindow, runCli, startExtraOracle, startWorld, type ExtraOracle, type World } from './scenario-helpers.js';
 
 let w: World;
 let silent: ExtraOracle;
@@ -320,7 +320,7 @@ describe('agents on regtest (real processes)', { timeout: 420_000 }, () => {
   it('one code path: `hashdlc sign` and the agent\'s sign action refuse a contract past its deadline alike', async () => {
     const s = await offerAndAccept(8);
     await mineToHeight(w.rpc, s.fundingDeadline);
-    const cli = await w.miner.exec(['sign', s.id]);
+    const cli = await runCli(w.miner, ['sign', s.id]);
     const err = await typed(w.miner, (lp) => participantActions(lp).sign({ id: s.id })).then(() => undefined, (e: unknown) => e);
     expect(err).toMatchObject({ code: 'EXPIRED' });
     const { line, exitCode } = describeError(err);

@@ -1,7 +1,8 @@
 /**
  * Issue 9, hole 1: "the miner's wallet signs a coin the attacker listed as
- * the accepter's". Attacks performed with the real `hashdlc` CLI (src/cli
- * `main` through src/stack Participant), a real coordinator on 127.0.0.1
+ * the accepter's". Attacks performed with the real participant steps (the
+ * library use cases behind `hashdlc`, through src/stack StackParticipant),
+ * a real coordinator on 127.0.0.1
  * behind a recording proxy (every request the coordinator received is kept),
  * the real oracle and the regtest node:
  *
@@ -19,7 +20,7 @@
  *    its reserved coins.
  */
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,8 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc, fromHex, toHex } from '../../protocol/messages/index.js';
 import { signedInputIndexes } from '../../protocol/tx/index.js';
 import { startCoordinator, type RunningCoordinator } from '../../src/coordinator/index.js';
-import { Participant } from '../../src/stack/index.js';
+import { StackParticipant } from '../../src/stack/index.js';
+import type { OfferInput } from '../../src/participant/index.js';
 import { Wallet } from '../../src/wallet/index.js';
 import { useRegtest } from '../../regtest/context.js';
 import { TestKey } from '../../regtest/wallet.js';
@@ -71,9 +73,9 @@ async function recordingProxy(target: string): Promise<{ url: string; received: 
   };
 }
 
-/** An external wallet holding `keys`: like `walletprocesspsbt`, it signs every input it owns. */
-function externalWalletSigns(keys: TestKey[], inFile: string, outFile: string): number[] {
-  const psbt = Psbt.fromBase64(readFileSync(inFile, 'utf8').trim());
+/** An external wallet holding `keys`: like `walletprocesspsbt`, it signs every input it owns (the PSBT in base64). */
+function externalWalletSigns(keys: TestKey[], base64: string): { signed: number[]; psbt: string } {
+  const psbt = Psbt.fromBase64(base64);
   const signed: number[] = [];
   psbt.data.inputs.forEach((input, i) => {
     const key = keys.find((k) => input.witnessUtxo !== undefined && toHex(k.outputScript) === toHex(input.witnessUtxo.script));
@@ -81,8 +83,7 @@ function externalWalletSigns(keys: TestKey[], inFile: string, outFile: string): 
     psbt.signInput(i, { publicKey: key.publicKey, sign: (h: Uint8Array) => ecc.sign(h, key.privateKey) });
     signed.push(i);
   });
-  writeFileSync(outFile, psbt.toBase64());
-  return signed;
+  return { signed, psbt: psbt.toBase64() };
 }
 
 /**
@@ -117,11 +118,11 @@ async function unspent(outpoint: string): Promise<boolean> {
 let oracle: TestOracle;
 let coordinator: RunningCoordinator;
 let proxy: Awaited<ReturnType<typeof recordingProxy>>;
-let miner: Participant;
-let buyer: Participant;
-let late: Participant;
+let miner: StackParticipant;
+let buyer: StackParticipant;
+let late: StackParticipant;
 let window: { start: number; end: number };
-/** Coins of the miner's CLI wallet. */
+/** Coins of the miner's wallet. */
 let minerCoins: string[];
 let buyerCoin: string;
 const minerExternal = TestKey.random();
@@ -132,11 +133,11 @@ async function coinsOf(address: string): Promise<string[]> {
   return scan.unspents.map((u) => `${u.txid}:${u.vout}`);
 }
 
-function saleOffer(delivery: string, extra: string[] = []): string[] {
-  return [
-    'offer', 'hashpower', '--window', `${window.start}-${window.end}`, '--hashrate', '100', '--delivery-address', delivery,
-    '--escrow', '300000', '--collateral', '200000', '--fee-rate', '2', ...extra,
-  ];
+function saleOffer(delivery: string, utxos?: string[]): OfferInput {
+  return {
+    template: 'hashpower', window, hashrateThs: 100n, deliveryAddress: delivery,
+    escrow: 300_000n, collateral: 200_000n, feeRatePerVb: 2n, ...(utxos === undefined ? {} : { utxos }),
+  };
 }
 
 beforeAll(async () => {
@@ -147,16 +148,16 @@ beforeAll(async () => {
   coordinator = await startCoordinator(coordinatorConfig(join(tmp, 'coordinator'), oracle.oracle.url), { watch: false, log: () => undefined });
   proxy = await recordingProxy(coordinator.url);
   const services = { rpc: inject('regtest').rpc, coordinator: proxy.url, oracle: oracle.oracle.url, oraclePubkey: oracle.oracle.publicKey, threads: 1 };
-  const party = (name: string): Participant => {
+  const party = (name: string): StackParticipant => {
     Wallet.init(join(tmp, name), 'regtest');
-    return new Participant(name, join(tmp, name), services);
+    return new StackParticipant(name, join(tmp, name), services);
   };
   miner = party('miner');
   buyer = party('buyer');
   late = party('late-buyer');
-  const minerAddr = (await miner.run<{ address: string }>(['wallet', 'address'])).address;
-  const buyerAddr = (await buyer.run<{ address: string }>(['wallet', 'address'])).address;
-  const lateAddr = (await late.run<{ address: string }>(['wallet', 'address'])).address;
+  const minerAddr = await miner.address();
+  const buyerAddr = await buyer.address();
+  const lateAddr = await late.address();
   for (let i = 0; i < 2; i++) await faucet.fund(minerAddr, 1_000_000n, { confirm: false });
   for (let i = 0; i < 3; i++) await faucet.fund(minerExternal.address, 1_000_000n, { confirm: false });
   for (let i = 0; i < 2; i++) await faucet.fund(lateAddr, 1_000_000n, { confirm: false });
@@ -179,8 +180,8 @@ describe('hole 1: a party signs only its own funding inputs', () => {
   let attacked: string;
 
   it("an accepter listing another coin of the miner's wallet: sign refuses, sends nothing, the coin stays unspent", async () => {
-    const delivery = (await buyer.run<{ address: string }>(['wallet', 'address'])).address;
-    const offer = await miner.run<{ id: string }>(saleOffer(delivery));
+    const delivery = await buyer.address();
+    const offer = await miner.offer(saleOffer(delivery));
     attacked = offer.id;
     const offered = decodeOfferDlc(fromHex(Wallet.open(miner.walletDir).contracts.get(attacked).offer));
     // The miner's coin its offer does not use: the victim.
@@ -190,13 +191,15 @@ describe('hole 1: a party signs only its own funding inputs', () => {
     expect(offered.fundingInputs).toHaveLength(1);
 
     // The attacker accepts, funding "its" side with the miner's coin (a real accept the coordinator takes).
-    await buyer.run(['accept', attacked, '--utxo', victim]);
+    await buyer.accept(attacked, { utxos: [victim] });
     const accept = decodeAcceptDlc(fromHex(Wallet.open(buyer.walletDir).contracts.get(attacked).accept!));
     expect(accept.fundingInputs).toHaveLength(1);
 
-    const r = await miner.exec(['sign', attacked]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`MISMATCH (counterparty-input-ours): the accepter's funding input 0 (${victim}) pays an address of this wallet`);
+    await expect(miner.sign(attacked)).rejects.toMatchObject({
+      code: 'MISMATCH',
+      reason: 'counterparty-input-ours',
+      message: expect.stringContaining(`the accepter's funding input 0 (${victim}) pays an address of this wallet`),
+    });
     // Nothing reached the coordinator: no sign_dlc, no PSBT, so no signature on the victim coin.
     expect(signRequests(proxy, attacked)).toEqual([]);
     expect(signaturesReceivedOn(victim)).toBe(0);
@@ -212,29 +215,30 @@ describe('hole 1: a party signs only its own funding inputs', () => {
 
   it("an external wallet that signs a counterparty input (--psbt-in): refused, the signature discarded, nothing sent", async () => {
     const [own, victim, spare] = minerExternalCoins as [string, string, string];
-    const delivery = (await buyer.run<{ address: string }>(['wallet', 'address'])).address;
-    const offer = await miner.run<{ id: string }>(saleOffer(delivery, ['--utxo', own]));
+    const delivery = await buyer.address();
+    const offer = await miner.offer(saleOffer(delivery, [own]));
     const id = offer.id;
 
     // Low item: a --utxo coin backs one live contract at a time.
-    const twice = await miner.exec(saleOffer(delivery, ['--utxo', own]));
-    expect(twice.code).toBe(1);
-    expect(twice.stderr).toContain(`WALLET_COIN_RESERVED: coin ${own} is reserved by your contract ${id}`);
+    await expect(miner.offer(saleOffer(delivery, [own]))).rejects.toMatchObject({
+      code: 'WALLET_COIN_RESERVED',
+      message: expect.stringContaining(`coin ${own} is reserved by your contract ${id}`),
+    });
 
     // The attacker lists another coin of the miner's external wallet as its own.
-    await buyer.run(['accept', id, '--utxo', victim]);
-    const out = join(tmp, 'external.psbt');
-    await miner.run(['sign', id, '--psbt-out', out]);
+    await buyer.accept(id, { utxos: [victim] });
+    const out = await miner.sign(id, { psbtOut: true });
+    if (!out.psbtOut) throw new Error('sign --psbt-out returned no PSBT');
     // The PSBT handed to the wallet is computed here and carries no signature at all.
-    expect(signedInputIndexes(Psbt.fromBase64(readFileSync(out, 'utf8').trim()))).toEqual([]);
+    expect(signedInputIndexes(Psbt.fromBase64(out.psbt))).toEqual([]);
     // The external wallet signs every input it owns: its own and the victim.
-    const signedFile = `${out}.signed`;
-    expect(externalWalletSigns([minerExternal], out, signedFile)).toHaveLength(2);
+    const external = externalWalletSigns([minerExternal], out.psbt);
+    expect(external.signed).toHaveLength(2);
 
-    const r = await miner.exec(['sign', id, '--psbt-in', signedFile]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/MISMATCH \(foreign-input-signed\): SIGNATURES ON THE COUNTERPARTY'S INPUTS: the external wallet signed input \d \(/);
-    expect(r.stderr).toContain(`${victim}, accepter's input 0)`);
+    const err: unknown = await miner.sign(id, { psbtIn: external.psbt }).then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ code: 'MISMATCH', reason: 'foreign-input-signed' });
+    expect((err as Error).message).toMatch(/^SIGNATURES ON THE COUNTERPARTY'S INPUTS: the external wallet signed input \d \(/);
+    expect((err as Error).message).toContain(`${victim}, accepter's input 0)`);
     expect(signRequests(proxy, id)).toEqual([]);
     expect(signaturesReceivedOn(victim)).toBe(0);
     // Stripped: the stored record has no sign_dlc and its PSBT no signature.
@@ -246,13 +250,15 @@ describe('hole 1: a party signs only its own funding inputs', () => {
   });
 
   it("an offer listing a coin of the buyer's wallet: accept refuses before signing any CET", async () => {
-    const delivery = (await buyer.run<{ address: string }>(['wallet', 'address'])).address;
+    const delivery = await buyer.address();
     // The attacker offers with the buyer's coin as "its" collateral.
-    const offer = await miner.run<{ id: string }>(saleOffer(delivery, ['--utxo', buyerCoin]));
+    const offer = await miner.offer(saleOffer(delivery, [buyerCoin]));
     const before = proxy.received.length;
-    const r = await buyer.exec(['accept', offer.id]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`MISMATCH (counterparty-input-ours): the offerer's funding input 0 (${buyerCoin}) pays an address of this wallet`);
+    await expect(buyer.accept(offer.id)).rejects.toMatchObject({
+      code: 'MISMATCH',
+      reason: 'counterparty-input-ours',
+      message: expect.stringContaining(`the offerer's funding input 0 (${buyerCoin}) pays an address of this wallet`),
+    });
     // No accept_dlc (CET adaptor signatures) was made or sent.
     expect(proxy.received.slice(before).filter((q) => q.method === 'POST')).toEqual([]);
     expect(Wallet.open(buyer.walletDir).contracts.has(offer.id)).toBe(false);
@@ -263,11 +269,11 @@ describe('hole 1: a party signs only its own funding inputs', () => {
     // (The buyer above attacked with the miner's coins: it rightly refuses offers spending them. A new buyer.)
     // The attacker's pending accept still claims the miner's victim coin at the coordinator (one coin, one
     // pending contract): the miner cancels the attacked contract, which frees both of its coins there.
-    await miner.run(['cancel', attacked]);
-    const delivery = (await late.run<{ address: string }>(['wallet', 'address'])).address;
-    const offer = await miner.run<{ id: string }>(saleOffer(delivery));
-    await late.run(['accept', offer.id]);
-    await miner.run(['sign', offer.id]);
+    await miner.cancel(attacked);
+    const delivery = await late.address();
+    const offer = await miner.offer(saleOffer(delivery));
+    await late.accept(offer.id);
+    await miner.sign(offer.id);
     const [sent] = signRequests(proxy, offer.id);
     const body = JSON.parse(sent!.body) as { sign: string; fundingPsbt: string };
     const sign = decodeSignDlc(fromHex(body.sign));
@@ -275,21 +281,19 @@ describe('hole 1: a party signs only its own funding inputs', () => {
     // Exactly the offerer's inputs carry a witness (the offerer has one input here).
     expect(sign.fundingSignatures.fundingSignatures).toHaveLength(1);
     expect(signedInputIndexes(psbt)).toHaveLength(1);
-    const funded = await late.run<{ fundingTxid: string }>(['fund', offer.id]);
+    const funded = await late.fund(offer.id);
     expect(await rpc.getRawMempool()).toContain(funded.fundingTxid);
     const [fund] = proxy.received.filter((q) => q.path === `/v1/contracts/${offer.id}/fund`);
     expect(signedInputIndexes(Psbt.fromBase64((JSON.parse(fund!.body) as { fundingPsbt: string }).fundingPsbt))).toHaveLength(1);
   });
 
   it('an accept the coordinator refuses (accepted by someone else first) frees its reserved coins', async () => {
-    const before = await late.run<{ reservedSats: string }>(['wallet', 'balance']);
+    const before = await late.balance();
     // The offer of the first test was accepted by the attacker: this one comes too late.
     const delivery = Wallet.open(miner.walletDir).contracts.get(attacked).terms.deliveryAddress as string;
-    const r = await late.exec(['accept', attacked, '--delivery-address', delivery]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/REMOTE INVALID_STATE/);
+    await expect(late.accept(attacked, { deliveryAddress: delivery })).rejects.toMatchObject({ code: 'REMOTE', remoteCode: 'INVALID_STATE' });
     expect(Wallet.open(late.walletDir).contracts.get(attacked).state).toBe('failed');
-    const after = await late.run<{ reservedSats: string }>(['wallet', 'balance']);
+    const after = await late.balance();
     expect(after.reservedSats).toBe(before.reservedSats);
   });
 });

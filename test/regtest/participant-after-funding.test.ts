@@ -23,7 +23,7 @@ import type { ParticipantConfig } from '../../src/participant/config.js';
 import { Participant } from '../../src/participant/participant.js';
 import { cancelContract, contractStatus, refundContract, settleContract } from '../../src/participant/index.js';
 import { ParticipantError } from '../../src/participant/errors.js';
-import { Participant as CliParticipant } from '../../src/stack/index.js';
+import { StackParticipant } from '../../src/stack/index.js';
 import { Wallet } from '../../src/wallet/index.js';
 import { useRegtest } from '../../regtest/context.js';
 import { mineAsPool, mineBlocks, mineToHeight } from '../../regtest/helpers.js';
@@ -77,33 +77,33 @@ beforeAll(async () => {
   Wallet.init(buyerDir, 'regtest');
   const node = inject('regtest').rpc;
   const services = { rpc: node, coordinator: coordinator.url, oracle: oracle.oracle.url, oraclePubkey: oracle.oracle.publicKey, threads: 1 };
-  const miner = new CliParticipant('miner', minerDir, services);
-  const buyer = new CliParticipant('buyer', buyerDir, services);
+  const miner = new StackParticipant('miner', minerDir, services);
+  const buyer = new StackParticipant('buyer', buyerDir, services);
   // Two coins each: the cancelled contract's coins are not the sale's.
   for (const confirm of [false, true]) {
-    await faucet.fund((await miner.run<{ address: string }>(['wallet', 'address'])).address, 1_000_000n, { confirm: false });
-    await faucet.fund((await buyer.run<{ address: string }>(['wallet', 'address'])).address, 1_000_000n, { confirm });
+    await faucet.fund(await miner.address(), 1_000_000n, { confirm: false });
+    await faucet.fund(await buyer.address(), 1_000_000n, { confirm });
   }
   const tip = await rpc.getBlockCount();
   window = { start: tip + 12, end: tip + 18 };
-  const delivery = (await buyer.run<{ address: string }>(['wallet', 'address'])).address;
-  const offer = await miner.run<{ id: string }>([
-    'offer', 'hashpower', '--window', `${window.start}-${window.end}`, '--hashrate', '100',
-    '--delivery-address', delivery, '--upfront', '20000', '--escrow', '300000', '--collateral', '200000', '--tolerance', '9500',
-  ]);
+  const delivery = await buyer.address();
+  const offer = await miner.offer({
+    template: 'hashpower', window, hashrateThs: 100n,
+    deliveryAddress: delivery, upfront: 20_000n, escrow: 300_000n, collateral: 200_000n, toleranceBps: 9500,
+  });
   sale = offer.id;
-  await buyer.run(['accept', sale]);
-  await miner.run(['sign', sale]);
-  await buyer.run(['fund', sale]);
+  await buyer.accept(sale);
+  await miner.sign(sale);
+  await buyer.fund(sale);
   await mineBlocks(rpc, 1);
   // A second sale in the same window, signed but never funded: the miner gives it up.
-  const unfunded = await miner.run<{ id: string }>([
-    'offer', 'hashpower', '--window', `${window.start}-${window.end}`, '--hashrate', '50',
-    '--delivery-address', (await buyer.run<{ address: string }>(['wallet', 'address'])).address, '--escrow', '100000', '--collateral', '100000',
-  ]);
+  const unfunded = await miner.offer({
+    template: 'hashpower', window, hashrateThs: 50n,
+    deliveryAddress: await buyer.address(), escrow: 100_000n, collateral: 100_000n,
+  });
   given = unfunded.id;
-  await buyer.run(['accept', given]);
-  await miner.run(['sign', given]);
+  await buyer.accept(given);
+  await miner.sign(given);
 }, 900_000);
 
 afterAll(async () => {

@@ -22,7 +22,8 @@ import {
   signContract,
   type ParticipantConfig,
 } from '../../src/participant/index.js';
-import { Participant as CliParticipant } from '../../src/stack/index.js';
+import { StackParticipant } from '../../src/stack/index.js';
+import { runCli } from './scenario-helpers.js';
 import { Wallet } from '../../src/wallet/index.js';
 import { useRegtest } from '../../regtest/context.js';
 import { coordinatorConfig } from './coordinator-fixtures.js';
@@ -203,13 +204,13 @@ describe('a sale through the library alone', () => {
   it('the interactive command and the library share one code path: the same refusal, word for word', async () => {
     const lib = await refusal(buyerDir, (p) => fundContract(p, { id }));
     expect(lib.code).toBe('STATE');
-    const cli = new CliParticipant('buyer', buyerDir, { rpc: inject('regtest').rpc, coordinator: coordinator.url, oracle: oracle.oracle.url, threads: 1 });
-    const r = await cli.exec(['fund', id]);
+    const cli = new StackParticipant('buyer', buyerDir, { rpc: inject('regtest').rpc, coordinator: coordinator.url, oracle: oracle.oracle.url, threads: 1 });
+    const r = await runCli(cli, ['fund', id]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`STATE: ${lib.message}`);
 
     const wrongRole = await refusal(buyerDir, (p) => signContract(p, { id }));
-    const r2 = await cli.exec(['sign', id]);
+    const r2 = await runCli(cli, ['sign', id]);
     expect(r2.code).toBe(1);
     expect(r2.stderr).toContain(`STATE: ${wrongRole.message}`);
     expect(wrongRole.message).toBe(`contract ${id} was accepted here: the offerer signs; use 'hashdlc fund'`);

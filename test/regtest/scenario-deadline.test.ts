@@ -1,7 +1,7 @@
 /**
  * Issue 9, hole 2 (the accepter's free option) attacked on the stack of `npm
  * start` (oracle and coordinator as child processes) with the participants'
- * `hashdlc` CLI on the regtest node:
+ * library steps (those of `hashdlc`) on the regtest node:
  *
  * the buyer accepts, the miner signs, and the buyer HOLDS the fully signed
  * funding transaction past the funding deadline, waiting to see how the
@@ -19,26 +19,22 @@
  * miner's CLI refuses to offer on them and the coordinator refuses such an
  * offer posted directly (EXPIRED window-started / event-attested).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupContract } from '../../protocol/contract/index.js';
 import { decodeMessage, fromHex, toHex } from '../../protocol/messages/index.js';
 import { addFundingSignaturesToPsbt } from '../../protocol/tx/index.js';
 import { loadContract, needAccept, needSign } from '../../src/participant/contract.js';
-import { waitForContractState, type Participant } from '../../src/stack/index.js';
+import { waitForContractState, type StackParticipant } from '../../src/stack/index.js';
 import { useRegtest } from '../../regtest/context.js';
 import { mineBlocks, mineToHeight } from '../../regtest/index.js';
 import { api, identityOf, saleParties } from '../coordinator-fixtures.js';
 import { SIMDIFF_100THS_AT_HALF } from './coordinator-fixtures.js';
-import { newAddress, saleArgs, startExtraOracle, startWorld, type ExtraOracle, type World } from './scenario-helpers.js';
+import { newAddress, saleOffer, startExtraOracle, startWorld, type ExtraOracle, type World } from './scenario-helpers.js';
 
 let w: World;
 /** An oracle whose operator token the test holds (the operator may create events over past windows). */
 let operated: ExtraOracle;
-const tmp = mkdtempSync(join(tmpdir(), 'hashdlc-deadline-'));
 
 beforeAll(async () => {
   operated = await startExtraOracle(useRegtest().rpc, SIMDIFF_100THS_AT_HALF);
@@ -48,20 +44,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await w?.close();
   await operated?.close();
-  rmSync(tmp, { recursive: true, force: true });
 });
 
 /** Offer (default funding deadline), accept, sign: the buyer now holds everything it needs to fund. */
 async function signedSale(label: string): Promise<{ id: string; deadline: number }> {
   const tip = await w.rpc.getBlockCount();
   const window = { start: tip + 12, end: tip + 16 };
-  const offer = await w.miner.run<{ id: string; fundingDeadline: number; terms: { fundingDeadline: number } }>(
-    ['offer', ...saleArgs({ window, deliveryAddress: await newAddress(w.buyer) }), '--fee-rate', '2'],
-  );
+  const offer = await w.miner.offer({ ...saleOffer({ window, deliveryAddress: await newAddress(w.buyer) }), feeRatePerVb: 2n });
   expect(offer.fundingDeadline, label).toBe(window.start - 2);
   expect(offer.terms.fundingDeadline).toBe(window.start - 2);
-  await w.buyer.run(['accept', offer.id]);
-  await w.miner.run(['sign', offer.id]);
+  await w.buyer.accept(offer.id);
+  await w.miner.sign(offer.id);
   return { id: offer.id, deadline: offer.fundingDeadline };
 }
 
@@ -70,12 +63,12 @@ async function signedSale(label: string): Promise<{ id: string; deadline: number
  * (from the sign_dlc it holds) and its own inputs signed, and the final transaction.
  */
 async function holdFunding(id: string): Promise<{ psbt: Psbt; tx: Transaction }> {
-  const file = join(tmp, `${id}.psbt`);
-  await w.buyer.run(['fund', id, '--psbt-out', file]);
+  const out = await w.buyer.fund(id, { psbtOut: true });
+  if (!out.psbtOut) throw new Error('fund --psbt-out returned no PSBT');
   const wallet = w.buyer.wallet();
   const c = loadContract(wallet, id);
   const setup = setupContract(c.offer, needAccept(c), c.flow);
-  const psbt = addFundingSignaturesToPsbt(Psbt.fromBase64(readFileSync(file, 'utf8').trim()), setup.funding, 'offer', needSign(c).fundingSignatures);
+  const psbt = addFundingSignaturesToPsbt(Psbt.fromBase64(out.psbt), setup.funding, 'offer', needSign(c).fundingSignatures);
   const own = setup.funding.inputs.flatMap((input, i) => (input.party === 'accept' ? [i] : []));
   const { signed } = wallet.signInputs(psbt, own);
   expect(signed).toEqual(own);
@@ -85,8 +78,15 @@ async function holdFunding(id: string): Promise<{ psbt: Psbt; tx: Transaction }>
 }
 
 /** Confirmed sats of a participant's wallet. */
-async function balance(p: Participant): Promise<bigint> {
+async function balance(p: StackParticipant): Promise<bigint> {
   return (await p.wallet().utxos(w.rpc)).reduce((s, u) => s + u.valueSats, 0n);
+}
+
+/** The miner's `cancel`, which double-spent its funding inputs on chain. */
+async function cancelled(p: StackParticipant, id: string): Promise<{ txid: string; spends: string[]; fee: bigint }> {
+  const r = await p.cancel(id);
+  if (r.kind !== 'cancelled' || r.onChain === undefined) throw new Error(`cancel ${id}: no cancel transaction (${r.kind})`);
+  return r.onChain;
 }
 
 const outpoint = (i: { hash: Uint8Array; index: number }): string => `${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`;
@@ -115,20 +115,18 @@ describe('the funding deadline closes the accepter\'s free option', () => {
     const view = await waitForContractState(w.coordinatorUrl, id, ['expired']);
     expect(view).toMatchObject({ state: 'expired', endedFrom: 'signed' });
 
-    // The buyer's own CLI refuses too, through the coordinator or its own node.
-    for (const args of [['fund', id], ['fund', id, '--broadcast']]) {
-      const f = await w.buyer.exec(args);
-      expect(f.code, args.join(' ')).toBe(1);
-      expect(f.stderr).toMatch(/EXPIRED \(funding-deadline-passed\)/);
+    // The buyer's own fund step refuses too, through the coordinator or its own node.
+    for (const broadcast of [false, true]) {
+      await expect(w.buyer.fund(id, { broadcast }), `fund broadcast=${broadcast}`).rejects.toMatchObject({ code: 'EXPIRED', reason: 'funding-deadline-passed' });
     }
     expect(await w.rpc.getRawMempool()).not.toContain(held.tx.getId());
 
     // The miner cancels: its own funding inputs, and only those, go back to its own wallet.
-    const cancel = await w.miner.run<{ cancelTxid: string; spends: string[]; fee: string }>(['cancel', id]);
+    const cancel = await cancelled(w.miner, id);
     expect(cancel.spends.sort()).toEqual([...minerInputs].sort());
     await mineBlocks(w.rpc, 1);
-    const cancelTx = Transaction.fromHex(await w.rpc.getRawTransactionHex(cancel.cancelTxid));
-    expect((await w.rpc.getRawTransaction(cancel.cancelTxid)).confirmations).toBeGreaterThanOrEqual(1);
+    const cancelTx = Transaction.fromHex(await w.rpc.getRawTransactionHex(cancel.txid));
+    expect((await w.rpc.getRawTransaction(cancel.txid)).confirmations).toBeGreaterThanOrEqual(1);
     expect(cancelTx.ins.map(outpoint).sort()).toEqual([...minerInputs].sort());
     const minerScripts = new Set(w.miner.wallet().watchedAddresses().map((a) => toHex(a.script)));
     expect(cancelTx.outs.every((o) => minerScripts.has(toHex(o.script)))).toBe(true);
@@ -136,7 +134,7 @@ describe('the funding deadline closes the accepter\'s free option', () => {
     // The held funding transaction can never be mined now.
     await expect(w.rpc.sendRawTransaction(held.tx.toHex())).rejects.toMatchObject({ code: 'CHAIN_MISSING_INPUTS' });
     // Nothing lost: the miner is down the cancel fee only; the buyer's coins never moved.
-    expect(await balance(w.miner)).toBe(minerBefore - BigInt(cancel.fee));
+    expect(await balance(w.miner)).toBe(minerBefore - cancel.fee);
     expect(await balance(w.buyer)).toBe(buyerBefore);
     for (const o of buyerInputs) {
       const [txid, vout] = o.split(':');
@@ -153,12 +151,12 @@ describe('the funding deadline closes the accepter\'s free option', () => {
     await w.rpc.sendRawTransaction(held.tx.toHex());
     expect(await w.rpc.getRawMempool()).toContain(held.tx.getId());
     // ...and the miner's cancel, paying more than the whole funding transaction, replaces it.
-    const cancel = await w.miner.run<{ cancelTxid: string }>(['cancel', id]);
+    const cancel = await cancelled(w.miner, id);
     const mempool = await w.rpc.getRawMempool();
-    expect(mempool).toContain(cancel.cancelTxid);
+    expect(mempool).toContain(cancel.txid);
     expect(mempool).not.toContain(held.tx.getId());
     await mineBlocks(w.rpc, 1);
-    expect((await w.rpc.getRawTransaction(cancel.cancelTxid)).confirmations).toBeGreaterThanOrEqual(1);
+    expect((await w.rpc.getRawTransaction(cancel.txid)).confirmations).toBeGreaterThanOrEqual(1);
     await expect(w.rpc.sendRawTransaction(held.tx.toHex())).rejects.toMatchObject({ code: 'CHAIN_MISSING_INPUTS' });
   });
 });
@@ -186,12 +184,12 @@ describe('no contract on a known outcome (issue 9, hole 3)', () => {
     return api(w.coordinatorUrl, 'POST', '/v1/offers', { body: { offer: p.offerHex, identityPubkey: identityOf(p.offerIdentity), terms: p.terms }, key: p.offerIdentity });
   };
 
-  it('a window that has started: the miner\'s CLI will not offer on it, the coordinator refuses the offer (EXPIRED window-started)', async () => {
+  it('a window that has started: the miner\'s offer step will not offer on it, the coordinator refuses the offer (EXPIRED window-started)', async () => {
     const { window, delivery, eventId, announcement } = await pastEvent(3, 49);
     const miner = w.with(operated.url).miner;
-    const r = await miner.exec(['offer', 'hashpower', '--event', eventId, '--hashrate', '100', '--delivery-address', delivery, '--escrow', '250000', '--collateral', '200000', '--fee-rate', '2']);
-    expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/EXPIRED \(window-started\)/);
+    await expect(
+      miner.offer({ template: 'hashpower', eventId, hashrateThs: 100n, deliveryAddress: delivery, escrow: 250_000n, collateral: 200_000n, feeRatePerVb: 2n }),
+    ).rejects.toMatchObject({ code: 'EXPIRED', reason: 'window-started' });
     const posted = await postOffer('rt-started', window, delivery, announcement);
     expect(posted.status, JSON.stringify(posted.body)).toBe(409);
     expect(posted.body.error).toMatchObject({ code: 'EXPIRED', reason: 'window-started' });

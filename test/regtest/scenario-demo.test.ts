@@ -2,11 +2,15 @@
  * `npm run demo` as a child process (`node --import tsx src/demo.ts`, what
  * the npm script runs) on the suite's regtest node:
  * - against a running stack, found through the data directory's stack.json
- *   (here the stack runs in the test process), with 60% delivery: exit 0,
- *   the attested 6000 bps and the payout check in its output;
- * - with no stack running: it starts its own (oracle and coordinator child
- *   processes on the given node), runs the whole sale at the default 98%
- *   delivery, exits 0, and leaves no process behind.
+ *   (here the stack runs in the test process), with 60% delivery and its two
+ *   agents (`hashdlc agent` child processes): after the offer and the accept
+ *   the miner's agent signs and the buyer's agent funds (their action lines
+ *   in the output, nothing typed), exit 0, the attested 6000 bps and the
+ *   payout check in its output, both agents stopped (exit 0, gone);
+ * - with no stack running and `--no-agents`: it starts its own (oracle and
+ *   coordinator child processes on the given node), types sign and fund,
+ *   runs the whole sale at the default 98% delivery, exits 0, and leaves no
+ *   process behind.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -65,23 +69,38 @@ function alive(pid: number): boolean {
 }
 
 describe('npm run demo', () => {
-  it('runs against the running stack it finds in the data directory (60% delivery)', async () => {
+  it('runs against the running stack it finds in the data directory (60% delivery); its agents sign and fund', async () => {
     world = await startWorld();
     const r = await demo(world.stack.layout.dir, ['--delivery', '60', '--window', '10']);
     expect(r.code, `${r.out}\n${r.err}`).toBe(0);
     expect(r.out).toContain(`using the stack of pid ${process.pid}`);
+    // Typed: the offer and the accept; then the agents act, each step once.
+    expect(r.out).toMatch(/miner +\$ hashdlc offer hashpower /);
+    expect(r.out).toMatch(/buyer +\$ hashdlc accept /);
+    expect(r.out).not.toMatch(/\$ hashdlc (sign|fund) /);
+    const agentPids = [...r.out.matchAll(/(?:miner|buyer) agent \$ hashdlc agent --json --wallet-dir \S+ --interval 1 {2}\(pid (\d+)\)/g)].map((m) => Number(m[1]));
+    expect(agentPids).toHaveLength(2);
+    expect(r.out.match(/miner agent sign [0-9a-f]{12}… → state signed, tx [0-9a-f]{64}/g)).toHaveLength(1);
+    expect(r.out.match(/buyer agent fund [0-9a-f]{12}… → state funding-broadcast, tx [0-9a-f]{64}/g)).toHaveLength(1);
+    expect(r.out).not.toContain('FAILED');
+    expect(r.out).toContain('the agents are stopped (SIGTERM; both exited 0)');
+    expect(r.out).toContain('demo finished in');
+    expect(agentPids.filter(alive)).toEqual([]);
     expect(r.out).toMatch(/oracle +attested 6000 bps/);
     expect(r.out).toContain('hashdlc oracle verify: the evidence recomputes to 6000 against the node: HOLDS');
     expect(r.out).toContain('OK: the payouts on chain equal the payout curve at the attested outcome');
     await world.close();
     world = undefined;
-  }, 120_000);
+  }, 240_000);
 
-  it('starts its own stack when none runs, settles the default 98% sale, and stops it', async () => {
+  it('starts its own stack when none runs, settles the default 98% sale with sign and fund typed (--no-agents), and stops it', async () => {
     const dataDir = join(tmp, 'own');
-    const r = await demo(dataDir, ['--node-url', nodeUrl(), '--oracle-port', '0', '--coordinator-port', '0']);
+    const r = await demo(dataDir, ['--node-url', nodeUrl(), '--oracle-port', '0', '--coordinator-port', '0', '--no-agents']);
     expect(r.code, `${r.out}\n${r.err}`).toBe(0);
     expect(r.out).toContain('no stack runs on');
+    expect(r.out).toMatch(/miner +\$ hashdlc sign [0-9a-f]{12}…/);
+    expect(r.out).toMatch(/buyer +\$ hashdlc fund [0-9a-f]{12}… {2}→ funding tx [0-9a-f]{64} broadcast by the coordinator/);
+    expect(r.out).not.toContain(' agent ');
     expect(r.out).toMatch(/oracle +attested 9800 bps/);
     expect(r.out).toMatch(/miner \(offerer\) +1,300,000 +1,300,000/);
     expect(r.out).toContain('OK: the payouts on chain equal the payout curve at the attested outcome');

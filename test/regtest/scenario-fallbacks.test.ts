@@ -1,6 +1,6 @@
 /**
  * Scenarios around the happy path, each a hashpower sale made through the
- * `hashdlc` CLI against the `npm start` stack:
+ * participant library (the steps of `hashdlc`) against the `npm start` stack:
  * - the oracle goes silent after announcing: nobody can settle by CET, and
  *   after the refund locktime the coordinator broadcasts the refund, each
  *   side getting its collateral back;
@@ -20,7 +20,7 @@ import {
   mineWindow,
   negotiate,
   newAddress,
-  saleArgs,
+  saleOffer,
   startExtraOracle,
   startWorld,
   type ExtraOracle,
@@ -45,10 +45,10 @@ describe('when things do not go to plan', () => {
     const p = w.with(silent.url);
     const tip = await w.rpc.getBlockCount();
     const window = { start: tip + 3, end: tip + 6 };
-    const n = await negotiate(p, saleArgs({ window, deliveryAddress: await newAddress(p.buyer) }));
+    const n = await negotiate(p, saleOffer({ window, deliveryAddress: await newAddress(p.buyer) }));
     await mineBlocks(w.rpc, 1);
     const confirmed = await waitForContractState(w.coordinatorUrl, n.id, ['confirmed']);
-    const refundLocktime = n.offer.refundLocktime as number;
+    const refundLocktime = n.offer.refundLocktime;
     expect(refundLocktime).toBeGreaterThan(window.end);
     await silent.close(); // announced, never attests
 
@@ -78,13 +78,13 @@ describe('when things do not go to plan', () => {
   it('cooperative early close: both sign the same split, the coordinator broadcasts it', async () => {
     const tip = await w.rpc.getBlockCount();
     const window = { start: tip + 20, end: tip + 30 };
-    const n = await negotiate(w, saleArgs({ window, deliveryAddress: await newAddress(w.buyer) }));
+    const n = await negotiate(w, saleOffer({ window, deliveryAddress: await newAddress(w.buyer) }));
     await mineBlocks(w.rpc, 1);
     await waitForContractState(w.coordinatorUrl, n.id, ['confirmed']);
     // The miner cannot deliver after all; they agree to return the escrow and part of the collateral.
-    const first = await w.buyer.run<{ broadcast: boolean }>(['close', n.id, '--offer-payout', '150000']);
+    const first = await w.buyer.close({ id: n.id, offerPayout: 150_000n });
     expect(first.broadcast).toBe(false);
-    const second = await w.miner.run<{ broadcast: boolean; closeTxid: string }>(['close', n.id, '--offer-payout', '150000']);
+    const second = await w.miner.close({ id: n.id, offerPayout: 150_000n });
     expect(second.broadcast).toBe(true);
     await mineBlocks(w.rpc, 1);
     const closed = await waitForContractState(w.coordinatorUrl, n.id, ['closed']);
@@ -98,7 +98,7 @@ describe('when things do not go to plan', () => {
     const tip = await w.rpc.getBlockCount();
     const window = { start: tip + 3, end: tip + 13 };
     const address = await newAddress(w.buyer);
-    const n = await negotiate(w, saleArgs({ window, deliveryAddress: address }));
+    const n = await negotiate(w, saleOffer({ window, deliveryAddress: address }));
     await mineBlocks(w.rpc, 1);
     await waitForContractState(w.coordinatorUrl, n.id, ['confirmed']);
     // Both go offline: no process, and not even their wallet files are where the CLI would look.

@@ -1,6 +1,6 @@
 /**
  * Scenarios with faults, each a 100 TH/s hashpower sale made through the
- * `hashdlc` CLI against the `npm start` stack:
+ * participant library (the steps of `hashdlc`) against the `npm start` stack:
  * - the block that confirmed the funding transaction is reorged out by a
  *   longer branch without it; the coordinator sees the contract unconfirmed
  *   again, the transaction is mined again, and the contract carries on to
@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mineBlocks, reorgOut } from '../../regtest/index.js';
 import { contractView, waitForAttestation, waitForContractState } from '../../src/stack/index.js';
-import { expectSettledOnCurve, mineWindow, newAddress, saleArgs, startWorld, type World } from './scenario-helpers.js';
+import { expectSettledOnCurve, mineWindow, newAddress, saleOffer, startWorld, type World } from './scenario-helpers.js';
 
 let w: World;
 
@@ -31,11 +31,11 @@ describe('faults', () => {
     const tip = await w.rpc.getBlockCount();
     const window = { start: tip + 8, end: tip + 18 };
     const address = await newAddress(w.buyer);
-    const offer = await w.miner.run(['offer', ...saleArgs({ window, deliveryAddress: address }), '--fee-rate', '2']);
-    const id = offer.id as string;
-    await w.buyer.run(['accept', id]);
-    await w.miner.run(['sign', id]);
-    const { fundingTxid } = await w.buyer.run<{ fundingTxid: string }>(['fund', id]);
+    const offer = await w.miner.offer({ ...saleOffer({ window, deliveryAddress: address }), feeRatePerVb: 2n });
+    const id = offer.id;
+    await w.buyer.accept(id);
+    await w.miner.sign(id);
+    const { fundingTxid } = await w.buyer.fund(id);
 
     const [fundingBlock] = await mineBlocks(w.rpc, 1);
     const first = await waitForContractState(w.coordinatorUrl, id, ['confirmed']);
@@ -53,7 +53,7 @@ describe('faults', () => {
     expect((await w.rpc.getRawTransaction(fundingTxid)).blockhash).toBe(again);
 
     await mineWindow(w.rpc, window, [{ address, shareBps: 1000 }]);
-    const s = await expectSettledOnCurve(w, { id, eventId: offer.eventId as string, fundingTxid, offer });
+    const s = await expectSettledOnCurve(w, { id, eventId: offer.eventId, fundingTxid, offer });
     expect(s.onChain).toEqual({ offer: 450_000n, accept: 0n });
     // The coordinator saw the funding unconfirmed again (a reorg processed block by block may
     // be observed more than once on the way), then confirmed in the new block, then settled.
@@ -68,12 +68,12 @@ describe('faults', () => {
     const tip = await w.rpc.getBlockCount();
     const window = { start: tip + 4, end: tip + 14 };
     const address = await newAddress(w.buyer);
-    const offer = await w.miner.run(['offer', ...saleArgs({ window, deliveryAddress: address }), '--fee-rate', '2']);
-    const id = offer.id as string;
+    const offer = await w.miner.offer({ ...saleOffer({ window, deliveryAddress: address }), feeRatePerVb: 2n });
+    const id = offer.id;
     const pids = [w.stack.coordinator.pid];
 
     // 1. Killed after the accept.
-    await w.buyer.run(['accept', id]);
+    await w.buyer.accept(id);
     const accepted = await contractView(w.coordinatorUrl, id);
     await w.stack.killCoordinator();
     await w.stack.restartCoordinator();
@@ -81,8 +81,8 @@ describe('faults', () => {
     expect(await contractView(w.coordinatorUrl, id)).toEqual(accepted);
 
     // 2. Killed right after the funding broadcast; the funding confirms while it is down.
-    await w.miner.run(['sign', id]);
-    const { fundingTxid } = await w.buyer.run<{ fundingTxid: string }>(['fund', id]);
+    await w.miner.sign(id);
+    const { fundingTxid } = await w.buyer.fund(id);
     await w.stack.killCoordinator();
     await mineBlocks(w.rpc, 1);
     await w.stack.restartCoordinator();
@@ -93,12 +93,12 @@ describe('faults', () => {
     // 3. Killed before the window; the pool delivers and the oracle attests while it is down.
     await w.stack.killCoordinator();
     await mineWindow(w.rpc, window, [{ address, shareBps: 1000 }]);
-    const att = await waitForAttestation(w.oracleUrl, offer.eventId as string);
+    const att = await waitForAttestation(w.oracleUrl, offer.eventId);
     expect(att.outcome).toBe('10000');
     await w.stack.restartCoordinator();
     pids.push(w.stack.coordinator.pid);
 
-    const s = await expectSettledOnCurve(w, { id, eventId: offer.eventId as string, fundingTxid, offer });
+    const s = await expectSettledOnCurve(w, { id, eventId: offer.eventId, fundingTxid, offer });
     expect(s.onChain).toEqual({ offer: 450_000n, accept: 0n });
     expect(new Set(pids).size).toBe(4);
     expect(s.view.history.map((e) => e.state)).toEqual(['offered', 'accepted', 'signed', 'funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'settled']);

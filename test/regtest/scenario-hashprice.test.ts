@@ -1,6 +1,6 @@
 /**
  * Scenario: cash-settled hashprice contracts on one `hashprice(window)`
- * event, made through the `hashdlc` CLI against the `npm start` stack. The
+ * event, made through the participant library against the `npm start` stack. The
  * event comes from a second oracle (the coordinator accepts both) whose
  * simulated difficulty reads like mainnet (a power of ten chosen so the
  * window's hashprice is 60,000-600,000 sats/PH/day at its subsidy); its
@@ -17,6 +17,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useRegtest } from '../../regtest/context.js';
 import { mineBlocks, mineToHeight, regtestSubsidy } from '../../regtest/index.js';
+import type { OfferInput } from '../../src/participant/index.js';
 import { waitForContractState } from '../../src/stack/index.js';
 import { expectSettledOnCurve, negotiate, startExtraOracle, startWorld, windowInOneEra, type ExtraOracle, type Negotiated, type World } from './scenario-helpers.js';
 
@@ -42,9 +43,9 @@ beforeAll(async () => {
   const eventId = await hp.createEvent({ kind: 'hashprice', window, nbDigits: 20 });
   expect(eventId).toMatch(/^hashprice\//);
   const p = w.with(hp.url);
-  const win = ['--window', `${window.start}-${window.end}`, '--hashrate', '100000'];
-  const forward = (strike: bigint): string[] => ['hashprice-forward', ...win, '--strike', String(strike), '--collateral', '300000', '--buyer-collateral', '300000'];
-  const call = (strike: bigint): string[] => ['hashprice-call', ...win, '--strike', String(strike), '--collateral', '300000', '--premium', '30000'];
+  const win = { window, hashrateThs: 100_000n, collateral: 300_000n };
+  const forward = (strike: bigint): OfferInput => ({ template: 'hashprice-forward', ...win, strikeSatsPerPhDay: strike, buyerCollateral: 300_000n });
+  const call = (strike: bigint): OfferInput => ({ template: 'hashprice-call', ...win, strikeSatsPerPhDay: strike, premium: 30_000n });
   c.forwardUp = await negotiate(p, forward(h - 20_000n));
   c.forwardDown = await negotiate(p, forward(h + 20_000n));
   c.callIn = await negotiate(p, call(h - 20_000n));

@@ -5,18 +5,22 @@
  * on the suite's shared regtest node, with fast polling, plus optional
  * extra oracles in-process (a silent one, a hashprice one with a
  * mainnet-like simulated difficulty) that the coordinator also accepts.
- * Participants act only through the `hashdlc` CLI (src/stack/participant.ts);
- * outcomes are checked on chain (src/stack/observe.ts).
+ * Participants act through the participant library (src/stack/participant.ts
+ * `StackParticipant`); a test that checks the CLI itself runs `hashdlc` as
+ * a child process (`runCli`). Outcomes are checked on chain
+ * (src/stack/observe.ts).
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, inject } from 'vitest';
 import { startOracle, type RunningOracle } from '../../oracle/index.js';
 import type { BitcoinRpc } from '../../src/chain/index.js';
 import {
   DEFAULT_PORTS,
-  Participant,
+  StackParticipant,
   curvePayouts,
   offerHexOf,
   onChainPayouts,
@@ -28,8 +32,10 @@ import {
   type ContractView,
   type Payouts,
   type RunningStack,
+  type PostedOffer,
   type StackConfig,
 } from '../../src/stack/index.js';
+import type { OfferInput } from '../../src/participant/index.js';
 import { useRegtest } from '../../regtest/context.js';
 import { mineAsPool, mineBlocks, mineToHeight, regtestSubsidy, strangerAddress, type PoolShare } from '../../regtest/index.js';
 
@@ -94,10 +100,10 @@ export interface World {
   coordinatorUrl: string;
   /** The stack's oracle (simulated network of 1 PH/s: 100 TH/s = 10% of each block). */
   oracleUrl: string;
-  miner: Participant;
-  buyer: Participant;
+  miner: StackParticipant;
+  buyer: StackParticipant;
   /** The same two wallets, talking to another oracle. */
-  with(oracleUrl: string): { miner: Participant; buyer: Participant };
+  with(oracleUrl: string): { miner: StackParticipant; buyer: StackParticipant };
   close(): Promise<void>;
 }
 
@@ -123,15 +129,15 @@ export async function startWorld(options: { extraOracleUrls?: string[] } = {}): 
     oracleOverrides: { pollIntervalMs: 50 },
     coordinatorOverrides: { engineThreads: 1, watcher: { pollIntervalMs: 100, attestationPollIntervalMs: 100 } },
   });
-  const services = (oracle: string): ConstructorParameters<typeof Participant>[2] => ({
+  const services = (oracle: string): ConstructorParameters<typeof StackParticipant>[2] => ({
     rpc: stack.state.node.rpc,
     coordinator: stack.state.coordinator.url,
     oracle,
     threads: 1,
   });
-  const pair = (oracle: string): { miner: Participant; buyer: Participant } => ({
-    miner: new Participant('miner', stack.state.wallets.miner, services(oracle)),
-    buyer: new Participant('buyer', stack.state.wallets.buyer, services(oracle)),
+  const pair = (oracle: string): { miner: StackParticipant; buyer: StackParticipant } => ({
+    miner: new StackParticipant('miner', stack.state.wallets.miner, services(oracle)),
+    buyer: new StackParticipant('buyer', stack.state.wallets.buyer, services(oracle)),
   });
   const { miner, buyer } = pair(stack.state.oracle.url);
   return {
@@ -149,29 +155,30 @@ export async function startWorld(options: { extraOracleUrls?: string[] } = {}): 
   };
 }
 
-/** A contract negotiated through the CLI, funding broadcast by the coordinator. */
+/** A contract negotiated through the library, funding broadcast by the coordinator. */
 export interface Negotiated {
   id: string;
   eventId: string;
   fundingTxid: string;
-  /** The offer command's JSON answer. */
-  offer: Record<string, unknown>;
+  /** The offer step's result. */
+  offer: PostedOffer;
 }
 
 /**
- * Miner `offer <args>`, buyer `accept`, miner `sign`, buyer `fund`.
- * @throws {StackError} STACK_COMMAND naming the step that failed.
+ * Miner `offer` (at 2 sat/vB), buyer `accept`, miner `sign`, buyer `fund`.
+ * @throws the failing step's error (ParticipantError, WalletError, ...).
  */
-export async function negotiate(p: { miner: Participant; buyer: Participant }, offerArgs: string[]): Promise<Negotiated> {
-  const offer = await p.miner.run(['offer', ...offerArgs, '--fee-rate', '2']);
-  const id = offer.id as string;
-  await p.buyer.run(['accept', id]);
-  await p.miner.run(['sign', id]);
-  const funded = await p.buyer.run<{ fundingTxid: string }>(['fund', id]);
-  return { id, eventId: offer.eventId as string, fundingTxid: funded.fundingTxid, offer };
+export async function negotiate(p: { miner: StackParticipant; buyer: StackParticipant }, offer: OfferInput): Promise<Negotiated> {
+  const posted = await p.miner.offer({ ...offer, feeRatePerVb: 2n });
+  const id = posted.id;
+  await p.buyer.accept(id);
+  await p.miner.sign(id);
+  const funded = await p.buyer.fund(id);
+  if (funded.psbtOut) throw new Error('fund returned a PSBT');
+  return { id, eventId: posted.eventId, fundingTxid: funded.fundingTxid, offer: posted };
 }
 
-/** Terms of a hashpower sale, as `hashdlc offer hashpower` flags. */
+/** Terms of a hashpower sale. */
 export interface SaleTerms {
   window: { start: number; end: number };
   deliveryAddress: string;
@@ -183,22 +190,45 @@ export interface SaleTerms {
 }
 
 /** Defaults of the suite's sales: 100 TH/s, 50,000 upfront + 250,000 escrow, 200,000 collateral, 95% tolerance. */
-export function saleArgs(t: SaleTerms): string[] {
-  return [
-    'hashpower',
-    '--window', `${t.window.start}-${t.window.end}`,
-    '--hashrate', String(t.hashrateThs ?? 100n),
-    '--delivery-address', t.deliveryAddress,
-    '--upfront', String(t.upfront ?? 50_000n),
-    '--escrow', String(t.escrow ?? 250_000n),
-    '--collateral', String(t.collateral ?? 200_000n),
-    '--tolerance', String(t.toleranceBps ?? 9500),
-  ];
+export function saleOffer(t: SaleTerms): OfferInput {
+  return {
+    template: 'hashpower',
+    window: t.window,
+    hashrateThs: t.hashrateThs ?? 100n,
+    deliveryAddress: t.deliveryAddress,
+    upfront: t.upfront ?? 50_000n,
+    escrow: t.escrow ?? 250_000n,
+    collateral: t.collateral ?? 200_000n,
+    toleranceBps: t.toleranceBps ?? 9500,
+  };
 }
 
 /** A fresh receive address of a participant's wallet (`hashdlc wallet address`). */
-export async function newAddress(p: Participant): Promise<string> {
-  return (await p.run<{ address: string }>(['wallet', 'address'])).address;
+export function newAddress(p: StackParticipant): Promise<string> {
+  return p.address();
+}
+
+/** One `hashdlc` run as a child process. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const BIN = fileURLToPath(new URL('../../bin/hashdlc.js', import.meta.url));
+
+/**
+ * Runs `hashdlc <args>` as a child process with the participant's settings
+ * in its environment (`StackParticipant.env()`), for tests of the CLI
+ * itself (its exit code, its lines); never throws for a failing command.
+ */
+export function runCli(p: StackParticipant, args: readonly string[], timeoutMs = 120_000): Promise<CliRun> {
+  return new Promise((done) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, HASHDLC_FEE_RATE: '', ...p.env() }, timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+      done({ code, stdout, stderr });
+    });
+  });
 }
 
 /**

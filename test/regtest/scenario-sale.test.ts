@@ -1,6 +1,6 @@
 /**
  * Scenario: three hashpower sales of 100 TH/s over the same 10-block window,
- * made through the `hashdlc` CLI against the `npm start` stack, differing
+ * made through the participant library (the `hashdlc` steps) against the `npm start` stack, differing
  * only in what the pool pays each buyer's delivery address: the miner's
  * whole share (10% of every coinbase on the stack's simulated 1 PH/s
  * network: full delivery), 60% of it, and nothing. The oracle attests each
@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mineBlocks } from '../../regtest/index.js';
 import { waitForContractState } from '../../src/stack/index.js';
-import { expectSettledOnCurve, mineWindow, negotiate, newAddress, saleArgs, startWorld, type Negotiated, type World } from './scenario-helpers.js';
+import { expectSettledOnCurve, mineWindow, negotiate, newAddress, saleOffer, startWorld, type Negotiated, type World } from './scenario-helpers.js';
 
 let w: World;
 const sales: Record<'full' | 'partial' | 'zero', { n: Negotiated; address: string }> = {} as never;
@@ -23,7 +23,7 @@ beforeAll(async () => {
   const window = { start: tip + 4, end: tip + 14 };
   for (const kind of ['full', 'partial', 'zero'] as const) {
     const address = await newAddress(w.buyer);
-    sales[kind] = { n: await negotiate(w, saleArgs({ window, deliveryAddress: address })), address };
+    sales[kind] = { n: await negotiate(w, saleOffer({ window, deliveryAddress: address })), address };
   }
   await mineBlocks(w.rpc, 1);
   for (const { n } of Object.values(sales)) await waitForContractState(w.coordinatorUrl, n.id, ['confirmed']);

@@ -2,7 +2,7 @@
  * Scenario, issue 9 hole 6 ("outcomes can be moved with self-paid fees"),
  * performed against the `npm start` stack (oracle and coordinator as child
  * processes) on the suite's regtest node, participants through the
- * `hashdlc` CLI: a 100 TH/s sale over 40 blocks; the pool pays the buyer's
+ * participant library (the `hashdlc` steps): a 100 TH/s sale over 40 blocks; the pool pays the buyer's
  * delivery address the miner's full share (10% of every coinbase on the
  * stack's simulated 1 PH/s network) in 39 of them, and the BUYER mines the
  * 40th itself, with a transaction paying itself a 1,000 BTC fee that was
@@ -31,7 +31,7 @@ import { CAPPED_FEES_RULE, recomputeOutcome } from '../../protocol/hashpower/ind
 import { evidenceFromJson } from '../../protocol/events/index.js';
 import { verifyOracleEvent } from '../../src/participant/index.js';
 import { waitForContractState } from '../../src/stack/index.js';
-import { expectSettledOnCurve, negotiate, newAddress, saleArgs, startWorld, windowInOneEra, type Negotiated, type Settlement, type World } from './scenario-helpers.js';
+import { expectSettledOnCurve, negotiate, newAddress, saleOffer, startWorld, windowInOneEra, type Negotiated, type Settlement, type World } from './scenario-helpers.js';
 
 const run = promisify(execFile);
 const BTC = 100_000_000n;
@@ -54,7 +54,7 @@ beforeAll(async () => {
   w = await startWorld();
   window = await windowInOneEra(w.rpc, WINDOW_BLOCKS, 6);
   const delivery = await newAddress(w.buyer);
-  sale = await negotiate(w, saleArgs({ window, deliveryAddress: delivery }));
+  sale = await negotiate(w, saleOffer({ window, deliveryAddress: delivery }));
   await mineBlocks(w.rpc, 1);
   await waitForContractState(w.coordinatorUrl, sale.id, ['confirmed']);
 
