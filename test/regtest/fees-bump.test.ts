@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Psbt, Transaction, address as btcAddress, networks } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { completeCet, findAttestedSlot } from '../../protocol/contract/index.js';
+import { completeAttestedCet } from '../../protocol/contract/index.js';
 import { isChainError } from '../../src/chain/index.js';
 import type { ParticipantConfig } from '../../src/participant/config.js';
 import { ParticipantError } from '../../src/participant/errors.js';
@@ -288,13 +288,10 @@ describe('bump a DLC CET', () => {
     dlc.offer.payoutSpk = btcAddress.toOutputScript(payout.address, networks.regtest);
     const { setup, accept, offerCetSignatures } = await exchangeDlcSignatures(dlc);
     await broadcastFunding(rpc, dlc, setup);
-    const slot = findAttestedSlot(setup, [{ contractIndex: 0, oracleIndex: 0, attestation: oracle.attestNumeric('fees-bump-cet', 7n, NB_DIGITS) }]);
-    const cet = completeCet(
-      setup,
-      slot,
-      offerCetSignatures.ecdsaAdaptorSignatures[slot.slotIndex]!.signature,
-      accept.cetAdaptorSignatures.ecdsaAdaptorSignatures[slot.slotIndex]!.signature,
-    );
+    const { tx: cet } = completeAttestedCet(setup, [{ oracleIndex: 0, attestation: oracle.attestNumeric('fees-bump-cet', 7n, NB_DIGITS) }], {
+      offer: offerCetSignatures,
+      accept: accept.cetAdaptorSignatures,
+    });
     expect(await rpc.sendRawTransaction(cet.toHex())).toBe(cet.getId());
     const stuck = await rpc.getMempoolEntry(cet.getId());
     const stuckRate = { feeSats: stuck.feeSats, vsize: BigInt(stuck.vsize) };
