@@ -90,7 +90,7 @@ export async function signSighashWith(signer: FundingSigner, sighash: Uint8Array
  * This party's refund signature (64-byte compact, low-S).
  * @throws {DlcError} as {@link signerParty} and {@link signSighashWith}.
  */
-export function signRefundWith(setup: ContractSetup, signer: FundingSigner): Promise<Uint8Array> {
+export async function signRefundWith(setup: ContractSetup, signer: FundingSigner): Promise<Uint8Array> {
   signerParty(setup, signer);
   return signSighashWith(signer, refundSighash(setup.closing, { outputOrder: setup.refundOutputOrder }), 'refund');
 }
@@ -99,7 +99,7 @@ export function signRefundWith(setup: ContractSetup, signer: FundingSigner): Pro
  * This party's signature (64-byte compact) of the cooperative close for `payout`.
  * @throws {DlcError} as protocol/tx `buildCloseTransaction`, {@link signerParty} and {@link signSighashWith}.
  */
-export function signCloseWith(setup: ContractSetup, payout: Payout, signer: FundingSigner): Promise<Uint8Array> {
+export async function signCloseWith(setup: ContractSetup, payout: Payout, signer: FundingSigner): Promise<Uint8Array> {
   signerParty(setup, signer);
   return signSighashWith(signer, unsignedClose(setup.closing, payout).sighash, 'close');
 }
