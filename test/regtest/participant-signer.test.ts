@@ -12,23 +12,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Psbt } from 'bitcoinjs-lib';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCets, type ContractSetup } from '../../protocol/contract/index.js';
 import { ecdsaSign, secp } from '../../protocol/crypto/index.js';
 import { decodeAcceptDlc, fromHex, toHex, type CetAdaptorSignatures } from '../../protocol/messages/index.js';
-import { startCoordinator, type RunningCoordinator } from '../../src/coordinator/index.js';
-import { Participant, acceptOffer, fundContract, makeOffer, signContract, type ContractSigner, type ParticipantConfig } from '../../src/participant/index.js';
+import { Participant, acceptOffer, fundContract, makeOffer, signContract, type ContractSigner } from '../../src/participant/index.js';
 import { Wallet } from '../../src/wallet/index.js';
 import { useRegtest } from '../../regtest/context.js';
-import { coordinatorConfig } from './coordinator-fixtures.js';
-import { SIMDIFF_100THS_AT_HALF, startTestOracle, type TestOracle } from './oracle-fixture.js';
+import { startLibraryServices, twoFundedWallets, type LibraryServices } from './participant-fixture.js';
 
 const { rpc, faucet } = useRegtest();
 const tmp = mkdtempSync(join(tmpdir(), 'hashdlc-participant-signer-'));
 const minerDir = join(tmp, 'miner');
 const buyerDir = join(tmp, 'buyer');
-let oracle: TestOracle;
-let coordinator: RunningCoordinator;
+let services: LibraryServices;
 
 /** A funding key outside the wallet (an HSM's): the secret never leaves this object; funding inputs are the wallet's coins. */
 class ExternalKeySigner implements ContractSigner {
@@ -57,23 +54,9 @@ class ExternalKeySigner implements ContractSigner {
   }
 }
 
-function config(walletDir: string): ParticipantConfig {
-  return {
-    network: 'regtest',
-    networkGiven: true,
-    walletDir,
-    coordinator: coordinator.url,
-    oracle: oracle.oracle.url,
-    oraclePubkey: oracle.oracle.publicKey,
-    rpc: inject('regtest').rpc,
-    feeRatePerVb: 2n,
-    threads: 1,
-  };
-}
-
 /** One step as one run; the buyer's steps sign with `signer` when given. */
 async function step<T>(walletDir: string, fn: (p: Participant) => Promise<T>, signer?: (p: Participant) => ContractSigner): Promise<T> {
-  const p: Participant = new Participant(config(walletDir), signer === undefined ? {} : { contractSigner: () => signer(p) });
+  const p: Participant = new Participant(services.config(walletDir), signer === undefined ? {} : { contractSigner: () => signer(p) });
   try {
     return await fn(p);
   } finally {
@@ -82,17 +65,12 @@ async function step<T>(walletDir: string, fn: (p: Participant) => Promise<T>, si
 }
 
 beforeAll(async () => {
-  oracle = await startTestOracle(rpc, { simulatedDifficulty: SIMDIFF_100THS_AT_HALF });
-  coordinator = await startCoordinator(coordinatorConfig(join(tmp, 'coordinator'), oracle.oracle.url), { watch: false, log: () => undefined });
-  Wallet.init(minerDir, 'regtest');
-  Wallet.init(buyerDir, 'regtest');
-  await faucet.fund(Wallet.open(minerDir).newReceiveAddress().address, 1_000_000n, { confirm: false });
-  await faucet.fund(Wallet.open(buyerDir).newReceiveAddress().address, 1_000_000n);
+  services = await startLibraryServices(rpc, tmp);
+  await twoFundedWallets(faucet, minerDir, buyerDir);
 }, 180_000);
 
 afterAll(async () => {
-  await coordinator?.stop();
-  await oracle?.close();
+  await services?.stop();
   rmSync(tmp, { recursive: true, force: true });
 });
 
