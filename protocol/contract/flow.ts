@@ -10,8 +10,12 @@
  *              ── sign_dlc ───────▶ verifySign
  *
  * `buildSign` = `verifyAccept` + `signContract` + `assembleSign`. Every
- * signing step has an async variant taking a `CetSigner` / `CetVerifier`, so a
- * caller can spread the adaptor signatures over src/engine's worker pool.
+ * signing step has an async variant taking the party's funding key as a
+ * `FundingSigner` (signer.ts: the key stays with the signer) and a
+ * `CetVerifier`, so a caller can spread the adaptor signatures over src/engine's
+ * worker pool. The variants over a raw secret key (`buildAccept`,
+ * `signContract`, `signClose`, ...) remain for the dlcspecs vectors and the
+ * tests, which hold keys by construction.
  *
  * "Trust no one": `verifyOfferTerms` holds an offer against the human terms
  * (the contract re-derived with protocol/templates, the oracle announcement
@@ -64,6 +68,8 @@ import {
 import type { KeyPayout } from '../templates/index.js';
 import type { ContractSetup, ContractSetupOptions } from './setup.js';
 import { setupContract, signCets, signRefund, verifyCetSignatures, verifyRefundSignature } from './setup.js';
+import type { CetSigner, FundingSigner } from './signer.js';
+import { keyFundingSigner, signContractWith, syncCetSigner } from './signer.js';
 
 // ------------------------------------------------------------------ locktimes
 
@@ -400,13 +406,9 @@ function checkKeyPayouts(info: ContractInfo, keyPayouts: readonly KeyPayout[]): 
 
 // ------------------------------------------------------------------ accept
 
-/** Creates this party's CET adaptor signatures (protocol/contract `signCets`, or src/engine's pool). */
-export type CetSigner = (setup: ContractSetup, fundingSecretKey: Uint8Array) => Promise<CetAdaptorSignatures>;
 /** Checks a party's CET adaptor signatures, throwing as `verifyCetSignatures` does. */
 export type CetVerifier = (setup: ContractSetup, party: Party, sigs: CetAdaptorSignatures) => Promise<void>;
 
-/** The single-threaded signer (protocol/contract `signCets`). */
-export const syncCetSigner: CetSigner = (setup, key) => Promise.resolve(signCets(setup, key));
 /** The single-threaded verifier (protocol/contract `verifyCetSignatures`). */
 export const syncCetVerifier: CetVerifier = (setup, party, sigs) => {
   try {
@@ -429,10 +431,21 @@ export interface FlowOptions {
   validation?: ValidationOptions;
 }
 
-/** The accepter's own part of accept_dlc. */
-export interface AcceptParams extends FlowOptions {
-  /** Used for the CET adaptor and refund signatures; its public key is `funding_pubkey`. */
-  fundingSecretKey: Uint8Array;
+/**
+ * A party's funding key: a `FundingSigner` (what the participant library
+ * passes: its key never leaves the signer), or a raw secret key (the dlcspecs
+ * vectors and the tests, which hold keys by construction). Used for the CET
+ * adaptor and refund signatures; its public key is `funding_pubkey`.
+ */
+export type FundingKey = { signer: FundingSigner; fundingSecretKey?: never } | { fundingSecretKey: Uint8Array; signer?: never };
+
+/** The signer of a `FundingKey`; a raw key signs its CETs with `cets`. */
+function signerOf(key: FundingKey, cets: CetSigner): FundingSigner {
+  return key.signer ?? keyFundingSigner(key.fundingSecretKey, cets);
+}
+
+/** The accepter's own part of accept_dlc, its funding key aside. */
+export interface AcceptFields extends FlowOptions {
   fundingInputs: FundingInput[];
   payoutSpk: Uint8Array;
   changeSpk: Uint8Array;
@@ -449,18 +462,21 @@ function setupOptions(o: FlowOptions): ContractSetupOptions {
   };
 }
 
+/** The accepter's own part of accept_dlc. */
+export type AcceptParams = AcceptFields & FundingKey;
+
 /** A built accept_dlc and the set-up it signs over. */
 export interface BuiltAccept {
   accept: AcceptDlc;
   setup: ContractSetup;
 }
 
-function unsignedAccept(offer: OfferDlc, p: AcceptParams): AcceptDlc {
+function unsignedAccept(offer: OfferDlc, p: AcceptFields, fundingPubkey: Uint8Array): AcceptDlc {
   return {
     protocolVersion: 1,
     temporaryContractId: offer.temporaryContractId,
     acceptCollateral: totalCollateralOf(offer.contractInfo) - offer.offerCollateral,
-    fundingPubkey: secp().mulG(p.fundingSecretKey),
+    fundingPubkey,
     payoutSpk: p.payoutSpk,
     payoutSerialId: p.payoutSerialId,
     fundingInputs: p.fundingInputs,
@@ -476,16 +492,19 @@ function unsignedAccept(offer: OfferDlc, p: AcceptParams): AcceptDlc {
  * Builds accept_dlc: the contract set-up from the offer and the accepter's
  * fields, an adaptor signature for every CET and the refund signature
  * (Protocol.md "The accept_dlc message"), checked with `validateAccept`.
- * Call `verifyOfferTerms` on the offer first.
+ * Call `verifyOfferTerms` on the offer first. The signatures come from
+ * `p.signer`, or from `p.fundingSecretKey` with `cets` making the adaptor
+ * signatures (default: in the calling thread).
  * @throws {DlcError} INVALID_SCALAR for a bad key; `validateOffer` /
- *   `validateAccept` / `setupContract` errors.
+ *   `validateAccept` / `setupContract` errors; the `signContractWith` errors
+ *   (a signer returning signatures that do not verify).
  */
-export async function buildAcceptAsync(offer: OfferDlc, p: AcceptParams, signer: CetSigner = syncCetSigner): Promise<BuiltAccept> {
+export async function buildAcceptAsync(offer: OfferDlc, p: AcceptParams, cets: CetSigner = syncCetSigner): Promise<BuiltAccept> {
   validateOffer(offer, p.validation ?? {});
-  const draft = unsignedAccept(offer, p);
+  const signer = signerOf(p, cets);
+  const draft = unsignedAccept(offer, p, signer.fundingPubkey);
   const setup = setupContract(offer, draft, setupOptions(p));
-  const cetAdaptorSignatures = await signer(setup, p.fundingSecretKey);
-  const accept: AcceptDlc = { ...draft, cetAdaptorSignatures, refundSignature: signRefund(setup, p.fundingSecretKey) };
+  const accept: AcceptDlc = { ...draft, ...(await signContractWith(setup, signer)) };
   validateAccept(offer, accept, { ...(p.validation ?? {}), expectedCetCount: setup.plan.adaptorSlots.length });
   return { accept, setup: { ...setup, accept } };
 }
@@ -494,9 +513,9 @@ export async function buildAcceptAsync(offer: OfferDlc, p: AcceptParams, signer:
  * `buildAcceptAsync` in the calling thread.
  * @throws {DlcError} as {@link buildAcceptAsync}.
  */
-export function buildAccept(offer: OfferDlc, p: AcceptParams): BuiltAccept {
+export function buildAccept(offer: OfferDlc, p: AcceptFields & { fundingSecretKey: Uint8Array }): BuiltAccept {
   validateOffer(offer, p.validation ?? {});
-  const draft = unsignedAccept(offer, p);
+  const draft = unsignedAccept(offer, p, secp().mulG(p.fundingSecretKey));
   const setup = setupContract(offer, draft, setupOptions(p));
   const accept: AcceptDlc = {
     ...draft,
@@ -548,11 +567,13 @@ export interface ContractSignatures {
 }
 
 /**
- * This party's CET adaptor signatures and refund signature over a set-up.
- * @throws {DlcError} INVALID_SCALAR for a bad key.
+ * This party's CET adaptor signatures and refund signature over a set-up,
+ * from a raw key (tests and vectors; the participant library signs with a
+ * `FundingSigner`: `signContractWith`).
+ * @throws {DlcError} INVALID_SCALAR for a bad key; as `signContractWith`.
  */
-export async function signContractAsync(setup: ContractSetup, fundingSecretKey: Uint8Array, signer: CetSigner = syncCetSigner): Promise<ContractSignatures> {
-  return { cetAdaptorSignatures: await signer(setup, fundingSecretKey), refundSignature: signRefund(setup, fundingSecretKey) };
+export async function signContractAsync(setup: ContractSetup, fundingSecretKey: Uint8Array, cets: CetSigner = syncCetSigner): Promise<ContractSignatures> {
+  return signContractWith(setup, keyFundingSigner(fundingSecretKey, cets));
 }
 
 /**
@@ -582,9 +603,8 @@ export function assembleSign(setup: ContractSetup, signatures: ContractSignature
   return sign;
 }
 
-/** The offerer's part of sign_dlc. */
-export interface SignParams extends FlowOptions {
-  fundingSecretKey: Uint8Array;
+/** The offerer's part of sign_dlc, its funding key aside. */
+export interface SignFields extends FlowOptions {
   /**
    * The offerer's funding witnesses, or a function producing them once the
    * funding transaction is known (e.g. sign the funding PSBT with a wallet
@@ -592,6 +612,9 @@ export interface SignParams extends FlowOptions {
    */
   fundingSignatures: FundingSignatures | ((setup: ContractSetup) => FundingSignatures | Promise<FundingSignatures>);
 }
+
+/** The offerer's part of sign_dlc: its funding key (a signer, or a raw key) and funding witnesses. */
+export type SignParams = SignFields & FundingKey;
 
 /** A built sign_dlc and the set-up it signs over. */
 export interface BuiltSign {
@@ -605,7 +628,8 @@ async function fundingSigsOf(p: SignParams, setup: ContractSetup): Promise<Fundi
 
 /**
  * The offerer's step after accept_dlc: verify the accept (every signature),
- * sign every CET and the refund, add the funding witnesses.
+ * sign every CET and the refund (with `p.signer`, or `p.fundingSecretKey` and
+ * `engine.signer`), add the funding witnesses.
  * @throws {DlcError} as {@link verifyAcceptAsync} and {@link assembleSign}.
  */
 export async function buildSignAsync(
@@ -615,7 +639,7 @@ export async function buildSignAsync(
   engine: { signer?: CetSigner; verifier?: CetVerifier } = {},
 ): Promise<BuiltSign> {
   const setup = await verifyAcceptAsync(offer, accept, p, engine.verifier ?? syncCetVerifier);
-  const sigs = await signContractAsync(setup, p.fundingSecretKey, engine.signer ?? syncCetSigner);
+  const sigs = await signContractWith(setup, signerOf(p, engine.signer ?? syncCetSigner));
   return { sign: assembleSign(setup, sigs, await fundingSigsOf(p, setup)), setup };
 }
 
@@ -625,7 +649,7 @@ export async function buildSignAsync(
  * @throws {DlcError} as {@link buildSignAsync}; TypeError when the funding
  *   signature function returns a promise.
  */
-export function buildSign(offer: OfferDlc, accept: AcceptDlc, p: SignParams): BuiltSign {
+export function buildSign(offer: OfferDlc, accept: AcceptDlc, p: SignFields & { fundingSecretKey: Uint8Array }): BuiltSign {
   const setup = verifyAccept(offer, accept, p);
   const sigs = signContract(setup, p.fundingSecretKey);
   const funding = typeof p.fundingSignatures === 'function' ? p.fundingSignatures(setup) : p.fundingSignatures;
@@ -746,7 +770,8 @@ export function closeTransaction(setup: ContractSetup, payout: Payout): Transact
 }
 
 /**
- * This party's signature (64-byte compact) of the close transaction for `payout`.
+ * This party's signature (64-byte compact) of the close transaction for
+ * `payout`, from a raw key (tests; a party signs with `signCloseWith`).
  * @throws {DlcError} as {@link closeTransaction}; INVALID_SCALAR for a bad key.
  */
 export function signClose(setup: ContractSetup, payout: Payout, fundingSecretKey: Uint8Array): Uint8Array {

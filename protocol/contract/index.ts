@@ -10,6 +10,8 @@ export type {
   ContractSetupOptions,
   SignaturePairing,
 } from './setup.js';
+export type { CetSigner, FundingSigner } from './signer.js';
+export { keyFundingSigner, signCloseWith, signContractWith, signerParty, signRefundWith, signSighashWith, syncCetSigner } from './signer.js';
 export type { CompletedCet, IndexedAttestation, SighashSigner } from './completion.js';
 export { attestedSlotOf, completeAttestedCet, completeAttestedCetAsParty } from './completion.js';
 export {
@@ -30,10 +32,10 @@ export {
   verifyRefundSignature,
 } from './setup.js';
 export type {
+  AcceptFields,
   AcceptParams,
   BuiltAccept,
   BuiltSign,
-  CetSigner,
   CetVerifier,
   ContractSignatures,
   ExpectedOfferTerms,
@@ -42,6 +44,8 @@ export type {
   FundingSummary,
   OfferContract,
   OfferParams,
+  FundingKey,
+  SignFields,
   SignParams,
   VerifiedSign,
 } from './flow.js';
@@ -65,7 +69,6 @@ export {
   signClose,
   signContract,
   signContractAsync,
-  syncCetSigner,
   syncCetVerifier,
   totalCollateralOf,
   verifyAccept,

@@ -19,10 +19,11 @@
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { buildFundingTransaction, type FundingTxInput } from '../../protocol/tx/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
-import { FUNDING_INPUT_SEQUENCE, type ContractRecord, type Wallet } from '../wallet/index.js';
+import { FUNDING_INPUT_SEQUENCE, type ContractRecord } from '../wallet/index.js';
 import { loadContract, needAccept, saveState, type LoadedContract } from './contract.js';
 import { ParticipantError } from './errors.js';
 import type { Participant } from './participant.js';
+import type { ContractSigner } from './signer.js';
 
 /** vbytes of one P2WPKH input (41 non-witness + 108/4 witness), the P2WPKH output (31) and the overhead (10.5, rounded up). */
 const P2WPKH_INPUT_VB = 68n;
@@ -95,13 +96,13 @@ export async function buildCancelPsbt(c: LoadedContract, rpc: BitcoinRpc, option
 }
 
 /**
- * Signs the cancel PSBT with the wallet (every input must be the wallet's:
- * they are our own funding inputs) and returns the final transaction.
+ * Signs the cancel PSBT with the contract's signer (every input must be the
+ * wallet's: they are our own funding inputs) and returns the final transaction.
  * @throws {ParticipantError} MISMATCH when an input is not this wallet's (external funding: use --psbt-out).
  */
-export function walletSignsCancel(wallet: Wallet, psbt: Psbt): Transaction {
+export function signCancel(signer: Pick<ContractSigner, 'signFundingInputs'>, psbt: Psbt): Transaction {
   // Every input of the cancel transaction is one of our own funding inputs.
-  const { notOurs: missing } = wallet.signInputs(psbt, psbt.data.inputs.map((_, i) => i));
+  const { notOurs: missing } = signer.signFundingInputs(psbt, psbt.data.inputs.map((_, i) => i));
   if (missing.length > 0) {
     throw new ParticipantError('MISMATCH', `cancel input(s) ${missing.join(', ')} are not this wallet's (external funding): pass --psbt-out FILE and sign and broadcast it with that wallet`);
   }
@@ -172,7 +173,7 @@ export async function cancelContract(p: Participant, input: CancelInput): Promis
     const built = await buildCancelPsbt(c, rpc).catch(async (e: unknown) => {
       if (input.psbtOnly === true || !(e instanceof ParticipantError) || e.code !== 'STATE') throw e;
       // Nothing of ours left to spend: a repeat whose earlier run's cancel has confirmed meanwhile?
-      const earlier = await confirmedEarlierCancel(c, rpc, wallet);
+      const earlier = await confirmedEarlierCancel(c, rpc, p.contractSigner(c.record));
       if (earlier === undefined) throw e;
       return earlier;
     });
@@ -181,7 +182,7 @@ export async function cancelContract(p: Participant, input: CancelInput): Promis
     } else if (input.psbtOnly === true) {
       return { kind: 'psbt', id: c.record.id, psbt: built.psbt.toBase64(), spends: built.spends, fee: built.fee, fundingFee: built.fundingFee };
     } else {
-      const tx = walletSignsCancel(wallet, built.psbt);
+      const tx = signCancel(p.contractSigner(c.record), built.psbt);
       onChain = { txid: await rpc.sendRawTransaction(tx.toHex()), spends: built.spends, fee: built.fee };
     }
     // Recorded before anything else can fail: the coins are on their way back.
@@ -208,10 +209,10 @@ export async function cancelContract(p: Participant, input: CancelInput): Promis
  * output in the UTXO set. Undefined when it has not (our inputs went
  * elsewhere, or are not this wallet's).
  */
-async function confirmedEarlierCancel(c: LoadedContract, rpc: BitcoinRpc, wallet: Wallet): Promise<{ txid: string; spends: string[]; fee: bigint } | undefined> {
+async function confirmedEarlierCancel(c: LoadedContract, rpc: BitcoinRpc, signer: Pick<ContractSigner, 'signFundingInputs'>): Promise<{ txid: string; spends: string[]; fee: bigint } | undefined> {
   try {
     const all = await buildCancelPsbt(c, rpc, { allOurInputs: true });
-    const txid = walletSignsCancel(wallet, all.psbt).getId();
+    const txid = signCancel(signer, all.psbt).getId();
     if ((await rpc.getTxOut(txid, 0, true)) === null) return undefined;
     return { txid, spends: all.spends, fee: all.fee };
   } catch {

@@ -11,7 +11,7 @@
  *
  * This module does NOT broadcast itself (the coordinator does) or settle.
  */
-import { closeTransaction, signClose, totalCollateralOf } from '../../protocol/contract/index.js';
+import { closeTransaction, signCloseWith, totalCollateralOf } from '../../protocol/contract/index.js';
 import { toHex } from '../../protocol/messages/index.js';
 import type { ContractRecord } from '../wallet/index.js';
 import { saveState } from './contract.js';
@@ -60,7 +60,7 @@ export async function closeContract(p: Participant, input: CloseInput): Promise<
 
   const record: ContractRecord = { ...c.record, close: split };
   wallet.contracts.save(record);
-  const signature = signClose(setup, payout, c.keys.fundingSecretKey);
+  const signature = await signCloseWith(setup, payout, p.contractSigner(c.record));
   const coordinator = p.coordinator();
   let view;
   try {

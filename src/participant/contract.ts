@@ -21,7 +21,7 @@ import type { FundingInput } from '../../protocol/messages/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { WalletError, externalFundingInputs, fundingRequirement } from '../wallet/index.js';
 import { deadlineViolation, offerTermsSchema, offerTimingViolation, templateFromTerms, type OfferTerms, type TimingViolation } from '../../protocol/terms/index.js';
-import type { ContractKeys, ContractRecord, LocalState, Wallet } from '../wallet/index.js';
+import type { ContractIdentity, ContractRecord, LocalState, Wallet } from '../wallet/index.js';
 import { withState } from '../wallet/index.js';
 import { ParticipantError } from './errors.js';
 import type { OracleEventJson } from '../api/http.js';
@@ -35,7 +35,8 @@ export interface LoadedContract {
   terms: OfferTerms;
   template: TemplateResult;
   flow: FlowOptions;
-  keys: ContractKeys;
+  /** Its keys but the funding secret key, which stays in the contract's signer (`Participant.contractSigner`). */
+  keys: ContractIdentity;
 }
 
 /** ISO time for history entries. */
@@ -91,7 +92,7 @@ export function loadContract(wallet: Wallet, id: string): LoadedContract {
     terms,
     template,
     flow: { extraOutputs: template.extraOutputs, hashProfile: record.hashProfile },
-    keys: wallet.keys.contractKeys(record.keyIndex),
+    keys: wallet.keys.contractIdentity(record.keyIndex),
   };
 }
 

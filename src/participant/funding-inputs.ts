@@ -33,6 +33,7 @@ import { toHex } from '../../protocol/messages/index.js';
 import { extractFundingSignatures, partyInputIndexes, signedInputIndexes, type Party } from '../../protocol/tx/index.js';
 import type { Wallet } from '../wallet/index.js';
 import { ParticipantError } from './errors.js';
+import type { ContractSigner } from './signer.js';
 
 const P2WPKH = /^0014[0-9a-f]{40}$/;
 
@@ -102,14 +103,17 @@ export function refuseUnverifiableCounterpartyInputs(counterparty: Party, inputs
 }
 
 /**
- * Signs this party's funding inputs, and only those, with the wallet, on a
- * clean copy of the funding PSBT computed here; returns this party's
- * witnesses (sign_dlc `funding_signatures` order).
+ * Signs this party's funding inputs, and only those, with the contract's
+ * signer (the wallet's address keys), on a clean copy of the funding PSBT
+ * computed here; returns this party's witnesses (sign_dlc
+ * `funding_signatures` order). A `Wallet` given directly signs with its own
+ * `signInputs` (the same keys; tests hold a wallet, not a signer).
  * @throws {ParticipantError} MISMATCH when some input of ours is not this wallet's.
  */
-export function signOwnFundingInputs(wallet: Wallet, setup: ContractSetup, party: Party): FundingSignatures {
+export function signOwnFundingInputs(signer: Pick<ContractSigner, 'signFundingInputs'> | Wallet, setup: ContractSetup, party: Party): FundingSignatures {
   const psbt = fundingPsbtOf(setup);
-  const { notOurs } = wallet.signInputs(psbt, partyInputIndexes(setup.funding, party));
+  const indexes = partyInputIndexes(setup.funding, party);
+  const { notOurs } = 'signFundingInputs' in signer ? signer.signFundingInputs(psbt, indexes) : signer.signInputs(psbt, indexes);
   if (notOurs.length > 0) {
     throw new ParticipantError('MISMATCH', `funding input(s) ${notOurs.join(', ')} are not this wallet's; use --psbt-out/--psbt-in with the wallet that owns them`);
   }

@@ -65,3 +65,7 @@ export { closeContract } from './close.js';
 export type { CloseInput, CloseResult } from './close.js';
 export { cancelContract, buildCancelPsbt, fundingSignaturesMayBeOut } from './cancel.js';
 export type { CancelInput, CancelPsbtResult, CancelledResult, CancelTransaction } from './cancel.js';
+
+// the ContractSigner port: what a use case signs for a contract, the wallet's implementation (helper H)
+export { walletContractSigner, type ContractSigner } from './signer.js';
+export type { ParticipantSigners } from './participant.js';

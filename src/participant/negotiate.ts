@@ -38,7 +38,7 @@ import {
   offerAnnouncements,
   packAdaptorSignatures,
   setupContract,
-  signContractAsync,
+  signContractWith,
   unpackAdaptorSignatures,
   verifyAcceptAsync,
   verifyFundingPsbt,
@@ -82,7 +82,7 @@ import {
 } from './funding-inputs.js';
 import { openContract } from './open.js';
 import type { Participant } from './participant.js';
-import { engineSigner, engineVerifier } from './progress.js';
+import { engineVerifier } from './progress.js';
 
 // ------------------------------------------------------------------ accept
 
@@ -150,7 +150,7 @@ async function coordinatorHasOurAccept(coordinator: CoordinatorClient, record: C
  */
 async function postAccept(p: Participant, record: ContractRecord, setup: ContractSetup): Promise<void> {
   const coordinator = p.coordinator();
-  const keys = p.wallet().keys.contractKeys(record.keyIndex);
+  const keys = p.wallet().keys.contractIdentity(record.keyIndex);
   let fundingPsbt: string | null | undefined;
   try {
     fundingPsbt = (await coordinator.accept(record.id, { accept: record.accept!, identityPubkey: toHex(keys.identityPublicKey) }, keys.identitySecretKey)).fundingPsbt;
@@ -258,7 +258,7 @@ export async function acceptOffer(p: Participant, input: AcceptInput): Promise<A
     return accepted(setup, true);
   }
 
-  const keys = wallet.newContractKeys();
+  const keys = wallet.newContractIdentity();
   const payoutSpk = input.payoutAddress !== undefined ? addressScript(input.payoutAddress, wallet) : wallet.newReceiveAddress().script;
   const changeSpk = input.changeAddress !== undefined ? addressScript(input.changeAddress, wallet) : wallet.newChangeAddress().script;
   const paid = contract.extraOutputs.filter((o) => o.payer === 'accept');
@@ -272,21 +272,16 @@ export async function acceptOffer(p: Participant, input: AcceptInput): Promise<A
     return s;
   };
   for (const fundingInput of inputs) while (taken.has(fundingInput.inputSerialId)) fundingInput.inputSerialId = fresh();
-  const engine = await p.engine();
-  const { accept, setup } = await buildAcceptAsync(
-    offer,
-    {
-      fundingSecretKey: keys.fundingSecretKey,
-      fundingInputs: inputs,
-      payoutSpk,
-      changeSpk,
-      payoutSerialId: fresh(),
-      changeSerialId: fresh(),
-      extraOutputs: contract.extraOutputs,
-      hashProfile,
-    },
-    engineSigner(engine, p.progress),
-  );
+  const { accept, setup } = await buildAcceptAsync(offer, {
+    signer: p.contractSigner(keys.index),
+    fundingInputs: inputs,
+    payoutSpk,
+    changeSpk,
+    payoutSerialId: fresh(),
+    changeSerialId: fresh(),
+    extraOutputs: contract.extraOutputs,
+    hashProfile,
+  });
   const at = nowIso();
   const record: ContractRecord = {
     version: 1,
@@ -405,7 +400,7 @@ export async function signContract(p: Participant, input: { id: string } & Exter
     // The coordinator's PSBT must be our funding transaction; we sign (and hand out) our own clean copy.
     if (view.fundingPsbt) verifyFundingPsbt(setup, view.fundingPsbt, 'offer');
     const psbt = fundingPsbtOf(setup);
-    const sigs = await signContractAsync(setup, c.keys.fundingSecretKey, engineSigner(engine, p.progress));
+    const sigs = await signContractWith(setup, p.contractSigner(c.record));
     const record = saveState(wallet, c.record, 'accepted', {
       accept: messages.accept,
       contractId: toHex(setup.contractId),
@@ -415,7 +410,7 @@ export async function signContract(p: Participant, input: { id: string } & Exter
     });
     c = { ...c, record, accept };
     if (input.psbtOut === true) return { psbtOut: true, id: c.record.id, psbt: psbt.toBase64(), fundingTxid: setup.funding.txidHex };
-    fundingSignatures = signOwnFundingInputs(wallet, setup, 'offer');
+    fundingSignatures = signOwnFundingInputs(p.contractSigner(c.record), setup, 'offer');
   }
   // Only our own witnesses leave: sign_dlc carries them, the PSBT is a clean copy with them alone.
   const psbt = partyFundingPsbt(setup.funding, 'offer', fundingSignatures);
@@ -511,7 +506,7 @@ export async function fundContract(p: Participant, input: { id: string; broadcas
       saveState(wallet, c.record, c.record.state, { fundingPsbt: psbt.toBase64() });
       return { psbtOut: true, id: c.record.id, psbt: psbt.toBase64(), fundingTxid: setup.funding.txidHex };
     }
-    ownWitnesses = signOwnFundingInputs(wallet, setup, 'accept');
+    ownWitnesses = signOwnFundingInputs(p.contractSigner(c.record), setup, 'accept');
   }
   // Only our own witnesses leave (a clean copy of the funding PSBT with them alone).
   const psbt = partyFundingPsbt(setup.funding, 'accept', ownWitnesses);

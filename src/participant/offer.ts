@@ -207,7 +207,7 @@ export async function makeOffer(p: Participant, input: OfferInput): Promise<Offe
   // The funding deadline: funding must confirm before the window starts (issue 9, hole 2).
   const fundingDeadline = input.fundingDeadline ?? defaultFundingDeadline(window?.start ?? ev.attestHeight, wallet.network.flow);
 
-  const keys = wallet.newContractKeys();
+  const keys = wallet.newContractIdentity();
   const payoutSpk = input.payoutAddress !== undefined ? addressScript(input.payoutAddress, wallet) : wallet.newReceiveAddress().script;
   const changeSpk = input.changeAddress !== undefined ? addressScript(input.changeAddress, wallet) : wallet.newChangeAddress().script;
   const terms = parseTerms(termsJsonOf(input, window, fundingDeadline, () => wallet.newReceiveAddress().script));
@@ -258,7 +258,8 @@ export async function makeOffer(p: Participant, input: OfferInput): Promise<Offe
     contract,
     temporaryContractId: randomBytes(32),
     chainHash: fromHex(wallet.network.chainHashHex),
-    fundingPubkey: keys.fundingPublicKey,
+    // The contract's signer names the funding key (the wallet's derivation today, an external signer's later).
+    fundingPubkey: p.contractSigner(keys.index).fundingPubkey,
     fundingInputs: inputs,
     payoutSpk,
     changeSpk,

@@ -1,7 +1,8 @@
 /**
  * A participant (a miner or a buyer): its configuration and, lazily, its
- * ports: the wallet (today the signer too), the node, the coordinator and
- * oracle clients and the signing engine; progress and notes go to callbacks
+ * ports: the wallet, each contract's signer (`contractSigner`: the wallet's
+ * funding keys today), the node, the coordinator and oracle clients and the
+ * signing engine; progress and notes go to callbacks
  * (the CLI writes them to stderr, the agent logs them). `close()` releases
  * the wallet lock and stops the engine's workers.
  *
@@ -19,11 +20,21 @@ import { needCoordinator, needOracle, needRpc } from './config.js';
 import { ParticipantError } from './errors.js';
 import { CoordinatorClient, OracleHttp, type OracleEventJson, type OracleInfo } from '../api/http.js';
 import type { Progress } from './progress.js';
+import { walletContractSigner, type ContractSigner } from './signer.js';
 
 /** How a participant reports: progress of long steps, notes for its user. Both optional (silent). */
 export interface ParticipantOutput {
   progress?: Progress;
   note?: (line: string) => void;
+}
+
+/**
+ * Where contract signatures come from: by default the wallet's
+ * `walletContractSigner`; another `ContractSigner` (external wallet, HSM)
+ * plugs in here, by contract key index.
+ */
+export interface ParticipantSigners {
+  contractSigner?: (keyIndex: number) => ContractSigner;
 }
 
 export class Participant {
@@ -37,13 +48,16 @@ export class Participant {
   readonly #readOnly: boolean;
 
   readonly #note: (line: string) => void;
+  readonly #signers = new Map<number, ContractSigner>();
+  readonly #makeSigner: ((keyIndex: number) => ContractSigner) | undefined;
 
   /** `readOnly`: the use case only reads the wallet (a dry run), so it does not take the wallet lock. */
-  constructor(config: ParticipantConfig, options: { readOnly?: boolean } & ParticipantOutput = {}) {
+  constructor(config: ParticipantConfig, options: { readOnly?: boolean } & ParticipantOutput & ParticipantSigners = {}) {
     this.config = config;
     this.#readOnly = options.readOnly === true;
     this.progress = options.progress ?? (() => undefined);
     this.#note = options.note ?? (() => undefined);
+    this.#makeSigner = options.contractSigner;
   }
 
   /**
@@ -116,6 +130,21 @@ export class Participant {
   async engine(): Promise<AdaptorEngine> {
     this.#engine ??= await AdaptorEngine.start(this.config.threads === undefined ? {} : { threads: this.config.threads });
     return this.#engine;
+  }
+
+  /**
+   * The signer of a contract's funding key (by its record or key index):
+   * the wallet's (CET adaptor signatures on `engine()`, started only when
+   * needed), unless another was given to the constructor.
+   */
+  contractSigner(contract: number | { keyIndex: number }): ContractSigner {
+    const index = typeof contract === 'number' ? contract : contract.keyIndex;
+    let signer = this.#signers.get(index);
+    if (signer === undefined) {
+      signer = this.#makeSigner?.(index) ?? walletContractSigner(this.wallet(), index, () => this.engine(), this.progress);
+      this.#signers.set(index, signer);
+    }
+    return signer;
   }
 
   /** A note for the user (the CLI: stderr; the agent: its log). */

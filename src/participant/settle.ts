@@ -20,7 +20,6 @@
 import type { Transaction } from 'bitcoinjs-lib';
 import type { ContractSetup } from '../../protocol/contract/index.js';
 import { attestedSlotOf, completeAttestedCetAsParty, offerAnnouncements, setupContract, signedRefundTransaction } from '../../protocol/contract/index.js';
-import { ecdsaSign } from '../../protocol/crypto/index.js';
 import { isDlcError } from '../../protocol/errors.js';
 import { verifyAttestation } from '../../protocol/messages/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
@@ -123,10 +122,10 @@ export async function settleContract(p: Participant, input: SettleInput): Promis
   verifyAttestation(attestation, ann!, c.record.hashProfile);
   const role = c.record.role;
   const theirs = role === 'offer' ? accept.cetAdaptorSignatures : sign.cetAdaptorSignatures;
-  const fundingKey = c.keys.fundingSecretKey;
+  const signer = p.contractSigner(c.record);
   const attestations = [{ oracleIndex: 0, attestation }];
   // protocol/contract: the one CET completion (the coordinator's twin takes both adaptor signatures).
-  const { tx, cetIndex } = await completeAttestedCetAsParty(setup, attestations, role, (sighash) => ecdsaSign(fundingKey, sighash), theirs).catch((e: unknown) => {
+  const { tx, cetIndex } = await completeAttestedCetAsParty(setup, attestations, role, (sighash) => signer.signSighash(sighash), theirs).catch((e: unknown) => {
     if (!isDlcError(e, 'BAD_SIGNATURE') || e.reason !== `cet-signature:${role === 'offer' ? 'accept' : 'offer'}`) throw e;
     throw new ParticipantError('MISMATCH', `the counterparty's adaptor signature for CET ${attestedSlotOf(setup, attestations).cetIndex} does not decrypt to a valid signature`, { reason: 'cet-signature' });
   });

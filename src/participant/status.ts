@@ -82,7 +82,7 @@ export async function contractStatus(p: Participant, input: StatusInput): Promis
   const coordinatorUrl = p.config.coordinator ?? record.coordinator;
   if (!local && coordinatorUrl !== undefined) {
     try {
-      const view = await new CoordinatorClient(coordinatorUrl).contract(record.id, wallet.keys.contractKeys(record.keyIndex).identitySecretKey);
+      const view = await new CoordinatorClient(coordinatorUrl).contract(record.id, wallet.keys.contractIdentity(record.keyIndex).identitySecretKey);
       remote = view;
       const next = followCoordinator(record, view.state);
       if (next !== undefined) {

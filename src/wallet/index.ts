@@ -10,7 +10,7 @@ export type { WalletErrorCode } from './errors.js';
 export { fsyncDirectory, writeDurably, writePrivateFile } from './files.js';
 export { WALLET_LOCK_FILE, acquireWalletLock, holdsWalletLock, releaseWalletLock, withWalletLock } from './lock.js';
 export { CHANGE, HASHDLC_PURPOSE, RECEIVE, WalletKeys } from './keys.js';
-export type { AddressChain, ContractKeys, PsbtSigner, WalletAddress } from './keys.js';
+export type { AddressChain, ContractIdentity, ContractKeys, PsbtSigner, WalletAddress } from './keys.js';
 export { WALLET_NETWORKS, networkOfChain, walletNetwork } from './network.js';
 export type { WalletNetwork, WalletNetworkName } from './network.js';
 export { createSeedFile, isValidMnemonic, mnemonicToSeed, newMnemonic, readSeedFile } from './seed.js';

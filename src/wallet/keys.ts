@@ -58,6 +58,13 @@ export interface ContractKeys {
   identityPublicKey: Uint8Array;
 }
 
+/**
+ * A contract's keys without the funding secret key: what the use cases see
+ * (the identity key signs coordinator requests; the funding key stays inside
+ * a contract signer, src/participant/signer.ts).
+ */
+export type ContractIdentity = Omit<ContractKeys, 'fundingSecretKey'>;
+
 function checkIndex(i: number): void {
   if (!Number.isInteger(i) || i < 0 || i >= H) throw new RangeError(`derivation index ${i} is not in [0, 2^31)`);
 }
@@ -131,18 +138,26 @@ export class WalletKeys {
 
   /** The funding and identity keys of contract `index`. */
   contractKeys(index: number): ContractKeys {
-    checkIndex(index);
-    const funding = this.#contracts.deriveChild(0 + H).deriveChild(index + H);
+    return { ...this.contractIdentity(index), fundingSecretKey: this.#fundingKey(index).privateKey! };
+  }
+
+  /** The keys of contract `index` but its funding secret key. */
+  contractIdentity(index: number): ContractIdentity {
+    const funding = this.#fundingKey(index);
     const identity = this.#contracts.deriveChild(1 + H).deriveChild(index + H);
     const base = `m/${HASHDLC_PURPOSE}'/${this.network.coinType}'/0'`;
     return {
       index,
       fundingPath: `${base}/0'/${index}'`,
-      fundingSecretKey: funding.privateKey!,
       fundingPublicKey: funding.publicKey!,
       identityPath: `${base}/1'/${index}'`,
       identitySecretKey: identity.privateKey!,
       identityPublicKey: xOnlyPublicKey(identity.privateKey!),
     };
+  }
+
+  #fundingKey(index: number): HDKey {
+    checkIndex(index);
+    return this.#contracts.deriveChild(0 + H).deriveChild(index + H);
   }
 }

@@ -45,7 +45,7 @@ import { ContractStore } from './contracts.js';
 import { WalletError } from './errors.js';
 import { writePrivateFile } from './files.js';
 import { acquireWalletLock, releaseWalletLock, withWalletLock } from './lock.js';
-import { CHANGE, RECEIVE, WalletKeys, type AddressChain, type ContractKeys, type WalletAddress } from './keys.js';
+import { CHANGE, RECEIVE, WalletKeys, type AddressChain, type ContractIdentity, type ContractKeys, type WalletAddress } from './keys.js';
 import { walletNetwork, networkOfChain, type WalletNetwork, type WalletNetworkName } from './network.js';
 import { createSeedFile, readSeedFile } from './seed.js';
 
@@ -266,6 +266,11 @@ export class Wallet {
   /** The keys of a new contract (funding + identity), at a fresh index. */
   newContractKeys(): ContractKeys {
     return this.keys.contractKeys(this.takeIndex('nextContract'));
+  }
+
+  /** A new contract's keys but its funding secret key (signed with through a contract signer), at a fresh index. */
+  newContractIdentity(): ContractIdentity {
+    return this.keys.contractIdentity(this.takeIndex('nextContract'));
   }
 
   /** Every address up to the next unused index plus `gap`, both chains. */

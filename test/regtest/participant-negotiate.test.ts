@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
-import { startCoordinator, type RunningCoordinator } from '../../src/coordinator/index.js';
+import type { RunningCoordinator } from '../../src/coordinator/index.js';
 import {
   Participant,
   ParticipantError,
@@ -26,12 +26,13 @@ import { StackParticipant } from '../../src/stack/index.js';
 import { runCli } from './scenario-helpers.js';
 import { Wallet } from '../../src/wallet/index.js';
 import { useRegtest } from '../../regtest/context.js';
-import { coordinatorConfig } from './coordinator-fixtures.js';
-import { SIMDIFF_100THS_AT_HALF, startTestOracle, type TestOracle } from './oracle-fixture.js';
+import type { TestOracle } from './oracle-fixture.js';
+import { startLibraryServices, twoFundedWallets, type LibraryServices } from './participant-fixture.js';
 
 const { rpc, faucet } = useRegtest();
 const tmp = mkdtempSync(join(tmpdir(), 'hashdlc-participant-negotiate-'));
 
+let services: LibraryServices;
 let oracle: TestOracle;
 let coordinator: RunningCoordinator;
 let window: { start: number; end: number };
@@ -39,17 +40,7 @@ const minerDir = join(tmp, 'miner');
 const buyerDir = join(tmp, 'buyer');
 
 function config(walletDir: string): ParticipantConfig {
-  return {
-    network: 'regtest',
-    networkGiven: true,
-    walletDir,
-    coordinator: coordinator.url,
-    oracle: oracle.oracle.url,
-    oraclePubkey: oracle.oracle.publicKey,
-    rpc: inject('regtest').rpc,
-    feeRatePerVb: 2n,
-    threads: 1,
-  };
+  return services.config(walletDir);
 }
 
 /** One step as one run: a participant opened (the wallet locked), the use case, closed. */
@@ -82,18 +73,14 @@ function requestsTo(path: string): number {
 beforeAll(async () => {
   const tip = await rpc.getBlockCount();
   window = { start: tip + 40, end: tip + 50 };
-  oracle = await startTestOracle(rpc, { simulatedDifficulty: SIMDIFF_100THS_AT_HALF });
   // No watcher: nothing here waits for confirmations; fund broadcasts by itself.
-  coordinator = await startCoordinator(coordinatorConfig(join(tmp, 'coordinator'), oracle.oracle.url), { watch: false, log: () => undefined });
-  Wallet.init(minerDir, 'regtest');
-  Wallet.init(buyerDir, 'regtest');
-  await faucet.fund(Wallet.open(minerDir).newReceiveAddress().address, 1_000_000n, { confirm: false });
-  await faucet.fund(Wallet.open(buyerDir).newReceiveAddress().address, 1_000_000n);
+  services = await startLibraryServices(rpc, tmp);
+  ({ oracle, coordinator } = services);
+  await twoFundedWallets(faucet, minerDir, buyerDir);
 }, 180_000);
 
 afterAll(async () => {
-  await coordinator?.stop();
-  await oracle?.close();
+  await services?.stop();
   rmSync(tmp, { recursive: true, force: true });
 });
 
