@@ -71,10 +71,11 @@ export async function broadcastClosing(rpc: BitcoinRpc, tx: Transaction): Promis
     return { txid: await rpc.sendRawTransaction(tx.toHex()), already: false };
   } catch (e) {
     if (isChainError(e) && e.code === 'CHAIN_ALREADY_IN_CHAIN') return { txid: tx.getId(), already: true };
-    if (isChainError(e) && e.code === 'CHAIN_MISSING_INPUTS') {
-      // The funding output is spent: by this very transaction (someone was first), or by another.
-      if (await known()) return { txid: tx.getId(), already: true };
-    }
+    // Refused, but the node may have this very transaction by now: the counterparty or the
+    // coordinator sent it between our look and our send (missing inputs once it is mined; a
+    // mempool conflict when theirs carries other, equally valid signatures: the witness is
+    // not in the txid, so it is the same transaction and the same payouts).
+    if (isChainError(e) && (await known())) return { txid: tx.getId(), already: true };
     throw e;
   }
 }
