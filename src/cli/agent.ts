@@ -22,7 +22,7 @@ import {
 } from '../agent/index.js';
 import { usage } from '../participant/errors.js';
 import { Participant } from '../participant/participant.js';
-import { COMMON_OPTIONS, bigintOpt, helpText, intOpt, list, parseCommand, str, type CommandSpec, type OptionValues } from './args.js';
+import { COMMON_OPTIONS, bigintOpt, intOpt, list, parseOrHelp, str, type CommandSpec, type OptionValues } from './args.js';
 import { loadConfig } from './config.js';
 
 export const AGENT_SPEC: CommandSpec = {
@@ -101,11 +101,8 @@ export function formatLogLine(l: AgentLogLine): string {
 }
 
 export async function agentCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(AGENT_SPEC, argv);
-  if (parsed.help) {
-    process.stdout.write(helpText(AGENT_SPEC));
-    return 0;
-  }
+  const parsed = parseOrHelp(AGENT_SPEC, argv);
+  if (parsed === undefined) return 0;
   const policyPath = str(parsed.values, 'policy');
   const base: AgentPolicy = policyPath === undefined ? DEFAULT_POLICY : readPolicyFile(policyPath);
   const policy = withOverrides(base, policyOverrides(parsed.values));
