@@ -195,6 +195,14 @@ export async function checkDeliveryAddressFresh(wallet: Wallet, rpc: BitcoinRpc,
   }
 }
 
+/** The node's 6-block fee estimate in whole sat/vB (rounded up, at least 1), or undefined when it has none. */
+async function nodeEstimatePerVb(rpc: BitcoinRpc): Promise<bigint | undefined> {
+  const est = await rpc.estimateSmartFee(6).catch(() => undefined);
+  if (est?.feeRateSatPerKvB === undefined) return undefined;
+  const perVb = (est.feeRateSatPerKvB + 999n) / 1000n;
+  return perVb < 1n ? 1n : perVb;
+}
+
 /**
  * The funding fee rate: the configured one, else the node's estimate for 6
  * blocks, else 2 sat/vB on regtest.
@@ -202,11 +210,8 @@ export async function checkDeliveryAddressFresh(wallet: Wallet, rpc: BitcoinRpc,
  */
 export async function feeRate(configured: bigint | undefined, rpc: BitcoinRpc, network: string): Promise<bigint> {
   if (configured !== undefined) return configured;
-  const est = await rpc.estimateSmartFee(6).catch(() => undefined);
-  if (est?.feeRateSatPerKvB !== undefined) {
-    const perVb = (est.feeRateSatPerKvB + 999n) / 1000n;
-    return perVb < 1n ? 1n : perVb;
-  }
+  const perVb = await nodeEstimatePerVb(rpc);
+  if (perVb !== undefined) return perVb;
   if (network === 'regtest') return 2n;
   throw new ParticipantError('CONFIG', 'the node has no fee estimate: pass --fee-rate SAT_PER_VB');
 }
@@ -226,9 +231,8 @@ export const REGTEST_MAX_FEE_RATE = 10n;
  * @throws {ParticipantError} CONFIG when there is no estimate off regtest; {ChainError}.
  */
 export async function defaultMaxFeeRate(rpc: BitcoinRpc | undefined, network: string): Promise<bigint> {
-  const est = rpc === undefined ? undefined : await rpc.estimateSmartFee(6).catch(() => undefined);
-  if (est?.feeRateSatPerKvB !== undefined) {
-    const perVb = (est.feeRateSatPerKvB + 999n) / 1000n;
+  const perVb = rpc === undefined ? undefined : await nodeEstimatePerVb(rpc);
+  if (perVb !== undefined) {
     const max = perVb * MAX_FEE_RATE_ESTIMATE_MULTIPLE;
     return max < MAX_FEE_RATE_FLOOR ? MAX_FEE_RATE_FLOOR : max;
   }
