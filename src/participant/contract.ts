@@ -19,7 +19,7 @@ import { CURRENT_REWARD_RULE, FULL_REWARD_RULE } from '../../protocol/hashpower/
 import { address as btcAddress } from 'bitcoinjs-lib';
 import type { FundingInput } from '../../protocol/messages/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
-import { WalletError, externalFundingInputs, fundingRequirement } from '../wallet/index.js';
+import { WalletError, externalFundingInputs, fundingRequirement, randomU64 } from '../wallet/index.js';
 import { deadlineViolation, offerTermsSchema, offerTimingViolation, templateFromTerms, type OfferTerms, type TimingViolation } from '../../protocol/terms/index.js';
 import type { ContractIdentity, ContractRecord, LocalState, Wallet } from '../wallet/index.js';
 import { withState } from '../wallet/index.js';
@@ -193,6 +193,21 @@ export async function checkDeliveryAddressFresh(wallet: Wallet, rpc: BitcoinRpc,
     const first = scan.unspents[0]!;
     throw new ParticipantError('MISMATCH', `delivery address ${address} was paid already (${first.txid}:${first.vout} at height ${first.height}); give each contract a fresh one ('hashdlc wallet address')`, { reason: 'delivery-address-paid' });
   }
+}
+
+/**
+ * A source of random serial ids (dlcspecs: serial ids order the funding
+ * inputs and outputs, so they must differ), none of them in `taken`; each
+ * id given is added to `taken`.
+ */
+export function freshSerialIds(taken: Set<bigint>): () => bigint {
+  return () => {
+    let s: bigint;
+    do s = randomU64();
+    while (taken.has(s));
+    taken.add(s);
+    return s;
+  };
 }
 
 /** The node's 6-block fee estimate in whole sat/vB (rounded up, at least 1), or undefined when it has none. */

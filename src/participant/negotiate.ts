@@ -52,7 +52,7 @@ import { applyFundingSignatures, buildFundingTransaction, partyFundingPsbt } fro
 import type { OfferTerms } from '../../protocol/terms/index.js';
 import type { CoordinatorClient } from '../api/http.js';
 import { isChainError } from '../chain/index.js';
-import { randomU64, type ContractRecord } from '../wallet/index.js';
+import type { ContractRecord } from '../wallet/index.js';
 import {
   addressScript,
   checkDeliveryAddressFresh,
@@ -61,6 +61,7 @@ import {
   checkOfferTiming,
   chooseFunding,
   defaultMaxFeeRate,
+  freshSerialIds,
   loadContract,
   localStateOf,
   needAccept,
@@ -264,13 +265,7 @@ export async function acceptOffer(p: Participant, input: AcceptInput): Promise<A
   const paid = contract.extraOutputs.filter((o) => o.payer === 'accept');
   const { inputs, reserved } = await chooseFunding(wallet, rpc, utxos, contract.acceptCollateral + paid.reduce((s, o) => s + o.value, 0n), offer.feeRatePerVb, paid.map((o) => o.script.length));
   const taken = new Set([offer.payoutSerialId, offer.changeSerialId, offer.fundOutputSerialId, ...contract.extraOutputs.map((o) => o.serialId), ...offer.fundingInputs.map((i) => i.inputSerialId)]);
-  const fresh = (): bigint => {
-    let s: bigint;
-    do s = randomU64();
-    while (taken.has(s));
-    taken.add(s);
-    return s;
-  };
+  const fresh = freshSerialIds(taken);
   for (const fundingInput of inputs) while (taken.has(fundingInput.inputSerialId)) fundingInput.inputSerialId = fresh();
   const { accept, setup } = await buildAcceptAsync(offer, {
     signer: p.contractSigner(keys.index),

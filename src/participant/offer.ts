@@ -20,7 +20,7 @@ import type { ExtraFundingOutput } from '../../protocol/tx/index.js';
 import type { OfferTerms } from '../../protocol/terms/index.js';
 import { randomU64, type ContractRecord } from '../wallet/index.js';
 import type { OfferView, OracleEventJson } from '../api/http.js';
-import { addressScript, checkEventMatchesTerms, checkOfferTiming, chooseFunding, feeRate, nowIso, parseTerms, saveState, templateOf } from './contract.js';
+import { addressScript, checkEventMatchesTerms, checkOfferTiming, chooseFunding, feeRate, freshSerialIds, nowIso, parseTerms, saveState, templateOf } from './contract.js';
 import { ParticipantError, usage } from './errors.js';
 import type { Participant } from './participant.js';
 
@@ -244,16 +244,7 @@ export async function makeOffer(p: Participant, input: OfferInput): Promise<Offe
 
   const paidExtras = contract.extraOutputs.filter((o: ExtraFundingOutput) => o.payer === 'offer');
   const { inputs, reserved } = await chooseFunding(wallet, rpc, input.utxos ?? [], contract.offerCollateral + paidExtras.reduce((s, o) => s + o.value, 0n), rate, paidExtras.map((o) => o.script.length));
-  const serials = new Set<bigint>(contract.extraOutputs.map((o) => o.serialId));
-  const freshSerial = (): bigint => {
-    for (;;) {
-      const s = randomU64();
-      if (!serials.has(s)) {
-        serials.add(s);
-        return s;
-      }
-    }
-  };
+  const freshSerial = freshSerialIds(new Set(contract.extraOutputs.map((o) => o.serialId)));
   const offer = buildOffer({
     contract,
     temporaryContractId: randomBytes(32),
