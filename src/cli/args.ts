@@ -148,7 +148,8 @@ export const EXTERNAL_FUNDING_OPTIONS = {
   'change-address': { type: 'string', value: 'ADDR', help: 'where your funding change goes (default: a new change address of this wallet)' },
 } as const;
 
-const pickOptions = (...names: string[]): Record<string, OptionSpec> => Object.fromEntries(names.map((n) => [n, COMMON_OPTIONS[n]!]));
+/** These common options, in this order (the order of `--help`). */
+export const pickOptions = (...names: string[]): Record<string, OptionSpec> => Object.fromEntries(names.map((n) => [n, COMMON_OPTIONS[n]!]));
 
 /** Options of a command that reads the wallet only. */
 export const WALLET_OPTIONS: Record<string, OptionSpec> = pickOptions('wallet-dir', 'network', 'json');

@@ -8,7 +8,7 @@
  * negotiate (negotiate.ts).
  */
 import { writeFileSync } from 'node:fs';
-import { COMMON_OPTIONS, bigintOpt, str, type CommandSpec, parseOrHelp, NODE_OPTIONS } from './args.js';
+import { COMMON_OPTIONS, bigintOpt, str, type CommandSpec, parseOrHelp, pickOptions, NODE_OPTIONS } from './args.js';
 import { loadConfig } from './config.js';
 import { withContext } from './context.js';
 import { usage } from '../participant/errors.js';
@@ -51,10 +51,7 @@ export const CLOSE_SPEC: CommandSpec = {
   summary: 'Cooperative close at an agreed split: sign it and send your signature; the second party\'s signature makes the coordinator broadcast.',
   details: ['Both parties run it with the same --offer-payout; the accepter gets the rest of the collateral unless --accept-payout says less.'],
   options: {
-    'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
-    network: COMMON_OPTIONS.network!,
-    coordinator: COMMON_OPTIONS.coordinator!,
-    json: COMMON_OPTIONS.json!,
+    ...pickOptions('wallet-dir', 'network', 'coordinator', 'json'),
     'offer-payout': { type: 'string', value: 'SATS', help: "the offerer's payout (required)" },
     'accept-payout': { type: 'string', value: 'SATS', help: "the accepter's payout (default: total collateral - offer payout)" },
   },
@@ -127,13 +124,7 @@ export const CANCEL_SPEC: CommandSpec = {
     '--psbt-out FILE (external-wallet funding): write the cancel PSBT for that wallet to sign and broadcast.',
   ],
   options: {
-    'wallet-dir': COMMON_OPTIONS['wallet-dir']!,
-    network: COMMON_OPTIONS.network!,
-    coordinator: COMMON_OPTIONS.coordinator!,
-    'rpc-url': COMMON_OPTIONS['rpc-url']!,
-    'rpc-user': COMMON_OPTIONS['rpc-user']!,
-    'rpc-password': COMMON_OPTIONS['rpc-password']!,
-    json: COMMON_OPTIONS.json!,
+    ...pickOptions('wallet-dir', 'network', 'coordinator', 'rpc-url', 'rpc-user', 'rpc-password', 'json'),
     'psbt-out': { type: 'string', value: 'FILE', help: 'external-wallet funding: write the cancel PSBT instead of signing it' },
   },
 };
