@@ -9,16 +9,14 @@
  * accept them (negotiate.ts).
  */
 import { readFileSync } from 'node:fs';
-import { EXTERNAL_FUNDING_OPTIONS, COMMON_OPTIONS, bigintOpt, intOpt, list, required, str, type CommandSpec, type OptionValues, parseOrHelp, NET_OPTIONS } from './args.js';
+import { EXTERNAL_FUNDING_OPTIONS, bigintOpt, intOpt, list, required, str, type CommandSpec, type OptionValues, parseOrHelp, pickOptions, NET_OPTIONS } from './args.js';
 import { loadConfig } from './config.js';
 import { CliContext, withContext } from './context.js';
 import { usage } from '../participant/errors.js';
 import { listOffers, makeOffer, showOffer, type BlockWindow, type OfferCommon, type OfferInput } from '../participant/offer.js';
 
-const NET = NET_OPTIONS;
-
 const OFFER_COMMON = {
-  ...NET,
+  ...NET_OPTIONS,
   event: { type: 'string', value: 'ID', help: 'oracle event id to settle on' },
   'fee-rate': { type: 'string', value: 'SAT_PER_VB', help: 'funding fee rate (default: node estimate; 2 on regtest)', env: 'HASHDLC_FEE_RATE' },
   'cet-locktime': { type: 'string', value: 'HEIGHT', help: "CET nLockTime (default: the event window's end height)" },
@@ -96,8 +94,7 @@ export const OFFERS_SPEC: CommandSpec = {
   summary: 'List open offers on the coordinator, or show one offer checked against its terms and the oracle.',
   maxArgs: 2,
   options: {
-    coordinator: COMMON_OPTIONS.coordinator!,
-    json: COMMON_OPTIONS.json!,
+    ...pickOptions('coordinator', 'json'),
     template: { type: 'string', value: 'NAME', help: 'hashpower-sale | hashprice-forward | hashprice-call | custom-curve' },
     'window-start': { type: 'string', value: 'HEIGHT', help: 'windows starting at or after HEIGHT' },
     'window-end': { type: 'string', value: 'HEIGHT', help: 'windows ending at or before HEIGHT' },
