@@ -100,7 +100,7 @@ export async function buildCancelPsbt(c: LoadedContract, rpc: BitcoinRpc, option
  * wallet's: they are our own funding inputs) and returns the final transaction.
  * @throws {ParticipantError} MISMATCH when an input is not this wallet's (external funding: use --psbt-out).
  */
-export function signCancel(signer: Pick<ContractSigner, 'signFundingInputs'>, psbt: Psbt): Transaction {
+function signCancel(signer: Pick<ContractSigner, 'signFundingInputs'>, psbt: Psbt): Transaction {
   // Every input of the cancel transaction is one of our own funding inputs.
   const { notOurs: missing } = signer.signFundingInputs(psbt, psbt.data.inputs.map((_, i) => i));
   if (missing.length > 0) {

@@ -232,11 +232,11 @@ export async function feeRate(configured: bigint | undefined, rpc: BitcoinRpc, n
 }
 
 /** `accept --max-fee-rate` default: this multiple of the node's 6-block estimate... */
-export const MAX_FEE_RATE_ESTIMATE_MULTIPLE = 3n;
+const MAX_FEE_RATE_ESTIMATE_MULTIPLE = 3n;
 /** ...but never below this (sat/vB): low estimates move within hours. */
-export const MAX_FEE_RATE_FLOOR = 5n;
+const MAX_FEE_RATE_FLOOR = 5n;
 /** On regtest, where nodes have no fee estimate (offers default to 2 sat/vB). */
-export const REGTEST_MAX_FEE_RATE = 10n;
+const REGTEST_MAX_FEE_RATE = 10n;
 
 /**
  * The highest funding fee rate `accept` takes when `--max-fee-rate` is not
