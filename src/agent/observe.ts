@@ -164,7 +164,6 @@ export class ParticipantObserver implements AgentObserver {
   }
 }
 
-/** Confirmations of a transaction (0: in the mempool), or null when the node does not know it. */
 /**
  * Whether the contract output of a confirmed funding transaction is spent (mempool included): the
  * contract is closed by someone, even if no record or coordinator here says so (it may be gone).
@@ -177,6 +176,7 @@ async function fundingSpent(rpc: BitcoinRpc, c: LoadedContract, txid: string): P
   return (await rpc.getTxOut(txid, vout, true)) === null;
 }
 
+/** Confirmations of a transaction (0: in the mempool), or null when the node does not know it. */
 async function confirmations(rpc: BitcoinRpc, txid: string): Promise<number | null> {
   try {
     return (await rpc.getRawTransaction(txid)).confirmations ?? 0;
