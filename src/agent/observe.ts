@@ -21,7 +21,8 @@ import { isChainError } from '../chain/index.js';
 import { loadContract, type LoadedContract } from '../participant/contract.js';
 import { ParticipantError } from '../participant/errors.js';
 import type { Participant } from '../participant/participant.js';
-import type { ContractRecord, LocalState } from '../wallet/index.js';
+import type { ContractRecord } from '../wallet/index.js';
+import { TERMINAL } from './decide.js';
 import type { ContractFacts, CoordinatorFact, PendingTxFact } from './facts.js';
 
 /** What the facts need from the journal. */
@@ -43,9 +44,6 @@ export interface AgentObserver {
    */
   observe(journal: JournalView): Promise<Observation>;
 }
-
-/** Local states with nothing left to do but, maybe, bump our own closing transaction. */
-const TERMINAL: ReadonlySet<LocalState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed']);
 
 /** What was fetched for one contract. */
 export interface Fetched {
