@@ -16,7 +16,7 @@ export type AgentAction =
 export type AgentActionKind = AgentAction['kind'];
 
 /** Local states after which nothing but a bump of our own closing transaction is left to do. */
-const TERMINAL: ReadonlySet<LocalState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed']);
+export const TERMINAL: ReadonlySet<LocalState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed']);
 /** Coordinator states in which someone already settled, refunded or closed the contract (API.md "States"). */
 const DONE_AT_COORDINATOR: ReadonlySet<string> = new Set([
   'cet-broadcast', 'settled', 'refund-broadcast', 'refunded', 'close-broadcast', 'closing-broadcast', 'closed',

@@ -4,7 +4,7 @@
  *
  * This module does NOT re-export internals wholesale.
  */
-export { participantActions, runAction } from './actions.js';
+export { participantActions } from './actions.js';
 export type { AgentActions } from './actions.js';
 export { decide } from './decide.js';
 export type { AgentAction, AgentActionKind } from './decide.js';
@@ -17,5 +17,5 @@ export { ParticipantObserver, factsOf, fundingTxidOf } from './observe.js';
 export type { AgentObserver, Fetched, JournalView, Observation } from './observe.js';
 export { DEFAULT_POLICY, parsePolicy, readPolicyFile, withOverrides } from './policy.js';
 export type { AgentPolicy, AgentRole, BumpPolicy, PolicyFile, PolicyOverrides } from './policy.js';
-export { AgentProcess, HASHDLC_BIN, startAgentProcess } from './process.js';
+export { AgentProcess, startAgentProcess } from './process.js';
 export type { AgentProcessOptions } from './process.js';

@@ -62,7 +62,6 @@ export class AgentJournal {
   readonly #open = new Map<number, IntentEntry>();
   /** Successful bumps: txid -> highest target rate. */
   readonly #bumped = new Map<string, bigint>();
-  /** Offer ids re-posted successfully. */
 
   /** Opens (or starts) the journal of a wallet directory, reading what is there. */
   constructor(walletDir: string) {

@@ -9,10 +9,7 @@
  * This module does NOT parse flags, print or install signal handlers
  * (src/cli/agent.ts does); it calls `log`.
  */
-import { isChainError } from '../chain/index.js';
-import { isDlcError } from '../../protocol/errors.js';
-import { ParticipantError } from '../participant/errors.js';
-import { isWalletError } from '../wallet/index.js';
+import { errorCodeOf } from '../cli/errors.js';
 import { runAction, type AgentActions } from './actions.js';
 import { decide, type AgentAction, type AgentActionKind } from './decide.js';
 import type { ActionFailure, ActionResult, AgentJournal } from './journal.js';
@@ -50,16 +47,9 @@ export interface PassReport {
   failed: number;
 }
 
-/** The stable code and message of any error (the same codes the CLI prints). */
+/** The stable code and message of any error (the same codes the CLI prints: src/cli/errors.ts). */
 export function failureOf(err: unknown): ActionFailure {
-  if (err instanceof ParticipantError) {
-    const code = err.remoteCode === undefined ? err.code : `${err.code} ${err.remoteCode}`;
-    return { code: err.reason === undefined ? code : `${code} (${err.reason})`, message: err.message };
-  }
-  if (isDlcError(err)) return { code: err.reason === undefined ? err.code : `${err.code} (${err.reason})`, message: err.message };
-  if (isWalletError(err) || isChainError(err)) return { code: err.code, message: err.message };
-  if (err instanceof Error) return { code: err.name, message: err.message };
-  return { code: 'error', message: String(err) };
+  return errorCodeOf(err);
 }
 
 function actionKey(a: AgentAction): string {

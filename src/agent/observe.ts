@@ -21,7 +21,8 @@ import { isChainError } from '../chain/index.js';
 import { loadContract, type LoadedContract } from '../participant/contract.js';
 import { ParticipantError } from '../participant/errors.js';
 import type { Participant } from '../participant/participant.js';
-import type { ContractRecord, LocalState } from '../wallet/index.js';
+import type { ContractRecord } from '../wallet/index.js';
+import { TERMINAL } from './decide.js';
 import type { ContractFacts, CoordinatorFact, PendingTxFact } from './facts.js';
 
 /** What the facts need from the journal. */
@@ -43,9 +44,6 @@ export interface AgentObserver {
    */
   observe(journal: JournalView): Promise<Observation>;
 }
-
-/** Local states with nothing left to do but, maybe, bump our own closing transaction. */
-const TERMINAL: ReadonlySet<LocalState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed']);
 
 /** What was fetched for one contract. */
 export interface Fetched {
@@ -164,7 +162,6 @@ export class ParticipantObserver implements AgentObserver {
   }
 }
 
-/** Confirmations of a transaction (0: in the mempool), or null when the node does not know it. */
 /**
  * Whether the contract output of a confirmed funding transaction is spent (mempool included): the
  * contract is closed by someone, even if no record or coordinator here says so (it may be gone).
@@ -177,6 +174,7 @@ async function fundingSpent(rpc: BitcoinRpc, c: LoadedContract, txid: string): P
   return (await rpc.getTxOut(txid, vout, true)) === null;
 }
 
+/** Confirmations of a transaction (0: in the mempool), or null when the node does not know it. */
 async function confirmations(rpc: BitcoinRpc, txid: string): Promise<number | null> {
   try {
     return (await rpc.getRawTransaction(txid)).confirmations ?? 0;

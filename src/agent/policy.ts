@@ -10,7 +10,7 @@
  *     "settle": true,                   settle at maturity
  *     "refund": true,                   refund after the refund locktime
  *     "cancelAtDeadline": true,         cancel an unfunded contract at its funding deadline
- * *     "maxFeeRatePerVb": 50,            never sign, fund or bump above this (sat/vB; default none)
+ *     "maxFeeRatePerVb": 50,            never sign, fund or bump above this (sat/vB; default none)
  *     "bump": { "enabled": false, "afterBlocks": 6, "feeRatePerVb": 10 },
  *     "intervalSeconds": 30             time between passes
  *   }

@@ -11,16 +11,25 @@ import { isChainError } from '../chain/index.js';
 import { ParticipantError } from '../participant/errors.js';
 import { isWalletError } from '../wallet/index.js';
 
-/** The stderr line and exit code for an error. */
-export function describeError(err: unknown): { line: string; exitCode: number } {
+/**
+ * The stable code (with the remote code and reason, when there are any) and
+ * the message of any error: the two halves of the stderr line, and what the
+ * agent journals and logs for a failed action.
+ */
+export function errorCodeOf(err: unknown): { code: string; message: string } {
   if (err instanceof ParticipantError) {
     const code = err.remoteCode === undefined ? err.code : `${err.code} ${err.remoteCode}`;
-    const reason = err.reason === undefined ? '' : ` (${err.reason})`;
-    return { line: `${code}${reason}: ${err.message}`, exitCode: err.code === 'USAGE' || err.code === 'CONFIG' ? 2 : 1 };
+    return { code: err.reason === undefined ? code : `${code} (${err.reason})`, message: err.message };
   }
-  if (isDlcError(err)) return { line: `${err.code}${err.reason === undefined ? '' : ` (${err.reason})`}: ${err.message}`, exitCode: 1 };
-  if (isWalletError(err)) return { line: `${err.code}: ${err.message}`, exitCode: 1 };
-  if (isChainError(err)) return { line: `${err.code}: ${err.message}`, exitCode: 1 };
-  if (err instanceof Error) return { line: `${err.name}: ${err.message}`, exitCode: 1 };
-  return { line: `error: ${String(err)}`, exitCode: 1 };
+  if (isDlcError(err)) return { code: err.reason === undefined ? err.code : `${err.code} (${err.reason})`, message: err.message };
+  if (isWalletError(err) || isChainError(err)) return { code: err.code, message: err.message };
+  if (err instanceof Error) return { code: err.name, message: err.message };
+  return { code: 'error', message: String(err) };
+}
+
+/** The stderr line and exit code for an error. */
+export function describeError(err: unknown): { line: string; exitCode: number } {
+  const { code, message } = errorCodeOf(err);
+  const usage = err instanceof ParticipantError && (err.code === 'USAGE' || err.code === 'CONFIG');
+  return { line: `${code}: ${message}`, exitCode: usage ? 2 : 1 };
 }

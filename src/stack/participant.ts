@@ -79,13 +79,11 @@ function flags(pairs: [string, string | bigint | number | undefined][]): string[
  * `--curve CURVE.json`, since the input carries the curve's text, not a file.
  */
 export function offerArgs(input: OfferInput): string[] {
-  const common = (): string[] => [
-    ...flags([
-      ['event', input.eventId],
-      ['window', input.window === undefined ? undefined : `${input.window.start}-${input.window.end}`],
-    ]),
-  ];
-  const tail = (): string[] => [
+  const common = flags([
+    ['event', input.eventId],
+    ['window', input.window === undefined ? undefined : `${input.window.start}-${input.window.end}`],
+  ]);
+  const tail = [
     ...flags([
       ['collateral', input.collateral],
       ['rounding-mod', input.roundingMod],
@@ -102,7 +100,7 @@ export function offerArgs(input: OfferInput): string[] {
   switch (input.template) {
     case 'hashpower':
       return [
-        'offer', 'hashpower', ...common(),
+        'offer', 'hashpower', ...common,
         ...flags([
           ['hashrate', input.hashrateThs],
           ['delivery-address', input.deliveryAddress],
@@ -112,14 +110,14 @@ export function offerArgs(input: OfferInput): string[] {
           ['nb-digits', input.nbDigits],
         ]),
         ...(input.poolPayoutAddresses ?? []).flatMap((a) => ['--pool-payout-address', a]),
-        ...tail(),
+        ...tail,
       ];
     case 'hashprice-forward':
-      return ['offer', 'hashprice-forward', ...common(), ...flags([['hashrate', input.hashrateThs], ['strike', input.strikeSatsPerPhDay], ['buyer-collateral', input.buyerCollateral]]), ...tail()];
+      return ['offer', 'hashprice-forward', ...common, ...flags([['hashrate', input.hashrateThs], ['strike', input.strikeSatsPerPhDay], ['buyer-collateral', input.buyerCollateral]]), ...tail];
     case 'hashprice-call':
-      return ['offer', 'hashprice-call', ...common(), ...flags([['hashrate', input.hashrateThs], ['strike', input.strikeSatsPerPhDay], ['premium', input.premium]]), ...tail()];
+      return ['offer', 'hashprice-call', ...common, ...flags([['hashrate', input.hashrateThs], ['strike', input.strikeSatsPerPhDay], ['premium', input.premium]]), ...tail];
     case 'custom':
-      return ['offer', 'custom', ...common(), '--curve', 'CURVE.json', ...flags([['accept-collateral', input.acceptCollateral], ['unit', input.unit]]), ...tail()];
+      return ['offer', 'custom', ...common, '--curve', 'CURVE.json', ...flags([['accept-collateral', input.acceptCollateral], ['unit', input.unit]]), ...tail];
   }
 }
 
