@@ -181,8 +181,6 @@ async function readCapped(res: Response, max: number): Promise<string> {
 }
 
 export { CoordinatorClient } from './coordinator-client.js';
-export { contractViewSchema, offerViewSchema } from './coordinator.js';
 export type { ContractView, OfferView } from './coordinator.js';
 export { OracleClient, OracleClient as OracleHttp } from './oracle-client.js';
-export { eventSchema, oracleInfoSchema } from './oracle.js';
 export type { OracleEventJson, OracleInfo } from './oracle.js';

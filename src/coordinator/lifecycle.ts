@@ -26,24 +26,17 @@
  * unix ms) or do I/O.
  */
 import type { OfferTerms, TermsSummary } from '../../protocol/terms/index.js';
-import { CONTRACT_STATES, type ContractState } from '../api/coordinator.js';
+import { CONTRACT_STATES, type ClosingKind, type ContractState, type HistoryEntry } from '../api/coordinator.js';
 import { CoordinatorError } from './errors.js';
 
 /** Storage format version of a record. Bump on any change of shape (the golden snapshots fail first). */
 export const RECORD_VERSION = 2;
 
 // The states are the API's vocabulary (src/api/coordinator.ts): clients and the dashboard name them too.
-export { CONTRACT_STATES, type ContractState };
+export { CONTRACT_STATES, type ClosingKind, type ContractState, type HistoryEntry };
 
 /** States from which nothing more happens. */
 export const TERMINAL_STATES: ReadonlySet<ContractState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed', 'expired']);
-
-export interface HistoryEntry {
-  state: ContractState;
-  /** Unix ms. */
-  at: number;
-  note?: string;
-}
 
 export interface PartyInfo {
   /** x-only identity key (request signatures), hex. */
@@ -120,8 +113,6 @@ export interface FundingPart {
   fundingBlockHash: string | null;
   closeProposal: CloseProposal | null;
 }
-
-export type ClosingKind = 'cet' | 'refund' | 'close';
 
 export interface ClosingPart {
   closingKind: ClosingKind;

@@ -4,9 +4,8 @@
  * limit is computed from the largest accept_dlc / sign_dlc + funding PSBT a
  * contract within `maxAdaptorSignatures`, `maxFundingInputs` and
  * `maxPrevTxBytes` can need, and a configured body limit below that is refused
- * at start. Also the linear text checks for hex and base64 request fields: a
- * regex with a repeated group (`/^([0-9a-f]{2})*$/`) recurses per repetition
- * in V8 and throws RangeError (an HTTP 500) on ~10 million characters.
+ * at start. The linear text checks of the request fields that go with these
+ * limits are src/api/text.ts's.
  *
  * This module does NOT read configuration (config.ts does) nor parse messages.
  */
@@ -55,6 +54,3 @@ export function requiredBodyBytes(l: SizeLimits): number {
   const sign = hexLen(MESSAGE_FIXED_BYTES + sigs + l.maxFundingInputs * FUNDING_WITNESS_BYTES) + base64Len(maxFundingPsbtBytes(l));
   return JSON_OVERHEAD_BYTES + Math.max(accept, sign);
 }
-
-// The text checks are shared with the API clients (src/api/text.ts).
-export { isBase64Text, isHexText } from '../api/text.js';
