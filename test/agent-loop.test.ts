@@ -254,11 +254,16 @@ describe('agent loop', () => {
 
 describe('participantActions: the binding to the use cases', () => {
   const MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
-  function participant(): { p: Participant; dir: string } {
+  /** Runs `fn` with a participant on a fresh wallet (no coordinator, oracle or node), closed afterwards. */
+  async function withParticipant(fn: (p: Participant) => Promise<void>): Promise<void> {
     const dir = freshDir();
     Wallet.init(dir, 'regtest', MNEMONIC);
     const p = new Participant({ network: 'regtest', networkGiven: false, walletDir: dir, coordinator: undefined, oracle: undefined, oraclePubkey: undefined, rpc: undefined, feeRatePerVb: undefined, threads: 0 });
-    return { p, dir };
+    try {
+      await fn(p);
+    } finally {
+      await p.close();
+    }
   }
   function record(state: LocalState, role: 'offer' | 'accept'): ContractRecord {
     return {
@@ -267,39 +272,27 @@ describe('participantActions: the binding to the use cases', () => {
     } as ContractRecord;
   }
 
-  it('an unknown contract: the use case\'s own error, as `hashdlc sign`/`fund` give it', async () => {
-    const { p } = participant();
-    try {
+  it('an unknown contract: the use case\'s own error, as `hashdlc sign`/`fund` give it', () =>
+    withParticipant(async (p) => {
       const a = participantActions(p);
       await expect(a.sign({ id: A })).rejects.toMatchObject({ code: 'WALLET_CONTRACT_NOT_FOUND' });
       await expect(a.fund({ id: A })).rejects.toMatchObject({ code: 'WALLET_CONTRACT_NOT_FOUND' });
       await expect(a.settle({ id: A })).rejects.toMatchObject({ code: 'WALLET_CONTRACT_NOT_FOUND' });
-    } finally {
-      await p.close();
-    }
-  });
+    }));
 
-  it('a replayed sign or fund whose step the record shows done is reported done, nothing sent (no coordinator configured)', async () => {
-    const { p } = participant();
-    try {
+  it('a replayed sign or fund whose step the record shows done is reported done, nothing sent (no coordinator configured)', () =>
+    withParticipant(async (p) => {
       p.wallet().contracts.save(record('signed', 'offer'));
       const a = participantActions(p);
       expect(await a.sign({ id: A })).toEqual({ state: 'signed', alreadyDone: true });
       p.wallet().contracts.save(record('funding-broadcast', 'accept'));
       expect(await a.fund({ id: A })).toEqual({ state: 'funding-broadcast', txid: TX, alreadyDone: true });
-    } finally {
-      await p.close();
-    }
-  });
+    }));
 
-  it('a sign on a record not marked signed goes to the use case (here: it decodes the stored offer, a broken one is refused)', async () => {
-    const { p } = participant();
-    try {
+  it('a sign on a record not marked signed goes to the use case (here: it decodes the stored offer, a broken one is refused)', () =>
+    withParticipant(async (p) => {
       p.wallet().contracts.save(record('accepted', 'accept'));
       // The binding does not shortcut it: the use case loads the contract and its offer_dlc ('00') is truncated.
       await expect(participantActions(p).sign({ id: A })).rejects.toThrow(/offer_dlc/);
-    } finally {
-      await p.close();
-    }
-  });
+    }));
 });

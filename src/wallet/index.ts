@@ -7,7 +7,7 @@ export { ContractStore, LOCAL_STATES, withState } from './contracts.js';
 export type { ContractRecord, LocalState } from './contracts.js';
 export { WalletError, isWalletError } from './errors.js';
 export type { WalletErrorCode } from './errors.js';
-export { fsyncDirectory, writeDurably, writePrivateFile } from './files.js';
+export { fsyncDirectory, writePrivateFile } from './files.js';
 export { WALLET_LOCK_FILE, acquireWalletLock, holdsWalletLock, releaseWalletLock, withWalletLock } from './lock.js';
 export { CHANGE, HASHDLC_PURPOSE, RECEIVE, WalletKeys } from './keys.js';
 export type { AddressChain, ContractIdentity, ContractKeys, PsbtSigner, WalletAddress } from './keys.js';
