@@ -122,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     const miner = openOrCreateWallet(state.wallets.miner).wallet;
     const buyer = openOrCreateWallet(state.wallets.buyer).wallet;
     await ensureWalletFunds(rpc, TestKey.fromHex(secrets.poolKeyHex), [miner, buyer]);
-    const services = { rpc: state.node.rpc, coordinator: state.coordinator.url, oracle: state.oracle.url, oraclePubkey: state.oracle.publicKey };
+    const services = { rpc: state.node.rpc, coordinator: state.coordinator.url, oracles: [state.oracle.url], oraclePubkeys: [state.oracle.publicKey] };
     const minerP = new StackParticipant('miner', state.wallets.miner, services);
     const buyerP = new StackParticipant('buyer', state.wallets.buyer, services);
     if (!noAgents) agents = demoAgents(minerP, buyerP);

@@ -258,7 +258,7 @@ describe('participantActions: the binding to the use cases', () => {
   async function withParticipant(fn: (p: Participant) => Promise<void>): Promise<void> {
     const dir = freshDir();
     Wallet.init(dir, 'regtest', MNEMONIC);
-    const p = new Participant({ network: 'regtest', networkGiven: false, walletDir: dir, coordinator: undefined, oracle: undefined, oraclePubkey: undefined, rpc: undefined, feeRatePerVb: undefined, threads: 0 });
+    const p = new Participant({ network: 'regtest', networkGiven: false, walletDir: dir, coordinator: undefined, oracles: [], oraclePubkeys: [], oracleThreshold: undefined, rpc: undefined, feeRatePerVb: undefined, threads: 0 });
     try {
       await fn(p);
     } finally {

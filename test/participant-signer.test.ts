@@ -144,7 +144,7 @@ describe('the wallet\'s ContractSigner', () => {
   const wallet = Wallet.init(join(tmp, 'w'), 'regtest').wallet;
   const config: ParticipantConfig = {
     network: 'regtest', networkGiven: false, walletDir: join(tmp, 'w'),
-    coordinator: undefined, oracle: undefined, oraclePubkey: undefined, rpc: undefined, feeRatePerVb: undefined, threads: 0,
+    coordinator: undefined, oracles: [], oraclePubkeys: [], oracleThreshold: undefined, rpc: undefined, feeRatePerVb: undefined, threads: 0,
   };
 
   it('exposes no secret, and its signatures verify against the wallet\'s contract key', async () => {

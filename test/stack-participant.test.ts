@@ -52,7 +52,7 @@ describe('offerArgs: the typed command of an offer', () => {
 });
 
 describe('StackParticipant settings', () => {
-  const p = new StackParticipant('miner', '/tmp/w/miner', { rpc, coordinator: 'http://c', oracle: 'http://o', oraclePubkey: 'ab'.repeat(32), threads: 1 });
+  const p = new StackParticipant('miner', '/tmp/w/miner', { rpc, coordinator: 'http://c', oracles: ['http://o'], oraclePubkeys: ['ab'.repeat(32)], threads: 1 });
 
   it('reach the library as its configuration (regtest, the step\'s own fee rate)', () => {
     expect(p.config()).toEqual({
@@ -60,8 +60,9 @@ describe('StackParticipant settings', () => {
       networkGiven: true,
       walletDir: '/tmp/w/miner',
       coordinator: 'http://c',
-      oracle: 'http://o',
-      oraclePubkey: 'ab'.repeat(32),
+      oracles: ['http://o'],
+      oraclePubkeys: ['ab'.repeat(32)],
+      oracleThreshold: undefined,
       rpc,
       feeRatePerVb: undefined,
       threads: 1,
@@ -81,7 +82,7 @@ describe('StackParticipant settings', () => {
       HASHDLC_ORACLE_PUBKEY: 'ab'.repeat(32),
       HASHDLC_THREADS: '1',
     });
-    expect(new StackParticipant('b', '/d', { rpc, coordinator: 'http://c', oracle: 'http://o' }).env()).not.toHaveProperty('HASHDLC_THREADS');
+    expect(new StackParticipant('b', '/d', { rpc, coordinator: 'http://c', oracles: ['http://o'] }).env()).not.toHaveProperty('HASHDLC_THREADS');
     expect(process.env).toEqual(before);
   });
 

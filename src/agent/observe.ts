@@ -147,7 +147,7 @@ export class ParticipantObserver implements AgentObserver {
 
   /** Whether the oracle attested the contract's event; null when it cannot be asked. */
   async #attested(c: LoadedContract): Promise<boolean | null> {
-    const url = this.#p.config.oracle ?? c.record.oracle;
+    const url = this.#p.config.oracles[0] ?? c.record.oracle;
     // Templates are single-oracle; the settle use case checks the attestation itself.
     const ann = offerAnnouncements(c.offer.contractInfo)[0];
     if (url === undefined || ann === undefined) return null;

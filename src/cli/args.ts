@@ -46,8 +46,9 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   'wallet-dir': { type: 'string', value: 'DIR', help: 'wallet directory (default ~/.hashdlc/<network>)', env: 'HASHDLC_WALLET_DIR' },
   network: { type: 'string', value: 'NAME', help: 'mainnet | testnet | testnet4 | signet | regtest (default regtest)', env: 'HASHDLC_NETWORK' },
   coordinator: { type: 'string', value: 'URL', help: 'coordinator base URL', env: 'HASHDLC_COORDINATOR' },
-  oracle: { type: 'string', value: 'URL', help: 'oracle base URL (the oracle you trust)', env: 'HASHDLC_ORACLE' },
-  'oracle-pubkey': { type: 'string', value: 'HEX', help: 'pin the oracle\'s x-only public key', env: 'HASHDLC_ORACLE_PUBKEY' },
+  oracle: { type: 'string', value: 'URL', multiple: true, help: 'an oracle you trust (base URL; the variable takes a comma-separated list)', env: 'HASHDLC_ORACLE' },
+  'oracle-pubkey': { type: 'string', value: 'HEX', multiple: true, help: 'pin an oracle\'s x-only public key (every oracle\'s key must be pinned once any is)', env: 'HASHDLC_ORACLE_PUBKEY' },
+  threshold: { type: 'string', value: 'K', help: 'K of a K-of-n oracle set: offer: the offer\'s threshold (default a majority); accept: the least taken (default any)', env: 'HASHDLC_ORACLE_THRESHOLD' },
   'rpc-url': { type: 'string', value: 'URL', help: 'Bitcoin node JSON-RPC URL (credentials may be in the URL)', env: 'HASHDLC_RPC_URL' },
   'rpc-user': { type: 'string', value: 'USER', help: 'RPC user name', env: 'HASHDLC_RPC_USER' },
   'rpc-password': { type: 'string', value: 'PASS', help: 'RPC password', env: 'HASHDLC_RPC_PASSWORD' },
@@ -158,7 +159,7 @@ export const WALLET_OPTIONS: Record<string, OptionSpec> = pickOptions('wallet-di
 export const NODE_OPTIONS: Record<string, OptionSpec> = pickOptions('wallet-dir', 'network', 'rpc-url', 'rpc-user', 'rpc-password', 'json');
 
 /** Options of a command that also talks to the coordinator and the oracle. */
-export const NET_OPTIONS: Record<string, OptionSpec> = pickOptions('wallet-dir', 'network', 'coordinator', 'oracle', 'oracle-pubkey', 'rpc-url', 'rpc-user', 'rpc-password', 'json');
+export const NET_OPTIONS: Record<string, OptionSpec> = pickOptions('wallet-dir', 'network', 'coordinator', 'oracle', 'oracle-pubkey', 'threshold', 'rpc-url', 'rpc-user', 'rpc-password', 'json');
 
 /**
  * Parses a command's argv; with `--help` prints its help and returns undefined (the command exits 0).

@@ -6,8 +6,9 @@
  *   HASHDLC_WALLET_DIR     wallet directory (default ~/.hashdlc/<network>)
  *   HASHDLC_NETWORK        mainnet | testnet | testnet4 | signet | regtest (default regtest)
  *   HASHDLC_COORDINATOR    coordinator base URL
- *   HASHDLC_ORACLE         oracle base URL
- *   HASHDLC_ORACLE_PUBKEY  the oracle's x-only key, pinned (optional)
+ *   HASHDLC_ORACLE         oracle base URLs, comma-separated (the set you trust)
+ *   HASHDLC_ORACLE_PUBKEY  pinned x-only oracle keys, comma-separated (optional)
+ *   HASHDLC_ORACLE_THRESHOLD  K of an offer's K-of-n oracle set (default: a majority)
  *   HASHDLC_RPC_URL        node JSON-RPC URL; `http://user:pass@host:port/` works
  *   HASHDLC_RPC_USER, HASHDLC_RPC_PASSWORD   RPC credentials (override the URL's)
  *   HASHDLC_FEE_RATE       funding fee rate, sat/vB (default: the node's estimate, else 2)
@@ -36,12 +37,22 @@ const httpUrl = z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http(
 const schema = z.object({
   network: z.enum(Object.keys(WALLET_NETWORKS) as [WalletNetworkName, ...WalletNetworkName[]]),
   coordinator: httpUrl.optional(),
-  oracle: httpUrl.optional(),
-  oraclePubkey: z.string().regex(/^[0-9a-f]{64}$/, '32-byte x-only key, lower-case hex').optional(),
+  oracle: z.array(httpUrl).refine((a) => new Set(a).size === a.length, 'the same oracle twice').optional(),
+  oraclePubkey: z.array(z.string().regex(/^[0-9a-f]{64}$/, '32-byte x-only key, lower-case hex')).refine((a) => new Set(a).size === a.length, 'the same key twice').optional(),
+  threshold: z.string().regex(/^[1-9]\d{0,2}$/, 'a whole number from 1').optional(),
   rpcUrl: httpUrl.optional(),
   feeRate: z.string().regex(/^[1-9]\d{0,5}$/, 'a whole number of sat/vB').optional(),
   threads: z.string().regex(/^\d{1,3}$/, 'a small whole number').optional(),
 });
+
+/** A repeatable option: its flags, else its variable split at commas. */
+function pickList(values: OptionValues, env: NodeJS.ProcessEnv, name: string): string[] | undefined {
+  const v = values[name];
+  const given = Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+  const list = given.length > 0 ? given : (pick({}, env, name) ?? '').split(',');
+  const out = list.map((s) => s.trim()).filter((s) => s !== '');
+  return out.length === 0 ? undefined : out;
+}
 
 function pick(values: OptionValues, env: NodeJS.ProcessEnv, name: string): string | undefined {
   const v = str(values, name);
@@ -60,8 +71,9 @@ export function loadConfig(values: OptionValues, env: NodeJS.ProcessEnv = proces
   const raw = {
     network: networkRaw ?? 'regtest',
     coordinator: pick(values, env, 'coordinator'),
-    oracle: pick(values, env, 'oracle'),
-    oraclePubkey: pick(values, env, 'oracle-pubkey')?.toLowerCase(),
+    oracle: pickList(values, env, 'oracle'),
+    oraclePubkey: pickList(values, env, 'oracle-pubkey')?.map((k) => k.toLowerCase()),
+    threshold: pick(values, env, 'threshold'),
     rpcUrl: pick(values, env, 'rpc-url'),
     feeRate: pick(values, env, 'fee-rate'),
     threads: pick(values, env, 'threads'),
@@ -88,8 +100,9 @@ export function loadConfig(values: OptionValues, env: NodeJS.ProcessEnv = proces
     networkGiven: networkRaw !== undefined,
     walletDir: pick(values, env, 'wallet-dir') ?? join(homedir(), '.hashdlc', c.network),
     coordinator: c.coordinator,
-    oracle: c.oracle,
-    oraclePubkey: c.oraclePubkey,
+    oracles: c.oracle ?? [],
+    oraclePubkeys: c.oraclePubkey ?? [],
+    oracleThreshold: c.threshold === undefined ? undefined : Number(c.threshold),
     rpc,
     feeRatePerVb: c.feeRate === undefined ? undefined : BigInt(c.feeRate),
     threads: c.threads === undefined ? undefined : Number(c.threads),

@@ -1,6 +1,7 @@
 /**
  * What a participant is configured with: its wallet directory and network,
- * the coordinator and oracle it uses (the oracle's key pinned or not), its
+ * the coordinator and the oracle set it trusts (URLs, pinned keys, the
+ * threshold of its offers), its
  * node, its default fee rate and signing threads. The CLI reads it from
  * flags and `HASHDLC_*` variables (src/cli/config.ts); the agent and the
  * stack build it directly.
@@ -17,8 +18,16 @@ export interface ParticipantConfig {
   networkGiven: boolean;
   walletDir: string;
   coordinator: string | undefined;
-  oracle: string | undefined;
-  oraclePubkey: string | undefined;
+  /** The oracles this participant trusts (base URLs, no duplicates); an offer names all of them. */
+  oracles: string[];
+  /** Pinned x-only keys (lower-case hex): when any are given, every oracle's key must be one of them. */
+  oraclePubkeys: string[];
+  /**
+   * K of a K-of-n offer (dlcspecs MultiOracle.md threshold); default: a
+   * majority of `oracles` (1 of 1, 2 of 3, 3 of 5). Accepting, the least K
+   * taken from an offer (default: any).
+   */
+  oracleThreshold: number | undefined;
   rpc: RpcConfig | undefined;
   feeRatePerVb: bigint | undefined;
   threads: number | undefined;
@@ -34,12 +43,17 @@ export function needCoordinator(c: ParticipantConfig): string {
 }
 
 /**
- * The oracle URL, required.
+ * The oracle URLs, at least one.
  * @throws {ParticipantError} CONFIG.
  */
-export function needOracle(c: ParticipantConfig): string {
-  if (c.oracle === undefined) throw new ParticipantError('CONFIG', 'no oracle: pass --oracle URL or set HASHDLC_ORACLE');
-  return c.oracle;
+export function needOracles(c: ParticipantConfig): string[] {
+  if (c.oracles.length === 0) throw new ParticipantError('CONFIG', 'no oracle: pass --oracle URL (repeatable) or set HASHDLC_ORACLE (comma-separated)');
+  return c.oracles;
+}
+
+/** The default threshold of an offer over `n` oracles: a majority. */
+export function majorityThreshold(n: number): number {
+  return Math.floor(n / 2) + 1;
 }
 
 /**

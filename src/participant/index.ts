@@ -7,7 +7,7 @@
  * This module does NOT implement anything; it names what the library exports.
  */
 export { Participant, type ParticipantOutput } from './participant.js';
-export { needCoordinator, needOracle, needRpc, type ParticipantConfig } from './config.js';
+export { majorityThreshold, needCoordinator, needOracles, needRpc, type ParticipantConfig } from './config.js';
 export { ParticipantError, usage, type ParticipantErrorCode } from './errors.js';
 export type { Progress } from './progress.js';
 export { openContract, type OpenStep } from './open.js';

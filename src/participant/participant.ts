@@ -16,7 +16,7 @@ import { BitcoinRpc } from '../chain/index.js';
 import { AdaptorEngine } from '../engine/index.js';
 import { Wallet } from '../wallet/index.js';
 import type { ParticipantConfig } from './config.js';
-import { needCoordinator, needOracle, needRpc } from './config.js';
+import { needCoordinator, needOracles, needRpc } from './config.js';
 import { ParticipantError } from './errors.js';
 import { CoordinatorClient, OracleHttp, type OracleEventJson, type OracleInfo } from '../api/http.js';
 import type { Progress } from './progress.js';
@@ -43,7 +43,7 @@ export class Participant {
   #wallet: Wallet | undefined;
   #rpc: BitcoinRpc | undefined;
   #engine: AdaptorEngine | undefined;
-  #oracleInfo: OracleInfo | undefined;
+  readonly #oracleInfo = new Map<string, OracleInfo>();
   #nodeChecked = false;
   readonly #readOnly: boolean;
 
@@ -85,26 +85,34 @@ export class Participant {
     return new CoordinatorClient(needCoordinator(this.config));
   }
 
+  /** A client of each oracle this participant trusts, in configured order. @throws {ParticipantError} CONFIG when none. */
+  oracles(): OracleHttp[] {
+    return needOracles(this.config).map((url) => new OracleHttp(url));
+  }
+
+  /** The first configured oracle. @throws {ParticipantError} CONFIG when none. */
   oracle(): OracleHttp {
-    return new OracleHttp(needOracle(this.config));
+    return this.oracles()[0]!;
   }
 
   /**
-   * The oracle's info, its key checked against the pinned one (if any) and
-   * its network against the wallet's.
+   * An oracle's info (default: the first configured), its key checked
+   * against the pinned ones (if any) and its network against the wallet's.
    * @throws {ParticipantError} MISMATCH.
    */
-  async oracleInfo(): Promise<OracleInfo> {
-    if (this.#oracleInfo !== undefined) return this.#oracleInfo;
-    const info = await this.oracle().info();
-    if (this.config.oraclePubkey !== undefined && info.publicKey !== this.config.oraclePubkey) {
-      throw new ParticipantError('MISMATCH', `the oracle at ${this.config.oracle} has key ${info.publicKey}, not the pinned ${this.config.oraclePubkey}`, { reason: 'oracle-pubkey' });
+  async oracleInfo(url: string = this.oracle().http.base): Promise<OracleInfo> {
+    const known = this.#oracleInfo.get(url);
+    if (known !== undefined) return known;
+    const info = await new OracleHttp(url).info();
+    const pinned = this.config.oraclePubkeys;
+    if (pinned.length > 0 && !pinned.includes(info.publicKey)) {
+      throw new ParticipantError('MISMATCH', `the oracle at ${url} has key ${info.publicKey}, not one of the pinned ${pinned.join(', ')}`, { reason: 'oracle-pubkey' });
     }
     const net = this.wallet().network.name;
     if (info.network !== net && !(info.network === 'testnet3' && net === 'testnet')) {
-      throw new ParticipantError('MISMATCH', `the oracle is on ${info.network}, the wallet on ${net}`, { reason: 'oracle-network' });
+      throw new ParticipantError('MISMATCH', `the oracle at ${url} is on ${info.network}, the wallet on ${net}`, { reason: 'oracle-network' });
     }
-    this.#oracleInfo = info;
+    this.#oracleInfo.set(url, info);
     return info;
   }
 

@@ -117,7 +117,7 @@ export async function settleContract(p: Participant, input: SettleInput): Promis
   const sign = needSign(c);
   // Templates make single-oracle contracts (loadContract refuses others): one announcement, oracle 0.
   const [ann] = offerAnnouncements(c.offer.contractInfo);
-  const oracleUrl = p.config.oracle ?? c.record.oracle;
+  const oracleUrl = p.config.oracles[0] ?? c.record.oracle;
   if (oracleUrl === undefined) throw new ParticipantError('CONFIG', 'no oracle: pass --oracle URL');
   const { outcome, attestation } = await new OracleHttp(oracleUrl).attestation(ann!.oracleEvent.eventId);
   verifyAttestation(attestation, ann!, c.record.hashProfile);

@@ -56,9 +56,12 @@ import { StackError } from './errors.js';
 export interface ParticipantServices {
   rpc: RpcConfig;
   coordinator: string;
-  oracle: string;
-  /** Pin the oracle's key (as `--oracle-pubkey`). */
-  oraclePubkey?: string;
+  /** The oracles this participant trusts (as `--oracle`, repeated). */
+  oracles: string[];
+  /** Pin the oracles' keys (as `--oracle-pubkey`, repeated). */
+  oraclePubkeys?: string[];
+  /** K of its offers' oracle sets; accepting, the least K it takes (as `--threshold`). */
+  oracleThreshold?: number;
   /** Signing worker threads; default: the library's (all cores). */
   threads?: number;
 }
@@ -152,8 +155,9 @@ export class StackParticipant {
       networkGiven: true,
       walletDir: this.walletDir,
       coordinator: s.coordinator,
-      oracle: s.oracle,
-      oraclePubkey: s.oraclePubkey,
+      oracles: s.oracles,
+      oraclePubkeys: s.oraclePubkeys ?? [],
+      oracleThreshold: s.oracleThreshold,
       rpc: s.rpc,
       feeRatePerVb: undefined,
       threads: s.threads,
@@ -174,8 +178,9 @@ export class StackParticipant {
       HASHDLC_RPC_USER: s.rpc.username,
       HASHDLC_RPC_PASSWORD: s.rpc.password,
       HASHDLC_COORDINATOR: s.coordinator,
-      HASHDLC_ORACLE: s.oracle,
-      HASHDLC_ORACLE_PUBKEY: s.oraclePubkey,
+      HASHDLC_ORACLE: s.oracles.join(','),
+      HASHDLC_ORACLE_PUBKEY: s.oraclePubkeys === undefined || s.oraclePubkeys.length === 0 ? undefined : s.oraclePubkeys.join(','),
+      HASHDLC_ORACLE_THRESHOLD: s.oracleThreshold === undefined ? undefined : String(s.oracleThreshold),
       HASHDLC_THREADS: s.threads === undefined ? undefined : String(s.threads),
     };
     return Object.fromEntries(Object.entries(vars).filter((e): e is [string, string] => e[1] !== undefined));

@@ -35,7 +35,7 @@ afterAll(async () => {
 /** The library participant of a stack participant's wallet (read-only: the CLI runs beside it in this process). */
 function library(p: StackParticipant, coordinator = p.services.coordinator): LibraryParticipant {
   return new LibraryParticipant(
-    { network: 'regtest', networkGiven: true, walletDir: p.walletDir, coordinator, oracle: p.services.oracle, oraclePubkey: undefined, rpc: p.services.rpc, feeRatePerVb: undefined, threads: 1 },
+    { network: 'regtest', networkGiven: true, walletDir: p.walletDir, coordinator, oracles: p.services.oracles, oraclePubkeys: [], oracleThreshold: undefined, rpc: p.services.rpc, feeRatePerVb: undefined, threads: 1 },
     { readOnly: true },
   );
 }

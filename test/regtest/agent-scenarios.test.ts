@@ -66,10 +66,10 @@ afterAll(async () => {
 });
 
 /** The library participant of a stack participant's wallet, for one typed step (the wallet locked meanwhile). */
-async function typed<T>(p: StackParticipant, fn: (lp: Participant) => Promise<T>, oracle = p.services.oracle): Promise<T> {
+async function typed<T>(p: StackParticipant, fn: (lp: Participant) => Promise<T>, oracle = p.services.oracles[0]!): Promise<T> {
   const config: ParticipantConfig = {
-    network: 'regtest', networkGiven: true, walletDir: p.walletDir, coordinator: p.services.coordinator, oracle,
-    oraclePubkey: undefined, rpc: p.services.rpc, feeRatePerVb: 2n, threads: 1,
+    network: 'regtest', networkGiven: true, walletDir: p.walletDir, coordinator: p.services.coordinator, oracles: [oracle],
+    oraclePubkeys: [], oracleThreshold: undefined, rpc: p.services.rpc, feeRatePerVb: 2n, threads: 1,
   };
   const lp = new Participant(config);
   try {
@@ -94,7 +94,7 @@ async function offerAndAccept(lead: number, oracle?: string): Promise<{ id: stri
 }
 
 /** Starts `hashdlc agent --json` on a participant's wallet, polling fast. */
-function agent(p: StackParticipant, oracle = p.services.oracle, args: string[] = []): AgentProcess {
+function agent(p: StackParticipant, oracle = p.services.oracles[0]!, args: string[] = []): AgentProcess {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...p.env(), HASHDLC_ORACLE: oracle })) if (v !== undefined) env[k] = v;
   const a = startAgentProcess({ walletDir: p.walletDir, env, args: ['--interval', '0.3', '--threads', '1', ...args] });

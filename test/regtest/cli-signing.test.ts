@@ -147,7 +147,7 @@ beforeAll(async () => {
   // No watcher: nothing here waits for confirmations; fund broadcasts by itself.
   coordinator = await startCoordinator(coordinatorConfig(join(tmp, 'coordinator'), oracle.oracle.url), { watch: false, log: () => undefined });
   proxy = await recordingProxy(coordinator.url);
-  const services = { rpc: inject('regtest').rpc, coordinator: proxy.url, oracle: oracle.oracle.url, oraclePubkey: oracle.oracle.publicKey, threads: 1 };
+  const services = { rpc: inject('regtest').rpc, coordinator: proxy.url, oracles: [oracle.oracle.url], oraclePubkeys: [oracle.oracle.publicKey], threads: 1 };
   const party = (name: string): StackParticipant => {
     Wallet.init(join(tmp, name), 'regtest');
     return new StackParticipant(name, join(tmp, name), services);

@@ -51,8 +51,9 @@ function participant(walletDir: string, notes: string[] = []): Participant {
     networkGiven: true,
     walletDir,
     coordinator: coordinator?.url,
-    oracle: oracle.oracle.url,
-    oraclePubkey: oracle.oracle.publicKey,
+    oracles: [oracle.oracle.url],
+    oraclePubkeys: [oracle.oracle.publicKey],
+    oracleThreshold: undefined,
     rpc: { url: node.url, username: node.username, password: node.password },
     feeRatePerVb: undefined,
     threads: 1,
@@ -76,7 +77,7 @@ beforeAll(async () => {
   Wallet.init(minerDir, 'regtest');
   Wallet.init(buyerDir, 'regtest');
   const node = inject('regtest').rpc;
-  const services = { rpc: node, coordinator: coordinator.url, oracle: oracle.oracle.url, oraclePubkey: oracle.oracle.publicKey, threads: 1 };
+  const services = { rpc: node, coordinator: coordinator.url, oracles: [oracle.oracle.url], oraclePubkeys: [oracle.oracle.publicKey], threads: 1 };
   const miner = new StackParticipant('miner', minerDir, services);
   const buyer = new StackParticipant('buyer', buyerDir, services);
   // Two coins each: the cancelled contract's coins are not the sale's.

@@ -191,7 +191,7 @@ describe('a sale through the library alone', () => {
   it('the interactive command and the library share one code path: the same refusal, word for word', async () => {
     const lib = await refusal(buyerDir, (p) => fundContract(p, { id }));
     expect(lib.code).toBe('STATE');
-    const cli = new StackParticipant('buyer', buyerDir, { rpc: inject('regtest').rpc, coordinator: coordinator.url, oracle: oracle.oracle.url, threads: 1 });
+    const cli = new StackParticipant('buyer', buyerDir, { rpc: inject('regtest').rpc, coordinator: coordinator.url, oracles: [oracle.oracle.url], threads: 1 });
     const r = await runCli(cli, ['fund', id]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`STATE: ${lib.message}`);

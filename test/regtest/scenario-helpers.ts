@@ -132,7 +132,7 @@ export async function startWorld(options: { extraOracleUrls?: string[] } = {}): 
   const services = (oracle: string): ConstructorParameters<typeof StackParticipant>[2] => ({
     rpc: stack.state.node.rpc,
     coordinator: stack.state.coordinator.url,
-    oracle,
+    oracles: [oracle],
     threads: 1,
   });
   const pair = (oracle: string): { miner: StackParticipant; buyer: StackParticipant } => ({
