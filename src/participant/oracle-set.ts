@@ -269,7 +269,7 @@ export interface GatheredAttestations {
  * the record stored for that key, else (records from before oracle sets) the
  * record's single `oracle`.
  */
-async function contractOracleUrls(p: Participant, c: Pick<LoadedContract, 'record'>, keys: readonly string[]): Promise<(string | undefined)[]> {
+export async function contractOracleUrls(p: Participant, c: Pick<LoadedContract, 'record'>, keys: readonly string[]): Promise<(string | undefined)[]> {
   const configured = p.config.oracles.length === 0 ? [] : await configuredOracleKeys(p).catch(() => []);
   return keys.map((key) => {
     const own = configured.find((o) => o.publicKey === key)?.url;
