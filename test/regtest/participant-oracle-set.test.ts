@@ -17,7 +17,9 @@
  * - the sale accepted, signed and funded; the pool delivers in the window; the
  *   child-process oracle is SIGKILLed before the attestation height; the
  *   buyer's `settleContract` completes the CET with the two others'
- *   attestations, and the payouts are the terms' at the attested outcome.
+ *   attestations, and the payouts are the terms' at the attested outcome;
+ *   settled again with a liar holding the third key (a valid attestation of
+ *   another outcome), the same CET, the liar named as dissenting.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -27,8 +29,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { signAnnouncement } from '../../protocol/crypto/index.js';
-import { decodeOfferDlc, decodeOracleAnnouncement, encodeOracleAnnouncement, encodeOracleEventTlv, fromHex, toHex } from '../../protocol/messages/index.js';
+import { attest, signAnnouncement } from '../../protocol/crypto/index.js';
+import { decodeOfferDlc, decodeOracleAnnouncement, decodeOracleAttestation, encodeOracleAnnouncement, encodeOracleAttestation, encodeOracleEventTlv, fromHex, toHex } from '../../protocol/messages/index.js';
 import { startCoordinator, type RunningCoordinator } from '../../src/coordinator/index.js';
 import {
   Participant,
@@ -182,6 +184,36 @@ function saleInput(): OfferInput {
   };
 }
 
+/**
+ * A liar with the third oracle's key (the third oracle is dead by then): its
+ * attestation of the event is valid for that key and its announced nonces, but
+ * of another outcome (`honest`'s digits with the first one flipped).
+ */
+async function startLiar(secretKey: Uint8Array, publicKey: string, honest: string): Promise<{ url: string; server: Server }> {
+  const info = (await (await fetch(`${honest}/v1/info`)).json()) as { hashProfile: 'sha256' | 'tagged' };
+  const server = createServer((req, res) => {
+    void (async () => {
+      if (req.url === '/v1/info') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...info, publicKey }));
+        return;
+      }
+      const truth = await fetch(`${honest}${req.url ?? '/'}`);
+      const body = (await truth.json()) as { eventId: string; outcome: string; hex?: string };
+      if (req.url?.endsWith('/attestation') === true && truth.ok && body.hex !== undefined) {
+        const real = decodeOracleAttestation(fromHex(body.hex));
+        const outcomes = real.outcomes.map((d, i) => (i === 0 ? (d === '0' ? '1' : '0') : d));
+        const forged = { ...real, oraclePublicKey: fromHex(publicKey), outcomes, signatures: attest(info.hashProfile, secretKey, real.eventId, outcomes) };
+        Object.assign(body, { outcome: `forged:${outcomes.join('')}`, hex: toHex(encodeOracleAttestation(forged)) });
+      }
+      res.writeHead(truth.status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    })().catch(() => res.writeHead(502).end('{}'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return { url: `http://127.0.0.1:${address.port}`, server };
+}
+
 beforeAll(async () => {
   const tip = await rpc.getBlockCount();
   o1 = await startTestOracle(rpc, { simulatedDifficulty: SIMDIFF_100THS_AT_HALF }, tip);
@@ -300,6 +332,20 @@ describe('a 2-of-3 oracle set through the participant library', () => {
     await mineBlocks(rpc, 1);
     expect((await rpc.getRawTransaction(r.txid)).confirmations).toBeGreaterThanOrEqual(1);
     expect(Wallet.open(buyerDir).contracts.get(offerId)).toMatchObject({ state: 'settled', closingTxid: r.txid });
+
+    // A dissenting oracle (the third key, attesting another outcome) is simply not used: settling again
+    // finds the same CET, and the result names the dissent.
+    const o3Key = fromHex(readFileSync(join(o3.dataDir, 'oracle.key'), 'utf8').trim());
+    const liar = await startLiar(o3Key, o3.publicKey, o1.oracle.url);
+    try {
+      const withLiar = config(buyerDir, [set()[0]!, set()[1]!, { url: liar.url, publicKey: o3.publicKey }]);
+      const again = await use(withLiar, (p) => settleContract(p, { id: offerId }));
+      expect(again).toMatchObject({ txid: r.txid, cetIndex: r.cetIndex, outcome: r.outcome, alreadyBroadcast: true, payouts: r.payouts });
+      expect(again.oracles.map((o) => o.agreed)).toEqual([true, true, false]);
+      expect(again.oracles[2]).toMatchObject({ url: liar.url, outcome: expect.stringMatching(/^forged:/), missing: null });
+    } finally {
+      liar.server.close();
+    }
 
     // `hashdlc oracle verify <contract-id>`'s use case: the two live oracles hold against the node and agree; K is met.
     const v = await use(buyer, (p) => verifyContractOracles(p, offerId));
