@@ -82,7 +82,7 @@ import {
 } from './funding-inputs.js';
 import { openContract } from './open.js';
 import type { Participant } from './participant.js';
-import { checkOfferedOracles, contractOracleInfo, oracleInfoOf, oracleSetLines } from './oracle-set.js';
+import { checkOfferedOracles, contractOracleInfo, oracleInfoOf, oracleSetLines, type SetOracle } from './oracle-set.js';
 import { engineVerifier } from './progress.js';
 
 // ------------------------------------------------------------------ accept
@@ -106,7 +106,11 @@ interface AcceptChecked {
   id: string;
   terms: OfferTerms;
   eventId: string;
-  /** Human lines: the contract, its event, locktimes and key payouts (accepter's view). */
+  /** K of the offer's oracle set (1 for a single oracle). */
+  threshold: number;
+  /** The offer's oracles, in announcement order, at my URLs for their keys. */
+  oracles: SetOracle[];
+  /** Human lines: the contract, its event and oracle set, locktimes and key payouts (accepter's view). */
   summary: string[];
 }
 
@@ -228,6 +232,8 @@ export async function acceptOffer(p: Participant, input: AcceptInput): Promise<A
     id,
     terms,
     eventId: ev.eventId,
+    threshold: set.threshold,
+    oracles: set.oracles,
     summary: [
       ...contract.summary.lines,
       `oracle event ${ev.eventId} (attests at height ${ev.attestHeight})`,

@@ -112,7 +112,7 @@ async function offerEvent(p: Participant, oracle: OracleHttp, input: OfferInput)
       hashrateThs: input.hashrateThs.toString(),
     };
     if (input.nbDigits !== undefined) body.nbDigits = input.nbDigits;
-    p.note(`requesting the hashpower-delivery event for blocks [${window.start}, ${window.end}) from the oracle at ${oracle.http.base}`);
+    p.note(`requesting the oracle's hashpower-delivery event for blocks [${window.start}, ${window.end}) at ${oracle.http.base}`);
     return oracle.createEvent(body);
   }
   if ((input.template === 'hashprice-forward' || input.template === 'hashprice-call') && window !== undefined) {

@@ -124,26 +124,42 @@ function sent(method: string, prefix?: string): number {
   return fetchSpy.mock.calls.filter(([url, init]) => (init?.method ?? 'GET') === method && services.some((s) => String(url).startsWith(s))).length;
 }
 
-/** The impostor: forwards GETs to `target`, re-signing every event's announcement (maturity + 1) with `secretKey`. */
-async function startImpostor(target: string, secretKey: Uint8Array): Promise<{ url: string; server: Server }> {
+/**
+ * A real HTTP server on 127.0.0.1 in front of an oracle: answers a path itself
+ * when `own` gives a body, else forwards the GET to `upstream` and lets
+ * `rewrite` change the JSON answer of a successful one.
+ */
+async function oracleProxy(upstream: string, rewrite: (path: string, body: any) => void, own: (path: string) => unknown = () => undefined): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     void (async () => {
-      const upstream = await fetch(`${target}${req.url ?? '/'}`);
-      const body = (await upstream.json()) as { announcement?: { hex: string } };
-      if (/^\/v1\/events\/[^?]+$/.test(req.url ?? '') && upstream.ok && body.announcement !== undefined) {
-        const ann = decodeOracleAnnouncement(fromHex(body.announcement.hex));
-        const oracleEvent = { ...ann.oracleEvent, eventMaturityEpoch: ann.oracleEvent.eventMaturityEpoch + 1 };
-        const info = (await (await fetch(`${target}/v1/info`)).json()) as { hashProfile: 'sha256' | 'tagged' };
-        const resigned = { ...ann, oracleEvent, announcementSignature: signAnnouncement(info.hashProfile, secretKey, encodeOracleEventTlv(oracleEvent)) };
-        body.announcement = { ...body.announcement, hex: toHex(encodeOracleAnnouncement(resigned)) };
+      const path = req.url ?? '/';
+      const mine = own(path);
+      if (mine !== undefined) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(mine));
+        return;
       }
-      res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      const answer = await fetch(`${upstream}${path}`);
+      const body: unknown = await answer.json();
+      if (answer.ok) rewrite(path, body);
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     })().catch(() => res.writeHead(502).end('{}'));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   return { url: `http://127.0.0.1:${address.port}`, server };
+}
+
+/** The impostor: `target` as it is, but every event's announcement re-signed (maturity + 1) with `secretKey`. */
+async function startImpostor(target: string, secretKey: Uint8Array): Promise<{ url: string; server: Server }> {
+  const { hashProfile } = (await (await fetch(`${target}/v1/info`)).json()) as { hashProfile: 'sha256' | 'tagged' };
+  return oracleProxy(target, (path, body: { announcement?: { hex: string } }) => {
+    if (!/^\/v1\/events\/[^?/]+$/.test(path) || body.announcement === undefined) return;
+    const ann = decodeOracleAnnouncement(fromHex(body.announcement.hex));
+    const oracleEvent = { ...ann.oracleEvent, eventMaturityEpoch: ann.oracleEvent.eventMaturityEpoch + 1 };
+    const resigned = { ...ann, oracleEvent, announcementSignature: signAnnouncement(hashProfile, secretKey, encodeOracleEventTlv(oracleEvent)) };
+    body.announcement = { ...body.announcement, hex: toHex(encodeOracleAnnouncement(resigned)) };
+  });
 }
 
 /** Starts oracle/main.ts as a child process with its own data directory; resolves with its URL and key. */
@@ -191,27 +207,17 @@ function saleInput(): OfferInput {
  */
 async function startLiar(secretKey: Uint8Array, publicKey: string, honest: string): Promise<{ url: string; server: Server }> {
   const info = (await (await fetch(`${honest}/v1/info`)).json()) as { hashProfile: 'sha256' | 'tagged' };
-  const server = createServer((req, res) => {
-    void (async () => {
-      if (req.url === '/v1/info') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...info, publicKey }));
-        return;
-      }
-      const truth = await fetch(`${honest}${req.url ?? '/'}`);
-      const body = (await truth.json()) as { eventId: string; outcome: string; hex?: string };
-      if (req.url?.endsWith('/attestation') === true && truth.ok && body.hex !== undefined) {
-        const real = decodeOracleAttestation(fromHex(body.hex));
-        const outcomes = real.outcomes.map((d, i) => (i === 0 ? (d === '0' ? '1' : '0') : d));
-        const forged = { ...real, oraclePublicKey: fromHex(publicKey), outcomes, signatures: attest(info.hashProfile, secretKey, real.eventId, outcomes) };
-        Object.assign(body, { outcome: `forged:${outcomes.join('')}`, hex: toHex(encodeOracleAttestation(forged)) });
-      }
-      res.writeHead(truth.status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    })().catch(() => res.writeHead(502).end('{}'));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { url: `http://127.0.0.1:${address.port}`, server };
+  return oracleProxy(
+    honest,
+    (path, body: { outcome: string; hex?: string }) => {
+      if (!path.endsWith('/attestation') || body.hex === undefined) return;
+      const real = decodeOracleAttestation(fromHex(body.hex));
+      const outcomes = real.outcomes.map((d, i) => (i === 0 ? (d === '0' ? '1' : '0') : d));
+      const forged = { ...real, oraclePublicKey: fromHex(publicKey), outcomes, signatures: attest(info.hashProfile, secretKey, real.eventId, outcomes) };
+      Object.assign(body, { outcome: `forged:${outcomes.join('')}`, hex: toHex(encodeOracleAttestation(forged)) });
+    },
+    (path) => (path === '/v1/info' ? { ...info, publicKey } : undefined),
+  );
 }
 
 beforeAll(async () => {
