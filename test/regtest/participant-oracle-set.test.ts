@@ -19,9 +19,11 @@
  *   buyer's `settleContract` completes the CET with the two others'
  *   attestations, and the payouts are the terms' at the attested outcome;
  *   settled again with a liar holding the third key (a valid attestation of
- *   another outcome), the same CET, the liar named as dissenting.
+ *   another outcome), the same CET, the liar named as dissenting;
+ *   `verifyContractOracles` and `hashdlc oracle verify <contract-id>`: two
+ *   oracles verify against the node and agree, the dead one has no attestation.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -193,6 +195,22 @@ async function spawnOracle(dataDir: string, indexStartHeight: number): Promise<t
   return { ...started, proc, dataDir, exited };
 }
 
+/** `hashdlc ARGS` as a child process on a wallet, its oracles the set's, its node the test node. */
+function hashdlc(args: string[], walletDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const node = inject('regtest').rpc;
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HASHDLC_')) env[k] = v;
+  Object.assign(env, {
+    HASHDLC_WALLET_DIR: walletDir, HASHDLC_NETWORK: 'regtest', HASHDLC_ORACLE: set().map((o) => o.url).join(','),
+    HASHDLC_RPC_URL: node.url, HASHDLC_RPC_USER: node.username, HASHDLC_RPC_PASSWORD: node.password,
+  });
+  return new Promise((done) => {
+    execFile(process.execPath, [join(ROOT, 'bin/hashdlc.js'), ...args], { env, timeout: 120_000 }, (err, stdout, stderr) => {
+      done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
+    });
+  });
+}
+
 function saleInput(): OfferInput {
   return {
     template: 'hashpower', window, hashrateThs: 100n, deliveryAddress,
@@ -357,5 +375,15 @@ describe('a 2-of-3 oracle set through the participant library', () => {
     const v = await use(buyer, (p) => verifyContractOracles(p, offerId));
     expect(v).toMatchObject({ id: offerId, threshold: 2, outcome: r.outcome, ok: true });
     expect(v.oracles.map((o) => [o.publicKey, o.verified, o.agreed])).toEqual([[o1.oracle.publicKey, true, true], [o2.oracle.publicKey, true, true], [o3.publicKey, false, null]]);
+
+    // The command: one line per oracle, exit 0 (K verify and agree); --json the same per oracle.
+    const human = await hashdlc(['oracle', 'verify', offerId], buyerDir);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain(`ok   ${o1.oracle.url} ${o1.oracle.publicKey}: outcome ${r.outcome}, matches your chain, agreed`);
+    expect(human.stdout).toMatch(new RegExp(`FAIL ${o3.url} ${o3.publicKey}: outcome -, does not hold \\(fetch: .*\\), no attestation`));
+    expect(human.stdout).toContain(`2 of 3 oracles verify and agree on ${r.outcome} (2 needed)`);
+    const json = await hashdlc(['oracle', 'verify', offerId.slice(0, 12), '--json'], buyerDir);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ id: offerId, ok: true, threshold: 2, outcome: r.outcome, oracles: [{ agreed: true }, { agreed: true }, { agreed: null, verified: false }] });
   }, 600_000);
 });
