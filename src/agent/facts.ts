@@ -44,7 +44,7 @@ export interface ContractFacts {
    * contract output is spent (by a CET, refund or close, in the mempool or chain: whoever sent it), asked once confirmed.
    */
   funding: { txid: string; confirmations: number; spent?: boolean } | null;
-  /** The oracle's attestation: true/false, or null when not asked (not needed yet) or unreachable. */
+  /** Whether K oracles of the contract attested: true/false, or null when not asked (not needed yet) or none reachable. */
   attested: boolean | null;
   pending: PendingTxFact | null;
 }

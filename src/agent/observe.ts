@@ -13,13 +13,13 @@
  * what they use: the attestation here only says whether to try settling).
  */
 import { Psbt, Transaction } from 'bitcoinjs-lib';
-import { offerAnnouncements } from '../../protocol/contract/index.js';
 import { fundingScript, p2wshScriptPubkey } from '../../protocol/tx/index.js';
-import { CoordinatorClient, OracleHttp, type ContractView } from '../api/http.js';
+import { CoordinatorClient, type ContractView } from '../api/http.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { isChainError } from '../chain/index.js';
 import { loadContract, type LoadedContract } from '../participant/contract.js';
 import { ParticipantError } from '../participant/errors.js';
+import { gatherAttestations } from '../participant/oracle-set.js';
 import type { Participant } from '../participant/participant.js';
 import type { ContractRecord } from '../wallet/index.js';
 import { TERMINAL } from './decide.js';
@@ -145,20 +145,19 @@ export class ParticipantObserver implements AgentObserver {
     }
   }
 
-  /** Whether the oracle attested the contract's event; null when it cannot be asked. */
+  /**
+   * Whether K oracles of the contract attested its event (the settle use
+   * case's rule: src/participant `gatherAttestations`); null when none could
+   * be asked.
+   */
   async #attested(c: LoadedContract): Promise<boolean | null> {
-    const url = this.#p.config.oracles[0] ?? c.record.oracle;
-    // Templates are single-oracle; the settle use case checks the attestation itself.
-    const ann = offerAnnouncements(c.offer.contractInfo)[0];
-    if (url === undefined || ann === undefined) return null;
-    try {
-      await new OracleHttp(url).attestation(ann.oracleEvent.eventId);
-      return true;
-    } catch (e) {
-      if (e instanceof ParticipantError && e.code === 'NOT_READY') return false;
-      this.#p.note(`agent: oracle attestation of ${c.record.id}: ${e instanceof Error ? e.message : String(e)}`);
-      return null;
+    const g = await gatherAttestations(this.#p, c);
+    if (g.attested.length >= g.threshold) return true;
+    const asked = g.oracles.filter((o) => o.missing === null || o.missing === 'not-attested');
+    for (const o of g.oracles) {
+      if (o.missing !== null && o.missing !== 'not-attested') this.#p.note(`agent: oracle attestation of ${c.record.id} at ${o.url ?? o.publicKey}: ${o.missing}`);
     }
+    return asked.length === 0 ? null : false;
   }
 }
 

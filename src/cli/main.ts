@@ -28,10 +28,12 @@ participant:
 tools:
   msg decode <hex|file>             decode a DLC message (wire hex) to JSON
   msg encode <json|file>            encode a DLC message from JSON to wire hex
+  oracle verify <contract-id>       verify every oracle of a contract against your node, and which agreed
   oracle verify <url> <event-id>    verify an oracle attestation against your node
 
 configuration: flags, or HASHDLC_WALLET_DIR, HASHDLC_NETWORK, HASHDLC_COORDINATOR,
-HASHDLC_ORACLE, HASHDLC_ORACLE_PUBKEY, HASHDLC_RPC_URL, HASHDLC_RPC_USER,
+HASHDLC_ORACLE, HASHDLC_ORACLE_PUBKEY (comma-separated lists), HASHDLC_ORACLE_THRESHOLD,
+HASHDLC_RPC_URL, HASHDLC_RPC_USER,
 HASHDLC_RPC_PASSWORD, HASHDLC_FEE_RATE, HASHDLC_THREADS.
 `;
 

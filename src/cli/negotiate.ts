@@ -86,7 +86,7 @@ export async function acceptCommand(argv: string[]): Promise<number> {
   return withContext(loadConfig(v), { readOnly: dryRun }, async (ctx) => {
     const r = await acceptOffer(ctx, input);
     if (r.dryRun) {
-      ctx.print({ id: r.id, checked: true, terms: r.terms, eventId: r.eventId, cets: r.cets }, ['offer checked: it is the contract its terms describe', ...r.summary]);
+      ctx.print({ id: r.id, checked: true, terms: r.terms, eventId: r.eventId, threshold: r.threshold, oracles: r.oracles, cets: r.cets }, ['offer checked: it is the contract its terms describe', ...r.summary]);
     } else {
       ctx.print(
         { id: r.id, state: r.state, contractId: r.contractId, fundingTxid: r.fundingTxid, cets: r.cets, adaptorSignatures: r.adaptorSignatures },

@@ -191,7 +191,7 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
   const input = offerInput(template, parsed.values, spec.name);
   return withContext(loadConfig(parsed.values), {}, async (ctx) => {
     const r = await makeOffer(ctx, input);
-    const json = { eventId: r.eventId, terms: r.terms, cets: r.cets, cetLocktime: r.cetLocktime, refundLocktime: r.refundLocktime, fundingDeadline: r.fundingDeadline, feeRatePerVb: r.feeRatePerVb };
+    const json = { eventId: r.eventId, threshold: r.threshold, oracles: r.oracles, terms: r.terms, cets: r.cets, cetLocktime: r.cetLocktime, refundLocktime: r.refundLocktime, fundingDeadline: r.fundingDeadline, feeRatePerVb: r.feeRatePerVb };
     if (r.dryRun) {
       ctx.print({ dryRun: true, ...json }, ['(dry run: nothing posted)', ...r.summary]);
     } else {

@@ -1,24 +1,75 @@
 /**
- * `hashdlc oracle verify <oracle-url> <event-id>`: parses the arguments, runs
- * src/participant `verifyOracleEvent` (what it checks is in its module
- * header) and prints every check.
+ * `hashdlc oracle verify`, two forms:
  *
- * Node: `--rpc-url`, `--rpc-user`, `--rpc-password`, or the environment's
- * BITCOIN_RPC_URL / BITCOIN_RPC_USER / BITCOIN_RPC_PASSWORD (the node needs
- * -txindex to resolve pool payout inputs). Exit code 0 when everything
- * holds, 1 otherwise (with every failed check on stdout).
+ * - `<contract-id>`: every oracle of a stored contract (src/participant
+ *   `verifyContractOracles`), one line per oracle: URL, key, attested outcome,
+ *   whether it holds against your node and whether it agreed with the K that
+ *   settle the contract; `--json` gives the same per oracle. Node and oracles
+ *   as every wallet command takes them (`--rpc-url`, `--oracle`, HASHDLC_*).
+ *   Exit 0 when at least K oracles verify and agree, 1 otherwise.
+ * - `<oracle-url> <event-id>`: one oracle event, parses the arguments, runs
+ *   `verifyOracleEvent` (what it checks is in its module header) and prints
+ *   every check. Node: `--rpc-url`, `--rpc-user`, `--rpc-password`, or the
+ *   environment's BITCOIN_RPC_URL / BITCOIN_RPC_USER / BITCOIN_RPC_PASSWORD
+ *   (the node needs -txindex to resolve pool payout inputs). Exit code 0 when
+ *   everything holds, 1 otherwise (with every failed check on stdout).
  *
  * This module does NOT check anything itself.
  */
 import { parseArgs } from 'node:util';
 import { BitcoinRpc } from '../chain/index.js';
-import { verifyOracleEvent } from '../participant/oracle-verify.js';
+import { verifyContractOracles, verifyOracleEvent, type ContractOracleVerdict } from '../participant/oracle-verify.js';
+import { parseOrHelp, pickOptions, type CommandSpec } from './args.js';
+import { loadConfig } from './config.js';
+import { withContext } from './context.js';
 
 const USAGE = `usage:
+  hashdlc oracle verify <contract-id> [--oracle URL ...] [--rpc-url URL ...] [--json]
+      verify every oracle of a contract of this wallet against your node and
+      say which agreed with the K that settle it (exit 0 when K verify and agree)
   hashdlc oracle verify <oracle-url> <event-id> [--rpc-url URL --rpc-user USER --rpc-password PASS]
       fetch the attestation and evidence, verify the signatures and recompute
       the outcome from your node (defaults: BITCOIN_RPC_URL/USER/PASSWORD)
 `;
+
+export const ORACLE_VERIFY_SPEC: CommandSpec = {
+  name: 'oracle verify',
+  args: '<contract-id>',
+  minArgs: 1,
+  maxArgs: 1,
+  summary: 'Verify every oracle of a contract of this wallet against your node, and say which agreed with the K that settle it.',
+  details: [
+    'Each oracle: its announcement is the contract\'s, its attestation verifies, its evidence recomputes to the attested outcome on your node\'s chain.',
+    'Exit 0 when at least K oracles verify and agree; 1 otherwise. The other form: hashdlc oracle verify <oracle-url> <event-id>.',
+  ],
+  options: pickOptions('wallet-dir', 'network', 'oracle', 'oracle-pubkey', 'rpc-url', 'rpc-user', 'rpc-password', 'json'),
+};
+
+/** One oracle of a contract, for humans. */
+function verdictLine(o: ContractOracleVerdict): string {
+  const failed = o.checks.find((c) => !c.ok);
+  const agreed = o.agreed === true ? 'agreed' : o.agreed === false ? 'DISSENTED' : 'no attestation';
+  return `${o.verified ? 'ok  ' : 'FAIL'} ${o.url ?? '(no URL)'} ${o.publicKey}: outcome ${o.outcome ?? '-'}, ${o.verified ? 'matches your chain' : `does not hold (${failed?.name ?? '?'}: ${failed?.detail ?? ''})`}, ${agreed}`;
+}
+
+/** `hashdlc oracle verify <contract-id>`. */
+async function verifyContractCommand(argv: string[]): Promise<number> {
+  const parsed = parseOrHelp(ORACLE_VERIFY_SPEC, argv);
+  if (parsed === undefined) return 0;
+  let ok = false;
+  const code = await withContext(loadConfig(parsed.values), { readOnly: true }, async (ctx) => {
+    const r = await verifyContractOracles(ctx, parsed.positionals[0]!);
+    ok = r.ok;
+    const agreeing = r.oracles.filter((o) => o.agreed === true).length;
+    ctx.print(r, [
+      ...r.oracles.map(verdictLine),
+      r.ok
+        ? `contract ${r.id}: ${agreeing} of ${r.oracles.length} oracles verify and agree on ${r.outcome} (${r.threshold} needed)`
+        : `contract ${r.id}: fewer than ${r.threshold} oracles verify and agree on one outcome`,
+    ]);
+  });
+  return code === 0 && !ok ? 1 : code;
+}
 
 /**
  * Runs `hashdlc oracle <subcommand>`.
@@ -34,6 +85,9 @@ export async function oracleCommand(argv: string[]): Promise<number> {
     process.stderr.write(`hashdlc oracle: unknown subcommand '${sub}'\n${USAGE}`);
     return 1;
   }
+  // A contract id (hex, 8+ digits: a unique prefix) is never an oracle URL.
+  const first = rest.find((a) => !a.startsWith('-'));
+  if (first !== undefined && /^[0-9a-f]{8,64}$/i.test(first)) return verifyContractCommand(rest);
   let parsed;
   try {
     parsed = parseArgs({

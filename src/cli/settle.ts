@@ -14,7 +14,7 @@ import { withContext } from './context.js';
 import { usage } from '../participant/errors.js';
 import { cancelContract } from '../participant/cancel.js';
 import { closeContract } from '../participant/close.js';
-import { refundContract, settleContract } from '../participant/settle.js';
+import { refundContract, settleContract, type SettleOracle } from '../participant/settle.js';
 import { contractStatus, listContracts } from '../participant/status.js';
 
 const NODE = NODE_OPTIONS;
@@ -31,8 +31,11 @@ export const SETTLE_SPEC: CommandSpec = {
   name: 'settle',
   args: '<contract-id>',
   minArgs: 1,
-  summary: "Settle alone: fetch the oracle's attestation, complete the attested CET with your key and the counterparty's adaptor signature, broadcast.",
-  details: ['Needs no coordinator: the contract messages are in the wallet directory.'],
+  summary: "Settle alone: fetch every oracle's attestation, complete the CET K agreeing oracles attested with your key and the counterparty's adaptor signature, broadcast.",
+  details: [
+    'Needs no coordinator: the contract messages are in the wallet directory.',
+    'Each oracle of the contract is asked at the --oracle URL with its key, else at the URL stored with the contract; one that is down or silent is skipped.',
+  ],
   options: { ...NODE, oracle: COMMON_OPTIONS.oracle!, 'oracle-pubkey': COMMON_OPTIONS['oracle-pubkey']! },
 };
 
@@ -64,14 +67,22 @@ export async function settleCommand(argv: string[]): Promise<number> {
   if (parsed === undefined) return 0;
   return withContext(loadConfig(parsed.values), {}, async (ctx) => {
     const r = await settleContract(ctx, { id: parsed.positionals[0]! });
+    const agreed = r.oracles.filter((o) => o.agreed === true).length;
     ctx.print(
-      { id: r.id, state: r.state, outcome: r.outcome, cetIndex: r.cetIndex, txid: r.txid, alreadyBroadcast: r.alreadyBroadcast, payouts: r.payouts },
+      { id: r.id, state: r.state, outcome: r.outcome, threshold: r.threshold, oracles: r.oracles, cetIndex: r.cetIndex, txid: r.txid, alreadyBroadcast: r.alreadyBroadcast, payouts: r.payouts },
       [
         `oracle outcome ${r.outcome}: CET ${r.cetIndex} ${r.alreadyBroadcast ? 'was already broadcast' : 'broadcast'} as ${r.txid}`,
+        ...(r.oracles.length > 1 ? [`oracles: ${agreed} of ${r.oracles.length} attested it (${r.threshold} needed)`, ...r.oracles.map(oracleLine)] : []),
         `payouts: offerer ${r.payouts.offer}, accepter ${r.payouts.accept} (you: ${r.own})`,
       ],
     );
   });
+}
+
+/** One oracle of a settled contract, for humans. */
+function oracleLine(o: SettleOracle): string {
+  const said = o.outcome === null ? `no attestation (${o.missing ?? 'unknown'})` : `attested ${o.outcome}${o.agreed === true ? ' (agreed)' : ' (DISSENTED)'}`;
+  return `  ${o.url ?? '(no URL)'} ${o.publicKey}: ${said}`;
 }
 
 // ------------------------------------------------------------------ refund

@@ -12,7 +12,7 @@
  * they fetched), except `feeRate`, which asks the node for an estimate.
  */
 import type { FlowOptions } from '../../protocol/contract/index.js';
-import type { AcceptDlc, OfferDlc, OracleInfo as DlcOracleInfo, SignDlc, SingleOracleInfo } from '../../protocol/messages/index.js';
+import type { AcceptDlc, OfferDlc, OracleInfo as DlcOracleInfo, SignDlc } from '../../protocol/messages/index.js';
 import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc, fromHex } from '../../protocol/messages/index.js';
 import type { TemplateResult } from '../../protocol/templates/index.js';
 import { CURRENT_REWARD_RULE, FULL_REWARD_RULE } from '../../protocol/hashpower/index.js';
@@ -25,6 +25,7 @@ import type { ContractIdentity, ContractRecord, LocalState, Wallet } from '../wa
 import { withState } from '../wallet/index.js';
 import { ParticipantError } from './errors.js';
 import type { OracleEventJson } from '../api/http.js';
+import { contractOracleInfo } from './oracle-set.js';
 
 /** A stored contract, decoded. */
 export interface LoadedContract {
@@ -57,18 +58,6 @@ export function parseTerms(json: unknown): OfferTerms {
   return r.data;
 }
 
-/**
- * The single oracle's info of an offer made by a template.
- * @throws {ParticipantError} MISMATCH for disjoint or multi-oracle contracts (templates make neither).
- */
-export function singleOracleInfo(offer: OfferDlc): SingleOracleInfo {
-  const ci = offer.contractInfo;
-  if (!('singleContractInfo' in ci)) throw new ParticipantError('MISMATCH', 'a disjoint contract is not one of our templates', { reason: 'disjoint-contract' });
-  const info = ci.singleContractInfo.contractInfo.oracleInfo;
-  if (!('single' in info)) throw new ParticipantError('MISMATCH', 'the CLI handles single-oracle contracts only', { reason: 'multi-oracle' });
-  return info;
-}
-
 /** The template contract of terms over an oracle info. @throws {DlcError} from protocol/templates. */
 export function templateOf(terms: OfferTerms, oracleInfo: DlcOracleInfo): TemplateResult {
   return templateFromTerms(terms, oracleInfo);
@@ -76,14 +65,14 @@ export function templateOf(terms: OfferTerms, oracleInfo: DlcOracleInfo): Templa
 
 /**
  * A stored contract with its messages decoded and its template rebuilt from
- * the stored terms and the stored offer's oracle info.
- * @throws {WalletError} WALLET_CONTRACT_NOT_FOUND; {DlcError} for corrupt messages.
+ * the stored terms and the stored offer's oracle info (one oracle or a K-of-n set).
+ * @throws {WalletError} WALLET_CONTRACT_NOT_FOUND; {ParticipantError} MISMATCH (`disjoint-contract`); {DlcError} for corrupt messages.
  */
 export function loadContract(wallet: Wallet, id: string): LoadedContract {
   const record = wallet.contracts.get(id);
   const offer = decodeOfferDlc(fromHex(record.offer));
   const terms = parseTerms(record.terms);
-  const template = templateOf(terms, singleOracleInfo(offer));
+  const template = templateOf(terms, contractOracleInfo(offer));
   return {
     record,
     offer,

@@ -44,8 +44,11 @@ export type { BumpInput, BumpMethod, BumpResult } from './bump.js';
 export { P2WPKH_SPK_LEN, cpfpChildFee, feeFor, isDust, p2wpkhSpendVsize, packageOf, ratePerVb, reachesRate, replacementFee } from './fees.js';
 export type { FeeAndSize } from './fees.js';
 // oracle verification (helper C)
-export { verifyOracleEvent } from './oracle-verify.js';
-export type { VerifyCheck, VerifyOptions, VerifyReport } from './oracle-verify.js';
+export { verifyContractOracles, verifyOracleEvent } from './oracle-verify.js';
+export type { ContractOracleVerdict, ContractOraclesReport, VerifyCheck, VerifyOptions, VerifyReport } from './oracle-verify.js';
+// oracle sets (issue 11): K of n, the offerer's and the accepter's checks, every oracle's attestation
+export { gatherAttestations, oracleInfoOf, offerThreshold, oracleSetOf } from './oracle-set.js';
+export type { GatheredAttestations, OracleAttestationReport, SetOracle } from './oracle-set.js';
 
 // ------------------------------------------------------------------ after funding (status, settle, refund, close, cancel)
 export { listContracts, contractStatus, followCoordinator } from './status.js';
@@ -59,6 +62,7 @@ export type {
   RefundInput,
   RefundResult,
   SettleInput,
+  SettleOracle,
   SettleResult,
 } from './settle.js';
 export { closeContract } from './close.js';

@@ -3,9 +3,10 @@
  * use cases, each verifying everything it receives before it signs anything:
  *
  * - `acceptOffer` (buyer): the offer against its human terms (contract
- *   rebuilt with protocol/templates), the oracle event against the terms and
- *   its announcement against the one the oracle serves, locktimes against the
- *   attestation height; then CET adaptor signatures on the worker pool.
+ *   rebuilt with protocol/templates), its oracle set against my own oracles
+ *   (each announcement fetched from my oracle with that key: oracle-set.ts),
+ *   the oracle event against the terms, locktimes against the attestation
+ *   height; then CET adaptor signatures on the worker pool.
  * - `signContract` (miner): that the accepter lists no coin of this wallet
  *   as its own; every accepter CET adaptor signature and the refund
  *   signature; the coordinator's funding PSBT against the funding transaction
@@ -35,7 +36,6 @@ import {
   assembleSign,
   buildAcceptAsync,
   fundingPsbtOf,
-  offerAnnouncements,
   packAdaptorSignatures,
   setupContract,
   signContractWith,
@@ -69,7 +69,6 @@ import {
   nowIso,
   parseTerms,
   saveState,
-  singleOracleInfo,
   templateOf,
   type LoadedContract,
 } from './contract.js';
@@ -83,6 +82,7 @@ import {
 } from './funding-inputs.js';
 import { openContract } from './open.js';
 import type { Participant } from './participant.js';
+import { checkOfferedOracles, contractOracleInfo, oracleInfoOf, oracleSetLines, type SetOracle } from './oracle-set.js';
 import { engineVerifier } from './progress.js';
 
 // ------------------------------------------------------------------ accept
@@ -106,7 +106,11 @@ interface AcceptChecked {
   id: string;
   terms: OfferTerms;
   eventId: string;
-  /** Human lines: the contract, its event, locktimes and key payouts (accepter's view). */
+  /** K of the offer's oracle set (1 for a single oracle). */
+  threshold: number;
+  /** The offer's oracles, in announcement order, at my URLs for their keys. */
+  oracles: SetOracle[];
+  /** Human lines: the contract, its event and oracle set, locktimes and key payouts (accepter's view). */
   summary: string[];
 }
 
@@ -169,7 +173,9 @@ async function postAccept(p: Participant, record: ContractRecord, setup: Contrac
  * already (state `accepted`), it checks again and re-sends the stored
  * accept_dlc (no new keys, coins or signatures).
  * @throws {ParticipantError} USAGE (bad id), MISMATCH (offer, terms, event,
- *   delivery address, counterparty inputs), EXPIRED, STATE (accepted here
+ *   delivery address, counterparty inputs; the oracle set: `oracle-not-trusted`,
+ *   `announcement-differs`, `event-differs`, `threshold`, `oracle-duplicate`,
+ *   `oracle-params`), EXPIRED, STATE (accepted here
  *   and past `accepted`), REMOTE, UNREACHABLE, CONFIG; {DlcError}
  *   (`terms-mismatch:*`, fee rate, locktimes); {WalletError}.
  */
@@ -189,15 +195,15 @@ export async function acceptOffer(p: Participant, input: AcceptInput): Promise<A
   if (utxos.length > 0) refuseUnverifiableCounterpartyInputs('offer', offer.fundingInputs);
   const terms = parseTerms(view.terms);
 
-  // The oracle: our own fetch of the event the offer names.
-  singleOracleInfo(offer);
-  const [offered] = offerAnnouncements(offer.contractInfo);
-  const ev = await p.oracle().event(offered!.oracleEvent.eventId);
-  const { announcement, hashProfile } = await p.checkedAnnouncement(ev);
+  // The oracle set: every announcement fetched again from my own oracle with its key (oracle-set.ts).
+  const set = await checkOfferedOracles(p, contractOracleInfo(offer));
+  const ev = set.events[0]!;
+  const hashProfile = set.hashProfile;
   checkEventMatchesTerms(ev, terms);
   // Never on a known outcome, never past the funding deadline (issue 9, holes 2 and 3).
   const rpc = await p.rpc();
-  checkOfferTiming(ev, terms, await rpc.getBlockCount());
+  const tip = await rpc.getBlockCount();
+  for (const e of set.events) checkOfferTiming(e, terms, tip);
   if (terms.template === 'hashpower-sale') {
     const confirm = input.deliveryAddress;
     const ours = wallet.watchedAddresses().some((a) => a.address === terms.deliveryAddress);
@@ -208,15 +214,14 @@ export async function acceptOffer(p: Participant, input: AcceptInput): Promise<A
     await checkDeliveryAddressFresh(wallet, rpc, terms.deliveryAddress, id);
   }
 
-  // The contract, rebuilt from the terms over the oracle's own announcement.
-  const contract = templateOf(terms, { single: { oracleAnnouncement: announcement } });
-  const info = await p.oracleInfo();
+  // The contract, rebuilt from the terms over the oracles' own announcements.
+  const contract = templateOf(terms, oracleInfoOf(set.announcements, set.threshold));
   verifyOfferTerms(offer, {
     contract,
     hashProfile,
     keyPayouts: contract.summary.keyPayouts,
-    announcements: [announcement],
-    oraclePublicKeys: [fromHex(info.publicKey)],
+    announcements: set.announcements,
+    oraclePublicKeys: set.oracles.map((o) => fromHex(o.publicKey)),
     chainHash: fromHex(wallet.network.chainHashHex),
     cetLocktimeAtMost: ev.attestHeight,
     refundLocktimeAtLeast: ev.attestHeight + Math.floor(REFUND_GRACE_BLOCKS[wallet.network.flow] / 2),
@@ -227,9 +232,12 @@ export async function acceptOffer(p: Participant, input: AcceptInput): Promise<A
     id,
     terms,
     eventId: ev.eventId,
+    threshold: set.threshold,
+    oracles: set.oracles,
     summary: [
       ...contract.summary.lines,
       `oracle event ${ev.eventId} (attests at height ${ev.attestHeight})`,
+      ...oracleSetLines(set.threshold, set.oracles),
       `CET locktime ${offer.cetLocktime}, refund locktime ${offer.refundLocktime}, fee rate ${offer.feeRatePerVb} sat/vB`,
       `funding deadline: height ${terms.fundingDeadline} (fund before it; 'hashdlc cancel' takes your coins back after it)`,
       ...contract.summary.keyPayouts.map((k) => `  at ${k.outcome} (${k.label}): offerer ${k.offerPayout}, you ${k.acceptPayout}`),
@@ -287,7 +295,8 @@ export async function acceptOffer(p: Participant, input: AcceptInput): Promise<A
     state: 'accepted',
     history: [{ state: 'offered', at }, { state: 'accepted', at }],
     coordinator: coordinator.http.base,
-    oracle: p.oracle().http.base,
+    oracle: set.oracles[0]!.url,
+    oracles: set.oracles,
     hashProfile,
     terms: terms as Record<string, unknown>,
     offer: offerHex,

@@ -1,10 +1,12 @@
 /**
  * The offerer's first step and the offer book, as library use cases:
  *
- * - `makeOffer`: terms -> the oracle event (a hashpower sale creates its
- *   `hashpower-delivery` event; hashprice and custom contracts name an
- *   existing one, or a hashprice one is found by window) -> its announcement
- *   verified -> the contract from protocol/templates -> coins, keys,
+ * - `makeOffer`: terms -> the oracle event at EACH configured oracle (a
+ *   hashpower sale creates its `hashpower-delivery` event; hashprice and
+ *   custom contracts name an existing one, or a hashprice one is found by
+ *   window; every oracle's must be the same event) -> each announcement
+ *   verified against its oracle's key -> the oracle info (`single` for one
+ *   oracle, `multi` K of n otherwise: oracle-set.ts) -> the contract from protocol/templates -> coins, keys,
  *   locktimes -> offer_dlc (protocol/contract `buildOffer`) -> stored
  *   locally, then `POST /v1/offers` signed with the contract's identity key.
  * - `listOffers`, `showOffer`: the coordinator's open offers.
@@ -19,10 +21,11 @@ import type { TemplateResult } from '../../protocol/templates/index.js';
 import type { ExtraFundingOutput } from '../../protocol/tx/index.js';
 import type { OfferTerms } from '../../protocol/terms/index.js';
 import { randomU64, type ContractRecord } from '../wallet/index.js';
-import type { OfferView, OracleEventJson } from '../api/http.js';
+import type { OfferView, OracleEventJson, OracleHttp } from '../api/http.js';
 import { addressScript, checkEventMatchesTerms, checkOfferTiming, chooseFunding, feeRate, freshSerialIds, nowIso, parseTerms, saveState, templateOf } from './contract.js';
 import { ParticipantError, usage } from './errors.js';
 import type { Participant } from './participant.js';
+import { offerOracleEvents, oracleInfoOf, oracleSetLines, type SetOracle } from './oracle-set.js';
 
 /** A block window [start, end). */
 export interface BlockWindow {
@@ -81,15 +84,22 @@ export interface OfferDetails {
   refundLocktime: number;
   fundingDeadline: number;
   feeRatePerVb: bigint;
-  /** Human lines describing the contract, its event, locktimes and key payouts (offerer's view). */
+  /** K of the oracle set (1 for a single oracle). */
+  threshold: number;
+  /** The oracle set, in the order of the offer's announcements. */
+  oracles: SetOracle[];
+  /** Human lines describing the contract, its event and oracle set, locktimes and key payouts (offerer's view). */
   summary: string[];
 }
 
 export type OfferResult = (OfferDetails & { dryRun: true }) | (OfferDetails & { dryRun: false; id: string; state: 'offered' });
 
-/** The event the offer settles on: given by id, created (hashpower sale), or found by window (hashprice). */
-async function offerEvent(p: Participant, input: OfferInput): Promise<OracleEventJson> {
-  const oracle = p.oracle();
+/**
+ * The event the offer settles on at one oracle of the set: given by id,
+ * created (hashpower sale: every oracle gets the same request body, so the
+ * same parameters and event id), or found by window (hashprice).
+ */
+async function offerEvent(p: Participant, oracle: OracleHttp, input: OfferInput): Promise<OracleEventJson> {
   if (input.eventId !== undefined) return oracle.event(input.eventId);
   const window = input.window;
   if (input.template === 'hashpower') {
@@ -102,13 +112,13 @@ async function offerEvent(p: Participant, input: OfferInput): Promise<OracleEven
       hashrateThs: input.hashrateThs.toString(),
     };
     if (input.nbDigits !== undefined) body.nbDigits = input.nbDigits;
-    p.note(`requesting the oracle's hashpower-delivery event for blocks [${window.start}, ${window.end})`);
+    p.note(`requesting the oracle's hashpower-delivery event for blocks [${window.start}, ${window.end}) at ${oracle.http.base}`);
     return oracle.createEvent(body);
   }
   if ((input.template === 'hashprice-forward' || input.template === 'hashprice-call') && window !== undefined) {
     const events = await oracle.events({ kind: 'hashprice', limit: '1000' });
     const hit = events.find((e) => e.params.window?.start === window.start && e.params.window.end === window.end && e.params.descriptor.type === 'numeric');
-    if (hit === undefined) throw new ParticipantError('NOT_READY', `the oracle has no hashprice event for blocks [${window.start}, ${window.end}); pass --event ID`);
+    if (hit === undefined) throw new ParticipantError('NOT_READY', `the oracle at ${oracle.http.base} has no hashprice event for blocks [${window.start}, ${window.end}); pass --event ID`);
     return hit;
   }
   throw usage(`'hashdlc offer ${input.template}' needs --event ID${input.template === 'custom' ? '' : ' or --window START-END'}`);
@@ -193,7 +203,8 @@ function offerRefused(p: Participant, record: ContractRecord, err: unknown): unk
  * and describes it). The offer is stored (its coins reserved) before it is
  * posted; an offer the coordinator refuses is recorded failed.
  * @throws {ParticipantError} USAGE (missing event/window, refund locktime too
- *   late), MISMATCH (event against terms), EXPIRED (window started, event
+ *   late, `threshold`), MISMATCH (event against terms, `event-differs`,
+ *   `oracle-duplicate`, `oracle-pubkey`), EXPIRED (window started, event
  *   attested, deadline passed), NOT_READY (no hashprice event for the window),
  *   REMOTE, UNREACHABLE, CONFIG; {WalletError}; {DlcError}.
  */
@@ -201,8 +212,10 @@ export async function makeOffer(p: Participant, input: OfferInput): Promise<Offe
   const wallet = p.wallet();
   const coordinator = p.coordinator();
   const rpc = await p.rpc();
-  const ev = await offerEvent(p, input);
-  const { announcement, hashProfile } = await p.checkedAnnouncement(ev);
+  // The same event at every oracle of the set (K checked first, before anything is requested).
+  const set = await offerOracleEvents(p, (oracle) => offerEvent(p, oracle, input));
+  const ev = set.events[0]!;
+  const hashProfile = set.hashProfile;
   const window = ev.params.window;
   // The funding deadline: funding must confirm before the window starts (issue 9, hole 2).
   const fundingDeadline = input.fundingDeadline ?? defaultFundingDeadline(window?.start ?? ev.attestHeight, wallet.network.flow);
@@ -213,8 +226,9 @@ export async function makeOffer(p: Participant, input: OfferInput): Promise<Offe
   const terms = parseTerms(termsJsonOf(input, window, fundingDeadline, () => wallet.newReceiveAddress().script));
   checkEventMatchesTerms(ev, terms);
   // Never a contract on a known outcome, nor one nobody can fund in time (issue 9, holes 2 and 3).
-  checkOfferTiming(ev, terms, await rpc.getBlockCount());
-  const contract = templateOf(terms, { single: { oracleAnnouncement: announcement } });
+  const tip = await rpc.getBlockCount();
+  for (const e of set.events) checkOfferTiming(e, terms, tip);
+  const contract = templateOf(terms, oracleInfoOf(set.announcements, set.threshold));
 
   const locks = defaultLocktimes(window?.end ?? ev.attestHeight, wallet.network.flow);
   const cetLocktime = input.cetLocktime ?? locks.cetLocktime;
@@ -227,6 +241,8 @@ export async function makeOffer(p: Participant, input: OfferInput): Promise<Offe
   const details: OfferDetails = {
     eventId: ev.eventId,
     terms,
+    threshold: set.threshold,
+    oracles: set.oracles,
     cets: contract.cetCount,
     cetLocktime,
     refundLocktime,
@@ -235,6 +251,7 @@ export async function makeOffer(p: Participant, input: OfferInput): Promise<Offe
     summary: [
       ...contract.summary.lines,
       `oracle event ${ev.eventId} (attests at height ${ev.attestHeight})`,
+      ...oracleSetLines(set.threshold, set.oracles),
       `CET locktime ${cetLocktime}, refund locktime ${refundLocktime}, fee rate ${rate} sat/vB`,
       `funding deadline: height ${fundingDeadline} (no accept, sign or fund from then on)`,
       ...contract.summary.keyPayouts.map((k) => `  at ${k.outcome} (${k.label}): you ${k.offerPayout}, buyer ${k.acceptPayout}`),
@@ -272,7 +289,8 @@ export async function makeOffer(p: Participant, input: OfferInput): Promise<Offe
     state: 'offered',
     history: [{ state: 'offered', at: nowIso() }],
     coordinator: coordinator.http.base,
-    oracle: p.oracle().http.base,
+    oracle: set.oracles[0]!.url,
+    oracles: set.oracles,
     hashProfile,
     terms: terms as Record<string, unknown>,
     offer: offerHex,

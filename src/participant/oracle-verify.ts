@@ -20,7 +20,8 @@
  *
  * It takes the node as a port (`rpc`, which needs -txindex to resolve pool
  * payout inputs) rather than a `Participant`: verifying an oracle needs no
- * wallet. The result is data (every check and whether it held); the caller
+ * wallet. `verifyContractOracles` runs it for every oracle of a stored
+ * contract (a K-of-n set) and says which agree on the settling outcome. The result is data (every check and whether it held); the caller
  * prints it.
  *
  * This module does NOT trust the oracle's outcome, talk to the oracle other
@@ -31,6 +32,7 @@ import type { HashProfile } from '../../protocol/crypto/index.js';
 import { recomputeOutcome, type OutcomeEvidence } from '../../protocol/hashpower/index.js';
 import {
   decodeMessage,
+  encodeOracleAnnouncement,
   fromHex,
   toHex,
   verifyAnnouncement,
@@ -39,6 +41,9 @@ import {
   type OracleAttestation,
 } from '../../protocol/messages/index.js';
 import type { BitcoinRpc, BlockWithTxs, VerboseTx } from '../chain/index.js';
+import { loadContract } from './contract.js';
+import { contractOracleInfo, contractOracleUrls, oracleSetOf } from './oracle-set.js';
+import type { Participant } from './participant.js';
 import {
   attestedOutcome,
   eventDescriptorOf,
@@ -68,6 +73,8 @@ export interface VerifyReport {
 export interface VerifyOptions {
   oracleUrl: string;
   eventId: string;
+  /** When given (a contract's), the oracle must serve exactly this announcement of the event. */
+  announcement?: OracleAnnouncement;
   rpc: BitcoinRpc;
   /** HTTP client (tests); default global fetch. */
   fetch?: typeof fetch;
@@ -246,6 +253,15 @@ export async function verifyOracleEvent(options: VerifyOptions): Promise<VerifyR
     verifyAnnouncement(announcement, profile);
     return 'BIP340 signature over the oracle event verifies';
   });
+  const expected = options.announcement;
+  if (expected !== undefined) {
+    await attempt("announcement is the contract's", () => {
+      if (toHex(encodeOracleAnnouncement(announcement)) !== toHex(encodeOracleAnnouncement(expected))) {
+        throw new CheckFailed(`the oracle serves another announcement of ${options.eventId} than the contract's (key ${toHex(expected.oraclePublicKey)})`);
+      }
+      return `the contract's announcement by ${toHex(expected.oraclePublicKey)}`;
+    });
+  }
   await attempt('event id binds the parameters', () => {
     const id = eventIdFor(p);
     if (id !== options.eventId || announcement.oracleEvent.eventId !== id) {
@@ -277,4 +293,69 @@ export async function verifyOracleEvent(options: VerifyOptions): Promise<VerifyR
   });
   report.ok = checks.every((c) => c.ok);
   return report;
+}
+
+// ------------------------------------------------------------------ a contract's oracle set
+
+/** One oracle of a contract, verified. */
+export interface ContractOracleVerdict {
+  url: string | undefined;
+  publicKey: string;
+  /** The outcome its evidence recomputes to (when it could be read). */
+  outcome: string | undefined;
+  /** Every check of `verifyOracleEvent` held (and it serves the contract's announcement). */
+  verified: boolean;
+  /** Verified and attested the outcome K verified oracles agree on: true; attested another or failed a check: false; no attestation: null. */
+  agreed: boolean | null;
+  checks: VerifyCheck[];
+}
+
+export interface ContractOraclesReport {
+  id: string;
+  eventId: string;
+  threshold: number;
+  /** The outcome most verified oracles attest, when at least K do: the one that settles the contract. */
+  outcome: string | undefined;
+  /** At least K oracles verify and agree. */
+  ok: boolean;
+  oracles: ContractOracleVerdict[];
+}
+
+/**
+ * `hashdlc oracle verify <contract-id>`: `verifyOracleEvent` for every
+ * oracle of a stored contract (where to ask each: a configured oracle with
+ * its key, else the URL stored with the contract), each against the
+ * contract's own announcement, then which of them agree on the outcome that
+ * settles (or would settle) it.
+ * @throws {WalletError} WALLET_CONTRACT_NOT_FOUND; {ParticipantError} MISMATCH (`disjoint-contract`), CONFIG (no node).
+ */
+export async function verifyContractOracles(p: Participant, id: string): Promise<ContractOraclesReport> {
+  const c = loadContract(p.wallet(), id);
+  const { threshold, announcements } = oracleSetOf(contractOracleInfo(c.offer));
+  const keys = announcements.map((a) => toHex(a.oraclePublicKey));
+  const urls = await contractOracleUrls(p, c, keys);
+  const rpc = await p.rpc();
+  const eventId = announcements[0]!.oracleEvent.eventId;
+  const reports = await Promise.all(
+    announcements.map(async (announcement, i): Promise<VerifyReport | undefined> =>
+      urls[i] === undefined ? undefined : verifyOracleEvent({ oracleUrl: urls[i], eventId: announcement.oracleEvent.eventId, announcement, rpc }),
+    ),
+  );
+  // The outcome the most verified oracles attest; it settles the contract when K of them do.
+  const votes = new Map<string, number>();
+  for (const r of reports) if (r?.ok === true && r.outcome !== undefined) votes.set(r.outcome, (votes.get(r.outcome) ?? 0) + 1);
+  const [top] = [...votes.entries()].sort((a, b) => b[1] - a[1]);
+  const outcome = top !== undefined && top[1] >= threshold ? top[0] : undefined;
+  const oracles = reports.map((r, i): ContractOracleVerdict => {
+    const attested = r !== undefined && r.checks.some((ch) => ch.name === 'attestation signatures' && ch.ok);
+    return {
+      url: urls[i],
+      publicKey: keys[i]!,
+      outcome: r?.outcome,
+      verified: r?.ok === true,
+      agreed: !attested ? null : r.ok && outcome !== undefined && r.outcome === outcome,
+      checks: r?.checks ?? [{ name: 'fetch', ok: false, detail: `no URL for oracle ${keys[i]!}: pass --oracle URL` }],
+    };
+  });
+  return { id: c.record.id, eventId, threshold, outcome, ok: outcome !== undefined, oracles };
 }

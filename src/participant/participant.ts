@@ -117,15 +117,16 @@ export class Participant {
   }
 
   /**
-   * An oracle event's announcement, checked: signed by the oracle's key (BIP340
-   * with its hash profile) and of the event asked for.
+   * An oracle event's announcement, checked: signed by the key of the oracle
+   * that served it (`url`, default the first configured; BIP340 with its hash
+   * profile) and of the event asked for.
    * @throws {ParticipantError} MISMATCH; {DlcError} BAD_SIGNATURE.
    */
-  async checkedAnnouncement(ev: OracleEventJson): Promise<{ announcement: OracleAnnouncement; hashProfile: HashProfile }> {
-    const info = await this.oracleInfo();
+  async checkedAnnouncement(ev: OracleEventJson, url: string = this.oracle().http.base): Promise<{ announcement: OracleAnnouncement; hashProfile: HashProfile }> {
+    const info = await this.oracleInfo(url);
     const announcement = OracleHttp.announcementOf(ev);
     if (toHex(announcement.oraclePublicKey) !== info.publicKey) {
-      throw new ParticipantError('MISMATCH', `event ${ev.eventId} is announced by ${toHex(announcement.oraclePublicKey)}, not the oracle's key ${info.publicKey}`, { reason: 'oracle-pubkey' });
+      throw new ParticipantError('MISMATCH', `event ${ev.eventId} is announced by ${toHex(announcement.oraclePublicKey)}, not the key ${info.publicKey} of the oracle at ${url}`, { reason: 'oracle-pubkey' });
     }
     if (announcement.oracleEvent.eventId !== ev.eventId) {
       throw new ParticipantError('MISMATCH', `the oracle served event ${announcement.oracleEvent.eventId} for ${ev.eventId}`, { reason: 'event-id' });

@@ -2,8 +2,8 @@
  * After funding, alone: `settleContract` and `refundContract`, from the
  * messages stored in the wallet directory, WITHOUT the coordinator
  * (dlcspecs Protocol.md "Closing the contract"):
- * - settle: fetch the attestation from the oracle, check it against the
- *   announcement, find the attested CET, sign it with our own funding key,
+ * - settle: fetch the attestation from every oracle of the contract, check
+ *   each against its announcement, find the CET K agreeing oracles open, sign it with our own funding key,
  *   decrypt the counterparty's adaptor signature with the attestation secret,
  *   and broadcast through our node;
  * - refund: after the refund locktime, the refund transaction with both
@@ -19,15 +19,14 @@
  */
 import type { Transaction } from 'bitcoinjs-lib';
 import type { ContractSetup } from '../../protocol/contract/index.js';
-import { attestedSlotOf, completeAttestedCetAsParty, offerAnnouncements, setupContract, signedRefundTransaction } from '../../protocol/contract/index.js';
+import { attestedSlotOf, completeAttestedCetAsParty, setupContract, signedRefundTransaction } from '../../protocol/contract/index.js';
 import { isDlcError } from '../../protocol/errors.js';
-import { verifyAttestation } from '../../protocol/messages/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { isChainError } from '../chain/index.js';
-import { OracleHttp } from '../api/http.js';
 import { loadContract, needAccept, needSign, saveState, type LoadedContract } from './contract.js';
 import { ParticipantError } from './errors.js';
 import type { Participant } from './participant.js';
+import { attestedCount, gatherAttestations, type GatheredAttestations } from './oracle-set.js';
 
 /** Offerer or accepter (the stored record's role). */
 export type ContractRole = 'offer' | 'accept';
@@ -91,11 +90,26 @@ export interface SettleInput {
   id: string;
 }
 
+/** One oracle of a settled contract: what it attested and whether it agreed with the outcome settled on. */
+export interface SettleOracle {
+  url: string | undefined;
+  publicKey: string;
+  /** Its verified attested outcome, or null (unreachable, not attested, bad attestation). */
+  outcome: string | null;
+  /** True when it attested the settled outcome, false when another one, null when it gave none. */
+  agreed: boolean | null;
+  /** Why it gave no attestation (`not-attested`, `unreachable: ...`, `bad-attestation: ...`), else null. */
+  missing: string | null;
+}
+
 export interface SettleResult {
   id: string;
   state: 'settled';
-  /** The attested outcome, as the oracle states it. */
+  /** The attested outcome the CET was completed with, as the oracles state it. */
   outcome: string;
+  /** K of the contract's oracle set (1 for a single oracle). */
+  threshold: number;
+  oracles: SettleOracle[];
   cetIndex: number;
   txid: string;
   alreadyBroadcast: boolean;
@@ -105,31 +119,51 @@ export interface SettleResult {
 }
 
 /**
- * `hashdlc settle`: completes the attested CET alone and broadcasts it
- * through our node; the contract is recorded `settled`. Needs no
- * coordinator. The oracle: the one configured, else the one the contract
- * was made with.
- * @throws {ParticipantError} CONFIG (no oracle), NOT_READY (not attested yet, or the CET's locktime not reached), MISMATCH (`cet-signature`), STATE (not signed yet); {DlcError} for a bad attestation; {ChainError}.
+ * Each oracle's part in a completed CET: `agreed` when it attested the
+ * outcome of the oracles whose attestations opened the slot.
+ */
+function settleOracles(g: GatheredAttestations, settled: string): SettleOracle[] {
+  return g.oracles.map((o) => ({ url: o.url, publicKey: o.publicKey, outcome: o.outcome, agreed: o.outcome === null ? null : o.outcome === settled, missing: o.missing }));
+}
+
+/**
+ * `hashdlc settle`: gathers the attestation of every oracle of the contract
+ * (`gatherAttestations`: in parallel, each verified, an unreachable or silent
+ * oracle skipped), completes the CET that K agreeing oracles open (a
+ * dissenting oracle is simply not used: protocol/contract completion) alone
+ * and broadcasts it through our node; the contract is recorded `settled`.
+ * Needs no coordinator. Each oracle is asked at a configured URL with its
+ * key, else the one stored with the contract.
+ * @throws {ParticipantError} NOT_READY (fewer than K attested, the attested
+ *   outcomes do not agree on a CET yet, or the CET's locktime not reached),
+ *   MISMATCH (`cet-signature`, `disjoint-contract`), STATE (not signed yet);
+ *   {DlcError}; {ChainError}.
  */
 export async function settleContract(p: Participant, input: SettleInput): Promise<SettleResult> {
   const { c, setup } = openSignedContract(p, input.id);
   const accept = needAccept(c);
   const sign = needSign(c);
-  // Templates make single-oracle contracts (loadContract refuses others): one announcement, oracle 0.
-  const [ann] = offerAnnouncements(c.offer.contractInfo);
-  const oracleUrl = p.config.oracles[0] ?? c.record.oracle;
-  if (oracleUrl === undefined) throw new ParticipantError('CONFIG', 'no oracle: pass --oracle URL');
-  const { outcome, attestation } = await new OracleHttp(oracleUrl).attestation(ann!.oracleEvent.eventId);
-  verifyAttestation(attestation, ann!, c.record.hashProfile);
+  const gathered = await gatherAttestations(p, c);
+  const attestations = gathered.attested;
+  if (attestations.length < gathered.threshold) {
+    const why = gathered.oracles.filter((o) => o.missing !== null).map((o) => `${o.url ?? o.publicKey}: ${o.missing}`);
+    throw new ParticipantError('NOT_READY', `${attestedCount(gathered)} for event ${gathered.eventId}${why.length > 0 ? ` (${why.join('; ')})` : ''}`);
+  }
   const role = c.record.role;
   const theirs = role === 'offer' ? accept.cetAdaptorSignatures : sign.cetAdaptorSignatures;
   const signer = p.contractSigner(c.record);
-  const attestations = [{ oracleIndex: 0, attestation }];
   // protocol/contract: the one CET completion (the coordinator's twin takes both adaptor signatures).
-  const { tx, cetIndex } = await completeAttestedCetAsParty(setup, attestations, role, (sighash) => signer.signSighash(sighash), theirs).catch((e: unknown) => {
+  const { tx, cetIndex, slotIndex } = await completeAttestedCetAsParty(setup, attestations, role, (sighash) => signer.signSighash(sighash), theirs).catch((e: unknown) => {
+    if (isDlcError(e, 'INVALID_OUTCOME')) {
+      const said = gathered.oracles.filter((o) => o.outcome !== null).map((o) => `${o.url ?? o.publicKey}: ${o.outcome}`);
+      throw new ParticipantError('NOT_READY', `no ${gathered.threshold} oracles agree on an outcome yet (${said.join('; ')})`, { cause: e });
+    }
     if (!isDlcError(e, 'BAD_SIGNATURE') || e.reason !== `cet-signature:${role === 'offer' ? 'accept' : 'offer'}`) throw e;
     throw new ParticipantError('MISMATCH', `the counterparty's adaptor signature for CET ${attestedSlotOf(setup, attestations).cetIndex} does not decrypt to a valid signature`, { reason: 'cet-signature' });
   });
+  // The outcome the CET settles on: that of an oracle whose attestation opened the slot.
+  const opener = setup.plan.adaptorSlots[slotIndex]!.oracles[0]!.oracleIndex;
+  const outcome = gathered.oracles[opener]!.outcome!;
   const rpc = await p.rpc();
   let sent: Broadcast;
   try {
@@ -143,7 +177,18 @@ export async function settleContract(p: Participant, input: SettleInput): Promis
   saveState(p.wallet(), c.record, 'settled', { closingTxid: sent.txid }, `CET ${cetIndex}, outcome ${outcome}`);
   const planned = setup.plan.cets[cetIndex]!;
   const payouts = { offer: planned.offerPayout, accept: planned.acceptPayout };
-  return { id: c.record.id, state: 'settled', outcome, cetIndex, txid: sent.txid, alreadyBroadcast: sent.already, payouts, own: role === 'offer' ? payouts.offer : payouts.accept };
+  return {
+    id: c.record.id,
+    state: 'settled',
+    outcome,
+    threshold: gathered.threshold,
+    oracles: settleOracles(gathered, outcome),
+    cetIndex,
+    txid: sent.txid,
+    alreadyBroadcast: sent.already,
+    payouts,
+    own: role === 'offer' ? payouts.offer : payouts.accept,
+  };
 }
 
 export interface RefundInput {

@@ -47,7 +47,10 @@ const recordSchema = z.object({
   state: z.enum(LOCAL_STATES),
   history: z.array(z.object({ state: z.enum(LOCAL_STATES), at: z.string(), note: z.string().optional() })),
   coordinator: z.string().optional(),
+  /** The oracle of a single-oracle contract (records from before oracle sets); see `oracles`. */
   oracle: z.string().optional(),
+  /** Every oracle of the contract, in the order of its announcements: where it was asked, its key (x-only hex). */
+  oracles: z.array(z.object({ url: z.string(), publicKey: z.string().regex(/^[0-9a-f]{64}$/) })).optional(),
   hashProfile: z.enum(['sha256', 'tagged']),
   /** Human terms in the coordinator's JSON form (protocol/terms). */
   terms: z.record(z.string(), z.unknown()),
