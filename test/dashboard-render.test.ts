@@ -13,6 +13,8 @@ import { payoutAt } from '../protocol/numeric/index.js';
 import { hashpowerSale, hashpriceForward, type TemplateResult } from '../protocol/templates/index.js';
 import { createOffer, type ContractRecord } from '../src/coordinator/lifecycle.js';
 import { publicRecord } from '../src/coordinator/privacy.js';
+import { contractView } from '../src/coordinator/service.js';
+import type { PublicContract } from '../src/api/coordinator.js';
 import { summarizeTerms, type OfferTerms } from '../protocol/terms/index.js';
 import { autoXMax, chartCaption, contractCurve, curveJson, escapeHtml, html, niceStep, renderPayoutChart, stepAt, ticks, trustedHtml, type PayoutStep } from '../src/dashboard/index.js';
 import { formatShortTime, formatTime, groupDigits, shortHex, tickLabel } from '../src/dashboard/format.js';
@@ -276,6 +278,11 @@ function evilRecord(): ContractRecord {
   return { ...rec, history: [...rec.history, { state: 'offered', at: Date.UTC(2025, 5, 1, 1), note: EVIL }] };
 }
 
+/** A record as the coordinator serves it (service.ts `contractView`: oracles with what they attested). */
+function view(rec: ContractRecord): PublicContract {
+  return contractView(rec) as unknown as PublicContract;
+}
+
 function expectInert(page: string): void {
   expect(page).not.toContain('<script');
   expect(page).not.toContain('<img');
@@ -285,7 +292,7 @@ function expectInert(page: string): void {
 }
 
 describe('pages show outside data as text', () => {
-  const rec = evilRecord();
+  const rec = view(evilRecord());
   const curve = contractCurve(saleTemplate(EVIL));
 
   it('the offer book, the contracts list and a contract page', () => {
@@ -293,7 +300,7 @@ describe('pages show outside data as text', () => {
     expectInert(contractsPage({ records: [rec], state: null, next: null }, { ...ctx, network: EVIL }));
     const page = contractPage({
       rec, curve, curveError: null, attested: 6000n, attestedSource: 'oracle',
-      oracles: [{ eventId: EVIL, url: EVIL, publicKey: '33'.repeat(32), index: 0, event: { ok: false, status: 500, error: EVIL } }],
+      oracles: [{ eventId: EVIL, url: EVIL, publicKey: '33'.repeat(32), attested: true, outcome: EVIL, agreed: false, index: 0, event: { ok: false, status: 500, error: EVIL } }],
     }, ctx);
     expectInert(page);
     // the event link's id is URL-encoded, the chart is there with its marker
@@ -310,9 +317,9 @@ describe('pages show outside data as text', () => {
       accepter: { identityPubkey: ACCEPTER, fundingPubkey: `03${'55'.repeat(32)}`, payoutSpk: '0014751e76e8199196d454941c45d1b3a323f1433bd6' },
       fundingPsbt: 'cHNidP8BAAo=', closeProposal: { offerPayout: '1', acceptPayout: '2', psbt: 'x', offerSignature: null, acceptSignature: null, proposedAt: 0 },
     } as unknown as ContractRecord;
-    const full = contractPage({ rec: accepted, curve, curveError: null, attested: null, attestedSource: null, oracles: [] }, ctx);
+    const full = contractPage({ rec: view(accepted), curve, curveError: null, attested: null, attestedSource: null, oracles: [] }, ctx);
     expect(full).toContain(ACCEPTER);
-    const page = contractPage({ rec: publicRecord(accepted), curve, curveError: null, attested: null, attestedSource: null, oracles: [] }, ctx);
+    const page = contractPage({ rec: view(publicRecord(accepted)), curve, curveError: null, attested: null, attestedSource: null, oracles: [] }, ctx);
     expect(page).not.toContain(ACCEPTER);
     expect(page).not.toContain('55'.repeat(32));
     expect(page).not.toContain('Close proposed');
