@@ -149,10 +149,15 @@ export function offerView(rec: ContractRecord): Record<string, unknown> {
 
 // ------------------------------------------------------------------ helpers
 
-function announcementsOf(offer: ReturnType<typeof decodeOfferDlc>): OracleAnnouncement[] {
+/** The oracle info of every contract of an offer (one, or a disjoint contract's several). */
+function oracleInfosOf(offer: ReturnType<typeof decodeOfferDlc>): OracleInfo[] {
   const ci = offer.contractInfo;
   const infos = 'singleContractInfo' in ci ? [ci.singleContractInfo.contractInfo] : ci.disjointContractInfo.contractInfos;
-  return infos.flatMap((i) => ('single' in i.oracleInfo ? [i.oracleInfo.single.oracleAnnouncement] : i.oracleInfo.multi.oracleAnnouncements));
+  return infos.map((i) => i.oracleInfo);
+}
+
+function announcementsOf(offer: ReturnType<typeof decodeOfferDlc>): OracleAnnouncement[] {
+  return oracleInfosOf(offer).flatMap((i) => ('single' in i ? [i.single.oracleAnnouncement] : i.multi.oracleAnnouncements));
 }
 
 /** K of a K-of-n oracle info (a single oracle: 1). */
@@ -351,12 +356,11 @@ export class CoordinatorService {
    * outcomes the oracles disagree about.
    * @throws {CoordinatorError} INVALID_REQUEST `oracle-params`; ORACLE_MISMATCH `event-differs`.
    */
-  #checkOracleSet(offer: ReturnType<typeof decodeOfferDlc>, anns: readonly OracleAnnouncement[]): void {
-    const oracleInfo = oracleInfoOf(offer);
-    if ('multi' in oracleInfo && oracleInfo.multi.oracleParams !== null) {
+  #checkOracleSet(offer: ReturnType<typeof decodeOfferDlc>): void {
+    if (oracleInfosOf(offer).some((info) => 'multi' in info && info.multi.oracleParams !== null)) {
       throw new CoordinatorError('INVALID_REQUEST', 'bounded oracle differences (oracle_params) are not accepted: every event here is attested exactly', { reason: 'oracle-params' });
     }
-    const [first, ...rest] = anns;
+    const [first, ...rest] = announcementsOf(offer);
     if (first === undefined) return;
     // The event descriptor is plain JSON (numbers, strings, booleans): compared as such.
     const descriptor = JSON.stringify(first.oracleEvent.eventDescriptor);
@@ -386,8 +390,10 @@ export class CoordinatorService {
     }
     const bytes = fromHex(body.offer);
     const offer = decodeOfferDlc(bytes);
-    // 1. Protocol.md offer_dlc receiver rules, our chain only.
+    // 1. Protocol.md offer_dlc receiver rules, our chain only (MultiOracle.md: threshold in [1, n], no oracle twice);
+    //    one event across the oracle set, attested exactly (issue 11), refused before any costly step.
     validateOffer(offer, this.#validation());
+    this.#checkOracleSet(offer);
     const limits = this.config.limits;
     checkInputLimits(limits, 'offer', offer.fundingInputs);
     // 2. The contract is the one the human terms describe (and its size within limits).
@@ -399,10 +405,9 @@ export class CoordinatorService {
     if (summary.window !== null && offer.refundLocktime < 500_000_000 && offer.refundLocktime <= summary.window.end) {
       throw new CoordinatorError('TERMS_MISMATCH', `refund_locktime ${offer.refundLocktime} is not after the window end ${summary.window.end}`, { reason: 'refund-before-window-end' });
     }
-    // 3. Oracle.md: every announcement signature; one event across the oracle set (issue 11).
+    // 3. Oracle.md: every announcement signature.
     const anns = announcementsOf(offer);
     for (const ann of anns) verifyAnnouncement(ann, this.config.hashProfile);
-    this.#checkOracleSet(offer, anns);
     // 4. Each announcement is what an allowed oracle publishes (asked in parallel), stating the terms' event.
     const matched = await Promise.all(anns.map((ann) => this.#matchOracle(ann)));
     const oracles: OracleRef[] = matched.map((x) => x.ref);
