@@ -211,14 +211,14 @@ export const offerViewSchema = z.object({
 }).loose();
 export type OfferView = z.output<typeof offerViewSchema>;
 
-/** One `OracleView` of a contract view (issue 11). */
+/** One `OracleView` of a contract view (issue 11); a coordinator from before oracle sets serves only url, publicKey and eventId. */
 export const oracleViewSchema = z.object({
   url: z.string(),
   publicKey: z.string(),
   eventId: z.string(),
-  attested: z.boolean(),
-  outcome: z.string().nullable(),
-  agreed: z.boolean().nullable(),
+  attested: z.boolean().optional(),
+  outcome: z.string().nullable().optional(),
+  agreed: z.boolean().nullable().optional(),
 }).loose();
 
 /** `ContractView` (`GET /v1/contracts/:id` and every contract step's answer), the fields clients read. */
