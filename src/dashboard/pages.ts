@@ -161,7 +161,7 @@ function offerRow(r: PublicContract): SafeHtml {
 <td class="num">${priceText(r)}</td>
 <td class="num">${groupDigits(r.offerCollateral)} / ${groupDigits(r.acceptCollateral)}</td>
 <td class="num">${groupDigits(r.cets)}</td>
-<td class="nowrap"><span class="mono" title="${event}">${shortText(event, 12, 10)}</span>${set}</td>
+<td class="mono nowrap" title="${event}">${shortText(event, 12, 10)}${set}</td>
 <td class="nowrap" title="${formatTime(r.createdAt)}">${formatShortTime(r.createdAt)}</td>
 </tr>`;
 }
