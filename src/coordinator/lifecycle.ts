@@ -298,6 +298,8 @@ export function setCloseProposal(rec: ContractRecord, proposal: CloseProposal | 
  * silent oracle shows while the contract waits for its threshold.
  * @throws {CoordinatorError} INVALID_STATE; {RangeError} when `outcomes` does not have one entry per oracle.
  */
+export function oraclesObserved<R extends FundingBroadcast | Confirmed>(rec: R, outcomes: readonly OracleOutcome[], now: number): R;
+export function oraclesObserved(rec: ContractRecord, outcomes: readonly OracleOutcome[], now: number): FundingBroadcast | Confirmed;
 export function oraclesObserved(rec: ContractRecord, outcomes: readonly OracleOutcome[], now: number): FundingBroadcast | Confirmed {
   expectState(rec, 'record oracle outcomes of', ['funding-broadcast', 'confirmed']);
   if (outcomes.length !== rec.oracles.length) throw new RangeError(`${outcomes.length} oracle outcomes for ${rec.oracles.length} oracles`);

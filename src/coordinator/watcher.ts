@@ -45,6 +45,7 @@ import {
   fundingReorged,
   oraclesObserved,
   type ClosingPart,
+  type Confirmed,
   type ContractRecord,
   type ContractState,
   type OracleOutcome,
@@ -309,19 +310,23 @@ export class Watcher {
     }
   }
 
-  async #driveConfirmed(rec: Extract<ContractRecord, { state: 'confirmed' }>, tip: number): Promise<void> {
+  async #driveConfirmed(rec: Confirmed, tip: number): Promise<void> {
     const { chain } = this.#svc;
     if (!await blockOnActiveChain(chain, rec.fundingHeight, rec.fundingBlockHash, tip)) {
       await this.#commit(rec, fundingReorged(rec, this.#svc.now()), 'funding reorged out');
       return;
     }
+    // The record as it is now: a poll may have recorded what the oracles said (the refund carries it on).
+    let current = rec;
     try {
-      if (await this.#tryAttestation(rec)) return;
+      const r = await this.#tryAttestation(rec);
+      if (r === true) return;
+      current = r;
     } catch (err) {
       // An unreachable or misbehaving oracle must not hold back the refund.
       this.#svc.log('warn', 'watcher: attestation check failed', { id: rec.id, error: errText(err) });
     }
-    await this.#tryRefund(rec, tip);
+    await this.#tryRefund(current, tip);
   }
 
   /**
@@ -340,10 +345,10 @@ export class Watcher {
    * oracles' attestations, so a smaller set opens no slot a larger one does
    * not, and with every attestation verified first the slot's secret matches.
    */
-  async #tryAttestation(rec: Extract<ContractRecord, { state: 'confirmed' }>): Promise<boolean> {
+  async #tryAttestation(rec: Confirmed): Promise<true | Confirmed> {
     const now = this.#svc.now();
     const last = this.#lastAttestationPoll.get(rec.id);
-    if (last !== undefined && now - last < this.#svc.config.watcher.attestationPollIntervalMs) return false;
+    if (last !== undefined && now - last < this.#svc.config.watcher.attestationPollIntervalMs) return rec;
     this.#lastAttestationPoll.set(rec.id, now);
     const m = await this.#svc.messagesOf(rec);
     const announcements = contractAnnouncements(m.offer)[0]!;
@@ -355,10 +360,7 @@ export class Watcher {
       return { outcome: g.kind === 'attested' ? g.outcome : null, agreed: null };
     });
     const attestations: IndexedAttestation[] = gathered.flatMap((g, oracleIndex) => (g.kind === 'attested' ? [{ oracleIndex, attestation: g.attestation }] : []));
-    if (attestations.length === 0) {
-      await this.#recordObserved(rec, observed);
-      return false;
-    }
+    if (attestations.length === 0) return this.#recordObserved(rec, observed);
     const setup = this.#svc.data.setup(rec.id, m.offer, m.accept!, m.template);
     let cet;
     try {
@@ -367,8 +369,7 @@ export class Watcher {
       // Too few oracles of a threshold contract have attested yet, or those that did disagree: next poll.
       if (!isDlcError(err) || (err.reason !== 'no-attested-cet' && err.reason !== 'attestation-secret')) throw err;
       this.#svc.log('info', 'attestations do not complete a CET yet', { id: rec.id, attested: attestations.length, error: errText(err) });
-      await this.#recordObserved(rec, observed);
-      return false;
+      return this.#recordObserved(rec, observed);
     }
     // The oracles whose attestations opened the slot; any other oracle agreed when it attested the same digits.
     const used = setup.plan.adaptorSlots[cet.slotIndex]!.oracles.map((o) => o.oracleIndex);
@@ -424,14 +425,16 @@ export class Watcher {
     });
   }
 
-  /** Commits what the oracles said when it changed (no state change). */
-  async #recordObserved(rec: Extract<ContractRecord, { state: 'confirmed' }>, observed: readonly OracleOutcome[]): Promise<void> {
+  /** Commits what the oracles said when it changed (no state change); returns the record as stored now. */
+  async #recordObserved(rec: Confirmed, observed: readonly OracleOutcome[]): Promise<Confirmed> {
     const before = rec.oracleOutcomes ?? rec.oracles.map(() => ({ outcome: null, agreed: null }));
-    if (observed.every((o, i) => o.outcome === before[i]?.outcome)) return;
-    await this.#commit(rec, oraclesObserved(rec, observed, this.#svc.now()), 'oracle attestations seen', { outcomes: observed.map((o) => o.outcome) });
+    if (observed.every((o, i) => o.outcome === before[i]?.outcome)) return rec;
+    const next = oraclesObserved(rec, observed, this.#svc.now());
+    await this.#commit(rec, next, 'oracle attestations seen', { outcomes: observed.map((o) => o.outcome) });
+    return next;
   }
 
-  async #tryRefund(rec: Extract<ContractRecord, { state: 'confirmed' }>, tip: number): Promise<void> {
+  async #tryRefund(rec: Confirmed, tip: number): Promise<void> {
     // nLockTime L (a height) is final in block L + 1, which the mempool accepts once the tip is L.
     if (rec.refundLocktime < LOCKTIME_THRESHOLD && tip < rec.refundLocktime) return;
     const m = await this.#svc.messagesOf(rec);
