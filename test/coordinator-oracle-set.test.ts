@@ -12,6 +12,7 @@
  *   one is unreachable (its server closed, as a SIGKILLed oracle) and one
  *   attests another outcome; each oracle's outcome and agreement is recorded,
  *   served publicly, shown by the dashboard (DISSENT) and kept across a restart;
+ * - an oracle attesting after the set settled is still asked and its dissent recorded;
  * - a 2-of-3 contract with two oracles silent is refunded at the locktime.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -236,6 +237,26 @@ describe('the watcher on a 2-of-4 set: one oracle unreachable, one dissenting', 
     const r = await post('/v1/offers', offerBody(q), q.offerIdentity);
     expect(r.status, JSON.stringify(r.body)).toBe(502);
     expect(r.body.error).toMatchObject({ code: 'ORACLE_UNAVAILABLE', reason: 'oracle-unreachable', oracle: oracles[D]!.url });
+  });
+});
+
+describe('an oracle attesting after the set settled', () => {
+  const p = builtSetParties('late-dissent', members.slice(0, 3), 2);
+  it('is still asked, and its dissent recorded once it attests', async () => {
+    const id = await funded(p);
+    await tick();
+    oracles[0]!.attest(p.eventId, 9600n, NB_DIGITS);
+    oracles[1]!.attest(p.eventId, 9600n, NB_DIGITS);
+    await tick();
+    const settledBy = (await get(`/v1/contracts/${id}`)).body;
+    expect(settledBy.state).toBe('cet-broadcast');
+    expect((settledBy.oracles as OracleViewJson[]).map((o) => [o.outcome, o.agreed])).toEqual([['9600', true], ['9600', true], [null, null]]);
+    oracles[2]!.attest(p.eventId, 0n, NB_DIGITS);
+    await tick();
+    const after = (await get(`/v1/contracts/${id}`)).body;
+    expect(after.state).toBe('cet-broadcast');
+    expect((after.oracles as OracleViewJson[]).map((o) => [o.outcome, o.agreed])).toEqual([['9600', true], ['9600', true], ['0', false]]);
+    expect(logs.some((l) => l.msg === 'late oracle attestation recorded' && l.fields.id === id)).toBe(true);
   });
 });
 

@@ -140,7 +140,7 @@ describe('lifecycle transitions', () => {
     ['reorg funding', (r) => fundingReorged(r, now), ['confirmed']],
     ['complete the CET', (r) => cetCompleted(r, cetPart, now), ['funding-broadcast', 'confirmed']],
     ['propose a close', (r) => setCloseProposal(r, null, now), ['funding-broadcast', 'confirmed']],
-    ['record oracle outcomes', (r) => oraclesObserved(r, [{ outcome: '1', agreed: null }], now), ['funding-broadcast', 'confirmed']],
+    ['record oracle outcomes', (r) => oraclesObserved(r, [{ outcome: '1', agreed: null }], now), ['funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'settled']],
     ['broadcast a refund', (r) => closingBroadcast(r, { ...cetPart, closingTxid: 'ff'.repeat(32), closingKind: 'refund', broadcastBy: 'coordinator' }, now),
       ['funding-broadcast', 'confirmed', 'attested', 'cet-broadcast']],
     ['confirm the closing', (r) => closingConfirmed(r, { height: 1, hash: 'h' }, now), ['cet-broadcast']],

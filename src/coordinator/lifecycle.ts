@@ -293,15 +293,16 @@ export function setCloseProposal(rec: ContractRecord, proposal: CloseProposal | 
 }
 
 /**
- * What the oracles attested so far, before any CET (no state change): the
- * watcher records each oracle's outcome as it sees it, so a dissent or a
- * silent oracle shows while the contract waits for its threshold.
+ * What the oracles attested so far (no state change): the watcher records
+ * each oracle's outcome as it sees it, before a CET (so a dissent or a silent
+ * oracle shows while the contract waits for its threshold) and after one
+ * (an oracle attesting after the set that settled, agreeing or not).
  * @throws {CoordinatorError} INVALID_STATE; {RangeError} when `outcomes` does not have one entry per oracle.
  */
-export function oraclesObserved<R extends FundingBroadcast | Confirmed>(rec: R, outcomes: readonly OracleOutcome[], now: number): R;
-export function oraclesObserved(rec: ContractRecord, outcomes: readonly OracleOutcome[], now: number): FundingBroadcast | Confirmed;
-export function oraclesObserved(rec: ContractRecord, outcomes: readonly OracleOutcome[], now: number): FundingBroadcast | Confirmed {
-  expectState(rec, 'record oracle outcomes of', ['funding-broadcast', 'confirmed']);
+export function oraclesObserved<R extends FundingBroadcast | Confirmed | Attested | ClosingBroadcast | Closed>(rec: R, outcomes: readonly OracleOutcome[], now: number): R;
+export function oraclesObserved(rec: ContractRecord, outcomes: readonly OracleOutcome[], now: number): ContractRecord;
+export function oraclesObserved(rec: ContractRecord, outcomes: readonly OracleOutcome[], now: number): ContractRecord {
+  expectState(rec, 'record oracle outcomes of', ['funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'settled']);
   if (outcomes.length !== rec.oracles.length) throw new RangeError(`${outcomes.length} oracle outcomes for ${rec.oracles.length} oracles`);
   return { ...rec, oracleOutcomes: [...outcomes], updatedAt: now };
 }

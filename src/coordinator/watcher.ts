@@ -29,7 +29,7 @@
  */
 import { Block, Transaction } from 'bitcoinjs-lib';
 import { completeAttestedCet, contractAnnouncements, type IndexedAttestation } from '../../protocol/contract/index.js';
-import { encodeMessage, toHex, verifyAttestation, type OracleAnnouncement, type OracleAttestation } from '../../protocol/messages/index.js';
+import { decodeMessage, encodeMessage, fromHex, toHex, verifyAttestation, type OracleAnnouncement, type OracleAttestation } from '../../protocol/messages/index.js';
 import { isDlcError } from '../../protocol/errors.js';
 import { isChainError } from '../chain/index.js';
 import { classifySpend, spendsFunding } from './closing.js';
@@ -44,6 +44,9 @@ import {
   fundingConfirmed,
   fundingReorged,
   oraclesObserved,
+  type Attested,
+  type Closed,
+  type ClosingBroadcast,
   type ClosingPart,
   type Confirmed,
   type ContractRecord,
@@ -267,14 +270,51 @@ export class Watcher {
     switch (rec.state) {
       case 'funding-broadcast': return this.#driveFunding(rec, tip);
       case 'confirmed': return this.#driveConfirmed(rec, tip);
-      case 'attested': return this.#broadcastClosing(rec, 'cet');
+      case 'attested': await this.#broadcastClosing(rec, 'cet'); break;
       case 'cet-broadcast':
       case 'refund-broadcast':
-      case 'close-broadcast': return this.#driveClosing(rec);
+      case 'close-broadcast': await this.#driveClosing(rec); break;
       case 'settled':
       case 'refunded':
-      case 'closed': return this.#watchReorg(rec, tip);
+      case 'closed': await this.#watchReorg(rec, tip); break;
       default: return;
+    }
+    // The step above may have moved the record on: what comes next starts from the stored one.
+    const now = await this.#svc.store.get(id);
+    if (now !== undefined && (now.state === 'attested' || now.state === 'cet-broadcast' || now.state === 'settled')) await this.#lateAttestations(now);
+  }
+
+  /**
+   * After a CET was completed from K agreeing oracles, an oracle that had not
+   * attested yet may still do so, agreeing or dissenting: its outcome is
+   * recorded (the dashboard flags a dissent even when it came late), for as
+   * long as the watcher drives the contract (a settled one: within
+   * `reorgWatchDepth`). Failures are logged, never thrown: settlement is done.
+   */
+  async #lateAttestations(rec: Attested | ClosingBroadcast | Closed): Promise<void> {
+    const outcomes = rec.oracleOutcomes;
+    if (rec.closingKind !== 'cet' || outcomes === undefined || rec.attestation === null || outcomes.every((o) => o.outcome !== null)) return;
+    const now = this.#svc.now();
+    const last = this.#lastAttestationPoll.get(rec.id);
+    if (last !== undefined && now - last < this.#svc.config.watcher.attestationPollIntervalMs) return;
+    this.#lastAttestationPoll.set(rec.id, now);
+    try {
+      // The settling set's attestations were stored (wire hex, comma-separated): the first one's digits are the outcome.
+      const reference = decodeMessage(fromHex(rec.attestation.split(',')[0]!));
+      if (reference.type !== 'oracle_attestation') return;
+      const m = await this.#svc.messagesOf(rec);
+      const gathered = await this.#gatherAttestations(rec, contractAnnouncements(m.offer)[0]!);
+      const next = outcomes.map((o, i): OracleOutcome => {
+        const g = gathered[i]!;
+        if (o.outcome !== null || g.kind !== 'attested') return o;
+        return { outcome: g.outcome, agreed: sameDigits(g.attestation.outcomes, reference.message.outcomes) };
+      });
+      if (next.every((o, i) => o === outcomes[i])) return;
+      await this.#commit(rec, oraclesObserved(rec, next, now), 'late oracle attestation recorded', { outcomes: next.map((o) => o.outcome) });
+      const dissent = next.flatMap((o, i) => (o.agreed === false && outcomes[i]!.agreed !== false ? [rec.oracles[i]!.url] : []));
+      if (dissent.length > 0) this.#svc.log('warn', 'oracle attested another outcome than the set that settled', { id: rec.id, oracles: dissent });
+    } catch (err) {
+      this.#svc.log('warn', 'watcher: late attestation check failed', { id: rec.id, error: errText(err) });
     }
   }
 
