@@ -18,6 +18,8 @@
  *      invalid or dissenting oracle does not hold the others back; refund
  *      locktime reached with fewer than K agreeing → signed refund → broadcast;
  *    - attested: broadcast the completed CET (waits while it is non-final);
+ *    - attested | cet-broadcast | settled (a CET): oracles that had not attested
+ *      are still asked; a late agreement or dissent is recorded;
  *    - *-broadcast: confirmed → settled | refunded | closed; missing → rebroadcast;
  *    - settled | refunded | closed: within `reorgWatchDepth`, back to
  *      *-broadcast if the block left the chain.
