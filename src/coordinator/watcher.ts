@@ -75,7 +75,7 @@ type Gathered =
  * leading sign when the event is signed) as a decimal integer. The oracle's
  * JSON `outcome` is not used: only the signed digits select a CET.
  */
-export function attestedOutcome(att: OracleAttestation, ann: OracleAnnouncement): string {
+function attestedOutcome(att: OracleAttestation, ann: OracleAnnouncement): string {
   const ev = ann.oracleEvent.eventDescriptor;
   if ('enumEvent' in ev) return att.outcomes[0] ?? '';
   const { base, isSigned } = ev.digitDecompositionEvent;
