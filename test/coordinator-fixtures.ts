@@ -32,7 +32,7 @@ import {
   type ContractSetup,
 } from '../protocol/contract/index.js';
 import { xOnlyPublicKey } from '../protocol/crypto/index.js';
-import type { AcceptDlc, FundingInput, OfferDlc, OracleAnnouncement, OracleAttestation, SignDlc } from '../protocol/messages/index.js';
+import type { AcceptDlc, FundingInput, OfferDlc, OracleAnnouncement, OracleAttestation, OracleInfo, SignDlc } from '../protocol/messages/index.js';
 import { encodeAcceptDlc, encodeMessage, encodeOfferDlc, encodeSignDlc, fromHex, toHex } from '../protocol/messages/index.js';
 import { hashpowerSale, type TemplateResult } from '../protocol/templates/index.js';
 import { extractFundingSignatures, type FundingTransaction } from '../protocol/tx/index.js';
@@ -109,12 +109,12 @@ export async function startTestOracle(
  * URL): one in-thread engine and limits small enough for a 2 MB body (the
  * body limit must carry what the CET, input and prevTx limits allow).
  */
-export function fakeChainCoordinatorConfig(dataDir: string, oracleUrl: string): CoordinatorConfigInput {
+export function fakeChainCoordinatorConfig(dataDir: string, oracleUrl: string | readonly string[]): CoordinatorConfigInput {
   return {
     dataDir,
     port: 0,
     rpc: { url: 'http://127.0.0.1:1/', username: 'u', password: 'p' },
-    oracles: [oracleUrl],
+    oracles: typeof oracleUrl === 'string' ? [oracleUrl] : [...oracleUrl],
     limits: { maxBodyBytes: 2_000_000, maxAdaptorSignatures: 4000, maxFundingInputs: 5, maxPrevTxBytes: 20_000 },
     watcher: { attestationPollIntervalMs: 1 },
     engineThreads: 1,
@@ -237,6 +237,8 @@ export interface SaleOptions {
   /** A fixture oracle announcing a fresh event, or a given announcement (e.g. the oracle service's). */
   oracle?: TestOracle;
   announcement?: OracleAnnouncement;
+  /** The contract's oracle info (e.g. a K-of-n set); `announcement` then defaults to its first. */
+  oracleInfo?: OracleInfo;
   deliveryAddress?: string;
   window?: { start: number; end: number };
   offerInputs?: FundingInput[];
@@ -260,7 +262,8 @@ export interface SaleOptions {
 export function saleParties(o: SaleOptions): SaleParties {
   const label = o.label;
   const window = o.window ?? { start: 1000, end: 1100 };
-  const announcement = o.announcement ?? o.oracle!.announce(`hashpower-delivery/${window.start}-${window.end}/100ths/${label}`, 14);
+  const firstOfInfo = o.oracleInfo === undefined ? undefined : 'single' in o.oracleInfo ? o.oracleInfo.single.oracleAnnouncement : o.oracleInfo.multi.oracleAnnouncements[0];
+  const announcement = o.announcement ?? firstOfInfo ?? o.oracle!.announce(`hashpower-delivery/${window.start}-${window.end}/100ths/${label}`, 14);
   const eventId = announcement.oracleEvent.eventId;
   // One delivery address per sale: the coordinator refuses two live sales measuring one address over one window.
   const deliveryAddress = o.deliveryAddress ?? `bcrt1qdelivery-${label}`;
@@ -279,7 +282,7 @@ export function saleParties(o: SaleOptions): SaleParties {
     upfrontScript,
     upfrontSerialId: 77n,
     ...(o.roundingMod !== undefined ? { roundingMod: o.roundingMod } : {}),
-    oracleInfo: { single: { oracleAnnouncement: announcement } },
+    oracleInfo: o.oracleInfo ?? { single: { oracleAnnouncement: announcement } },
   });
   const terms: OfferTerms = {
     template: 'hashpower-sale',

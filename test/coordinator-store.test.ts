@@ -22,6 +22,7 @@ import {
   fundContract,
   fundingConfirmed,
   fundingReorged,
+  oraclesObserved,
   returnToBook,
   setCloseProposal,
   signContract,
@@ -139,6 +140,7 @@ describe('lifecycle transitions', () => {
     ['reorg funding', (r) => fundingReorged(r, now), ['confirmed']],
     ['complete the CET', (r) => cetCompleted(r, cetPart, now), ['funding-broadcast', 'confirmed']],
     ['propose a close', (r) => setCloseProposal(r, null, now), ['funding-broadcast', 'confirmed']],
+    ['record oracle outcomes', (r) => oraclesObserved(r, [{ outcome: '1', agreed: null }], now), ['funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'settled']],
     ['broadcast a refund', (r) => closingBroadcast(r, { ...cetPart, closingTxid: 'ff'.repeat(32), closingKind: 'refund', broadcastBy: 'coordinator' }, now),
       ['funding-broadcast', 'confirmed', 'attested', 'cet-broadcast']],
     ['confirm the closing', (r) => closingConfirmed(r, { height: 1, hash: 'h' }, now), ['cet-broadcast']],
@@ -185,6 +187,26 @@ describe('LevelDB store', () => {
       await store.commit(path[i - 1]![1], path[i]![1], messages);
       await expect(JSON.stringify(await dump(store), null, 2)).toMatchFileSnapshot(`./golden/coordinator-store-${path[i]![0]}.json`);
     }
+    await store.close();
+  });
+
+  it('stores a settled 2-of-3 contract with each oracle\'s outcome and agreement (issue 11; older records have neither field)', async () => {
+    const store = await ContractStore.open(tempDir());
+    const oracles = ['a', 'b', 'c'].map((x, i) => ({ url: `http://127.0.0.1:900${i}`, eventId: 'hashpower-delivery/1000-1100/100ths/x', publicKey: x.repeat(64) }));
+    let t = T0;
+    const offered = createOffer({ ...newOffer(), oracles, oracleThreshold: 2 }, t);
+    const confirmed = fundingConfirmed(fundContract(signContract(acceptOffer(offered, acceptPart, (t += 1000)), 'cHNidP8BAAoCAAAAAAAAAAAAAQ==', (t += 1000)),
+      'cHNidP8BAAoCAAAAAAAAAAAAAg==', '0200000001' + 'ab'.repeat(30), (t += 1000)), { height: 1010, hash: '0f'.repeat(32) }, (t += 1000));
+    const seen = oraclesObserved(confirmed, [{ outcome: '9600', agreed: null }, { outcome: null, agreed: null }, { outcome: '0', agreed: null }], (t += 1000));
+    expect(seen.state).toBe('confirmed');
+    const attested = cetCompleted(seen, cetPart, (t += 1000), [{ outcome: '9600', agreed: true }, { outcome: '9600', agreed: true }, { outcome: '0', agreed: false }]);
+    const settled = closingConfirmed(closingBroadcast(attested, { ...cetPart, closingKind: 'cet', broadcastBy: 'coordinator' }, (t += 1000)), { height: 1101, hash: '1f'.repeat(32) }, (t += 1000));
+    expect(settled.oracleOutcomes).toEqual([{ outcome: '9600', agreed: true }, { outcome: '9600', agreed: true }, { outcome: '0', agreed: false }]);
+    expect(() => cetCompleted(seen, cetPart, t, [{ outcome: '9600', agreed: true }])).toThrow(RangeError);
+    await store.create(offered, Uint8Array.from([0xa7, 0x1a, 0x01]));
+    await store.commit(offered, settled, { accept: Uint8Array.from([0xa7, 0x1c]), sign: Uint8Array.from([0xa7, 0x1e]) });
+    await expect(JSON.stringify(await dump(store), null, 2)).toMatchFileSnapshot('./golden/coordinator-store-settled-2-of-3.json');
+    expect(await store.get(ID)).toEqual(settled);
     await store.close();
   });
 

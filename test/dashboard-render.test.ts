@@ -13,6 +13,8 @@ import { payoutAt } from '../protocol/numeric/index.js';
 import { hashpowerSale, hashpriceForward, type TemplateResult } from '../protocol/templates/index.js';
 import { createOffer, type ContractRecord } from '../src/coordinator/lifecycle.js';
 import { publicRecord } from '../src/coordinator/privacy.js';
+import { contractView } from '../src/coordinator/service.js';
+import type { PublicContract } from '../src/api/coordinator.js';
 import { summarizeTerms, type OfferTerms } from '../protocol/terms/index.js';
 import { autoXMax, chartCaption, contractCurve, curveJson, escapeHtml, html, niceStep, renderPayoutChart, stepAt, ticks, trustedHtml, type PayoutStep } from '../src/dashboard/index.js';
 import { formatShortTime, formatTime, groupDigits, shortHex, tickLabel } from '../src/dashboard/format.js';
@@ -276,6 +278,11 @@ function evilRecord(): ContractRecord {
   return { ...rec, history: [...rec.history, { state: 'offered', at: Date.UTC(2025, 5, 1, 1), note: EVIL }] };
 }
 
+/** A record as the coordinator serves it (service.ts `contractView`: oracles with what they attested). */
+function view(rec: ContractRecord): PublicContract {
+  return contractView(rec) as unknown as PublicContract;
+}
+
 function expectInert(page: string): void {
   expect(page).not.toContain('<script');
   expect(page).not.toContain('<img');
@@ -285,7 +292,7 @@ function expectInert(page: string): void {
 }
 
 describe('pages show outside data as text', () => {
-  const rec = evilRecord();
+  const rec = view(evilRecord());
   const curve = contractCurve(saleTemplate(EVIL));
 
   it('the offer book, the contracts list and a contract page', () => {
@@ -293,7 +300,7 @@ describe('pages show outside data as text', () => {
     expectInert(contractsPage({ records: [rec], state: null, next: null }, { ...ctx, network: EVIL }));
     const page = contractPage({
       rec, curve, curveError: null, attested: 6000n, attestedSource: 'oracle',
-      oracles: [{ eventId: EVIL, url: EVIL, publicKey: '33'.repeat(32), index: 0, event: { ok: false, status: 500, error: EVIL } }],
+      oracles: [{ eventId: EVIL, url: EVIL, publicKey: '33'.repeat(32), attested: true, outcome: EVIL, agreed: false, index: 0, event: { ok: false, status: 500, error: EVIL } }],
     }, ctx);
     expectInert(page);
     // the event link's id is URL-encoded, the chart is there with its marker
@@ -310,14 +317,67 @@ describe('pages show outside data as text', () => {
       accepter: { identityPubkey: ACCEPTER, fundingPubkey: `03${'55'.repeat(32)}`, payoutSpk: '0014751e76e8199196d454941c45d1b3a323f1433bd6' },
       fundingPsbt: 'cHNidP8BAAo=', closeProposal: { offerPayout: '1', acceptPayout: '2', psbt: 'x', offerSignature: null, acceptSignature: null, proposedAt: 0 },
     } as unknown as ContractRecord;
-    const full = contractPage({ rec: accepted, curve, curveError: null, attested: null, attestedSource: null, oracles: [] }, ctx);
+    const full = contractPage({ rec: view(accepted), curve, curveError: null, attested: null, attestedSource: null, oracles: [] }, ctx);
     expect(full).toContain(ACCEPTER);
-    const page = contractPage({ rec: publicRecord(accepted), curve, curveError: null, attested: null, attestedSource: null, oracles: [] }, ctx);
+    const page = contractPage({ rec: view(publicRecord(accepted)), curve, curveError: null, attested: null, attestedSource: null, oracles: [] }, ctx);
     expect(page).not.toContain(ACCEPTER);
     expect(page).not.toContain('55'.repeat(32));
     expect(page).not.toContain('Close proposed');
     expect(page).not.toContain('/messages');
     expect(page).toContain('Shown only to the parties');
+  });
+
+  it('a contract on a 2-of-3 oracle set: one row per oracle, agreement shown, a dissenting oracle flagged', () => {
+    const urls = ['http://127.0.0.1:7001', 'http://127.0.0.1:7002', `http://127.0.0.1:7003/${EVIL}`];
+    const base = evilRecord();
+    const settled = view({
+      ...base, state: 'settled', closingKind: 'cet', closingTxid: '88'.repeat(32), outcome: '9600', broadcastBy: 'coordinator', payouts: { offer: '600000', accept: '0' },
+      oracles: urls.map((url, i) => ({ url, publicKey: String(i + 1).repeat(64), eventId: EVIL })),
+      oracleThreshold: 2,
+      oracleOutcomes: [{ outcome: '9600', agreed: true }, { outcome: '9600', agreed: true }, { outcome: EVIL, agreed: false }],
+    } as unknown as ContractRecord);
+    const oracles = settled.oracles.map((o, i) => ({ ...o, index: i, event: { ok: true as const, value: { eventId: o.eventId, state: 'attested', attested: { outcome: o.outcome ?? '' } } } }));
+    const page = contractPage({ rec: settled, curve, curveError: null, attested: 9600n, attestedSource: 'contract', oracles }, ctx);
+    expectInert(page);
+    expect(page).toContain('<h2>Oracles: 2 of 3</h2>');
+    expect(page).toContain('Any 2 of these 3 oracles attesting one outcome settle the contract');
+    expect((page.match(/data-agreed="true">agreed</g) ?? []).length).toBe(2);
+    // the dissenter's row is marked, its badge says DISSENT, and the section warns above the table
+    const dissentRow = /<tr class="dissent" data-oracle="([^"]*)">(.*?)<\/tr>/s.exec(page);
+    expect(dissentRow?.[1]).toBe(escapeHtml(urls[2]!));
+    expect(dissentRow?.[2]).toContain('<span class="badge failed" data-agreed="false">DISSENT</span>');
+    expect(page).toContain('1 oracle attested another outcome than the ones that settled');
+    // the contracts list says "2 of 3" and flags the dissent too
+    const list = contractsPage({ records: [settled], state: null, next: null }, ctx);
+    expect(list).toContain('2 of 3 <span class="badge failed" data-dissent="1">1 dissent</span>');
+    expect(offerBookPage({ offers: [view({ ...base, oracles: settled.oracles, oracleThreshold: 2 } as unknown as ContractRecord)], next: null, recent: [] }, ctx)).toContain('(2 of 3)');
+  });
+
+  it('an oracle set before settlement: attested or not, every agreement pending; one silent after settlement "did not attest"', () => {
+    const base = evilRecord();
+    const oracleRefs = ['http://127.0.0.1:7001', 'http://127.0.0.1:7002'].map((url, i) => ({ url, publicKey: String(i + 1).repeat(64), eventId: 'e' }));
+    const waiting = view({ ...base, state: 'confirmed', oracles: oracleRefs, oracleThreshold: 2, oracleOutcomes: [{ outcome: '100', agreed: null }, { outcome: null, agreed: null }] } as unknown as ContractRecord);
+    const rows = (rec: PublicContract) => rec.oracles.map((o, i) => ({ ...o, index: i, event: null }));
+    const before = contractPage({ rec: waiting, curve, curveError: null, attested: null, attestedSource: null, oracles: rows(waiting) }, ctx);
+    expect((before.match(/data-agreed="pending">pending</g) ?? []).length).toBe(2);
+    expect(before).toContain('outcome <strong>100</strong>');
+    expect(before).toContain('<span class="note">not attested</span>');
+    expect(before).not.toContain('DISSENT');
+    const settled = view({
+      ...base, state: 'settled', closingKind: 'cet', closingTxid: '88'.repeat(32), outcome: '100', broadcastBy: 'coordinator',
+      oracles: [...oracleRefs, { ...oracleRefs[0]!, url: 'http://127.0.0.1:7003', publicKey: '33'.repeat(32) }], oracleThreshold: 2,
+      oracleOutcomes: [{ outcome: '100', agreed: true }, { outcome: '100', agreed: true }, { outcome: null, agreed: null }],
+    } as unknown as ContractRecord);
+    const after = contractPage({ rec: settled, curve, curveError: null, attested: 100n, attestedSource: 'contract', oracles: rows(settled) }, ctx);
+    expect(after).toContain('data-agreed="pending">did not attest<');
+  });
+
+  it('a single-oracle record from before oracle sets: its oracle agreed when the coordinator completed the CET from it', () => {
+    const old = view({ ...evilRecord(), state: 'settled', closingKind: 'cet', closingTxid: '88'.repeat(32), outcome: '9600', broadcastBy: 'coordinator' } as unknown as ContractRecord);
+    expect(old.oracles).toEqual([{ url: `http://127.0.0.1:1/${EVIL}`, publicKey: '33'.repeat(32), eventId: EVIL, attested: true, outcome: '9600', agreed: true }]);
+    expect(old.oracleThreshold).toBe(1);
+    const byParty = view({ ...evilRecord(), state: 'settled', closingKind: 'cet', closingTxid: '88'.repeat(32), outcome: null, broadcastBy: 'other' } as unknown as ContractRecord);
+    expect(byParty.oracles[0]).toMatchObject({ attested: false, outcome: null, agreed: null });
   });
 
   it('an oracle event page with its evidence', () => {

@@ -54,6 +54,23 @@ export interface TermsSummaryView {
 }
 
 /**
+ * One oracle of a contract's set (issue 11) with what it attested, as the
+ * coordinator's watcher saw it: `agreed` is true when its attestation opens
+ * the outcome of the set that completed the CET, false when it attested
+ * another outcome (a dissenting oracle), null before settlement or when it
+ * has not attested.
+ */
+export interface OracleView {
+  url: string;
+  publicKey: string;
+  eventId: string;
+  attested: boolean;
+  /** The attested outcome (decimal, the oracle's statement), null while not attested. */
+  outcome: string | null;
+  agreed: boolean | null;
+}
+
+/**
  * A contract as the public sees it (privacy.ts): an open offer whole, past
  * `offered` the summary and the chain facts (`public: true`). Amounts are
  * decimal strings, times Unix ms, heights numbers.
@@ -73,7 +90,10 @@ export interface PublicContract {
   totalCollateral: string;
   cets: number;
   adaptorSignatures: number;
-  oracles: { url: string; eventId: string; publicKey: string }[];
+  /** Every oracle of the contract, in the offer's announcement order. */
+  oracles: OracleView[];
+  /** How many of `oracles` must attest the same outcome (1 for a single-oracle contract). */
+  oracleThreshold?: number;
   cetLocktime: number;
   refundLocktime: number;
   fundingTxid?: string;
@@ -191,6 +211,16 @@ export const offerViewSchema = z.object({
 }).loose();
 export type OfferView = z.output<typeof offerViewSchema>;
 
+/** One `OracleView` of a contract view (issue 11); a coordinator from before oracle sets serves only url, publicKey and eventId. */
+export const oracleViewSchema = z.object({
+  url: z.string(),
+  publicKey: z.string(),
+  eventId: z.string(),
+  attested: z.boolean().optional(),
+  outcome: z.string().nullable().optional(),
+  agreed: z.boolean().nullable().optional(),
+}).loose();
+
 /** `ContractView` (`GET /v1/contracts/:id` and every contract step's answer), the fields clients read. */
 export const contractViewSchema = z.object({
   id: z.string(),
@@ -202,6 +232,9 @@ export const contractViewSchema = z.object({
   closingTxid: z.string().nullable().optional(),
   confirmations: z.number().nullable().optional(),
   history: z.array(z.object({ state: z.string() }).loose()).optional(),
+  /** Absent from coordinators before oracle sets. */
+  oracles: z.array(oracleViewSchema).optional(),
+  oracleThreshold: z.number().int().optional(),
 }).loose();
 export type ContractView = z.output<typeof contractViewSchema>;
 

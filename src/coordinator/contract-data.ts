@@ -10,7 +10,7 @@
 import type { ContractSetup } from '../../protocol/contract/index.js';
 import { setupContract } from '../../protocol/contract/index.js';
 import type { HashProfile } from '../../protocol/crypto/index.js';
-import type { AcceptDlc, OfferDlc, SignDlc } from '../../protocol/messages/index.js';
+import type { AcceptDlc, OfferDlc, OracleInfo, SignDlc } from '../../protocol/messages/index.js';
 import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc } from '../../protocol/messages/index.js';
 import type { TemplateResult } from '../../protocol/templates/index.js';
 import type { ClosingContext, FundingTransaction } from '../../protocol/tx/index.js';
@@ -27,7 +27,8 @@ export interface ContractMessages {
   template: TemplateResult;
 }
 
-function oracleInfoOf(offer: OfferDlc) {
+/** The oracle info of a stored (single-contract) offer. @throws {TypeError} for a disjoint contract info. */
+export function oracleInfoOf(offer: OfferDlc): OracleInfo {
   const ci = offer.contractInfo;
   if (!('singleContractInfo' in ci)) throw new TypeError('stored offers are single contracts');
   return ci.singleContractInfo.contractInfo.oracleInfo;

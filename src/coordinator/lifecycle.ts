@@ -26,7 +26,7 @@
  * unix ms) or do I/O.
  */
 import type { OfferTerms, TermsSummary } from '../../protocol/terms/index.js';
-import { CONTRACT_STATES, type ClosingKind, type ContractState, type HistoryEntry } from '../api/coordinator.js';
+import { CONTRACT_STATES, type ClosingKind, type ContractState, type HistoryEntry, type OracleView } from '../api/coordinator.js';
 import { CoordinatorError } from './errors.js';
 
 /** Storage format version of a record. Bump on any change of shape (the golden snapshots fail first). */
@@ -52,6 +52,19 @@ export interface OracleRef {
   publicKey: string;
 }
 
+/**
+ * What one oracle of a contract's set said, as the watcher last saw it (the
+ * entry at index i is `oracles[i]`'s): its attested outcome (decimal, the
+ * oracle's own statement) or null while it has not attested or could not be
+ * reached; `agreed` once a CET was completed: true when its attestation opens
+ * the same outcome as the set that completed the CET, false when it attested
+ * another one (a dissenting oracle), null before that or when it never attested.
+ */
+export interface OracleOutcome {
+  outcome: string | null;
+  agreed: boolean | null;
+}
+
 /** Fields every record has from the offer on. */
 export interface OfferPart {
   v: number;
@@ -74,6 +87,14 @@ export interface OfferPart {
   refundLocktime: number;
   /** The offerer's funding inputs `txid:vout` (v2): each backs one pending offer/accept at most. */
   offerOutpoints?: string[];
+  /**
+   * Per oracle of `oracles` (same order), what it attested (issue 11); absent
+   * until the watcher saw a first attestation, and in records from before
+   * oracle sets. Kept here so every later transition carries it.
+   */
+  oracleOutcomes?: OracleOutcome[];
+  /** How many of `oracles` must attest one outcome (issue 11); absent in older records (single oracle: 1). */
+  oracleThreshold?: number;
 }
 
 export interface AcceptPart {
@@ -192,6 +213,8 @@ function pickOffer(rec: OfferPart): OfferPart {
     totalCollateral: rec.totalCollateral, cets: rec.cets, adaptorSignatures: rec.adaptorSignatures, oracles: rec.oracles,
     cetLocktime: rec.cetLocktime, refundLocktime: rec.refundLocktime,
     ...(rec.offerOutpoints === undefined ? {} : { offerOutpoints: rec.offerOutpoints }),
+    ...(rec.oracleOutcomes === undefined ? {} : { oracleOutcomes: rec.oracleOutcomes }),
+    ...(rec.oracleThreshold === undefined ? {} : { oracleThreshold: rec.oracleThreshold }),
   };
 }
 
@@ -270,14 +293,40 @@ export function setCloseProposal(rec: ContractRecord, proposal: CloseProposal | 
 }
 
 /**
- * funding-broadcast | confirmed → attested: the oracle attested and the
- * coordinator completed the CET (not yet broadcast, e.g. before cet_locktime).
- * @throws {CoordinatorError} INVALID_STATE
+ * What the oracles attested so far (no state change): the watcher records
+ * each oracle's outcome as it sees it, before a CET (so a dissent or a silent
+ * oracle shows while the contract waits for its threshold) and after one
+ * (an oracle attesting after the set that settled, agreeing or not).
+ * @throws {CoordinatorError} INVALID_STATE; {RangeError} when `outcomes` does not have one entry per oracle.
  */
-export function cetCompleted(rec: ContractRecord, closing: Omit<ClosingPart, 'closingKind' | 'broadcastBy'>, now: number): Attested {
+export function oraclesObserved<R extends FundingBroadcast | Confirmed | Attested | ClosingBroadcast | Closed>(rec: R, outcomes: readonly OracleOutcome[], now: number): R;
+export function oraclesObserved(rec: ContractRecord, outcomes: readonly OracleOutcome[], now: number): ContractRecord;
+export function oraclesObserved(rec: ContractRecord, outcomes: readonly OracleOutcome[], now: number): ContractRecord {
+  expectState(rec, 'record oracle outcomes of', ['funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'settled']);
+  if (outcomes.length !== rec.oracles.length) throw new RangeError(`${outcomes.length} oracle outcomes for ${rec.oracles.length} oracles`);
+  return { ...rec, oracleOutcomes: [...outcomes], updatedAt: now };
+}
+
+/**
+ * funding-broadcast | confirmed → attested: the oracle(s) attested and the
+ * coordinator completed the CET (not yet broadcast, e.g. before cet_locktime).
+ * `oracleOutcomes`, when given, records each oracle's outcome and agreement
+ * (one entry per oracle).
+ * @throws {CoordinatorError} INVALID_STATE; {RangeError} for a wrong number of oracle outcomes.
+ */
+export function cetCompleted(
+  rec: ContractRecord,
+  closing: Omit<ClosingPart, 'closingKind' | 'broadcastBy'>,
+  now: number,
+  oracleOutcomes?: readonly OracleOutcome[],
+): Attested {
   expectState(rec, 'attest', ['funding-broadcast', 'confirmed']);
+  if (oracleOutcomes !== undefined && oracleOutcomes.length !== rec.oracles.length) {
+    throw new RangeError(`${oracleOutcomes.length} oracle outcomes for ${rec.oracles.length} oracles`);
+  }
   return {
-    ...pickOffer(rec), ...pickAccept(rec), ...pickFunding(rec), ...closing, closingKind: 'cet', broadcastBy: null,
+    ...pickOffer(rec), ...(oracleOutcomes === undefined ? {} : { oracleOutcomes: [...oracleOutcomes] }),
+    ...pickAccept(rec), ...pickFunding(rec), ...closing, closingKind: 'cet', broadcastBy: null,
     state: 'attested', updatedAt: now, history: step(rec, 'attested', now, `outcome ${closing.outcome}, CET ${closing.cetIndex}`),
   };
 }
@@ -375,6 +424,28 @@ export function expireContract(rec: ContractRecord, tip: number, now: number): E
 export function returnToBook(rec: ContractRecord, note: string, now: number): Offered {
   expectState(rec, 'return to the book', ['accepted']);
   return { ...pickOffer(rec), state: 'offered', updatedAt: now, history: step(rec, 'offered', now, note) };
+}
+
+/**
+ * Each oracle of a record with what it attested (API.md `OracleView`): the
+ * stored `oracleOutcomes`; a record from before oracle sets has none, and
+ * there a CET the coordinator completed from its single oracle's attestation
+ * says that oracle attested `outcome` and agreed. Takes a public record
+ * (privacy.ts) too: it reads only public fields.
+ */
+export function oracleViews(rec: ContractRecord): OracleView[] {
+  // The coordinator broadcasting a CET with an outcome means it completed it from that attestation.
+  const legacy = rec.oracleOutcomes === undefined && rec.oracles.length === 1 && 'closingKind' in rec && rec.closingKind === 'cet'
+    && rec.broadcastBy === 'coordinator' && rec.outcome !== null && rec.outcome !== undefined;
+  return rec.oracles.map((o, i) => {
+    const seen: OracleOutcome = rec.oracleOutcomes?.[i] ?? (legacy ? { outcome: (rec as Closed).outcome, agreed: true } : { outcome: null, agreed: null });
+    return { url: o.url, publicKey: o.publicKey, eventId: o.eventId, attested: seen.outcome !== null, outcome: seen.outcome, agreed: seen.agreed };
+  });
+}
+
+/** The record's oracle threshold: stored since oracle sets, 1 for an older single-oracle record, else unknown. */
+export function recordOracleThreshold(rec: ContractRecord): number | undefined {
+  return rec.oracleThreshold ?? (rec.oracles.length === 1 ? 1 : undefined);
 }
 
 /** The party (by identity key) a record names, if any. */

@@ -47,14 +47,15 @@ export interface FetchedAttestation {
   outcome: string;
 }
 
-function unavailable(url: string, what: string, cause?: unknown): CoordinatorError {
-  return new CoordinatorError('ORACLE_UNAVAILABLE', `oracle ${url}: ${what}`, { cause, details: { oracle: url } });
+/** ORACLE_UNAVAILABLE naming the oracle: reason `oracle-unreachable` (no answer) or `oracle-answer` (an answer we cannot use). */
+function unavailable(url: string, what: string, cause?: unknown, reason: 'oracle-unreachable' | 'oracle-answer' = 'oracle-answer'): CoordinatorError {
+  return new CoordinatorError('ORACLE_UNAVAILABLE', `oracle ${url}: ${what}`, { cause, reason, details: { oracle: url } });
 }
 
 /** What went wrong with a request, in the coordinator's words. */
 function failed(url: string, what: string, err: unknown): CoordinatorError {
-  if (!(err instanceof ServiceError)) return unavailable(url, `${what}: ${err instanceof Error ? err.message : String(err)}`, err);
-  if (err.failure === 'timeout' || err.failure === 'unreachable') return unavailable(url, 'unreachable', err);
+  if (!(err instanceof ServiceError)) return unavailable(url, `${what}: ${err instanceof Error ? err.message : String(err)}`, err, 'oracle-unreachable');
+  if (err.failure === 'timeout' || err.failure === 'unreachable') return unavailable(url, 'unreachable', err, 'oracle-unreachable');
   if (err.failure === 'not-json') return unavailable(url, `HTTP ${err.status ?? '?'} with a body that is not JSON`, err);
   return unavailable(url, `${what} answered HTTP ${err.status ?? '?'}`, err);
 }

@@ -6,8 +6,8 @@
  * - once past `offered`, a summary: state and timeline, collaterals, CET
  *   counts, oracle events, and the chain facts as they happen: funding and
  *   closing txids, heights and block hashes, the closing kind, outcome and
- *   payouts, and the accepter's payout script once a closing transaction
- *   exists. These add nothing to what the public already links: the funding
+ *   payouts, each oracle's attested outcome and agreement (issue 11), and the
+ *   accepter's payout script once a closing transaction exists. These add nothing to what the public already links: the funding
  *   transaction spends the published offer's inputs, the closing transaction
  *   spends the funding output, its other output is the accepter's payout, and
  *   the outcome is the oracle's public attestation.
@@ -24,7 +24,7 @@ type Loose = ContractRecord & Record<string, unknown>;
 /** Fields of the offer book plus where the contract is (state, times; history is added whole). */
 const PUBLIC_FIELDS = [
   'id', 'state', 'createdAt', 'updatedAt', 'summary', 'terms', 'offerer', 'offerCollateral', 'acceptCollateral',
-  'totalCollateral', 'cets', 'adaptorSignatures', 'oracles', 'cetLocktime', 'refundLocktime',
+  'totalCollateral', 'cets', 'adaptorSignatures', 'oracles', 'oracleThreshold', 'oracleOutcomes', 'cetLocktime', 'refundLocktime',
 ] as const;
 /** Chain facts, public as soon as the record has them (see the module header). */
 const CHAIN_FIELDS = [

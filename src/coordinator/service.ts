@@ -23,7 +23,7 @@ import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { z } from 'zod';
 import { ReplayGuard } from '../../protocol/auth/index.js';
 import { REFUND_MAX_GRACE_BLOCKS, verifyRefundSignature, type FlowNetwork } from '../../protocol/contract/index.js';
-import type { OracleAnnouncement } from '../../protocol/messages/index.js';
+import type { OracleAnnouncement, OracleInfo } from '../../protocol/messages/index.js';
 import {
   CHAIN_HASHES,
   decodeAcceptDlc,
@@ -50,9 +50,9 @@ import { isChainError } from '../chain/index.js';
 import type { AdaptorEngine } from '../engine/index.js';
 import { verifyContractCets } from '../engine/contract.js';
 import { checkCloseSignature, closePsbt, closeSignatureFromPsbt, signedCloseTransaction, unsignedClose } from '../../protocol/tx/index.js';
-import { coordinatorRequestSchemas, type CoordinatorQueries, type PublicContract } from '../api/coordinator.js';
+import { coordinatorRequestSchemas, type CoordinatorQueries, type OracleView, type PublicContract } from '../api/coordinator.js';
 import type { CoordinatorConfig } from './config.js';
-import { ContractDataCache, fundingOf, type ContractMessages } from './contract-data.js';
+import { ContractDataCache, fundingOf, oracleInfoOf, type ContractMessages } from './contract-data.js';
 import { CoordinatorError } from './errors.js';
 import {
   acceptOffer,
@@ -62,6 +62,8 @@ import {
   closingBroadcast,
   createOffer,
   fundContract,
+  oracleViews,
+  recordOracleThreshold,
   roleOf,
   setCloseProposal,
   signContract,
@@ -113,8 +115,14 @@ type Body<K extends keyof RequestSchemas> = z.output<RequestSchemas[K]>;
 
 /** The JSON view of a record (what GET returns): the record without its storage version. */
 export function contractView(rec: ContractRecord): Record<string, unknown> {
-  const { v: _v, ...rest } = rec;
-  return rest;
+  const { v: _v, oracleOutcomes: _outcomes, ...rest } = rec;
+  return { ...rest, ...oracleFields(rec) };
+}
+
+/** Each oracle with what it attested (API.md `OracleView`), and the threshold where known. */
+function oracleFields(rec: ContractRecord): { oracles: OracleView[]; oracleThreshold?: number } {
+  const threshold = recordOracleThreshold(rec);
+  return { oracles: oracleViews(rec), ...(threshold === undefined ? {} : { oracleThreshold: threshold }) };
 }
 
 /** The offer book's view: the terms and headline numbers. */
@@ -132,7 +140,7 @@ export function offerView(rec: ContractRecord): Record<string, unknown> {
     totalCollateral: rec.totalCollateral,
     cets: rec.cets,
     adaptorSignatures: rec.adaptorSignatures,
-    oracles: rec.oracles,
+    ...oracleFields(rec),
     eventIds: rec.oracles.map((o) => o.eventId),
     cetLocktime: rec.cetLocktime,
     refundLocktime: rec.refundLocktime,
@@ -141,10 +149,20 @@ export function offerView(rec: ContractRecord): Record<string, unknown> {
 
 // ------------------------------------------------------------------ helpers
 
-function announcementsOf(offer: ReturnType<typeof decodeOfferDlc>): OracleAnnouncement[] {
+/** The oracle info of every contract of an offer (one, or a disjoint contract's several). */
+function oracleInfosOf(offer: ReturnType<typeof decodeOfferDlc>): OracleInfo[] {
   const ci = offer.contractInfo;
   const infos = 'singleContractInfo' in ci ? [ci.singleContractInfo.contractInfo] : ci.disjointContractInfo.contractInfos;
-  return infos.flatMap((i) => ('single' in i.oracleInfo ? [i.oracleInfo.single.oracleAnnouncement] : i.oracleInfo.multi.oracleAnnouncements));
+  return infos.map((i) => i.oracleInfo);
+}
+
+function announcementsOf(offer: ReturnType<typeof decodeOfferDlc>): OracleAnnouncement[] {
+  return oracleInfosOf(offer).flatMap((i) => ('single' in i ? [i.single.oracleAnnouncement] : i.multi.oracleAnnouncements));
+}
+
+/** K of a K-of-n oracle info (a single oracle: 1). */
+function thresholdOf(info: OracleInfo): number {
+  return 'multi' in info ? info.multi.threshold : 1;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -284,17 +302,23 @@ export class CoordinatorService {
     }
   }
 
-  /** The allowed oracle that publishes exactly this announcement, and the event parameters it states. */
+  /**
+   * The allowed oracle that publishes exactly this announcement, and the event parameters it states.
+   * @throws {CoordinatorError} ORACLE_MISMATCH `hash-profile` | `event-unknown` | `announcement-differs` |
+   *   `oracle-not-allowed`; ORACLE_UNAVAILABLE (`oracle-unreachable`) when no reachable allowed
+   *   oracle has the key and some could not be asked, naming them (`details.oracles`).
+   */
   async #matchOracle(ann: OracleAnnouncement): Promise<{ ref: OracleRef; params: EventParams | null; event: EventTiming }> {
     const pubkey = toHex(ann.oraclePublicKey);
     const eventId = ann.oracleEvent.eventId;
-    let unreachable: unknown;
+    const unreachable: CoordinatorError[] = [];
     for (const client of this.oracles) {
       let info;
       try {
         info = await client.info();
       } catch (err) {
-        unreachable = err;
+        if (!(err instanceof CoordinatorError)) throw err;
+        unreachable.push(err);
         continue;
       }
       if (info.publicKey !== pubkey) continue;
@@ -314,8 +338,44 @@ export class CoordinatorService {
         event: { window: served.params?.window ?? null, attestHeight: served.attestHeight, attested: served.attested },
       };
     }
-    if (unreachable !== undefined) throw unreachable;
+    if (unreachable.length > 0) {
+      // The key may be one of theirs: the offer cannot be checked now, which is not the offerer's fault.
+      const urls = unreachable.map((e) => String(e.details?.oracle));
+      throw new CoordinatorError('ORACLE_UNAVAILABLE', `no reachable allowed oracle has key ${pubkey}; not answering: ${urls.join(', ')} (${unreachable[0]!.message})`, {
+        reason: 'oracle-unreachable', cause: unreachable[0], details: { oracle: urls[0], oracles: urls },
+      });
+    }
     throw new CoordinatorError('ORACLE_MISMATCH', `oracle key ${pubkey} is not one of this coordinator's oracles`, { reason: 'oracle-not-allowed' });
+  }
+
+  /**
+   * Issue 11: every announcement of an offer's oracle set describes one event.
+   * Our outcomes are recomputed exactly from chain data, so honest oracles
+   * attest the same digits: bounded differences (MultiOracle.md oracle_params)
+   * are refused, as no event kind needs them and they would let a CET open on
+   * outcomes the oracles disagree about.
+   * @throws {CoordinatorError} INVALID_REQUEST `oracle-params`; ORACLE_MISMATCH `event-differs`.
+   */
+  #checkOracleSet(offer: ReturnType<typeof decodeOfferDlc>): void {
+    if (oracleInfosOf(offer).some((info) => 'multi' in info && info.multi.oracleParams !== null)) {
+      throw new CoordinatorError('INVALID_REQUEST', 'bounded oracle differences (oracle_params) are not accepted: every event here is attested exactly', { reason: 'oracle-params' });
+    }
+    const [first, ...rest] = announcementsOf(offer);
+    if (first === undefined) return;
+    // The event descriptor is plain JSON (numbers, strings, booleans): compared as such.
+    const descriptor = JSON.stringify(first.oracleEvent.eventDescriptor);
+    for (const [i, ann] of rest.entries()) {
+      if (ann.oracleEvent.eventId !== first.oracleEvent.eventId) {
+        throw new CoordinatorError('ORACLE_MISMATCH', `announcement ${i + 1} is of event ${ann.oracleEvent.eventId}, announcement 0 of ${first.oracleEvent.eventId}`, {
+          reason: 'event-differs', details: { announcement: i + 1 },
+        });
+      }
+      if (JSON.stringify(ann.oracleEvent.eventDescriptor) !== descriptor) {
+        throw new CoordinatorError('ORACLE_MISMATCH', `announcement ${i + 1} describes event ${ann.oracleEvent.eventId} with other outcomes (digits, base, unit or precision) than announcement 0`, {
+          reason: 'event-differs', details: { announcement: i + 1 },
+        });
+      }
+    }
   }
 
   // ---------------------------------------------------------------- offers
@@ -330,8 +390,10 @@ export class CoordinatorService {
     }
     const bytes = fromHex(body.offer);
     const offer = decodeOfferDlc(bytes);
-    // 1. Protocol.md offer_dlc receiver rules, our chain only.
+    // 1. Protocol.md offer_dlc receiver rules, our chain only (MultiOracle.md: threshold in [1, n], no oracle twice);
+    //    one event across the oracle set, attested exactly (issue 11), refused before any costly step.
     validateOffer(offer, this.#validation());
+    this.#checkOracleSet(offer);
     const limits = this.config.limits;
     checkInputLimits(limits, 'offer', offer.fundingInputs);
     // 2. The contract is the one the human terms describe (and its size within limits).
@@ -343,26 +405,31 @@ export class CoordinatorService {
     if (summary.window !== null && offer.refundLocktime < 500_000_000 && offer.refundLocktime <= summary.window.end) {
       throw new CoordinatorError('TERMS_MISMATCH', `refund_locktime ${offer.refundLocktime} is not after the window end ${summary.window.end}`, { reason: 'refund-before-window-end' });
     }
-    // 3. Oracle.md: every announcement signature, and the announcement is what the oracle publishes.
-    const oracles: OracleRef[] = [];
-    const stated: EventTiming[] = [];
-    for (const ann of announcementsOf(offer)) {
-      verifyAnnouncement(ann, this.config.hashProfile);
-      const { ref, params, event } = await this.#matchOracle(ann);
-      if (params !== null) checkEventAgainstTerms(params, body.terms, ref.eventId);
-      stated.push(event);
-      oracles.push(ref);
+    // 3. Oracle.md: every announcement signature.
+    const anns = announcementsOf(offer);
+    for (const ann of anns) verifyAnnouncement(ann, this.config.hashProfile);
+    // 4. Each announcement is what an allowed oracle publishes (asked in parallel), stating the terms' event.
+    const matched = await Promise.all(anns.map((ann) => this.#matchOracle(ann)));
+    const oracles: OracleRef[] = matched.map((x) => x.ref);
+    const stated: EventTiming[] = matched.map((x) => x.event);
+    for (const { ref, params } of matched) if (params !== null) checkEventAgainstTerms(params, body.terms, ref.eventId);
+    const paramsOf = (x: (typeof matched)[number]): string => JSON.stringify(x.params);
+    const differing = matched.findIndex((x) => x.params !== null && matched[0]!.params !== null && paramsOf(x) !== paramsOf(matched[0]!));
+    if (differing > 0) {
+      throw new CoordinatorError('ORACLE_MISMATCH', `oracle ${oracles[differing]!.url} states other parameters for event ${oracles[differing]!.eventId} than oracle ${oracles[0]!.url}`, {
+        reason: 'event-differs', details: { announcement: differing },
+      });
     }
-    // 4. Nobody contracts on a known outcome, and the terms bound the funding and the refund in time.
+    // 5. Nobody contracts on a known outcome, and the terms bound the funding and the refund in time.
     await this.#checkOfferTiming(body.terms, summary.window, stated, offer.refundLocktime);
-    // 5. The offerer's coins exist now (the funding transaction is test-accepted at fund time).
+    // 6. The offerer's coins exist now (the funding transaction is test-accepted at fund time).
     await this.#checkInputsUnspent('offer', offer.fundingInputs);
     const offerOutpoints = outpointsOf(offer.fundingInputs);
     const id = toHex(offer.temporaryContractId);
     return this.lock.run(id, () => this.lock.run(OUTPOINTS_LOCK, async () => {
-      // 6. Each coin backs one pending offer or accept (issue 9, hole 8).
+      // 7. Each coin backs one pending offer or accept (issue 9, hole 8).
       await this.#checkOutpointsFree('offer', offerOutpoints);
-      // 7. One delivery address, one live window (issue 9, hole 7): no riding on another sale's delivery.
+      // 8. One delivery address, one live window (issue 9, hole 7): no riding on another sale's delivery.
       if (body.terms.template === 'hashpower-sale') await this.#checkDeliveryFree(body.terms.deliveryAddress, body.terms.window);
       const rec = createOffer({
         id,
@@ -375,6 +442,7 @@ export class CoordinatorService {
         cets: template.cetCount.cets,
         adaptorSignatures: template.cetCount.adaptorSignatures,
         oracles,
+        oracleThreshold: thresholdOf(oracleInfoOf(offer)),
         cetLocktime: offer.cetLocktime,
         refundLocktime: offer.refundLocktime,
         offerOutpoints,

@@ -11,10 +11,15 @@
  *    - funding-broadcast: confirmed at the configured depth → confirmed; not
  *      in the mempool nor the chain → rebroadcast (inputs spent elsewhere → failed);
  *    - confirmed: funding block left the chain → funding-broadcast; the
- *      oracle attested → complete the attested CET from the two stored
- *      adaptor signatures (no key) → attested → broadcast; refund locktime
- *      reached with no attestation → signed refund → broadcast;
+ *      contract's oracles are asked in parallel and K of its K-of-n set
+ *      attested one outcome → complete the attested CET from the two stored
+ *      adaptor signatures (no key) → attested → broadcast, recording what
+ *      each oracle attested and whether it agreed; an unreachable, silent,
+ *      invalid or dissenting oracle does not hold the others back; refund
+ *      locktime reached with fewer than K agreeing → signed refund → broadcast;
  *    - attested: broadcast the completed CET (waits while it is non-final);
+ *    - attested | cet-broadcast | settled (a CET): oracles that had not attested
+ *      are still asked; a late agreement or dissent is recorded;
  *    - *-broadcast: confirmed → settled | refunded | closed; missing → rebroadcast;
  *    - settled | refunded | closed: within `reorgWatchDepth`, back to
  *      *-broadcast if the block left the chain.
@@ -25,8 +30,8 @@
  * parties' signatures) and does NOT serve HTTP.
  */
 import { Block, Transaction } from 'bitcoinjs-lib';
-import { completeAttestedCet, type IndexedAttestation } from '../../protocol/contract/index.js';
-import { encodeMessage, toHex } from '../../protocol/messages/index.js';
+import { completeAttestedCet, contractAnnouncements, type IndexedAttestation } from '../../protocol/contract/index.js';
+import { decodeMessage, encodeMessage, fromHex, toHex, verifyAttestation, type OracleAnnouncement, type OracleAttestation } from '../../protocol/messages/index.js';
 import { isDlcError } from '../../protocol/errors.js';
 import { isChainError } from '../chain/index.js';
 import { classifySpend, spendsFunding } from './closing.js';
@@ -40,9 +45,15 @@ import {
   failContract,
   fundingConfirmed,
   fundingReorged,
+  oraclesObserved,
+  type Attested,
+  type Closed,
+  type ClosingBroadcast,
   type ClosingPart,
+  type Confirmed,
   type ContractRecord,
   type ContractState,
+  type OracleOutcome,
 } from './lifecycle.js';
 import { OracleClient } from './oracle-client.js';
 import type { CoordinatorService } from './service.js';
@@ -50,6 +61,33 @@ import type { CoordinatorService } from './service.js';
 const LIVE: readonly ContractState[] = ['funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'refund-broadcast', 'close-broadcast'];
 const CURSOR = 'watcher-cursor';
 const LOCKTIME_THRESHOLD = 500_000_000;
+
+/** What one oracle of a contract answered this poll (watcher `#gatherAttestations`). */
+type Gathered =
+  | { kind: 'attested'; attestation: OracleAttestation; outcome: string }
+  | { kind: 'pending' }
+  | { kind: 'unreachable' }
+  | { kind: 'invalid' };
+
+/**
+ * The outcome an attestation's signed outcomes state, as the contract reads
+ * it: an enum outcome as is; numeric digits (most significant first, a
+ * leading sign when the event is signed) as a decimal integer. The oracle's
+ * JSON `outcome` is not used: only the signed digits select a CET.
+ */
+function attestedOutcome(att: OracleAttestation, ann: OracleAnnouncement): string {
+  const ev = ann.oracleEvent.eventDescriptor;
+  if ('enumEvent' in ev) return att.outcomes[0] ?? '';
+  const { base, isSigned } = ev.digitDecompositionEvent;
+  const digits = isSigned ? att.outcomes.slice(1) : att.outcomes;
+  let v = 0n;
+  for (const d of digits) v = v * BigInt(base) + BigInt(d);
+  return isSigned && att.outcomes[0] === '-' ? `-${v}` : String(v);
+}
+
+function sameDigits(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
 
 interface Cursor {
   height: number;
@@ -234,14 +272,51 @@ export class Watcher {
     switch (rec.state) {
       case 'funding-broadcast': return this.#driveFunding(rec, tip);
       case 'confirmed': return this.#driveConfirmed(rec, tip);
-      case 'attested': return this.#broadcastClosing(rec, 'cet');
+      case 'attested': await this.#broadcastClosing(rec, 'cet'); break;
       case 'cet-broadcast':
       case 'refund-broadcast':
-      case 'close-broadcast': return this.#driveClosing(rec);
+      case 'close-broadcast': await this.#driveClosing(rec); break;
       case 'settled':
       case 'refunded':
-      case 'closed': return this.#watchReorg(rec, tip);
+      case 'closed': await this.#watchReorg(rec, tip); break;
       default: return;
+    }
+    // The step above may have moved the record on: what comes next starts from the stored one.
+    const now = await this.#svc.store.get(id);
+    if (now !== undefined && (now.state === 'attested' || now.state === 'cet-broadcast' || now.state === 'settled')) await this.#lateAttestations(now);
+  }
+
+  /**
+   * After a CET was completed from K agreeing oracles, an oracle that had not
+   * attested yet may still do so, agreeing or dissenting: its outcome is
+   * recorded (the dashboard flags a dissent even when it came late), for as
+   * long as the watcher drives the contract (a settled one: within
+   * `reorgWatchDepth`). Failures are logged, never thrown: settlement is done.
+   */
+  async #lateAttestations(rec: Attested | ClosingBroadcast | Closed): Promise<void> {
+    const outcomes = rec.oracleOutcomes;
+    if (rec.closingKind !== 'cet' || outcomes === undefined || rec.attestation === null || outcomes.every((o) => o.outcome !== null)) return;
+    const now = this.#svc.now();
+    const last = this.#lastAttestationPoll.get(rec.id);
+    if (last !== undefined && now - last < this.#svc.config.watcher.attestationPollIntervalMs) return;
+    this.#lastAttestationPoll.set(rec.id, now);
+    try {
+      // The settling set's attestations were stored (wire hex, comma-separated): the first one's digits are the outcome.
+      const reference = decodeMessage(fromHex(rec.attestation.split(',')[0]!));
+      if (reference.type !== 'oracle_attestation') return;
+      const m = await this.#svc.messagesOf(rec);
+      const gathered = await this.#gatherAttestations(rec, contractAnnouncements(m.offer)[0]!);
+      const next = outcomes.map((o, i): OracleOutcome => {
+        const g = gathered[i]!;
+        if (o.outcome !== null || g.kind !== 'attested') return o;
+        return { outcome: g.outcome, agreed: sameDigits(g.attestation.outcomes, reference.message.outcomes) };
+      });
+      if (next.every((o, i) => o === outcomes[i])) return;
+      await this.#commit(rec, oraclesObserved(rec, next, now), 'late oracle attestation recorded', { outcomes: next.map((o) => o.outcome) });
+      const dissent = next.flatMap((o, i) => (o.agreed === false && outcomes[i]!.agreed !== false ? [rec.oracles[i]!.url] : []));
+      if (dissent.length > 0) this.#svc.log('warn', 'oracle attested another outcome than the set that settled', { id: rec.id, oracles: dissent });
+    } catch (err) {
+      this.#svc.log('warn', 'watcher: late attestation check failed', { id: rec.id, error: errText(err) });
     }
   }
 
@@ -277,65 +352,131 @@ export class Watcher {
     }
   }
 
-  async #driveConfirmed(rec: Extract<ContractRecord, { state: 'confirmed' }>, tip: number): Promise<void> {
+  async #driveConfirmed(rec: Confirmed, tip: number): Promise<void> {
     const { chain } = this.#svc;
     if (!await blockOnActiveChain(chain, rec.fundingHeight, rec.fundingBlockHash, tip)) {
       await this.#commit(rec, fundingReorged(rec, this.#svc.now()), 'funding reorged out');
       return;
     }
+    // The record as it is now: a poll may have recorded what the oracles said (the refund carries it on).
+    let current = rec;
     try {
-      if (await this.#tryAttestation(rec)) return;
+      const r = await this.#tryAttestation(rec);
+      if (r === true) return;
+      current = r;
     } catch (err) {
       // An unreachable or misbehaving oracle must not hold back the refund.
       this.#svc.log('warn', 'watcher: attestation check failed', { id: rec.id, error: errText(err) });
     }
-    await this.#tryRefund(rec, tip);
+    await this.#tryRefund(current, tip);
   }
 
-  /** Polls the oracle(s); on an attestation, completes the CET and broadcasts it. */
-  async #tryAttestation(rec: Extract<ContractRecord, { state: 'confirmed' }>): Promise<boolean> {
+  /**
+   * Polls the contract's oracles, all at once; once the attestations gathered
+   * complete a CET (K agreeing oracles of a K-of-n set open one adaptor slot),
+   * completes it and broadcasts it. What each oracle said is recorded every
+   * time it changes, and at completion whether it agreed.
+   *
+   * One oracle must not hold back the others (issue 11): an unreachable one
+   * (SIGKILLed, timing out) or one whose attestation fails its own
+   * verification (Oracle.md: signatures over the outcome with the announced
+   * nonces) is logged and left out; an honest dissenter's valid attestation
+   * stays in the set, since `findAttestedSlot` only uses a slot whose oracles
+   * all attested its digits, so a slot of the K that agree is found around
+   * it. Subsets are not retried: a slot's match depends only on its own
+   * oracles' attestations, so a smaller set opens no slot a larger one does
+   * not, and with every attestation verified first the slot's secret matches.
+   */
+  async #tryAttestation(rec: Confirmed): Promise<true | Confirmed> {
     const now = this.#svc.now();
     const last = this.#lastAttestationPoll.get(rec.id);
-    if (last !== undefined && now - last < this.#svc.config.watcher.attestationPollIntervalMs) return false;
+    if (last !== undefined && now - last < this.#svc.config.watcher.attestationPollIntervalMs) return rec;
     this.#lastAttestationPoll.set(rec.id, now);
     const m = await this.#svc.messagesOf(rec);
-    const attestations: IndexedAttestation[] = [];
-    const wire: string[] = [];
-    let outcome: string | null = null;
-    for (const [i, ref] of rec.oracles.entries()) {
-      const client = this.#svc.oracles.find((c) => c.url === ref.url) ?? new OracleClient(ref.url);
-      const got = await client.attestation(ref.eventId);
-      if (got === null) continue;
-      // Oracle.md: completeAttestedCet checks it against the announcement the contract was built on.
-      attestations.push({ oracleIndex: i, attestation: got.attestation });
-      wire.push(toHex(encodeMessage({ type: 'oracle_attestation', message: got.attestation })));
-      outcome ??= got.outcome;
-    }
-    if (attestations.length === 0) return false;
+    const announcements = contractAnnouncements(m.offer)[0]!;
+    const gathered = await this.#gatherAttestations(rec, announcements);
+    const observed = rec.oracles.map((_, i): OracleOutcome => {
+      const g = gathered[i]!;
+      // An oracle that cannot be asked now keeps what it said before (an attestation is final).
+      if (g.kind === 'unreachable' || g.kind === 'invalid') return { outcome: rec.oracleOutcomes?.[i]?.outcome ?? null, agreed: null };
+      return { outcome: g.kind === 'attested' ? g.outcome : null, agreed: null };
+    });
+    const attestations: IndexedAttestation[] = gathered.flatMap((g, oracleIndex) => (g.kind === 'attested' ? [{ oracleIndex, attestation: g.attestation }] : []));
+    if (attestations.length === 0) return this.#recordObserved(rec, observed);
     const setup = this.#svc.data.setup(rec.id, m.offer, m.accept!, m.template);
     let cet;
     try {
       cet = completeAttestedCet(setup, attestations, { offer: m.sign!.cetAdaptorSignatures, accept: m.accept!.cetAdaptorSignatures });
     } catch (err) {
-      // Too few oracles of a threshold contract have attested yet (or their secrets open no slot).
+      // Too few oracles of a threshold contract have attested yet, or those that did disagree: next poll.
       if (!isDlcError(err) || (err.reason !== 'no-attested-cet' && err.reason !== 'attestation-secret')) throw err;
-      this.#svc.log('info', 'attestations do not complete a CET yet', { id: rec.id, error: errText(err) });
-      return false;
+      this.#svc.log('info', 'attestations do not complete a CET yet', { id: rec.id, attested: attestations.length, error: errText(err) });
+      return this.#recordObserved(rec, observed);
     }
+    // The oracles whose attestations opened the slot; any other oracle agreed when it attested the same digits.
+    const used = setup.plan.adaptorSlots[cet.slotIndex]!.oracles.map((o) => o.oracleIndex);
+    const reference = gathered[used[0]!] as Extract<Gathered, { kind: 'attested' }>;
+    const outcomes = observed.map((o, i): OracleOutcome => {
+      const g = gathered[i]!;
+      if (used.includes(i)) return { outcome: o.outcome, agreed: true };
+      if (g.kind === 'attested') return { outcome: o.outcome, agreed: sameDigits(g.attestation.outcomes, reference.attestation.outcomes) };
+      return { outcome: o.outcome, agreed: o.outcome === null ? null : o.outcome === reference.outcome };
+    });
+    const wire = used.map((i) => toHex(encodeMessage({ type: 'oracle_attestation', message: (gathered[i] as Extract<Gathered, { kind: 'attested' }>).attestation })));
     const next = cetCompleted(rec, {
       closingTx: cet.tx.toHex(),
       closingTxid: cet.tx.getId(),
       payouts: { offer: String(cet.payouts.offer), accept: String(cet.payouts.accept) },
-      outcome,
+      outcome: reference.outcome,
       cetIndex: cet.cetIndex,
       attestation: wire.join(','),
-    }, now);
-    await this.#commit(rec, next, 'attested: CET completed', { cetIndex: cet.cetIndex, outcome });
+    }, now, outcomes);
+    const dissent = outcomes.flatMap((o, i) => (o.agreed === false ? [rec.oracles[i]!.url] : []));
+    await this.#commit(rec, next, 'attested: CET completed', { cetIndex: cet.cetIndex, outcome: reference.outcome, oracles: used.map((i) => rec.oracles[i]!.url), ...(dissent.length > 0 ? { dissent } : {}) });
+    if (dissent.length > 0) this.#svc.log('warn', 'oracle attested another outcome than the set that settled', { id: rec.id, oracles: dissent });
     await this.#broadcastClosing(next, 'cet');
     return true;
   }
 
-  async #tryRefund(rec: Extract<ContractRecord, { state: 'confirmed' }>, tip: number): Promise<void> {
+  /**
+   * Every oracle of the contract asked in parallel: its verified attestation
+   * (with the outcome its signed digits state), not attested yet, unreachable,
+   * or an attestation that does not verify against the announcement the
+   * contract was built on. The failures are logged, not thrown.
+   */
+  async #gatherAttestations(rec: ContractRecord, announcements: readonly OracleAnnouncement[]): Promise<Gathered[]> {
+    const asked = await Promise.allSettled(rec.oracles.map((ref) => {
+      const client = this.#svc.oracles.find((c) => c.url === ref.url) ?? new OracleClient(ref.url);
+      return client.attestation(ref.eventId);
+    }));
+    return asked.map((r, i): Gathered => {
+      const ref = rec.oracles[i]!;
+      if (r.status === 'rejected') {
+        this.#svc.log('warn', 'watcher: oracle not answering', { id: rec.id, oracle: ref.url, error: errText(r.reason) });
+        return { kind: 'unreachable' };
+      }
+      if (r.value === null) return { kind: 'pending' };
+      const ann = announcements[i]!;
+      try {
+        verifyAttestation(r.value.attestation, ann, this.#svc.config.hashProfile);
+      } catch (err) {
+        this.#svc.log('warn', 'watcher: oracle attestation does not verify; left out', { id: rec.id, oracle: ref.url, error: errText(err) });
+        return { kind: 'invalid' };
+      }
+      return { kind: 'attested', attestation: r.value.attestation, outcome: attestedOutcome(r.value.attestation, ann) };
+    });
+  }
+
+  /** Commits what the oracles said when it changed (no state change); returns the record as stored now. */
+  async #recordObserved(rec: Confirmed, observed: readonly OracleOutcome[]): Promise<Confirmed> {
+    const before = rec.oracleOutcomes ?? rec.oracles.map(() => ({ outcome: null, agreed: null }));
+    if (observed.every((o, i) => o.outcome === before[i]?.outcome)) return rec;
+    const next = oraclesObserved(rec, observed, this.#svc.now());
+    await this.#commit(rec, next, 'oracle attestations seen', { outcomes: observed.map((o) => o.outcome) });
+    return next;
+  }
+
+  async #tryRefund(rec: Confirmed, tip: number): Promise<void> {
     // nLockTime L (a height) is final in block L + 1, which the mempool accepts once the tip is L.
     if (rec.refundLocktime < LOCKTIME_THRESHOLD && tip < rec.refundLocktime) return;
     const m = await this.#svc.messagesOf(rec);

@@ -1,7 +1,7 @@
 /**
  * The dashboard's pages as pure functions from data to HTML: the offer book,
  * the contracts list, one contract (terms, state timeline, transactions,
- * oracle event links, payout chart), the oracle events and one event with its
+ * its oracle set with each oracle's attestation and agreement, payout chart), the oracle events and one event with its
  * evidence, and error pages. Every value from a record, a request or an
  * oracle goes through the escaping `html` template; links are built from
  * `encodeURIComponent`ed parts; the only trusted markup is the chart's SVG.
@@ -11,7 +11,7 @@
  */
 import { address as btcAddress, networks, type Network } from 'bitcoinjs-lib';
 import { fromHex } from '../../protocol/messages/index.js';
-import { CONTRACT_STATES, type ContractState, type PublicContract } from '../api/coordinator.js';
+import { CONTRACT_STATES, type ContractState, type OracleView, type PublicContract } from '../api/coordinator.js';
 import { chartCaption, renderPayoutChart, stepAt } from './chart.js';
 import type { ContractCurve } from './curve.js';
 import { formatSats, formatShortTime, formatTime, groupDigits, shortHex, shortText } from './format.js';
@@ -152,6 +152,7 @@ export interface OfferBookData {
 function offerRow(r: PublicContract): SafeHtml {
   const s = r.summary;
   const event = r.oracles[0]?.eventId ?? '';
+  const set = r.oracles.length > 1 ? html` <span class="note nowrap">(${oracleSetText(r)})</span>` : '';
   return html`<tr data-id="${r.id}">
 <td>${idLink(r.id)}</td>
 <td>${templateName(s.template)}</td>
@@ -160,7 +161,7 @@ function offerRow(r: PublicContract): SafeHtml {
 <td class="num">${priceText(r)}</td>
 <td class="num">${groupDigits(r.offerCollateral)} / ${groupDigits(r.acceptCollateral)}</td>
 <td class="num">${groupDigits(r.cets)}</td>
-<td class="mono nowrap" title="${event}">${shortText(event, 12, 10)}</td>
+<td class="mono nowrap" title="${event}">${shortText(event, 12, 10)}${set}</td>
 <td class="nowrap" title="${formatTime(r.createdAt)}">${formatShortTime(r.createdAt)}</td>
 </tr>`;
 }
@@ -176,16 +177,28 @@ function contractRow(r: PublicContract): SafeHtml {
 <td class="num">${windowText(r.summary.window)}</td>
 <td class="num">${groupDigits(r.totalCollateral)}</td>
 <td class="nowrap">${closing}</td>
+<td class="nowrap">${oracleSetCell(r)}</td>
 <td class="num">${a.outcome ?? '—'}</td>
 <td class="num">${payouts}</td>
 <td class="nowrap" title="${formatTime(r.updatedAt)}">${formatShortTime(r.updatedAt)}</td>
 </tr>`;
 }
 
+/** "K of n" of a contract's oracle set ("1 of 1" for a single oracle; "? of n" when the record does not say). */
+function oracleSetText(r: PublicContract): string {
+  return `${r.oracleThreshold ?? '?'} of ${r.oracles.length}`;
+}
+
+/** The contracts list's oracle cell: the set, flagged when an oracle dissented. */
+function oracleSetCell(r: PublicContract): SafeHtml {
+  const dissent = r.oracles.filter((o) => o.agreed === false).length;
+  return html`${oracleSetText(r)}${dissent > 0 ? html` <span class="badge failed" data-dissent="${dissent}">${dissent} dissent</span>` : ''}`;
+}
+
 function contractsTable(records: readonly PublicContract[]): SafeHtml {
   if (records.length === 0) return html`<p class="empty">No contracts here yet.</p>`;
   return html`<div class="table-wrap"><table class="contracts">
-<thead><tr><th>Contract</th><th>Template</th><th>State</th><th class="num">Blocks</th><th class="num">DLC (sats)</th><th>Closing tx</th><th class="num">Outcome</th><th class="num" title="offerer / accepter">Payouts (sats)</th><th>Updated (UTC)</th></tr></thead>
+<thead><tr><th>Contract</th><th>Template</th><th>State</th><th class="num">Blocks</th><th class="num">DLC (sats)</th><th>Closing tx</th><th title="how many of the contract's oracles must attest one outcome">Oracles</th><th class="num">Outcome</th><th class="num" title="offerer / accepter">Payouts (sats)</th><th>Updated (UTC)</th></tr></thead>
 <tbody>${records.map(contractRow)}</tbody></table></div>`;
 }
 
@@ -223,10 +236,8 @@ export function contractsPage(d: ContractsData, ctx: PageContext): string {
 
 // ------------------------------------------------------------------ one contract
 
-export interface OracleStatus {
-  eventId: string;
-  url: string;
-  publicKey: string;
+/** One oracle of a contract: what the coordinator recorded (`OracleView`) and what the oracle serves now. */
+export interface OracleStatus extends OracleView {
   /** Index of the oracle in the coordinator's config (for the event link), or -1 when no longer configured. */
   index: number;
   event: Fetched<OracleEventView> | null;
@@ -301,21 +312,44 @@ ${cp !== undefined && cp !== null ? html`<dt>Close proposed</dt><dd>offerer ${fo
 <p class="note">Regtest transactions: look them up on your own node (<code>bitcoin-cli getrawtransaction &lt;txid&gt; true</code>).</p></section>`;
 }
 
+/**
+ * The contract's oracle set (issue 11), one row per oracle: who (URL, key),
+ * its announcement (event link and what the oracle serves now), its
+ * attestation, and whether it agreed with the set that settled. A dissenting
+ * oracle is flagged: it attested another outcome than the K that settled,
+ * which is worth a look (a wrong node, a bug, or a lie).
+ */
 function oracleSection(d: ContractPageData): SafeHtml {
+  const rec = d.rec;
+  const settledByCet = rec.closingKind === 'cet';
   const items = d.oracles.map((o) => {
     const link = o.index >= 0 ? html`<a class="mono" href="${paths.oracleEvent(o.index, o.eventId)}">${o.eventId}</a>` : html`<span class="mono">${o.eventId}</span>`;
-    let status: SafeHtml;
-    if (o.event === null) status = html`<span class="note">oracle no longer configured</span>`;
-    else if (!o.event.ok) status = html`<span class="bad">oracle: ${o.event.error}</span>`;
+    let served: SafeHtml;
+    let liveOutcome: string | null = null;
+    if (o.event === null) served = html`<span class="note">oracle no longer configured</span>`;
+    else if (!o.event.ok) served = html`<span class="bad">oracle: ${o.event.error}</span>`;
     else {
       const ev = o.event.value;
-      status = ev.attested !== null && ev.attested !== undefined
-        ? html`${stateBadge('attested')} outcome <strong>${ev.attested.outcome}</strong>${ev.attested.height !== undefined ? ` at height ${groupDigits(ev.attested.height)}` : ''}`
-        : html`<span class="badge progress">${ev.state ?? 'announced'}</span>${ev.attestHeight !== undefined ? ` · attests at height ${groupDigits(ev.attestHeight)}` : ''}`;
+      liveOutcome = ev.attested?.outcome ?? null;
+      served = html`<span class="badge ${ev.state === 'attested' ? 'done' : 'progress'}">${ev.state ?? 'announced'}</span>${ev.attestHeight !== undefined ? ` · attests at height ${groupDigits(ev.attestHeight)}` : ''}`;
     }
-    return html`<tr><td>${link}</td><td>${status}</td><td class="mono" title="${o.publicKey}">${shortHex(o.publicKey, 8)}</td><td class="mono">${o.url}</td></tr>`;
+    const outcome = o.outcome ?? liveOutcome;
+    const attestation = outcome !== null
+      ? html`outcome <strong>${outcome}</strong>${o.outcome === null ? html` <span class="note">(from the oracle now)</span>` : ''}`
+      : html`<span class="note">not attested</span>`;
+    let agreement: SafeHtml;
+    if (o.agreed === true) agreement = html`<span class="badge done" data-agreed="true">agreed</span>`;
+    else if (o.agreed === false) agreement = html`<span class="badge failed" data-agreed="false">DISSENT</span> <span class="bad">attested another outcome than the oracles that settled</span>`;
+    else agreement = html`<span class="badge progress" data-agreed="pending">${settledByCet && outcome === null ? 'did not attest' : 'pending'}</span>`;
+    return html`<tr class="${o.agreed === false ? 'dissent' : ''}" data-oracle="${o.url}"><td><span class="mono">${o.url}</span><br><span class="mono note" title="${o.publicKey}">key ${shortHex(o.publicKey, 8)}</span></td><td>${link}<br>${served}</td><td>${attestation}</td><td>${agreement}</td></tr>`;
   });
-  return html`<section class="card" id="oracle"><h2>Oracle event</h2><div class="table-wrap"><table><thead><tr><th>Event</th><th>Status</th><th>Oracle key</th><th>Oracle</th></tr></thead><tbody>${items}</tbody></table></div></section>`;
+  const dissent = d.oracles.filter((o) => o.agreed === false).length;
+  const title = d.oracles.length > 1 ? `Oracles: ${oracleSetText(rec)}` : 'Oracle';
+  const lead = d.oracles.length > 1
+    ? html`<p class="note">Any ${rec.oracleThreshold ?? '?'} of these ${d.oracles.length} oracles attesting one outcome settle the contract; fewer and it is refunded at the refund locktime.</p>`
+    : '';
+  const warn = dissent > 0 ? html`<p class="bad" role="alert">${dissent} oracle${dissent === 1 ? '' : 's'} attested another outcome than the ones that settled: see DISSENT below.</p>` : '';
+  return html`<section class="card" id="oracle"><h2>${title}</h2>${lead}${warn}<div class="table-wrap"><table class="oracles"><thead><tr><th>Oracle</th><th>Announcement</th><th>Attestation</th><th>Agreement</th></tr></thead><tbody>${items}</tbody></table></div></section>`;
 }
 
 function curveSection(d: ContractPageData): SafeHtml {

@@ -207,19 +207,22 @@ export function dashboardRouter(q: CoordinatorQueries, opts: DashboardOptions = 
       curveOf(rec),
       Promise.all(rec.oracles.map(async (o): Promise<OracleStatus> => {
         const index = proxy.indexOf(o.url);
-        return { eventId: o.eventId, url: o.url, publicKey: o.publicKey, index, event: index < 0 ? null : await proxy.event(index, o.eventId) };
+        return { ...o, index, event: index < 0 ? null : await proxy.event(index, o.eventId) };
       })),
     ]);
     let attested = settledOutcome(rec);
     let attestedSource: 'contract' | 'oracle' | null = attested === null ? null : 'contract';
     if (attested === null) {
+      // Not settled: the outcome most of its oracles attested (one dissenter must not move the marker).
+      const votes = new Map<string, number>();
       for (const o of oracles) {
-        const out = o.event?.ok ? o.event.value.attested?.outcome : undefined;
-        if (out !== undefined && /^\d+$/.test(out)) {
-          attested = BigInt(out);
-          attestedSource = 'oracle';
-          break;
-        }
+        const out = o.outcome ?? (o.event?.ok ? o.event.value.attested?.outcome : undefined);
+        if (out !== undefined && out !== null && /^\d+$/.test(out)) votes.set(out, (votes.get(out) ?? 0) + 1);
+      }
+      const best = [...votes].sort((a, b) => b[1] - a[1])[0];
+      if (best !== undefined) {
+        attested = BigInt(best[0]);
+        attestedSource = 'oracle';
       }
     }
     return {

@@ -81,5 +81,6 @@ td.mono.nowrap, .mono.nowrap { overflow-wrap: normal; }
 details.blocks { margin-top: 14px; }
 details.blocks summary { cursor: pointer; font-weight: 600; margin-bottom: 8px; }
 .empty { color: var(--muted); padding: 12px 0; }
+table.oracles tr.dissent td { background: #fef2f2; }
 footer { max-width: 1180px; margin: 0 auto; padding: 0 24px 32px; color: var(--muted); font-size: 12px; }
 `;

@@ -115,16 +115,19 @@ export async function regtestSale(
   label: string,
   window: { start: number; end: number },
   locktimes?: { cetLocktime: number; refundLocktime: number },
+  /** A K-of-n oracle set instead of `oracle` alone: each announces the same delivery event. */
+  set?: { oracles: readonly RealOracle[]; threshold: number },
 ): Promise<RegtestSale> {
   const offerWallet = await fundDlcWallet(faucet, 'offer', 300_000n);
   const acceptWallet = await fundDlcWallet(faucet, 'accept', 550_000n);
   await mineBlocks(rpc, 1);
   const delivery = TestKey.random();
   const upfront = TestKey.random();
-  const announcement = await oracle.deliveryEvent(window, delivery.address);
+  const announcements = await Promise.all((set?.oracles ?? [oracle]).map((o) => o.deliveryEvent(window, delivery.address)));
   const parties = saleParties({
     label,
-    announcement,
+    announcement: announcements[0]!,
+    ...(set !== undefined ? { oracleInfo: { multi: { threshold: set.threshold, oracleAnnouncements: announcements, oracleParams: null } } } : {}),
     deliveryAddress: delivery.address,
     window,
     offerInputs: [await fundingInputFromNode(rpc, offerWallet.inputs[0]!, 5n)],
