@@ -71,6 +71,12 @@ export interface RunningStack {
   crashed: Promise<string>;
   /** SIGKILLs the coordinator process (tests: crash safety); not reported as a crash. */
   killCoordinator(): Promise<void>;
+  /**
+   * SIGKILLs oracle `index` (tests: a k-of-n set settles without it); not
+   * reported as a crash. It stays down; `state.oracles` still names it.
+   * @throws {RangeError} for an index the stack does not have.
+   */
+  killOracle(index: number): Promise<void>;
   /** Starts the coordinator process again on the same data and port; updates the state file. */
   restartCoordinator(): Promise<ServiceProcess>;
   /** Stops everything (coordinator, oracles, node) and removes the state file. Idempotent. */
@@ -262,7 +268,7 @@ export async function startStack(config: StackConfig, options: StartStackOptions
     const watch = (s: ServiceProcess): void => {
       void s.exited.then((e) => {
         if (!stopping && !expectedExits.has(s.pid) && (s.kind === 'oracle' ? oracles.includes(s) : s === c)) {
-          reportCrash(`${s.kind} (pid ${s.pid}) exited (${e.signal ?? `code ${e.code}`}); last log lines:\n${logTail(s)}`);
+          reportCrash(`${s.kind} ${s.url} (pid ${s.pid}) exited (${e.signal ?? `code ${e.code}`}); last log lines:\n${logTail(s)}`);
         }
       });
     };
@@ -294,6 +300,12 @@ export async function startStack(config: StackConfig, options: StartStackOptions
       async killCoordinator() {
         expectedExits.add(c.pid);
         await c.kill();
+      },
+      async killOracle(index) {
+        const o = oracles[index];
+        if (o === undefined) throw new RangeError(`the stack runs ${oracles.length} oracle(s), no index ${index}`);
+        expectedExits.add(o.pid);
+        await o.kill();
       },
       async restartCoordinator() {
         expectedExits.add(c.pid);

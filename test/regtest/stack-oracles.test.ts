@@ -6,7 +6,9 @@
  * (same ids: same parameters), at the precision that fits the 1 PH/s
  * simulated network (protocol/events `fittingHashpricePrecision`), so a
  * `hashdlc offer hashprice-forward --window ...` right after `npm start`
- * finds its event at every oracle of the set.
+ * finds its event at every oracle of the set. A test may SIGKILL one oracle
+ * (`killOracle`): the other two keep answering and the stack does not
+ * report it as a crash.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OracleClient } from '../../src/api/index.js';
@@ -67,5 +69,14 @@ describe('the stack runs three oracles', () => {
       expect(sets[1]!.get(id)).toEqual(params);
       expect(sets[2]!.get(id)).toEqual(params);
     }
+  });
+
+  it('killOracle: one oracle down, the others answer, and it is not reported as a crash', async () => {
+    await w.stack.killOracle(2);
+    expect(w.stack.oracles[2]!.running()).toBe(false);
+    for (const url of w.oracleUrls.slice(0, 2)) expect((await new OracleClient(url).infoKey()).publicKey).toMatch(/^[0-9a-f]{64}$/);
+    // The crash watcher saw the exit before killOracle resolved (its handler was registered first).
+    expect(await Promise.race([w.stack.crashed, Promise.resolve('not reported')])).toBe('not reported');
+    await expect(w.stack.killOracle(3)).rejects.toThrow(RangeError);
   });
 });
