@@ -1,6 +1,6 @@
 /**
  * src/stack: the local stack behind `npm start` and `npm run demo` (regtest
- * node, oracle and coordinator processes, demo wallets, state file), the
+ * node, oracle (three by default) and coordinator processes, demo wallets, state file), the
  * demo story, and the plumbing the scenario suite shares with it (library
  * participants, contract observation). One entry, explicit named exports.
  *

@@ -9,7 +9,7 @@
  *   <dir>/coordinator/        the coordinator's LevelDB (src/coordinator/)
  *   <dir>/wallets/miner/      the demo miner's wallet (src/wallet: seed.json 0600)
  *   <dir>/wallets/buyer/      the demo buyer's wallet
- *   <dir>/secrets.json        0600: the pool key (mines, and funds the demo wallets), the oracle operator token
+ *   <dir>/secrets.json        0600: the pool key (mines, and funds the demo wallets), the oracles' operator token (one for all)
  *   <dir>/chain.json          which node made the chain and its block 1: a restart refuses another chain
  *   <dir>/oracle.json         0600: the first oracle's config file (has the node's RPC password);
  *                             oracle-2.json, ... the others'

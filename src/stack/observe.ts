@@ -1,7 +1,8 @@
 /**
  * Watching a contract from the outside, as the demo and the scenario suite
- * do: the coordinator's view (polled until a state), the oracle's
- * attestation (polled until served), what a closing transaction actually
+ * do: the coordinator's view (polled until a state), the oracles'
+ * attestations (polled until K of an offer's set serve one; the set read
+ * from the offer itself, `offerOracleSet`), what a closing transaction actually
  * paid on chain to each party's payout script, and what the contract's
  * payout curve says each party should get at an outcome. Services are read
  * through their one client (src/api).
