@@ -99,7 +99,7 @@ describe('npm run demo', () => {
     expect(r.out).toContain('OK: the payouts on chain equal the payout curve at the attested outcome');
   }, 240_000);
 
-  it.each(['forward', 'call'] as const)('--template %s: a hashprice %s on the window the stack\'s oracles announced settles on the curve', async (template) => {
+  it.each(['forward', 'call'] as const)('--template %s: a hashprice contract on the window the stack\'s oracles announced settles on the curve', async (template) => {
     world ??= await startWorld({ oracles: 3 });
     const r = await demo(world.stack.layout.dir, ['--template', template]);
     expect(r.code, `${r.out}\n${r.err}`).toBe(0);
