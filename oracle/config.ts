@@ -27,6 +27,7 @@ import { networks, type Network } from 'bitcoinjs-lib';
 import { z } from 'zod';
 import type { RpcConfig } from '../src/chain/index.js';
 import { difficultyFromDecimal } from '../protocol/hashpower/index.js';
+import { MAX_EVENT_PRECISION } from '../protocol/events/index.js';
 import { OracleError } from './errors.js';
 
 /** Networks the oracle can run on, and the `chain` name getblockchaininfo reports for each. */
@@ -147,11 +148,17 @@ const configSchema = z
         /** Announce a hashprice event for every aligned window of this many blocks (null: none). */
         hashpriceEveryBlocks: int.min(1).max(1_000_000).nullable().default(null),
         hashpriceNbDigits: int.min(1).max(64).default(20),
+        /**
+         * Precision of the scheduled events (outcome = floor(value / 10^p)), or
+         * 'fit' (regtest with a simulated difficulty): per window, the least p at
+         * which its value fits the digits (protocol/events `fittingHashpricePrecision`).
+         */
+        hashpricePrecision: z.union([int.min(0).max(MAX_EVENT_PRECISION), z.literal('fit')]).default(0),
         /** How many windows ahead of the tip are announced. */
         hashpriceAheadWindows: int.min(1).max(100).default(1),
       })
       .strict()
-      .default({ hashpriceEveryBlocks: null, hashpriceNbDigits: 20, hashpriceAheadWindows: 1 }),
+      .default({ hashpriceEveryBlocks: null, hashpriceNbDigits: 20, hashpricePrecision: 0, hashpriceAheadWindows: 1 }),
     limits: limitsSchema.default(limitsSchema.parse({})),
     /** Test only (from HASHDLC_ORACLE_DANGER_TEST_CRASH_AT): SIGKILL at this step. */
     dangerTestCrashAt: z.enum(CRASH_STEPS).optional(),
@@ -187,6 +194,11 @@ export function parseConfig(input: unknown): OracleConfig {
   if (c.simulatedDifficulty !== undefined && c.network !== 'regtest') {
     throw new OracleError('CONFIG_INVALID', `simulatedDifficulty is a regtest-only setting; this oracle runs on ${c.network}`, {
       reason: 'simulated-difficulty-not-regtest',
+    });
+  }
+  if (c.schedule.hashpricePrecision === 'fit' && c.simulatedDifficulty === undefined) {
+    throw new OracleError('CONFIG_INVALID', "schedule.hashpricePrecision 'fit' needs a simulatedDifficulty (the network size it fits)", {
+      reason: 'schedule.hashpricePrecision',
     });
   }
   const confirmations = c.confirmations ?? (c.network === 'regtest' ? 1 : 6);

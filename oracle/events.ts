@@ -47,6 +47,8 @@ import {
   EVENT_UNITS,
   eventDescriptorOf,
   eventIdFor,
+  fittingHashpricePrecision,
+  MAX_EVENT_PRECISION,
   MAX_POOL_PAYOUT_ADDRESSES,
   MAX_THRESHOLDS,
   nonceCount,
@@ -72,6 +74,8 @@ export const eventRequestSchema = z
     poolPayoutAddresses: z.array(addressText).max(MAX_POOL_PAYOUT_ADDRESSES).nullish(),
     hashrateThs: z.union([z.string().regex(/^[1-9]\d{0,14}$/), z.number().int().min(1).max(1e15)]).nullish(),
     nbDigits: z.number().int().min(1).max(64).nullish(),
+    /** Hashprice only: outcome = floor(value / 10^precision) (default 0). */
+    precision: z.number().int().min(0).max(MAX_EVENT_PRECISION).nullish(),
     thresholds: z.array(z.string().regex(/^[1-9]\d{0,19}$/)).min(1).max(MAX_THRESHOLDS).nullish(),
   })
   .strict();
@@ -263,7 +267,7 @@ export class EventService {
     // 5. Descriptor: numeric (digits) or enum (thresholds).
     let descriptor: EventParams['descriptor'];
     if (req.thresholds != null) {
-      if (req.nbDigits != null) throw invalid('descriptor-conflict', 'give nbDigits (numeric) or thresholds (enum), not both');
+      if (req.nbDigits != null || req.precision != null) throw invalid('descriptor-conflict', 'give nbDigits/precision (numeric) or thresholds (enum), not both');
       let outcomes: string[];
       try {
         outcomes = enumLabels(req.thresholds.map(BigInt));
@@ -272,12 +276,16 @@ export class EventService {
       }
       descriptor = { type: 'enum', thresholds: req.thresholds.map((t) => BigInt(t).toString()), outcomes };
     } else {
+      // Only a hashprice value can outgrow its digits at a network's size; the others are exact.
+      if (req.precision != null && req.precision !== 0 && req.kind !== 'hashprice') {
+        throw invalid('precision-not-allowed', `${req.kind} events have precision 0`);
+      }
       descriptor = {
         type: 'numeric',
         base: 2,
         nbDigits: req.nbDigits ?? DEFAULT_NB_DIGITS[req.kind],
         unit: EVENT_UNITS[req.kind],
-        precision: 0,
+        precision: req.precision ?? 0,
       };
     }
     return {
@@ -398,14 +406,18 @@ export class EventService {
    * @throws {ChainError} from the node.
    */
   async schedule(tipHeight: number): Promise<EventRecord[]> {
-    const { hashpriceEveryBlocks: every, hashpriceNbDigits, hashpriceAheadWindows } = this.#config.schedule;
+    const { hashpriceEveryBlocks: every, hashpriceNbDigits, hashpricePrecision, hashpriceAheadWindows } = this.#config.schedule;
     if (every === null) return [];
     const created: EventRecord[] = [];
     const first = Math.floor(tipHeight / every) + 1;
     for (let k = first; k < first + hashpriceAheadWindows; k++) {
       const start = k * every;
       if (start < this.#config.indexStartHeight) continue;
-      const req: EventRequest = { kind: 'hashprice', window: { start, end: start + every }, nbDigits: hashpriceNbDigits };
+      const precision =
+        hashpricePrecision === 'fit'
+          ? fittingHashpricePrecision(start, this.#config.network, this.#config.simulatedDifficulty!, hashpriceNbDigits) // parseConfig: 'fit' has one
+          : hashpricePrecision;
+      const req: EventRequest = { kind: 'hashprice', window: { start, end: start + every }, nbDigits: hashpriceNbDigits, precision };
       // Already inside a step of the service (no address: never a rescan).
       const prepared = await this.#prepare(req, { operator: true, client: 'schedule' });
       if (!('record' in prepared)) throw new TypeError('a hashprice event needs no rescan');

@@ -169,7 +169,11 @@ export async function startOracle(input: OracleConfigInput | OracleConfig, optio
           maxWatchedAddresses: config.limits.maxWatchedAddresses,
           maxBodyBytes: config.limits.maxBodyBytes,
         },
-        schedule: { hashpriceEveryBlocks: config.schedule.hashpriceEveryBlocks, hashpriceNbDigits: config.schedule.hashpriceNbDigits },
+        schedule: {
+          hashpriceEveryBlocks: config.schedule.hashpriceEveryBlocks,
+          hashpriceNbDigits: config.schedule.hashpriceNbDigits,
+          hashpricePrecision: config.schedule.hashpricePrecision,
+        },
         defaults: Object.fromEntries(Object.entries(DEFAULT_NB_DIGITS).map(([k, n]) => [k, { nbDigits: n }])),
         version: 'hashdlc-oracle/1',
       }),

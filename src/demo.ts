@@ -1,6 +1,10 @@
 /**
- * `npm run demo`: a hashpower sale from offer to settlement on the local
- * stack, each step shown as it happens (src/stack/demo.ts tells the story).
+ * `npm run demo`: a contract from offer to settlement on the local stack,
+ * each step shown as it happens (src/stack/demo.ts tells the story): a
+ * hashpower sale by default, a hashprice forward or call with `--template`.
+ * The parties trust every oracle of the stack and take a majority of them
+ * (2 of 3 on a default stack; `--oracles 1` on a stack the demo starts
+ * itself gives the old single oracle).
  * After the miner's offer and the buyer's accept nothing is typed: two
  * `hashdlc agent` child processes (src/stack/demo-agents.ts), one per
  * wallet, sign and fund; they are stopped with SIGTERM at the end.
@@ -15,6 +19,7 @@
 import { pathToFileURL } from 'node:url';
 import { BitcoinRpc } from './chain/index.js';
 import {
+  DEMO_TEMPLATES,
   STACK_FLAGS_HELP,
   StackParticipant,
   StackError,
@@ -29,6 +34,7 @@ import {
   runningStackState,
   stackLayout,
   startStack,
+  type DemoTemplate,
   type RunningDemoAgents,
   type RunningStack,
   type StackState,
@@ -43,17 +49,20 @@ const USAGE = `usage: npm run demo [-- options]      (tsx src/demo.ts [options])
 A miner offers 100 TH/s for a window of blocks and a buyer accepts; from then on
 nothing is typed: the miner's agent signs, the buyer's agent funds ('hashdlc
 agent', one process per wallet). The pool pays the miner's share of every
-coinbase to the buyer's delivery address, the oracle attests, the coordinator
-settles. Uses the stack 'npm start' runs on the data directory, or starts one
-for the demo's length.
+coinbase to the buyer's delivery address, a majority of the stack's oracles
+(2 of 3) attests, the coordinator settles. Uses the stack 'npm start' runs on
+the data directory, or starts one for the demo's length.
 
 options:
-  --delivery PCT             share of the 100 TH/s the pool pays, percent (default 98; try 60 or 0)
-  --window BLOCKS            blocks in the contract's window (default 20)
+  --template sale|forward|call  the contract (default sale): a hashpower sale, or a hashprice
+                             forward / call on the next 10-block window the oracles announced
+  --delivery PCT             sale: share of the 100 TH/s the pool pays, percent (default 98; try 60 or 0)
+  --window BLOCKS            sale: blocks in the contract's window (default 20)
   --no-agents                no agents: the demo types 'hashdlc sign' and 'hashdlc fund' itself
 ${STACK_FLAGS_HELP}`;
 
 const DEMO_FLAGS = {
+  template: { type: 'string' },
   delivery: { type: 'string' },
   window: { type: 'string' },
   'no-agents': { type: 'boolean' },
@@ -78,6 +87,11 @@ export async function main(argv: string[]): Promise<number> {
   const deliveryText = (parsed.values.delivery as string | undefined) ?? '98';
   const windowText = (parsed.values.window as string | undefined) ?? '20';
   const noAgents = parsed.values['no-agents'] === true;
+  const template = (parsed.values.template as string | undefined) ?? 'sale';
+  if (!(DEMO_TEMPLATES as readonly string[]).includes(template)) {
+    process.stderr.write(`hashdlc demo: --template must be one of ${DEMO_TEMPLATES.join(', ')}, got '${template}'\n`);
+    return 2;
+  }
   const deliveryPercent = Number(deliveryText);
   const windowBlocks = Number(windowText);
   if (!/^\d+(\.\d+)?$/.test(deliveryText) || deliveryPercent > 1000) {
@@ -105,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     let state: StackState | undefined = runningStackState(layout.dir);
-    if (state !== undefined && !((await answers(state.coordinator.url)) && (await answers(state.oracle.url)))) {
+    if (state !== undefined && !((await answers(state.coordinator.url)) && (await Promise.all(state.oracles.map((o) => answers(o.url)))).every(Boolean))) {
       throw new StackError('STACK_SERVICE', `the stack on ${layout.dir} (pid ${state.pid}) does not answer; stop it, or use another --data-dir`);
     }
     if (state === undefined) {
@@ -122,7 +136,14 @@ export async function main(argv: string[]): Promise<number> {
     const miner = openOrCreateWallet(state.wallets.miner).wallet;
     const buyer = openOrCreateWallet(state.wallets.buyer).wallet;
     await ensureWalletFunds(rpc, TestKey.fromHex(secrets.poolKeyHex), [miner, buyer]);
-    const services = { rpc: state.node.rpc, coordinator: state.coordinator.url, oracles: [state.oracle.url], oraclePubkeys: [state.oracle.publicKey] };
+    // Every oracle of the stack, keys pinned, a majority of them (2 of 3) for the offer and at least that to accept.
+    const services = {
+      rpc: state.node.rpc,
+      coordinator: state.coordinator.url,
+      oracles: state.oracles.map((o) => o.url),
+      oraclePubkeys: state.oracles.map((o) => o.publicKey),
+      oracleThreshold: Math.floor(state.oracles.length / 2) + 1,
+    };
     const minerP = new StackParticipant('miner', state.wallets.miner, services);
     const buyerP = new StackParticipant('buyer', state.wallets.buyer, services);
     if (!noAgents) agents = demoAgents(minerP, buyerP);
@@ -130,13 +151,13 @@ export async function main(argv: string[]): Promise<number> {
       {
         rpc,
         coordinatorUrl: state.coordinator.url,
-        oracleUrl: state.oracle.url,
-        simulatedDifficulty: state.oracle.simulatedDifficulty,
+        oracles: state.oracles.map((o) => ({ url: o.url, publicKey: o.publicKey })),
+        simulatedDifficulty: state.oracles[0]!.simulatedDifficulty,
         miner: minerP,
         buyer: buyerP,
         ...(agents === undefined ? {} : { agents }),
       },
-      { deliveryPercent, windowBlocks },
+      { template: template as DemoTemplate, deliveryPercent, windowBlocks },
       out,
     );
     if (agents !== undefined) {
@@ -144,7 +165,7 @@ export async function main(argv: string[]): Promise<number> {
       agents = undefined;
       out('the agents are stopped (SIGTERM; both exited 0)');
     }
-    out(`demo finished in ${(result.ms / 1000).toFixed(1)} s (${noAgents ? 'without agents: sign and fund typed' : 'with agents'})`);
+    out(`demo (${result.template}, ${result.oracleSet.threshold} of ${result.oracleSet.oracles.length} oracles) finished in ${(result.ms / 1000).toFixed(1)} s (${noAgents ? 'without agents: sign and fund typed' : 'with agents'})`);
     if (state.dashboard !== null) out(`see it in the dashboard: ${state.dashboard}dashboard/contracts/${result.offerId}`);
     return result.ok ? 0 : 1;
   } catch (err) {

@@ -1,25 +1,26 @@
 /**
  * `npm start`: the whole hashdlc stack on one machine, on regtest. Starts the
  * node (bitcoind when available, else the embedded bcoin node; the chain is
- * kept in the data directory), the oracle and the coordinator (child
- * processes; the coordinator serves the web dashboard when it has one),
- * creates and funds a demo miner wallet and a demo buyer wallet, prints one
- * line per service (`node: http://127.0.0.1:PORT`, ...), how to run the
+ * kept in the data directory), the oracles (three by default, `--oracles N`)
+ * and the coordinator (child processes; the coordinator serves the web
+ * dashboard when it has one), creates and funds a demo miner wallet and a
+ * demo buyer wallet, prints one line per service (`node:
+ * http://127.0.0.1:PORT`, one `oracle: URL (key HEX)` per oracle, ...), how to run the
  * demo, the CLI and an agent for each demo wallet, then runs until SIGINT/SIGTERM (Ctrl-C), when it stops every
  * process it started and waits for them. A second Ctrl-C kills at once.
  *
  * The data directory (default ./.data) is reused by the next start: chain,
- * oracle key and index, coordinator contracts, wallets.
+ * oracle keys and indexes, coordinator contracts, wallets.
  *
  * This module does NOT implement the stack (src/stack/stack.ts does).
  */
 import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { STACK_FLAGS_HELP, isStackError, parseStackArgs, startStack, type RunningStack } from './stack/index.js';
+import { STACK_FLAGS_HELP, STACK_HASHPRICE_SCHEDULE, isStackError, parseStackArgs, startStack, type RunningStack } from './stack/index.js';
 
 const USAGE = `usage: npm start [-- options]      (tsx src/start.ts [options])
 
-Starts a regtest node, the oracle, the coordinator (and its dashboard) and two
+Starts a regtest node, the oracles (3 by default), the coordinator (and its dashboard) and two
 funded demo wallets (miner, buyer); prints their URLs; Ctrl-C stops everything.
 
 options:
@@ -36,18 +37,25 @@ export function readyLines(stack: RunningStack, height: number, cwd = process.cw
   rpcUrl.username = s.node.rpc.username;
   rpcUrl.password = s.node.rpc.password;
   const dataArg = rel(s.dataDir) === '.data' ? '' : ` -- --data-dir ${rel(s.dataDir)}`;
+  const n = s.oracles.length;
+  const majority = Math.floor(n / 2) + 1;
+  const difficulty = s.oracles[0]!.simulatedDifficulty;
+  const { hashpriceEveryBlocks: every, hashpriceAheadWindows: ahead } = STACK_HASHPRICE_SCHEDULE;
   return [
     `node: ${s.node.url}`,
-    `oracle: ${s.oracle.url}`,
+    ...s.oracles.map((o) => `oracle: ${o.url} (key ${o.publicKey})`),
     `coordinator: ${s.coordinator.url}`,
     s.dashboard === null ? 'dashboard: not served (this coordinator build has no dashboard)' : `dashboard: ${s.dashboard}`,
     '',
     `hashdlc stack ready in ${(stack.startMs / 1000).toFixed(1)} s (${s.node.kind} node, chain height ${height}); data in ${rel(s.dataDir)} (reused by the next start)`,
-    `oracle public key ${s.oracle.publicKey}, simulated difficulty ${s.oracle.simulatedDifficulty} (a 1 PH/s network: 100 TH/s is 10%)`,
+    n === 1
+      ? `one oracle: every contract trusts it alone; simulated difficulty ${difficulty} (a 1 PH/s network: 100 TH/s is 10%)`
+      : `${n} oracles (own keys, same events): contracts name a ${majority}-of-${n} set; simulated difficulty ${difficulty} (a 1 PH/s network: 100 TH/s is 10%)`,
+    `hashprice events: every oracle announces one per ${every}-block window [${every}k, ${every}k+${every}), the next ${ahead} windows above the tip (hashdlc offer hashprice-forward --window START-END)`,
     '',
     `run the demo (in another terminal):  npm run demo${dataArg}`,
     'or use the CLI as the demo miner or buyer:',
-    `  export HASHDLC_RPC_URL=${rpcUrl.toString()} HASHDLC_ORACLE=${s.oracle.url} HASHDLC_COORDINATOR=${s.coordinator.url}`,
+    `  export HASHDLC_RPC_URL=${rpcUrl.toString()} HASHDLC_ORACLE=${s.oracles.map((o) => o.url).join(',')} HASHDLC_ORACLE_PUBKEY=${s.oracles.map((o) => o.publicKey).join(',')} HASHDLC_COORDINATOR=${s.coordinator.url}`,
     `  npx hashdlc wallet balance --wallet-dir ${rel(s.wallets.miner)}`,
     `  npx hashdlc offers`,
     "or let an agent run each party's side (with the variables above; one terminal each; an agent holds its wallet:",
@@ -112,7 +120,7 @@ export async function main(argv: string[]): Promise<number> {
   const crash = await Promise.race([signalled$.then(() => undefined), stack.crashed]);
   if (crash !== undefined) log(`a service died, stopping the rest: ${crash}`);
   await stack.stop();
-  log('stopped: node, oracle and coordinator are down');
+  log('stopped: node, oracles and coordinator are down');
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   return crash === undefined ? 0 : 1;

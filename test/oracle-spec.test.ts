@@ -19,8 +19,10 @@ import {
   enumLabels,
   eventDescriptorOf,
   eventIdFor,
+  eventParamsSchema,
   eventRules,
   evidenceFromJson,
+  evidenceSpec,
   rewardRuleOf,
   evidenceToJson,
   outcomeDigits,
@@ -89,6 +91,7 @@ describe('event ids', () => {
     ['simulated difficulty', { simulatedDifficulty: null }],
     ['reward rule', { rewardRule: 'full-reward-v0' }],
     ['digits', { descriptor: { type: 'numeric', base: 2, nbDigits: 15, unit: 'bps', precision: 0 } }],
+    ['precision', { descriptor: { type: 'numeric', base: 2, nbDigits: 14, unit: 'bps', precision: 3 } }],
     ['enum', { descriptor: { type: 'enum', thresholds: ['9500'], outcomes: ['<9500', '>=9500'] } }],
   ];
   it.each(changes)('change when the %s changes', (_what, change) => {
@@ -104,6 +107,15 @@ describe('event ids', () => {
     expect(eventDescriptorOf(BASE)).toEqual({ digitDecompositionEvent: { base: 2, isSigned: false, unit: 'bps', precision: 0, nbDigits: 14 } });
     const e = { ...BASE, descriptor: { type: 'enum' as const, thresholds: ['9500'], outcomes: enumLabels([9500n]) } };
     expect(eventDescriptorOf(e)).toEqual({ enumEvent: { outcomes: ['<9500', '>=9500'] } });
+  });
+
+  it('a scaled (hashprice) event states its precision in the descriptor, the evidence spec and the rules', () => {
+    const scaled: EventParams = { ...BASE, descriptor: { type: 'numeric', base: 2, nbDigits: 20, unit: 'sats/PH/day', precision: 6 } };
+    expect(eventDescriptorOf(scaled)).toEqual({ digitDecompositionEvent: { base: 2, isSigned: false, unit: 'sats/PH/day', precision: 6, nbDigits: 20 } });
+    expect(evidenceSpec(scaled)).toEqual({ nbDigits: 20, precision: 6 });
+    expect(eventRules(scaled)[0]).toContain('outcome = floor(value / 10^6)');
+    expect(canonicalParamsJson(scaled)).toContain('"precision":6');
+    expect(eventParamsSchema.parse(JSON.parse(JSON.stringify(scaled))).descriptor).toMatchObject({ precision: 6 });
   });
 });
 
@@ -192,6 +204,8 @@ describe('configuration', () => {
     ['bad port', { ...minimal, port: 70000 }, 'port'],
     ['bad hash profile', { ...minimal, hashProfile: 'md5' }, 'hashProfile'],
     ['missing rpc', { network: 'regtest', dataDir: '/tmp/x' }, 'rpc'],
+    ["hashprice precision 'fit' without a simulated difficulty", { ...minimal, schedule: { hashpricePrecision: 'fit' } }, 'schedule.hashpricePrecision'],
+    ['hashprice precision above 18', { ...minimal, schedule: { hashpricePrecision: 19 } }, 'schedule.hashpricePrecision'],
   ])('refuses %s', (_what, input, reason) => {
     const err = thrownBy(() => parseConfig(input));
     expect(err.code).toBe('CONFIG_INVALID');

@@ -1,14 +1,17 @@
 /**
  * `npm start` as a user runs it (`node --import tsx src/start.ts`, what the
- * npm script runs, as a child process with a temp data directory): the URL
- * lines come out, every URL answers, the demo wallets are funded, the
- * agent command lines it prints run as printed (one pass each), and SIGINT
- * stops every process it started (supervisor, node, oracle,
- * coordinator). A second start on the same directory reuses the chain, the
- * oracle's key and the wallets; a SIGKILLed supervisor leaves no process
+ * npm script runs, as a child process with a temp data directory): with
+ * `--oracles 1` the URL lines come out, every URL answers, the demo wallets
+ * are funded, the agent command lines it prints run as printed (one pass
+ * each), and SIGINT stops every process it started (supervisor, node,
+ * oracle, coordinator). A second start on the same directory with the
+ * default three oracles reuses the chain, the first oracle's key and the
+ * wallets, adds two oracles with keys of their own, prints one `oracle: URL
+ * (key HEX)` line per oracle and the whole set in the export line, and the
+ * coordinator allows all three; a SIGKILLed supervisor leaves no process
  * behind either (the node and the services stop when their pipe to it
- * closes). Port choice: a taken default falls back, a taken explicit port
- * is refused.
+ * closes). Any oracle dying stops the stack. Port choice: a taken default
+ * falls back, a taken explicit port is refused.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -81,10 +84,25 @@ async function start(args: string[]): Promise<Started> {
 function urlLines(lines: string[]): Record<string, string> {
   const found: Record<string, string> = {};
   for (const l of lines) {
-    const m = /^(node|oracle|coordinator|dashboard): (http:\/\/127\.0\.0\.1:\d+\/?)$/.exec(l);
+    const m = /^(node|oracle|coordinator|dashboard): (http:\/\/127\.0\.0\.1:\d+\/?)(?: \(key [0-9a-f]{64}\))?$/.exec(l);
     if (m) found[m[1]!] = m[2]!;
   }
   return found;
+}
+
+/** The `oracle: URL (key HEX)` lines, in order. */
+function oracleLines(lines: string[]): { url: string; key: string }[] {
+  return lines.flatMap((l) => {
+    const m = /^oracle: (http:\/\/127\.0\.0\.1:\d+) \(key ([0-9a-f]{64})\)$/.exec(l);
+    return m ? [{ url: m[1]!, key: m[2]! }] : [];
+  });
+}
+
+/** The variables of the printed `export ...` line. */
+function exportedEnv(lines: string[]): Record<string, string> {
+  const exported = lines.find((l) => l.trimStart().startsWith('export HASHDLC_RPC_URL='));
+  expect(exported).toBeDefined();
+  return Object.fromEntries(exported!.trim().slice('export '.length).split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 }
 
 /** Runs `hashdlc <args>` (bin/hashdlc.js) with `env` on top of this process's environment. */
@@ -105,8 +123,8 @@ let first: StackState;
 let firstHeight = 0;
 
 describe('npm start', () => {
-  it('prints one URL per service, each answers, and SIGINT stops every process', async () => {
-    const s = await start(['--node-port', '0', '--oracle-port', '0', '--coordinator-port', '0']);
+  it('--oracles 1: prints one URL per service, each answers, and SIGINT stops every process', async () => {
+    const s = await start(['--node-port', '0', '--oracle-port', '0', '--coordinator-port', '0', '--oracles', '1']);
     first = s.state;
     const urls = urlLines(s.lines);
     expect(Object.keys(urls).sort()).toEqual(['coordinator', 'dashboard', 'node', 'oracle']);
@@ -118,7 +136,9 @@ describe('npm start', () => {
     expect(firstHeight).toBeGreaterThanOrEqual(102);
     const oracle = await get(`${urls.oracle}/v1/info`);
     expect(oracle.status).toBe(200);
-    expect(JSON.parse(oracle.text)).toMatchObject({ network: 'regtest', publicKey: s.state.oracle.publicKey, simulatedDifficulty: s.state.oracle.simulatedDifficulty });
+    expect(s.state.oracles).toHaveLength(1);
+    expect(oracleLines(s.lines)).toEqual([{ url: urls.oracle, key: s.state.oracles[0]!.publicKey }]);
+    expect(JSON.parse(oracle.text)).toMatchObject({ network: 'regtest', publicKey: s.state.oracles[0]!.publicKey, simulatedDifficulty: s.state.oracles[0]!.simulatedDifficulty });
     const coordinator = await get(`${urls.coordinator}/v1/info`);
     expect(coordinator.status).toBe(200);
     expect(JSON.parse(coordinator.text).oracles).toEqual([urls.oracle]);
@@ -134,9 +154,7 @@ describe('npm start', () => {
 
     // The agent command lines it prints, one per demo wallet, run as printed (with the printed
     // variables, one pass with --once --json): each agent comes up on the stack and exits 0.
-    const exported = s.lines.find((l) => l.trimStart().startsWith('export HASHDLC_RPC_URL='));
-    expect(exported).toBeDefined();
-    const env = Object.fromEntries(exported!.trim().slice('export '.length).split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const env = exportedEnv(s.lines);
     for (const [who, wallet] of [['miner', s.state.wallets.miner], ['buyer', s.state.wallets.buyer]] as const) {
       const line = s.lines.find((l) => l.trimStart().startsWith(`npx hashdlc agent --wallet-dir ${wallet} `));
       expect(line, `the ${who}'s agent line`).toContain(`# the ${who}:`);
@@ -145,7 +163,7 @@ describe('npm start', () => {
       expect(r.code, `${who}: ${r.stderr}`).toBe(0);
     }
 
-    const pids = [s.state.pid, s.state.node.pid!, s.state.oracle.pid, s.state.coordinator.pid];
+    const pids = [s.state.pid, s.state.node.pid!, s.state.oracles[0]!.pid, s.state.coordinator.pid];
     expect(pids.every(alive)).toBe(true);
     expect(s.child.pid).toBe(s.state.pid);
     s.child.kill('SIGINT');
@@ -155,16 +173,34 @@ describe('npm start', () => {
     expect(s.stderr()).toContain('stopped');
   }, 120_000);
 
-  it('a second start reuses the chain, the oracle key and the wallets; a SIGKILLed supervisor leaves nothing behind', async () => {
+  it('a second start with three oracles reuses the chain, the first oracle\'s key and the wallets and adds two oracles; a SIGKILLed supervisor leaves nothing behind', async () => {
     const s = await start(['--node-port', '0', '--oracle-port', '0', '--coordinator-port', '0']);
-    expect(s.state.oracle.publicKey).toBe(first.oracle.publicKey);
+    // The first oracle keeps its directory and key; two new ones, each with a key of its own.
+    expect(s.state.oracles).toHaveLength(3);
+    expect(s.state.oracles[0]!.publicKey).toBe(first.oracles[0]!.publicKey);
+    expect(new Set(s.state.oracles.map((o) => o.publicKey)).size).toBe(3);
+    expect(new Set(s.state.oracles.map((o) => o.url)).size).toBe(3);
+    for (const name of ['oracle', 'oracle-2', 'oracle-3']) {
+      expect(existsSync(join(dir, name, 'oracle.key')), name).toBe(true);
+      expect(existsSync(join(dir, `${name}.json`)), name).toBe(true);
+      expect(existsSync(join(dir, 'logs', `${name}.log`)), name).toBe(true);
+    }
+    // One line per oracle, and the whole set in the export line (keys pinned).
+    expect(oracleLines(s.lines)).toEqual(s.state.oracles.map((o) => ({ url: o.url, key: o.publicKey })));
+    expect(s.lines).toContain('3 oracles (own keys, same events): contracts name a 2-of-3 set; simulated difficulty 139698386.19232177734375 (a 1 PH/s network: 100 TH/s is 10%)');
+    const env = exportedEnv(s.lines);
+    expect(env.HASHDLC_ORACLE).toBe(s.state.oracles.map((o) => o.url).join(','));
+    expect(env.HASHDLC_ORACLE_PUBKEY).toBe(s.state.oracles.map((o) => o.publicKey).join(','));
+    // Each answers with its own key; the coordinator allows all three.
+    for (const o of s.state.oracles) expect(JSON.parse((await get(`${o.url}/v1/info`)).text)).toMatchObject({ publicKey: o.publicKey });
+    expect(JSON.parse((await get(`${s.state.coordinator.url}/v1/info`)).text).oracles).toEqual(s.state.oracles.map((o) => o.url));
     expect(s.stderr()).toContain('wallet miner: opened');
     expect(s.stderr()).not.toContain('mined 101 blocks');
     const rpc = new BitcoinRpc(s.state.node.rpc);
     expect(await rpc.getBlockCount()).toBeGreaterThanOrEqual(firstHeight);
     expect(await rpc.getBlockHash(firstHeight)).toBeTypeOf('string');
 
-    const pids = [s.state.node.pid!, s.state.oracle.pid, s.state.coordinator.pid];
+    const pids = [s.state.node.pid!, ...s.state.oracles.map((o) => o.pid), s.state.coordinator.pid];
     s.child.kill('SIGKILL');
     await s.exited;
     expect(await allGone(pids)).toEqual([]);
@@ -172,10 +208,10 @@ describe('npm start', () => {
 });
 
 describe('a service dies', () => {
-  it('the supervisor stops the rest and exits 1', async () => {
+  it('any oracle of the set: the supervisor stops the rest and exits 1', async () => {
     const s = await start(['--node-port', '0', '--oracle-port', '0', '--coordinator-port', '0']);
-    const rest = [s.state.node.pid!, s.state.coordinator.pid];
-    process.kill(s.state.oracle.pid, 'SIGKILL');
+    const rest = [s.state.node.pid!, s.state.oracles[0]!.pid, s.state.oracles[2]!.pid, s.state.coordinator.pid];
+    process.kill(s.state.oracles[1]!.pid, 'SIGKILL');
     expect(await s.exited).toBe(1);
     expect(s.stderr()).toContain('a service died, stopping the rest: oracle');
     expect(await allGone(rest)).toEqual([]);

@@ -14,7 +14,11 @@
  * Kinds (docs/PRODUCT.md "Oracle events and formulas", protocol/hashpower
  * README): `pool-rewards` (unit `sats`), `hashprice` (`sats/PH/day`),
  * `hashpower-delivery` (`bps`); numeric events are base 2, unsigned,
- * precision 0 (Oracle.md "Digit decomposition"); an event with thresholds is
+ * precision 0 (Oracle.md "Digit decomposition"), except hashprice events
+ * an operator scales down (`precision` p >= 0: the outcome is
+ * `floor(value / 10^p)`, stated in the params, the id and the descriptor,
+ * so a value too large for the digits at its network's size still fits;
+ * events with precision 0 keep the ids they always had); an event with thresholds is
  * an enum event (Oracle.md "Simple enumeration") over the same integer value.
  *
  * It lives in protocol/ because the event id is part of the contract: the
@@ -37,6 +41,13 @@ import {
   POOL_REWARDS_UNIT,
   REWARD_RULE_TEXT,
   REWARD_RULES,
+  blockSubsidy,
+  difficultyFromDecimal,
+  hashpriceSatsPerPhDay,
+  maxOutcome,
+  ratFloor,
+  ratPow10,
+  ratDiv,
   subsidyHalvingInterval,
   type RewardRule,
   type NumericEventSpec,
@@ -77,8 +88,12 @@ export interface NumericDescriptorParams {
   base: 2;
   nbDigits: number;
   unit: string;
-  precision: 0;
+  /** dlcspecs `precision`: the value is `outcome * 10^precision`; 0 but for scaled hashprice events. */
+  precision: number;
 }
+
+/** Largest precision an event may state: 10^18 sats/PH/day is beyond any hashprice. */
+export const MAX_EVENT_PRECISION = 18;
 
 export interface EnumDescriptorParams {
   type: 'enum';
@@ -159,7 +174,7 @@ function statedRewardRule(p: EventParams): RewardRule | undefined {
 export function canonicalParamsJson(p: EventParams): string {
   const d: DescriptorParams =
     p.descriptor.type === 'numeric'
-      ? { type: 'numeric', base: 2, nbDigits: p.descriptor.nbDigits, unit: p.descriptor.unit, precision: 0 }
+      ? { type: 'numeric', base: 2, nbDigits: p.descriptor.nbDigits, unit: p.descriptor.unit, precision: p.descriptor.precision }
       : { type: 'enum', thresholds: [...p.descriptor.thresholds], outcomes: [...p.descriptor.outcomes] };
   const rule = statedRewardRule(p);
   return JSON.stringify({
@@ -235,8 +250,27 @@ export function enumLabelFor(thresholds: readonly bigint[], value: bigint): stri
 export function eventDescriptorOf(p: EventParams): EventDescriptor {
   if (p.descriptor.type === 'enum') return { enumEvent: { outcomes: [...p.descriptor.outcomes] } };
   return {
-    digitDecompositionEvent: { base: 2, isSigned: false, unit: p.descriptor.unit, precision: 0, nbDigits: p.descriptor.nbDigits },
+    digitDecompositionEvent: { base: 2, isSigned: false, unit: p.descriptor.unit, precision: p.descriptor.precision, nbDigits: p.descriptor.nbDigits },
   };
+}
+
+/**
+ * The least precision `p >= 0` at which a hashprice window's value fits
+ * `nbDigits` digits uncapped: the bound is the hashprice of blocks that
+ * each pay twice the subsidy at the window's first height (the subsidy only
+ * falls within a window; fees of up to one subsidy per block) at the
+ * regtest simulated difficulty. A function of public facts only, so every
+ * oracle asked to fit the same window announces the same event (same id).
+ * A value above the bound is capped at `2^nbDigits - 1` as always.
+ * @throws {DlcError} INVALID_PARAMS for a bad difficulty text or digits.
+ */
+export function fittingHashpricePrecision(windowStart: number, network: string, simulatedDifficulty: string, nbDigits: number): number {
+  const subsidy = blockSubsidy(windowStart, subsidyHalvingInterval(network));
+  const bound = hashpriceSatsPerPhDay([{ reward: 2n * subsidy, difficulty: difficultyFromDecimal(simulatedDifficulty) }]);
+  const max = maxOutcome(nbDigits);
+  let p = 0;
+  while (p < MAX_EVENT_PRECISION && ratFloor(ratDiv(bound, ratPow10(p))) > max) p++;
+  return p;
 }
 
 /** Number of oracle nonces the event needs (one per digit, or one). */
@@ -246,13 +280,14 @@ export function nonceCount(p: EventParams): number {
 
 /** The numeric spec the outcome is computed with (enum events: 64 digits, uncapped in practice). */
 export function evidenceSpec(p: EventParams): NumericEventSpec {
-  return { nbDigits: p.descriptor.type === 'enum' ? ENUM_VALUE_DIGITS : p.descriptor.nbDigits, precision: 0 };
+  return p.descriptor.type === 'enum' ? { nbDigits: ENUM_VALUE_DIGITS, precision: 0 } : { nbDigits: p.descriptor.nbDigits, precision: p.descriptor.precision };
 }
 
 /** Human-readable rules stated for an event. */
 export function eventRules(p: EventParams): string[] {
+  const precision = p.descriptor.type === 'numeric' ? p.descriptor.precision : 0;
   const rules = [
-    `window: blocks at heights [${p.window.start}, ${p.window.end}); outcome = floor(value), base 2 unsigned digits, most significant first`,
+    `window: blocks at heights [${p.window.start}, ${p.window.end}); outcome = floor(value${precision === 0 ? '' : ` / 10^${precision}`}), base 2 unsigned digits, most significant first`,
   ];
   const rewardRule = rewardRuleOf(p);
   if (rewardRule !== null) {
@@ -307,7 +342,7 @@ const descriptorSchema = z.discriminatedUnion('type', [
     base: z.literal(2),
     nbDigits: z.number().int().min(1).max(64),
     unit: z.string(),
-    precision: z.literal(0),
+    precision: z.number().int().min(0).max(MAX_EVENT_PRECISION),
   }).strict(),
   z.object({
     type: z.literal('enum'),

@@ -5,7 +5,9 @@
  *
  *   --data-dir DIR            HASHDLC_DATA_DIR          data directory (default ./.data)
  *   --node-port PORT          HASHDLC_NODE_PORT         node JSON-RPC port (default 18443)
- *   --oracle-port PORT        HASHDLC_ORACLE_PORT       oracle HTTP port (default 8090)
+ *   --oracle-port PORT        HASHDLC_ORACLE_PORT       first oracle's HTTP port (default 8090; the others
+ *                                                       PORT+2, PORT+3, ...: PORT+1 is the coordinator's)
+ *   --oracles N               HASHDLC_ORACLES           how many oracles the stack runs, 1 to 5 (default 3)
  *   --coordinator-port PORT   HASHDLC_COORDINATOR_PORT  coordinator HTTP port (default 8091)
  *   --node auto|bcoin|bitcoind HASHDLC_NODE             which node to start (default auto:
  *                                                       bitcoind when found, else embedded bcoin)
@@ -35,6 +37,27 @@ export const DEFAULT_PORTS = { node: 18443, oracle: 8090, coordinator: 8091 } as
  */
 export const STACK_SIMULATED_DIFFICULTY = '139698386.19232177734375';
 
+/**
+ * The hashprice events every oracle of the stack announces by itself
+ * (oracle config `schedule`): one per aligned window of 10 blocks
+ * ([10k, 10k+10)), the next 6 windows above the tip, 20 digits at the
+ * precision that fits the window (`'fit'`: the least p with
+ * `144 x 2 x subsidy / 10^p < 2^20` on the 1 PH/s network, where a PH/s
+ * earns every block: 10^6 sats/PH/day units while regtest pays 25 BTC a
+ * block). All oracles share these settings, so they announce the same
+ * event ids and a hashprice contract can name any K of them.
+ */
+export const STACK_HASHPRICE_SCHEDULE = {
+  hashpriceEveryBlocks: 10,
+  hashpriceAheadWindows: 6,
+  hashpriceNbDigits: 20,
+  hashpricePrecision: 'fit',
+} as const;
+
+/** Oracles a stack runs unless told otherwise (a 2-of-3 set), and the most it runs. */
+export const DEFAULT_ORACLE_COUNT = 3;
+export const MAX_ORACLE_COUNT = 5;
+
 /** A port to listen on: `strict` when the user asked for it (no fallback). */
 export interface PortChoice {
   port: number;
@@ -44,6 +67,8 @@ export interface PortChoice {
 export interface StackConfig {
   dataDir: string;
   ports: { node: PortChoice; oracle: PortChoice; coordinator: PortChoice };
+  /** How many oracles the stack runs (1..MAX_ORACLE_COUNT). */
+  oracleCount: number;
   backend: 'auto' | 'bcoin' | 'bitcoind';
   /** A running node to use instead of starting one. */
   externalNode: RpcConfig | undefined;
@@ -55,6 +80,7 @@ export const STACK_FLAGS = {
   'data-dir': { type: 'string' },
   'node-port': { type: 'string' },
   'oracle-port': { type: 'string' },
+  oracles: { type: 'string' },
   'coordinator-port': { type: 'string' },
   node: { type: 'string' },
   'node-url': { type: 'string' },
@@ -63,7 +89,10 @@ export const STACK_FLAGS = {
 
 export const STACK_FLAGS_HELP = `  --data-dir DIR             data directory, reused by the next start (HASHDLC_DATA_DIR; default ./.data)
   --node-port PORT           node JSON-RPC port (HASHDLC_NODE_PORT; default ${DEFAULT_PORTS.node})
-  --oracle-port PORT         oracle HTTP port (HASHDLC_ORACLE_PORT; default ${DEFAULT_PORTS.oracle})
+  --oracles N                how many oracles the stack runs, 1 to ${MAX_ORACLE_COUNT} (HASHDLC_ORACLES; default ${DEFAULT_ORACLE_COUNT}:
+                             contracts use a majority set, 2 of 3; 1 = the old single oracle)
+  --oracle-port PORT         first oracle's HTTP port (HASHDLC_ORACLE_PORT; default ${DEFAULT_PORTS.oracle});
+                             the others take PORT+2, PORT+3, ... (PORT+1 is the coordinator's default)
   --coordinator-port PORT    coordinator and dashboard HTTP port (HASHDLC_COORDINATOR_PORT; default ${DEFAULT_PORTS.coordinator})
                              (a busy default port falls back to a free one; a port you give must be free; 0 = any)
   --node auto|bcoin|bitcoind which regtest node to start (HASHDLC_NODE; default auto: bitcoind if on PATH
@@ -76,10 +105,22 @@ const schema = z.object({
   dataDir: z.string().min(1),
   nodePort: portText.optional(),
   oraclePort: portText.optional(),
+  oracles: z.string().regex(/^\d{1,2}$/, `a number of oracles, 1 to ${MAX_ORACLE_COUNT}`).transform(Number)
+    .refine((n) => n >= 1 && n <= MAX_ORACLE_COUNT, `a number of oracles, 1 to ${MAX_ORACLE_COUNT}`).optional(),
   coordinatorPort: portText.optional(),
   backend: z.enum(['auto', 'bcoin', 'bitcoind']),
   nodeUrl: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http(s) URL').optional(),
 });
+
+/**
+ * The port of oracle `index` (0-based): the first oracle's choice itself;
+ * the others `PORT+1+index` (8092, 8093, ... by default, past the
+ * coordinator's 8091), never strict: a busy one falls back to a free port.
+ */
+export function oraclePortChoice(first: PortChoice, index: number): PortChoice {
+  if (index === 0) return first;
+  return { port: first.port === 0 ? 0 : Math.min(first.port + 1 + index, 65_535), strict: false };
+}
 
 /**
  * Reads the stack configuration from flags (already parsed with
@@ -97,6 +138,7 @@ export function stackConfigFrom(values: Record<string, unknown>, env: NodeJS.Pro
     dataDir: pick('data-dir', 'HASHDLC_DATA_DIR') ?? '.data',
     nodePort: pick('node-port', 'HASHDLC_NODE_PORT'),
     oraclePort: pick('oracle-port', 'HASHDLC_ORACLE_PORT'),
+    oracles: pick('oracles', 'HASHDLC_ORACLES'),
     coordinatorPort: pick('coordinator-port', 'HASHDLC_COORDINATOR_PORT'),
     backend: pick('node', 'HASHDLC_NODE') ?? 'auto',
     nodeUrl: pick('node-url', 'HASHDLC_NODE_URL'),
@@ -127,6 +169,7 @@ export function stackConfigFrom(values: Record<string, unknown>, env: NodeJS.Pro
       oracle: port(c.oraclePort, DEFAULT_PORTS.oracle),
       coordinator: port(c.coordinatorPort, DEFAULT_PORTS.coordinator),
     },
+    oracleCount: c.oracles ?? DEFAULT_ORACLE_COUNT,
     backend: c.backend,
     externalNode,
     help: values.help === true,

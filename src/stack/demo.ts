@@ -1,15 +1,26 @@
 /**
- * The demo story (`npm run demo`), against a running stack: a miner offers
+ * The demo story (`npm run demo`), against a running stack, for one of three
+ * templates: `sale` (default): a miner offers
  * 100 TH/s for a window of blocks, a buyer accepts (participant library
  * calls, participant.ts, shown as the commands a user would type); the
  * miner signs and the buyer funds (typed the same way, or, with `agents`,
  * taken by the two parties' agents), the pool simulator pays the miner's
  * share of every coinbase in the window to the buyer's delivery address, the
- * oracle attests the delivery ratio, the coordinator settles with the CET
- * the attestation unlocks. Every step is reported as it happens; at the end
+ * oracles attest the delivery ratio, the coordinator settles with the CET
+ * the attestations unlock. `forward` and `call`: a cash-settled hashprice
+ * forward / call of 100 TH/s on the next 10-block window the stack's
+ * oracles announce a hashprice event for (config.ts
+ * `STACK_HASHPRICE_SCHEDULE`), struck below the hashprice the window's
+ * subsidy gives, so the buyer gains about half the miner's collateral.
+ *
+ * The participants are configured with every oracle of the stack and a
+ * majority threshold (2 of 3); the demo waits for the attestations of K
+ * oracles of the offer's set (the set read from the offer itself), checks
+ * each one's outcome against our own and its evidence against the node. Every step is reported as it happens; at the end
  * the payouts on chain are compared with the payout curve at the attested
  * outcome (observe.ts `curvePayouts`), and the attested outcome with our own
  * computation from the blocks we mined (protocol/hashpower).
+ * A mismatch does not throw: the result says `ok: false`.
  *
  * The simulated network is 1 PH/s (config.ts `STACK_SIMULATED_DIFFICULTY`),
  * so 100 TH/s is 10% of every block: the pool pays the delivery address
@@ -18,29 +29,50 @@
  * This module does NOT start or find the stack (src/demo.ts does).
  */
 import {
+  blockSubsidy,
   countedRewards,
   CURRENT_REWARD_RULE,
   deliveryOutcome,
   difficultyFromDecimal,
   expectedDeliverySats,
+  hashpriceOutcome,
   ratFloor,
   subsidyHalvingInterval,
   type BlockReward,
   type BlockRewardWork,
+  type NumericEventSpec,
 } from '../../protocol/hashpower/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { verifyOracleEvent } from '../participant/index.js';
 import { mineAsPool, mineBlocks, mineToHeight, strangerAddress } from '../../regtest/index.js';
 import { OracleClient } from '../api/index.js';
 import { StackError } from './errors.js';
-import { curvePayouts, offerHexOf, onChainPayouts, onChainValue, waitForAttestation, waitForContractState, type Payouts } from './observe.js';
+import { STACK_HASHPRICE_SCHEDULE } from './config.js';
+import {
+  curvePayouts,
+  offerHexOf,
+  offerOracleSet,
+  onChainPayouts,
+  onChainValue,
+  waitForAttestations,
+  waitForContractState,
+  type AttestationView,
+  type Payouts,
+  type SetOracle,
+} from './observe.js';
 import { offerArgs, type StackParticipant } from './participant.js';
 import type { OfferInput } from '../participant/index.js';
 
+/** The contracts the demo can run: a hashpower sale, a hashprice forward, a hashprice call. */
+export const DEMO_TEMPLATES = ['sale', 'forward', 'call'] as const;
+export type DemoTemplate = (typeof DEMO_TEMPLATES)[number];
+
 export interface DemoOptions {
+  /** Which contract (default `sale`). */
+  template?: DemoTemplate;
   /** Contracted hashrate, TH/s (default 100). */
   hashrateThs?: bigint;
-  /** Blocks in the window (default 20). */
+  /** Blocks in the sale's window (default 20; a hashprice window is the schedule's). */
   windowBlocks?: number;
   /** Share of the contracted hashrate the pool actually pays, percent (default 98). */
   deliveryPercent?: number;
@@ -53,8 +85,9 @@ export interface DemoOptions {
 export interface DemoServices {
   rpc: BitcoinRpc;
   coordinatorUrl: string;
-  oracleUrl: string;
-  /** The oracle's simulated difficulty (decimal string). */
+  /** The stack's oracles (the participants are configured with all of them). */
+  oracles: SetOracle[];
+  /** The oracles' simulated difficulty (decimal string). */
   simulatedDifficulty: string;
   miner: StackParticipant;
   buyer: StackParticipant;
@@ -93,7 +126,12 @@ export interface DemoResult {
   ok: boolean;
   offerId: string;
   contractId: string;
+  template: DemoTemplate;
   window: { start: number; end: number };
+  /** K and the oracles of the offer's set. */
+  oracleSet: { threshold: number; oracles: SetOracle[] };
+  /** The oracles whose attestations were awaited (K of the set) and what each attested. */
+  attestations: { url: string; outcome: string }[];
   outcome: bigint;
   /** Our own computation of the outcome from the blocks mined. */
   computedOutcome: bigint;
@@ -104,16 +142,78 @@ export interface DemoResult {
   ms: number;
 }
 
+/** A numeric event's digits and precision, as its params state them. */
+function specOf(eventId: string, descriptor: Record<string, unknown>): NumericEventSpec {
+  if (typeof descriptor.nbDigits !== 'number') throw new StackError('STACK_SERVICE', `oracle event ${eventId}: not a numeric event`);
+  return { nbDigits: descriptor.nbDigits, precision: typeof descriptor.precision === 'number' ? descriptor.precision : 0 };
+}
+
 /** The numeric event's digits and precision, from the oracle. */
-async function eventDigits(oracleUrl: string, eventId: string): Promise<{ nbDigits: number; precision: number }> {
-  let d: Record<string, unknown>;
+async function eventDigits(oracleUrl: string, eventId: string): Promise<NumericEventSpec> {
   try {
-    d = (await new OracleClient(oracleUrl, { timeoutMs: 10_000 }).event(eventId)).params.descriptor;
+    return specOf(eventId, (await new OracleClient(oracleUrl, { timeoutMs: 10_000 }).event(eventId)).params.descriptor);
   } catch (err) {
+    if (err instanceof StackError) throw err;
     throw new StackError('STACK_SERVICE', `oracle event ${eventId}: ${(err as Error).message}`, { cause: err });
   }
-  if (typeof d.nbDigits !== 'number') throw new StackError('STACK_SERVICE', `oracle event ${eventId}: not a numeric event`);
-  return { nbDigits: d.nbDigits, precision: typeof d.precision === 'number' ? d.precision : 0 };
+}
+
+/**
+ * The first scheduled hashprice window that opens at least `lead` blocks
+ * above `tip`, once the oracle has announced its event (the oracles
+ * schedule on their next poll after the tip moves).
+ * @throws {StackError} STACK_TIMEOUT when the oracle has not announced it within `timeoutMs`.
+ */
+export async function scheduledHashpriceEvent(
+  oracleUrl: string,
+  tip: number,
+  lead: number,
+  timeoutMs = 30_000,
+): Promise<{ eventId: string; window: { start: number; end: number }; spec: NumericEventSpec }> {
+  const every = STACK_HASHPRICE_SCHEDULE.hashpriceEveryBlocks;
+  const start = Math.ceil((tip + lead) / every) * every;
+  const window = { start, end: start + every };
+  const oracle = new OracleClient(oracleUrl, { timeoutMs: 10_000 });
+  const deadline = Date.now() + timeoutMs;
+  let last = 'not announced yet';
+  for (;;) {
+    try {
+      const hit = (await oracle.events({ kind: 'hashprice', limit: '1000' })).find((e) => e.params.window?.start === start && e.params.window.end === window.end);
+      if (hit !== undefined) return { eventId: hit.eventId, window, spec: specOf(hit.eventId, hit.params.descriptor) };
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline) throw new StackError('STACK_TIMEOUT', `${oracleUrl} announced no hashprice event for blocks [${start}, ${window.end}) within ${timeoutMs} ms (${last})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * A strike for a hashprice contract of `hashrateThs` over `window` on an
+ * event of precision `p`: `units` outcome units below the hashprice `h` the
+ * window's subsidy gives at the simulated `difficulty` (no fees), where the
+ * payout moves `Q * n * 10^p / 144000` sats per unit and `units` makes it
+ * about `target` sats (at least one unit, at most half of `h`). A whole
+ * number of outcome units, as the templates require.
+ */
+export function demoStrike(
+  window: { start: number; end: number },
+  difficulty: string,
+  spec: NumericEventSpec,
+  hashrateThs: bigint,
+  target: bigint,
+): { strike: bigint; expectedOutcome: bigint } {
+  const halving = subsidyHalvingInterval('regtest');
+  const heights = Array.from({ length: window.end - window.start }, (_, i) => window.start + i);
+  const d = difficultyFromDecimal(difficulty);
+  const blocks = heights.map((height) => ({ reward: blockSubsidy(height, halving), difficulty: d }));
+  const h = hashpriceOutcome(blocks, spec).outcome;
+  const unit = 10n ** BigInt(spec.precision);
+  const perUnitTimes144000 = hashrateThs * BigInt(heights.length) * unit;
+  let units = (target * 144_000n) / perUnitTimes144000;
+  if (units > h / 2n) units = h / 2n;
+  if (units < 1n) units = 1n;
+  return { strike: (h > units ? h - units : 0n) * unit, expectedOutcome: h };
 }
 
 const fmt = (n: bigint | number): string => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
@@ -126,97 +226,158 @@ export function poolShareBps(hashrateThs: bigint, deliveryPercent: number, netwo
   return Math.round(bps);
 }
 
+/** What the offer of each template needs, and how its outcome is recomputed from the mined blocks. */
+interface DemoContract {
+  input: OfferInput;
+  /** One line on the offer's price and collateral. */
+  describe: string;
+  /** The script in the funding transaction that pays the miner at once (upfront, premium), if any. */
+  paidAtFundingScript: (terms: Record<string, unknown>) => string | undefined;
+}
+
+/** The offer input of a template, and what the story says about it. */
+async function demoContract(s: DemoServices, template: DemoTemplate, o: Required<Omit<DemoOptions, 'template'>>, window: { start: number; end: number }, deliveryAddress: string | undefined, spec: NumericEventSpec | undefined, say: Say): Promise<DemoContract> {
+  const H = o.hashrateThs;
+  if (template === 'sale') {
+    return {
+      input: { template: 'hashpower', window, hashrateThs: H, deliveryAddress: deliveryAddress!, upfront: o.upfront, escrow: o.escrow, collateral: o.collateral, toleranceBps: o.toleranceBps, feeRatePerVb: 2n },
+      describe: `price ${fmt(o.upfront + o.escrow)} sats (${fmt(o.upfront)} upfront + ${fmt(o.escrow)} escrow), collateral ${fmt(o.collateral)}, tolerance ${o.toleranceBps} bps`,
+      paidAtFundingScript: (t) => (typeof t.upfrontScript === 'string' ? t.upfrontScript : undefined),
+    };
+  }
+  const { strike, expectedOutcome } = demoStrike(window, s.simulatedDifficulty, spec!, H, o.collateral / 2n);
+  const unit = spec!.precision === 0 ? 'sats/PH/day' : `x 10^${spec!.precision} sats/PH/day`;
+  say('', `the window's subsidy gives a hashprice of ${fmt(expectedOutcome)} ${unit} (no fees); strike ${fmt(strike)} sats/PH/day, below it: the buyer gains`);
+  if (template === 'forward') {
+    return {
+      input: { template: 'hashprice-forward', window, hashrateThs: H, strikeSatsPerPhDay: strike, buyerCollateral: o.collateral, collateral: o.collateral, feeRatePerVb: 2n },
+      describe: `forward of ${H} TH/s at ${fmt(strike)} sats/PH/day, collateral ${fmt(o.collateral)} each`,
+      paidAtFundingScript: () => undefined,
+    };
+  }
+  const premium = o.collateral / 10n;
+  return {
+    input: { template: 'hashprice-call', window, hashrateThs: H, strikeSatsPerPhDay: strike, premium, collateral: o.collateral, feeRatePerVb: 2n },
+    describe: `call on ${H} TH/s struck at ${fmt(strike)} sats/PH/day, premium ${fmt(premium)}, miner's collateral ${fmt(o.collateral)}`,
+    paidAtFundingScript: (t) => (typeof t.premiumScript === 'string' ? t.premiumScript : undefined),
+  };
+}
+
 /**
  * Runs the demo story.
- * @param out receives one line per step.
  * @throws {ParticipantError} (a step failed), {StackError} STACK_TIMEOUT; {ChainError}.
- *   A mismatch of payouts does not throw: `ok` is false.
+ *   A mismatch of payouts or outcomes does not throw: `ok` is false.
  */
 export async function runDemo(s: DemoServices, options: DemoOptions, out: (line: string) => void): Promise<DemoResult> {
   const t0 = performance.now();
   const at = (): string => `[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s]`;
   const say: Say = (who, text) => out(`${at()} ${who.padEnd(11)} ${text}`);
-  const H = options.hashrateThs ?? 100n;
-  const n = options.windowBlocks ?? 20;
-  const pct = options.deliveryPercent ?? 98;
-  const upfront = options.upfront ?? 200_000n;
-  const escrow = options.escrow ?? 800_000n;
-  const collateral = options.collateral ?? 500_000n;
-  const tolerance = options.toleranceBps ?? 9500;
-  const shareBps = poolShareBps(H, pct);
+  const template = options.template ?? 'sale';
+  const o = {
+    hashrateThs: options.hashrateThs ?? 100n,
+    windowBlocks: options.windowBlocks ?? 20,
+    deliveryPercent: options.deliveryPercent ?? 98,
+    upfront: options.upfront ?? 200_000n,
+    escrow: options.escrow ?? 800_000n,
+    collateral: options.collateral ?? 500_000n,
+    toleranceBps: options.toleranceBps ?? 9500,
+  };
+  const H = o.hashrateThs;
+  const shareBps = template === 'sale' ? poolShareBps(H, o.deliveryPercent) : 0;
 
   const tip = await s.rpc.getBlockCount();
   // Two blocks of lead: the funding transaction confirms before the window opens.
-  const window = { start: tip + 3, end: tip + 3 + n };
-  out(`hashdlc demo: a miner sells ${H} TH/s over blocks [${window.start}, ${window.end}) to a buyer`);
-  out(`  simulated network: 1 PH/s (oracle simulated difficulty ${s.simulatedDifficulty}), so ${H} TH/s finds ${shareBps === 0 ? 0 : Number(H) / 10}% of the blocks;`);
-  out(`  the pool pays the buyer's delivery address ${(shareBps / 100).toFixed(2)}% of every coinbase in the window (${pct}% of the contracted hashrate)`);
-  out(`  coordinator ${s.coordinatorUrl}, oracle ${s.oracleUrl}, chain height ${tip}`);
+  let window = { start: tip + 3, end: tip + 3 + o.windowBlocks };
+  let spec: NumericEventSpec | undefined;
+  if (template !== 'sale') {
+    const scheduled = await scheduledHashpriceEvent(s.oracles[0]!.url, tip, 3);
+    window = scheduled.window;
+    spec = scheduled.spec;
+  }
+  const n = window.end - window.start;
+  const oracleNames = s.oracles.map((x) => x.url).join(', ');
+  if (template === 'sale') {
+    out(`hashdlc demo: a miner sells ${H} TH/s over blocks [${window.start}, ${window.end}) to a buyer`);
+    out(`  simulated network: 1 PH/s (oracle simulated difficulty ${s.simulatedDifficulty}), so ${H} TH/s finds ${shareBps === 0 ? 0 : Number(H) / 10}% of the blocks;`);
+    out(`  the pool pays the buyer's delivery address ${(shareBps / 100).toFixed(2)}% of every coinbase in the window (${o.deliveryPercent}% of the contracted hashrate)`);
+  } else {
+    out(`hashdlc demo: a hashprice ${template} on ${H} TH/s over blocks [${window.start}, ${window.end}), settled on the hashprice the oracles attest`);
+    out(`  simulated network: 1 PH/s (oracle simulated difficulty ${s.simulatedDifficulty}): a PH/s earns every block, so the hashprice is 144 x the block reward per day;`);
+    out(`  the oracles' scheduled event states ${spec!.nbDigits} digits at precision ${spec!.precision} (outcome = hashprice / 10^${spec!.precision})`);
+  }
+  out(`  coordinator ${s.coordinatorUrl}, ${s.oracles.length === 1 ? 'oracle' : `${s.oracles.length} oracles`} ${oracleNames}, chain height ${tip}`);
 
-  // 1. The buyer's delivery address; the miner's offer.
-  const deliveryAddress = await s.buyer.address();
-  say('buyer', `$ hashdlc wallet address  → delivery address ${deliveryAddress}`);
-  const offerInput: OfferInput = {
-    template: 'hashpower',
-    window,
-    hashrateThs: H,
-    deliveryAddress,
-    upfront,
-    escrow,
-    collateral,
-    toleranceBps: tolerance,
-    feeRatePerVb: 2n,
-  };
-  const offer = await s.miner.offer(offerInput);
-  say('miner', `$ ${s.miner.commandLine(offerArgs(offerInput))}`);
+  // 1. The miner's offer (the buyer's delivery address first, for a sale).
+  let deliveryAddress: string | undefined;
+  if (template === 'sale') {
+    deliveryAddress = await s.buyer.address();
+    say('buyer', `$ hashdlc wallet address  → delivery address ${deliveryAddress}`);
+  }
+  const contract = await demoContract(s, template, o, window, deliveryAddress, spec, say);
+  const offer = await s.miner.offer(contract.input);
+  say('miner', `$ ${s.miner.commandLine(offerArgs(contract.input))}`);
   const cets = typeof offer.cets === 'number' ? offer.cets : offer.cets.cets;
-  say('', `offer ${short(offer.id)} posted: price ${fmt(upfront + escrow)} sats (${fmt(upfront)} upfront + ${fmt(escrow)} escrow), collateral ${fmt(collateral)}, tolerance ${tolerance} bps, ${cets ?? '?'} CETs`);
-  say('', `oracle event ${offer.eventId}; CET locktime ${offer.cetLocktime}, refund locktime ${offer.refundLocktime}`);
+  const set = offerOracleSet(await offerHexOf(s.coordinatorUrl, offer.id), s.oracles);
+  say('', `offer ${short(offer.id)} posted: ${contract.describe}, ${cets ?? '?'} CETs`);
+  say('', `oracle event ${offer.eventId}, ${set.threshold} of ${set.oracles.length} oracle(s) (${set.oracles.map((x) => x.url).join(', ')}); CET locktime ${offer.cetLocktime}, refund locktime ${offer.refundLocktime}`);
+  spec ??= await eventDigits(set.oracles[0]!.url, offer.eventId);
 
   // 2. Accept, sign, fund.
   const accepted = await s.buyer.accept(offer.id);
-  say('buyer', `$ hashdlc accept ${short(offer.id)}  → offer checked against its terms and the oracle; ${accepted.adaptorSignatures} CET adaptor signatures made`);
+  say('buyer', `$ hashdlc accept ${short(offer.id)}  → offer checked against its terms and every oracle of its set; ${accepted.adaptorSignatures} CET adaptor signatures made`);
   const fundingTxid = await (s.agents === undefined ? typedSignAndFund(s, offer.id, say) : s.agents.signAndFund(offer.id, say));
 
-  // 3. The funding confirms (the miner's upfront payment is in it).
+  // 3. The funding confirms (the miner's upfront payment or premium is in it).
   await mineBlocks(s.rpc, 1);
   const confirmed = await waitForContractState(s.coordinatorUrl, offer.id, ['confirmed']);
   const fundingTx = await s.rpc.getRawTransaction(fundingTxid);
-  const upfrontSpk = typeof confirmed.terms.upfrontScript === 'string' ? confirmed.terms.upfrontScript : undefined;
-  const upfrontPaid = fundingTx.vout.filter((o) => o.scriptPubKey.hex === upfrontSpk).reduce((a, o) => a + o.valueSats, 0n);
-  say('chain', `block ${confirmed.fundingHeight} confirms the funding tx: ${fmt(BigInt(confirmed.totalCollateral))} sats locked in the DLC, ${fmt(upfrontPaid)} paid to the miner upfront`);
+  const paidSpk = contract.paidAtFundingScript(confirmed.terms);
+  const paidAtFunding = fundingTx.vout.filter((v) => v.scriptPubKey.hex === paidSpk).reduce((a, v) => a + v.valueSats, 0n);
+  say('chain', `block ${confirmed.fundingHeight} confirms the funding tx: ${fmt(BigInt(confirmed.totalCollateral))} sats locked in the DLC${paidSpk === undefined ? '' : `, ${fmt(paidAtFunding)} paid to the miner at once`}`);
 
-  // 4. The window: the pool pays the delivery address its share of every coinbase.
+  // 4. The window: for a sale the pool pays the delivery address its share of every coinbase.
   await mineToHeight(s.rpc, window.start - 1);
   const mined: BlockReward[] = [];
   const difficulty = difficultyFromDecimal(s.simulatedDifficulty);
   let delivered = 0n;
   for (let h = window.start; h < window.end; h++) {
-    const [b] = await mineAsPool(s.rpc, { blocks: 1, shares: shareBps > 0 ? [{ address: deliveryAddress, shareBps }] : [], restAddress: strangerAddress() });
+    const shares = shareBps > 0 && deliveryAddress !== undefined ? [{ address: deliveryAddress, shareBps }] : [];
+    const [b] = await mineAsPool(s.rpc, { blocks: 1, shares, restAddress: strangerAddress() });
     const paid = b!.payouts.filter((p) => p.address === deliveryAddress).reduce((a, p) => a + p.valueSats, 0n);
     delivered += paid;
     mined.push({ height: b!.height, reward: b!.rewardSats });
-    say('pool', `block ${b!.height}: coinbase ${fmt(b!.rewardSats)} sats, ${fmt(paid)} to the delivery address`);
+    say('pool', `block ${b!.height}: coinbase ${fmt(b!.rewardSats)} sats${template === 'sale' ? `, ${fmt(paid)} to the delivery address` : ''}`);
   }
-  // The rewards the oracle counts under the rule its new events state (fees capped at 4x the window's median).
+  // The rewards the oracles count under the rule their new events state (fees capped at 4x the window's median).
   const blocks: BlockRewardWork[] = countedRewards(mined, CURRENT_REWARD_RULE, subsidyHalvingInterval('regtest')).rewards.map((reward) => ({ reward, difficulty }));
-  const expected = expectedDeliverySats(H, blocks);
-  const computed = deliveryOutcome(delivered, H, blocks, await eventDigits(s.oracleUrl, offer.eventId));
-  say('', `delivered ${fmt(delivered)} sats; ${H} TH/s would have earned ${fmt(ratFloor(expected))} sats over these ${n} blocks → ${computed.outcome} bps`);
+  let computed: bigint;
+  if (template === 'sale') {
+    const expected = expectedDeliverySats(H, blocks);
+    computed = deliveryOutcome(delivered, H, blocks, spec).outcome;
+    say('', `delivered ${fmt(delivered)} sats; ${H} TH/s would have earned ${fmt(ratFloor(expected))} sats over these ${n} blocks → ${computed} bps`);
+  } else {
+    computed = hashpriceOutcome(blocks, spec).outcome;
+    say('', `the window's hashprice from these ${n} blocks: ${fmt(computed)} x 10^${spec.precision} sats/PH/day`);
+  }
 
-  // 5. One confirmation on the window's last block; the oracle attests.
+  // 5. One confirmation on the window's last block; K oracles of the set attest (the others may too).
   await mineBlocks(s.rpc, 1);
-  const att = await waitForAttestation(s.oracleUrl, offer.eventId);
-  const outcome = BigInt(att.outcome);
-  say('oracle', `attested ${att.outcome} bps at height ${att.attestedAtHeight} (pool rewards ${fmt(BigInt(att.result.poolRewards ?? '0'))} sats, network reward ${fmt(BigInt(att.result.networkReward))} sats)`);
-  const report = await verifyOracleEvent({ oracleUrl: s.oracleUrl, eventId: offer.eventId, rpc: s.rpc });
-  say('', `hashdlc oracle verify: the evidence recomputes to ${report.outcome ?? '?'} against the node: ${report.ok ? 'HOLDS' : `FAILS (${report.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')})`}`);
+  const attested = await waitForAttestations(set.oracles.map((x) => x.url), offer.eventId, set.threshold);
+  let evidenceOk = true;
+  for (const { url, attestation } of attested) {
+    sayAttestation(say, url, attestation, template);
+    const report = await verifyOracleEvent({ oracleUrl: url, eventId: offer.eventId, rpc: s.rpc });
+    evidenceOk &&= report.ok && report.outcome === attestation.outcome;
+    say('', `hashdlc oracle verify ${url}: the evidence recomputes to ${report.outcome ?? '?'} against the node: ${report.ok ? 'HOLDS' : `FAILS (${report.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')})`}`);
+  }
+  const outcome = BigInt(attested[0]!.attestation.outcome);
+  const agreeing = attested.every((a) => a.attestation.outcome === attested[0]!.attestation.outcome);
 
   // 6. The coordinator completes the attested CET from the two adaptor signatures it holds
   // (an agent would, from its own signatures, if the coordinator did not: then the coordinator sees it on chain).
   const broadcast = await waitForContractState(s.coordinatorUrl, offer.id, ['cet-broadcast', 'settled']);
-  if (broadcast.broadcastBy === 'other') say('agent', `broadcast the CET ${broadcast.closingTxid} first (completed from its own adaptor signatures and the attestation); the coordinator saw it`);
-  else say('coordinator', `broadcast CET #${broadcast.cetIndex ?? '?'} ${broadcast.closingTxid} (no key: the attestation decrypts both parties' adaptor signatures)`);
+  if (broadcast.broadcastBy === 'other') say('agent', `broadcast the CET ${broadcast.closingTxid} first (completed from its own adaptor signatures and the attestations); the coordinator saw it`);
+  else say('coordinator', `broadcast CET #${broadcast.cetIndex ?? '?'} ${broadcast.closingTxid} (no key: the attestations decrypt both parties' adaptor signatures)`);
   await mineBlocks(s.rpc, 1);
   const settled = await waitForContractState(s.coordinatorUrl, offer.id, ['settled']);
   say('chain', `block ${String(settled.closingHeight)} confirms the CET; contract ${short(settled.contractId ?? '')} settled`);
@@ -227,25 +388,41 @@ export async function runDemo(s: DemoServices, options: DemoOptions, out: (line:
   const curve = curvePayouts(await offerHexOf(s.coordinatorUrl, offer.id), settled.terms, outcome);
   const want = { offer: onChainValue(curve.offer), accept: onChainValue(curve.accept) };
   const payoutsOk = onChain.offer === want.offer && onChain.accept === want.accept;
-  const outcomeOk = computed.outcome === outcome && report.ok;
+  const outcomeOk = agreeing && computed === outcome && evidenceOk;
+  const unitText = template === 'sale' ? 'bps' : `x 10^${spec.precision}`;
   out('');
-  out(`payouts (sats)      ${'on chain'.padStart(12)}  ${`curve at ${outcome} bps`.padStart(20)}`);
-  out(`  miner (offerer)   ${fmt(onChain.offer).padStart(12)}  ${fmt(want.offer).padStart(20)}`);
-  out(`  buyer (accepter)  ${fmt(onChain.accept).padStart(12)}  ${fmt(want.accept).padStart(20)}`);
-  out(`  (the miner also received ${fmt(upfrontPaid)} upfront in the funding transaction; the buyer received ${fmt(delivered)} sats of block rewards)`);
-  if (!outcomeOk) out(`MISMATCH: the oracle attested ${outcome}, the blocks mined give ${computed.outcome}${report.ok ? '' : ', and its evidence does not verify'}`);
+  out(`payouts (sats)      ${'on chain'.padStart(12)}  ${`curve at ${outcome} ${unitText}`.padStart(24)}`);
+  out(`  miner (offerer)   ${fmt(onChain.offer).padStart(12)}  ${fmt(want.offer).padStart(24)}`);
+  out(`  buyer (accepter)  ${fmt(onChain.accept).padStart(12)}  ${fmt(want.accept).padStart(24)}`);
+  if (template === 'sale') out(`  (the miner also received ${fmt(paidAtFunding)} upfront in the funding transaction; the buyer received ${fmt(delivered)} sats of block rewards)`);
+  else if (paidSpk !== undefined) out(`  (the miner also received the ${fmt(paidAtFunding)} sats premium in the funding transaction)`);
+  if (!outcomeOk) {
+    out(`MISMATCH: the oracles attested ${attested.map((a) => a.attestation.outcome).join(', ')}, the blocks mined give ${computed}${evidenceOk ? '' : ', and an oracle\'s evidence does not verify'}`);
+  }
   out(payoutsOk && outcomeOk ? 'OK: the payouts on chain equal the payout curve at the attested outcome' : 'FAILED: the payouts on chain differ from the payout curve at the attested outcome');
   return {
     ok: payoutsOk && outcomeOk,
     offerId: offer.id,
     contractId: settled.contractId ?? '',
+    template,
     window,
+    oracleSet: set,
+    attestations: attested.map((a) => ({ url: a.url, outcome: a.attestation.outcome })),
     outcome,
-    computedOutcome: computed.outcome,
+    computedOutcome: computed,
     fundingTxid,
     closingTxid,
     onChain,
     curve: want,
     ms: performance.now() - t0,
   };
+}
+
+/** One oracle's attestation as the story tells it. */
+function sayAttestation(say: Say, url: string, a: AttestationView, template: DemoTemplate): void {
+  const what =
+    template === 'sale'
+      ? `${a.outcome} bps (pool rewards ${fmt(BigInt(a.result.poolRewards ?? '0'))} sats, network reward ${fmt(BigInt(a.result.networkReward))} sats)`
+      : `hashprice ${fmt(BigInt(a.outcome))} (network reward ${fmt(BigInt(a.result.networkReward))} sats)`;
+  say('oracle', `${url} attested ${what} at height ${a.attestedAtHeight}`);
 }

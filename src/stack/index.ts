@@ -1,33 +1,46 @@
 /**
  * src/stack: the local stack behind `npm start` and `npm run demo` (regtest
- * node, oracle and coordinator processes, demo wallets, state file), the
+ * node, oracle (three by default) and coordinator processes, demo wallets, state file), the
  * demo story, and the plumbing the scenario suite shares with it (library
  * participants, contract observation). One entry, explicit named exports.
  *
  * This package does NOT implement any service: it starts and drives them.
  */
-export { DEFAULT_PORTS, STACK_FLAGS, STACK_FLAGS_HELP, STACK_SIMULATED_DIFFICULTY, parseStackArgs, stackConfigFrom } from './config.js';
+export {
+  DEFAULT_ORACLE_COUNT,
+  DEFAULT_PORTS,
+  MAX_ORACLE_COUNT,
+  STACK_FLAGS,
+  STACK_FLAGS_HELP,
+  STACK_HASHPRICE_SCHEDULE,
+  STACK_SIMULATED_DIFFICULTY,
+  oraclePortChoice,
+  parseStackArgs,
+  stackConfigFrom,
+} from './config.js';
 export type { PortChoice, StackConfig } from './config.js';
-export { runDemo, poolShareBps } from './demo.js';
-export type { DemoAgents, DemoOptions, DemoResult, DemoServices, Say } from './demo.js';
+export { DEMO_TEMPLATES, demoStrike, runDemo, poolShareBps, scheduledHashpriceEvent } from './demo.js';
+export type { DemoAgents, DemoOptions, DemoResult, DemoServices, DemoTemplate, Say } from './demo.js';
 export { demoAgents, describeAgentLine } from './demo-agents.js';
 export type { DemoAgentOptions, RunningDemoAgents } from './demo-agents.js';
 export { StackError, isStackError } from './errors.js';
 export type { StackErrorCode } from './errors.js';
 export { ensurePoolFunds, ensureWalletFunds, openOrCreateWallet } from './funds.js';
 export type { WalletFunding } from './funds.js';
-export { loadOrCreateSecrets, readChainRecord, readStackState, removeStackState, stackLayout, writeChainRecord, writeStackState } from './layout.js';
-export type { ChainRecord, StackLayout, StackSecrets, StackState } from './layout.js';
+export { loadOrCreateSecrets, oracleLayout, readChainRecord, readStackState, removeStackState, stackLayout, writeChainRecord, writeStackState } from './layout.js';
+export type { ChainRecord, OracleLayout, StackLayout, StackSecrets, StackState } from './layout.js';
 export {
   contractView,
   curvePayouts,
   offerHexOf,
+  offerOracleSet,
   onChainPayouts,
   onChainValue,
   waitForAttestation,
+  waitForAttestations,
   waitForContractState,
 } from './observe.js';
-export type { AttestationView, ContractView, Payouts } from './observe.js';
+export type { AttestationView, ContractView, Payouts, SetOracle } from './observe.js';
 export { StackParticipant, offerArgs } from './participant.js';
 export type { ParticipantServices, PostedOffer, SentAccept } from './participant.js';
 export { choosePort, choosePorts, isPortFree, logTail, spawnService } from './services.js';

@@ -4,13 +4,15 @@
  * stack is found by the demo (and anyone else: `cat .data/stack.json`).
  *
  *   <dir>/node/               the regtest chain (bcoin LevelDB or bitcoind datadir)
- *   <dir>/oracle/             the oracle's key file and LevelDB (oracle/)
+ *   <dir>/oracle/             the first oracle's key file and LevelDB (oracle/)
+ *   <dir>/oracle-2/ ...       the second, third, ... oracle's (own key: `--oracles N`)
  *   <dir>/coordinator/        the coordinator's LevelDB (src/coordinator/)
  *   <dir>/wallets/miner/      the demo miner's wallet (src/wallet: seed.json 0600)
  *   <dir>/wallets/buyer/      the demo buyer's wallet
- *   <dir>/secrets.json        0600: the pool key (mines, and funds the demo wallets), the oracle operator token
+ *   <dir>/secrets.json        0600: the pool key (mines, and funds the demo wallets), the oracles' operator token (one for all)
  *   <dir>/chain.json          which node made the chain and its block 1: a restart refuses another chain
- *   <dir>/oracle.json         0600: the oracle's config file (has the node's RPC password)
+ *   <dir>/oracle.json         0600: the first oracle's config file (has the node's RPC password);
+ *                             oracle-2.json, ... the others'
  *   <dir>/coordinator.json    0600: the coordinator's config file (same)
  *   <dir>/logs/*.log          each service's stderr
  *   <dir>/stack.json          0600: while the stack runs: PIDs, URLs, RPC credentials
@@ -28,12 +30,14 @@ import { StackError } from './errors.js';
 export interface StackLayout {
   dir: string;
   nodeDir: string;
+  /** The first oracle's (`oracleLayout(layout, 0)`). */
   oracleDir: string;
   coordinatorDir: string;
   minerWalletDir: string;
   buyerWalletDir: string;
   secretsFile: string;
   chainFile: string;
+  /** The first oracle's (`oracleLayout(layout, 0)`). */
   oracleConfigFile: string;
   coordinatorConfigFile: string;
   logDir: string;
@@ -59,13 +63,32 @@ export function stackLayout(dir: string): StackLayout {
   };
 }
 
+/** Where oracle `index` (0-based) of the stack keeps its data. */
+export interface OracleLayout {
+  /** `oracle` for the first (as stacks of one oracle had it), `oracle-2`, `oracle-3`, ... */
+  name: string;
+  dataDir: string;
+  configFile: string;
+  logFile: string;
+}
+
+/**
+ * The files of oracle `index`: the first keeps the paths a one-oracle stack
+ * used, so a data directory made with one oracle keeps its key and index
+ * when restarted with more (the new ones get new directories and keys).
+ */
+export function oracleLayout(layout: StackLayout, index: number): OracleLayout {
+  const name = index === 0 ? 'oracle' : `oracle-${index + 1}`;
+  return { name, dataDir: join(layout.dir, name), configFile: join(layout.dir, `${name}.json`), logFile: join(layout.logDir, `${name}.log`) };
+}
+
 // ------------------------------------------------------------------ secrets
 
 const secretsSchema = z.object({
   version: z.literal(1),
   /** Private key (hex) of the simulated pool: mines blocks, funds the demo wallets. */
   poolKeyHex: z.string().regex(/^[0-9a-f]{64}$/),
-  /** Bearer token of the oracle's operator-only calls (hashprice events). */
+  /** Bearer token of the oracles' operator-only calls (hashprice events); the stack's operator runs them all. */
   oracleOperatorToken: z.string().min(16),
 });
 export type StackSecrets = z.output<typeof secretsSchema>;
@@ -137,7 +160,8 @@ const stateSchema = z.object({
     url: z.string(),
     rpc: rpcSchema,
   }),
-  oracle: serviceSchema.extend({ publicKey: z.string(), simulatedDifficulty: z.string() }),
+  /** One per oracle, in order (the first is the one a single-oracle stack had). */
+  oracles: z.array(serviceSchema.extend({ publicKey: z.string(), simulatedDifficulty: z.string() })).min(1),
   coordinator: serviceSchema,
   /** The coordinator's web dashboard, when it serves one. */
   dashboard: z.string().nullable(),

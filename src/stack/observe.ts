@@ -1,7 +1,8 @@
 /**
  * Watching a contract from the outside, as the demo and the scenario suite
- * do: the coordinator's view (polled until a state), the oracle's
- * attestation (polled until served), what a closing transaction actually
+ * do: the coordinator's view (polled until a state), the oracles'
+ * attestations (polled until K of an offer's set serve one; the set read
+ * from the offer itself, `offerOracleSet`), what a closing transaction actually
  * paid on chain to each party's payout script, and what the contract's
  * payout curve says each party should get at an outcome. Services are read
  * through their one client (src/api).
@@ -18,7 +19,7 @@ import type { BitcoinRpc } from '../chain/index.js';
 import { templateFromTerms, offerTermsSchema } from '../../protocol/terms/index.js';
 import { payoutAt } from '../../protocol/numeric/index.js';
 import { DUST_LIMIT } from '../../protocol/tx/index.js';
-import { decodeOfferDlc, fromHex } from '../../protocol/messages/index.js';
+import { decodeOfferDlc, fromHex, toHex } from '../../protocol/messages/index.js';
 import { CoordinatorClient, OracleClient } from '../api/index.js';
 import { ParticipantError } from '../participant/errors.js';
 import { StackError } from './errors.js';
@@ -113,19 +114,62 @@ export async function waitForContractState(coordinatorUrl: string, id: string, s
  * @throws {StackError} STACK_TIMEOUT.
  */
 export async function waitForAttestation(oracleUrl: string, eventId: string, timeoutMs = 30_000): Promise<AttestationView> {
+  return (await waitForAttestations([oracleUrl], eventId, 1, timeoutMs))[0]!.attestation;
+}
+
+/** One oracle of an offer's set, found among the oracles we know by its key. */
+export interface SetOracle {
+  url: string;
+  publicKey: string;
+}
+
+/**
+ * The oracle set an offer names (single: 1 of 1; multi: its threshold and
+ * every announcement's key), each matched by public key to one of `known`.
+ * @throws {StackError} STACK_CHECK for an announcement signed by a key none
+ *   of `known` has, or an offer that is not a single contract.
+ */
+export function offerOracleSet(offerHex: string, known: readonly SetOracle[]): { threshold: number; oracles: SetOracle[] } {
+  const ci = decodeOfferDlc(fromHex(offerHex)).contractInfo;
+  if (!('singleContractInfo' in ci)) throw new StackError('STACK_CHECK', 'not a single contract');
+  const info = ci.singleContractInfo.contractInfo.oracleInfo;
+  const announcements = 'single' in info ? [info.single.oracleAnnouncement] : info.multi.oracleAnnouncements;
+  const oracles = announcements.map((a) => {
+    const key = toHex(a.oraclePublicKey);
+    const o = known.find((k) => k.publicKey === key);
+    if (o === undefined) throw new StackError('STACK_CHECK', `the offer names oracle key ${key}, not one of ours`);
+    return o;
+  });
+  return { threshold: 'single' in info ? 1 : info.multi.threshold, oracles };
+}
+
+/**
+ * Polls the oracles until `k` of them serve an attestation of `eventId`
+ * (the others may be down or late: a k-of-n contract needs only k).
+ * @returns the first `k` to answer, in the order of `oracleUrls`.
+ * @throws {StackError} STACK_TIMEOUT, naming what each oracle last said.
+ */
+export async function waitForAttestations(oracleUrls: readonly string[], eventId: string, k: number, timeoutMs = 30_000): Promise<{ url: string; attestation: AttestationView }[]> {
   const deadline = Date.now() + timeoutMs;
-  const oracle = new OracleClient(oracleUrl, { timeoutMs: 10_000 });
-  let last = '';
+  const clients = oracleUrls.map((url) => ({ url, client: new OracleClient(url, { timeoutMs: 5_000 }), last: '', attestation: undefined as AttestationView | undefined }));
   for (;;) {
-    try {
-      const a = await oracle.attestationJson(eventId);
-      // This project's oracle serves every field of AttestationView with an attestation.
-      if (a !== null) return a as unknown as AttestationView;
-      last = 'not attested yet';
-    } catch (err) {
-      last = (err as Error).message;
+    await Promise.all(
+      clients.filter((c) => c.attestation === undefined).map(async (c) => {
+        try {
+          const a = await c.client.attestationJson(eventId);
+          // This project's oracle serves every field of AttestationView with an attestation.
+          if (a !== null) c.attestation = a as unknown as AttestationView;
+          else c.last = 'not attested yet';
+        } catch (err) {
+          c.last = (err as Error).message;
+        }
+      }),
+    );
+    const done = clients.filter((c) => c.attestation !== undefined);
+    if (done.length >= k) return done.slice(0, k).map((c) => ({ url: c.url, attestation: c.attestation! }));
+    if (Date.now() > deadline) {
+      throw new StackError('STACK_TIMEOUT', `${done.length} of the ${k} attestations of ${eventId} needed within ${timeoutMs} ms (${clients.filter((c) => c.attestation === undefined).map((c) => `${c.url}: ${c.last}`).join('; ')})`);
     }
-    if (Date.now() > deadline) throw new StackError('STACK_TIMEOUT', `no attestation of ${eventId} within ${timeoutMs} ms (last: ${last})`);
     await sleep(100);
   }
 }
@@ -150,7 +194,7 @@ export function onChainValue(payout: bigint): bigint {
  * What the payout curve gives each party at `outcome`: the contract rebuilt
  * from the terms over the offer's oracle announcement, evaluated with
  * `payoutAt`.
- * @throws {StackError} STACK_CHECK for an offer that is not a single-oracle numeric template contract; {DlcError}.
+ * @throws {StackError} STACK_CHECK for an offer that is not a single numeric template contract; {DlcError}.
  */
 export function curvePayouts(offerHex: string, terms: Record<string, unknown>, outcome: bigint): Payouts & { total: bigint } {
   const offer = decodeOfferDlc(fromHex(offerHex));

@@ -1,5 +1,5 @@
 /**
- * The stack's service processes: the oracle and the coordinator each run as
+ * The stack's service processes: each oracle and the coordinator run as
  * a child process (`node --import tsx src/stack/service-main.ts <kind>
  * --config FILE`), in its own process group, stderr appended to a log file,
  * stdin held open by this process so that the child stops when we die.

@@ -1,12 +1,14 @@
 /**
  * The whole local stack, started and stopped as one: a regtest node
  * (regtest/ `startNode`, chain kept in `<data>/node`; or a running node given
- * by URL), the oracle and the coordinator as child processes (services.ts;
- * they talk to each other over HTTP only), the demo miner and buyer wallets
+ * by URL), the oracles (three by default, each with its own key, data
+ * directory, config file, log and port) and the coordinator as child
+ * processes (services.ts; they talk to each other over HTTP only; the
+ * coordinator allows every oracle of the stack), the demo miner and buyer wallets
  * funded from the simulated pool, and the state file that lets the demo (or
  * anyone) find it all (layout.ts).
  *
- * Stop order: coordinator, oracle, node (each waits for the previous), then
+ * Stop order: coordinator, oracles, node (each waits for the previous), then
  * the state file goes. If a service dies on its own, `crashed` settles with
  * what happened; `npm start` then stops the rest and exits non-zero.
  *
@@ -19,11 +21,12 @@ import { BitcoinRpc, type RpcConfig } from '../chain/index.js';
 import { writePrivateFile } from '../wallet/index.js';
 import type { Wallet } from '../wallet/index.js';
 import { TestKey, isProcessAlive, startNode, type RegtestNode } from '../../regtest/index.js';
-import { STACK_SIMULATED_DIFFICULTY, type StackConfig } from './config.js';
+import { STACK_HASHPRICE_SCHEDULE, STACK_SIMULATED_DIFFICULTY, oraclePortChoice, type StackConfig } from './config.js';
 import { StackError } from './errors.js';
 import { ensurePoolFunds, ensureWalletFunds, openOrCreateWallet, type WalletFunding } from './funds.js';
 import {
   loadOrCreateSecrets,
+  oracleLayout,
   readChainRecord,
   readStackState,
   removeStackState,
@@ -43,7 +46,7 @@ export interface StartStackOptions {
   poolKeyHex?: string;
   /** More oracle URLs the coordinator accepts offers from (tests: a second oracle). */
   extraOracleUrls?: string[];
-  /** Oracle config fields over the stack's (e.g. `pollIntervalMs`). */
+  /** Oracle config fields over the stack's (e.g. `pollIntervalMs`), for every oracle. */
   oracleOverrides?: Record<string, unknown>;
   /** Coordinator config fields over the stack's (e.g. `watcher`). */
   coordinatorOverrides?: Record<string, unknown>;
@@ -57,7 +60,8 @@ export interface RunningStack {
   rpc: BitcoinRpc;
   /** The node this stack started (undefined when it uses an external one). */
   node: RegtestNode | undefined;
-  oracle: ServiceProcess;
+  /** The stack's oracles, in the order of `state.oracles`. */
+  oracles: ServiceProcess[];
   coordinator: ServiceProcess;
   pool: TestKey;
   wallets: { miner: Wallet; buyer: Wallet };
@@ -67,9 +71,15 @@ export interface RunningStack {
   crashed: Promise<string>;
   /** SIGKILLs the coordinator process (tests: crash safety); not reported as a crash. */
   killCoordinator(): Promise<void>;
+  /**
+   * SIGKILLs oracle `index` (tests: a k-of-n set settles without it); not
+   * reported as a crash. It stays down; `state.oracles` still names it.
+   * @throws {RangeError} for an index the stack does not have.
+   */
+  killOracle(index: number): Promise<void>;
   /** Starts the coordinator process again on the same data and port; updates the state file. */
   restartCoordinator(): Promise<ServiceProcess>;
-  /** Stops everything (coordinator, oracle, node) and removes the state file. Idempotent. */
+  /** Stops everything (coordinator, oracles, node) and removes the state file. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -128,28 +138,30 @@ export async function startStack(config: StackConfig, options: StartStackOptions
     }
     log(`${layout.stateFile} names pid ${other.pid}, but its coordinator does not answer: taking the directory over`);
   }
-  for (const d of [layout.dir, layout.logDir, layout.oracleDir, layout.coordinatorDir]) mkdirSync(d, { recursive: true });
+  const oracleLayouts = Array.from({ length: config.oracleCount }, (_, i) => oracleLayout(layout, i));
+  for (const d of [layout.dir, layout.logDir, ...oracleLayouts.map((o) => o.dataDir), layout.coordinatorDir]) mkdirSync(d, { recursive: true });
   const secrets = loadOrCreateSecrets(layout, options.poolKeyHex);
   const pool = TestKey.fromHex(secrets.poolKeyHex);
 
   let node: RegtestNode | undefined;
-  let oracle: ServiceProcess | undefined;
+  const oracles: ServiceProcess[] = [];
   let coordinator: ServiceProcess | undefined;
   let stopping = false;
   const stopAll = async (): Promise<void> => {
     stopping = true;
     await coordinator?.stop();
-    await oracle?.stop();
+    await Promise.all(oracles.map((o) => o.stop()));
     await node?.stop();
   };
 
   try {
     // Ports first, so a taken one fails the start before anything runs.
-    const [rpcPort, oraclePort, coordinatorPort] = (await choosePorts([
+    // The coordinator's before the extra oracles': theirs fall back, it may be strict.
+    const [rpcPort, coordinatorPort, ...oraclePorts] = (await choosePorts([
       [config.externalNode === undefined ? config.ports.node : undefined, 'node RPC'],
-      [config.ports.oracle, 'oracle'],
       [config.ports.coordinator, 'coordinator'],
-    ])) as [number, number, number];
+      ...oracleLayouts.map((o, i) => [oraclePortChoice(config.ports.oracle, i), o.name] as const),
+    ])) as [number, number, ...number[]];
 
     // 1. The node: the same kind that made the chain in this directory.
     const recorded = readChainRecord(layout);
@@ -179,41 +191,48 @@ export async function startStack(config: StackConfig, options: StartStackOptions
     if (mined > 0) log(`chain: mined ${mined} blocks to the simulated pool (${pool.address}) so it has mature coins`);
     if (recorded === undefined) writeChainRecord(layout, { version: 1, kind: node?.kind ?? 'external', block1: await rpc.getBlockHash(1) });
 
-    // 2. The oracle and the coordinator, side by side (the coordinator only needs the oracle's URL).
-    const oracleUrl = `http://127.0.0.1:${oraclePort}`;
+    // 2. The oracles and the coordinator, side by side (the coordinator only needs the oracles' URLs).
+    // Every oracle gets the same settings but its own key, data and port: identical event
+    // parameters give identical event ids, so a contract can name any K of them.
+    const oracleUrls = oraclePorts.map((port) => `http://127.0.0.1:${port}`);
     const rpcJson = { url: rpcConfig.url, username: rpcConfig.username, password: rpcConfig.password };
-    writePrivateFile(layout.oracleConfigFile, `${JSON.stringify({
-      network: 'regtest',
-      rpc: rpcJson,
-      dataDir: layout.oracleDir,
-      host: '127.0.0.1',
-      port: oraclePort,
-      confirmations: 1,
-      operatorToken: secrets.oracleOperatorToken,
-      simulatedDifficulty: STACK_SIMULATED_DIFFICULTY,
-      pollIntervalMs: 200,
-      ...options.oracleOverrides,
-    }, null, 2)}\n`);
+    oracleLayouts.forEach((o, i) => {
+      writePrivateFile(o.configFile, `${JSON.stringify({
+        network: 'regtest',
+        rpc: rpcJson,
+        dataDir: o.dataDir,
+        host: '127.0.0.1',
+        port: oraclePorts[i],
+        confirmations: 1,
+        operatorToken: secrets.oracleOperatorToken,
+        simulatedDifficulty: STACK_SIMULATED_DIFFICULTY,
+        pollIntervalMs: 200,
+        schedule: STACK_HASHPRICE_SCHEDULE,
+        ...options.oracleOverrides,
+      }, null, 2)}\n`);
+    });
     writePrivateFile(layout.coordinatorConfigFile, `${JSON.stringify({
       host: '127.0.0.1',
       port: coordinatorPort,
       dataDir: layout.coordinatorDir,
       network: 'regtest',
       rpc: rpcJson,
-      oracles: [oracleUrl, ...(options.extraOracleUrls ?? [])],
+      oracles: [...oracleUrls, ...(options.extraOracleUrls ?? [])],
       watcher: { pollIntervalMs: 500, attestationPollIntervalMs: 500 },
       ...options.coordinatorOverrides,
     }, null, 2)}\n`);
-    log('oracle, coordinator: starting');
+    log(`${oracleLayouts.length === 1 ? 'oracle' : `${oracleLayouts.length} oracles`}, coordinator: starting`);
     const started = await Promise.allSettled([
-      spawnService('oracle', layout.oracleConfigFile, join(layout.logDir, 'oracle.log')),
       spawnService('coordinator', layout.coordinatorConfigFile, join(layout.logDir, 'coordinator.log')),
+      ...oracleLayouts.map((o) => spawnService('oracle', o.configFile, o.logFile)),
     ]);
-    if (started[0].status === 'fulfilled') oracle = started[0].value;
-    if (started[1].status === 'fulfilled') coordinator = started[1].value;
+    for (const [i, r] of started.entries()) {
+      if (r.status !== 'fulfilled') continue;
+      if (i === 0) coordinator = r.value;
+      else oracles.push(r.value);
+    }
     const failed = started.find((s) => s.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
-    const o = oracle!;
     let c = coordinator!;
 
     // 3. The demo wallets.
@@ -233,7 +252,7 @@ export async function startStack(config: StackConfig, options: StartStackOptions
       startedAt: new Date().toISOString(),
       dataDir: layout.dir,
       node: { kind: node?.kind ?? 'external', pid: node?.pid ?? null, url: rpcConfig.url.replace(/\/+$/, ''), rpc: rpcJson },
-      oracle: { pid: o.pid, url: o.url, publicKey: String(o.ready.publicKey ?? ''), simulatedDifficulty: STACK_SIMULATED_DIFFICULTY },
+      oracles: oracles.map((o) => ({ pid: o.pid, url: o.url, publicKey: String(o.ready.publicKey ?? ''), simulatedDifficulty: STACK_SIMULATED_DIFFICULTY })),
       coordinator: { pid: c.pid, url: c.url },
       dashboard,
       wallets: { miner: layout.minerWalletDir, buyer: layout.buyerWalletDir },
@@ -248,12 +267,12 @@ export async function startStack(config: StackConfig, options: StartStackOptions
     });
     const watch = (s: ServiceProcess): void => {
       void s.exited.then((e) => {
-        if (!stopping && !expectedExits.has(s.pid) && s === (s.kind === 'oracle' ? o : c)) {
-          reportCrash(`${s.kind} (pid ${s.pid}) exited (${e.signal ?? `code ${e.code}`}); last log lines:\n${logTail(s)}`);
+        if (!stopping && !expectedExits.has(s.pid) && (s.kind === 'oracle' ? oracles.includes(s) : s === c)) {
+          reportCrash(`${s.kind} ${s.url} (pid ${s.pid}) exited (${e.signal ?? `code ${e.code}`}); last log lines:\n${logTail(s)}`);
         }
       });
     };
-    watch(o);
+    for (const o of oracles) watch(o);
     watch(c);
     if (node !== undefined) {
       const n = node;
@@ -272,7 +291,7 @@ export async function startStack(config: StackConfig, options: StartStackOptions
       state,
       rpc,
       node,
-      oracle: o,
+      oracles,
       coordinator: c,
       pool,
       wallets: { miner: miner.wallet, buyer: buyer.wallet },
@@ -281,6 +300,12 @@ export async function startStack(config: StackConfig, options: StartStackOptions
       async killCoordinator() {
         expectedExits.add(c.pid);
         await c.kill();
+      },
+      async killOracle(index) {
+        const o = oracles[index];
+        if (o === undefined) throw new RangeError(`the stack runs ${oracles.length} oracle(s), no index ${index}`);
+        expectedExits.add(o.pid);
+        await o.kill();
       },
       async restartCoordinator() {
         expectedExits.add(c.pid);

@@ -48,6 +48,9 @@ describe('oracle HTTP API: bad requests', () => {
     ['thresholds not increasing', () => delivery({ thresholds: ['9500', '5000'] }), 400, 'INVALID_PARAMS', 'thresholds-invalid'],
     ['digits and thresholds', () => delivery({ thresholds: ['9500'], nbDigits: 14 }), 400, 'INVALID_PARAMS', 'descriptor-conflict'],
     ['too many digits', () => delivery({ nbDigits: 65 }), 400, 'INVALID_REQUEST', 'body.nbDigits'],
+    ['precision on a delivery event', () => delivery({ precision: 2 }), 400, 'INVALID_PARAMS', 'precision-not-allowed'],
+    ['precision and thresholds', () => delivery({ thresholds: ['9500'], precision: 0 }), 400, 'INVALID_PARAMS', 'descriptor-conflict'],
+    ['precision above 18', () => ({ kind: 'hashprice', window: { start: tip + 1, end: tip + 2 }, precision: 19 }), 400, 'INVALID_REQUEST', 'body.precision'],
   ];
   it.each(cases)('%s → %i %s', async (_name, body, status, code, reason) => {
     const r = await t.post(body(), { token: OPERATOR_TOKEN });
@@ -75,6 +78,11 @@ describe('oracle HTTP API: bad requests', () => {
     const ok = await t.post(hashprice, { token: OPERATOR_TOKEN });
     expect(ok.status).toBe(201);
     expect(ok.body.params.descriptor).toEqual({ type: 'numeric', base: 2, nbDigits: 20, unit: 'sats/PH/day', precision: 0 });
+    // The same window scaled down: another event (the precision is in the id), stated in its descriptor.
+    const scaled = await t.post({ ...hashprice, precision: 6 }, { token: OPERATOR_TOKEN });
+    expect(scaled.status).toBe(201);
+    expect(scaled.body.params.descriptor).toEqual({ type: 'numeric', base: 2, nbDigits: 20, unit: 'sats/PH/day', precision: 6 });
+    expect(scaled.body.eventId).not.toBe(ok.body.eventId);
   });
 
   it('unknown ids and routes → 404 NOT_FOUND; not attested yet → 404 NOT_ATTESTED with the attest height', async () => {
@@ -100,7 +108,8 @@ describe('oracle HTTP API: bad requests', () => {
     expect(byAddress.body.events.length).toBeGreaterThan(0);
     expect(byAddress.body.events.every((e: { params: { deliveryAddress: string } }) => e.params.deliveryAddress === D)).toBe(true);
     const hashprice = await t.get('/v1/events?kind=hashprice&state=announced');
-    expect(hashprice.body.events.map((e: { kind: string }) => e.kind)).toEqual(['hashprice']);
+    // The two hashprice events of the operator test (precision 0 and 6), nothing else.
+    expect(hashprice.body.events.map((e: { kind: string }) => e.kind)).toEqual(['hashprice', 'hashprice']);
     const page = await t.get('/v1/events?limit=1');
     expect(page.body.events).toHaveLength(1);
     const next = await t.get(`/v1/events?limit=1&after=${encodeURIComponent(page.body.next)}`);

@@ -6,9 +6,15 @@
  *   agents (`hashdlc agent` child processes): after the offer and the accept
  *   the miner's agent signs and the buyer's agent funds (their action lines
  *   in the output, nothing typed), exit 0, the attested 6000 bps and the
- *   payout check in its output, both agents stopped (exit 0, gone);
- * - with no stack running and `--no-agents`: it starts its own (oracle and
- *   coordinator child processes on the given node), types sign and fund,
+ *   payout check in its output, both agents stopped (exit 0, gone); the
+ *   stack runs three oracles and the parties trust all of them (2 of 3);
+ * - `--template forward` and `--template call` on the same stack: each
+ *   settles on the hashprice event the stack's oracles scheduled for the
+ *   next 10-block window (20 digits at the precision that fits the 1 PH/s
+ *   network), its attestations verified, the payouts on the curve, the
+ *   buyer gaining (struck below the window's hashprice);
+ * - with no stack running and `--no-agents`: it starts its own (three
+ *   oracles and the coordinator, child processes on the given node), types sign and fund,
  *   runs the whole sale at the default 98% delivery, exits 0, and leaves no
  *   process behind.
  */
@@ -49,7 +55,7 @@ async function demo(dataDir: string, args: string[]): Promise<{ code: number | n
   const timer = setInterval(() => {
     try {
       const s = JSON.parse(readFileSync(join(dataDir, 'stack.json'), 'utf8')) as StackState;
-      for (const p of [s.pid, s.oracle.pid, s.coordinator.pid, s.node.pid]) if (p !== null) pids.add(p);
+      for (const p of [s.pid, ...s.oracles.map((o) => o.pid), s.coordinator.pid, s.node.pid]) if (p !== null) pids.add(p);
     } catch {
       // not written yet, or gone
     }
@@ -70,7 +76,7 @@ function alive(pid: number): boolean {
 
 describe('npm run demo', () => {
   it('runs against the running stack it finds in the data directory (60% delivery); its agents sign and fund', async () => {
-    world = await startWorld();
+    world = await startWorld({ oracles: 3 });
     const r = await demo(world.stack.layout.dir, ['--delivery', '60', '--window', '10']);
     expect(r.code, `${r.out}\n${r.err}`).toBe(0);
     expect(r.out).toContain(`using the stack of pid ${process.pid}`);
@@ -84,13 +90,33 @@ describe('npm run demo', () => {
     expect(r.out.match(/buyer agent fund [0-9a-f]{12}… → state funding-broadcast, tx [0-9a-f]{64}/g)).toHaveLength(1);
     expect(r.out).not.toContain('FAILED');
     expect(r.out).toContain('the agents are stopped (SIGTERM; both exited 0)');
-    expect(r.out).toContain('demo finished in');
+    // The parties trust all three with a majority threshold: the offer names 2 of 3 once the
+    // library makes set offers (issue 11, participant side), 1 of 1 (the first URL) before.
+    expect(r.out).toMatch(/demo \(sale, (?:1 of 1|2 of 3) oracles\) finished in /);
     expect(agentPids.filter(alive)).toEqual([]);
-    expect(r.out).toMatch(/oracle +attested 6000 bps/);
-    expect(r.out).toContain('hashdlc oracle verify: the evidence recomputes to 6000 against the node: HOLDS');
+    expect(r.out).toMatch(/oracle +http:\/\/127\.0\.0\.1:\d+ attested 6000 bps/);
+    expect(r.out).toMatch(/hashdlc oracle verify http:\/\/127\.0\.0\.1:\d+: the evidence recomputes to 6000 against the node: HOLDS/);
     expect(r.out).toContain('OK: the payouts on chain equal the payout curve at the attested outcome');
-    await world.close();
-    world = undefined;
+  }, 240_000);
+
+  it.each(['forward', 'call'] as const)('--template %s: a hashprice contract on the window the stack\'s oracles announced settles on the curve', async (template) => {
+    world ??= await startWorld({ oracles: 3 });
+    const r = await demo(world.stack.layout.dir, ['--template', template]);
+    expect(r.code, `${r.out}\n${r.err}`).toBe(0);
+    expect(r.out).toContain(`hashdlc demo: a hashprice ${template} on 100 TH/s over blocks [`);
+    expect(r.out).toMatch(new RegExp(`miner +\\$ hashdlc offer hashprice-${template} --window \\d+-\\d+ `));
+    // The oracles' scheduled event, at the precision that fits the 1 PH/s network, attested and verified.
+    const precision = Number(/event states 20 digits at precision (\d+)/.exec(r.out)?.[1]);
+    expect(precision).toBeGreaterThanOrEqual(0);
+    expect(r.out).toMatch(/oracle event hashprice\/\d+-\d+\//);
+    const attested = [...r.out.matchAll(/oracle +(http:\/\/127\.0\.0\.1:\d+) attested hashprice ([\d,]+)/g)];
+    expect(attested.length).toBeGreaterThanOrEqual(1);
+    expect(r.out).toMatch(/hashdlc oracle verify http:\/\/127\.0\.0\.1:\d+: the evidence recomputes to \d+ against the node: HOLDS/);
+    expect(r.out).not.toContain('MISMATCH');
+    expect(r.out).toContain('OK: the payouts on chain equal the payout curve at the attested outcome');
+    // Struck below the window's hashprice: the buyer (accepter) gains.
+    const buyer = /buyer \(accepter\) +([\d,]+)/.exec(r.out)?.[1];
+    expect(Number(buyer?.replace(/,/g, ''))).toBeGreaterThan(template === 'forward' ? 500_000 : 0);
   }, 240_000);
 
   it('starts its own stack when none runs, settles the default 98% sale with sign and fund typed (--no-agents), and stops it', async () => {
@@ -101,12 +127,13 @@ describe('npm run demo', () => {
     expect(r.out).toMatch(/miner +\$ hashdlc sign [0-9a-f]{12}…/);
     expect(r.out).toMatch(/buyer +\$ hashdlc fund [0-9a-f]{12}… {2}→ funding tx [0-9a-f]{64} broadcast by the coordinator/);
     expect(r.out).not.toContain(' agent ');
-    expect(r.out).toMatch(/oracle +attested 9800 bps/);
+    expect(r.out).toMatch(/oracle +http:\/\/127\.0\.0\.1:\d+ attested 9800 bps/);
     expect(r.out).toMatch(/miner \(offerer\) +1,300,000 +1,300,000/);
     expect(r.out).toContain('OK: the payouts on chain equal the payout curve at the attested outcome');
     expect(r.out).toContain("the demo's stack is stopped");
-    // Its oracle and coordinator processes are gone, and so is its state file.
-    expect(r.pids.length).toBeGreaterThanOrEqual(3);
+    // Its three oracles (the default) and coordinator processes are gone, and so is its state file.
+    expect(r.out).toMatch(/3 oracles http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+/);
+    expect(r.pids.length).toBeGreaterThanOrEqual(5);
     expect(r.pids.filter(alive)).toEqual([]);
     expect(existsSync(join(dataDir, 'stack.json'))).toBe(false);
   }, 120_000);

@@ -98,8 +98,10 @@ export interface World {
   stack: RunningStack;
   rpc: BitcoinRpc;
   coordinatorUrl: string;
-  /** The stack's oracle (simulated network of 1 PH/s: 100 TH/s = 10% of each block). */
+  /** The stack's first oracle (simulated network of 1 PH/s: 100 TH/s = 10% of each block); `miner`/`buyer` use it alone. */
   oracleUrl: string;
+  /** Every oracle of the stack (one unless `startWorld({ oracles })` asked for more). */
+  oracleUrls: string[];
   miner: StackParticipant;
   buyer: StackParticipant;
   /** The same two wallets, talking to another oracle. */
@@ -109,16 +111,18 @@ export interface World {
 
 /**
  * Starts the stack (src/stack `startStack`) on the shared regtest node with
- * its data in a temp directory, the shared faucet as its pool, fast polling.
+ * its data in a temp directory, the shared faucet as its pool, fast polling,
+ * one oracle unless `oracles` says more (each is a process: the suite shares 2 cores).
  * @throws as startStack.
  */
-export async function startWorld(options: { extraOracleUrls?: string[] } = {}): Promise<World> {
+export async function startWorld(options: { extraOracleUrls?: string[]; oracles?: number } = {}): Promise<World> {
   const { rpc, faucet } = useRegtest();
   const node = inject('regtest').rpc;
   const dir = mkdtempSync(join(tmpdir(), 'hashdlc-scenario-'));
   const config: StackConfig = {
     dataDir: dir,
     ports: { node: { port: DEFAULT_PORTS.node, strict: false }, oracle: { port: 0, strict: false }, coordinator: { port: 0, strict: false } },
+    oracleCount: options.oracles ?? 1,
     backend: 'auto',
     externalNode: { url: node.url, username: node.username, password: node.password },
     help: false,
@@ -139,12 +143,13 @@ export async function startWorld(options: { extraOracleUrls?: string[] } = {}): 
     miner: new StackParticipant('miner', stack.state.wallets.miner, services(oracle)),
     buyer: new StackParticipant('buyer', stack.state.wallets.buyer, services(oracle)),
   });
-  const { miner, buyer } = pair(stack.state.oracle.url);
+  const { miner, buyer } = pair(stack.state.oracles[0]!.url);
   return {
     stack,
     rpc,
     coordinatorUrl: stack.state.coordinator.url,
-    oracleUrl: stack.state.oracle.url,
+    oracleUrl: stack.state.oracles[0]!.url,
+    oracleUrls: stack.state.oracles.map((o) => o.url),
     miner,
     buyer,
     with: pair,
