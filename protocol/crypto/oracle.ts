@@ -4,7 +4,8 @@
  * verification, deterministic oracle nonces, announcement and attestation
  * signatures, and attestation (adaptor) points on the party side, including
  * the fast path for numeric events: per (nonce, digit) points computed once,
- * then one point addition per CET thanks to a prefix trie.
+ * then about one point addition per adaptor signature, for one oracle or a
+ * t-of-n set, thanks to prefix tries and shared partial sums.
  *
  * Hash profiles, always named explicitly by the caller:
  * - `'sha256'`: what the dlcspecs test vectors, rust-dlc and the dlcdevkit
@@ -23,6 +24,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DlcError } from '../errors.js';
+import { addSumPoints, encodeSumPoints, sumPointOf, type SumPoint } from './point-sums.js';
 import { liftX, secp } from './secp.js';
 import { CURVE_ORDER, bigIntToBytes, bytesToBigInt, parseNonZeroScalar, taggedHash, FIELD_PRIME } from './scalar.js';
 
@@ -224,12 +226,31 @@ export interface NumericAdaptorPointsParams {
   prefixes: readonly (readonly (readonly number[] | null)[])[];
 }
 
+/** A node of one oracle's digit-prefix trie: the sum of that oracle's digit points along the prefix. */
+interface PrefixNode extends PartialSum {
+  children: (PrefixNode | undefined)[];
+}
+
+/** A memoised sum of the prefix points of a slot's first oracles, keyed by the next oracle's prefix node. */
+interface PartialSum {
+  point: SumPoint;
+  next: Map<PrefixNode, PartialSum> | undefined;
+}
+
 /**
  * Adaptor points of numeric-outcome CETs: for each CET, the sum over its
  * oracles of the digit points of that oracle's prefix (NumericOutcome.md,
- * MultiOracle.md). Digit points are computed once per (oracle, nonce, digit);
- * each prefix's point is its parent prefix's point plus one digit point,
- * memoised in a trie, so a CET usually costs one point addition per oracle.
+ * MultiOracle.md). Shared work, so that a t-of-n plan costs about the same per
+ * adaptor signature as a single oracle:
+ * 1. digit points are computed once per (oracle, nonce, digit);
+ * 2. each (oracle, prefix) point is its parent prefix's point plus one digit
+ *    point, memoised in a trie per oracle, so a prefix usually costs one
+ *    addition however many oracle combinations sign it;
+ * 3. the sum of a slot's first oracles' prefix points is memoised too, so
+ *    combinations sharing leading oracles ([0,1,2], [0,1,3], ...) share it and
+ *    a slot usually costs one more addition;
+ * 4. all of it in projective coordinates, encoded with one batched inversion
+ *    (./point-sums.ts).
  * @returns one 33-byte point per CET, in input order.
  * @throws {DlcError} INVALID_PARAMS (reason `prefix`) for an empty, too long
  *   or out-of-base prefix or a CET without oracles; INVALID_POINT for bad keys;
@@ -237,53 +258,62 @@ export interface NumericAdaptorPointsParams {
  */
 export function numericAdaptorPoints(params: NumericAdaptorPointsParams): Uint8Array[] {
   const { profile, base, oracles, prefixes } = params;
-  const be = secp();
   const tables = oracles.map((o) => digitPointTable(profile, o, base));
-  const memos = oracles.map(() => new Map<string, Uint8Array>());
+  // Projective digit points, parsed on first use.
+  const digitPoints = tables.map((t) => t.map((row) => new Array<SumPoint | undefined>(row.length)));
+  // The children of each oracle's trie root (the empty prefix has no point).
+  const roots = oracles.map(() => new Array<PrefixNode | undefined>());
   const bad = (why: string): DlcError => new DlcError('INVALID_PARAMS', why, { reason: 'prefix' });
 
-  const prefixPoint = (j: number, digits: readonly number[]): Uint8Array => {
+  const prefixNode = (j: number, digits: readonly number[]): PrefixNode => {
     const table = tables[j]!;
-    const memo = memos[j]!;
     const L = digits.length;
     if (L === 0 || L > table.length) throw bad(`prefix length ${L} not in 1..${table.length}`);
-    // keys[l] identifies digits[0..l); find the deepest memoised ancestor
-    const keys = new Array<string>(L + 1);
-    keys[0] = '';
+    let children = roots[j]!;
+    let node: PrefixNode | undefined;
     for (let l = 0; l < L; l++) {
       const d = digits[l]!;
       if (!Number.isInteger(d) || d < 0 || d >= base) throw bad(`digit ${d} not in base ${base}`);
-      keys[l + 1] = `${keys[l]!}${d},`;
+      let child = children[d];
+      if (child === undefined) {
+        const row = digitPoints[j]![l]!;
+        const pt = row[d] ?? (row[d] = sumPointOf(table[l]![d]!));
+        child = { point: node === undefined ? pt : addSumPoints(node.point, pt), next: undefined, children: [] };
+        children[d] = child;
+      }
+      node = child;
+      children = child.children;
     }
-    let l = L;
-    let acc: Uint8Array | undefined;
-    while (l > 0) {
-      acc = memo.get(keys[l]!);
-      if (acc !== undefined) break;
-      l--;
-    }
-    for (; l < L; l++) {
-      const pt = table[l]![digits[l]!]!;
-      acc = acc === undefined ? pt : be.add([acc, pt]);
-      memo.set(keys[l + 1]!, acc);
-    }
-    return acc!;
+    return node!;
   };
 
-  const out = new Array<Uint8Array>(prefixes.length);
-  const parts: Uint8Array[] = [];
+  const sums = new Array<SumPoint>(prefixes.length);
+  const used: PrefixNode[] = [];
   for (let c = 0; c < prefixes.length; c++) {
     const perOracle = prefixes[c]!;
     if (perOracle.length !== oracles.length) throw bad(`CET ${c} has ${perOracle.length} prefixes for ${oracles.length} oracles`);
-    parts.length = 0;
+    used.length = 0;
     for (let j = 0; j < perOracle.length; j++) {
       const digits = perOracle[j];
-      if (digits !== null && digits !== undefined) parts.push(prefixPoint(j, digits));
+      if (digits !== null && digits !== undefined) used.push(prefixNode(j, digits));
     }
-    if (parts.length === 0) throw bad(`CET ${c} uses no oracle`);
-    out[c] = parts.length === 1 ? parts[0]! : be.add(parts);
+    if (used.length === 0) throw bad(`CET ${c} uses no oracle`);
+    // Memoise the sums of all but the last oracle (shared across combinations);
+    // the full sum is this slot's own and is not kept.
+    let acc: PartialSum = used[0]!;
+    for (let k = 1; k < used.length - 1; k++) {
+      const node = used[k]!;
+      acc.next ??= new Map();
+      let nextSum = acc.next.get(node);
+      if (nextSum === undefined) {
+        nextSum = { point: addSumPoints(acc.point, node.point), next: undefined };
+        acc.next.set(node, nextSum);
+      }
+      acc = nextSum;
+    }
+    sums[c] = used.length === 1 ? acc.point : addSumPoints(acc.point, used[used.length - 1]!.point);
   }
-  return out;
+  return encodeSumPoints(sums);
 }
 
 /**
