@@ -1,8 +1,9 @@
 /**
  * The adaptor points of t-of-n contracts: `setupContract` computes them with
- * shared work (per-oracle prefix tries, partial sums shared across oracle
- * combinations, projective sums encoded in one batch; protocol/crypto/oracle.ts
- * `numericAdaptorPoints`). Here every slot's point is recomputed directly, as
+ * shared work (one prefix trie per group of oracles signing the same prefix;
+ * per-oracle tries and partial sums shared across combinations when they sign
+ * different prefixes, as with bounded differences; projective sums encoded in
+ * one batch: protocol/crypto/oracle.ts `numericAdaptorPoints`). Here every slot's point is recomputed directly, as
  * MultiOracle.md defines it: the sum, over the slot's oracles, of the
  * attestation points of each digit of that oracle's prefix, each added with
  * the backend's plain `add`. Both must be the same bytes.
@@ -13,13 +14,13 @@ import { attestationPoint, outcomeDigest } from '../protocol/crypto/oracle.js';
 import { addSumPoints, encodeSumPoints, sumPointOf } from '../protocol/crypto/point-sums.js';
 import { negatePoint, secp } from '../protocol/crypto/secp.js';
 import { DlcError } from '../protocol/errors.js';
-import type { OfferDlc, OracleAnnouncement } from '../protocol/messages/types.js';
+import type { OfferDlc, OracleAnnouncement, OracleParams } from '../protocol/messages/types.js';
 import { linearDescriptor, testOracle, testSecret, twoPartyFixture } from './helpers/dlc-fixture.js';
 
 const NB_DIGITS = 12;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-function oracleSetContract(threshold: number, n: number, label: string) {
+function oracleSetContract(threshold: number, n: number, label: string, oracleParams: OracleParams | null = null) {
   const anns: OracleAnnouncement[] = Array.from({ length: n }, (_, i) => testOracle(`${label}-oracle-${i}`).announce(`${label}-event`, NB_DIGITS));
   const total = 60_000n;
   const fx = twoPartyFixture({
@@ -37,7 +38,7 @@ function oracleSetContract(threshold: number, n: number, label: string) {
         totalCollateral: single.totalCollateral,
         contractInfo: {
           contractDescriptor: single.contractInfo.contractDescriptor,
-          oracleInfo: { multi: { threshold, oracleAnnouncements: anns, oracleParams: null } },
+          oracleInfo: { multi: { threshold, oracleAnnouncements: anns, oracleParams } },
         },
       },
     },
@@ -46,15 +47,24 @@ function oracleSetContract(threshold: number, n: number, label: string) {
 }
 
 describe('t-of-n adaptor points: shared computation equals the direct sum', () => {
-  for (const [t, n] of [[2, 3], [3, 5]] as const) {
-    it(`${t}-of-${n}: every slot`, () => {
-      const { setup, anns } = oracleSetContract(t, n, `points-${t}-of-${n}`);
+  const cases = [
+    { t: 2, n: 3, params: null },
+    { t: 3, n: 5, params: null },
+    // bounded differences: the oracles of a slot sign different prefixes (the per-oracle path)
+    { t: 2, n: 3, params: { maxErrorExp: 4, minFailExp: 2, maximizeCoverage: false } },
+  ] as const;
+  for (const { t, n, params } of cases) {
+    it(`${t}-of-${n}${params === null ? '' : ' with bounded differences'}: every slot`, () => {
+      const { setup, anns } = oracleSetContract(t, n, `points-${t}-of-${n}`, params);
       const slots = setup.plan.adaptorSlots;
       // 61 CETs, every oracle combination of every prefix
       expect(setup.plan.cets.length).toBe(61);
       const combos = t === 2 ? 3 : 10;
       expect(slots.length % combos).toBe(0);
       expect(slots.every((s) => s.oracles.length === t)).toBe(true);
+      const mixed = slots.filter((s) => s.oracles.some((o) => o.digits.join() !== s.oracles[0]!.digits.join())).length;
+      if (params === null) expect(mixed).toBe(0);
+      else expect(mixed).toBeGreaterThan(0);
       const be = secp();
       const digest = [outcomeDigest('sha256', '0'), outcomeDigest('sha256', '1')];
       const digitPoint = new Map<string, Uint8Array>();

@@ -226,7 +226,11 @@ export interface NumericAdaptorPointsParams {
   prefixes: readonly (readonly (readonly number[] | null)[])[];
 }
 
-/** A node of one oracle's digit-prefix trie: the sum of that oracle's digit points along the prefix. */
+/**
+ * A node of a digit-prefix trie: the sum of the trie's digit points along the
+ * prefix. A trie belongs to one oracle, or to a group of oracles that all
+ * sign the same prefix (its digit points are the sums of theirs).
+ */
 interface PrefixNode extends PartialSum {
   children: (PrefixNode | undefined)[];
 }
@@ -237,18 +241,38 @@ interface PartialSum {
   next: Map<PrefixNode, PartialSum> | undefined;
 }
 
+/** The trie of one oracle or one group of oracles signing the same prefixes. */
+interface PrefixTrie {
+  /** Longest prefix: the fewest nonces among the group's oracles. */
+  maxLength: number;
+  /** digitPoints[l][d], computed on first use. */
+  digitPoints: (SumPoint | undefined)[][];
+  digitPoint(l: number, d: number): SumPoint;
+  roots: (PrefixNode | undefined)[];
+}
+
+function sameDigits(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * Adaptor points of numeric-outcome CETs: for each CET, the sum over its
  * oracles of the digit points of that oracle's prefix (NumericOutcome.md,
  * MultiOracle.md). Shared work, so that a t-of-n plan costs about the same per
  * adaptor signature as a single oracle:
  * 1. digit points are computed once per (oracle, nonce, digit);
- * 2. each (oracle, prefix) point is its parent prefix's point plus one digit
- *    point, memoised in a trie per oracle, so a prefix usually costs one
- *    addition however many oracle combinations sign it;
- * 3. the sum of a slot's first oracles' prefix points is memoised too, so
- *    combinations sharing leading oracles ([0,1,2], [0,1,3], ...) share it and
- *    a slot usually costs one more addition;
+ * 2. a slot whose oracles all sign the same prefix (every slot of an exact
+ *    t-of-n contract) is a prefix of ONE trie for that oracle group, whose
+ *    digit points are the sums of the group's: each prefix point is its
+ *    parent's plus one digit point, so a slot costs what a single-oracle slot
+ *    costs (usually one addition), whatever t;
+ * 3. otherwise (bounded differences: the oracles sign different prefixes) each
+ *    oracle's prefix point comes from its own trie, and the sum of a slot's
+ *    first oracles' points is memoised, shared by the combinations and tuples
+ *    that start alike;
  * 4. all of it in projective coordinates, encoded with one batched inversion
  *    (./point-sums.ts).
  * @returns one 33-byte point per CET, in input order.
@@ -259,25 +283,49 @@ interface PartialSum {
 export function numericAdaptorPoints(params: NumericAdaptorPointsParams): Uint8Array[] {
   const { profile, base, oracles, prefixes } = params;
   const tables = oracles.map((o) => digitPointTable(profile, o, base));
-  // Projective digit points, parsed on first use.
-  const digitPoints = tables.map((t) => t.map((row) => new Array<SumPoint | undefined>(row.length)));
-  // The children of each oracle's trie root (the empty prefix has no point).
-  const roots = oracles.map(() => new Array<PrefixNode | undefined>());
   const bad = (why: string): DlcError => new DlcError('INVALID_PARAMS', why, { reason: 'prefix' });
 
-  const prefixNode = (j: number, digits: readonly number[]): PrefixNode => {
-    const table = tables[j]!;
+  const tries = new Map<string, PrefixTrie>();
+  /** The trie of the oracle group `members` (ascending oracle indexes). */
+  const trieOf = (members: readonly number[]): PrefixTrie => {
+    const key = members.join(',');
+    let trie = tries.get(key);
+    if (trie !== undefined) return trie;
+    const maxLength = Math.min(...members.map((j) => tables[j]!.length));
+    const digitPoints = Array.from({ length: maxLength }, () => new Array<SumPoint | undefined>(base));
+    const single = members.length === 1 ? members[0]! : undefined;
+    const memberTries = single === undefined ? members.map((j) => trieOf([j])) : [];
+    trie = {
+      maxLength,
+      digitPoints,
+      digitPoint(l, d) {
+        const row = digitPoints[l]!;
+        let pt = row[d];
+        if (pt === undefined) {
+          pt = single !== undefined
+            ? sumPointOf(tables[single]![l]![d]!)
+            : memberTries.slice(1).reduce((acc, t) => addSumPoints(acc, t.digitPoint(l, d)), memberTries[0]!.digitPoint(l, d));
+          row[d] = pt;
+        }
+        return pt;
+      },
+      roots: [],
+    };
+    tries.set(key, trie);
+    return trie;
+  };
+
+  const prefixNode = (trie: PrefixTrie, digits: readonly number[]): PrefixNode => {
     const L = digits.length;
-    if (L === 0 || L > table.length) throw bad(`prefix length ${L} not in 1..${table.length}`);
-    let children = roots[j]!;
+    if (L === 0 || L > trie.maxLength) throw bad(`prefix length ${L} not in 1..${trie.maxLength}`);
+    let children = trie.roots;
     let node: PrefixNode | undefined;
     for (let l = 0; l < L; l++) {
       const d = digits[l]!;
       if (!Number.isInteger(d) || d < 0 || d >= base) throw bad(`digit ${d} not in base ${base}`);
       let child = children[d];
       if (child === undefined) {
-        const row = digitPoints[j]![l]!;
-        const pt = row[d] ?? (row[d] = sumPointOf(table[l]![d]!));
+        const pt = trie.digitPoint(l, d);
         child = { point: node === undefined ? pt : addSumPoints(node.point, pt), next: undefined, children: [] };
         children[d] = child;
       }
@@ -288,16 +336,28 @@ export function numericAdaptorPoints(params: NumericAdaptorPointsParams): Uint8A
   };
 
   const sums = new Array<SumPoint>(prefixes.length);
+  const members: number[] = [];
   const used: PrefixNode[] = [];
   for (let c = 0; c < prefixes.length; c++) {
     const perOracle = prefixes[c]!;
     if (perOracle.length !== oracles.length) throw bad(`CET ${c} has ${perOracle.length} prefixes for ${oracles.length} oracles`);
-    used.length = 0;
+    members.length = 0;
+    let first: readonly number[] | undefined;
+    let same = true;
     for (let j = 0; j < perOracle.length; j++) {
       const digits = perOracle[j];
-      if (digits !== null && digits !== undefined) used.push(prefixNode(j, digits));
+      if (digits === null || digits === undefined) continue;
+      members.push(j);
+      if (first === undefined) first = digits;
+      else if (same && !sameDigits(first, digits)) same = false;
     }
-    if (used.length === 0) throw bad(`CET ${c} uses no oracle`);
+    if (first === undefined) throw bad(`CET ${c} uses no oracle`);
+    if (same) {
+      sums[c] = prefixNode(trieOf(members), first).point;
+      continue;
+    }
+    used.length = 0;
+    for (const j of members) used.push(prefixNode(trieOf([j]), perOracle[j]!));
     // Memoise the sums of all but the last oracle (shared across combinations);
     // the full sum is this slot's own and is not kept.
     let acc: PartialSum = used[0]!;
@@ -311,7 +371,7 @@ export function numericAdaptorPoints(params: NumericAdaptorPointsParams): Uint8A
       }
       acc = nextSum;
     }
-    sums[c] = used.length === 1 ? acc.point : addSumPoints(acc.point, used[used.length - 1]!.point);
+    sums[c] = addSumPoints(acc.point, used[used.length - 1]!.point);
   }
   return encodeSumPoints(sums);
 }
