@@ -162,10 +162,12 @@ export const cryptoSection: BenchSection = {
     console.log(`worker pool start (ms): ${Object.entries(startMs).map(([b, ms]) => `${b} ${f(ms)}`).join(', ')}`);
 
     const pointRows = oracleSetPoints(Math.max(...opts.cets), opts.oracleSets);
+    const single = pointRows.find((r) => r.set === '1-of-1');
     console.log(`\n== crypto: adaptor points by oracle set, ${Math.max(...opts.cets)} prefixes x oracle combinations (backend ${backendName()}, one thread, CPU time)`);
     console.log(formatTable(
       ['oracles', 'slots', 'shared CPU ms (best of 3)', 'shared µs/slot', 'direct µs/slot (sample)', 'shared µs/slot vs 1-of-1'],
-      pointRows.map((r) => [r.set, String(r.slots), f(r.sharedMs), f(r.sharedUsPerSlot), f(r.directUsPerSlot), f(r.sharedUsPerSlot / pointRows[0]!.sharedUsPerSlot, 2)]),
+      pointRows.map((r) => [r.set, String(r.slots), f(r.sharedMs), f(r.sharedUsPerSlot), f(r.directUsPerSlot),
+        single === undefined ? '' : f(r.sharedUsPerSlot / single.sharedUsPerSlot, 2)]),
     ));
 
     const pooled = rows.filter((r) => r.mode === 'pooled');
