@@ -6,13 +6,21 @@
  *
  * Random 32-byte sighashes stand in for CET sighashes: building CETs is not
  * measured here. The noble (pure JS) backend runs at 1,000 CETs only.
+ *
+ * Then, on the default backend, the adaptor points of t-of-n oracle sets (the
+ * only per-signature work that grows with the set: signing and verifying cost
+ * the same per signature whatever its point): the same prefixes signed by
+ * every oracle combination (`oracleSets`), computed as `setupContract` does
+ * (shared prefix tries and partial sums, projective) and, on a sample, the
+ * direct way (each slot the backend's sum of all its digit points).
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { adaptorSignBatch, adaptorVerifyBatch } from '../protocol/crypto/adaptor.js';
-import { eventNonces, numericAdaptorPoints, xOnlyPublicKey, type OracleNonces } from '../protocol/crypto/oracle.js';
+import { digitPointTable, eventNonces, numericAdaptorPoints, xOnlyPublicKey, type OracleNonces } from '../protocol/crypto/oracle.js';
+import { oracleCombinations } from '../protocol/numeric/index.js';
 import { availableBackends, backendName, secp, selectBackend, type BackendName } from '../protocol/crypto/secp.js';
 import { AdaptorEngine, packPoints } from '../src/engine/index.js';
-import { formatTable, type BenchOptions, type BenchSection } from './section.js';
+import { formatTable, type BenchOptions, type BenchSection, type OracleSet } from './section.js';
 
 const NB_DIGITS = 20;
 const BASE = 2;
@@ -153,11 +161,22 @@ export const cryptoSection: BenchSection = {
     console.log('setup CPU ms counts every thread of this process; on an otherwise idle machine, pooled wall time approaches CPU / threads.');
     console.log(`worker pool start (ms): ${Object.entries(startMs).map(([b, ms]) => `${b} ${f(ms)}`).join(', ')}`);
 
+    const pointRows = oracleSetPoints(Math.max(...opts.cets), opts.oracleSets);
+    const single = pointRows.find((r) => r.set === '1-of-1');
+    console.log(`\n== crypto: adaptor points by oracle set, ${Math.max(...opts.cets)} prefixes x oracle combinations (backend ${backendName()}, one thread, CPU time)`);
+    console.log(formatTable(
+      ['oracles', 'slots', 'shared CPU ms (best of 3)', 'shared µs/slot', 'direct µs/slot (sample)', 'shared µs/slot vs 1-of-1'],
+      pointRows.map((r) => [r.set, String(r.slots), f(r.sharedMs), f(r.sharedUsPerSlot), f(r.directUsPerSlot),
+        single === undefined ? '' : f(r.sharedUsPerSlot / single.sharedUsPerSlot, 2)]),
+    ));
+
     const pooled = rows.filter((r) => r.mode === 'pooled');
     const largest = Math.max(...pooled.map((r) => r.cets));
     const best = pooled.filter((r) => r.cets === largest).sort((a, b) => a.setupMs - b.setupMs)[0];
-    if (best === undefined) return {};
+    const pointsSummary = Object.fromEntries(pointRows.map((r) => [`pointsUsPerSlot_${r.set.replace('-of-', 'of')}`, Number(r.sharedUsPerSlot.toFixed(1))]));
+    if (best === undefined) return pointsSummary;
     return {
+      ...pointsSummary,
       cets: best.cets,
       backend: best.backend,
       threads: opts.threads,
@@ -169,6 +188,55 @@ export const cryptoSection: BenchSection = {
     };
   },
 };
+
+/** Slots of the direct (unshared) computation's sample. */
+const DIRECT_SAMPLE = 1000;
+
+interface PointRow { set: string; slots: number; sharedMs: number; sharedUsPerSlot: number; directUsPerSlot: number }
+
+/** Adaptor points of `prefixCount` prefixes signed by every combination of each oracle set. */
+function oracleSetPoints(prefixCount: number, sets: readonly OracleSet[]): PointRow[] {
+  const be = secp();
+  const prefixes = consecutiveRangePrefixes(prefixCount);
+  return sets.map((set) => {
+    const oracles: OracleNonces[] = Array.from({ length: set.n }, (_, j) => {
+      const sk = rnd('oracle', j);
+      return { publicKey: xOnlyPublicKey(sk), nonces: eventNonces(sk, 'bench-event', NB_DIGITS) };
+    });
+    // plan order (protocol/numeric/plan.ts): for each prefix, for each combination
+    const combos = oracleCombinations(set.n, set.threshold);
+    const slots: (number[] | null)[][] = [];
+    for (const p of prefixes) {
+      for (const combo of combos) slots.push(oracles.map((_, j) => (combo.includes(j) ? p : null)));
+    }
+    numericAdaptorPoints({ profile: 'sha256', base: BASE, oracles, prefixes: slots.slice(0, 2000) }); // warm-up
+    // Best of 3, in CPU time (one thread here): the figure least disturbed by other load on the machine.
+    let sharedMs = Infinity;
+    for (let r = 0; r < 3; r++) {
+      const cpu = process.cpuUsage();
+      numericAdaptorPoints({ profile: 'sha256', base: BASE, oracles, prefixes: slots });
+      const used = process.cpuUsage(cpu);
+      sharedMs = Math.min(sharedMs, (used.user + used.system) / 1000);
+    }
+    const tables = oracles.map((o) => digitPointTable('sha256', o, BASE));
+    const sample = slots.slice(0, DIRECT_SAMPLE);
+    const cpu = process.cpuUsage();
+    for (const slot of sample) {
+      const parts: Uint8Array[] = [];
+      slot.forEach((digits, j) => digits?.forEach((d, i) => parts.push(tables[j]![i]![d]!)));
+      be.add(parts);
+    }
+    const used = process.cpuUsage(cpu);
+    const directMs = (used.user + used.system) / 1000;
+    return {
+      set: `${set.threshold}-of-${set.n}`,
+      slots: slots.length,
+      sharedMs,
+      sharedUsPerSlot: (sharedMs / slots.length) * 1000,
+      directUsPerSlot: (directMs / sample.length) * 1000,
+    };
+  });
+}
 
 /** CETs signed and verified before measuring, so that every thread's JIT has settled. */
 const WARM_UP: Record<BackendName, number> = { native: 2000, wasm: 500, noble: 100 };

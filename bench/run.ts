@@ -5,6 +5,7 @@
  * from the crypto section plus whatever later sections add.
  *
  * Options: --cets 1000,10000  --backends native,wasm,noble  --threads 2  --sections crypto
+ *          --oracle-sets 1-of-1,2-of-3,3-of-5 (the contract section's oracle sets)
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -14,7 +15,7 @@ import { coordinatorSection } from './coordinator.js';
 import { cryptoSection } from './crypto.js';
 import { lifecycleSection } from './lifecycle.js';
 import { oracleSection } from './oracle.js';
-import type { BenchOptions, BenchSection } from './section.js';
+import { parseOracleSets, type BenchOptions, type BenchSection } from './section.js';
 
 const SECTIONS: BenchSection[] = [cryptoSection, contractSection, chainSection, lifecycleSection, oracleSection, coordinatorSection];
 
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     backends: { type: 'string' },
     threads: { type: 'string' },
     sections: { type: 'string' },
+    'oracle-sets': { type: 'string', default: '1-of-1,2-of-3,3-of-5' },
   },
 });
 
@@ -31,6 +33,7 @@ const opts: BenchOptions = {
   cets: values.cets.split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0),
   backends: values.backends?.split(',').map((s) => s.trim()),
   threads: values.threads === undefined ? Math.max(1, availableParallelism()) : Number(values.threads),
+  oracleSets: parseOracleSets(values['oracle-sets']),
 };
 const wanted = values.sections?.split(',').map((s) => s.trim());
 

@@ -11,6 +11,28 @@ export interface BenchOptions {
   backends: string[] | undefined;
   /** Worker threads of the pooled runs. */
   threads: number;
+  /** Oracle sets the contract section measures each contract with, e.g. 1-of-1, 2-of-3, 3-of-5. */
+  oracleSets: OracleSet[];
+}
+
+/** A t-of-n oracle set (1-of-1 is a single oracle). */
+export interface OracleSet {
+  threshold: number;
+  n: number;
+}
+
+/**
+ * Parses `1-of-1,2-of-3,3-of-5`.
+ * @throws {RangeError} for anything else, or a threshold not in [1, n].
+ */
+export function parseOracleSets(list: string): OracleSet[] {
+  return list.split(',').map((s) => {
+    const m = /^(\d+)-of-(\d+)$/.exec(s.trim());
+    const threshold = Number(m?.[1]);
+    const n = Number(m?.[2]);
+    if (m === null || threshold < 1 || threshold > n) throw new RangeError(`--oracle-sets: '${s}' is not K-of-N with 1 <= K <= N`);
+    return { threshold, n };
+  });
 }
 
 export interface BenchSection {

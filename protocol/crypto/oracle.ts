@@ -4,7 +4,8 @@
  * verification, deterministic oracle nonces, announcement and attestation
  * signatures, and attestation (adaptor) points on the party side, including
  * the fast path for numeric events: per (nonce, digit) points computed once,
- * then one point addition per CET thanks to a prefix trie.
+ * then about one point addition per adaptor signature, for one oracle or a
+ * t-of-n set, thanks to prefix tries and shared partial sums.
  *
  * Hash profiles, always named explicitly by the caller:
  * - `'sha256'`: what the dlcspecs test vectors, rust-dlc and the dlcdevkit
@@ -23,6 +24,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { DlcError } from '../errors.js';
+import { addSumPoints, encodeSumPoints, sumPointOf, type SumPoint } from './point-sums.js';
 import { liftX, secp } from './secp.js';
 import { CURVE_ORDER, bigIntToBytes, bytesToBigInt, parseNonZeroScalar, taggedHash, FIELD_PRIME } from './scalar.js';
 
@@ -225,11 +227,54 @@ export interface NumericAdaptorPointsParams {
 }
 
 /**
+ * A node of a digit-prefix trie: the sum of the trie's digit points along the
+ * prefix. A trie belongs to one oracle, or to a group of oracles that all
+ * sign the same prefix (its digit points are the sums of theirs).
+ */
+interface PrefixNode extends PartialSum {
+  children: (PrefixNode | undefined)[];
+}
+
+/** A memoised sum of the prefix points of a slot's first oracles, keyed by the next oracle's prefix node. */
+interface PartialSum {
+  point: SumPoint;
+  next: Map<PrefixNode, PartialSum> | undefined;
+}
+
+/** The trie of one oracle or one group of oracles signing the same prefixes. */
+interface PrefixTrie {
+  /** Longest prefix: the fewest nonces among the group's oracles. */
+  maxLength: number;
+  /** digitPoints[l][d], computed on first use. */
+  digitPoints: (SumPoint | undefined)[][];
+  digitPoint(l: number, d: number): SumPoint;
+  roots: (PrefixNode | undefined)[];
+}
+
+function sameDigits(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
  * Adaptor points of numeric-outcome CETs: for each CET, the sum over its
  * oracles of the digit points of that oracle's prefix (NumericOutcome.md,
- * MultiOracle.md). Digit points are computed once per (oracle, nonce, digit);
- * each prefix's point is its parent prefix's point plus one digit point,
- * memoised in a trie, so a CET usually costs one point addition per oracle.
+ * MultiOracle.md). Shared work, so that a t-of-n plan costs about the same per
+ * adaptor signature as a single oracle:
+ * 1. digit points are computed once per (oracle, nonce, digit);
+ * 2. a slot whose oracles all sign the same prefix (every slot of an exact
+ *    t-of-n contract) is a prefix of ONE trie for that oracle group, whose
+ *    digit points are the sums of the group's: each prefix point is its
+ *    parent's plus one digit point, so a slot costs what a single-oracle slot
+ *    costs (usually one addition), whatever t;
+ * 3. otherwise (bounded differences: the oracles sign different prefixes) each
+ *    oracle's prefix point comes from its own trie, and the sum of a slot's
+ *    first oracles' points is memoised, shared by the combinations and tuples
+ *    that start alike;
+ * 4. all of it in projective coordinates, encoded with one batched inversion
+ *    (./point-sums.ts).
  * @returns one 33-byte point per CET, in input order.
  * @throws {DlcError} INVALID_PARAMS (reason `prefix`) for an empty, too long
  *   or out-of-base prefix or a CET without oracles; INVALID_POINT for bad keys;
@@ -237,53 +282,98 @@ export interface NumericAdaptorPointsParams {
  */
 export function numericAdaptorPoints(params: NumericAdaptorPointsParams): Uint8Array[] {
   const { profile, base, oracles, prefixes } = params;
-  const be = secp();
   const tables = oracles.map((o) => digitPointTable(profile, o, base));
-  const memos = oracles.map(() => new Map<string, Uint8Array>());
   const bad = (why: string): DlcError => new DlcError('INVALID_PARAMS', why, { reason: 'prefix' });
 
-  const prefixPoint = (j: number, digits: readonly number[]): Uint8Array => {
-    const table = tables[j]!;
-    const memo = memos[j]!;
+  const tries = new Map<string, PrefixTrie>();
+  /** The trie of the oracle group `members` (ascending oracle indexes). */
+  const trieOf = (members: readonly number[]): PrefixTrie => {
+    const key = members.join(',');
+    let trie = tries.get(key);
+    if (trie !== undefined) return trie;
+    const maxLength = Math.min(...members.map((j) => tables[j]!.length));
+    const digitPoints = Array.from({ length: maxLength }, () => new Array<SumPoint | undefined>(base));
+    const single = members.length === 1 ? members[0]! : undefined;
+    const memberTries = single === undefined ? members.map((j) => trieOf([j])) : [];
+    trie = {
+      maxLength,
+      digitPoints,
+      digitPoint(l, d) {
+        const row = digitPoints[l]!;
+        let pt = row[d];
+        if (pt === undefined) {
+          pt = single !== undefined
+            ? sumPointOf(tables[single]![l]![d]!)
+            : memberTries.slice(1).reduce((acc, t) => addSumPoints(acc, t.digitPoint(l, d)), memberTries[0]!.digitPoint(l, d));
+          row[d] = pt;
+        }
+        return pt;
+      },
+      roots: [],
+    };
+    tries.set(key, trie);
+    return trie;
+  };
+
+  const prefixNode = (trie: PrefixTrie, digits: readonly number[]): PrefixNode => {
     const L = digits.length;
-    if (L === 0 || L > table.length) throw bad(`prefix length ${L} not in 1..${table.length}`);
-    // keys[l] identifies digits[0..l); find the deepest memoised ancestor
-    const keys = new Array<string>(L + 1);
-    keys[0] = '';
+    if (L === 0 || L > trie.maxLength) throw bad(`prefix length ${L} not in 1..${trie.maxLength}`);
+    let children = trie.roots;
+    let node: PrefixNode | undefined;
     for (let l = 0; l < L; l++) {
       const d = digits[l]!;
       if (!Number.isInteger(d) || d < 0 || d >= base) throw bad(`digit ${d} not in base ${base}`);
-      keys[l + 1] = `${keys[l]!}${d},`;
+      let child = children[d];
+      if (child === undefined) {
+        const pt = trie.digitPoint(l, d);
+        child = { point: node === undefined ? pt : addSumPoints(node.point, pt), next: undefined, children: [] };
+        children[d] = child;
+      }
+      node = child;
+      children = child.children;
     }
-    let l = L;
-    let acc: Uint8Array | undefined;
-    while (l > 0) {
-      acc = memo.get(keys[l]!);
-      if (acc !== undefined) break;
-      l--;
-    }
-    for (; l < L; l++) {
-      const pt = table[l]![digits[l]!]!;
-      acc = acc === undefined ? pt : be.add([acc, pt]);
-      memo.set(keys[l + 1]!, acc);
-    }
-    return acc!;
+    return node!;
   };
 
-  const out = new Array<Uint8Array>(prefixes.length);
-  const parts: Uint8Array[] = [];
+  const sums = new Array<SumPoint>(prefixes.length);
+  const members: number[] = [];
+  const used: PrefixNode[] = [];
   for (let c = 0; c < prefixes.length; c++) {
     const perOracle = prefixes[c]!;
     if (perOracle.length !== oracles.length) throw bad(`CET ${c} has ${perOracle.length} prefixes for ${oracles.length} oracles`);
-    parts.length = 0;
+    members.length = 0;
+    let first: readonly number[] | undefined;
+    let same = true;
     for (let j = 0; j < perOracle.length; j++) {
       const digits = perOracle[j];
-      if (digits !== null && digits !== undefined) parts.push(prefixPoint(j, digits));
+      if (digits === null || digits === undefined) continue;
+      members.push(j);
+      if (first === undefined) first = digits;
+      else if (same && !sameDigits(first, digits)) same = false;
     }
-    if (parts.length === 0) throw bad(`CET ${c} uses no oracle`);
-    out[c] = parts.length === 1 ? parts[0]! : be.add(parts);
+    if (first === undefined) throw bad(`CET ${c} uses no oracle`);
+    if (same) {
+      sums[c] = prefixNode(trieOf(members), first).point;
+      continue;
+    }
+    used.length = 0;
+    for (const j of members) used.push(prefixNode(trieOf([j]), perOracle[j]!));
+    // Memoise the sums of all but the last oracle (shared across combinations);
+    // the full sum is this slot's own and is not kept.
+    let acc: PartialSum = used[0]!;
+    for (let k = 1; k < used.length - 1; k++) {
+      const node = used[k]!;
+      acc.next ??= new Map();
+      let nextSum = acc.next.get(node);
+      if (nextSum === undefined) {
+        nextSum = { point: addSumPoints(acc.point, node.point), next: undefined };
+        acc.next.set(node, nextSum);
+      }
+      acc = nextSum;
+    }
+    sums[c] = addSumPoints(acc.point, used[used.length - 1]!.point);
   }
-  return out;
+  return encodeSumPoints(sums);
 }
 
 /**
