@@ -12,12 +12,15 @@
  * are never connected (no P2P), so after `mine(n)` on the second node the
  * chains differ for good, until `follow` is called again: it then finds the
  * last common block, invalidates the second node's own branch above it
- * (`invalidateblock`) and copies the main node's blocks in its place.
+ * (`invalidateblock`) and copies the main node's blocks in its place. The
+ * same repairs a reorganisation of the main node (a block the second node
+ * had invalidated and the main chain takes back is reconsidered).
  *
  * This module does NOT start oracles (the caller points an oracle's RPC
  * settings at `node.rpc`) and does not touch the main node beyond reading
  * its blocks.
  */
+import { ChainError } from '../src/chain/errors.js';
 import { BitcoinRpc } from '../src/chain/rpc.js';
 import type { RpcConfig } from '../src/chain/rpc.js';
 import { mineBlocks } from './helpers.js';
@@ -84,6 +87,21 @@ export async function startDivergentNode(
   }
 }
 
+/**
+ * Submits a block; 'known' when the node already has it off its active chain:
+ * copied by an earlier `follow`, invalidated when the main node reorganised
+ * away from it, and now back on the main chain (BIP 22 `duplicate-invalid`,
+ * or `duplicate`). The caller reconsiders it so it can become active again.
+ */
+async function submitKnown(rpc: BitcoinRpc, hex: string): Promise<'submitted' | 'known'> {
+  try {
+    return (await rpc.submitBlock(hex)) === 'duplicate' ? 'known' : 'submitted';
+  } catch (err) {
+    if (err instanceof ChainError && err.rpcMessage === 'duplicate-invalid') return 'known';
+    throw err;
+  }
+}
+
 function divergentOf(main: BitcoinRpc, node: RegtestNode, rpc: BitcoinRpc): DivergentNode {
   /** Highest height ≤ `from` whose block both nodes have on their active chain (binary search: a chain shared up to h is shared below h). */
   const commonBelow = async (from: number): Promise<number> => {
@@ -120,15 +138,21 @@ function divergentOf(main: BitcoinRpc, node: RegtestNode, rpc: BitcoinRpc): Dive
         // known but never become active again, so the main node's blocks take their place.
         await rpc.invalidateBlock(await rpc.getBlockHash(common + 1));
       }
-      for (let from = common + 1; from <= target; from += COPY_BATCH) {
+      const fetchBatch = async (from: number): Promise<{ hashes: string[]; blocks: string[] }> => {
         const heights = Array.from({ length: Math.min(COPY_BATCH, target - from + 1) }, (_, i) => from + i);
         const hashes = await main.getBlockHashes(heights);
-        const blocks = await main.getBlocksHex(hashes);
+        return { hashes, blocks: await main.getBlocksHex(hashes) };
+      };
+      // The next batch is fetched while this one is submitted (submitting is the slow part).
+      let next = common + 1 <= target ? fetchBatch(common + 1) : undefined;
+      for (let from = common + 1; next !== undefined; from += COPY_BATCH) {
+        const { hashes, blocks } = await next;
+        next = from + COPY_BATCH <= target ? fetchBatch(from + COPY_BATCH) : undefined;
+        // A failed prefetch is reported when awaited; until then it must not count as unhandled.
+        next?.catch(() => undefined);
         // One at a time and in order: each block's parent must be known first.
         for (const [i, hex] of blocks.entries()) {
-          // 'duplicate': known from an earlier follow, then invalidated with a branch of ours
-          // after the main node reorganised back to it: make it eligible again.
-          if ((await rpc.submitBlock(hex)) === 'duplicate') await rpc.reconsiderBlock(hashes[i]!);
+          if ((await submitKnown(rpc, hex)) === 'known') await rpc.reconsiderBlock(hashes[i]!);
         }
       }
       const tip = await rpc.getBestBlockHash();

@@ -1,13 +1,13 @@
 // The divergent-node harness (regtest/divergent.ts): a second node whose chain
 // equals the suite's node up to a height, copied block by block (transactions
 // included, each block validated by the second node), then differs by blocks
-// of its own; `follow` copies new blocks on demand and, after a divergence,
-// replaces the second node's own branch by the main chain. Its process ends
+// of its own; `follow` copies new blocks on demand and, after a divergence or a
+// reorganisation of the main node, replaces the second node's branch by the main chain. Its process ends
 // with stop().
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useRegtest } from '../../regtest/context.js';
-import { isProcessAlive, mineAsPool, mineBlocks, startDivergentNode, TestKey, type DivergentNode } from '../../regtest/index.js';
+import { isProcessAlive, mineAsPool, mineBlocks, mineCompetingBranch, reorgOut, startDivergentNode, TestKey, type DivergentNode } from '../../regtest/index.js';
 import type { BitcoinRpc } from '../../src/chain/index.js';
 
 const { rpc, faucet } = useRegtest();
@@ -79,6 +79,21 @@ describe('a second node that follows the main chain, then diverges', () => {
     await second.mine(2);
     await mineBlocks(rpc, 3);
     expect(await second.follow()).toBe(await rpc.getBestBlockHash());
+  });
+
+  it('follows the main node through its reorganisations, back to a block it had dropped', async () => {
+    const [x] = await mineBlocks(rpc, 1);
+    expect(await second.follow()).toBe(x);
+    // The main node drops X for a longer branch; the second node follows (X invalidated there).
+    const { branch } = await reorgOut(rpc, x!, { extraBlocks: 1 });
+    expect(await second.follow()).toBe(branch.at(-1));
+    expect(await second.rpc.getBestBlockHash()).toBe(await rpc.getBestBlockHash());
+    // The main node goes back to X (a longer branch on it): the second node already knows X,
+    // as an invalidated block, and makes it eligible again.
+    const back = await mineCompetingBranch(rpc, x!, branch.length);
+    expect(await rpc.getBestBlockHash()).toBe(back.at(-1));
+    expect(await second.follow()).toBe(back.at(-1));
+    expect(await second.commonHeight()).toBe(await rpc.getBlockCount());
   });
 
   it('refuses to follow above the main tip', async () => {
