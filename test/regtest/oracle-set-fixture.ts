@@ -63,9 +63,16 @@ export interface OracleSetWorld {
   close(): Promise<void>;
 }
 
+/** The node an oracle of the set reads: its RPC settings (for its config) and a client (for its start height). */
+export interface OracleNode {
+  follows: 'main' | 'divergent';
+  rpc: RpcConfig;
+  rpcClient: BitcoinRpc;
+}
+
 export interface OracleSetOptions {
   /** Oracles and the node each follows, in the participants' order; default three on the suite's node. */
-  oracleNodes?: { follows: 'main' | 'divergent'; rpc: RpcConfig; rpcClient: BitcoinRpc }[];
+  oracleNodes?: OracleNode[];
   /** K; default 2. */
   threshold?: number;
 }
@@ -76,7 +83,7 @@ function writeJson(file: string, value: unknown): string {
 }
 
 /** Starts one oracle process on `rpc`'s chain, indexing from that node's tip. */
-async function spawnOracle(dir: string, index: number, node: { follows: 'main' | 'divergent'; rpc: RpcConfig; rpcClient: BitcoinRpc }): Promise<SetOracle> {
+async function spawnOracle(dir: string, index: number, node: OracleNode): Promise<SetOracle> {
   const dataDir = join(dir, `oracle-${index}`);
   mkdirSync(dataDir, { recursive: true });
   const config = writeJson(join(dir, `oracle-${index}.json`), {
@@ -88,9 +95,8 @@ async function spawnOracle(dir: string, index: number, node: { follows: 'main' |
     indexStartHeight: await node.rpcClient.getBlockCount(),
     simulatedDifficulty: SIMDIFF_100THS_AT_HALF,
   });
-  const process = await spawnService('oracle', config, join(dir, `oracle-${index}.log`));
-  const publicKey = String(process.ready.publicKey);
-  return { index, url: process.url, publicKey, follows: node.follows, process, kill: () => process.kill() };
+  const service = await spawnService('oracle', config, join(dir, `oracle-${index}.log`));
+  return { index, url: service.url, publicKey: String(service.ready.publicKey), follows: node.follows, process: service, kill: () => service.kill() };
 }
 
 /**
@@ -100,7 +106,7 @@ async function spawnOracle(dir: string, index: number, node: { follows: 'main' |
  */
 export async function startOracleSetWorld(rpc: BitcoinRpc, faucet: Faucet, options: OracleSetOptions = {}): Promise<OracleSetWorld> {
   const main = inject('regtest').rpc;
-  const nodes = options.oracleNodes ?? [0, 1, 2].map(() => ({ follows: 'main' as const, rpc: main, rpcClient: rpc }));
+  const nodes = options.oracleNodes ?? [0, 1, 2].map((): OracleNode => ({ follows: 'main', rpc: main, rpcClient: rpc }));
   const threshold = options.threshold ?? 2;
   const dir = mkdtempSync(join(tmpdir(), 'hashdlc-oracle-set-'));
   const started: ServiceProcess[] = [];

@@ -25,7 +25,7 @@ import { useRegtest } from '../../regtest/context.js';
 import { mineAsPool, mineBlocks, mineToHeight, startDivergentNode, strangerAddress } from '../../regtest/index.js';
 import { curvePayouts, offerHexOf, onChainPayouts, onChainValue, waitForAttestation, waitForContractState, type ContractView } from '../../src/stack/index.js';
 import { negotiate, saleOffer, windowInOneEra, type Negotiated } from './scenario-helpers.js';
-import { offerOracleInfo, oracleSetOf, startOracleSetWorld, type OracleSetWorld, type OracleView, type SetOracle } from './oracle-set-fixture.js';
+import { offerOracleInfo, oracleSetOf, startOracleSetWorld, type OracleNode, type OracleSetWorld, type OracleView, type SetOracle } from './oracle-set-fixture.js';
 
 const { rpc, faucet } = useRegtest();
 const WINDOW_BLOCKS = 5;
@@ -128,7 +128,7 @@ describe('k-of-n oracle sets: 2 of 3, real oracle and coordinator processes', ()
   it('b. a wrong oracle (its node follows another chain in the window) dissents; the two agreeing settle', async () => {
     const divergent = await startDivergentNode(rpc);
     cleanups.push(() => divergent.stop());
-    const main = { follows: 'main' as const, rpc: inject('regtest').rpc, rpcClient: rpc };
+    const main: OracleNode = { follows: 'main', rpc: inject('regtest').rpc, rpcClient: rpc };
     const w = await world({ oracleNodes: [main, main, { follows: 'divergent', rpc: divergent.rpcConfig, rpcClient: divergent.rpc }] });
     const [a, b, wrong] = w.oracles as [SetOracle, SetOracle, SetOracle];
     // Same chain at the offer: the wrong oracle announces the same event as the others.
