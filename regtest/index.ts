@@ -1,7 +1,8 @@
 /**
  * The regtest harness: start a node (bitcoind or the embedded bcoin), a tiny
  * P2WPKH wallet, our own block builder, story helpers (faucet, mining,
- * pool simulator, reorgs), and DLC helpers (dlc.ts: parties funded with real
+ * pool simulator, reorgs), a second node that follows the first and then
+ * diverges (divergent.ts), and DLC helpers (dlc.ts: parties funded with real
  * outputs, offer/accept over them, funding PSBT signed by each wallet). For
  * tests, benchmarks and `npm start`.
  *
@@ -30,6 +31,8 @@ export {
   strangerAddress,
 } from './helpers.js';
 export type { PoolBlock, PoolShare } from './helpers.js';
+export { startDivergentNode } from './divergent.js';
+export type { DivergentNode } from './divergent.js';
 export {
   P2WPKH_MAX_WITNESS_LEN,
   REGTEST_CHAIN_HASH,
