@@ -90,9 +90,8 @@ describe('npm run demo', () => {
     expect(r.out.match(/buyer agent fund [0-9a-f]{12}… → state funding-broadcast, tx [0-9a-f]{64}/g)).toHaveLength(1);
     expect(r.out).not.toContain('FAILED');
     expect(r.out).toContain('the agents are stopped (SIGTERM; both exited 0)');
-    // The parties trust all three with a majority threshold: the offer names 2 of 3 once the
-    // library makes set offers (issue 11, participant side), 1 of 1 (the first URL) before.
-    expect(r.out).toMatch(/demo \(sale, (?:1 of 1|2 of 3) oracles\) finished in /);
+    // The parties trust all three with a majority threshold: the offer names 2 of 3.
+    expect(r.out).toMatch(/demo \(sale, 2 of 3 oracles\) finished in /);
     expect(agentPids.filter(alive)).toEqual([]);
     expect(r.out).toMatch(/oracle +http:\/\/127\.0\.0\.1:\d+ attested 6000 bps/);
     expect(r.out).toMatch(/hashdlc oracle verify http:\/\/127\.0\.0\.1:\d+: the evidence recomputes to 6000 against the node: HOLDS/);
@@ -110,7 +109,8 @@ describe('npm run demo', () => {
     expect(precision).toBeGreaterThanOrEqual(0);
     expect(r.out).toMatch(/oracle event hashprice\/\d+-\d+\//);
     const attested = [...r.out.matchAll(/oracle +(http:\/\/127\.0\.0\.1:\d+) attested hashprice ([\d,]+)/g)];
-    expect(attested.length).toBeGreaterThanOrEqual(1);
+    expect(attested.length).toBeGreaterThanOrEqual(2);
+    expect(r.out).toMatch(new RegExp(`demo \\(${template}, 2 of 3 oracles\\) finished in `));
     expect(r.out).toMatch(/hashdlc oracle verify http:\/\/127\.0\.0\.1:\d+: the evidence recomputes to \d+ against the node: HOLDS/);
     expect(r.out).not.toContain('MISMATCH');
     expect(r.out).toContain('OK: the payouts on chain equal the payout curve at the attested outcome');
