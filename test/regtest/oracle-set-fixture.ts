@@ -42,14 +42,7 @@ export interface SetOracle {
 }
 
 /** A coordinator view's per-oracle entry (src/coordinator/API.md, issue 11). */
-export interface OracleView {
-  url: string;
-  publicKey: string;
-  eventId: string;
-  attested: boolean;
-  outcome: string | null;
-  agreed: boolean | null;
-}
+export type { OracleView } from '../../src/api/coordinator.js';
 
 export interface OracleSetWorld {
   oracles: SetOracle[];
