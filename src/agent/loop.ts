@@ -9,6 +9,7 @@
  * This module does NOT parse flags, print or install signal handlers
  * (src/cli/agent.ts does); it calls `log`.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { errorCodeOf } from '../cli/errors.js';
 import { runAction, type AgentActions } from './actions.js';
 import { decide, type AgentAction, type AgentActionKind } from './decide.js';
@@ -163,16 +164,15 @@ export class AgentLoop {
   }
 }
 
-/** Waits `ms`, or less when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+/**
+ * Waits `ms`, or less when `signal` aborts: an abort RESOLVES (the loop then
+ * sees `signal.aborted` and returns 0), it never rejects.
+ */
+async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, { signal });
+  } catch (err) {
+    // node:timers/promises rejects with an AbortError on abort; that is the stop we wait for.
+    if (!signal.aborted) throw err;
+  }
 }

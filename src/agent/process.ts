@@ -10,6 +10,7 @@
  * variables are NOT inherited, so a test's own settings cannot leak in).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { AgentLogLine } from './loop.js';
 
@@ -121,7 +122,7 @@ export class AgentProcess {
    */
   async stop(timeoutMs = 60_000): Promise<void> {
     if (this.#exit === null) this.child.kill('SIGTERM');
-    const r = await Promise.race([this.exited, sleep(timeoutMs).then(() => null)]);
+    const r = await Promise.race([this.exited, delay(timeoutMs, null, { ref: false })]);
     if (r === null) {
       await this.kill();
       throw new Error(`agent did not stop within ${timeoutMs} ms of SIGTERM; ${this.#tail()}`);
@@ -165,8 +166,4 @@ function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => voi
     if (buf.trim() !== '') onLine(buf);
     buf = '';
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }

@@ -16,6 +16,7 @@
  * This module does NOT know whether the node is Bitcoin Core or another
  * implementation, does not start nodes, and holds no keys.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { ChainError, classifyRpcError } from './errors.js';
 import { parseRpcJson, satsToDecimal } from './json.js';
@@ -100,10 +101,6 @@ let nextId = 1;
 
 function bigintAsText(_key: string, v: unknown): unknown {
   return typeof v === 'bigint' ? v.toString() : v;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function networkErrorCode(err: unknown): 'CHAIN_TIMEOUT' | 'CHAIN_CONNECTION' | undefined {

@@ -15,6 +15,7 @@
  * This module does NOT move any contract forward (participants and the
  * coordinator do) and does not mine.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BitcoinRpc } from '../chain/index.js';
 import { templateFromTerms, offerTermsSchema } from '../../protocol/terms/index.js';
 import { payoutAt } from '../../protocol/numeric/index.js';
@@ -60,8 +61,6 @@ export interface Payouts {
   offer: bigint;
   accept: bigint;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Errors of the one API transport as the stack's own. */
 async function orStackError<T>(what: string, p: Promise<T>): Promise<T> {
