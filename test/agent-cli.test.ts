@@ -16,11 +16,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { factsOf, fundingTxidOf } from '../src/agent/observe.js';
 import type { LoadedContract } from '../src/participant/contract.js';
 import { WALLET_LOCK_FILE, Wallet, acquireWalletLock, releaseWalletLock, type ContractRecord } from '../src/wallet/index.js';
+import { TEST_MNEMONIC } from './helpers/mnemonic.js';
 
 const BIN = fileURLToPath(new URL('../bin/hashdlc.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'hashdlc-agent-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 
 function env(): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = {};
@@ -38,7 +38,7 @@ function hashdlc(args: string[]): Promise<{ code: number | null; stdout: string;
 
 function walletDir(name: string): string {
   const dir = join(tmp, name);
-  Wallet.init(dir, 'regtest', MNEMONIC);
+  Wallet.init(dir, 'regtest', TEST_MNEMONIC);
   return dir;
 }
 

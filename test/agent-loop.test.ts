@@ -21,6 +21,7 @@ import { DEFAULT_POLICY, withOverrides, type AgentPolicy } from '../src/agent/po
 import { ParticipantError } from '../src/participant/errors.js';
 import { Participant } from '../src/participant/participant.js';
 import { Wallet, type ContractRecord, type LocalState } from '../src/wallet/index.js';
+import { TEST_MNEMONIC } from './helpers/mnemonic.js';
 
 const root = mkdtempSync(join(tmpdir(), 'hashdlc-agent-loop-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -253,11 +254,10 @@ describe('agent loop', () => {
 });
 
 describe('participantActions: the binding to the use cases', () => {
-  const MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
   /** Runs `fn` with a participant on a fresh wallet (no coordinator, oracle or node), closed afterwards. */
   async function withParticipant(fn: (p: Participant) => Promise<void>): Promise<void> {
     const dir = freshDir();
-    Wallet.init(dir, 'regtest', MNEMONIC);
+    Wallet.init(dir, 'regtest', TEST_MNEMONIC);
     const p = new Participant({ network: 'regtest', networkGiven: false, walletDir: dir, coordinator: undefined, oracles: [], oraclePubkeys: [], oracleThreshold: undefined, rpc: undefined, feeRatePerVb: undefined, threads: 0 });
     try {
       await fn(p);

@@ -12,14 +12,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAgentProcess } from '../src/agent/index.js';
 import { WALLET_LOCK_FILE, Wallet } from '../src/wallet/index.js';
+import { TEST_MNEMONIC } from './helpers/mnemonic.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hashdlc-agent-process-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 
 function walletDir(name: string): string {
   const dir = join(tmp, name);
-  Wallet.init(dir, 'regtest', MNEMONIC);
+  Wallet.init(dir, 'regtest', TEST_MNEMONIC);
   return dir;
 }
 

@@ -17,11 +17,11 @@ import { ACCEPT_SPEC, FUND_SPEC, SIGN_SPEC } from '../src/cli/negotiate.js';
 import { OFFERS_SPEC, OFFER_SPECS } from '../src/cli/offer.js';
 import { CANCEL_SPEC, CLOSE_SPEC, REFUND_SPEC, SETTLE_SPEC, STATUS_SPEC } from '../src/cli/settle.js';
 import { WALLET_COMMANDS } from '../src/cli/wallet.js';
+import { TEST_MNEMONIC } from './helpers/mnemonic.js';
 
 const BIN = fileURLToPath(new URL('../bin/hashdlc.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'hashdlc-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 
 /** A clean environment: no HASHDLC_* from the developer's shell. */
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -143,7 +143,7 @@ describe('wallet commands', () => {
 
   it.concurrent('restores from a mnemonic file (the BIP84 vector mnemonic on mainnet gives the published address)', async () => {
     const file = join(tmp, 'words.txt');
-    writeFileSync(file, `${MNEMONIC}\n`, { mode: 0o600 });
+    writeFileSync(file, `${TEST_MNEMONIC}\n`, { mode: 0o600 });
     const r = await hashdlc(['wallet', 'init', '--network', 'mainnet', '--mnemonic-file', file, '--wallet-dir', join(tmp, 'w-main'), '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).firstAddress).toBe('bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu');

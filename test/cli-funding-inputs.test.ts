@@ -25,11 +25,11 @@ import {
 } from '../src/participant/funding-inputs.js';
 import { RECEIVE, Wallet } from '../src/wallet/index.js';
 import { fundingInput, linearDescriptor, syntheticPrevTx, testOracle, testSecret, twoPartyFixture } from './helpers/dlc-fixture.js';
+import { TEST_MNEMONIC } from './helpers/mnemonic.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hashdlc-funding-inputs-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
-const { wallet } = Wallet.init(join(tmp, 'miner'), 'regtest', MNEMONIC);
+const { wallet } = Wallet.init(join(tmp, 'miner'), 'regtest', TEST_MNEMONIC);
 
 function inputPaying(script: Uint8Array, value: bigint, serialId: bigint, tag: string, redeemScript = new Uint8Array(0)): FundingInput {
   return { inputSerialId: serialId, prevTx: syntheticPrevTx(script, value, tag).toBuffer(), prevTxVout: 0, sequence: 0xffffffff, maxWitnessLen: 108, redeemScript };

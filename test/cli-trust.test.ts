@@ -20,12 +20,12 @@ import { encodeMessage, encodeOfferDlc, toHex, type OracleAnnouncement } from '.
 import { templateFromTerms } from '../protocol/terms/index.js';
 import { RECEIVE, Wallet } from '../src/wallet/index.js';
 import { REGTEST_CHAIN_HASH, fundingInput, p2wpkhScriptPubkey, publicKey, testOracle, testSecret } from './helpers/dlc-fixture.js';
+import { TEST_MNEMONIC } from './helpers/mnemonic.js';
 
 const BIN = fileURLToPath(new URL('../bin/hashdlc.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'hashdlc-cli-trust-'));
-const MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 const walletDir = join(tmp, 'buyer');
-const { wallet } = Wallet.init(walletDir, 'regtest', MNEMONIC);
+const { wallet } = Wallet.init(walletDir, 'regtest', TEST_MNEMONIC);
 const delivery = wallet.keys.address(RECEIVE, 0).address;
 
 const oracle = testOracle('cli-trust-oracle');

@@ -23,8 +23,8 @@ import {
   withState,
   type ContractRecord,
 } from '../src/wallet/index.js';
+import { TEST_MNEMONIC } from './helpers/mnemonic.js';
 
-const MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 const tmp = mkdtempSync(join(tmpdir(), 'hashdlc-wallet-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -52,23 +52,23 @@ describe('seed file', () => {
 
   it.each([0o644, 0o640, 0o604, 0o660, 0o606])('mode %o (group or others may read/write) is refused', (mode) => {
     const path = join(tmp, `loose-${mode.toString(8)}.json`);
-    createSeedFile(path, 'regtest', MNEMONIC);
+    createSeedFile(path, 'regtest', TEST_MNEMONIC);
     chmodSync(path, mode);
     expect(codeOf(() => readSeedFile(path))).toBe('WALLET_PERMISSIONS');
     chmodSync(path, 0o600);
-    expect(readSeedFile(path).mnemonic).toBe(MNEMONIC);
+    expect(readSeedFile(path).mnemonic).toBe(TEST_MNEMONIC);
   });
 
   it('a permission error message says how to fix it', () => {
     const path = join(tmp, 'loose-msg.json');
-    createSeedFile(path, 'regtest', MNEMONIC);
+    createSeedFile(path, 'regtest', TEST_MNEMONIC);
     chmodSync(path, 0o644);
     expect(() => readSeedFile(path)).toThrow(/mode 0644.*chmod 600/);
   });
 
   it('an existing seed file is never overwritten', () => {
     const dir = join(tmp, 'w2');
-    Wallet.init(dir, 'regtest', MNEMONIC);
+    Wallet.init(dir, 'regtest', TEST_MNEMONIC);
     const before = readFileSync(join(dir, 'seed.json'), 'utf8');
     expect(codeOf(() => Wallet.init(dir, 'regtest'))).toBe('WALLET_EXISTS');
     expect(readFileSync(join(dir, 'seed.json'), 'utf8')).toBe(before);
@@ -84,7 +84,7 @@ describe('seed file', () => {
   it('a missing, malformed or wrong-network seed file is refused with its own code', () => {
     expect(codeOf(() => Wallet.open(join(tmp, 'nowhere')))).toBe('WALLET_NOT_FOUND');
     const path = join(tmp, 'w3', 'seed.json');
-    Wallet.init(join(tmp, 'w3'), 'regtest', MNEMONIC);
+    Wallet.init(join(tmp, 'w3'), 'regtest', TEST_MNEMONIC);
     expect(codeOf(() => Wallet.open(join(tmp, 'w3'), { expectNetwork: 'mainnet' }))).toBe('WALLET_NETWORK_MISMATCH');
     writeFileSync(path, '{"version":1,"network":"regtest","mnemonic":"abandon"}', { mode: 0o600 });
     expect(codeOf(() => readSeedFile(path))).toBe('WALLET_BAD_SEED');
@@ -95,7 +95,7 @@ describe('seed file', () => {
 
 describe('wallet state and contract store', () => {
   const dir = join(tmp, 'w4');
-  const { wallet } = Wallet.init(dir, 'regtest', MNEMONIC);
+  const { wallet } = Wallet.init(dir, 'regtest', TEST_MNEMONIC);
 
   it('hands out each address and contract index once, persisting across opens', () => {
     expect(wallet.newReceiveAddress().index).toBe(0);
@@ -134,7 +134,7 @@ describe('wallet state and contract store', () => {
 
 describe('coins through the node', () => {
   const dir = join(tmp, 'w5');
-  const { wallet } = Wallet.init(dir, 'regtest', MNEMONIC);
+  const { wallet } = Wallet.init(dir, 'regtest', TEST_MNEMONIC);
   const a0 = wallet.keys.address(RECEIVE, 0);
   const a7 = wallet.keys.address(RECEIVE, 7);
   const prevs = [

@@ -11,8 +11,7 @@ import * as ecc from 'tiny-secp256k1';
 import { xOnlyPublicKey } from '../protocol/crypto/index.js';
 import { toHex } from '../protocol/messages/index.js';
 import { CHANGE, RECEIVE, WALLET_NETWORKS, WalletKeys, isValidMnemonic, mnemonicToSeed, walletNetwork } from '../src/wallet/index.js';
-
-const MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+import { TEST_MNEMONIC } from './helpers/mnemonic.js';
 
 // BIP84 "Test vectors".
 const BIP84 = {
@@ -28,11 +27,11 @@ const BIP84 = {
 const ZVERSIONS = { private: 0x04b2430c, public: 0x04b24746 };
 
 describe('BIP84 test vectors', () => {
-  const keys = WalletKeys.fromMnemonic(MNEMONIC, WALLET_NETWORKS.mainnet);
+  const keys = WalletKeys.fromMnemonic(TEST_MNEMONIC, WALLET_NETWORKS.mainnet);
 
   it('the mnemonic gives the published root node and account 0 key', () => {
-    expect(isValidMnemonic(MNEMONIC)).toBe(true);
-    const root = HDKey.fromMasterSeed(mnemonicToSeed(MNEMONIC), ZVERSIONS);
+    expect(isValidMnemonic(TEST_MNEMONIC)).toBe(true);
+    const root = HDKey.fromMasterSeed(mnemonicToSeed(TEST_MNEMONIC), ZVERSIONS);
     expect(root.privateExtendedKey).toBe(BIP84.rootnode);
     expect(root.derive("m/84'/0'/0'").privateExtendedKey).toBe(BIP84.account0Xpriv);
   });
@@ -54,14 +53,14 @@ describe('networks', () => {
     ['signet', /^tb1q/, "m/84'/1'/0'/0/0"],
     ['regtest', /^bcrt1q/, "m/84'/1'/0'/0/0"],
   ] as const)('%s: HRP and coin type', (name, hrp, path) => {
-    const a = WalletKeys.fromMnemonic(MNEMONIC, walletNetwork(name)).address(RECEIVE, 0);
+    const a = WalletKeys.fromMnemonic(TEST_MNEMONIC, walletNetwork(name)).address(RECEIVE, 0);
     expect(a.address).toMatch(hrp);
     expect(a.path).toBe(path);
   });
 
   it('test networks share coin type 1, so testnet and regtest keys are equal and addresses differ only in HRP', () => {
-    const t = WalletKeys.fromMnemonic(MNEMONIC, walletNetwork('testnet')).address(RECEIVE, 3);
-    const r = WalletKeys.fromMnemonic(MNEMONIC, walletNetwork('regtest')).address(RECEIVE, 3);
+    const t = WalletKeys.fromMnemonic(TEST_MNEMONIC, walletNetwork('testnet')).address(RECEIVE, 3);
+    const r = WalletKeys.fromMnemonic(TEST_MNEMONIC, walletNetwork('regtest')).address(RECEIVE, 3);
     expect(t.publicKey).toEqual(r.publicKey);
     expect(t.address.slice(3)).not.toBe(r.address.slice(5));
   });
@@ -71,13 +70,13 @@ describe('networks', () => {
   });
 
   it('a BIP39 passphrase gives another wallet', () => {
-    const a = WalletKeys.fromMnemonic(MNEMONIC, WALLET_NETWORKS.mainnet, 'TREZOR').address(RECEIVE, 0);
+    const a = WalletKeys.fromMnemonic(TEST_MNEMONIC, WALLET_NETWORKS.mainnet, 'TREZOR').address(RECEIVE, 0);
     expect(a.address).not.toBe(BIP84.addresses[0]!.address);
   });
 });
 
 describe('contract keys', () => {
-  const keys = WalletKeys.fromMnemonic(MNEMONIC, WALLET_NETWORKS.regtest);
+  const keys = WalletKeys.fromMnemonic(TEST_MNEMONIC, WALLET_NETWORKS.regtest);
 
   it('live on hardened paths under the hashdlc purpose, distinct per contract and role', () => {
     const k0 = keys.contractKeys(0);
@@ -85,7 +84,7 @@ describe('contract keys', () => {
     expect(k0.fundingPath).toBe("m/9000'/1'/0'/0'/0'");
     expect(k0.identityPath).toBe("m/9000'/1'/0'/1'/0'");
     expect(k1.fundingPath).toBe("m/9000'/1'/0'/0'/1'");
-    const root = HDKey.fromMasterSeed(mnemonicToSeed(MNEMONIC));
+    const root = HDKey.fromMasterSeed(mnemonicToSeed(TEST_MNEMONIC));
     expect(root.derive(k1.fundingPath).privateKey).toEqual(k1.fundingSecretKey);
     expect(root.derive(k1.identityPath).privateKey).toEqual(k1.identitySecretKey);
     const all = [k0.fundingPublicKey, k0.identityPublicKey, k1.fundingPublicKey, k1.identityPublicKey].map(toHex);
@@ -93,7 +92,7 @@ describe('contract keys', () => {
     expect(k0.fundingPublicKey).toHaveLength(33);
     expect(k0.identityPublicKey).toEqual(xOnlyPublicKey(k0.identitySecretKey));
     // Same mnemonic, same keys: a restored wallet can settle its old contracts.
-    expect(WalletKeys.fromMnemonic(MNEMONIC, WALLET_NETWORKS.regtest).contractKeys(1)).toEqual(k1);
+    expect(WalletKeys.fromMnemonic(TEST_MNEMONIC, WALLET_NETWORKS.regtest).contractKeys(1)).toEqual(k1);
   });
 
   it('rejects indexes outside [0, 2^31)', () => {
@@ -104,7 +103,7 @@ describe('contract keys', () => {
 
 describe('PSBT signer', () => {
   it('signs P2WPKH inputs with low-R signatures (71-byte DER with sighash byte, witness within 107 bytes)', () => {
-    const keys = WalletKeys.fromMnemonic(MNEMONIC, WALLET_NETWORKS.regtest);
+    const keys = WalletKeys.fromMnemonic(TEST_MNEMONIC, WALLET_NETWORKS.regtest);
     for (let i = 0; i < 8; i++) {
       const a = keys.address(RECEIVE, i);
       const prev = new Transaction();
