@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { toHex, type OracleAnnouncement, type OracleInfo } from '../protocol/messages/index.js';
-import type { OracleEventJson } from '../src/api/http.js';
+import type { OracleEventJson } from '../src/api/index.js';
 import { Participant, ParticipantError, type ParticipantConfig } from '../src/participant/index.js';
 import {
   checkOfferedOracles,

@@ -14,7 +14,7 @@
  */
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { fundingScript, p2wshScriptPubkey } from '../../protocol/tx/index.js';
-import { CoordinatorClient, type ContractView } from '../api/http.js';
+import { CoordinatorClient, type ContractView } from '../api/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { isChainError } from '../chain/index.js';
 import { loadContract, type LoadedContract } from '../participant/contract.js';

@@ -7,8 +7,8 @@
  * ParticipantError REMOTE carrying the service's stable code, reason and the
  * HTTP status; UNREACHABLE when there is no usable answer).
  *
- * This module also re-exports the clients, so `src/api/http.js` stays the one
- * import of the participant and the CLI.
+ * Callers import it, the clients and the schemas from the one entry,
+ * src/api/index.ts.
  *
  * This module does NOT verify what it fetches (signatures, terms): the
  * participant does, with protocol/contract and protocol/messages.
@@ -179,8 +179,3 @@ async function readCapped(res: Response, max: number): Promise<string> {
   }
   return Buffer.concat(chunks).toString('utf8');
 }
-
-export { CoordinatorClient } from './coordinator-client.js';
-export type { ContractView, OfferView } from './coordinator.js';
-export { OracleClient, OracleClient as OracleHttp } from './oracle-client.js';
-export type { OracleEventJson, OracleInfo } from './oracle.js';

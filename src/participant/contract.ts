@@ -24,7 +24,7 @@ import { deadlineViolation, offerTermsSchema, offerTimingViolation, templateFrom
 import type { ContractIdentity, ContractRecord, LocalState, Wallet } from '../wallet/index.js';
 import { withState } from '../wallet/index.js';
 import { ParticipantError } from './errors.js';
-import type { OracleEventJson } from '../api/http.js';
+import type { OracleEventJson } from '../api/index.js';
 import { contractOracleInfo } from './oracle-set.js';
 
 /** A stored contract, decoded. */

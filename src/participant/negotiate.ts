@@ -50,7 +50,7 @@ import type { FundingSignatures, OfferDlc } from '../../protocol/messages/index.
 import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc, encodeAcceptDlc, encodeSignDlc, fromHex, toHex } from '../../protocol/messages/index.js';
 import { applyFundingSignatures, buildFundingTransaction, partyFundingPsbt } from '../../protocol/tx/index.js';
 import type { OfferTerms } from '../../protocol/terms/index.js';
-import type { CoordinatorClient } from '../api/http.js';
+import type { CoordinatorClient } from '../api/index.js';
 import { isChainError } from '../chain/index.js';
 import type { ContractRecord } from '../wallet/index.js';
 import {

@@ -21,7 +21,7 @@ import type { TemplateResult } from '../../protocol/templates/index.js';
 import type { ExtraFundingOutput } from '../../protocol/tx/index.js';
 import type { OfferTerms } from '../../protocol/terms/index.js';
 import { randomU64, type ContractRecord } from '../wallet/index.js';
-import type { OfferView, OracleEventJson, OracleHttp } from '../api/http.js';
+import type { OfferView, OracleEventJson, OracleClient } from '../api/index.js';
 import { addressScript, checkEventMatchesTerms, checkOfferTiming, chooseFunding, feeRate, freshSerialIds, nowIso, parseTerms, saveState, templateOf } from './contract.js';
 import { ParticipantError, usage } from './errors.js';
 import type { Participant } from './participant.js';
@@ -99,7 +99,7 @@ export type OfferResult = (OfferDetails & { dryRun: true }) | (OfferDetails & { 
  * created (hashpower sale: every oracle gets the same request body, so the
  * same parameters and event id), or found by window (hashprice).
  */
-async function offerEvent(p: Participant, oracle: OracleHttp, input: OfferInput): Promise<OracleEventJson> {
+async function offerEvent(p: Participant, oracle: OracleClient, input: OfferInput): Promise<OracleEventJson> {
   if (input.eventId !== undefined) return oracle.event(input.eventId);
   const window = input.window;
   if (input.template === 'hashpower') {

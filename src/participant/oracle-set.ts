@@ -28,7 +28,7 @@
 import type { HashProfile } from '../../protocol/crypto/index.js';
 import type { OfferDlc, OracleAnnouncement, OracleAttestation, OracleInfo as DlcOracleInfo } from '../../protocol/messages/index.js';
 import { encodeOracleAnnouncement, toHex, verifyAttestation } from '../../protocol/messages/index.js';
-import { OracleHttp, type OracleEventJson } from '../api/http.js';
+import { OracleClient, type OracleEventJson } from '../api/index.js';
 import { majorityThreshold } from './config.js';
 import { ParticipantError } from './errors.js';
 import type { Participant } from './participant.js';
@@ -155,7 +155,7 @@ export interface OracleSetEvents {
  *   (`oracle-duplicate`, `event-differs`, `oracle-hash-profile`, `oracle-pubkey`,
  *   `oracle-network`), NOT_READY, REMOTE, UNREACHABLE; {DlcError} BAD_SIGNATURE.
  */
-export async function offerOracleEvents(p: Participant, eventAt: (oracle: OracleHttp) => Promise<OracleEventJson>): Promise<OracleSetEvents> {
+export async function offerOracleEvents(p: Participant, eventAt: (oracle: OracleClient) => Promise<OracleEventJson>): Promise<OracleSetEvents> {
   const clients = p.oracles();
   const threshold = offerThreshold(p.config.oracleThreshold, clients.length);
   const infos = await Promise.all(clients.map((o) => p.oracleInfo(o.http.base)));
@@ -206,7 +206,7 @@ export async function checkOfferedOracles(p: Participant, info: DlcOracleInfo): 
     }
     return { url: m.url, publicKey: key };
   });
-  const events = await Promise.all(oracles.map((o, i) => new OracleHttp(o.url).event(offered[i]!.oracleEvent.eventId)));
+  const events = await Promise.all(oracles.map((o, i) => new OracleClient(o.url).event(offered[i]!.oracleEvent.eventId)));
   const announcements: OracleAnnouncement[] = [];
   for (let i = 0; i < n; i++) {
     const { announcement } = await p.checkedAnnouncement(events[i]!, oracles[i]!.url);
@@ -300,7 +300,7 @@ export async function gatherAttestations(p: Participant, c: Pick<LoadedContract,
       const report: OracleAttestationReport = { oracleIndex, url, publicKey: keys[oracleIndex]!, outcome: null, attestation: null, missing: null };
       if (url === undefined) return { ...report, missing: 'no-url' };
       try {
-        const { outcome, attestation } = await new OracleHttp(url).attestation(ann.oracleEvent.eventId);
+        const { outcome, attestation } = await new OracleClient(url).attestation(ann.oracleEvent.eventId);
         try {
           verifyAttestation(attestation, ann, c.record.hashProfile);
         } catch (e) {

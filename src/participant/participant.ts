@@ -18,7 +18,7 @@ import { Wallet } from '../wallet/index.js';
 import type { ParticipantConfig } from './config.js';
 import { needCoordinator, needOracles, needRpc } from './config.js';
 import { ParticipantError } from './errors.js';
-import { CoordinatorClient, OracleHttp, type OracleEventJson, type OracleInfo } from '../api/http.js';
+import { CoordinatorClient, OracleClient, type OracleEventJson, type OracleInfo } from '../api/index.js';
 import type { Progress } from './progress.js';
 import { walletContractSigner, type ContractSigner } from './signer.js';
 
@@ -86,12 +86,12 @@ export class Participant {
   }
 
   /** A client of each oracle this participant trusts, in configured order. @throws {ParticipantError} CONFIG when none. */
-  oracles(): OracleHttp[] {
-    return needOracles(this.config).map((url) => new OracleHttp(url));
+  oracles(): OracleClient[] {
+    return needOracles(this.config).map((url) => new OracleClient(url));
   }
 
   /** The first configured oracle. @throws {ParticipantError} CONFIG when none. */
-  oracle(): OracleHttp {
+  oracle(): OracleClient {
     return this.oracles()[0]!;
   }
 
@@ -103,7 +103,7 @@ export class Participant {
   async oracleInfo(url: string = this.oracle().http.base): Promise<OracleInfo> {
     const known = this.#oracleInfo.get(url);
     if (known !== undefined) return known;
-    const info = await new OracleHttp(url).info();
+    const info = await new OracleClient(url).info();
     const pinned = this.config.oraclePubkeys;
     if (pinned.length > 0 && !pinned.includes(info.publicKey)) {
       throw new ParticipantError('MISMATCH', `the oracle at ${url} has key ${info.publicKey}, not one of the pinned ${pinned.join(', ')}`, { reason: 'oracle-pubkey' });
@@ -124,7 +124,7 @@ export class Participant {
    */
   async checkedAnnouncement(ev: OracleEventJson, url: string = this.oracle().http.base): Promise<{ announcement: OracleAnnouncement; hashProfile: HashProfile }> {
     const info = await this.oracleInfo(url);
-    const announcement = OracleHttp.announcementOf(ev);
+    const announcement = OracleClient.announcementOf(ev);
     if (toHex(announcement.oraclePublicKey) !== info.publicKey) {
       throw new ParticipantError('MISMATCH', `event ${ev.eventId} is announced by ${toHex(announcement.oraclePublicKey)}, not the key ${info.publicKey} of the oracle at ${url}`, { reason: 'oracle-pubkey' });
     }

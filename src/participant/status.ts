@@ -12,7 +12,7 @@
  * This module does NOT sign or broadcast anything.
  */
 import type { ContractRecord, LocalState } from '../wallet/index.js';
-import { CoordinatorClient, type ContractView } from '../api/http.js';
+import { CoordinatorClient, type ContractView } from '../api/index.js';
 import { fundingSignaturesMayBeOut } from './cancel.js';
 import { localStateOf, saveState } from './contract.js';
 import { ParticipantError } from './errors.js';
