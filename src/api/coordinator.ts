@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { lowerHex } from './oracle.js';
-import { isBase64Text, isHexText } from './text.js';
+import { DECIMAL_U64_TEXT, U64_END, isBase64Text, isHexText } from './text.js';
 
 /** Every state of a contract, in lifecycle order (the `state` of every answer). */
 export const CONTRACT_STATES = [
@@ -155,7 +155,13 @@ export interface CoordinatorQueries {
 const hexString = (max: number) => z.string().max(max).refine(isHexText, 'hex').transform((s) => s.toLowerCase());
 const xonly = z.string().regex(/^[0-9a-fA-F]{64}$/, '32-byte hex').transform((s) => s.toLowerCase());
 const base64 = (max: number) => z.string().max(max).refine(isBase64Text, 'base64');
-const u64 = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'decimal u64').refine((s) => BigInt(s) < 1n << 64n, 'exceeds u64');
+// A canonical u64 request field, kept as text (text.ts `DECIMAL_U64_TEXT` and more): 1 to 20 digits, no leading zero, below 2^64.
+export const u64TextSchema = z
+  .string()
+  .regex(DECIMAL_U64_TEXT, 'decimal u64')
+  .refine((s) => s === '0' || !s.startsWith('0'), 'decimal u64')
+  // Zod runs a refinement after a failed regex too: only digits reach BigInt.
+  .refine((s) => !DECIMAL_U64_TEXT.test(s) || BigInt(s) < U64_END, 'exceeds u64');
 
 /**
  * What the coordinator takes: the bodies of its POSTs and the queries of its lists, capped at its
@@ -168,8 +174,8 @@ export function coordinatorRequestSchemas<T extends z.ZodType>(maxBodyBytes: num
     sign: z.object({ sign: hexString(maxBodyBytes), fundingPsbt: base64(maxBodyBytes).optional() }).strict(),
     fund: z.object({ fundingPsbt: base64(maxBodyBytes) }).strict(),
     close: z.object({
-      offerPayout: u64,
-      acceptPayout: u64,
+      offerPayout: u64TextSchema,
+      acceptPayout: u64TextSchema,
       signature: hexString(128).refine((s) => s.length === 128, '64-byte compact signature').optional(),
       closePsbt: base64(1_000_000).optional(),
     }).strict(),
@@ -178,8 +184,8 @@ export function coordinatorRequestSchemas<T extends z.ZodType>(maxBodyBytes: num
       template: z.enum(['hashpower-sale', 'hashprice-forward', 'hashprice-call', 'custom-curve']).optional(),
       windowStart: z.coerce.number().int().min(0).optional(),
       windowEnd: z.coerce.number().int().min(0).optional(),
-      minPrice: u64.optional(),
-      maxPrice: u64.optional(),
+      minPrice: u64TextSchema.optional(),
+      maxPrice: u64TextSchema.optional(),
       limit: z.coerce.number().int().min(1).optional(),
       after: z.string().max(300).optional(),
     }).strict(),

@@ -18,7 +18,7 @@
  */
 import { z } from 'zod';
 import { REWARD_RULES } from '../../protocol/hashpower/index.js';
-import { isHexText } from './text.js';
+import { DECIMAL_U64_TEXT, isHexText } from './text.js';
 
 // Linear check: a repeated-group regex throws RangeError on large hex.
 export const lowerHex = z.string().refine((s) => isHexText(s) && s === s.toLowerCase());
@@ -119,17 +119,18 @@ export const attestationSchema = z.object({
 }).loose();
 export type AttestationJson = z.output<typeof attestationSchema>;
 
-const u64 = z.string().regex(/^\d{1,20}$/).transform(BigInt);
+/** A u64 of an oracle's answer, read as a bigint: 1 to 20 digits (text.ts `DECIMAL_U64_TEXT`; leading zeros pass). */
+export const u64AnswerSchema = z.string().regex(DECIMAL_U64_TEXT).transform(BigInt);
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/);
 const height = z.number().int().min(0);
-const blockSchema = z.object({ height, hash: hex32, bits: z.string().regex(/^[0-9a-f]{8}$/), reward: u64, coinbaseTxid: hex32 }).loose();
+const blockSchema = z.object({ height, hash: hex32, bits: z.string().regex(/^[0-9a-f]{8}$/), reward: u64AnswerSchema, coinbaseTxid: hex32 }).loose();
 const payoutSchema = z.object({
   source: z.enum(['coinbase', 'pool-payout']),
   height,
   blockHash: hex32,
   txid: hex32,
   vout: z.number().int().min(0),
-  value: u64,
+  value: u64AnswerSchema,
   address: z.string().max(200),
   fromAddress: z.string().max(200).optional(),
 }).loose();
@@ -145,7 +146,7 @@ const rewardRuleFields = { rewardRule: z.enum(REWARD_RULES).optional(), subsidyH
 export const evidenceSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('hashprice'), ...evidenceBase, simulatedDifficulty: z.string().max(100).optional(), ...rewardRuleFields }).loose(),
   z.object({ kind: z.literal('pool-rewards'), ...evidenceBase, ...payoutFields }).loose(),
-  z.object({ kind: z.literal('hashpower-delivery'), ...evidenceBase, ...payoutFields, simulatedDifficulty: z.string().max(100).optional(), ...rewardRuleFields, hashrateThs: u64 }).loose(),
+  z.object({ kind: z.literal('hashpower-delivery'), ...evidenceBase, ...payoutFields, simulatedDifficulty: z.string().max(100).optional(), ...rewardRuleFields, hashrateThs: u64AnswerSchema }).loose(),
 ]);
 
 /** The list query of `GET /v1/events` (what the oracle takes; `kinds` are its event kinds, `maxLimit` its configured cap). */
