@@ -119,6 +119,16 @@ describe('offer → accept → sign → fund over HTTP', () => {
     expect((r.body.offers as { id: string }[]).some((o) => o.id === id)).toBe(present);
   });
 
+  it.each([
+    ['?minPrice=abc', 'minPrice: decimal u64'],
+    ['?maxPrice=007', 'maxPrice: decimal u64'],
+    ['?minPrice=18446744073709551616', 'minPrice: exceeds u64'],
+  ])('refuses the offer list query %s with 400', async (query, message) => {
+    const r = await get(`/v1/offers${query}`);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'INVALID_REQUEST', message });
+  });
+
   it('accepts after verifying every adaptor signature, and serves the unsigned funding PSBT', async () => {
     const r = await post(`/v1/contracts/${id}/accept`, { accept: p.accept().acceptHex, identityPubkey: identityOf(p.acceptIdentity) }, p.acceptIdentity);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
