@@ -94,7 +94,7 @@ export const OFFER_SPECS: Record<string, CommandSpec> = {
 export const OFFERS_SPEC: CommandSpec = {
   name: 'offers',
   args: '[show <offer-id>]',
-  summary: 'List open offers on the coordinator, or show one offer checked against its terms and the oracle.',
+  summary: 'List open offers on the coordinator, or show one offer: its terms, event and oracle set.',
   maxArgs: 2,
   options: {
     ...pickOptions('coordinator', 'json'),
