@@ -49,6 +49,7 @@ const HELP: [string[], RegExp][] = [
   [['fund', '--help'], /usage: hashdlc fund <contract-id>[\s\S]*--psbt-out FILE[\s\S]*--broadcast/],
   [['settle', '--help'], /usage: hashdlc settle <contract-id>[\s\S]*no coordinator/i],
   [['close', '--help'], /usage: hashdlc close <contract-id>[\s\S]*--offer-payout SATS/],
+  [['oracle', 'verify', '--help'], /usage:[\s\S]*oracle verify <contract-id>[\s\S]*oracle verify <oracle-url> <event-id>/],
 ];
 
 describe('--help', () => {
@@ -197,5 +198,22 @@ describe('offers show <id>', () => {
     const lines = offerShowLines({ id: 'ab'.repeat(32), state: 'offered', terms: {}, cets: 17, eventIds: [EVENT] }, terms);
     expect(lines.at(-1)).toBe(`  events: ${EVENT}`);
     expect(lines).toContain('  hashrateThs: "100"');
+  });
+});
+
+describe('oracle verify <oracle-url> <event-id>: the node', () => {
+  // Port 9 (discard) answers nothing: the point is which node and oracle it goes to, not an answer.
+  it('none given: a usage error naming the three ways to give one', async () => {
+    const r = await hashdlc(['oracle', 'verify', 'http://127.0.0.1:9', 'some-event']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('need <oracle-url> <event-id> and a node (--rpc-url, BITCOIN_RPC_URL or HASHDLC_RPC_URL)');
+  });
+
+  it('HASHDLC_RPC_URL (what npm start exports) is taken: the oracle is asked, no usage error', async () => {
+    const r = await hashdlc(['oracle', 'verify', 'http://127.0.0.1:9', 'some-event'], { HASHDLC_RPC_URL: 'http://u:p@127.0.0.1:9/' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain('need <oracle-url>');
+    expect(r.stdout).toContain('FAIL fetch');
+    expect(r.stdout).toContain('attestation of some-event does NOT hold');
   });
 });
