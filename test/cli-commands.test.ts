@@ -14,7 +14,7 @@ import { RECEIVE, WALLET_NETWORKS, WalletKeys } from '../src/wallet/index.js';
 import { helpText, parseCommand, type CommandSpec } from '../src/cli/args.js';
 import { loadConfig } from '../src/cli/config.js';
 import { ACCEPT_SPEC, FUND_SPEC, SIGN_SPEC } from '../src/cli/negotiate.js';
-import { OFFERS_SPEC, OFFER_SPECS } from '../src/cli/offer.js';
+import { OFFERS_SPEC, OFFER_SPECS, offerShowLines } from '../src/cli/offer.js';
 import { CANCEL_SPEC, CLOSE_SPEC, REFUND_SPEC, SETTLE_SPEC, STATUS_SPEC } from '../src/cli/settle.js';
 import { WALLET_COMMANDS } from '../src/cli/wallet.js';
 import { TEST_MNEMONIC } from './helpers/mnemonic.js';
@@ -49,6 +49,7 @@ const HELP: [string[], RegExp][] = [
   [['fund', '--help'], /usage: hashdlc fund <contract-id>[\s\S]*--psbt-out FILE[\s\S]*--broadcast/],
   [['settle', '--help'], /usage: hashdlc settle <contract-id>[\s\S]*no coordinator/i],
   [['close', '--help'], /usage: hashdlc close <contract-id>[\s\S]*--offer-payout SATS/],
+  [['oracle', 'verify', '--help'], /usage:[\s\S]*oracle verify <contract-id>[\s\S]*oracle verify <oracle-url> <event-id>/],
 ];
 
 describe('--help', () => {
@@ -172,5 +173,47 @@ describe('wallet commands', () => {
     const s = await hashdlc(['status', '--wallet-dir', dir, '--json']);
     expect(s.code).toBe(0);
     expect(JSON.parse(s.stdout)).toEqual([]);
+  });
+});
+
+describe('offers show <id>', () => {
+  const EVENT = 'hashprice/120-130/simdiff=1/reward=subsidy+fees-capped-4x-median-v1/00';
+  const KEYS = ['aa', 'bb', 'cc'].map((b) => b.repeat(32));
+  const terms = { template: 'hashprice-forward', hashrateThs: '100' } as never;
+
+  it('a 2-of-3 offer: its one event id once, then the oracle set as offer and accept print it', () => {
+    const oracles = KEYS.map((publicKey, i) => ({ url: `http://127.0.0.1:809${i}`, publicKey, eventId: EVENT }));
+    const lines = offerShowLines({ id: 'ab'.repeat(32), state: 'offered', terms: {}, cets: 17, eventIds: [EVENT, EVENT, EVENT], oracles, oracleThreshold: 2 }, terms);
+    expect(lines.slice(-5)).toEqual([
+      `  event: ${EVENT}`,
+      '  oracles: 2 of 3 must attest the same outcome',
+      `    oracle 1: http://127.0.0.1:8090 (key ${KEYS[0]!})`,
+      `    oracle 2: http://127.0.0.1:8091 (key ${KEYS[1]!})`,
+      `    oracle 3: http://127.0.0.1:8092 (key ${KEYS[2]!})`,
+    ]);
+    expect(lines.filter((l) => l.includes(EVENT))).toHaveLength(1);
+  });
+
+  it('a coordinator from before oracle sets (no oracles in the view): the event ids as before', () => {
+    const lines = offerShowLines({ id: 'ab'.repeat(32), state: 'offered', terms: {}, cets: 17, eventIds: [EVENT] }, terms);
+    expect(lines.at(-1)).toBe(`  events: ${EVENT}`);
+    expect(lines).toContain('  hashrateThs: "100"');
+  });
+});
+
+describe('oracle verify <oracle-url> <event-id>: the node', () => {
+  // Port 9 (discard) answers nothing: the point is which node and oracle it goes to, not an answer.
+  it('none given: a usage error naming the three ways to give one', async () => {
+    const r = await hashdlc(['oracle', 'verify', 'http://127.0.0.1:9', 'some-event']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('need <oracle-url> <event-id> and a node (--rpc-url, BITCOIN_RPC_URL or HASHDLC_RPC_URL)');
+  });
+
+  it('HASHDLC_RPC_URL (what npm start exports) is taken: the oracle is asked, no usage error', async () => {
+    const r = await hashdlc(['oracle', 'verify', 'http://127.0.0.1:9', 'some-event'], { HASHDLC_RPC_URL: 'http://u:p@127.0.0.1:9/' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain('need <oracle-url>');
+    expect(r.stdout).toContain('FAIL fetch');
+    expect(r.stdout).toContain('attestation of some-event does NOT hold');
   });
 });

@@ -202,6 +202,16 @@ export function coordinatorRequestSchemas<T extends z.ZodType>(maxBodyBytes: num
 
 const termsSchema = z.record(z.string(), z.unknown());
 
+/** One `OracleView` of a contract view (issue 11); a coordinator from before oracle sets serves only url, publicKey and eventId. */
+export const oracleViewSchema = z.object({
+  url: z.string(),
+  publicKey: z.string(),
+  eventId: z.string(),
+  attested: z.boolean().optional(),
+  outcome: z.string().nullable().optional(),
+  agreed: z.boolean().nullable().optional(),
+}).loose();
+
 /** `OfferView` (`GET /v1/offers`, `GET /v1/offers/:id`, `POST /v1/offers`), the fields clients read. */
 export const offerViewSchema = z.object({
   id: z.string(),
@@ -214,18 +224,11 @@ export const offerViewSchema = z.object({
   acceptCollateral: z.string().optional(),
   cets: z.number().optional(),
   eventIds: z.array(z.string()).optional(),
+  /** The offer's oracle set (absent from coordinators before oracle sets). */
+  oracles: z.array(oracleViewSchema).optional(),
+  oracleThreshold: z.number().int().optional(),
 }).loose();
 export type OfferView = z.output<typeof offerViewSchema>;
-
-/** One `OracleView` of a contract view (issue 11); a coordinator from before oracle sets serves only url, publicKey and eventId. */
-export const oracleViewSchema = z.object({
-  url: z.string(),
-  publicKey: z.string(),
-  eventId: z.string(),
-  attested: z.boolean().optional(),
-  outcome: z.string().nullable().optional(),
-  agreed: z.boolean().nullable().optional(),
-}).loose();
 
 /** `ContractView` (`GET /v1/contracts/:id` and every contract step's answer), the fields clients read. */
 export const contractViewSchema = z.object({

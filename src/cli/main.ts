@@ -14,7 +14,7 @@ participant:
   wallet init|address|balance|send  the BIP39/BIP84 wallet (seed file mode 0600)
   offer <template>                  offer a contract: hashpower | hashprice-forward | hashprice-call | custom
   offers [show <id>]                the coordinator's offer book
-  accept <offer-id>                 check an offer against its terms and the oracle, sign every CET
+  accept <offer-id>                 check an offer against its terms and its oracles, sign every CET
   sign <contract-id>                offerer: verify the accept, sign CETs, refund and funding inputs
   fund <contract-id>                accepter: verify sign_dlc, sign funding inputs
   status [<contract-id>]            the contracts in this wallet

@@ -24,10 +24,11 @@ export const ACCEPT_SPEC: CommandSpec = {
   name: 'accept',
   args: '<offer-id>',
   minArgs: 1,
-  summary: 'Accept an offer: check it against its terms and the oracle, fund from this wallet, sign every CET.',
+  summary: 'Accept an offer: check it against its terms and its oracles, fund from this wallet, sign every CET.',
   details: [
     'Checks, before signing anything: the offer is the contract its terms describe (every payout),',
-    "the oracle event measures what the terms say and its announcement is the oracle's own,",
+    "the oracle event measures what the terms say; every oracle of the offer's K-of-n set is one of your",
+    '--oracle (its key), its announcement is the one that oracle serves you, K is at least --threshold if given;',
     'the CET locktime is at most the attestation height and the refund comes after it plus a grace',
     '(and no later than it plus the maximum grace); the window has not started, the event is not attested',
     'and the funding deadline has not passed; a sale\'s delivery address is fresh (no other live contract',

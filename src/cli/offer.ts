@@ -14,6 +14,9 @@ import { loadConfig } from './config.js';
 import { CliContext, withContext } from './context.js';
 import { usage } from '../participant/errors.js';
 import { listOffers, makeOffer, showOffer, type BlockWindow, type OfferCommon, type OfferInput } from '../participant/offer.js';
+import { oracleSetLines } from '../participant/oracle-set.js';
+import type { OfferView } from '../api/coordinator.js';
+import type { OfferTerms } from '../../protocol/terms/index.js';
 
 const OFFER_COMMON = {
   ...NET_OPTIONS,
@@ -91,7 +94,7 @@ export const OFFER_SPECS: Record<string, CommandSpec> = {
 export const OFFERS_SPEC: CommandSpec = {
   name: 'offers',
   args: '[show <offer-id>]',
-  summary: 'List open offers on the coordinator, or show one offer checked against its terms and the oracle.',
+  summary: 'List open offers on the coordinator, or show one offer: its terms, event and oracle set.',
   maxArgs: 2,
   options: {
     ...pickOptions('coordinator', 'json'),
@@ -212,6 +215,18 @@ export async function offerMain(argv: string[]): Promise<number> {
   return offerCommand(template, rest);
 }
 
+/**
+ * The human lines of `offers show <id>`: the terms, then the event (one id: the
+ * oracles of a set announce the same id under their own keys) and the oracle set
+ * as `offer` and `accept` print it; a coordinator before oracle sets: the event ids.
+ */
+export function offerShowLines(o: OfferView, terms: OfferTerms): string[] {
+  const head = [`offer ${o.id} (${o.state})`, ...Object.entries(terms).filter(([k]) => k !== 'curve').map(([k, val]) => `  ${k}: ${JSON.stringify(val)}`), `  CETs: ${o.cets ?? '?'}`];
+  const events = [...new Set(o.eventIds ?? o.oracles?.map((x) => x.eventId) ?? [])];
+  if (o.oracles === undefined || o.oracles.length === 0) return [...head, `  events: ${events.join(', ')}`];
+  return [...head, `  ${events.length === 1 ? 'event' : 'events'}: ${events.join(', ')}`, ...oracleSetLines(o.oracleThreshold ?? 1, o.oracles).map((l) => `  ${l}`)];
+}
+
 /** `hashdlc offers [show <id>]` */
 export async function offersMain(argv: string[]): Promise<number> {
   const parsed = parseOrHelp(OFFERS_SPEC, argv);
@@ -222,7 +237,7 @@ export async function offersMain(argv: string[]): Promise<number> {
   const ctx = new CliContext(loadConfig(v));
   if (id !== undefined) {
     const { view: o, terms } = await showOffer(ctx, id);
-    ctx.print(o, [`offer ${o.id} (${o.state})`, ...Object.entries(terms).filter(([k]) => k !== 'curve').map(([k, val]) => `  ${k}: ${JSON.stringify(val)}`), `  CETs: ${o.cets ?? '?'}`, `  events: ${(o.eventIds ?? []).join(', ')}`]);
+    ctx.print(o, offerShowLines(o, terms));
     return 0;
   }
   const { offers, next, rows } = await listOffers(ctx, {

@@ -10,8 +10,8 @@
  * - `<oracle-url> <event-id>`: one oracle event, parses the arguments, runs
  *   `verifyOracleEvent` (what it checks is in its module header) and prints
  *   every check. Node: `--rpc-url`, `--rpc-user`, `--rpc-password`, or the
- *   environment's BITCOIN_RPC_URL / BITCOIN_RPC_USER / BITCOIN_RPC_PASSWORD
- *   (the node needs -txindex to resolve pool payout inputs). Exit code 0 when
+ *   environment's BITCOIN_RPC_URL / BITCOIN_RPC_USER / BITCOIN_RPC_PASSWORD, else
+ *   HASHDLC_RPC_URL as every other command reads it (the node needs -txindex to resolve pool payout inputs). Exit code 0 when
  *   everything holds, 1 otherwise (with every failed check on stdout).
  *
  * This module does NOT check anything itself.
@@ -29,7 +29,7 @@ const USAGE = `usage:
       say which agreed with the K that settle it (exit 0 when K verify and agree)
   hashdlc oracle verify <oracle-url> <event-id> [--rpc-url URL --rpc-user USER --rpc-password PASS]
       fetch the attestation and evidence, verify the signatures and recompute
-      the outcome from your node (defaults: BITCOIN_RPC_URL/USER/PASSWORD)
+      the outcome from your node (defaults: BITCOIN_RPC_URL/USER/PASSWORD, else HASHDLC_RPC_URL)
 `;
 
 export const ORACLE_VERIFY_SPEC: CommandSpec = {
@@ -71,6 +71,12 @@ async function verifyContractCommand(argv: string[]): Promise<number> {
   return code === 0 && !ok ? 1 : code;
 }
 
+/** The node of HASHDLC_RPC_URL (HASHDLC_RPC_USER/PASSWORD), read as every wallet command reads it; undefined when unset. */
+function hashdlcRpc(): { url: string; username: string; password: string } | undefined {
+  const { HASHDLC_RPC_URL, HASHDLC_RPC_USER, HASHDLC_RPC_PASSWORD } = process.env;
+  return loadConfig({}, { HASHDLC_RPC_URL, HASHDLC_RPC_USER, HASHDLC_RPC_PASSWORD }).rpc;
+}
+
 /**
  * Runs `hashdlc oracle <subcommand>`.
  * @returns the exit code: 0 when the attestation holds, 1 otherwise or on bad usage.
@@ -84,6 +90,10 @@ export async function oracleCommand(argv: string[]): Promise<number> {
   if (sub !== 'verify') {
     process.stderr.write(`hashdlc oracle: unknown subcommand '${sub}'\n${USAGE}`);
     return 1;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
   }
   // A contract id (hex, 8+ digits: a unique prefix) is never an oracle URL.
   const first = rest.find((a) => !a.startsWith('-'));
@@ -105,12 +115,14 @@ export async function oracleCommand(argv: string[]): Promise<number> {
   }
   const [oracleUrl, eventId, ...extra] = parsed.positionals;
   const url = parsed.values['rpc-url'] ?? process.env.BITCOIN_RPC_URL;
-  if (oracleUrl === undefined || eventId === undefined || extra.length > 0 || url === undefined) {
-    process.stderr.write(`hashdlc oracle verify: need <oracle-url> <event-id> and a node (--rpc-url or BITCOIN_RPC_URL)\n${USAGE}`);
+  // Else the node every other command uses (HASHDLC_RPC_URL, as `npm start` prints it; credentials may be in the URL).
+  const hashdlcNode = url === undefined ? hashdlcRpc() : undefined;
+  if (oracleUrl === undefined || eventId === undefined || extra.length > 0 || (url === undefined && hashdlcNode === undefined)) {
+    process.stderr.write(`hashdlc oracle verify: need <oracle-url> <event-id> and a node (--rpc-url, BITCOIN_RPC_URL or HASHDLC_RPC_URL)\n${USAGE}`);
     return 1;
   }
-  const rpc = new BitcoinRpc({
-    url,
+  const rpc = new BitcoinRpc(hashdlcNode ?? {
+    url: url!,
     username: parsed.values['rpc-user'] ?? process.env.BITCOIN_RPC_USER ?? '',
     password: parsed.values['rpc-password'] ?? process.env.BITCOIN_RPC_PASSWORD ?? '',
   });

@@ -110,6 +110,11 @@ function signCancel(signer: Pick<ContractSigner, 'signFundingInputs'>, psbt: Psb
   return psbt.extractTransaction();
 }
 
+/** The coordinator's refusal of a contract that it has ended unfunded (`state-expired`, `state-cancelled`, `state-failed`). */
+function givenUpAtCoordinator(err: unknown): boolean {
+  return err instanceof ParticipantError && err.code === 'REMOTE' && ['state-expired', 'state-cancelled', 'state-failed'].includes(err.reason ?? '');
+}
+
 export interface CancelInput {
   /** Offer id or contract id (or a unique prefix of 8+ hex digits). */
   id: string;
@@ -155,7 +160,7 @@ export interface CancelledResult {
  * (same inputs, fee and change script; deterministic signatures); a
  * contract already `cancelled` is refused (STATE), or reported done with
  * `doneIfCancelled`.
- * @throws {ParticipantError} STATE (funded, or ended otherwise; funding confirmed), MISMATCH (inputs not this wallet's: use `psbtOnly`); {ChainError}; coordinator errors when nothing went on chain.
+ * @throws {ParticipantError} STATE (funded, or ended otherwise; funding confirmed), MISMATCH (inputs not this wallet's: use `psbtOnly`); {ChainError}; coordinator errors when nothing went on chain (except its refusal of a contract it ended unfunded: expired, cancelled, failed; then it is cancelled here).
  */
 export async function cancelContract(p: Participant, input: CancelInput): Promise<CancelPsbtResult | CancelledResult> {
   const wallet = p.wallet();
@@ -194,7 +199,9 @@ export async function cancelContract(p: Participant, input: CancelInput): Promis
     coordinatorState = typeof view.state === 'string' ? view.state : null;
   } catch (err) {
     // With our inputs double-spent the coordinator's word no longer matters (it may have expired the contract).
-    if (onChain === undefined) throw err;
+    // Nor does it when no funding signature of ours is out and the coordinator has given the contract up
+    // already (expired at the funding deadline, cancelled, failed): nothing can fund it, the coins are ours.
+    if (onChain === undefined && !givenUpAtCoordinator(err)) throw err;
     p.note(`note: the coordinator did not cancel (${err instanceof Error ? err.message : String(err)})`);
   }
   if (onChain === undefined) saveState(wallet, c.record, 'cancelled');

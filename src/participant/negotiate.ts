@@ -301,6 +301,8 @@ export async function acceptOffer(p: Participant, input: AcceptInput): Promise<A
     terms: terms as Record<string, unknown>,
     offer: offerHex,
     accept: toHex(encodeAcceptDlc(accept)),
+    // Known from here on (the accept prints it): `fund`, `status`, `cancel` find the record by it too.
+    contractId: toHex(setup.contractId),
     fundingPsbt: fundingPsbtOf(setup).toBase64(),
     reservedOutpoints: reserved,
   };

@@ -122,6 +122,9 @@ describe('a sale through the library alone', () => {
     expect(first.resent).toBe(false);
     const stored = Wallet.open(buyerDir).contracts.get(id);
     expect(stored.state).toBe('accepted');
+    // The contract id the accept prints finds the record too (`hashdlc fund <contract-id>` right after accept).
+    expect(stored.contractId).toBe(first.contractId);
+    expect(Wallet.open(buyerDir).contracts.get(first.contractId).id).toBe(id);
 
     const again = (await step(buyerDir, (p) => acceptOffer(p, { id }))).result;
     if (again.dryRun) throw new Error('accept expected');

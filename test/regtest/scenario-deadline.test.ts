@@ -209,3 +209,23 @@ describe('no contract on a known outcome (issue 9, hole 3)', () => {
     expect(posted.body.error).toMatchObject({ code: 'EXPIRED', reason: 'event-attested' });
   });
 });
+
+describe('an offer nobody took, past its deadline', () => {
+  it('the coordinator has expired it: the miner\'s cancel (the agent\'s at the deadline) records it cancelled and frees its coins; nothing goes on chain', async () => {
+    const tip = await w.rpc.getBlockCount();
+    const window = { start: tip + 12, end: tip + 16 };
+    const offer = await w.miner.offer({ ...saleOffer({ window, deliveryAddress: await newAddress(w.buyer) }), feeRatePerVb: 2n });
+    const held = w.miner.wallet().contracts.get(offer.id).reservedOutpoints;
+    expect(held.length).toBeGreaterThan(0);
+    expect(held.every((o) => w.miner.wallet().contracts.reservedOutpoints().has(o))).toBe(true);
+    await mineToHeight(w.rpc, offer.fundingDeadline);
+    await waitForContractState(w.coordinatorUrl, offer.id, ['expired']);
+
+    // Before, the coordinator's refusal (INVALID_STATE state-expired) failed the cancel, and the agent's every pass with it.
+    const r = await w.miner.cancel(offer.id);
+    expect(r).toMatchObject({ kind: 'cancelled', state: 'cancelled', onChain: undefined, coordinator: null, already: false });
+    expect(w.miner.wallet().contracts.get(offer.id).state).toBe('cancelled');
+    // Its coins are no longer held for it: the wallet's coin selection sees them again.
+    expect(held.some((o) => w.miner.wallet().contracts.reservedOutpoints().has(o))).toBe(false);
+  });
+});
