@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { AgentLogLine } from './loop.js';
 
 /** The CLI entry (bin/hashdlc.js) of this checkout. */
-export const HASHDLC_BIN = fileURLToPath(new URL('../../bin/hashdlc.js', import.meta.url));
+const HASHDLC_BIN = fileURLToPath(new URL('../../bin/hashdlc.js', import.meta.url));
 
 export interface AgentProcessOptions {
   /** The wallet the agent runs (`--wallet-dir`). */

@@ -203,7 +203,7 @@ export function coordinatorRequestSchemas<T extends z.ZodType>(maxBodyBytes: num
 const termsSchema = z.record(z.string(), z.unknown());
 
 /** One `OracleView` of a contract view (issue 11); a coordinator from before oracle sets serves only url, publicKey and eventId. */
-export const oracleViewSchema = z.object({
+const oracleViewSchema = z.object({
   url: z.string(),
   publicKey: z.string(),
   eventId: z.string(),
