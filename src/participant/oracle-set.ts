@@ -264,14 +264,21 @@ export interface GatheredAttestations {
 }
 
 /**
- * Where to ask each oracle of a stored contract: a configured oracle with
+ * The oracle set of a stored contract: K, its announcements and keys (in
+ * oracle order), and where to ask each oracle: a configured oracle with
  * that key (so `--oracle` may move an oracle to another URL), else the URL
  * the record stored for that key, else (records from before oracle sets) the
  * record's single `oracle`.
+ * @throws {ParticipantError} MISMATCH (`disjoint-contract`).
  */
-export async function contractOracleUrls(p: Participant, c: Pick<LoadedContract, 'record'>, keys: readonly string[]): Promise<(string | undefined)[]> {
+export async function contractOracles(
+  p: Participant,
+  c: Pick<LoadedContract, 'record' | 'offer'>,
+): Promise<{ threshold: number; announcements: OracleAnnouncement[]; keys: string[]; urls: (string | undefined)[] }> {
+  const { threshold, announcements } = oracleSetOf(contractOracleInfo(c.offer));
+  const keys = announcements.map((a) => toHex(a.oraclePublicKey));
   const configured = p.config.oracles.length === 0 ? [] : await configuredOracleKeys(p).catch(() => []);
-  return keys.map((key) => {
+  const urls = keys.map((key) => {
     const own = configured.find((o) => o.publicKey === key)?.url;
     if (own !== undefined) return own;
     const stored = c.record.oracles?.find((o) => o.publicKey === key)?.url;
@@ -279,6 +286,7 @@ export async function contractOracleUrls(p: Participant, c: Pick<LoadedContract,
     // Single-oracle records of before: the configured oracle (unchecked key: the attestation is verified), else the stored one.
     return keys.length === 1 ? (p.config.oracles[0] ?? c.record.oracle) : undefined;
   });
+  return { threshold, announcements, keys, urls };
 }
 
 /**
@@ -291,9 +299,7 @@ export async function contractOracleUrls(p: Participant, c: Pick<LoadedContract,
  * @throws {ParticipantError} MISMATCH (`disjoint-contract`).
  */
 export async function gatherAttestations(p: Participant, c: Pick<LoadedContract, 'record' | 'offer'>): Promise<GatheredAttestations> {
-  const { threshold, announcements: anns } = oracleSetOf(contractOracleInfo(c.offer));
-  const keys = anns.map((a) => toHex(a.oraclePublicKey));
-  const urls = await contractOracleUrls(p, c, keys);
+  const { threshold, announcements: anns, keys, urls } = await contractOracles(p, c);
   const oracles = await Promise.all(
     anns.map(async (ann, oracleIndex): Promise<OracleAttestationReport> => {
       const url = urls[oracleIndex];

@@ -42,7 +42,7 @@ import {
 } from '../../protocol/messages/index.js';
 import type { BitcoinRpc, BlockWithTxs, VerboseTx } from '../chain/index.js';
 import { loadContract } from './contract.js';
-import { contractOracleInfo, contractOracleUrls, oracleSetOf } from './oracle-set.js';
+import { contractOracles } from './oracle-set.js';
 import type { Participant } from './participant.js';
 import {
   attestedOutcome,
@@ -331,9 +331,7 @@ export interface ContractOraclesReport {
  */
 export async function verifyContractOracles(p: Participant, id: string): Promise<ContractOraclesReport> {
   const c = loadContract(p.wallet(), id);
-  const { threshold, announcements } = oracleSetOf(contractOracleInfo(c.offer));
-  const keys = announcements.map((a) => toHex(a.oraclePublicKey));
-  const urls = await contractOracleUrls(p, c, keys);
+  const { threshold, announcements, keys, urls } = await contractOracles(p, c);
   const rpc = await p.rpc();
   const eventId = announcements[0]!.oracleEvent.eventId;
   const reports = await Promise.all(
