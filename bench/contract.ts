@@ -26,6 +26,7 @@ import type { NumericOutcomeContractDescriptor, OfferDlc, OracleAnnouncement, Or
 import { hashpowerSale } from '../protocol/templates/index.js';
 import { AdaptorEngine } from '../src/engine/index.js';
 import { signContractCets, verifyContractCets } from '../src/engine/contract.js';
+import { oracleInfoOf } from '../src/participant/oracle-set.js';
 import { linearDescriptor, p2wpkhScriptPubkey, publicKey, testOracle, testSecret, twoPartyFixture } from '../test/helpers/dlc-fixture.js';
 import { formatTable, type BenchOptions, type BenchSection, type OracleSet } from './section.js';
 
@@ -34,10 +35,9 @@ const NB_DIGITS = 20;
 const SALE_DIGITS = 14;
 
 /** `threshold`-of-`n` oracle info over `n` distinct test oracles announcing the same event. */
-function oracleInfoOf(set: OracleSet, eventId: string, nbDigits: number): OracleInfo {
+function benchOracleInfo(set: OracleSet, eventId: string, nbDigits: number): OracleInfo {
   const anns: OracleAnnouncement[] = Array.from({ length: set.n }, (_, i) => testOracle(`bench-oracle-${i}`).announce(eventId, nbDigits));
-  if (set.n === 1) return { single: { oracleAnnouncement: anns[0]! } };
-  return { multi: { threshold: set.threshold, oracleAnnouncements: anns, oracleParams: null } };
+  return oracleInfoOf(anns, set.threshold);
 }
 
 interface BenchContract {
@@ -70,7 +70,7 @@ function withOracleInfo(
 function contractWithCets(cets: number, set: OracleSet): BenchContract {
   const total = BigInt(cets) * 1000n;
   const label = `bench-${cets}`;
-  const oracleInfo = oracleInfoOf(set, label, NB_DIGITS);
+  const oracleInfo = benchOracleInfo(set, label, NB_DIGITS);
   return {
     name: `${cets.toLocaleString('en-US')}-CET contract`,
     ...withOracleInfo(label, linearDescriptor(NB_DIGITS, total, BigInt(cets)), oracleInfo, total / 2n, total - total / 2n),
@@ -86,7 +86,7 @@ function contractWithCets(cets: number, set: OracleSet): BenchContract {
 function defaultSale(set: OracleSet): BenchContract {
   const label = 'bench-sale';
   const window = { start: 1000, end: 1100 };
-  const oracleInfo = oracleInfoOf(set, `hashpower-delivery/${window.start}-${window.end}/100ths/${label}`, SALE_DIGITS);
+  const oracleInfo = benchOracleInfo(set, `hashpower-delivery/${window.start}-${window.end}/100ths/${label}`, SALE_DIGITS);
   const template = hashpowerSale({
     hashrateThs: 100n,
     window,

@@ -303,8 +303,13 @@ export function oraclesObserved<R extends FundingBroadcast | Confirmed | Atteste
 export function oraclesObserved(rec: ContractRecord, outcomes: readonly OracleOutcome[], now: number): ContractRecord;
 export function oraclesObserved(rec: ContractRecord, outcomes: readonly OracleOutcome[], now: number): ContractRecord {
   expectState(rec, 'record oracle outcomes of', ['funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'settled']);
+  return { ...rec, oracleOutcomes: oneOutcomePerOracle(rec, outcomes), updatedAt: now };
+}
+
+/** A copy of `outcomes`. @throws {RangeError} when it does not have one entry per oracle of `rec`. */
+function oneOutcomePerOracle(rec: ContractRecord, outcomes: readonly OracleOutcome[]): OracleOutcome[] {
   if (outcomes.length !== rec.oracles.length) throw new RangeError(`${outcomes.length} oracle outcomes for ${rec.oracles.length} oracles`);
-  return { ...rec, oracleOutcomes: [...outcomes], updatedAt: now };
+  return [...outcomes];
 }
 
 /**
@@ -321,11 +326,8 @@ export function cetCompleted(
   oracleOutcomes?: readonly OracleOutcome[],
 ): Attested {
   expectState(rec, 'attest', ['funding-broadcast', 'confirmed']);
-  if (oracleOutcomes !== undefined && oracleOutcomes.length !== rec.oracles.length) {
-    throw new RangeError(`${oracleOutcomes.length} oracle outcomes for ${rec.oracles.length} oracles`);
-  }
   return {
-    ...pickOffer(rec), ...(oracleOutcomes === undefined ? {} : { oracleOutcomes: [...oracleOutcomes] }),
+    ...pickOffer(rec), ...(oracleOutcomes === undefined ? {} : { oracleOutcomes: oneOutcomePerOracle(rec, oracleOutcomes) }),
     ...pickAccept(rec), ...pickFunding(rec), ...closing, closingKind: 'cet', broadcastBy: null,
     state: 'attested', updatedAt: now, history: step(rec, 'attested', now, `outcome ${closing.outcome}, CET ${closing.cetIndex}`),
   };
