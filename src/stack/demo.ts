@@ -58,10 +58,9 @@ import {
   waitForContractState,
   type AttestationView,
   type Payouts,
-  type SetOracle,
 } from './observe.js';
 import { offerArgs, type StackParticipant } from './participant.js';
-import type { OfferInput } from '../participant/index.js';
+import type { OfferInput, SetOracle } from '../participant/index.js';
 
 /** The contracts the demo can run: a hashpower sale, a hashprice forward, a hashprice call. */
 export const DEMO_TEMPLATES = ['sale', 'forward', 'call'] as const;

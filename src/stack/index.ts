@@ -40,7 +40,8 @@ export {
   waitForAttestations,
   waitForContractState,
 } from './observe.js';
-export type { AttestationView, ContractView, Payouts, SetOracle } from './observe.js';
+export type { AttestationView, ContractView, Payouts } from './observe.js';
+export type { SetOracle } from '../participant/index.js';
 export { StackParticipant, offerArgs } from './participant.js';
 export type { ParticipantServices, PostedOffer, SentAccept } from './participant.js';
 export { choosePort, choosePorts, isPortFree, logTail, spawnService } from './services.js';
