@@ -41,7 +41,7 @@ import {
 } from './stack/index.js';
 import { TestKey } from '../regtest/index.js';
 import { describeError } from './cli/errors.js';
-import { ParticipantError } from './participant/index.js';
+import { ParticipantError, majorityThreshold } from './participant/index.js';
 import { isWalletError } from './wallet/index.js';
 
 const USAGE = `usage: npm run demo [-- options]      (tsx src/demo.ts [options])
@@ -142,7 +142,7 @@ export async function main(argv: string[]): Promise<number> {
       coordinator: state.coordinator.url,
       oracles: state.oracles.map((o) => o.url),
       oraclePubkeys: state.oracles.map((o) => o.publicKey),
-      oracleThreshold: Math.floor(state.oracles.length / 2) + 1,
+      oracleThreshold: majorityThreshold(state.oracles.length),
     };
     const minerP = new StackParticipant('miner', state.wallets.miner, services);
     const buyerP = new StackParticipant('buyer', state.wallets.buyer, services);

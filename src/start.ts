@@ -16,6 +16,7 @@
  */
 import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { majorityThreshold } from './participant/index.js';
 import { STACK_FLAGS_HELP, STACK_HASHPRICE_SCHEDULE, isStackError, parseStackArgs, startStack, type RunningStack } from './stack/index.js';
 
 const USAGE = `usage: npm start [-- options]      (tsx src/start.ts [options])
@@ -38,7 +39,7 @@ export function readyLines(stack: RunningStack, height: number, cwd = process.cw
   rpcUrl.password = s.node.rpc.password;
   const dataArg = rel(s.dataDir) === '.data' ? '' : ` -- --data-dir ${rel(s.dataDir)}`;
   const n = s.oracles.length;
-  const majority = Math.floor(n / 2) + 1;
+  const majority = majorityThreshold(n);
   const difficulty = s.oracles[0]!.simulatedDifficulty;
   const { hashpriceEveryBlocks: every, hashpriceAheadWindows: ahead } = STACK_HASHPRICE_SCHEDULE;
   return [

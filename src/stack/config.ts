@@ -55,8 +55,8 @@ export const STACK_HASHPRICE_SCHEDULE = {
 } as const;
 
 /** Oracles a stack runs unless told otherwise (a 2-of-3 set), and the most it runs. */
-export const DEFAULT_ORACLE_COUNT = 3;
-export const MAX_ORACLE_COUNT = 5;
+const DEFAULT_ORACLE_COUNT = 3;
+const MAX_ORACLE_COUNT = 5;
 
 /** A port to listen on: `strict` when the user asked for it (no fallback). */
 export interface PortChoice {

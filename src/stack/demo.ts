@@ -58,10 +58,9 @@ import {
   waitForContractState,
   type AttestationView,
   type Payouts,
-  type SetOracle,
 } from './observe.js';
 import { offerArgs, type StackParticipant } from './participant.js';
-import type { OfferInput } from '../participant/index.js';
+import type { OfferInput, SetOracle } from '../participant/index.js';
 
 /** The contracts the demo can run: a hashpower sale, a hashprice forward, a hashprice call. */
 export const DEMO_TEMPLATES = ['sale', 'forward', 'call'] as const;
@@ -164,7 +163,7 @@ async function eventDigits(oracleUrl: string, eventId: string): Promise<NumericE
  * schedule on their next poll after the tip moves).
  * @throws {StackError} STACK_TIMEOUT when the oracle has not announced it within `timeoutMs`.
  */
-export async function scheduledHashpriceEvent(
+async function scheduledHashpriceEvent(
   oracleUrl: string,
   tip: number,
   lead: number,
@@ -196,7 +195,7 @@ export async function scheduledHashpriceEvent(
  * about `target` sats (at least one unit, at most half of `h`). A whole
  * number of outcome units, as the templates require.
  */
-export function demoStrike(
+function demoStrike(
   window: { start: number; end: number },
   difficulty: string,
   spec: NumericEventSpec,

@@ -7,9 +7,7 @@
  * This package does NOT implement any service: it starts and drives them.
  */
 export {
-  DEFAULT_ORACLE_COUNT,
   DEFAULT_PORTS,
-  MAX_ORACLE_COUNT,
   STACK_FLAGS,
   STACK_FLAGS_HELP,
   STACK_HASHPRICE_SCHEDULE,
@@ -19,7 +17,7 @@ export {
   stackConfigFrom,
 } from './config.js';
 export type { PortChoice, StackConfig } from './config.js';
-export { DEMO_TEMPLATES, demoStrike, runDemo, poolShareBps, scheduledHashpriceEvent } from './demo.js';
+export { DEMO_TEMPLATES, runDemo, poolShareBps } from './demo.js';
 export type { DemoAgents, DemoOptions, DemoResult, DemoServices, DemoTemplate, Say } from './demo.js';
 export { demoAgents, describeAgentLine } from './demo-agents.js';
 export type { DemoAgentOptions, RunningDemoAgents } from './demo-agents.js';
@@ -40,7 +38,8 @@ export {
   waitForAttestations,
   waitForContractState,
 } from './observe.js';
-export type { AttestationView, ContractView, Payouts, SetOracle } from './observe.js';
+export type { AttestationView, ContractView, Payouts } from './observe.js';
+export type { SetOracle } from '../participant/index.js';
 export { StackParticipant, offerArgs } from './participant.js';
 export type { ParticipantServices, PostedOffer, SentAccept } from './participant.js';
 export { choosePort, choosePorts, isPortFree, logTail, spawnService } from './services.js';

@@ -23,6 +23,7 @@ import { DUST_LIMIT } from '../../protocol/tx/index.js';
 import { decodeOfferDlc, fromHex, toHex } from '../../protocol/messages/index.js';
 import { CoordinatorClient, OracleClient } from '../api/index.js';
 import { ParticipantError } from '../participant/errors.js';
+import type { SetOracle } from '../participant/index.js';
 import { StackError } from './errors.js';
 
 /** The coordinator's contract view (src/coordinator/API.md), the fields read here. */
@@ -114,12 +115,6 @@ export async function waitForContractState(coordinatorUrl: string, id: string, s
  */
 export async function waitForAttestation(oracleUrl: string, eventId: string, timeoutMs = 30_000): Promise<AttestationView> {
   return (await waitForAttestations([oracleUrl], eventId, 1, timeoutMs))[0]!.attestation;
-}
-
-/** One oracle of an offer's set, found among the oracles we know by its key. */
-export interface SetOracle {
-  url: string;
-  publicKey: string;
 }
 
 /**
