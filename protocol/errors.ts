@@ -34,12 +34,15 @@ export class DlcError extends Error {
   readonly code: DlcErrorCode;
   /** A machine-readable detail, e.g. which validation rule failed. */
   readonly reason: string | undefined;
+  /** Structured context, e.g. `{ period: 3 }` for a strip's period contract (1-based). */
+  readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: DlcErrorCode, message: string, options?: { reason?: string; cause?: unknown }) {
+  constructor(code: DlcErrorCode, message: string, options?: { reason?: string; cause?: unknown; details?: Record<string, unknown> }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DlcError';
     this.code = code;
     this.reason = options?.reason;
+    this.details = options?.details;
   }
 }
 

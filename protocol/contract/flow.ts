@@ -711,6 +711,8 @@ export interface FundingSummary {
   fees: bigint;
   /** Extra outputs this party pays (upfront payment, premium). */
   extraOutputsTotal: bigint;
+  /** What this party puts into the batch's other funding outputs (a strip's other periods); 0 without a batch. */
+  batchOutputsTotal: bigint;
   change: bigint;
   fundingTxid: string;
 }
@@ -752,6 +754,7 @@ export function verifyFundingPsbt(setup: ContractSetup, encoded: string | Uint8A
       collateral: f.collateral,
       fees: f.fundingFee + f.closingFee,
       extraOutputsTotal: f.extraOutputsTotal,
+      batchOutputsTotal: f.batchOutputsTotal,
       change: f.change,
       fundingTxid: setup.funding.txidHex,
     },

@@ -78,3 +78,5 @@ export {
   verifySign,
   verifySignAsync,
 } from './flow.js';
+export { checkBatchAccepts, checkBatchOffers, checkBatchSigns } from './batch.js';
+export { fundingOptionsOf } from './setup.js';

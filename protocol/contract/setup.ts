@@ -20,7 +20,7 @@ import { ecdsaSign, ecdsaVerify } from '../crypto/ecdsa.js';
 import { secp } from '../crypto/secp.js';
 import type { AdaptorSlot, CetPlan, Conformance } from '../numeric/index.js';
 import { planCets } from '../numeric/index.js';
-import type { ClosingContext, ExtraFundingOutput, FundingTransaction, Party, Payout, RefundOutputOrder } from '../tx/index.js';
+import type { ClosingContext, ExtraFundingOutput, FundingBatch, FundingBuildOptions, FundingTransaction, Party, Payout, RefundOutputOrder } from '../tx/index.js';
 import {
   applyFundingSpendWitness,
   buildCet,
@@ -48,10 +48,20 @@ export interface ContractSetupOptions {
   conformance?: Conformance;
   /** Outputs of the funding transaction beyond dlcspecs (e.g. a hashpower sale's upfront payment). */
   extraOutputs?: readonly ExtraFundingOutput[];
+  /** The DLCs funded by the same transaction (protocol/tx `FundingBatch`: a hashpower strip's periods). */
+  batch?: FundingBatch;
   /** Refund output order; the vectors put the offerer first. */
   refundOutputOrder?: RefundOutputOrder;
   /** Cap on adaptor signatures (default: protocol/numeric's). */
   maxAdaptorSignatures?: number;
+}
+
+/** The funding-transaction options among a set-up's options. */
+export function fundingOptionsOf(o: Pick<ContractSetupOptions, 'extraOutputs' | 'batch'>): FundingBuildOptions {
+  const out: FundingBuildOptions = {};
+  if (o.extraOutputs !== undefined) out.extraOutputs = o.extraOutputs;
+  if (o.batch !== undefined) out.batch = o.batch;
+  return out;
 }
 
 /** Everything both parties (and a verifier) derive from offer + accept. */
@@ -140,7 +150,7 @@ export function setupContract(offer: OfferDlc, accept: AcceptDlc, options: Contr
   const hashProfile = options.hashProfile ?? 'sha256';
   const conformance = options.conformance ?? 'vectors';
   const refundOutputOrder = options.refundOutputOrder ?? 'offer-first';
-  const funding = buildFundingTransaction(offer, accept, options.extraOutputs ? { extraOutputs: options.extraOutputs } : {});
+  const funding = buildFundingTransaction(offer, accept, fundingOptionsOf(options));
   const contractId = contractIdOf(funding, offer.temporaryContractId);
   const closing = closingContext(offer, accept, funding);
   const planOpts: { conformance: Conformance; maxAdaptorSignatures?: number } = { conformance };

@@ -78,3 +78,5 @@ export { payoutFunctionFromPieces } from './builders.js';
 export type { AcceptValidationOptions, SignValidationOptions, ValidationOptions } from './validate.js';
 export { CHAIN_HASHES, PROTOCOL_VERSION, validateAccept, validateOffer, validateSign } from './validate.js';
 export { verifyAnnouncement, verifyAttestation } from './oracle.js';
+export type { BatchFundingGroup } from './batch.js';
+export { BATCH_FUNDING_GROUP_TYPE, decodeBatchFundingGroup, encodeBatchFundingGroup } from './batch.js';

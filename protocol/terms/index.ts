@@ -50,6 +50,12 @@ const window = z.object({ start: height, end: height }).strict();
  * one are refused (`funding-deadline-missing`).
  */
 const fundingDeadline = height.optional();
+/**
+ * A strip (issue 12): the contract split into this many consecutive period
+ * contracts, funded by one transaction (strip.ts). Absent: one contract.
+ */
+export const MAX_STRIP_PERIODS = 100;
+const periods = z.number().int().min(2).max(MAX_STRIP_PERIODS).optional();
 
 export const saleTermsSchema = z.object({
   template: z.literal('hashpower-sale'),
@@ -61,6 +67,7 @@ export const saleTermsSchema = z.object({
   minerCollateral: u64,
   toleranceBps: z.number().int().min(1).max(10_000),
   fundingDeadline,
+  periods,
   upfrontScript: hex.optional(),
   upfrontSerialId: u64.optional(),
   roundingMod: u64.optional(),
@@ -74,6 +81,7 @@ export const forwardTermsSchema = z.object({
   minerCollateral: u64,
   buyerCollateral: u64,
   fundingDeadline,
+  periods,
   roundingMod: u64.optional(),
 }).strict();
 
@@ -85,6 +93,7 @@ export const callTermsSchema = z.object({
   minerCollateral: u64,
   premium: u64,
   fundingDeadline,
+  periods,
   premiumScript: hex.optional(),
   premiumSerialId: u64.optional(),
   roundingMod: u64.optional(),
@@ -319,3 +328,20 @@ export function checkEventAgainstTerms(params: StatedEventParams, terms: OfferTe
     if (params.hashrateThs !== terms.hashrateThs) throw bad('hashrateThs', terms.hashrateThs, params.hashrateThs);
   }
 }
+
+export type { StripBatchJson } from './strip.js';
+export {
+  batchContractsOf,
+  batchFromJson,
+  batchToJson,
+  checkStripOffersAgainstTerms,
+  contractFundingOptions,
+  inPeriod,
+  namedPeriod,
+  periodTermsOf,
+  periodWindows,
+  splitByBlocks,
+  stripBatchSchema,
+  stripExtraOutputs,
+  stripPeriodCount,
+} from './strip.js';

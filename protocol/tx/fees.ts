@@ -17,6 +17,9 @@ import { DlcError } from '../errors.js';
 /** Outputs below this value are not created (Transactions.md "CET Outputs", "Change Outputs"). */
 export const DUST_LIMIT = 1000n;
 
+/** Weight each further funding output of a batch adds to each party: half of `4 * (8 + 1 + 34)`. */
+export const BATCH_OUTPUT_PARTY_WEIGHT = 86n;
+
 const U64_MAX = (1n << 64n) - 1n;
 /** Largest script element a P2SH redeem script can be (BIP16 / consensus MAX_SCRIPT_ELEMENT_SIZE). */
 const MAX_REDEEM_SCRIPT_LEN = 520;
@@ -39,6 +42,11 @@ export interface PartyFeeShape {
    * (our extension for upfront payments; see funding.ts). Empty in plain dlcspecs.
    */
   extraOutputSpkLens?: readonly number[];
+  /**
+   * Further DLC funding outputs of a batch funding transaction (our batch
+   * extension, funding.ts): each adds half of its weight, 86, to each party.
+   */
+  batchSiblings?: number;
 }
 
 export interface PartyFees {
@@ -113,6 +121,11 @@ export function partyFundingWeight(shape: PartyFeeShape): bigint {
     // value (8) + script length (1) + script, all non-witness data.
     weight += 4n * (9n + checkScriptLen(len, 'extra output spk'));
   }
+  const siblings = shape.batchSiblings ?? 0;
+  if (!Number.isInteger(siblings) || siblings < 0 || siblings > 0xffff) {
+    throw new DlcError('INVALID_PARAMS', `batch sibling count ${siblings} is out of range`, { reason: 'batch-size' });
+  }
+  weight += BATCH_OUTPUT_PARTY_WEIGHT * BigInt(siblings);
   return weight;
 }
 
@@ -163,12 +176,13 @@ export function partyFeeShape(party: {
   fundingInputs: readonly { maxWitnessLen: number; redeemScript: Uint8Array }[];
   changeSpk: Uint8Array;
   payoutSpk: Uint8Array;
-}, extraOutputSpkLens: readonly number[] = []): PartyFeeShape {
+}, extraOutputSpkLens: readonly number[] = [], batchSiblings = 0): PartyFeeShape {
   return {
     inputs: party.fundingInputs.map((i) => ({ maxWitnessLen: i.maxWitnessLen, redeemScriptLen: i.redeemScript.length })),
     changeSpkLen: party.changeSpk.length,
     payoutSpkLen: party.payoutSpk.length,
     extraOutputSpkLens,
+    ...(batchSiblings > 0 ? { batchSiblings } : {}),
   };
 }
 

@@ -20,6 +20,22 @@
  * (e.g. from the contract template); they are not part of the dlcspecs messages,
  * so a counterparty without this extension computes a different funding txid.
  *
+ * Our second extension, after node-dlc's batch funding (`BatchDlcTxBuilder`,
+ * `BatchFundingGroup`): `batch`, several DLCs funded by ONE transaction (a
+ * hashpower strip's period contracts, issue 12). Every contract of a batch has
+ * its own offer_dlc/accept_dlc (own temporary id, `fund_output_serial_id`,
+ * collaterals, contract info, CETs and refund) but they share the funding
+ * inputs, change outputs and fee rate, and (our departure from node-dlc, which
+ * allows a key per contract) the funding pubkeys and payout scripts, so every
+ * funding output has the same 2-of-2 script and each contract's funding
+ * transaction can be rebuilt from its own messages plus the batch list (each
+ * contract's serial id and collaterals). Fees: each further funding output adds
+ * half of its weight, `4 * 43 / 2 = 86`, to each party's funding weight (the
+ * first one is in the dlcspecs base weight), and each funding output carries
+ * its own contract's closing fees, so each party's change pays N closing fees.
+ * node-dlc divides the batch's total closing fee by N and rounds up; with one
+ * payout script per party both give the same per-contract value.
+ *
  * This module does NOT sign, does NOT check funding witnesses, and does NOT check
  * that the prevTx outputs are unspent: that is the wallet's and the chain's job.
  * It does no I/O.
@@ -56,8 +72,28 @@ export interface ExtraFundingOutput {
   payer: Party;
 }
 
+/** One DLC of a batch funding transaction (see the module header). */
+export interface BatchContract {
+  fundOutputSerialId: bigint;
+  offerCollateral: bigint;
+  acceptCollateral: bigint;
+}
+
+/** The DLCs funded together, and which of them the transaction is built for. */
+export interface FundingBatch {
+  /** Every contract of the batch, in period order. */
+  contracts: readonly BatchContract[];
+  /** The contract whose offer/accept are passed in (its entry must match them). */
+  index: number;
+}
+
+/** Most DLCs one funding transaction funds (outputs stay well under standardness limits). */
+export const MAX_BATCH_CONTRACTS = 100;
+
 export interface FundingBuildOptions {
   extraOutputs?: readonly ExtraFundingOutput[];
+  /** Further DLC funding outputs of the same transaction (our batch extension). */
+  batch?: FundingBatch;
   /** Minimum change and extra-output value; default 1000 sat (Transactions.md "Change Outputs"). */
   dustLimit?: bigint;
 }
@@ -106,6 +142,8 @@ export interface PartyFunding {
   closingFee: bigint;
   /** Sum of the extra outputs this party pays (not their fees, which are in fundingFee). */
   extraOutputsTotal: bigint;
+  /** What this party puts into the batch's OTHER funding outputs (collaterals and closing fees); 0 without a batch. */
+  batchOutputsTotal: bigint;
   change: bigint;
   changeOutputIndex: number;
 }
@@ -133,6 +171,8 @@ export interface FundingTransaction {
   accept: PartyFunding;
   /** Output index of each `extraOutputs` entry, in the order given. */
   extraOutputIndexes: number[];
+  /** Output index and value of each batch contract's funding output, in batch order (just this contract's without a batch). */
+  batchOutputs: { index: number; value: bigint }[];
 }
 
 function checkU64(value: bigint, what: string): void {
@@ -229,13 +269,16 @@ function assertUnique(ids: readonly bigint[], what: string): void {
  *    are pairwise different;
  * 5. every funding input spends a segwit (or P2SH-wrapped segwit) output;
  * 6. `offer_collateral + accept_collateral = total_collateral` when `contractInfo` is given;
- * 7. each party's inputs cover collateral + funding fee + closing fee (+ extra outputs),
- *    leaving a change of at least the dust limit (Transactions.md "Change Outputs":
- *    a party below it "must include additional funding").
+ * 7. each party's inputs cover collateral + funding fee + closing fee (+ extra outputs,
+ *    + its share of the batch's other funding outputs), leaving a change of at least
+ *    the dust limit (Transactions.md "Change Outputs": a party below it "must include
+ *    additional funding");
+ * 8. a batch has 2 to MAX_BATCH_CONTRACTS contracts, `index` in range, and its
+ *    entry at `index` is this offer/accept (serial id, both collaterals).
  *
  * @throws {DlcError} INVALID_POINT (1), INVALID_PARAMS (2-6, reasons `non-standard-spk`,
  *   `duplicate-serial-id`, `duplicate-outpoint`, `not-segwit-input`, `redeem-script-mismatch`,
- *   `prev-tx-vout`, `collateral-mismatch`, `u64-range`, `u32-range`), DECODE_ERROR for a prevTx
+ *   `prev-tx-vout`, `collateral-mismatch`, `u64-range`, `u32-range`, 8: `batch-size`, `batch-mismatch`), DECODE_ERROR for a prevTx
  *   that does not parse, INVALID_TRANSACTION (7, reasons `insufficient-funds`,
  *   `change-below-dust`, `extra-output-below-dust`).
  */
@@ -246,6 +289,9 @@ export function buildFundingTransaction(
 ): FundingTransaction {
   const extras = options.extraOutputs ?? [];
   const dustLimit = options.dustLimit ?? DUST_LIMIT;
+  // 8.
+  const batch = options.batch;
+  const siblings = batch === undefined ? [] : batchSiblings(batch, offer, accept);
 
   // 1.
   const witnessScript = fundingScript(offer.fundingPubkey, accept.fundingPubkey);
@@ -287,7 +333,7 @@ export function buildFundingTransaction(
   checkU64(offer.changeSerialId, 'offer change serial id');
   checkU64(accept.changeSerialId, 'accept change serial id');
   assertUnique(
-    [offer.fundOutputSerialId, offer.changeSerialId, accept.changeSerialId, ...extras.map((e) => e.serialId)],
+    [offer.fundOutputSerialId, offer.changeSerialId, accept.changeSerialId, ...extras.map((e) => e.serialId), ...siblings.map((c) => c.fundOutputSerialId)],
     'funding transaction output serial id',
   );
 
@@ -303,12 +349,13 @@ export function buildFundingTransaction(
 
   // 7.
   const extraSpkLens = (payer: Party): number[] => extras.filter((e) => e.payer === payer).map((e) => e.script.length);
-  const offerFees = partyFees(partyFeeShape(offer, extraSpkLens('offer')), offer.feeRatePerVb);
-  const acceptFees = partyFees(partyFeeShape(accept, extraSpkLens('accept')), offer.feeRatePerVb);
+  const offerFees = partyFees(partyFeeShape(offer, extraSpkLens('offer'), siblings.length), offer.feeRatePerVb);
+  const acceptFees = partyFees(partyFeeShape(accept, extraSpkLens('accept'), siblings.length), offer.feeRatePerVb);
   const partyFunding = (party: Party, collateral: bigint, fees: typeof offerFees): PartyFunding => {
     const inputTotal = inputs.filter((i) => i.party === party).reduce((s, i) => s + i.prevOutput.value, 0n);
     const extraOutputsTotal = extras.filter((e) => e.payer === party).reduce((s, e) => s + e.value, 0n);
-    const change = inputTotal - collateral - fees.fundingFee - fees.closingFee - extraOutputsTotal;
+    const batchOutputsTotal = siblings.reduce((s, c) => s + (party === 'offer' ? c.offerCollateral : c.acceptCollateral) + fees.closingFee, 0n);
+    const change = inputTotal - collateral - fees.fundingFee - fees.closingFee - extraOutputsTotal - batchOutputsTotal;
     if (change < 0n) {
       throw new DlcError('INVALID_TRANSACTION', `${party} funding inputs do not cover collateral and fees`, {
         reason: 'insufficient-funds',
@@ -325,6 +372,7 @@ export function buildFundingTransaction(
       fundingFee: fees.fundingFee,
       closingFee: fees.closingFee,
       extraOutputsTotal,
+      batchOutputsTotal,
       change,
       changeOutputIndex: -1,
     };
@@ -333,9 +381,13 @@ export function buildFundingTransaction(
   const acceptFunding = partyFunding('accept', accept.acceptCollateral, acceptFees);
   const fundOutputValue = offer.offerCollateral + accept.acceptCollateral + offerFees.closingFee + acceptFees.closingFee;
 
-  type Out = { serialId: bigint; script: Uint8Array; value: bigint; tag: 'fund' | Party | number };
+  const closingFees = offerFees.closingFee + acceptFees.closingFee;
+  type Out = { serialId: bigint; script: Uint8Array; value: bigint; tag: 'fund' | Party | number | { sibling: bigint } };
   const outputs: Out[] = [
     { serialId: offer.fundOutputSerialId, script: fundingSpk, value: fundOutputValue, tag: 'fund' },
+    ...siblings.map((c): Out => ({
+      serialId: c.fundOutputSerialId, script: fundingSpk, value: c.offerCollateral + c.acceptCollateral + closingFees, tag: { sibling: c.fundOutputSerialId },
+    })),
     { serialId: offer.changeSerialId, script: offer.changeSpk, value: offerFunding.change, tag: 'offer' },
     { serialId: accept.changeSerialId, script: accept.changeSpk, value: acceptFunding.change, tag: 'accept' },
     ...extras.map((e, i): Out => ({ serialId: e.serialId, script: e.script, value: e.value, tag: i })),
@@ -351,9 +403,12 @@ export function buildFundingTransaction(
   for (const input of inputs) tx.addInput(input.prevTxid, input.prevVout, input.sequence, p2shScriptSig(input.redeemScript));
   let fundOutputIndex = -1;
   const extraOutputIndexes: number[] = new Array<number>(extras.length).fill(-1);
+  const fundIndexBySerial = new Map<bigint, { index: number; value: bigint }>();
   outputs.forEach((o, index) => {
     tx.addOutput(o.script, o.value);
+    if (o.tag === 'fund' || typeof o.tag === 'object') fundIndexBySerial.set(o.serialId, { index, value: o.value });
     if (o.tag === 'fund') fundOutputIndex = index;
+    else if (typeof o.tag === 'object') return;
     else if (o.tag === 'offer') offerFunding.changeOutputIndex = index;
     else if (o.tag === 'accept') acceptFunding.changeOutputIndex = index;
     else extraOutputIndexes[o.tag] = index;
@@ -372,7 +427,34 @@ export function buildFundingTransaction(
     offer: offerFunding,
     accept: acceptFunding,
     extraOutputIndexes,
+    batchOutputs: (batch?.contracts ?? [{ fundOutputSerialId: offer.fundOutputSerialId }]).map((c) => fundIndexBySerial.get(c.fundOutputSerialId)!),
   };
+}
+
+/**
+ * Checks a batch (rule 8) and returns the contracts other than this one.
+ * @throws {DlcError} INVALID_PARAMS `batch-size`, `batch-mismatch`, `u64-range`.
+ */
+function batchSiblings(batch: FundingBatch, offer: FundingOfferFields, accept: FundingAcceptFields): BatchContract[] {
+  const n = batch.contracts.length;
+  if (n < 2 || n > MAX_BATCH_CONTRACTS) {
+    throw new DlcError('INVALID_PARAMS', `a batch funds 2 to ${MAX_BATCH_CONTRACTS} contracts, got ${n}`, { reason: 'batch-size' });
+  }
+  if (!Number.isInteger(batch.index) || batch.index < 0 || batch.index >= n) {
+    throw new DlcError('INVALID_PARAMS', `batch index ${batch.index} is not one of the ${n} contracts`, { reason: 'batch-size' });
+  }
+  batch.contracts.forEach((c, i) => {
+    checkU64(c.fundOutputSerialId, `batch contract ${i} fund output serial id`);
+    checkU64(c.offerCollateral, `batch contract ${i} offer collateral`);
+    checkU64(c.acceptCollateral, `batch contract ${i} accept collateral`);
+  });
+  const own = batch.contracts[batch.index]!;
+  if (own.fundOutputSerialId !== offer.fundOutputSerialId || own.offerCollateral !== offer.offerCollateral || own.acceptCollateral !== accept.acceptCollateral) {
+    throw new DlcError('INVALID_PARAMS', `batch entry ${batch.index} is not this contract (fund output serial id, collaterals)`, {
+      reason: 'batch-mismatch', details: { index: batch.index },
+    });
+  }
+  return batch.contracts.filter((_, i) => i !== batch.index);
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 export type { FeeInputShape, PartyFeeShape, PartyFees } from './fees.js';
 export {
+  BATCH_OUTPUT_PARTY_WEIGHT,
   DUST_LIMIT,
   fundingFees,
   partyClosingWeight,
@@ -19,7 +20,9 @@ export {
   witnessStackSize,
 } from './fees.js';
 export type {
+  BatchContract,
   ExtraFundingOutput,
+  FundingBatch,
   FundingAcceptFields,
   FundingBuildOptions,
   FundingOfferFields,
@@ -35,6 +38,7 @@ export {
   FUNDING_TX_LOCKTIME,
   FUNDING_TX_VERSION,
   fundingInputScriptSig,
+  MAX_BATCH_CONTRACTS,
 } from './funding.js';
 export type {
   CetOptions,
