@@ -329,7 +329,7 @@ export function checkEventAgainstTerms(params: StatedEventParams, terms: OfferTe
   }
 }
 
-export type { StripBatchJson } from './strip.js';
+export type { StripBatchJson, StripRef } from './strip.js';
 export {
   batchContractsOf,
   batchFromJson,

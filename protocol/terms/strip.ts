@@ -152,6 +152,17 @@ export const stripBatchSchema = z.object({
 }).strict();
 export type StripBatchJson = z.output<typeof stripBatchSchema>;
 
+/**
+ * What a stored period contract (coordinator or participant record) keeps of
+ * its strip: the strip's id (period 1's offer id), the strip's whole terms and
+ * the batch (its index and every period's funding output).
+ */
+export interface StripRef {
+  id: string;
+  terms: OfferTerms;
+  batch: StripBatchJson;
+}
+
 /** The batch contracts of a strip's offers (the accept collateral is the total minus the offer's). */
 export function batchContractsOf(offers: readonly OfferDlc[], templates: readonly Pick<TemplateResult, 'acceptCollateral'>[]): BatchContract[] {
   return offers.map((o, i) => ({ fundOutputSerialId: o.fundOutputSerialId, offerCollateral: o.offerCollateral, acceptCollateral: templates[i]!.acceptCollateral }));
@@ -177,7 +188,7 @@ export function batchFromJson(json: StripBatchJson): FundingBatch {
  */
 export function contractFundingOptions(
   template: Pick<TemplateResult, 'extraOutputs'>,
-  strip?: { terms: OfferTerms; batch: StripBatchJson },
+  strip?: Pick<StripRef, 'terms' | 'batch'>,
 ): { extraOutputs: readonly ExtraFundingOutput[]; batch?: FundingBatch } {
   if (strip === undefined) return { extraOutputs: template.extraOutputs };
   return { extraOutputs: [...template.extraOutputs, ...stripExtraOutputs(strip.terms)], batch: batchFromJson(strip.batch) };

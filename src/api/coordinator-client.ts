@@ -8,7 +8,18 @@
  * participant does.
  */
 import { JsonService } from './http.js';
-import { anyObjectSchema, contractViewSchema, messagesSchema, offerListSchema, offerViewSchema, type ContractView, type OfferView } from './coordinator.js';
+import {
+  anyObjectSchema,
+  contractViewSchema,
+  messagesSchema,
+  offerListSchema,
+  offerViewSchema,
+  stripMessagesSchema,
+  stripViewSchema,
+  type ContractView,
+  type OfferView,
+  type StripView,
+} from './coordinator.js';
 
 /** The coordinator's API (src/coordinator/API.md). */
 export class CoordinatorClient {
@@ -64,5 +75,40 @@ export class CoordinatorClient {
   /** Its wire messages: public while it is an open offer, then only to a party (signed GET). */
   messages(id: string, identityKey?: Uint8Array): Promise<{ offer: string; accept: string | null; sign: string | null }> {
     return this.http.get(`/v1/contracts/${id}/messages`, messagesSchema, identityKey);
+  }
+
+  // ---------------------------------------------------------------- strips (issue 12)
+
+  /** `POST /v1/strips`: one offer per period, in period order, over the strip's whole terms. */
+  postStrip(body: { offers: string[]; identityPubkey: string; terms: unknown }, identityKey: Uint8Array): Promise<StripView> {
+    return this.http.post('/v1/strips', body, stripViewSchema, identityKey);
+  }
+
+  /** The strip's view: its periods in full when signed by a party's identity key, else public. */
+  strip(id: string, identityKey?: Uint8Array): Promise<StripView> {
+    return this.http.get(`/v1/strips/${id}`, stripViewSchema, identityKey);
+  }
+
+  /** Every period's wire messages: public while offered, then only to a party (signed GET). */
+  stripMessages(id: string, identityKey?: Uint8Array): Promise<{ offers: string[]; accepts: string[] | null; signs: string[] | null }> {
+    return this.http.get(`/v1/strips/${id}/messages`, stripMessagesSchema, identityKey);
+  }
+
+  acceptStrip(id: string, body: { accepts: string[]; identityPubkey: string }, identityKey: Uint8Array): Promise<StripView> {
+    return this.http.post(`/v1/strips/${id}/accept`, body, stripViewSchema, identityKey);
+  }
+
+  signStrip(id: string, body: { signs: string[]; fundingPsbt?: string }, identityKey: Uint8Array): Promise<StripView> {
+    return this.http.post(`/v1/strips/${id}/sign`, body, stripViewSchema, identityKey);
+  }
+
+  /** One PSBT funds every period. */
+  fundStrip(id: string, body: { fundingPsbt: string }, identityKey: Uint8Array): Promise<StripView> {
+    return this.http.post(`/v1/strips/${id}/fund`, body, stripViewSchema, identityKey);
+  }
+
+  /** Cancels every period of an unfunded strip. */
+  cancelStrip(id: string, identityKey: Uint8Array): Promise<Record<string, unknown>> {
+    return this.http.post(`/v1/strips/${id}/cancel`, {}, anyObjectSchema, identityKey);
   }
 }

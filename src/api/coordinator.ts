@@ -11,6 +11,7 @@
  * hands out.
  */
 import { z } from 'zod';
+import { MAX_STRIP_PERIODS } from '../../protocol/terms/index.js';
 import { lowerHex } from './oracle.js';
 import { DECIMAL_U64_TEXT, U64_END, isBase64Text, isHexText } from './text.js';
 
@@ -115,6 +116,8 @@ export interface PublicContract {
   reason?: string;
   /** The accepter's payout script, once a closing transaction exists. */
   accepter?: { payoutSpk: string };
+  /** A strip's period (issue 12): the strip's id, this period's index (0-based), the number of periods. */
+  strip?: { id: string; index: number; periods: number };
   /** Marks a summary (absent on an open offer, which is public whole). */
   public?: true;
 }
@@ -180,6 +183,10 @@ export function coordinatorRequestSchemas<T extends z.ZodType>(maxBodyBytes: num
       closePsbt: base64(1_000_000).optional(),
     }).strict(),
     cancel: z.object({}).strict(),
+    // Strips (issue 12): one round for N period contracts, one message per period, in period order.
+    stripOffer: z.object({ offers: z.array(hexString(maxBodyBytes)).min(2).max(MAX_STRIP_PERIODS), identityPubkey: xonly, terms }).strict(),
+    stripAccept: z.object({ accepts: z.array(hexString(maxBodyBytes)).min(2).max(MAX_STRIP_PERIODS), identityPubkey: xonly }).strict(),
+    stripSign: z.object({ signs: z.array(hexString(maxBodyBytes)).min(2).max(MAX_STRIP_PERIODS), fundingPsbt: base64(maxBodyBytes).optional() }).strict(),
     offersQuery: z.object({
       template: z.enum(['hashpower-sale', 'hashprice-forward', 'hashprice-call', 'custom-curve']).optional(),
       windowStart: z.coerce.number().int().min(0).optional(),
@@ -201,6 +208,9 @@ export function coordinatorRequestSchemas<T extends z.ZodType>(maxBodyBytes: num
 // ------------------------------------------------------------------ answers the client checks
 
 const termsSchema = z.record(z.string(), z.unknown());
+
+/** A strip period's place (issue 12): the strip's id, this period's index (0-based) and the number of periods. */
+const stripPlaceSchema = z.object({ id: z.string(), index: z.number().int(), periods: z.number().int() }).loose();
 
 /** One `OracleView` of a contract view (issue 11); a coordinator from before oracle sets serves only url, publicKey and eventId. */
 const oracleViewSchema = z.object({
@@ -227,6 +237,8 @@ export const offerViewSchema = z.object({
   /** The offer's oracle set (absent from coordinators before oracle sets). */
   oracles: z.array(oracleViewSchema).optional(),
   oracleThreshold: z.number().int().optional(),
+  /** A strip's period (absent for a single contract). */
+  strip: stripPlaceSchema.optional(),
 }).loose();
 export type OfferView = z.output<typeof offerViewSchema>;
 
@@ -244,8 +256,36 @@ export const contractViewSchema = z.object({
   /** Absent from coordinators before oracle sets. */
   oracles: z.array(oracleViewSchema).optional(),
   oracleThreshold: z.number().int().optional(),
+  /** A strip's period (absent for a single contract). */
+  strip: stripPlaceSchema.optional(),
 }).loose();
 export type ContractView = z.output<typeof contractViewSchema>;
+
+/**
+ * `StripView` (`GET /v1/strips/:id` and every strip step's answer, issue 12):
+ * the strip's whole terms, its periods' contract views in period order (each
+ * as `GET /v1/contracts/:id` serves it to the same caller), and node-dlc's
+ * `BatchFundingGroup` TLV (hex) naming the periods funded together.
+ * `state` is the periods' common state, or `mixed` once they differ.
+ */
+export const stripViewSchema = z.object({
+  id: z.string(),
+  periods: z.number().int(),
+  state: z.string(),
+  terms: termsSchema,
+  fundingTxid: z.string().nullable().optional(),
+  fundingPsbt: z.string().nullable().optional(),
+  batchFundingGroup: lowerHex,
+  contracts: z.array(contractViewSchema),
+}).loose();
+export type StripView = z.output<typeof stripViewSchema>;
+
+/** `GET /v1/strips/:id/messages`: every period's wire messages, hex, in period order. */
+export const stripMessagesSchema = z.object({
+  offers: z.array(lowerHex),
+  accepts: z.array(lowerHex).nullable(),
+  signs: z.array(lowerHex).nullable(),
+}).loose();
 
 /** `GET /v1/offers`. */
 export const offerListSchema = z.object({ offers: z.array(offerViewSchema), next: z.string().nullable().optional() })

@@ -13,11 +13,11 @@ import type { HashProfile } from '../../protocol/crypto/index.js';
 import type { AcceptDlc, OfferDlc, OracleInfo, SignDlc } from '../../protocol/messages/index.js';
 import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc } from '../../protocol/messages/index.js';
 import type { TemplateResult } from '../../protocol/templates/index.js';
-import type { ClosingContext, FundingTransaction } from '../../protocol/tx/index.js';
+import type { ClosingContext, FundingBuildOptions, FundingTransaction } from '../../protocol/tx/index.js';
 import { buildFundingTransaction, closingContext } from '../../protocol/tx/index.js';
 import type { ContractRecord } from './lifecycle.js';
 import type { ContractStore } from './store.js';
-import { templateFromTerms } from '../../protocol/terms/index.js';
+import { contractFundingOptions, templateFromTerms } from '../../protocol/terms/index.js';
 
 /** A contract's messages, decoded, and what every step derives from them. */
 export interface ContractMessages {
@@ -25,6 +25,8 @@ export interface ContractMessages {
   accept: AcceptDlc | undefined;
   sign: SignDlc | undefined;
   template: TemplateResult;
+  /** Its funding transaction's options: the template's extra outputs, or a strip period's (strip outputs, batch). */
+  fundingOptions: FundingBuildOptions;
 }
 
 /** The oracle info of a stored (single-contract) offer. @throws {TypeError} for a disjoint contract info. */
@@ -76,11 +78,13 @@ export class ContractDataCache {
     const raw = await this.#store.messages(rec.id);
     if (raw.offer === undefined) throw new Error(`contract ${rec.id} has no stored offer`);
     const offer = decodeOfferDlc(raw.offer);
+    const template = templateFromTerms(rec.terms, oracleInfoOf(offer));
     const m: ContractMessages = {
       offer,
       accept: raw.accept === undefined ? undefined : decodeAcceptDlc(raw.accept),
       sign: raw.sign === undefined ? undefined : decodeSignDlc(raw.sign),
-      template: templateFromTerms(rec.terms, oracleInfoOf(offer)),
+      template,
+      fundingOptions: contractFundingOptions(template, rec.strip),
     };
     return this.#remember(this.#messages, rec.id, m);
   }
@@ -91,10 +95,10 @@ export class ContractDataCache {
   }
 
   /** The full set-up (cached). */
-  setup(id: string, offer: OfferDlc, accept: AcceptDlc, template: TemplateResult): ContractSetup {
+  setup(id: string, offer: OfferDlc, accept: AcceptDlc, fundingOptions: FundingBuildOptions): ContractSetup {
     const cached = this.#setups.get(id);
     if (cached !== undefined && cached.accept === accept) return cached;
-    const setup = setupContract(offer, accept, { hashProfile: this.#hashProfile, extraOutputs: template.extraOutputs });
+    const setup = setupContract(offer, accept, { hashProfile: this.#hashProfile, ...fundingOptions });
     return this.#remember(this.#setups, id, setup);
   }
 
@@ -105,7 +109,7 @@ export class ContractDataCache {
 }
 
 /** The funding transaction and closing context (cheap: no CETs). */
-export function fundingOf(m: { offer: OfferDlc; accept: AcceptDlc; template: TemplateResult }): { funding: FundingTransaction; closing: ClosingContext } {
-  const funding = buildFundingTransaction(m.offer, m.accept, { extraOutputs: m.template.extraOutputs });
+export function fundingOf(m: { offer: OfferDlc; accept: AcceptDlc; fundingOptions: FundingBuildOptions }): { funding: FundingTransaction; closing: ClosingContext } {
+  const funding = buildFundingTransaction(m.offer, m.accept, m.fundingOptions);
   return { funding, closing: closingContext(m.offer, m.accept, funding) };
 }

@@ -25,7 +25,7 @@
  * This module does NOT verify anything, read the clock (callers pass `now`,
  * unix ms) or do I/O.
  */
-import type { OfferTerms, TermsSummary } from '../../protocol/terms/index.js';
+import type { OfferTerms, StripRef, TermsSummary } from '../../protocol/terms/index.js';
 import { CONTRACT_STATES, type ClosingKind, type ContractState, type HistoryEntry, type OracleView } from '../api/coordinator.js';
 import { CoordinatorError } from './errors.js';
 
@@ -95,6 +95,12 @@ export interface OfferPart {
   oracleOutcomes?: OracleOutcome[];
   /** How many of `oracles` must attest one outcome (issue 11); absent in older records (single oracle: 1). */
   oracleThreshold?: number;
+  /**
+   * A strip's period contract (issue 12): the strip's id (period 1's offer id),
+   * its whole terms and the batch of funding outputs; `terms` above are this
+   * period's. Absent for a single contract.
+   */
+  strip?: StripRef;
 }
 
 export interface AcceptPart {

@@ -621,7 +621,7 @@ export class CoordinatorService {
       // 1. Protocol.md accept_dlc receiver rules (collateral, keys, serial ids, inputs).
       validateAccept(m.offer, accept, { ...this.#validation(), expectedCetCount: rec.adaptorSignatures });
       // 2. The set-up both parties derive (funding with the template's extra outputs, CETs, adaptor points).
-      const setup = this.data.setup(rec.id, m.offer, accept, m.template);
+      const setup = this.data.setup(rec.id, m.offer, accept, m.fundingOptions);
       // 3. "MUST verify every CET adaptor signature and the refund signature" (Protocol.md accept_dlc).
       await verifyContractCets(this.engine, setup, 'accept', accept.cetAdaptorSignatures);
       verifyRefundSignature(setup, 'accept', accept.refundSignature);
@@ -666,7 +666,7 @@ export class CoordinatorService {
       const m = await this.data.messages(rec);
       const bytes = fromHex(body.sign);
       const sign = decodeSignDlc(bytes);
-      const setup = this.data.setup(rec.id, m.offer, m.accept!, m.template);
+      const setup = this.data.setup(rec.id, m.offer, m.accept!, m.fundingOptions);
       // 1. Protocol.md sign_dlc recipient rules, with the contract id we computed.
       validateSign(m.offer, m.accept!, sign, { expectedContractId: setup.contractId });
       // 2. Every offerer CET adaptor signature, the refund signature, the funding witnesses.
@@ -699,7 +699,7 @@ export class CoordinatorService {
       // The accepter's free option (issue 9, hole 2): no funding from the deadline on.
       await this.#checkDeadline(rec);
       const m = await this.data.messages(rec);
-      const { funding } = fundingOf({ offer: m.offer, accept: m.accept!, template: m.template });
+      const { funding } = fundingOf({ offer: m.offer, accept: m.accept!, fundingOptions: m.fundingOptions });
       // 1. The PSBT is our funding transaction; 2. the accepter's witnesses verify.
       const theirs = parseFundingPsbt(body.fundingPsbt, funding);
       const sigs = extractFundingSignatures(theirs, funding, 'accept');
@@ -751,7 +751,7 @@ export class CoordinatorService {
       this.#expect(rec, 'close', ['funding-broadcast', 'confirmed']);
       if (rec.state !== 'funding-broadcast' && rec.state !== 'confirmed') throw new TypeError('unreachable');
       const m = await this.data.messages(rec);
-      const { funding, closing } = fundingOf({ offer: m.offer, accept: m.accept!, template: m.template });
+      const { funding, closing } = fundingOf({ offer: m.offer, accept: m.accept!, fundingOptions: m.fundingOptions });
       const payout = { offer: BigInt(body.offerPayout), accept: BigInt(body.acceptPayout) };
       // The split may not eat into the closing fee reserved in the funding output (Transactions.md "Fee Payment").
       if (payout.offer + payout.accept > BigInt(rec.totalCollateral)) {

@@ -248,7 +248,7 @@ export class Watcher {
     const txid = tx.getId();
     if (!('closingTxid' in rec) || rec.closingTxid !== txid || rec.state === 'attested') {
       const m = await this.#svc.messagesOf(rec);
-      const { closing } = fundingOf({ offer: m.offer, accept: m.accept!, template: m.template });
+      const { closing } = fundingOf({ offer: m.offer, accept: m.accept!, fundingOptions: m.fundingOptions });
       if (!spendsFunding(closing, tx)) return;
       const seen = classifySpend(closing, tx);
       const ours = 'closingTxid' in rec && rec.closingTxid === txid;
@@ -403,7 +403,7 @@ export class Watcher {
     });
     const attestations: IndexedAttestation[] = gathered.flatMap((g, oracleIndex) => (g.kind === 'attested' ? [{ oracleIndex, attestation: g.attestation }] : []));
     if (attestations.length === 0) return this.#recordObserved(rec, observed);
-    const setup = this.#svc.data.setup(rec.id, m.offer, m.accept!, m.template);
+    const setup = this.#svc.data.setup(rec.id, m.offer, m.accept!, m.fundingOptions);
     let cet;
     try {
       cet = completeAttestedCet(setup, attestations, { offer: m.sign!.cetAdaptorSignatures, accept: m.accept!.cetAdaptorSignatures });
@@ -480,7 +480,7 @@ export class Watcher {
     // nLockTime L (a height) is final in block L + 1, which the mempool accepts once the tip is L.
     if (rec.refundLocktime < LOCKTIME_THRESHOLD && tip < rec.refundLocktime) return;
     const m = await this.#svc.messagesOf(rec);
-    const { closing } = fundingOf({ offer: m.offer, accept: m.accept!, template: m.template });
+    const { closing } = fundingOf({ offer: m.offer, accept: m.accept!, fundingOptions: m.fundingOptions });
     const tx = signedRefund(closing, m.sign!.refundSignature, m.accept!.refundSignature);
     const [verdict] = await this.#svc.chain.testMempoolAccept([tx.toHex()]);
     if (verdict?.allowed !== true) {

@@ -55,7 +55,7 @@ export interface CancelTransaction {
  */
 export async function buildCancelPsbt(c: LoadedContract, rpc: BitcoinRpc, options: { allOurInputs?: boolean } = {}): Promise<CancelTransaction> {
   // The funding transaction alone (no CETs: protocol/contract setupContract would build them all).
-  const funding = buildFundingTransaction(c.offer, needAccept(c), { extraOutputs: c.template.extraOutputs });
+  const funding = buildFundingTransaction(c.offer, needAccept(c), c.funding);
   const confirmed = await rpc.getTxOut(funding.txidHex, funding.fundOutputIndex, false);
   if (confirmed !== null) throw new ParticipantError('STATE', `the funding transaction ${funding.txidHex} is confirmed: the contract is live, settle or refund it`);
   const party = c.record.role;

@@ -20,7 +20,18 @@ import { address as btcAddress } from 'bitcoinjs-lib';
 import type { FundingInput } from '../../protocol/messages/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { WalletError, externalFundingInputs, fundingRequirement, randomU64 } from '../wallet/index.js';
-import { deadlineViolation, offerTermsSchema, offerTimingViolation, templateFromTerms, type OfferTerms, type TimingViolation } from '../../protocol/terms/index.js';
+import {
+  contractFundingOptions,
+  deadlineViolation,
+  offerTermsSchema,
+  offerTimingViolation,
+  stripBatchSchema,
+  templateFromTerms,
+  type OfferTerms,
+  type StripRef,
+  type TimingViolation,
+} from '../../protocol/terms/index.js';
+import type { FundingBuildOptions } from '../../protocol/tx/index.js';
 import type { ContractIdentity, ContractRecord, LocalState, Wallet } from '../wallet/index.js';
 import { withState } from '../wallet/index.js';
 import { ParticipantError } from './errors.js';
@@ -35,7 +46,12 @@ export interface LoadedContract {
   sign: SignDlc | undefined;
   terms: OfferTerms;
   template: TemplateResult;
+  /** The set-up options (`flow.extraOutputs`, and `flow.setup.batch` for a strip's period). */
   flow: FlowOptions;
+  /** Its funding transaction's options (protocol/tx `buildFundingTransaction`). */
+  funding: FundingBuildOptions;
+  /** A strip's period contract: the strip's id, whole terms and batch (absent for a single contract). */
+  strip: StripRef | undefined;
   /** Its keys but the funding secret key, which stays in the contract's signer (`Participant.contractSigner`). */
   keys: ContractIdentity;
 }
@@ -73,6 +89,8 @@ export function loadContract(wallet: Wallet, id: string): LoadedContract {
   const offer = decodeOfferDlc(fromHex(record.offer));
   const terms = parseTerms(record.terms);
   const template = templateOf(terms, contractOracleInfo(offer));
+  const strip = record.strip === undefined ? undefined : { id: record.strip.id, terms: parseTerms(record.strip.terms), batch: stripBatchSchema.parse(record.strip.batch) };
+  const funding = contractFundingOptions(template, strip);
   return {
     record,
     offer,
@@ -80,7 +98,9 @@ export function loadContract(wallet: Wallet, id: string): LoadedContract {
     sign: record.sign === undefined ? undefined : decodeSignDlc(fromHex(record.sign)),
     terms,
     template,
-    flow: { extraOutputs: template.extraOutputs, hashProfile: record.hashProfile },
+    flow: { extraOutputs: funding.extraOutputs, hashProfile: record.hashProfile, ...(funding.batch !== undefined ? { setup: { batch: funding.batch } } : {}) },
+    funding,
+    strip,
     keys: wallet.keys.contractIdentity(record.keyIndex),
   };
 }

@@ -372,7 +372,7 @@ export async function signContract(p: Participant, input: { id: string } & Exter
   if (c.record.sign !== undefined) {
     if (c.record.state !== 'accepted') throw new ParticipantError('STATE', `contract ${c.record.id} is signed already (state ${c.record.state})`);
     // Made in an earlier run whose POST did not go through: send it again (the PSBT rebuilt with our witnesses alone).
-    const again = partyFundingPsbt(buildFundingTransaction(c.offer, needAccept(c), { extraOutputs: c.template.extraOutputs }), 'offer', needSign(c).fundingSignatures);
+    const again = partyFundingPsbt(buildFundingTransaction(c.offer, needAccept(c), c.funding), 'offer', needSign(c).fundingSignatures);
     await coordinator.sign(c.record.id, { sign: c.record.sign, fundingPsbt: again.toBase64() }, c.keys.identitySecretKey).catch(async (err: unknown) => {
       // Refused because it arrived the first time (the answer or our record of it was lost): done.
       const m = err instanceof ParticipantError && err.code === 'REMOTE' ? await coordinator.messages(c.record.id, c.keys.identitySecretKey).catch(() => undefined) : undefined;

@@ -69,6 +69,19 @@ const recordSchema = z.object({
   /** A cooperative close we proposed or signed. */
   close: z.object({ offerPayout: z.string(), acceptPayout: z.string(), psbt: z.string().optional() }).optional(),
   closingTxid: z.string().regex(HEX).optional(),
+  /**
+   * A strip's period contract (issue 12; protocol/terms `StripRef`): the strip's
+   * id (period 1's offer id), its whole terms (`terms` above are this period's)
+   * and the batch of funding outputs the one funding transaction carries.
+   */
+  strip: z.object({
+    id: z.string().regex(/^[0-9a-f]{64}$/),
+    terms: z.record(z.string(), z.unknown()),
+    batch: z.object({
+      index: z.number().int().nonnegative(),
+      contracts: z.array(z.object({ fundOutputSerialId: z.string(), offerCollateral: z.string(), acceptCollateral: z.string() })),
+    }),
+  }).optional(),
 });
 export type ContractRecord = z.infer<typeof recordSchema>;
 
