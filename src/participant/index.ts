@@ -73,3 +73,6 @@ export type { CancelInput, CancelPsbtResult, CancelledResult, CancelTransaction 
 // the ContractSigner port: what a use case signs for a contract, the wallet's implementation (helper H)
 export { walletContractSigner, type ContractSigner } from './signer.js';
 export type { ParticipantSigners } from './participant.js';
+
+// strips (issue 12): a strip's period records
+export { periodLabel, stripRecords } from './strip.js';
