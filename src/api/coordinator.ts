@@ -148,6 +148,13 @@ export interface CoordinatorQueries {
   contract(id: string): Promise<PublicContract | null>;
   /** The offer_dlc of an offer or contract (public for good: it was published on the book), or null. */
   offerMessage(id: string): Promise<Uint8Array | null>;
+  /**
+   * A strip (issue 12) by its id or any period's id: its whole terms and its
+   * periods' public views in period order; null for an unknown id or a
+   * contract that is not a strip's period. Optional: a viewer without it shows
+   * periods as single contracts.
+   */
+  strip?(id: string): Promise<{ id: string; periods: number; terms: Record<string, unknown>; contracts: PublicContract[] } | null>;
   /** The coordinator's log. */
   log(level: QueryLogLevel, msg: string, fields?: Record<string, unknown>): void;
 }
