@@ -6,6 +6,7 @@
  *
  * Options: --cets 1000,10000  --backends native,wasm,noble  --threads 2  --sections crypto
  *          --oracle-sets 1-of-1,2-of-3,3-of-5 (the contract section's oracle sets)
+ *          --strip-periods 30 --strip-period-blocks 144 (the strip section's split)
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -15,9 +16,16 @@ import { coordinatorSection } from './coordinator.js';
 import { cryptoSection } from './crypto.js';
 import { lifecycleSection } from './lifecycle.js';
 import { oracleSection } from './oracle.js';
+import { stripSection } from './strip.js';
 import { parseOracleSets, type BenchOptions, type BenchSection } from './section.js';
 
-const SECTIONS: BenchSection[] = [cryptoSection, contractSection, chainSection, lifecycleSection, oracleSection, coordinatorSection];
+const SECTIONS: BenchSection[] = [cryptoSection, contractSection, chainSection, lifecycleSection, oracleSection, coordinatorSection, stripSection];
+
+function positiveInteger(s: string, flag: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${flag}: '${s}' is not a positive integer`);
+  return n;
+}
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +34,8 @@ const { values } = parseArgs({
     threads: { type: 'string' },
     sections: { type: 'string' },
     'oracle-sets': { type: 'string', default: '1-of-1,2-of-3,3-of-5' },
+    'strip-periods': { type: 'string', default: '30' },
+    'strip-period-blocks': { type: 'string', default: '144' },
   },
 });
 
@@ -34,6 +44,8 @@ const opts: BenchOptions = {
   backends: values.backends?.split(',').map((s) => s.trim()),
   threads: values.threads === undefined ? Math.max(1, availableParallelism()) : Number(values.threads),
   oracleSets: parseOracleSets(values['oracle-sets']),
+  stripPeriods: positiveInteger(values['strip-periods'], '--strip-periods'),
+  stripPeriodBlocks: positiveInteger(values['strip-period-blocks'], '--strip-period-blocks'),
 };
 const wanted = values.sections?.split(',').map((s) => s.trim());
 

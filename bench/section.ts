@@ -13,6 +13,9 @@ export interface BenchOptions {
   threads: number;
   /** Oracle sets the contract section measures each contract with, e.g. 1-of-1, 2-of-3, 3-of-5. */
   oracleSets: OracleSet[];
+  /** The strip section's periods (default 30) and blocks per period (default 144: a day). */
+  stripPeriods: number;
+  stripPeriodBlocks: number;
 }
 
 /** A t-of-n oracle set (1-of-1 is a single oracle). */
