@@ -116,7 +116,8 @@ export function summarizeStrip(strip: StripData): StripSummaryData {
     if (FUNDED.has(s) && !PAID.has(s)) locked += sumAmounts([r.contract.fundOutputValue ?? r.contract.totalCollateral]);
   }
   const ended = rows.filter((r) => ENDED.has(r.contract.state)).length;
-  return { rows, window, upfront, funded, paid, inFlight, locked, left: rows.length - ended, ended };
+  // A period the coordinator did not answer is not over as far as this page knows.
+  return { rows, window, upfront, funded, paid, inFlight, locked, left: Math.max(strip.periods, rows.length) - ended, ended };
 }
 
 /** An outcome in the template's unit: a sale's delivery ratio as a percentage with its bps, hashprice in sats/PH/day. */
@@ -170,7 +171,7 @@ export function renderStripTimeline(d: StripSummaryData, template: string, tip: 
   const parts: string[] = [];
   const n = d.rows.length;
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" class="strip-timeline" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="strip-timeline-title">`);
-  parts.push(`<title id="strip-timeline-title">${escapeHtml(`Timeline of ${n} periods${w !== null ? ` over blocks [${w.start}, ${w.end})` : ''}`)}</title>`);
+  parts.push(`<title id="strip-timeline-title">${escapeHtml(`Timeline of ${n} periods${w !== null ? ` over blocks ${windowText(w)}` : ''}`)}</title>`);
   d.rows.forEach((r, i) => {
     const colours = BAR_FILL[barGroup(r.contract.state)]!;
     // Without windows (should not happen for a strip), equal slots in period order.
