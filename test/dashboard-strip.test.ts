@@ -127,7 +127,7 @@ describe('strip page', () => {
     expect(page).toContain('<dd data-total="periods"><strong>1</strong> left, 3 over, of 4</dd>');
     expect(page).not.toContain('data-total="in-flight"');
     expect(page).toContain('<dt>Blocks</dt><dd>[1,000, 1,400) in 4 periods</dd>');
-    expect(page).toContain('<dt>Escrow (split over the periods)</dt><dd>400,000 sats</dd>');
+    expect(page).toContain('<dt>Escrow</dt><dd>400,000 sats <span class="note">split over the periods by blocks</span></dd>');
     expect(page).toContain('data-state="mixed">mixed</span>');
     expect(page).toContain(`href="/v1/strips/${mixed.strip.id}"`);
   });

@@ -230,19 +230,19 @@ function periodRow(r: PeriodRow, n: number, template: string): SafeHtml {
 function termsList(strip: StripData): SafeHtml {
   const t = strip.terms;
   const text = (k: string): string | null => (typeof t[k] === 'string' || typeof t[k] === 'number' ? String(t[k]) : null);
-  const sats = (k: string, label: string): SafeHtml | string => (text(k) !== null ? html`<dt>${label}</dt><dd>${formatSats(text(k)!)}</dd>` : '');
+  const sats = (k: string, label: string, note: string): SafeHtml | string => (text(k) !== null ? html`<dt>${label}</dt><dd>${formatSats(text(k)!)} <span class="note">${note}</span></dd>` : '');
   const s = stripSummary(t);
   if (s === null) return html`<p class="note">The strip's terms do not parse; as stored:</p><pre class="mono">${JSON.stringify(t, null, 1)}</pre>`;
   return html`<dl class="kv">
 <dt>Template</dt><dd>${templateName(s.template)}</dd>
 ${s.hashrateThs !== null ? html`<dt>Hashrate</dt><dd>${groupDigits(s.hashrateThs)} TH/s</dd>` : ''}
 <dt>Blocks</dt><dd>${windowText(s.window)} in ${strip.periods} periods</dd>
-${sats('upfront', 'Upfront (to the miner, in the funding transaction)')}
-${sats('escrow', 'Escrow (split over the periods)')}
+${sats('upfront', 'Upfront', 'to the miner, in the funding transaction')}
+${sats('escrow', 'Escrow', 'split over the periods by blocks')}
 ${text('strikeSatsPerPhDay') !== null ? html`<dt>Strike</dt><dd>${groupDigits(text('strikeSatsPerPhDay')!)} sats/PH/day</dd>` : ''}
-${sats('premium', 'Premium (to the miner, in the funding transaction)')}
-${sats('minerCollateral', 'Miner collateral (split over the periods)')}
-${sats('buyerCollateral', 'Buyer collateral (split over the periods)')}
+${sats('premium', 'Premium', 'to the miner, in the funding transaction')}
+${sats('minerCollateral', 'Miner collateral', 'split over the periods by blocks')}
+${sats('buyerCollateral', 'Buyer collateral', 'split over the periods by blocks')}
 ${text('toleranceBps') !== null ? html`<dt>Tolerance</dt><dd>${groupDigits(text('toleranceBps')!)} bps counts as full delivery</dd>` : ''}
 ${text('deliveryAddress') !== null ? html`<dt>Delivery address</dt><dd class="mono">${text('deliveryAddress')}</dd>` : ''}
 ${text('fundingDeadline') !== null ? html`<dt>Funding deadline</dt><dd>block ${groupDigits(text('fundingDeadline')!)}</dd>` : ''}
