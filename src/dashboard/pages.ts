@@ -1,5 +1,6 @@
 /**
- * The dashboard's pages as pure functions from data to HTML: the offer book,
+ * The dashboard's pages as pure functions from data to HTML (the strip page
+ * lives in strip.ts): the offer book (a strip listed once, with its whole terms),
  * the contracts list, one contract (terms, state timeline, transactions,
  * its oracle set with each oracle's attestation and agreement, payout chart), the oracle events and one event with its
  * evidence, and error pages. Every value from a record, a request or an
