@@ -64,6 +64,9 @@ describe('strip summary', () => {
     const broadcast = { ...s, contracts: [{ ...first, state: 'cet-broadcast' as const, closingHeight: undefined }, s.contracts[1]!] } as typeof s;
     // 4,750 bps is half the tolerance: half of the period's 300,000 sats each
     expect(summarizeStrip(broadcast)).toMatchObject({ paid: { miner: 50_000n, buyer: 0n }, inFlight: { miner: 150_000n, buyer: 150_000n }, locked: 600_000n, left: 2 });
+    const page = stripPage(broadcast, ctx);
+    expect(page).toContain('<dt>Closing, not confirmed yet</dt><dd data-total="in-flight">miner <strong>150,000 sats</strong>, buyer <strong>150,000 sats</strong></dd>');
+    expect(periodRow(page, 1)).toContain('<span class="note">unconfirmed</span>');
   });
 
   it('shows a delivery ratio as a percentage with its bps, a hashprice in its unit', () => {

@@ -64,7 +64,7 @@ export interface StripSummaryData {
   funded: boolean;
   /** Paid to each side by confirmed closing transactions (plus the upfront to the miner once funded). */
   paid: { miner: bigint; buyer: bigint };
-  /** Payouts of closing transactions not confirmed yet. */
+  /** Payouts of closing transactions not confirmed yet (completed or broadcast). */
   inFlight: { miner: bigint; buyer: bigint };
   /** Still in the DLC outputs of funded periods that have not closed. */
   locked: bigint;
@@ -273,7 +273,7 @@ ${missing}
 <section class="card" id="totals"><h2>Totals</h2><dl class="kv">
 <dt>Paid so far</dt><dd data-total="paid">${sidePair(d.paid)}</dd>
 ${d.upfront > 0n ? html`<dt>Of which upfront</dt><dd>${formatSats(d.upfront)} to the miner ${d.funded ? 'in the funding transaction' : '(once the funding transaction confirms)'}</dd>` : ''}
-${d.inFlight.miner + d.inFlight.buyer > 0n ? html`<dt>Broadcast, unconfirmed</dt><dd data-total="in-flight">${sidePair(d.inFlight)}</dd>` : ''}
+${d.inFlight.miner + d.inFlight.buyer > 0n ? html`<dt>Closing, not confirmed yet</dt><dd data-total="in-flight">${sidePair(d.inFlight)}</dd>` : ''}
 <dt>Still in the DLCs</dt><dd data-total="locked">${formatSats(d.locked)}</dd>
 <dt>Periods</dt><dd data-total="periods"><strong>${d.left}</strong> left, ${d.ended} over, of ${strip.periods}</dd>
 </dl></section>
