@@ -8,21 +8,26 @@
  * then the pages as a person sees them: the offer book, the contract page
  * (timeline, transactions, oracle link, payout chart with the attested
  * outcome), the oracle event with its evidence, the contracts filter, error
- * pages, and the chart's screenshot checked for drawn pixels.
+ * pages, and the chart's screenshot checked for drawn pixels. A strip's
+ * timeline (issue 12) is shown from a second, in-test app over
+ * `stripQueries` (test/dashboard-fixtures.ts), reached from a period's page.
  *
  * Skips (visibly) only when no Chromium binary is found.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import express from 'express';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../protocol/messages/index.js';
 import type { RunningCoordinator } from '../src/coordinator/index.js';
 import { startCoordinatorWithDashboard } from '../src/coordinator/main.js';
-import { contractCurve, stepAt } from '../src/dashboard/index.js';
+import { contractCurve, dashboardRouter, stepAt } from '../src/dashboard/index.js';
 import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, saleParties, type SaleParties } from './coordinator-fixtures.js';
-import { deliveryEvidence, startEventOracle, type EventOracleServer } from './dashboard-fixtures.js';
+import { deliveryEvidence, startEventOracle, stripFixture, stripQueries, type EventOracleServer } from './dashboard-fixtures.js';
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter((p): p is string => p !== undefined && p !== '');
 const browserPath = CANDIDATES.find((p) => existsSync(p));
@@ -301,6 +306,51 @@ describe.skipIf(browserPath === undefined)('dashboard in headless Chromium', () 
     await open(`/dashboard/contracts/${ids.cancelled}`);
     expect(await page.locator('#terms').innerText()).toContain('cancelled by the offerer (from offered)');
     expect(await page.locator('.stepper li.current').innerText()).toBe('cancelled');
+  });
+
+  it('shows a strip as a timeline of its periods, reached from a period\'s page (no CSP violation)', async () => {
+    const { strip } = stripFixture({
+      idByte: 'a1', deliveryAddress: XSS_ADDRESS,
+      periods: [{ state: 'settled', outcome: 10_000n }, { state: 'settled', outcome: 0n }, { state: 'refunded' }, { state: 'confirmed' }],
+    });
+    const app = express();
+    app.use(dashboardRouter(stripQueries({ strips: [strip] })));
+    const server: Server = await new Promise((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      expect((await page.goto(`${base}/dashboard/contracts/${strip.contracts[2]!.id}`))!.status()).toBe(200);
+      expect(await page.locator('#strip').innerText()).toContain('Period 3 of 4 of strip');
+      await page.click('#strip a');
+      await page.waitForSelector('svg.strip-timeline');
+      expect(page.url()).toBe(`${base}/dashboard/strips/${strip.id}`);
+      await page.screenshot({ path: join(SHOTS, 'strip.png'), fullPage: true });
+      // four bars side by side, equal (equal windows), left to right; period 1 filled (full delivery), period 2 empty
+      const bars = await page.$$eval('svg.strip-timeline g.period > rect:first-of-type', (r) => r.map((x) => { const b = x.getBoundingClientRect(); return { x: b.x, w: b.width, h: b.height }; }));
+      expect(bars).toHaveLength(4);
+      for (let i = 1; i < 4; i++) {
+        expect(bars[i]!.x).toBeGreaterThan(bars[i - 1]!.x + bars[i - 1]!.w - 1);
+        expect(Math.abs(bars[i]!.w - bars[0]!.w)).toBeLessThan(1);
+      }
+      const filled = await page.$$eval('svg.strip-timeline rect.delivered', (r) => r.map((x) => x.getBoundingClientRect().height));
+      expect(filled[0]).toBeCloseTo(bars[0]!.h, 0);
+      expect(filled[1]).toBe(0);
+      expect(await page.locator('tr#period-1').innerText()).toContain('100.00 % delivered');
+      expect(await page.locator('tr#period-3').innerText()).toContain('refunded');
+      expect(await page.locator('[data-total="paid"]').innerText()).toBe('miner 250,000 sats, buyer 250,000 sats');
+      expect(await page.locator('#terms').innerText()).toContain(XSS_ADDRESS);
+      expect(await page.evaluate('window.__xss')).toBeUndefined();
+      // a bar is a link to its period's row
+      await page.click('svg.strip-timeline g.period[data-period="3"]');
+      expect(page.url()).toBe(`${base}/dashboard/strips/${strip.id}#period-3`);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
   });
 
   it('answers errors with HTML pages and serves every page under a strict Content-Security-Policy', async () => {

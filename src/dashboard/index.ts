@@ -1,6 +1,7 @@
 /**
  * The coordinator's web dashboard: server-rendered pages (offer book,
- * contracts with their timeline, transactions and payout chart, oracle events
+ * contracts with their timeline, transactions and payout chart, strips as a
+ * timeline of their periods, oracle events
  * with their evidence) mounted on the coordinator's HTTP app by its composer
  * as `dashboardRouter(queries)` over `CoordinatorQueries` (src/api/coordinator.ts).
  * See router.ts for the routes.
@@ -20,3 +21,6 @@ export type { HtmlValue } from './html.js';
 export { OracleProxy } from './oracle-proxy.js';
 export type { AttestationView, Fetched, OracleEventView, OracleProxyOptions } from './oracle-proxy.js';
 export { paths } from './pages.js';
+export type { StripData } from './pages.js';
+export { outcomeText, renderStripTimeline, stripPage, summarizeStrip } from './strip.js';
+export type { PeriodRow, StripSummaryData } from './strip.js';

@@ -1,5 +1,6 @@
 /**
- * The dashboard's pages as pure functions from data to HTML: the offer book,
+ * The dashboard's pages as pure functions from data to HTML (the strip page
+ * lives in strip.ts): the offer book (a strip listed once, with its whole terms),
  * the contracts list, one contract (terms, state timeline, transactions,
  * its oracle set with each oracle's attestation and agreement, payout chart), the oracle events and one event with its
  * evidence, and error pages. Every value from a record, a request or an
@@ -11,7 +12,8 @@
  */
 import { address as btcAddress, networks, type Network } from 'bitcoinjs-lib';
 import { fromHex } from '../../protocol/messages/index.js';
-import { CONTRACT_STATES, type ContractState, type OracleView, type PublicContract } from '../api/coordinator.js';
+import { offerTermsSchema, summarizeTerms } from '../../protocol/terms/index.js';
+import { CONTRACT_STATES, type ContractState, type OracleView, type PublicContract, type TermsSummaryView } from '../api/coordinator.js';
 import { chartCaption, renderPayoutChart, stepAt } from './chart.js';
 import type { ContractCurve } from './curve.js';
 import { formatSats, formatShortTime, formatTime, groupDigits, shortHex, shortText } from './format.js';
@@ -30,6 +32,8 @@ export const paths = {
     return `/dashboard/contracts${q.size > 0 ? `?${q}` : ''}`;
   },
   contract: (id: string): string => `/dashboard/contracts/${encodeURIComponent(id)}`,
+  /** A strip (issue 12) by its id or any period's id. */
+  strip: (id: string): string => `/dashboard/strips/${encodeURIComponent(id)}`,
   oracles: (): string => '/dashboard/oracles',
   oracleEvent: (oracle: number, eventId: string): string => `/dashboard/oracles/${oracle}/event?id=${encodeURIComponent(eventId)}`,
   curveJson: (id: string): string => `/dashboard/api/contracts/${encodeURIComponent(id)}/payout-curve`,
@@ -43,6 +47,12 @@ export interface PageContext {
   network: string;
   /** The chain tip the coordinator's node reports, or null when it did not answer. */
   tip: number | null;
+  /**
+   * Whether the coordinator answers strip queries (`CoordinatorQueries.strip`,
+   * issue 12): without it there is no strip page, and a period links to its
+   * strip's first period (the strip's id is period 1's offer id) instead.
+   */
+  strips?: boolean;
 }
 
 type Nav = 'offers' | 'contracts' | 'oracles' | 'none';
@@ -97,16 +107,16 @@ export function stateBadge(s: string): SafeHtml {
   return html`<span class="badge ${stateClass(s)}" data-state="${s}">${s}</span>`;
 }
 
-function idLink(id: string): SafeHtml {
+export function idLink(id: string): SafeHtml {
   return html`<a class="mono nowrap" href="${paths.contract(id)}" title="${id}">${shortHex(id, 6)}</a>`;
 }
 
 /** A block window `[start, end)` as the templates state it (end excluded). */
-function windowText(w: { start: number; end: number } | null | undefined): string {
+export function windowText(w: { start: number; end: number } | null | undefined): string {
   return w === null || w === undefined ? '—' : `[${groupDigits(w.start)}, ${groupDigits(w.end)})`;
 }
 
-function errorBox(message: string): SafeHtml {
+export function errorBox(message: string): SafeHtml {
   return html`<div class="error" role="alert">${message}</div>`;
 }
 
@@ -122,8 +132,7 @@ export function scriptText(spkHex: string, network: string): string {
 }
 
 /** Price of an offer as its summary states it, with its unit. */
-function priceText(rec: PublicContract): string {
-  const s = rec.summary;
+function priceText(s: TermsSummaryView): string {
   if (s.template === 'hashprice-forward' || s.template === 'hashprice-call') return `${groupDigits(s.price)} sats/PH/day`;
   return formatSats(s.price);
 }
@@ -142,37 +151,80 @@ type AnyRecord = PublicContract & {
 
 // ------------------------------------------------------------------ offer book
 
+/** A strip as `CoordinatorQueries.strip` answers it (issue 12): its whole terms and its periods in order. */
+export interface StripData {
+  id: string;
+  periods: number;
+  /** The strip's whole terms, JSON form (parse with the terms schema before use). */
+  terms: Record<string, unknown>;
+  contracts: PublicContract[];
+}
+
 export interface OfferBookData {
   offers: PublicContract[];
   next: string | null;
   /** The newest contracts past the offer stage, for a glance. */
   recent: PublicContract[];
+  /** The strips of the listed offers that are a strip's period 1, by strip id (absent: rows show the period alone). */
+  strips?: ReadonlyMap<string, StripData>;
 }
 
-function offerRow(r: PublicContract): SafeHtml {
-  const s = r.summary;
+/** The headline numbers of a strip's whole terms, or null when they do not parse (the row then shows period 1's). */
+export function stripSummary(terms: Record<string, unknown>): TermsSummaryView | null {
+  const parsed = offerTermsSchema.safeParse(terms);
+  return parsed.success ? summarizeTerms(parsed.data) : null;
+}
+
+/** Sum of decimal amounts (u64 strings; anything else counts as 0 rather than breaking a row). */
+export function sumAmounts(values: readonly (string | undefined)[]): bigint {
+  let total = 0n;
+  for (const v of values) if (v !== undefined && /^\d+$/.test(v)) total += BigInt(v);
+  return total;
+}
+
+/**
+ * Where a strip's period sits, as a link: to the strip page when the coordinator
+ * serves strips, else to the strip's first period (its id is period 1's offer id).
+ */
+function stripPlace(place: NonNullable<PublicContract['strip']>, ctx: PageContext, text: string): SafeHtml {
+  const href = ctx.strips === true ? paths.strip(place.id) : paths.contract(place.id);
+  return html`<a class="strip-place nowrap" href="${href}" data-strip="${place.id}" data-period="${place.index + 1}" title="strip ${place.id}">${text}</a>`;
+}
+
+function offerRow(r: PublicContract, ctx: PageContext, strip: StripData | undefined): SafeHtml {
+  // A strip's period 1 stands for the whole strip: its whole terms, collaterals and CETs over every period.
+  const whole = strip !== undefined ? stripSummary(strip.terms) : null;
+  const s = whole ?? r.summary;
   const event = r.oracles[0]?.eventId ?? '';
   const set = r.oracles.length > 1 ? html` <span class="note nowrap">(${oracleSetText(r)})</span>` : '';
-  return html`<tr data-id="${r.id}">
+  const place = r.strip;
+  let template: SafeHtml = html`${templateName(s.template)}`;
+  if (place !== undefined && strip !== undefined) template = html`${templateName(s.template)} ${stripPlace(place, ctx, `${place.periods} periods`)}`;
+  else if (place !== undefined) template = html`${templateName(s.template)} ${stripPlace(place, ctx, `period ${place.index + 1} of ${place.periods}`)}`;
+  const collateral = strip !== undefined
+    ? html`${groupDigits(sumAmounts(strip.contracts.map((c) => c.offerCollateral)))} / ${groupDigits(sumAmounts(strip.contracts.map((c) => c.acceptCollateral)))}`
+    : html`${groupDigits(r.offerCollateral)} / ${groupDigits(r.acceptCollateral)}`;
+  const cets = strip !== undefined ? strip.contracts.reduce((n, c) => n + c.cets, 0) : r.cets;
+  return html`<tr data-id="${r.id}"${strip !== undefined ? html` data-strip="${strip.id}" data-periods="${strip.periods}"` : ''}>
 <td>${idLink(r.id)}</td>
-<td>${templateName(s.template)}</td>
+<td>${template}</td>
 <td class="num">${s.hashrateThs === null ? '—' : `${groupDigits(s.hashrateThs)} TH/s`}</td>
 <td class="num">${windowText(s.window)}</td>
-<td class="num">${priceText(r)}</td>
-<td class="num">${groupDigits(r.offerCollateral)} / ${groupDigits(r.acceptCollateral)}</td>
-<td class="num">${groupDigits(r.cets)}</td>
+<td class="num">${priceText(s)}</td>
+<td class="num">${collateral}</td>
+<td class="num">${groupDigits(cets)}</td>
 <td class="mono nowrap" title="${event}">${shortText(event, 12, 10)}${set}</td>
 <td class="nowrap" title="${formatTime(r.createdAt)}">${formatShortTime(r.createdAt)}</td>
 </tr>`;
 }
 
-function contractRow(r: PublicContract): SafeHtml {
+function contractRow(r: PublicContract, ctx: PageContext): SafeHtml {
   const a = r as AnyRecord;
   const closing = a.closingTxid !== undefined ? html`${a.closingKind ?? ''} <span class="mono nowrap" title="${a.closingTxid}">${shortHex(a.closingTxid, 5)}</span>` : '—';
   const payouts = a.payouts !== undefined ? html`${groupDigits(a.payouts.offer)} / ${groupDigits(a.payouts.accept)}` : '—';
   return html`<tr data-id="${r.id}">
 <td>${idLink(r.id)}</td>
-<td>${templateName(r.summary.template)}</td>
+<td>${templateName(r.summary.template)}${r.strip !== undefined ? html` ${stripPlace(r.strip, ctx, `period ${r.strip.index + 1}/${r.strip.periods}`)}` : ''}</td>
 <td>${stateBadge(r.state)}</td>
 <td class="num">${windowText(r.summary.window)}</td>
 <td class="num">${groupDigits(r.totalCollateral)}</td>
@@ -195,11 +247,11 @@ function oracleSetCell(r: PublicContract): SafeHtml {
   return html`${oracleSetText(r)}${dissent > 0 ? html` <span class="badge failed" data-dissent="${dissent}">${dissent} dissent</span>` : ''}`;
 }
 
-function contractsTable(records: readonly PublicContract[]): SafeHtml {
+function contractsTable(records: readonly PublicContract[], ctx: PageContext): SafeHtml {
   if (records.length === 0) return html`<p class="empty">No contracts here yet.</p>`;
   return html`<div class="table-wrap"><table class="contracts">
 <thead><tr><th>Contract</th><th>Template</th><th>State</th><th class="num">Blocks</th><th class="num">DLC (sats)</th><th>Closing tx</th><th title="how many of the contract's oracles must attest one outcome">Oracles</th><th class="num">Outcome</th><th class="num" title="offerer / accepter">Payouts (sats)</th><th>Updated (UTC)</th></tr></thead>
-<tbody>${records.map(contractRow)}</tbody></table></div>`;
+<tbody>${records.map((r) => contractRow(r, ctx))}</tbody></table></div>`;
 }
 
 /** `/`: open offers (paged) and the newest contracts. */
@@ -208,11 +260,11 @@ export function offerBookPage(d: OfferBookData, ctx: PageContext): string {
     ? html`<p class="empty">No open offers. A miner publishes one with <code>hashdlc offer</code>.</p>`
     : html`<div class="table-wrap"><table class="offers">
 <thead><tr><th>Offer</th><th>Template</th><th class="num">Hashrate</th><th class="num">Blocks</th><th class="num">Price</th><th class="num" title="offerer / accepter">Collateral (sats)</th><th class="num">CETs</th><th>Oracle event</th><th>Created (UTC)</th></tr></thead>
-<tbody>${d.offers.map(offerRow)}</tbody></table></div>`;
+<tbody>${d.offers.map((r) => offerRow(r, ctx, r.strip !== undefined ? d.strips?.get(r.strip.id) : undefined))}</tbody></table></div>`;
   const body = html`<h1>Offer book</h1>
-<p class="sub">Open offers, newest first. Price: upfront + escrow for a sale, the strike for hashprice contracts. Accept one with <code>hashdlc accept &lt;offer id&gt;</code>.</p>
+<p class="sub">Open offers, newest first. Price: upfront + escrow for a sale, the strike for hashprice contracts; a strip (one contract split into periods, funded at once) is listed once with its whole terms. Accept one with <code>hashdlc accept &lt;offer id&gt;</code>.</p>
 <section class="card" id="offers">${table}${d.next !== null ? html`<p class="pager"><a href="${paths.home(d.next)}">Older offers →</a></p>` : ''}</section>
-<section class="card" id="recent"><h2>Recent contracts</h2>${contractsTable(d.recent)}<p class="pager"><a href="${paths.contracts()}">All contracts →</a></p></section>`;
+<section class="card" id="recent"><h2>Recent contracts</h2>${contractsTable(d.recent, ctx)}<p class="pager"><a href="${paths.contracts()}">All contracts →</a></p></section>`;
   return layout('Offer book', 'offers', ctx, body);
 }
 
@@ -230,7 +282,7 @@ export function contractsPage(d: ContractsData, ctx: PageContext): string {
   const body = html`<h1>Contracts</h1>
 <p class="sub">${d.state === null ? 'The newest contracts in any state (filter by state to page through all).' : html`Contracts in state ${stateBadge(d.state)}, newest first.`}</p>
 <nav class="filters" aria-label="Filter by state">${chip(null)}${CONTRACT_STATES.map((s) => chip(s))}</nav>
-<section class="card">${contractsTable(d.records)}${d.next !== null && d.state !== null ? html`<p class="pager"><a href="${paths.contracts(d.state, d.next)}">Older →</a></p>` : ''}</section>`;
+<section class="card">${contractsTable(d.records, ctx)}${d.next !== null && d.state !== null ? html`<p class="pager"><a href="${paths.contracts(d.state, d.next)}">Older →</a></p>` : ''}</section>`;
   return layout('Contracts', 'contracts', ctx, body);
 }
 
@@ -407,6 +459,7 @@ export function contractPage(d: ContractPageData, ctx: PageContext): string {
   const ended = rec.reason !== undefined ? html`<dt>Ended</dt><dd>${rec.reason}${rec.endedFrom !== undefined ? ` (from ${rec.endedFrom})` : ''}</dd>` : '';
   const body = html`<h1>${headline(rec)} ${stateBadge(rec.state)}</h1>
 <p class="sub">Offer <span class="mono">${rec.id}</span>${rec.contractId !== undefined ? html` · contract id <span class="mono">${rec.contractId}</span>` : ''}</p>
+${rec.strip !== undefined ? html`<p class="strip-of" id="strip">Period ${rec.strip.index + 1} of ${rec.strip.periods} of strip ${stripPlace(rec.strip, ctx, shortHex(rec.strip.id, 8))}${ctx.strips === true ? ': the timeline of every period' : ' (its first period; this coordinator does not serve strip pages)'}. The strip's periods share one funding transaction; each settles on its own.</p>` : ''}
 ${stepper(rec)}
 <div class="grid2">
 <section class="card" id="terms"><h2>Terms</h2>${terms}

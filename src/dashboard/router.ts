@@ -1,7 +1,8 @@
 /**
  * The dashboard's express router, mounted on the coordinator's app by its
  * composer (src/coordinator/main.ts): server-
- * rendered HTML pages (`/`, `/dashboard/...`), the stylesheet, and two small
+ * rendered HTML pages (`/`, `/dashboard/...`, a strip's timeline at
+ * `/dashboard/strips/:id` when the queries answer `strip`), the stylesheet, and two small
  * read-only endpoints the coordinator API lacks (`/dashboard/api/contracts/
  * :id/payout-curve` as JSON and `.svg`). Data comes from the coordinator's
  * read-only queries (src/api/coordinator.ts `CoordinatorQueries`: index ranges,
@@ -41,7 +42,9 @@ import {
   oracleEventsPage,
   type OracleStatus,
   type PageContext,
+  type StripData,
 } from './pages.js';
+import { stripPage } from './strip.js';
 import { DASHBOARD_CSS } from './style.js';
 
 export interface DashboardOptions {
@@ -123,7 +126,7 @@ export function dashboardRouter(q: CoordinatorQueries, opts: DashboardOptions = 
     });
     const tip = await Promise.race([q.tipHeight().catch(() => null), timeout]);
     clearTimeout(timer);
-    return { network: q.network, tip };
+    return { network: q.network, tip, strips: q.strip !== undefined };
   }
 
   /** The curve of a record, from its stored offer and terms (cached when computed; a failure is retried next time). */
@@ -156,6 +159,28 @@ export function dashboardRouter(q: CoordinatorQueries, opts: DashboardOptions = 
     return rec;
   }
 
+  /**
+   * The offer book's strips (issue 12): each strip once, by its period 1 with
+   * the strip's whole terms. Periods past the first are dropped from the list
+   * only when the strip page can show them; a strip that fails to load is
+   * logged and its row shows period 1 alone.
+   */
+  async function offerBookStrips(listed: readonly PublicContract[]): Promise<{ offers: PublicContract[]; strips: Map<string, StripData> }> {
+    const strips = new Map<string, StripData>();
+    if (q.strip === undefined) return { offers: [...listed], strips };
+    const offers = listed.filter((r) => r.strip === undefined || r.strip.index === 0);
+    await Promise.all(offers.map(async (r) => {
+      if (r.strip === undefined) return;
+      try {
+        const s = await q.strip!(r.strip.id);
+        if (s !== null) strips.set(r.strip.id, s);
+      } catch (err) {
+        q.log('warn', 'dashboard: strip failed', { id: r.strip.id, error: err instanceof Error ? err.message : String(err) });
+      }
+    }));
+    return { offers, strips };
+  }
+
   /** Wraps a page handler: errors become HTML error pages. */
   const page = (handler: (req: Request) => Promise<{ status?: number; body: (ctx: PageContext) => string }>) => async (req: Request, res: Response): Promise<void> => {
     const ctxP = context();
@@ -178,14 +203,15 @@ export function dashboardRouter(q: CoordinatorQueries, opts: DashboardOptions = 
 
   router.get(['/', '/dashboard', '/dashboard/'], page(async (req) => {
     const query = parse(homeQuery, req.query);
-    const offers = await q.contractsByState('offered', { limit: pageSize, after: query.after });
+    const page1 = await q.contractsByState('offered', { limit: pageSize, after: query.after });
+    const { offers, strips } = await offerBookStrips(page1.contracts);
     const recent: PublicContract[] = [];
     for (const s of CONTRACT_STATES) {
       if (s === 'offered') continue;
       recent.push(...(await q.contractsByState(s, { limit: 10 })).contracts);
     }
     recent.sort((a, b) => b.updatedAt - a.updatedAt);
-    return { body: (ctx) => offerBookPage({ offers: offers.contracts, next: offers.next, recent: recent.slice(0, 10) }, ctx) };
+    return { body: (ctx) => offerBookPage({ offers, next: page1.next, recent: recent.slice(0, 10), strips }, ctx) };
   }));
 
   router.get('/dashboard/contracts', page(async (req) => {
@@ -236,6 +262,16 @@ export function dashboardRouter(q: CoordinatorQueries, opts: DashboardOptions = 
         oracles,
       }, ctx),
     };
+  }));
+
+  router.get('/dashboard/strips/:id', page(async (req) => {
+    const id = String(req.params.id);
+    if (!idSchema.safeParse(id).success) throw badRequest('a strip id is 64 hex digits');
+    // An older coordinator has no strip query: its periods are shown as contracts (their pages link to period 1).
+    if (q.strip === undefined) throw new HttpError(404, 'NOT_FOUND', 'this coordinator does not serve strips: see its periods under Contracts', 'no-strips');
+    const strip = await q.strip(id.toLowerCase());
+    if (strip === null) throw new HttpError(404, 'NOT_FOUND', `no strip ${id}`, 'unknown-id');
+    return { body: (ctx) => stripPage(strip, ctx) };
   }));
 
   router.get('/dashboard/oracles', page(async () => {

@@ -82,5 +82,12 @@ details.blocks { margin-top: 14px; }
 details.blocks summary { cursor: pointer; font-weight: 600; margin-bottom: 8px; }
 .empty { color: var(--muted); padding: 12px 0; }
 table.oracles tr.dissent td { background: #fef2f2; }
+table.strip-periods th[scope="row"] { color: var(--fg); font-size: 13px; text-transform: none; letter-spacing: 0; white-space: nowrap; }
+table.strip-periods td { font-size: 13px; }
+table.strip-periods tr:target td, table.strip-periods tr:target th { background: #eff6ff; }
+.chart svg.strip-timeline { max-width: 100%; }
+svg.strip-timeline a:focus rect { stroke-width: 3; }
+p.strip-of { margin: -10px 0 18px; }
+a.strip-place { font-size: 12px; }
 footer { max-width: 1180px; margin: 0 auto; padding: 0 24px 32px; color: var(--muted); font-size: 12px; }
 `;
