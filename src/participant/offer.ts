@@ -531,6 +531,8 @@ export interface OfferRow {
   hashrateThs: string | undefined;
   /** Sale: upfront + escrow sats; hashprice: `K=<strike>`; custom: the accepter's collateral in sats. */
   price: string;
+  /** A strip (issue 12): its number of periods (the row is period 1's; the strip terms: `GET /v1/strips/:id`). */
+  periods?: number;
 }
 
 /**
@@ -553,6 +555,7 @@ export async function listOffers(p: Participant, query: OfferQuery = {}): Promis
       window: t.window as BlockWindow | undefined,
       hashrateThs: t.hashrateThs === undefined ? undefined : String(t.hashrateThs),
       price,
+      ...(o.strip !== undefined ? { periods: o.strip.periods } : {}),
     };
   });
   return { offers: page.offers, next: page.next, rows };
