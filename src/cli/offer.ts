@@ -13,7 +13,7 @@ import { EXTERNAL_FUNDING_OPTIONS, bigintOpt, intOpt, list, required, str, type 
 import { loadConfig } from './config.js';
 import { CliContext, withContext } from './context.js';
 import { usage } from '../participant/errors.js';
-import { listOffers, makeOffer, showOffer, type BlockWindow, type OfferCommon, type OfferInput } from '../participant/offer.js';
+import { listOffers, makeOffer, showOffer, stripPeriodsOf, type BlockWindow, type OfferCommon, type OfferInput } from '../participant/offer.js';
 import { oracleSetLines } from '../participant/oracle-set.js';
 import type { OfferView } from '../api/coordinator.js';
 import type { OfferTerms } from '../../protocol/terms/index.js';
@@ -210,6 +210,8 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
   const parsed = parseOrHelp(spec, argv);
   if (parsed === undefined) return 0;
   const input = offerInput(template, parsed.values, spec.name);
+  // A strip's flags checked before anything is contacted.
+  stripPeriodsOf(input);
   return withContext(loadConfig(parsed.values), {}, async (ctx) => {
     const r = await makeOffer(ctx, input);
     const json = {
