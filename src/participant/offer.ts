@@ -23,7 +23,6 @@ import {
   MAX_STRIP_PERIODS,
   batchToJson,
   checkStripOffersAgainstTerms,
-  namedPeriod,
   periodTermsOf,
   periodWindows,
   stripExtraOutputs,
@@ -36,6 +35,7 @@ import { ParticipantError, usage } from './errors.js';
 import type { Participant } from './participant.js';
 import { offerOracleEvents, oracleInfoOf, oracleSetLines, type OracleSetEvents, type SetOracle } from './oracle-set.js';
 import { periodLabel } from './strip.js';
+import { inPeriodError } from './strip-steps.js';
 
 /** A block window [start, end). */
 export interface BlockWindow {
@@ -504,13 +504,9 @@ export function inPeriodP<T>(i: number, fn: () => T): T {
   }
 }
 
-/** The error naming period `i` (0-based): protocol's `namedPeriod` for a DlcError, the same for a ParticipantError. */
+/** The error naming period `i` (0-based): strip-steps.ts `inPeriodError` (a DlcError via protocol's `namedPeriod`). */
 export function namedPeriodP(e: unknown, i: number): unknown {
-  if (e instanceof ParticipantError) {
-    if (e.message.startsWith(`period ${i + 1}: `)) return e;
-    return new ParticipantError(e.code, `period ${i + 1}: ${e.message}`, { ...(e.reason !== undefined ? { reason: e.reason } : {}), ...(e.remoteCode !== undefined ? { remoteCode: e.remoteCode } : {}), cause: e });
-  }
-  return namedPeriod(e, i);
+  return inPeriodError(e, i + 1);
 }
 
 /** Filters of the offer book (`GET /v1/offers`); all optional, as the coordinator takes them. */

@@ -1,0 +1,203 @@
+/**
+ * Strips through the participant library (issue 12) against a real
+ * coordinator, the test oracle and the regtest node:
+ *
+ * - a 4-period hashpower sale strip offered (`makeOffer` with `periods`),
+ *   accepted, signed and funded: ONE funding transaction with 4 DLC funding
+ *   outputs, the upfront payment and both changes; 4 period records in each
+ *   wallet;
+ * - a bad adaptor signature in period 3 (the accepter's accept_dlc rewritten
+ *   by a real proxy in front of the real coordinator, in
+ *   `GET /v1/strips/:id/messages`): the offerer's sign fails naming period 3,
+ *   no sign is posted and its coins stay unspent.
+ */
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transaction } from 'bitcoinjs-lib';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DlcError } from '../../protocol/errors.js';
+import { decodeAcceptDlc, encodeAcceptDlc, fromHex, toHex } from '../../protocol/messages/index.js';
+import { Participant, acceptOffer, fundContract, makeOffer, signContract, stripRecords, type ParticipantConfig } from '../../src/participant/index.js';
+import { Wallet } from '../../src/wallet/index.js';
+import { useRegtest } from '../../regtest/context.js';
+import { startLibraryServices, type LibraryServices } from './participant-fixture.js';
+
+const { rpc, faucet } = useRegtest();
+const tmp = mkdtempSync(join(tmpdir(), 'hashdlc-participant-strip-'));
+
+let services: LibraryServices;
+let window: { start: number; end: number };
+let proxy: { url: string; server: Server };
+/** Period index (0-based) whose accept_dlc the proxy corrupts in `GET /v1/strips/:id/messages`. */
+const TAMPERED = 2;
+
+async function step<T>(config: ParticipantConfig, fn: (p: Participant) => Promise<T>): Promise<T> {
+  const p = new Participant(config, { note: () => undefined });
+  try {
+    return await fn(p);
+  } finally {
+    await p.close();
+  }
+}
+
+/** One CET adaptor signature of an accept_dlc with a byte flipped (still well-formed, no longer valid). */
+function corruptAccept(hex: string): string {
+  const accept = decodeAcceptDlc(fromHex(hex));
+  const sig = accept.cetAdaptorSignatures.ecdsaAdaptorSignatures[0]!.signature;
+  const bad = Uint8Array.from(sig);
+  bad[40] = bad[40]! ^ 0x01;
+  accept.cetAdaptorSignatures.ecdsaAdaptorSignatures[0] = { signature: bad };
+  return toHex(encodeAcceptDlc(accept));
+}
+
+/**
+ * A real HTTP server in front of the coordinator: forwards every request
+ * (method, signed headers, body) and rewrites period 3's accept in a strip's
+ * messages.
+ */
+async function tamperingCoordinator(upstream: string): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    void (async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length' && k !== 'connection') headers[k] = v;
+      const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
+      const answer = await fetch(`${upstream}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, ...(body !== undefined && body.length > 0 ? { body } : {}) });
+      let text = await answer.text();
+      if (answer.ok && req.method === 'GET' && /^\/v1\/strips\/[0-9a-f]{64}\/messages$/.test(req.url ?? '')) {
+        const m = JSON.parse(text) as { accepts: string[] | null };
+        if (m.accepts !== null) m.accepts[TAMPERED] = corruptAccept(m.accepts[TAMPERED]!);
+        text = JSON.stringify(m);
+      }
+      res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(text);
+    })().catch(() => res.writeHead(502).end('{}'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return { url: `http://127.0.0.1:${address.port}`, server };
+}
+
+/** POST requests this process sent, by URL (the library's fetches, spied on). */
+const fetchSpy = vi.spyOn(globalThis, 'fetch');
+function postsTo(suffix: string): number {
+  return fetchSpy.mock.calls.filter(([url, init]) => init?.method === 'POST' && String(url).endsWith(suffix)).length;
+}
+
+/** Two new wallets with one confirmed 1,000,000-sat coin each. */
+async function fundedPair(name: string): Promise<{ minerDir: string; buyerDir: string }> {
+  const minerDir = join(tmp, `${name}-miner`);
+  const buyerDir = join(tmp, `${name}-buyer`);
+  Wallet.init(minerDir, 'regtest');
+  Wallet.init(buyerDir, 'regtest');
+  await faucet.fund(Wallet.open(minerDir).newReceiveAddress().address, 1_000_000n);
+  await faucet.fund(Wallet.open(buyerDir).newReceiveAddress().address, 1_000_000n);
+  return { minerDir, buyerDir };
+}
+
+function saleInput(buyerDir: string): Parameters<typeof makeOffer>[1] {
+  return {
+    template: 'hashpower',
+    window,
+    periods: 4,
+    hashrateThs: 100n,
+    deliveryAddress: Wallet.open(buyerDir).newReceiveAddress().address,
+    escrow: 300_000n,
+    collateral: 200_000n,
+    upfront: 50_000n,
+  };
+}
+
+beforeAll(async () => {
+  const tip = await rpc.getBlockCount();
+  window = { start: tip + 40, end: tip + 48 };
+  services = await startLibraryServices(rpc, tmp);
+  proxy = await tamperingCoordinator(services.coordinator.url);
+}, 180_000);
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => proxy?.server.close(() => resolve()));
+  await services?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('a 4-period sale strip through the library', () => {
+  it('offered, accepted, signed and funded: one funding transaction with 4 DLC outputs, the upfront payment and the changes', async () => {
+    const { minerDir, buyerDir } = await fundedPair('ok');
+    const miner = services.config(minerDir);
+    const buyer = services.config(buyerDir);
+    const input = saleInput(buyerDir);
+
+    const dry = await step(miner, (p) => makeOffer(p, { ...input, dryRun: true }));
+    expect(dry.strip?.periods.map((x) => x.window)).toEqual([0, 2, 4, 6].map((d) => ({ start: window.start + d, end: window.start + d + 2 })));
+    expect(Wallet.open(minerDir).contracts.list()).toEqual([]);
+
+    const offered = await step(miner, (p) => makeOffer(p, input));
+    if (offered.dryRun) throw new Error('posted strip expected');
+    const stripId = offered.id;
+    expect(offered.strip?.id).toBe(stripId);
+    expect(new Set(offered.strip?.periods.map((x) => x.eventId)).size).toBe(4);
+
+    const accepted = await step(buyer, (p) => acceptOffer(p, { id: stripId }));
+    if (accepted.dryRun) throw new Error('accept expected');
+    expect(accepted.strip?.periods).toHaveLength(4);
+
+    // Any period's id names the strip.
+    const signed = await step(miner, (p) => signContract(p, { id: offered.strip!.periods[2]!.id! }));
+    if (signed.psbtOut) throw new Error('signature expected');
+    expect(signed.strip?.contractIds).toHaveLength(4);
+    expect(signed.fundingTxid).toBe(accepted.fundingTxid);
+
+    const funded = await step(buyer, (p) => fundContract(p, { id: stripId }));
+    if (funded.psbtOut) throw new Error('funding expected');
+    expect(funded.fundingTxid).toBe(accepted.fundingTxid);
+    expect(await rpc.getRawMempool()).toContain(funded.fundingTxid);
+
+    const tx = Transaction.fromHex(await rpc.getRawTransactionHex(funded.fundingTxid));
+    const p2wsh = tx.outs.filter((o) => o.script.length === 34 && o.script[0] === 0x00 && o.script[1] === 0x20);
+    expect(p2wsh).toHaveLength(4);
+    // The same 2-of-2 script in every period's output (one funding key per party).
+    expect(new Set(p2wsh.map((o) => toHex(o.script))).size).toBe(1);
+    expect(tx.outs.filter((o) => o.value === 50_000n || Number(o.value) === 50_000)).toHaveLength(1);
+    expect(tx.outs).toHaveLength(4 + 1 + 2);
+
+    for (const dir of [minerDir, buyerDir]) {
+      const periods = stripRecords(Wallet.open(dir), stripId)!;
+      expect(periods.map((r) => r.strip!.batch.index)).toEqual([0, 1, 2, 3]);
+      expect(periods.map((r) => r.state)).toEqual(Array(4).fill('funding-broadcast'));
+      expect(new Set(periods.map((r) => r.keyIndex)).size).toBe(1);
+      expect(periods.every((r) => r.fundingTxid === funded.fundingTxid)).toBe(true);
+    }
+  });
+});
+
+describe('a bad adaptor signature in period 3', () => {
+  it("the offerer's sign fails naming period 3: no sign posted, its coins unspent", async () => {
+    const { minerDir, buyerDir } = await fundedPair('bad');
+    const miner = services.config(minerDir);
+    const offered = await step(miner, (p) => makeOffer(p, saleInput(buyerDir)));
+    if (offered.dryRun) throw new Error('posted strip expected');
+    const stripId = offered.id;
+    await step(services.config(buyerDir), (p) => acceptOffer(p, { id: stripId }));
+
+    const signsBefore = postsTo(`/v1/strips/${stripId}/sign`);
+    const err = await step({ ...miner, coordinator: proxy.url }, (p) => signContract(p, { id: stripId })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DlcError);
+    expect((err as DlcError).message).toMatch(/^period 3: /);
+    expect((err as DlcError).details?.period).toBe(3);
+    expect(postsTo(`/v1/strips/${stripId}/sign`)).toBe(signsBefore);
+
+    const periods = stripRecords(Wallet.open(minerDir), stripId)!;
+    expect(periods.every((r) => r.sign === undefined && r.state === 'offered')).toBe(true);
+    for (const outpoint of periods[0]!.reservedOutpoints) {
+      const [txid, vout] = outpoint.split(':');
+      expect(await rpc.getTxOut(txid!, Number(vout))).not.toBeNull();
+    }
+  });
+});
