@@ -164,13 +164,15 @@ describe('a 4-period sale strip through the library', () => {
     expect(tx.outs.filter((o) => o.value === 50_000n || Number(o.value) === 50_000)).toHaveLength(1);
     expect(tx.outs).toHaveLength(4 + 1 + 2);
 
-    for (const dir of [minerDir, buyerDir]) {
+    // Each wallet: 4 period records on one key; the miner learns of the broadcast at its next status.
+    for (const [dir, state] of [[minerDir, 'signed'], [buyerDir, 'funding-broadcast']] as const) {
       const periods = stripRecords(Wallet.open(dir), stripId)!;
       expect(periods.map((r) => r.strip!.batch.index)).toEqual([0, 1, 2, 3]);
-      expect(periods.map((r) => r.state)).toEqual(Array(4).fill('funding-broadcast'));
+      expect(periods.map((r) => r.state)).toEqual(Array(4).fill(state));
       expect(new Set(periods.map((r) => r.keyIndex)).size).toBe(1);
-      expect(periods.every((r) => r.fundingTxid === funded.fundingTxid)).toBe(true);
+      expect(new Set(periods.map((r) => r.contractId)).size).toBe(4);
     }
+    expect(stripRecords(Wallet.open(buyerDir), stripId)!.every((r) => r.fundingTxid === funded.fundingTxid)).toBe(true);
   });
 });
 
