@@ -22,7 +22,7 @@ const PSBT = {
 
 export const ACCEPT_SPEC: CommandSpec = {
   name: 'accept',
-  args: '<offer-id|strip-id>',
+  args: '<offer-id>',
   minArgs: 1,
   summary: 'Accept an offer: check it against its terms and its oracles, fund from this wallet, sign every CET.',
   details: [
@@ -47,7 +47,7 @@ export const ACCEPT_SPEC: CommandSpec = {
 
 export const SIGN_SPEC: CommandSpec = {
   name: 'sign',
-  args: '<contract-id|strip-id>',
+  args: '<contract-id>',
   minArgs: 1,
   summary: "Offerer: verify the accepter's signatures, sign every CET and the refund, sign your funding inputs.",
   details: ["A strip (any period's id): every period's accept verified first, then all signed; your funding inputs once."],
@@ -56,7 +56,7 @@ export const SIGN_SPEC: CommandSpec = {
 
 export const FUND_SPEC: CommandSpec = {
   name: 'fund',
-  args: '<contract-id|strip-id>',
+  args: '<contract-id>',
   minArgs: 1,
   summary: "Accepter: verify the offerer's signatures and funding witnesses, sign your funding inputs; the coordinator broadcasts.",
   details: [
