@@ -40,7 +40,7 @@ function periodLine<T>(s: PeriodStep<T>, done: (r: T) => string): string {
   const head = `period ${s.period} (${s.id.slice(0, 16)})`;
   switch (s.status) {
     case 'done': return `${head}: ${done(s.result!)}`;
-    case 'ended': return `${head}: ${s.state} already, nothing to do`;
+    case 'ended': return s.error === undefined ? `${head}: ${s.state} already, nothing to do` : `${head}: nothing to do: ${errorCodeOf(s.error).message}`;
     case 'waiting': return `${head}: waiting: ${errorCodeOf(s.error).message}`;
     case 'failed': {
       const e = errorCodeOf(s.error);

@@ -21,6 +21,7 @@ import type { Transaction } from 'bitcoinjs-lib';
 import type { ContractSetup } from '../../protocol/contract/index.js';
 import { attestedSlotOf, completeAttestedCetAsParty, setupContract, signedRefundTransaction } from '../../protocol/contract/index.js';
 import { isDlcError } from '../../protocol/errors.js';
+import { buildFundingTransaction } from '../../protocol/tx/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { isChainError } from '../chain/index.js';
 import { loadContract, needAccept, needSign, saveState, type LoadedContract } from './contract.js';
@@ -297,7 +298,38 @@ export interface StripStepResult<T> {
  */
 export async function settleStrip(p: Participant, input: StripStepInput): Promise<StripStepResult<SettleResult>> {
   const t = stripTargets(p.wallet(), input.id, input.period);
-  return { strip: t.strip?.id, periods: await eachPeriod(p.wallet(), t.records, (r) => settleContract(p, { id: r.id })) };
+  return { strip: t.strip?.id, periods: await eachPeriod(p.wallet(), t.records, (r) => orSpentElsewhere(p, r.id, () => settleContract(p, { id: r.id }))) };
+}
+
+/**
+ * Whether the contract's funding output is spent (in the mempool or the
+ * chain) while its funding transaction is known to the node: someone closed
+ * the contract (the counterparty's or the coordinator's CET, refund or
+ * close), whatever our record says.
+ * @throws {ChainError}
+ */
+export async function fundingOutputSpent(p: Participant, id: string): Promise<boolean> {
+  const c = loadContract(p.wallet(), id);
+  if (c.accept === undefined) return false;
+  const funding = buildFundingTransaction(c.offer, c.accept, c.funding);
+  const rpc = await p.rpc();
+  const known = await rpc.getRawTransaction(funding.txidHex).then(() => true, () => false);
+  return known && (await rpc.getTxOut(funding.txidHex, funding.fundOutputIndex, true)) === null;
+}
+
+/**
+ * Runs a period's step; when it fails and the period's funding output turns
+ * out spent by another transaction, the failure is STATE `funding-spent`
+ * (the strip steps report the period ended): our local record had not seen
+ * the counterparty's (or the coordinator's) settlement, refund or close.
+ */
+async function orSpentElsewhere<T>(p: Participant, id: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    if (!(await fundingOutputSpent(p, id).catch(() => false))) throw e;
+    throw new ParticipantError('STATE', 'its funding output is spent by another transaction already (settled, refunded or closed by someone else)', { reason: 'funding-spent', cause: e });
+  }
 }
 
 /**
@@ -309,5 +341,5 @@ export async function settleStrip(p: Participant, input: StripStepInput): Promis
  */
 export async function refundStrip(p: Participant, input: StripStepInput): Promise<StripStepResult<RefundResult>> {
   const t = stripTargets(p.wallet(), input.id, input.period);
-  return { strip: t.strip?.id, periods: await eachPeriod(p.wallet(), t.records, (r) => refundContract(p, { id: r.id })) };
+  return { strip: t.strip?.id, periods: await eachPeriod(p.wallet(), t.records, (r) => orSpentElsewhere(p, r.id, () => refundContract(p, { id: r.id }))) };
 }

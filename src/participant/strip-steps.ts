@@ -81,7 +81,10 @@ export function inPeriodError(e: unknown, period: number): unknown {
 export type PeriodStepStatus =
   /** Done now (or found done: the result says `alreadyBroadcast`). */
   | 'done'
-  /** Ended before (settled, refunded, closed, cancelled, failed): nothing to do. */
+  /**
+   * Ended before (settled, refunded, closed, cancelled, failed), or its funding output is spent by
+   * someone else's transaction (STATE `funding-spent`, kept in `error`): nothing to do.
+   */
   | 'ended'
   /** Not possible yet (ParticipantError NOT_READY: not attested, locktime not reached). */
   | 'waiting'
@@ -127,7 +130,8 @@ export async function eachPeriod<T>(
     } catch (e) {
       const error = inPeriodError(e, period);
       const waiting = e instanceof ParticipantError && e.code === 'NOT_READY';
-      out.push({ period, id: r.id, status: waiting ? 'waiting' : 'failed', state: wallet.contracts.get(r.id).state, error });
+      const ended = e instanceof ParticipantError && e.reason === 'funding-spent';
+      out.push({ period, id: r.id, status: ended ? 'ended' : waiting ? 'waiting' : 'failed', state: wallet.contracts.get(r.id).state, error });
     }
   }
   return out;
