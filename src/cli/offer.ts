@@ -260,8 +260,9 @@ export async function offersMain(argv: string[]): Promise<number> {
   const v = parsed.values;
   const ctx = new CliContext(loadConfig(v));
   if (id !== undefined) {
-    const { view: o, terms } = await showOffer(ctx, id);
-    ctx.print(o, offerShowLines(o, terms));
+    const { view: o, terms, stripTerms } = await showOffer(ctx, id);
+    const strip = stripTerms === undefined ? [] : ['strip terms (accept takes the whole strip):', ...Object.entries(stripTerms).map(([k, val]) => `  ${k}: ${JSON.stringify(val)}`)];
+    ctx.print(stripTerms === undefined ? o : { ...o, stripTerms }, [...offerShowLines(o, terms), ...strip]);
     return 0;
   }
   const { offers, next, rows } = await listOffers(ctx, {

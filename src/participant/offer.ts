@@ -533,37 +533,43 @@ export interface OfferRow {
 }
 
 /**
- * A page of open offers on the coordinator, and each one's row.
+ * A page of open offers on the coordinator, and each one's row (a strip's row
+ * from its whole terms, `GET /v1/strips/:id`).
  * @throws {ParticipantError} REMOTE, UNREACHABLE, CONFIG.
  */
 export async function listOffers(p: Participant, query: OfferQuery = {}): Promise<{ offers: OfferView[]; next: string | null; rows: OfferRow[] }> {
-  const page = await p.coordinator().listOffers({ ...query });
-  const rows = page.offers.map((o): OfferRow => {
-    const t = o.terms;
+  const coordinator = p.coordinator();
+  const page = await coordinator.listOffers({ ...query });
+  const rows: OfferRow[] = [];
+  for (const o of page.offers) {
+    // A strip is listed once (period 1's view): its row shows the whole strip's terms, as the coordinator filters it.
+    const t = o.strip === undefined ? o.terms : (await coordinator.strip(o.strip.id)).terms;
     const price =
       t.template === 'hashpower-sale'
         ? `${BigInt(String(t.upfront)) + BigInt(String(t.escrow))} sats`
         : t.strikeSatsPerPhDay !== undefined
           ? `K=${String(t.strikeSatsPerPhDay)}`
           : `${String(t.acceptCollateral ?? '')} sats`;
-    return {
+    rows.push({
       id: o.id,
       template: String(t.template),
       window: t.window as BlockWindow | undefined,
       hashrateThs: t.hashrateThs === undefined ? undefined : String(t.hashrateThs),
       price,
       ...(o.strip !== undefined ? { periods: o.strip.periods } : {}),
-    };
-  });
+    });
+  }
   return { offers: page.offers, next: page.next, rows };
 }
 
 /**
  * One offer on the coordinator with its terms parsed (nothing signed: `acceptOffer`
- * with `dryRun` checks it in full).
+ * with `dryRun` checks it in full); a strip's period also with the strip's terms.
  * @throws {ParticipantError} MISMATCH (`terms-shape`), REMOTE, UNREACHABLE, CONFIG.
  */
-export async function showOffer(p: Participant, id: string): Promise<{ view: OfferView; terms: OfferTerms }> {
+export async function showOffer(p: Participant, id: string): Promise<{ view: OfferView; terms: OfferTerms; stripTerms?: OfferTerms }> {
   const view = await p.coordinator().offer(id);
-  return { view, terms: parseTerms(view.terms) };
+  if (view.strip === undefined) return { view, terms: parseTerms(view.terms) };
+  // A strip's period: its own terms, and the whole strip's (what `accept` takes).
+  return { view, terms: parseTerms(view.terms), stripTerms: parseTerms((await p.coordinator().strip(view.strip.id)).terms) };
 }

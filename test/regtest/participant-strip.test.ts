@@ -19,7 +19,7 @@ import { Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DlcError } from '../../protocol/errors.js';
 import { decodeAcceptDlc, encodeAcceptDlc, fromHex, toHex } from '../../protocol/messages/index.js';
-import { Participant, acceptOffer, fundContract, makeOffer, signContract, stripRecords, type ParticipantConfig } from '../../src/participant/index.js';
+import { Participant, acceptOffer, fundContract, listOffers, makeOffer, showOffer, signContract, stripRecords, type ParticipantConfig } from '../../src/participant/index.js';
 import { Wallet } from '../../src/wallet/index.js';
 import { useRegtest } from '../../regtest/context.js';
 import { startLibraryServices, type LibraryServices } from './participant-fixture.js';
@@ -140,6 +140,18 @@ describe('a 4-period sale strip through the library', () => {
     const stripId = offered.id;
     expect(offered.strip?.id).toBe(stripId);
     expect(new Set(offered.strip?.periods.map((x) => x.eventId)).size).toBe(4);
+    expect(stripRecords(Wallet.open(minerDir), stripId)!.map((r) => r.terms.escrow)).toEqual(['75000', '75000', '75000', '75000']);
+
+    // The book lists the strip once, priced by the whole strip's terms.
+    const book = await step(buyer, (p) => listOffers(p, { template: 'hashpower-sale' }));
+    const rows = book.rows.filter((r) => offered.strip!.periods.some((x) => x.id === r.id));
+    expect(rows).toEqual([{ id: stripId, template: 'hashpower-sale', window, hashrateThs: '100', price: '350000 sats', periods: 4 }]);
+    const shown = await step(buyer, (p) => showOffer(p, offered.strip!.periods[1]!.id!));
+    expect(shown.stripTerms).toEqual(offered.terms);
+
+    const checked = await step(buyer, (p) => acceptOffer(p, { id: stripId, dryRun: true }));
+    expect(checked.dryRun).toBe(true);
+    expect(Wallet.open(buyerDir).contracts.list()).toEqual([]);
 
     const accepted = await step(buyer, (p) => acceptOffer(p, { id: stripId }));
     if (accepted.dryRun) throw new Error('accept expected');
