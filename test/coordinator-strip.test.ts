@@ -154,6 +154,45 @@ describe('a strip offered, accepted, signed and funded by one transaction', () =
   });
 });
 
+describe('the watcher and a funded strip', () => {
+  const s = strip('watched');
+
+  it('re-sends the shared funding transaction once per poll, confirms every period, and refunds one period without touching the others', async () => {
+    const ids = await offered(s);
+    expect((await post(`/v1/strips/${ids[0]}/accept`, acceptBody(s), s.acceptIdentity)).status).toBe(200);
+    expect((await post(`/v1/strips/${ids[0]}/sign`, { signs: s.signs().map((x) => x.signHex) }, s.offerIdentity)).status).toBe(200);
+    const fund = await post(`/v1/strips/${ids[0]}/fund`, { fundingPsbt: s.signedFundingPsbt('accept') }, s.acceptIdentity);
+    expect(fund.status, JSON.stringify(fund.body)).toBe(200);
+    const fundingHex = chain.sent[chain.sent.length - 1]!;
+    const txid = Transaction.fromHex(fundingHex).getId();
+    // The transaction left the mempool: one poll sends it again ONCE for the three periods.
+    chain.sent.splice(chain.sent.indexOf(fundingHex), 1);
+    await coord.watcher.tick();
+    expect(chain.sent.filter((h) => h === fundingHex)).toHaveLength(1);
+    chain.confirmed.set(txid, chain.height);
+    await coord.watcher.tick();
+    const states = async (): Promise<string[]> => ((await get(`/v1/strips/${ids[0]}`, s.offerIdentity)).body.contracts as { state: string }[]).map((c) => c.state);
+    expect(await states()).toEqual(['confirmed', 'confirmed', 'confirmed']);
+    // Period 1's refund locktime (its window end + 20) comes first, with no attestation: period 1 alone is refunded.
+    const refundLocktimes = s.offers.map((o) => o.refundLocktime);
+    expect(refundLocktimes[0]).toBeLessThan(refundLocktimes[1]!);
+    const before = chain.height;
+    chain.height = refundLocktimes[0]!;
+    try {
+      await coord.watcher.tick();
+      expect(await states()).toEqual(['refund-broadcast', 'confirmed', 'confirmed']);
+      const p1 = (await get(`/v1/contracts/${ids[0]}`, s.offerIdentity)).body;
+      const refund = Transaction.fromHex(p1.closingTx as string);
+      expect(Buffer.from(refund.ins[0]!.hash).reverse().toString('hex')).toBe(txid);
+      expect(refund.ins[0]!.index).toBe(s.accepts()[0]!.setup.funding.fundOutputIndex);
+      expect(p1.payouts).toEqual({ offer: String(s.offers[0]!.offerCollateral), accept: String(BigInt(p1.acceptCollateral as string)) });
+      expect((await get(`/v1/strips/${ids[0]}`)).body.state).toBe('mixed');
+    } finally {
+      chain.height = before;
+    }
+  });
+});
+
 describe('period-named refusals leave nothing stored', () => {
   it('refuses period 3\'s offer that is not its period\'s contract (TERMS_MISMATCH, period 3)', async () => {
     const s = strip('wrong-period');
