@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBatchFundingGroup, encodeAcceptDlc, fromHex, toHex, type OracleAnnouncement } from '../protocol/messages/index.js';
-import { startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
+import { coordinatorQueries, startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
 import { testOracle } from './helpers/dlc-fixture.js';
 import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, stripParties, startTestOracle, type StripOptions, type StripParties, type TestOracleServer } from './coordinator-fixtures.js';
 
@@ -248,5 +248,27 @@ describe('period-named refusals leave nothing stored', () => {
     expect(r.body.state).toBe('cancelled');
     expect((r.body.contracts as { state: string }[]).map((c) => c.state)).toEqual(['cancelled', 'cancelled', 'cancelled']);
     expect((await post('/v1/strips', offerBody(rival), rival.offerIdentity)).status).toBe(201);
+  });
+
+  it('expires every period together at the funding deadline, freeing the coins period 1 held', async () => {
+    const s = strip('expire');
+    const ids = await offered(s);
+    // The offer book's clock as the watcher runs it each poll (its block cursor is past this height already).
+    expect(await coord.service.expireDue(s.terms.fundingDeadline!)).toBeGreaterThanOrEqual(3);
+    const view = (await get(`/v1/strips/${ids[2]}`)).body;
+    expect(view.state).toBe('expired');
+    expect((view.contracts as { state: string }[]).map((c) => c.state)).toEqual(['expired', 'expired', 'expired']);
+    const rival = strip('expire-rival', { offerInputs: s.offers[0]!.fundingInputs });
+    expect((await post('/v1/strips', offerBody(rival), rival.offerIdentity)).status).toBe(201);
+  });
+
+  it('serves a strip to the dashboard\'s queries (public views, in period order) from any period id', async () => {
+    const s = strip('queries');
+    const ids = await offered(s);
+    const q = coordinatorQueries(coord.service);
+    const got = await q.strip!(ids[1]!);
+    expect(got).toMatchObject({ id: ids[0], periods: 3, terms: { periods: 3 } });
+    expect(got!.contracts.map((c) => [c.id, c.strip])).toEqual(ids.map((id, i) => [id, { id: ids[0], index: i, periods: 3 }]));
+    expect(await q.strip!('ab'.repeat(32))).toBeNull();
   });
 });
