@@ -15,7 +15,11 @@
  *   side its collateral) and reports periods 1 and 3 ended (their outputs
  *   spent by the buyer's CETs, which the miner's records had not seen);
  * - `stripStatus` shows the three periods settled, refunded, settled, and the
- *   three closing transactions spend the three distinct funding outputs.
+ *   three closing transactions spend the three distinct funding outputs;
+ * - a second strip, signed by the miner but never funded: `cancelContract`
+ *   with any period's id double-spends the miner's shared funding inputs ONCE,
+ *   records every period cancelled and cancels the strip at the coordinator;
+ *   a repeat is reported done.
  */
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +32,7 @@ import {
   Participant,
   ParticipantError,
   acceptOffer,
+  cancelContract,
   fundContract,
   makeOffer,
   refundStrip,
@@ -229,5 +234,46 @@ describe('a funded 3-period strip, period 2\'s oracle silent', () => {
     const buyer = await step(buyerDir, (p) => stripStatus(p, { id: stripId, local: true }));
     expect(buyer!.periods.map((s) => s.record.state)).toEqual(['settled', 'funding-broadcast', 'settled']);
     expect(buyer!.periods.map((s) => s.window)).toEqual([0, 2, 4].map((d) => ({ start: window.start + d, end: window.start + d + 2 })));
+  });
+});
+
+describe('an unfunded strip, cancelled', () => {
+  it('double-spends the shared inputs once, every period cancelled, the coordinator told once', async () => {
+    const dirs = { miner: join(tmp, 'miner2'), buyer: join(tmp, 'buyer2') };
+    Wallet.init(dirs.miner, 'regtest');
+    Wallet.init(dirs.buyer, 'regtest');
+    await faucet.fund(Wallet.open(dirs.miner).newReceiveAddress().address, 1_000_000n);
+    await faucet.fund(Wallet.open(dirs.buyer).newReceiveAddress().address, 1_000_000n);
+    const tip = await rpc.getBlockCount();
+    const offered = await step(dirs.miner, (p) => makeOffer(p, {
+      template: 'hashpower',
+      window: { start: tip + 40, end: tip + 46 },
+      periods: 3,
+      hashrateThs: 100n,
+      deliveryAddress: Wallet.open(dirs.buyer).newReceiveAddress().address,
+      escrow: 300_000n,
+      collateral: 150_000n,
+    }));
+    if (offered.dryRun) throw new Error('posted strip expected');
+    const id = offered.id;
+    await step(dirs.buyer, (p) => acceptOffer(p, { id }));
+    await step(dirs.miner, (p) => signContract(p, { id }));
+    const mempoolBefore = new Set(await rpc.getRawMempool());
+
+    // Period 3's id names the whole strip: the inputs are shared.
+    const period3 = stripRecords(Wallet.open(dirs.miner), id)![2]!.id;
+    const r = await step(dirs.miner, (p) => cancelContract(p, { id: period3 }));
+    if (r.kind !== 'cancelled') throw new Error('cancelled expected');
+    expect(r).toMatchObject({ id, state: 'cancelled', periods: 3, coordinator: 'cancelled', already: false });
+    const added = (await rpc.getRawMempool()).filter((t) => !mempoolBefore.has(t));
+    expect(added).toEqual([r.onChain!.txid]);
+    // It spends exactly the miner's funding inputs (the same in every period's offer).
+    const reserved = stripRecords(Wallet.open(dirs.miner), id)![0]!.reservedOutpoints;
+    expect([...r.onChain!.spends].sort()).toEqual([...reserved].sort());
+    expect(stripRecords(Wallet.open(dirs.miner), id)!.map((x) => x.state)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+
+    const again = await step(dirs.miner, (p) => cancelContract(p, { id, doneIfCancelled: true }));
+    expect(again).toMatchObject({ kind: 'cancelled', already: true, periods: 3 });
+    expect((await rpc.getRawMempool()).filter((t) => !mempoolBefore.has(t))).toEqual([r.onChain!.txid]);
   });
 });
