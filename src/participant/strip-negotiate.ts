@@ -131,7 +131,10 @@ export async function acceptStrip(p: Participant, input: StripAcceptInput): Prom
   const coordinator = p.coordinator();
   const view = await coordinator.strip(input.stripId);
   const stripId = view.id;
-  const messages = await coordinator.stripMessages(stripId);
+  // Public while offered; once we accepted (a repeat), only to a party: signed with our identity key.
+  const local = wallet.contracts.has(stripId) ? wallet.contracts.get(stripId) : undefined;
+  const identityKey = local?.role === 'accept' ? wallet.keys.contractIdentity(local.keyIndex).identitySecretKey : undefined;
+  const messages = await coordinator.stripMessages(stripId, identityKey);
   const offers: OfferDlc[] = messages.offers.map((h) => decodeOfferDlc(fromHex(h)));
   const terms = parseTerms(view.terms);
   const n = stripPeriodCount(terms);
@@ -186,7 +189,8 @@ export async function acceptStrip(p: Participant, input: StripAcceptInput): Prom
     if (other !== undefined) {
       throw new ParticipantError('MISMATCH', `delivery address ${terms.deliveryAddress} is measured by contract ${other.id} of this wallet (${other.state}) already; give each contract a fresh one ('hashdlc wallet address')`, { reason: 'delivery-address-in-use' });
     }
-    await checkDeliveryAddressFresh(wallet, rpc, terms.deliveryAddress, stripId);
+    // Not paid yet either (on a repeat of our own accept, our periods' records measure it: checked the first time).
+    if (identityKey === undefined) await checkDeliveryAddressFresh(wallet, rpc, terms.deliveryAddress, stripId);
   }
   const ids = offers.map((o) => toHex(o.temporaryContractId));
   const upfront = stripExtraOutputs(terms);

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DlcError } from '../../protocol/errors.js';
-import { decodeAcceptDlc, encodeAcceptDlc, fromHex, toHex } from '../../protocol/messages/index.js';
+import { decodeAcceptDlc, decodeSignDlc, encodeAcceptDlc, encodeSignDlc, fromHex, toHex } from '../../protocol/messages/index.js';
 import { Participant, acceptOffer, fundContract, listOffers, makeOffer, showOffer, signContract, stripRecords, type ParticipantConfig } from '../../src/participant/index.js';
 import { Wallet } from '../../src/wallet/index.js';
 import { useRegtest } from '../../regtest/context.js';
@@ -52,10 +52,20 @@ function corruptAccept(hex: string): string {
   return toHex(encodeAcceptDlc(accept));
 }
 
+/** The same for a sign_dlc. */
+function corruptSign(hex: string): string {
+  const sign = decodeSignDlc(fromHex(hex));
+  const sig = sign.cetAdaptorSignatures.ecdsaAdaptorSignatures[0]!.signature;
+  const bad = Uint8Array.from(sig);
+  bad[40] = bad[40]! ^ 0x01;
+  sign.cetAdaptorSignatures.ecdsaAdaptorSignatures[0] = { signature: bad };
+  return toHex(encodeSignDlc(sign));
+}
+
 /**
  * A real HTTP server in front of the coordinator: forwards every request
  * (method, signed headers, body) and rewrites period 3's accept in a strip's
- * messages.
+ * messages (its sign once signed, else its accept).
  */
 async function tamperingCoordinator(upstream: string): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
@@ -68,8 +78,9 @@ async function tamperingCoordinator(upstream: string): Promise<{ url: string; se
       const answer = await fetch(`${upstream}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, ...(body !== undefined && body.length > 0 ? { body } : {}) });
       let text = await answer.text();
       if (answer.ok && req.method === 'GET' && /^\/v1\/strips\/[0-9a-f]{64}\/messages$/.test(req.url ?? '')) {
-        const m = JSON.parse(text) as { accepts: string[] | null };
-        if (m.accepts !== null) m.accepts[TAMPERED] = corruptAccept(m.accepts[TAMPERED]!);
+        const m = JSON.parse(text) as { accepts: string[] | null; signs: string[] | null };
+        if (m.signs !== null) m.signs[TAMPERED] = corruptSign(m.signs[TAMPERED]!);
+        else if (m.accepts !== null) m.accepts[TAMPERED] = corruptAccept(m.accepts[TAMPERED]!);
         text = JSON.stringify(m);
       }
       res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(text);
@@ -156,6 +167,11 @@ describe('a 4-period sale strip through the library', () => {
     const accepted = await step(buyer, (p) => acceptOffer(p, { id: stripId }));
     if (accepted.dryRun) throw new Error('accept expected');
     expect(accepted.strip?.periods).toHaveLength(4);
+    // Run again: the stored accepts sent again, no new keys or coins.
+    const again = await step(buyer, (p) => acceptOffer(p, { id: offered.strip!.periods[3]!.id! }));
+    if (again.dryRun) throw new Error('accept expected');
+    expect(again.resent).toBe(true);
+    expect(again.fundingTxid).toBe(accepted.fundingTxid);
 
     // Any period's id names the strip.
     const signed = await step(miner, (p) => signContract(p, { id: offered.strip!.periods[2]!.id! }));
@@ -189,6 +205,31 @@ describe('a 4-period sale strip through the library', () => {
 });
 
 describe('a bad adaptor signature in period 3', () => {
+  it("the accepter's fund fails naming period 3: nothing funded, no funding PSBT posted", async () => {
+    const { minerDir, buyerDir } = await fundedPair('badsign');
+    const buyer = services.config(buyerDir);
+    const offered = await step(services.config(minerDir), (p) => makeOffer(p, saleInput(buyerDir)));
+    if (offered.dryRun) throw new Error('posted strip expected');
+    const stripId = offered.id;
+    await step(buyer, (p) => acceptOffer(p, { id: stripId }));
+    await step(services.config(minerDir), (p) => signContract(p, { id: stripId }));
+
+    const err = await step({ ...buyer, coordinator: proxy.url }, (p) => fundContract(p, { id: stripId })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DlcError);
+    expect((err as DlcError).message).toMatch(/^period 3: /);
+    expect((err as DlcError).details?.period).toBe(3);
+    expect(postsTo(`/v1/strips/${stripId}/fund`)).toBe(0);
+    const periods = stripRecords(Wallet.open(buyerDir), stripId)!;
+    expect(periods.every((r) => r.fundingTxid === undefined && r.state === 'accepted')).toBe(true);
+    for (const outpoint of periods[0]!.reservedOutpoints) {
+      const [txid, vout] = outpoint.split(':');
+      expect(await rpc.getTxOut(txid!, Number(vout))).not.toBeNull();
+    }
+  });
+
   it("the offerer's sign fails naming period 3: no sign posted, its coins unspent", async () => {
     const { minerDir, buyerDir } = await fundedPair('bad');
     const miner = services.config(minerDir);
