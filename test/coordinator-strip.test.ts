@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBatchFundingGroup, encodeAcceptDlc, fromHex, toHex, type OracleAnnouncement } from '../protocol/messages/index.js';
+import { ChainError } from '../src/chain/index.js';
 import { coordinatorQueries, startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
 import { testOracle } from './helpers/dlc-fixture.js';
 import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, stripParties, startTestOracle, type StripOptions, type StripParties, type TestOracleServer } from './coordinator-fixtures.js';
@@ -154,6 +155,9 @@ describe('a strip offered, accepted, signed and funded by one transaction', () =
   });
 });
 
+/** The watcher's block cursor after the refund test: later ticks run at this height (the fake chain does not go back). */
+let watchedHeight = 0;
+
 describe('the watcher and a funded strip', () => {
   const s = strip('watched');
 
@@ -178,6 +182,7 @@ describe('the watcher and a funded strip', () => {
     expect(refundLocktimes[0]).toBeLessThan(refundLocktimes[1]!);
     const before = chain.height;
     chain.height = refundLocktimes[0]!;
+    watchedHeight = chain.height;
     try {
       await coord.watcher.tick();
       expect(await states()).toEqual(['refund-broadcast', 'confirmed', 'confirmed']);
@@ -190,6 +195,27 @@ describe('the watcher and a funded strip', () => {
     } finally {
       chain.height = before;
     }
+  });
+  it('fails every period when the shared funding transaction\'s inputs were spent elsewhere', async () => {
+    const f = strip('spent');
+    const ids = await offered(f);
+    expect((await post(`/v1/strips/${ids[0]}/accept`, acceptBody(f), f.acceptIdentity)).status).toBe(200);
+    expect((await post(`/v1/strips/${ids[0]}/sign`, { signs: f.signs().map((x) => x.signHex) }, f.offerIdentity)).status).toBe(200);
+    expect((await post(`/v1/strips/${ids[0]}/fund`, { fundingPsbt: f.signedFundingPsbt('accept') }, f.acceptIdentity)).status).toBe(200);
+    const fundingHex = chain.sent[chain.sent.length - 1]!;
+    const txid = Transaction.fromHex(fundingHex).getId();
+    chain.sent.splice(chain.sent.indexOf(fundingHex), 1);
+    chain.sendFailures.set(txid, new ChainError('CHAIN_MISSING_INPUTS', 'sendrawtransaction', 'bad-txns-inputs-missingorspent', { rpcCode: -25 }));
+    for (const o of f.accepts()[0]!.setup.funding.batchOutputs) chain.spent.add(`${txid}:${o.index}`);
+    const before = chain.height;
+    chain.height = watchedHeight;
+    try {
+      await coord.watcher.tick();
+    } finally {
+      chain.height = before;
+    }
+    const view = (await get(`/v1/strips/${ids[0]}`, f.offerIdentity)).body;
+    expect((view.contracts as { state: string }[]).map((c) => c.state)).toEqual(['failed', 'failed', 'failed']);
   });
 });
 

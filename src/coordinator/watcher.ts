@@ -133,7 +133,7 @@ export class Watcher {
    * Funding txids looked up (and re-sent when missing) this poll: a strip's N
    * period records share one funding transaction, which is handled once per poll.
    */
-  #fundingSeen = new Map<string, 'pending' | 'sent'>();
+  #fundingSeen = new Map<string, 'pending' | 'sent' | 'failed'>();
 
   constructor(service: CoordinatorService) {
     this.#svc = service;
@@ -333,8 +333,14 @@ export class Watcher {
 
   async #driveFunding(rec: Extract<ContractRecord, { state: 'funding-broadcast' }>, tip: number): Promise<void> {
     const { chain, config } = this.#svc;
-    // Another period of the same strip found it unconfirmed or re-sent it this poll: nothing more to do.
-    if (this.#fundingSeen.has(rec.fundingTxid)) return;
+    // Another period of the same strip found it unconfirmed or re-sent it this poll: nothing more to do;
+    // or found its inputs spent elsewhere: this period fails with it.
+    const seen = this.#fundingSeen.get(rec.fundingTxid);
+    if (seen === 'failed') {
+      await this.#commit(rec, failContract(rec, 'a funding input was spent by another transaction', this.#svc.now()), 'contract failed');
+      return;
+    }
+    if (seen !== undefined) return;
     const tx = await orNull(chain.getRawTransaction(rec.fundingTxid));
     if (tx !== null) {
       if (tx.blockhash !== undefined && (tx.confirmations ?? 0) >= config.watcher.confirmations) {
@@ -353,6 +359,7 @@ export class Watcher {
     } catch (err) {
       if (isChainError(err) && err.code === 'CHAIN_MISSING_INPUTS') {
         const out = await chain.getTxOut(rec.fundingTxid, rec.fundOutputIndex, true);
+        this.#fundingSeen.set(rec.fundingTxid, out === null ? 'failed' : 'pending');
         if (out === null) {
           await this.#commit(rec, failContract(rec, 'a funding input was spent by another transaction', this.#svc.now()), 'contract failed');
         }
