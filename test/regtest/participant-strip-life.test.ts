@@ -19,7 +19,12 @@
  * - a second strip, signed by the miner but never funded: `cancelContract`
  *   with any period's id double-spends the miner's shared funding inputs ONCE,
  *   records every period cancelled and cancels the strip at the coordinator;
- *   a repeat is reported done.
+ *   a repeat is reported done;
+ * - a third strip, funded: period 2 is closed cooperatively on its own, then
+ *   `closeStrip` (`close <strip-id> --remaining`) by both parties (each after
+ *   `stripStatus`, which brings the records up to date) closes periods 1 and 3
+ *   at one split, shared by collateral: two close transactions over their
+ *   own funding outputs, paying exactly the shares, which sum to the split.
  */
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,6 +38,8 @@ import {
   ParticipantError,
   acceptOffer,
   cancelContract,
+  closeContract,
+  closeStrip,
   fundContract,
   makeOffer,
   refundStrip,
@@ -275,5 +282,74 @@ describe('an unfunded strip, cancelled', () => {
     const again = await step(dirs.miner, (p) => cancelContract(p, { id, doneIfCancelled: true }));
     expect(again).toMatchObject({ kind: 'cancelled', already: true, periods: 3 });
     expect((await rpc.getRawMempool()).filter((t) => !mempoolBefore.has(t))).toEqual([r.onChain!.txid]);
+  });
+});
+
+/** Two new wallets with one confirmed 1,000,000-sat coin each. */
+async function pair(name: string): Promise<{ miner: string; buyer: string }> {
+  const dirs = { miner: join(tmp, `${name}-miner`), buyer: join(tmp, `${name}-buyer`) };
+  Wallet.init(dirs.miner, 'regtest');
+  Wallet.init(dirs.buyer, 'regtest');
+  await faucet.fund(Wallet.open(dirs.miner).newReceiveAddress().address, 1_000_000n);
+  await faucet.fund(Wallet.open(dirs.buyer).newReceiveAddress().address, 1_000_000n);
+  return dirs;
+}
+
+describe('a funded strip, closed cooperatively', () => {
+  it('period 2 alone, then the remaining periods at one split shared by collateral', async () => {
+    const dirs = await pair('close');
+    const tip = await rpc.getBlockCount();
+    const offered = await step(dirs.miner, (p) => makeOffer(p, {
+      template: 'hashpower',
+      window: { start: tip + 40, end: tip + 47 },
+      periods: 3,
+      hashrateThs: 100n,
+      deliveryAddress: Wallet.open(dirs.buyer).newReceiveAddress().address,
+      escrow: 300_000n,
+      collateral: 150_000n,
+    }));
+    if (offered.dryRun) throw new Error('posted strip expected');
+    const id = offered.id;
+    await step(dirs.buyer, (p) => acceptOffer(p, { id }));
+    await step(dirs.miner, (p) => signContract(p, { id }));
+    const funded = await step(dirs.buyer, (p) => fundContract(p, { id }));
+    if (funded.psbtOut) throw new Error('funding expected');
+    await mineBlocks(rpc, 1);
+    const ids = stripRecords(Wallet.open(dirs.miner), id)!.map((r) => r.id);
+
+    // Period 2 on its own: the buyer signs first, the miner's signature makes the coordinator broadcast.
+    const own = await step(dirs.buyer, (p) => closeContract(p, { id: ids[1]!, offerPayout: 100_000n }));
+    expect(own.broadcast).toBe(false);
+    const p2 = await step(dirs.miner, (p) => closeContract(p, { id: ids[1]!, offerPayout: 100_000n }));
+    expect(p2.broadcast).toBe(true);
+
+    // Both bring their records up to date (the buyer learns that period 2 closed; the miner that the strip is funded).
+    for (const dir of [dirs.miner, dirs.buyer]) {
+      const st = await step(dir, (p) => stripStatus(p, { id }));
+      expect(st!.periods.map((x) => x.record.state)).toEqual(['confirmed', 'closed', 'confirmed']);
+    }
+    const split = { offerPayout: 200_000n };
+    const first = await step(dirs.buyer, (p) => closeStrip(p, { id, ...split }));
+    expect(first.periods.map((x) => [x.period, x.result?.broadcast])).toEqual([[1, false], [3, false]]);
+    expect(first.skipped).toEqual([{ period: 2, id: ids[1], state: 'closed' }]);
+    const second = await step(dirs.miner, (p) => closeStrip(p, { id: ids[2]!, ...split }));
+    expect(second.periods.map((x) => x.error === undefined ? x.result!.broadcast : String(x.error))).toEqual([true, true]);
+    expect(second.periods.map((x) => x.payouts)).toEqual(first.periods.map((x) => x.payouts));
+
+    // The live collateral (periods 1 and 3) shared: the offer shares sum to the split, the accepter takes the rest.
+    const collaterals = [0, 2].map((i) => loadContract(Wallet.open(dirs.miner), ids[i]!).template.totalCollateral);
+    expect(second.totalCollateral).toBe(collaterals[0]! + collaterals[1]!);
+    expect(second.periods.reduce((a, x) => a + x.payouts.offer, 0n)).toBe(200_000n);
+    second.periods.forEach((x, i) => expect(x.payouts.offer + x.payouts.accept).toBe(collaterals[i]));
+
+    // Two close transactions (plus period 2's) over three distinct outputs of the one funding transaction, paying the shares.
+    const closes = [second.periods[0]!.result!.closeTxid, p2.closeTxid, second.periods[1]!.result!.closeTxid];
+    const spends = await Promise.all(closes.map((t) => spentOutpoint(t)));
+    expect(spends.every((o) => o.startsWith(`${funded.fundingTxid}:`))).toBe(true);
+    expect(new Set(spends).size).toBe(3);
+    for (const x of second.periods) {
+      const tx = Transaction.fromHex(await rpc.getRawTransactionHex(x.result!.closeTxid));
+      expect(tx.outs.map((o) => BigInt(o.value)).sort((a, b) => (a < b ? -1 : 1))).toEqual([x.payouts.offer, x.payouts.accept].filter((v) => v > 0n).sort((a, b) => (a < b ? -1 : 1)));
+    }
   });
 });
