@@ -22,6 +22,8 @@ import { decodeAcceptDlc, decodeSignDlc, encodeAcceptDlc, encodeSignDlc, fromHex
 import { Participant, acceptOffer, fundContract, listOffers, makeOffer, showOffer, signContract, stripRecords, type ParticipantConfig } from '../../src/participant/index.js';
 import { Wallet } from '../../src/wallet/index.js';
 import { useRegtest } from '../../regtest/context.js';
+import { windowInOneEra } from './coordinator-fixtures.js';
+import { OPERATOR_TOKEN } from './oracle-fixture.js';
 import { startLibraryServices, type LibraryServices } from './participant-fixture.js';
 
 const { rpc, faucet } = useRegtest();
@@ -122,7 +124,11 @@ function saleInput(buyerDir: string): Parameters<typeof makeOffer>[1] {
   };
 }
 
+let callWindow: { start: number; end: number };
+
 beforeAll(async () => {
+  // A hashprice window inside one subsidy era (the oracle refuses one across a halving).
+  callWindow = await windowInOneEra(rpc, 4, 50);
   const tip = await rpc.getBlockCount();
   window = { start: tip + 40, end: tip + 48 };
   services = await startLibraryServices(rpc, tmp);
@@ -201,6 +207,30 @@ describe('a 4-period sale strip through the library', () => {
       expect(new Set(periods.map((r) => r.contractId)).size).toBe(4);
     }
     expect(stripRecords(Wallet.open(buyerDir), stripId)!.every((r) => r.fundingTxid === funded.fundingTxid)).toBe(true);
+  });
+});
+
+describe('a 2-period hashprice call strip', () => {
+  it('one hashprice event per period; the premium paid once in the one funding transaction', async () => {
+    const { minerDir, buyerDir } = await fundedPair('call');
+    for (const w of [{ start: callWindow.start, end: callWindow.start + 2 }, { start: callWindow.start + 2, end: callWindow.end }]) {
+      const ev = await services.oracle.post({ kind: 'hashprice', window: w }, { token: OPERATOR_TOKEN });
+      expect([200, 201]).toContain(ev.status);
+    }
+    const offered = await step(services.config(minerDir), (p) => makeOffer(p, {
+      template: 'hashprice-call', window: callWindow, periodBlocks: 2, hashrateThs: 1000n, strikeSatsPerPhDay: 500_000n, collateral: 100_000n, premium: 20_000n,
+    }));
+    if (offered.dryRun) throw new Error('posted strip expected');
+    expect(offered.strip?.periods.map((x) => x.eventId.startsWith('hashprice/'))).toEqual([true, true]);
+    await step(services.config(buyerDir), (p) => acceptOffer(p, { id: offered.id }));
+    await step(services.config(minerDir), (p) => signContract(p, { id: offered.id }));
+    const funded = await step(services.config(buyerDir), (p) => fundContract(p, { id: offered.id }));
+    if (funded.psbtOut) throw new Error('funding expected');
+    const tx = Transaction.fromHex(await rpc.getRawTransactionHex(funded.fundingTxid));
+    expect(tx.outs.filter((o) => o.script.length === 34 && o.script[0] === 0x00 && o.script[1] === 0x20)).toHaveLength(2);
+    const premiumScript = (offered.terms as { premiumScript?: string }).premiumScript;
+    expect(tx.outs.filter((o) => toHex(o.script) === premiumScript).map((o) => BigInt(o.value))).toEqual([20_000n]);
+    expect(tx.outs).toHaveLength(2 + 1 + 2);
   });
 });
 
