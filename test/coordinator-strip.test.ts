@@ -196,6 +196,7 @@ describe('the watcher and a funded strip', () => {
       chain.height = before;
     }
   });
+
   it('fails every period when the shared funding transaction\'s inputs were spent elsewhere', async () => {
     const f = strip('spent');
     const ids = await offered(f);
