@@ -41,7 +41,6 @@ describe('stripPeriodsOf', () => {
     ['--event', { ...sale, periods: 2, eventId: 'e' }, /its own event/],
     ['no window', { template: 'hashprice-forward' as const, periods: 2 }, /needs --window/],
     ['--refund-locktime', { ...sale, periods: 2, refundLocktime: 2000 }, /default locktimes/],
-    ['--utxo', { ...sale, periods: 2, utxos: ['aa'.repeat(32) + ':0'] }, /--utxo/],
   ])('refuses %s (USAGE)', (_name, input, message) => {
     let err: unknown;
     try {

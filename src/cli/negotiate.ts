@@ -34,7 +34,7 @@ export const ACCEPT_SPEC: CommandSpec = {
     'and the funding deadline has not passed; a sale\'s delivery address is fresh (no other live contract',
     'of this wallet measures it, it holds no coins).',
     'A strip (any of its period ids): every period is checked so before anything is signed, and all are accepted',
-    'in one round, funded by one transaction (errors name the period). --utxo and --psbt-* are for single contracts.',
+    'in one round, funded by one transaction (errors name the period); --utxo and --psbt-out/--psbt-in work as for one contract.',
   ],
   options: {
     ...NET,

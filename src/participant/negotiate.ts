@@ -85,7 +85,7 @@ import type { Participant } from './participant.js';
 import { checkOfferedOracles, contractOracleInfo, oracleInfoOf, oracleSetLines, type SetOracle } from './oracle-set.js';
 import { engineVerifier } from './progress.js';
 import { stripRecords } from './strip.js';
-import { acceptStrip, fundStrip, refuseExternalForStrip, signStrip, type StripSummary } from './strip-negotiate.js';
+import { acceptStrip, fundStrip, signStrip, type StripSummary } from './strip-negotiate.js';
 
 // ------------------------------------------------------------------ accept
 
@@ -193,10 +193,10 @@ export async function acceptOffer(p: Participant, input: AcceptInput): Promise<A
   const view = await coordinator.offer(id);
   if (view.strip !== undefined) {
     // A strip's period (issue 12): the whole strip is accepted in one round.
-    refuseExternalForStrip(input, 'accept');
     return acceptStrip(p, {
       stripId: view.strip.id,
       maxFeeRatePerVb: maxFee,
+      utxos,
       ...(input.dryRun !== undefined ? { dryRun: input.dryRun } : {}),
       ...(input.deliveryAddress !== undefined ? { deliveryAddress: input.deliveryAddress } : {}),
       ...(input.payoutAddress !== undefined ? { payoutAddress: input.payoutAddress } : {}),
@@ -386,8 +386,8 @@ export async function signContract(p: Participant, input: { id: string } & Exter
   const wallet = p.wallet();
   const periods = stripRecords(wallet, input.id);
   if (periods !== undefined) {
-    refuseExternalForStrip(input, 'sign');
-    const r = await signStrip(p, periods);
+    const r = await signStrip(p, periods, input);
+    if (r.psbtOut) return r;
     return { psbtOut: false, id: r.id, state: 'signed', contractId: r.contractIds[0], fundingTxid: r.fundingTxid, resent: r.resent, strip: { id: r.id, contractIds: r.contractIds } };
   }
   // The miner's own clock: its signature would hand the accepter a fundable transaction (issue 9, hole 2).
@@ -508,8 +508,8 @@ export async function fundContract(p: Participant, input: { id: string; broadcas
   const wallet = p.wallet();
   const periods = stripRecords(wallet, input.id);
   if (periods !== undefined) {
-    refuseExternalForStrip(input, 'fund');
-    const r = await fundStrip(p, periods, broadcast);
+    const r = await fundStrip(p, periods, broadcast, input);
+    if (r.psbtOut) return r;
     return { psbtOut: false, id: r.id, state: 'funding-broadcast', contractId: r.contractIds[0]!, fundingTxid: r.fundingTxid, broadcastBy: r.broadcastBy, alreadyFunded: r.alreadyFunded, strip: { id: r.id, contractIds: r.contractIds } };
   }
   let c = await openContract(p, input.id, { role: 'accept', otherRole: "the accepter funds; use 'hashdlc sign'" });

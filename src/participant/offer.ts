@@ -336,12 +336,11 @@ export async function makeOffer(p: Participant, input: OfferInput): Promise<Offe
 
 /**
  * The number of periods of a strip offer, or undefined for a single contract.
- * @throws {ParticipantError} USAGE (both flags, `--utxo`, a custom curve, `--event`,
+ * @throws {ParticipantError} USAGE (both flags, a custom curve, `--event`,
  *   no window, a window not a multiple of `periodBlocks`, out of range).
  */
-export function stripPeriodsOf(input: Pick<OfferInput, 'template' | 'periods' | 'periodBlocks' | 'window' | 'eventId' | 'cetLocktime' | 'refundLocktime' | 'utxos'>): number | undefined {
+export function stripPeriodsOf(input: Pick<OfferInput, 'template' | 'periods' | 'periodBlocks' | 'window' | 'eventId' | 'cetLocktime' | 'refundLocktime'>): number | undefined {
   if (input.periods === undefined && input.periodBlocks === undefined) return undefined;
-  if ((input.utxos?.length ?? 0) > 0) throw usage('a strip funds from this wallet only: --utxo (external wallets, --psbt-out/--psbt-in) is for single contracts');
   if (input.periods !== undefined && input.periodBlocks !== undefined) throw usage('--periods and --period-blocks are exclusive: give one');
   if (input.template === 'custom') throw usage('a custom curve has no window to split into periods: --periods is for hashpower, hashprice-forward and hashprice-call');
   if (input.eventId !== undefined) throw usage('a strip settles each period on its own event: give --window START-END, not --event');

@@ -17,8 +17,10 @@
  * - `fundStrip`: the signs are one batch (`checkBatchSigns`), every period's
  *   sign_dlc verified; our funding inputs signed once; one PSBT.
  *
- * External wallets (`--psbt-out/--psbt-in`) are not supported for strips yet:
- * refused as USAGE before anything is contacted.
+ * External wallets: `utxos` (offer, accept) fund the strip from another
+ * wallet's outpoints; sign and fund then run twice, as a single contract's:
+ * `psbtOut` verifies every period, stores our CET and refund signatures and
+ * returns the ONE funding PSBT; `psbtIn` (the wallet's signed PSBT) finishes.
  *
  * This module does NOT settle, read files or print.
  */
@@ -65,10 +67,17 @@ import {
   templateOf,
   type LoadedContract,
 } from './contract.js';
-import { ParticipantError, usage } from './errors.js';
-import { outpointsOf, refuseOurCoinsAsCounterpartyInputs, signOwnFundingInputs } from './funding-inputs.js';
+import { ParticipantError } from './errors.js';
+import {
+  outpointsOf,
+  ownWitnessesOfExternalPsbt,
+  refuseOurCoinsAsCounterpartyInputs,
+  refuseUnverifiableCounterpartyInputs,
+  signOwnFundingInputs,
+} from './funding-inputs.js';
 import { batchSiblingCost, inPeriodP, namedPeriodP } from './offer.js';
 import { checkOfferedOracles, contractOracleInfo, oracleInfoOf, oracleSetLines, type OracleSetEvents } from './oracle-set.js';
+import type { ExternalPsbtInput } from './negotiate.js';
 import type { Participant } from './participant.js';
 import { engineVerifier } from './progress.js';
 import { periodLabel, stripRecords } from './strip.js';
@@ -88,13 +97,6 @@ async function inPeriodAsync<T>(i: number, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** External wallets are not wired for strips yet (module header). */
-export function refuseExternalForStrip(input: { psbtOut?: boolean; psbtIn?: string; utxos?: string[] }, step: string): void {
-  if (input.psbtOut === true || input.psbtIn !== undefined || (input.utxos?.length ?? 0) > 0) {
-    throw usage(`'hashdlc ${step}' of a strip funds from this wallet only: --psbt-out, --psbt-in and --utxo are for single contracts`);
-  }
-}
-
 // ------------------------------------------------------------------ accept
 
 export interface StripAcceptInput {
@@ -103,6 +105,8 @@ export interface StripAcceptInput {
   dryRun?: boolean;
   deliveryAddress?: string;
   maxFeeRatePerVb: bigint;
+  /** External wallet: fund from these outpoints (`txid:vout`). */
+  utxos?: string[];
   payoutAddress?: string;
   changeAddress?: string;
 }
@@ -143,7 +147,9 @@ export async function acceptStrip(p: Participant, input: StripAcceptInput): Prom
   // One funding transaction: same inputs, keys, change and fee rate in every period.
   checkBatchOffers(offers);
   // Hole 1: the offerer may not list a coin of ours (the inputs are the same in every period).
-  refuseOurCoinsAsCounterpartyInputs(wallet, 'offer', offers[0]!.fundingInputs);
+  const utxos = input.utxos ?? [];
+  refuseOurCoinsAsCounterpartyInputs(wallet, 'offer', offers[0]!.fundingInputs, utxos);
+  if (utxos.length > 0) refuseUnverifiableCounterpartyInputs('offer', offers[0]!.fundingInputs);
   // The terms re-derived: each offer is the contract its period's terms describe.
   const checkedOffers = checkStripOffersAgainstTerms(offers, terms);
   const periodTerms = periodTermsOf(terms);
@@ -241,7 +247,7 @@ export async function acceptStrip(p: Participant, input: StripAcceptInput): Prom
   const extras = [...contracts.flatMap((c) => c.extraOutputs), ...upfront];
   const paid = extras.filter((o) => o.payer === 'accept');
   const amount = contracts.reduce((s, c) => s + c.acceptCollateral, 0n) + paid.reduce((s, o) => s + o.value, 0n) + batchSiblingCost(n - 1, payoutSpk.length, offers[0]!.feeRatePerVb);
-  const { inputs, reserved } = await chooseFunding(wallet, rpc, [], amount, offers[0]!.feeRatePerVb, paid.map((o) => o.script.length));
+  const { inputs, reserved } = await chooseFunding(wallet, rpc, utxos, amount, offers[0]!.feeRatePerVb, paid.map((o) => o.script.length));
   const taken = new Set([
     ...offers.flatMap((o) => [o.payoutSerialId, o.changeSerialId, o.fundOutputSerialId]),
     ...extras.map((o) => o.serialId),
@@ -364,7 +370,11 @@ function checkStripComplete(records: ContractRecord[]): void {
  * each period's CET and refund signatures, and our funding inputs ONCE.
  * @throws {ParticipantError} as `signContract`; {DlcError} naming the period.
  */
-export async function signStrip(p: Participant, records: ContractRecord[]): Promise<{ id: string; contractIds: string[]; fundingTxid: string | undefined; resent: boolean }> {
+export async function signStrip(
+  p: Participant,
+  records: ContractRecord[],
+  ext: ExternalPsbtInput = {},
+): Promise<{ psbtOut: true; id: string; psbt: string; fundingTxid: string } | { psbtOut: false; id: string; contractIds: string[]; fundingTxid: string | undefined; resent: boolean }> {
   checkStripComplete(records);
   const wallet = p.wallet();
   const coordinator = p.coordinator();
@@ -384,8 +394,54 @@ export async function signStrip(p: Participant, records: ContractRecord[]): Prom
       if (!(m?.signs?.every((s, i) => s === signs[i]) ?? false)) throw err;
     });
     for (const c of cs) saveState(wallet, c.record, 'signed');
-    return { id: stripId, contractIds: cs.map((c) => c.record.contractId ?? ''), fundingTxid: undefined, resent: true };
+    return { psbtOut: false, id: stripId, contractIds: cs.map((c) => c.record.contractId ?? ''), fundingTxid: undefined, resent: true };
   }
+  const signer = p.contractSigner(first.record);
+  let setups: ContractSetup[];
+  let fundingSignatures: FundingSignatures;
+  if (ext.psbtIn !== undefined) {
+    // Second run: every accept was verified and our signatures made in the first.
+    if (cs.some((c) => c.record.ownCetSignatures === undefined || c.accept === undefined)) {
+      throw new ParticipantError('STATE', `run 'hashdlc sign ${stripId} --psbt-out FILE' first`);
+    }
+    refuseOurCoinsAsCounterpartyInputs(wallet, 'accept', first.accept!.fundingInputs, outpointsOf(first.offer.fundingInputs));
+    refuseUnverifiableCounterpartyInputs('accept', first.accept!.fundingInputs);
+    setups = cs.map((c, i) => inPeriodP(i, () => buildSetup(c)));
+    fundingSignatures = ownWitnessesOfExternalPsbt(setups[0]!, verifyFundingPsbt(setups[0]!, ext.psbtIn, 'offer').psbt, 'offer');
+  } else {
+    const r = await verifyAcceptsAndSign(p, cs, ext.psbtOut === true);
+    cs = r.cs;
+    setups = r.setups;
+    if (ext.psbtOut === true) return { psbtOut: true, id: stripId, psbt: fundingPsbtOf(setups[0]!).toBase64(), fundingTxid: setups[0]!.funding.txidHex };
+    // Our funding inputs, signed once: the N sign_dlc carry the same witnesses.
+    fundingSignatures = signOwnFundingInputs(signer, setups[0]!, 'offer');
+  }
+  const partyPsbt = partyFundingPsbt(setups[0]!.funding, 'offer', fundingSignatures);
+  const signs: SignDlc[] = cs.map((c, i) => inPeriodP(i, () => assembleSign(
+    setups[i]!,
+    { cetAdaptorSignatures: unpackAdaptorSignatures(fromHex(c.record.ownCetSignatures!)), refundSignature: fromHex(c.record.ownRefundSignature!) },
+    fundingSignatures,
+  )));
+  checkBatchSigns(signs, n);
+  const signHexes = signs.map((s) => toHex(encodeSignDlc(s)));
+  cs = cs.map((c, i) => ({ ...c, record: saveState(wallet, c.record, c.record.state, { sign: signHexes[i]!, fundingPsbt: partyPsbt.toBase64() }) }));
+  await coordinator.signStrip(stripId, { signs: signHexes, fundingPsbt: partyPsbt.toBase64() }, first.keys.identitySecretKey);
+  for (const c of cs) saveState(wallet, c.record, 'signed');
+  return { psbtOut: false, id: stripId, contractIds: setups.map((s) => toHex(s.contractId)), fundingTxid: setups[0]!.funding.txidHex, resent: false };
+}
+
+/**
+ * The first half of the offerer's sign: the accepts fetched and checked as one
+ * batch, every period's accept verified (errors name the period), the
+ * coordinator's PSBT checked; then every period's CET and refund signatures
+ * made and stored (nothing sent).
+ */
+async function verifyAcceptsAndSign(p: Participant, cs: LoadedContract[], external: boolean): Promise<{ cs: LoadedContract[]; setups: ContractSetup[] }> {
+  const wallet = p.wallet();
+  const coordinator = p.coordinator();
+  const first = cs[0]!;
+  const stripId = first.record.strip!.id;
+  const n = cs.length;
   const messages = await coordinator.stripMessages(stripId, first.keys.identitySecretKey);
   if (messages.accepts === null) throw new ParticipantError('STATE', `strip ${stripId} has not been accepted yet`);
   if (messages.accepts.length !== n) throw new ParticipantError('MISMATCH', `strip ${stripId} has ${n} periods; the coordinator serves ${messages.accepts.length} accepts`, { reason: 'strip-accept-count' });
@@ -393,6 +449,7 @@ export async function signStrip(p: Participant, records: ContractRecord[]): Prom
   checkBatchAccepts(cs.map((c) => c.offer), accepts);
   // Hole 1: the accepter may not list a coin of ours (its inputs are the same in every period).
   refuseOurCoinsAsCounterpartyInputs(wallet, 'accept', accepts[0]!.fundingInputs, outpointsOf(first.offer.fundingInputs));
+  if (external) refuseUnverifiableCounterpartyInputs('accept', accepts[0]!.fundingInputs);
   const engine = await p.engine();
   const setups: ContractSetup[] = [];
   for (let i = 0; i < n; i++) {
@@ -407,6 +464,7 @@ export async function signStrip(p: Participant, records: ContractRecord[]): Prom
   if (view.fundingPsbt) verifyFundingPsbt(setups[0]!, view.fundingPsbt, 'offer');
   const signer = p.contractSigner(first.record);
   const psbt = fundingPsbtOf(setups[0]!);
+  const out = [...cs];
   for (let i = 0; i < n; i++) {
     const sigs = await inPeriodAsync(i, () => signContractWith(setups[i]!, signer));
     const record = saveState(wallet, cs[i]!.record, 'accepted', {
@@ -416,22 +474,9 @@ export async function signStrip(p: Participant, records: ContractRecord[]): Prom
       ownRefundSignature: toHex(sigs.refundSignature),
       fundingPsbt: psbt.toBase64(),
     });
-    cs[i] = { ...cs[i]!, record, accept: accepts[i]! };
+    out[i] = { ...cs[i]!, record, accept: accepts[i]! };
   }
-  // Our funding inputs, signed once: the N sign_dlc carry the same witnesses.
-  const fundingSignatures: FundingSignatures = signOwnFundingInputs(signer, setups[0]!, 'offer');
-  const partyPsbt = partyFundingPsbt(setups[0]!.funding, 'offer', fundingSignatures);
-  const signs: SignDlc[] = cs.map((c, i) => inPeriodP(i, () => assembleSign(
-    setups[i]!,
-    { cetAdaptorSignatures: unpackAdaptorSignatures(fromHex(c.record.ownCetSignatures!)), refundSignature: fromHex(c.record.ownRefundSignature!) },
-    fundingSignatures,
-  )));
-  checkBatchSigns(signs, n);
-  const signHexes = signs.map((s) => toHex(encodeSignDlc(s)));
-  cs = cs.map((c, i) => ({ ...c, record: saveState(wallet, c.record, c.record.state, { sign: signHexes[i]!, fundingPsbt: partyPsbt.toBase64() }) }));
-  await coordinator.signStrip(stripId, { signs: signHexes, fundingPsbt: partyPsbt.toBase64() }, first.keys.identitySecretKey);
-  for (const c of cs) saveState(wallet, c.record, 'signed');
-  return { id: stripId, contractIds: setups.map((s) => toHex(s.contractId)), fundingTxid: setups[0]!.funding.txidHex, resent: false };
+  return { cs: out, setups };
 }
 
 // ------------------------------------------------------------------ fund
@@ -445,7 +490,12 @@ const FUNDED_ON_COORDINATOR = new Set(['funding-broadcast', 'confirmed']);
  * once; one PSBT to `/v1/strips/:id/fund` (or, `broadcast`, our own node).
  * @throws {ParticipantError} as `fundContract`; {DlcError} naming the period; {ChainError}.
  */
-export async function fundStrip(p: Participant, records: ContractRecord[], broadcast: boolean): Promise<{ id: string; contractIds: string[]; fundingTxid: string; broadcastBy: 'node' | 'coordinator'; alreadyFunded: boolean }> {
+export async function fundStrip(
+  p: Participant,
+  records: ContractRecord[],
+  broadcast: boolean,
+  ext: ExternalPsbtInput = {},
+): Promise<{ psbtOut: true; id: string; psbt: string; fundingTxid: string } | { psbtOut: false; id: string; contractIds: string[]; fundingTxid: string; broadcastBy: 'node' | 'coordinator'; alreadyFunded: boolean }> {
   checkStripComplete(records);
   const wallet = p.wallet();
   const coordinator = p.coordinator();
@@ -456,6 +506,7 @@ export async function fundStrip(p: Participant, records: ContractRecord[], broad
   if (first.record.fundingTxid !== undefined) throw new ParticipantError('STATE', `strip ${stripId} is funded already (${first.record.fundingTxid})`);
   const n = cs.length;
   refuseOurCoinsAsCounterpartyInputs(wallet, 'offer', first.offer.fundingInputs, outpointsOf(first.accept!.fundingInputs));
+  if (ext.psbtOut === true || ext.psbtIn !== undefined) refuseUnverifiableCounterpartyInputs('offer', first.offer.fundingInputs);
   await checkFundingDeadline(first.terms, await p.rpc());
   const setups: ContractSetup[] = [];
   if (cs.every((c) => c.sign !== undefined)) {
@@ -481,13 +532,23 @@ export async function fundStrip(p: Participant, records: ContractRecord[], broad
   const txid = setups[0]!.funding.txidHex;
   const funded = (broadcastBy: 'node' | 'coordinator', alreadyFunded: boolean, psbt: string | undefined): Awaited<ReturnType<typeof fundStrip>> => {
     for (const c of cs) saveState(wallet, c.record, 'funding-broadcast', { fundingTxid: txid, ...(psbt === undefined ? {} : { fundingPsbt: psbt }) });
-    return { id: stripId, contractIds: setups.map((s) => toHex(s.contractId)), fundingTxid: txid, broadcastBy, alreadyFunded };
+    return { psbtOut: false, id: stripId, contractIds: setups.map((s) => toHex(s.contractId)), fundingTxid: txid, broadcastBy, alreadyFunded };
   };
-  const view = broadcast ? undefined : await coordinator.strip(stripId, first.keys.identitySecretKey);
-  if (view !== undefined && view.fundingTxid === txid && FUNDED_ON_COORDINATOR.has(view.state)) return funded('coordinator', true, undefined);
-  if (view?.fundingPsbt) verifyFundingPsbt(setups[0]!, view.fundingPsbt, 'accept');
-  // Our funding inputs, signed once, for the one funding transaction.
-  const own = signOwnFundingInputs(p.contractSigner(first.record), setups[0]!, 'accept');
+  let own: FundingSignatures;
+  if (ext.psbtIn !== undefined) {
+    own = ownWitnessesOfExternalPsbt(setups[0]!, verifyFundingPsbt(setups[0]!, ext.psbtIn, 'accept').psbt, 'accept');
+  } else {
+    const view = broadcast ? undefined : await coordinator.strip(stripId, first.keys.identitySecretKey);
+    if (view !== undefined && view.fundingTxid === txid && FUNDED_ON_COORDINATOR.has(view.state)) return funded('coordinator', true, undefined);
+    if (view?.fundingPsbt) verifyFundingPsbt(setups[0]!, view.fundingPsbt, 'accept');
+    if (ext.psbtOut === true) {
+      const psbt = fundingPsbtOf(setups[0]!).toBase64();
+      for (const c of cs) saveState(wallet, c.record, c.record.state, { fundingPsbt: psbt });
+      return { psbtOut: true, id: stripId, psbt, fundingTxid: txid };
+    }
+    // Our funding inputs, signed once, for the one funding transaction.
+    own = signOwnFundingInputs(p.contractSigner(first.record), setups[0]!, 'accept');
+  }
   const psbt = partyFundingPsbt(setups[0]!.funding, 'accept', own);
   if (broadcast) {
     const withOffer = applyFundingSignatures(setups[0]!.funding.tx, setups[0]!.funding, 'offer', cs[0]!.sign!.fundingSignatures);

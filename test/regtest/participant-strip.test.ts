@@ -15,13 +15,15 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transaction } from 'bitcoinjs-lib';
+import { Psbt, Transaction } from 'bitcoinjs-lib';
+import * as ecc from 'tiny-secp256k1';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DlcError } from '../../protocol/errors.js';
 import { decodeAcceptDlc, decodeSignDlc, encodeAcceptDlc, encodeSignDlc, fromHex, toHex } from '../../protocol/messages/index.js';
 import { Participant, acceptOffer, fundContract, listOffers, makeOffer, showOffer, signContract, stripRecords, type ParticipantConfig } from '../../src/participant/index.js';
 import { Wallet } from '../../src/wallet/index.js';
 import { useRegtest } from '../../regtest/context.js';
+import { TestKey } from '../../regtest/wallet.js';
 import { windowInOneEra } from './coordinator-fixtures.js';
 import { OPERATOR_TOKEN } from './oracle-fixture.js';
 import { startLibraryServices, type LibraryServices } from './participant-fixture.js';
@@ -231,6 +233,39 @@ describe('a 2-period hashprice call strip', () => {
     const premiumScript = (offered.terms as { premiumScript?: string }).premiumScript;
     expect(tx.outs.filter((o) => toHex(o.script) === premiumScript).map((o) => BigInt(o.value))).toEqual([20_000n]);
     expect(tx.outs).toHaveLength(2 + 1 + 2);
+  });
+});
+
+describe('a strip funded from an external wallet', () => {
+  it('accept --utxo, fund --psbt-out, the wallet signs its input, fund --psbt-in: one PSBT for every period', async () => {
+    const { minerDir, buyerDir } = await fundedPair('ext');
+    const external = TestKey.random();
+    const coin = await faucet.fund(external.address, 1_000_000n);
+    const buyer = services.config(buyerDir);
+    const offered = await step(services.config(minerDir), (p) => makeOffer(p, { ...saleInput(buyerDir), periods: 2 }));
+    if (offered.dryRun) throw new Error('posted strip expected');
+    await step(buyer, (p) => acceptOffer(p, { id: offered.id, utxos: [`${coin.txid}:${coin.vout}`] }));
+    await step(services.config(minerDir), (p) => signContract(p, { id: offered.id }));
+    const out = await step(buyer, (p) => fundContract(p, { id: offered.id, psbtOut: true }));
+    if (!out.psbtOut) throw new Error('PSBT expected');
+    // The external wallet signs its own input, and only that.
+    const psbt = Psbt.fromBase64(out.psbt);
+    const signer = { publicKey: external.publicKey, sign: (h: Uint8Array) => ecc.sign(h, external.privateKey) };
+    let signedInputs = 0;
+    psbt.data.inputs.forEach((input, i) => {
+      if (input.witnessUtxo && toHex(input.witnessUtxo.script) === toHex(external.outputScript)) {
+        psbt.signInput(i, signer);
+        signedInputs++;
+      }
+    });
+    expect(signedInputs).toBe(1);
+    const funded = await step(buyer, (p) => fundContract(p, { id: offered.id, psbtIn: psbt.toBase64() }));
+    if (funded.psbtOut) throw new Error('funding expected');
+    expect(funded.fundingTxid).toBe(out.fundingTxid);
+    expect(funded.strip?.contractIds).toHaveLength(2);
+    expect(await rpc.getRawMempool()).toContain(funded.fundingTxid);
+    const tx = Transaction.fromHex(await rpc.getRawTransactionHex(funded.fundingTxid));
+    expect(tx.ins.some((i) => toHex(Uint8Array.from(i.hash).reverse()) === coin.txid && i.index === coin.vout)).toBe(true);
   });
 });
 
