@@ -432,6 +432,9 @@ export interface StripParties {
   offerHexes: string[];
   offerIdentity: Uint8Array;
   acceptIdentity: Uint8Array;
+  /** The parties' funding keys (one per party for every period). */
+  offerKey: Uint8Array;
+  acceptKey: Uint8Array;
   /** Every period's accept (built and cached on first use), its set-up sharing ONE funding transaction. */
   accepts(): { accept: AcceptDlc; acceptHex: string; setup: ContractSetup }[];
   signs(): { sign: SignDlc; signHex: string }[];
@@ -523,6 +526,8 @@ export function stripParties(o: StripOptions): StripParties {
     offerHexes: offers.map((x) => toHex(encodeOfferDlc(x))),
     offerIdentity: testSecret(`${label}:offer-identity`),
     acceptIdentity: testSecret(`${label}:accept-identity`),
+    offerKey,
+    acceptKey,
     accepts() {
       accepted ??= offers.map((offer, i) => {
         const built = buildAccept(offer, {

@@ -5,7 +5,11 @@
  * by ONE transaction; errors naming the period (an offer that is not its
  * period's contract, a bad adaptor signature in period 3's accept) with nothing
  * stored; a failing period leaves no record of the strip; the single-contract
- * steps refused on a period; cancel of every period freeing the coins.
+ * steps refused on a period; cancel of every period freeing the coins. After
+ * funding each period is its own contract: one closed cooperatively over its own
+ * output, one refunded by the watcher, the others untouched; the shared funding
+ * transaction re-sent once per poll, and every period failed when its inputs are
+ * spent elsewhere; the periods expire together; the dashboard's strip query.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +17,7 @@ import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBatchFundingGroup, encodeAcceptDlc, fromHex, toHex, type OracleAnnouncement } from '../protocol/messages/index.js';
+import { signClose } from '../protocol/contract/index.js';
 import { ChainError } from '../src/chain/index.js';
 import { coordinatorQueries, startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
 import { testOracle } from './helpers/dlc-fixture.js';
@@ -149,6 +154,21 @@ describe('a strip offered, accepted, signed and funded by one transaction', () =
     expect(m.body).toMatchObject({ accepts: s.accepts().map((a) => a.acceptHex), signs: s.signs().map((x) => x.signHex) });
     // Funded: each period is its own contract, and the strip can no longer be cancelled.
     expect((await get(`/v1/contracts/${ids[1]}`, s.acceptIdentity)).body).toMatchObject({ state: 'funding-broadcast', fundingTxid: txid, strip: { index: 1 } });
+    // A cooperative close of period 2 alone: its own funding output, the other periods untouched.
+    const setup2 = s.accepts()[1]!.setup;
+    const total2 = BigInt((await get(`/v1/contracts/${ids[1]}`, s.offerIdentity)).body.totalCollateral as string);
+    const payout = { offer: total2 / 2n, accept: total2 - total2 / 2n };
+    const split = { offerPayout: String(payout.offer), acceptPayout: String(payout.accept) };
+    expect((await post(`/v1/contracts/${ids[1]}/close`, { ...split, signature: toHex(signClose(setup2, payout, s.offerKey)) }, s.offerIdentity)).status).toBe(200);
+    const closed = await post(`/v1/contracts/${ids[1]}/close`, { ...split, signature: toHex(signClose(setup2, payout, s.acceptKey)) }, s.acceptIdentity);
+    expect(closed.status, JSON.stringify(closed.body)).toBe(200);
+    expect(closed.body).toMatchObject({ state: 'close-broadcast', closingKind: 'close', payouts: { offer: split.offerPayout, accept: split.acceptPayout } });
+    const closeTx = Transaction.fromHex(closed.body.closingTx as string);
+    expect(Buffer.from(closeTx.ins[0]!.hash).reverse().toString('hex')).toBe(txid);
+    expect(closeTx.ins[0]!.index).toBe(setup2.funding.fundOutputIndex);
+    expect(chain.sent).toContain(closed.body.closingTx);
+    expect(((await get(`/v1/strips/${ids[0]}`, s.offerIdentity)).body.contracts as { state: string }[]).map((c) => c.state))
+      .toEqual(['funding-broadcast', 'close-broadcast', 'funding-broadcast']);
     const cancel = await post(`/v1/strips/${ids[0]}/cancel`, {}, s.offerIdentity);
     expect(cancel.status).toBe(409);
     expect(cancel.body.error).toMatchObject({ code: 'INVALID_STATE', period: 1 });
