@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payoutAt } from '../../protocol/numeric/index.js';
+import { DEFAULT_POLICY, ParticipantObserver, decide } from '../../src/agent/index.js';
 import {
   Participant,
   ParticipantError,
@@ -205,6 +206,15 @@ describe('a funded 3-period strip, period 2\'s oracle silent', () => {
     expect(r.periods[2]!.result!.payouts.offer).toBeGreaterThan(0n);
     expect(r.periods[2]!.result!.payouts.accept).toBeGreaterThan(0n);
     await mineBlocks(rpc, 1);
+
+    // The agent's observer: period 2's own funding output is unspent (periods 1 and 3, which pay the same
+    // script, are spent), so it waits for its refund locktime instead of counting as closed.
+    const obs = await step(buyerDir, (p) => new ParticipantObserver(p, { bump: false }).observe({ bumpedTo: () => undefined }));
+    expect(obs.errors).toEqual([]);
+    const f2 = obs.facts.find((f) => f.id === periods[1]!.id)!;
+    expect(obs.facts.map((f) => f.id)).toEqual([periods[1]!.id]); // the settled periods are terminal here
+    expect(f2).toMatchObject({ strip: { id: stripId, index: 1, periods: 3 }, funding: { txid: fundingTxid, spent: false }, attested: false });
+    expect(decide(f2, DEFAULT_POLICY)).toBeNull();
   });
 
   it('refundStrip: nothing before period 2\'s refund locktime; at it, the miner refunds period 2 alone', async () => {
