@@ -16,6 +16,15 @@
  * - fund: the PSBT is the funding transaction, the accepter's witnesses,
  *   then the whole transaction through the node's testmempoolaccept.
  *
+ * Strips (issue 12): N period contracts negotiated in one round and funded by
+ * one transaction. Each step does every check above per period (errors name
+ * the period, `details.period`), plus the batch rules (protocol/contract
+ * `checkBatch*`), under one lock on the strip id, and commits all N records in
+ * one batch (store `createMany` / `commitMany`) or none. The strip-wide facts
+ * (inputs unspent and free, the delivery address over the whole window, the
+ * funding witnesses, the broadcast) are checked or done once; period 1's record
+ * holds the strip's coins. After funding each period is an ordinary contract.
+ *
  * This module does NOT hold keys, speak HTTP (src/coordinator/http.ts does)
  * or poll (watcher.ts does).
  */
