@@ -20,7 +20,8 @@
  *   with any period's id double-spends the miner's shared funding inputs ONCE,
  *   records every period cancelled and cancels the strip at the coordinator;
  *   a repeat is reported done;
- * - a third strip, funded: period 2 is closed cooperatively on its own, then
+ * - a third strip, signed and funded by the parties' agents (one sign, one
+ *   fund: the strip's steps are taken once, from period 1): period 2 is closed cooperatively on its own, then
  *   `closeStrip` (`close <strip-id> --remaining`) by both parties (each after
  *   `stripStatus`, which brings the records up to date) closes periods 1 and 3
  *   at one split, shared by collateral: two close transactions over their
@@ -33,7 +34,7 @@ import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payoutAt } from '../../protocol/numeric/index.js';
-import { DEFAULT_POLICY, ParticipantObserver, decide } from '../../src/agent/index.js';
+import { AgentJournal, AgentLoop, DEFAULT_POLICY, ParticipantObserver, decide, participantActions, type AgentLogLine } from '../../src/agent/index.js';
 import {
   Participant,
   ParticipantError,
@@ -305,8 +306,21 @@ async function pair(name: string): Promise<{ miner: string; buyer: string }> {
   return dirs;
 }
 
+/** One pass of the agent (src/agent) on a wallet: its log lines. */
+async function agentPass(dir: string): Promise<AgentLogLine[]> {
+  const p = new Participant(config(dir), { note: () => undefined });
+  try {
+    const lines: AgentLogLine[] = [];
+    const loop = new AgentLoop({ observer: new ParticipantObserver(p, { bump: false }), actions: participantActions(p), journal: new AgentJournal(dir), policy: DEFAULT_POLICY, log: (l) => lines.push(l) });
+    await loop.pass();
+    return lines;
+  } finally {
+    await p.close();
+  }
+}
+
 describe('a funded strip, closed cooperatively', () => {
-  it('period 2 alone, then the remaining periods at one split shared by collateral', async () => {
+  it('the agents sign and fund it once; period 2 is closed alone, then the remaining periods at one split shared by collateral', async () => {
     const dirs = await pair('close');
     const tip = await rpc.getBlockCount();
     const offered = await step(dirs.miner, (p) => makeOffer(p, {
@@ -321,9 +335,13 @@ describe('a funded strip, closed cooperatively', () => {
     if (offered.dryRun) throw new Error('posted strip expected');
     const id = offered.id;
     await step(dirs.buyer, (p) => acceptOffer(p, { id }));
-    await step(dirs.miner, (p) => signContract(p, { id }));
-    const funded = await step(dirs.buyer, (p) => fundContract(p, { id }));
-    if (funded.psbtOut) throw new Error('funding expected');
+    // The agents take the strip's steps once (from period 1, with the strip id), not once per period.
+    const signed = await agentPass(dirs.miner);
+    expect(signed.map((l) => [l.action, l.id, l.ok])).toEqual([['sign', id, true]]);
+    const funding = await agentPass(dirs.buyer);
+    expect(funding.map((l) => [l.action, l.id, l.ok])).toEqual([['fund', id, true]]);
+    const funded = { fundingTxid: funding[0]!.result!.txid! };
+    expect(await rpc.getRawMempool()).toContain(funded.fundingTxid);
     await mineBlocks(rpc, 1);
     const ids = stripRecords(Wallet.open(dirs.miner), id)!.map((r) => r.id);
 
