@@ -17,15 +17,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import * as ecc from 'tiny-secp256k1';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { DlcError } from '../../protocol/errors.js';
 import { decodeAcceptDlc, decodeSignDlc, encodeAcceptDlc, encodeSignDlc, fromHex, toHex } from '../../protocol/messages/index.js';
 import { Participant, acceptOffer, fundContract, listOffers, makeOffer, showOffer, signContract, stripRecords, type ParticipantConfig } from '../../src/participant/index.js';
+import { StackParticipant } from '../../src/stack/index.js';
 import { Wallet } from '../../src/wallet/index.js';
 import { useRegtest } from '../../regtest/context.js';
 import { TestKey } from '../../regtest/wallet.js';
 import { windowInOneEra } from './coordinator-fixtures.js';
 import { OPERATOR_TOKEN } from './oracle-fixture.js';
+import { runCli } from './scenario-helpers.js';
 import { startLibraryServices, type LibraryServices } from './participant-fixture.js';
 
 const { rpc, faucet } = useRegtest();
@@ -167,6 +169,11 @@ describe('a 4-period sale strip through the library', () => {
     expect(rows).toEqual([{ id: stripId, template: 'hashpower-sale', window, hashrateThs: '100', price: '350000 sats', periods: 4 }]);
     const shown = await step(buyer, (p) => showOffer(p, offered.strip!.periods[1]!.id!));
     expect(shown.stripTerms).toEqual(offered.terms);
+    // The same row on the command line.
+    const cli = new StackParticipant('buyer', buyerDir, { rpc: inject('regtest').rpc, coordinator: services.coordinator.url, oracles: [services.oracle.oracle.url], threads: 1 });
+    const listed = await runCli(cli, ['offers', '--template', 'hashpower-sale']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.split('\n').find((l) => l.startsWith(stripId))).toMatch(/price 350000 sats {2}strip of 4 periods$/);
 
     const checked = await step(buyer, (p) => acceptOffer(p, { id: stripId, dryRun: true }));
     expect(checked.dryRun).toBe(true);
@@ -186,6 +193,14 @@ describe('a 4-period sale strip through the library', () => {
     if (signed.psbtOut) throw new Error('signature expected');
     expect(signed.strip?.contractIds).toHaveLength(4);
     expect(signed.fundingTxid).toBe(accepted.fundingTxid);
+    // A crash after the signs were stored and posted, before they were recorded sent: sent again, nothing signed anew.
+    const w = Wallet.open(minerDir);
+    const stored = stripRecords(w, stripId)!;
+    for (const r of stored) w.contracts.save({ ...r, state: 'accepted' });
+    const resent = await step(miner, (p) => signContract(p, { id: stripId }));
+    if (resent.psbtOut) throw new Error('signature expected');
+    expect(resent.resent).toBe(true);
+    expect(stripRecords(Wallet.open(minerDir), stripId)!.map((r) => [r.state, r.sign])).toEqual(stored.map((r) => ['signed', r.sign]));
 
     const funded = await step(buyer, (p) => fundContract(p, { id: stripId }));
     if (funded.psbtOut) throw new Error('funding expected');
