@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeBatchFundingGroup, encodeAcceptDlc, fromHex, toHex, type OracleAnnouncement } from '../protocol/messages/index.js';
+import { decodeBatchFundingGroup, encodeAcceptDlc, encodeSignDlc, fromHex, toHex, type OracleAnnouncement } from '../protocol/messages/index.js';
 import { signClose } from '../protocol/contract/index.js';
 import { ChainError } from '../src/chain/index.js';
 import { coordinatorQueries, startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
@@ -135,6 +135,15 @@ describe('a strip offered, accepted, signed and funded by one transaction', () =
     expect((await get(`/v1/strips/${ids[0]}/messages`)).status).toBe(401);
     expect((await get(`/v1/strips/${ids[0]}`, fromHex('77'.repeat(32)))).status).toBe(403);
 
+    // The offerer's sign: a bad adaptor signature in period 2 is refused naming it; nothing moves.
+    const s2 = s.signs()[1]!.sign;
+    const badSigs = s2.cetAdaptorSignatures.ecdsaAdaptorSignatures.map((x, i) => (i === 0 ? s.accepts()[1]!.accept.cetAdaptorSignatures.ecdsaAdaptorSignatures[0]! : x));
+    const badSign = toHex(encodeSignDlc({ ...s2, cetAdaptorSignatures: { ecdsaAdaptorSignatures: badSigs } }));
+    const refused = await post(`/v1/strips/${ids[0]}/sign`, { signs: [s.signs()[0]!.signHex, badSign, s.signs()[2]!.signHex] }, s.offerIdentity);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'BAD_SIGNATURE', reason: 'cet-adaptor-signature:0', index: 0, period: 2 });
+    expect((await get(`/v1/strips/${ids[0]}`, s.offerIdentity)).body.state).toBe('accepted');
+    expect((await post(`/v1/strips/${ids[0]}/sign`, { signs: s.signs().map((x) => x.signHex) }, s.acceptIdentity)).status).toBe(403);
     const sign = await post(`/v1/strips/${ids[0]}/sign`, { signs: s.signs().map((x) => x.signHex), fundingPsbt: s.signedFundingPsbt('offer') }, s.offerIdentity);
     expect(sign.status, JSON.stringify(sign.body)).toBe(200);
     expect(sign.body.state).toBe('signed');
