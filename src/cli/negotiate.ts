@@ -93,7 +93,10 @@ export async function acceptCommand(argv: string[]): Promise<number> {
   return withContext(loadConfig(v), { readOnly: dryRun }, async (ctx) => {
     const r = await acceptOffer(ctx, input);
     if (r.dryRun) {
-      ctx.print({ id: r.id, checked: true, terms: r.terms, eventId: r.eventId, threshold: r.threshold, oracles: r.oracles, cets: r.cets }, ['offer checked: it is the contract its terms describe', ...r.summary]);
+      ctx.print(
+        { id: r.id, checked: true, terms: r.terms, eventId: r.eventId, threshold: r.threshold, oracles: r.oracles, cets: r.cets, ...(r.strip !== undefined ? { strip: r.strip } : {}) },
+        [r.strip !== undefined ? `strip checked: each of its ${r.strip.periods.length} periods is the contract its terms describe` : 'offer checked: it is the contract its terms describe', ...r.summary],
+      );
     } else {
       ctx.print(
         { id: r.id, state: r.state, contractId: r.contractId, fundingTxid: r.fundingTxid, cets: r.cets, adaptorSignatures: r.adaptorSignatures, ...(r.strip !== undefined ? { strip: r.strip } : {}) },
