@@ -38,7 +38,7 @@ import { hashpowerSale, type TemplateResult } from '../protocol/templates/index.
 import { extractFundingSignatures, type FundingTransaction } from '../protocol/tx/index.js';
 import { ChainError } from '../src/chain/index.js';
 import type { ChainPort, CoordinatorConfigInput } from '../src/coordinator/index.js';
-import type { OfferTerms } from '../protocol/terms/index.js';
+import { batchToJson, checkStripOffersAgainstTerms, contractFundingOptions, offerTermsSchema, periodTermsOf, templateFromTerms, type OfferTerms } from '../protocol/terms/index.js';
 import { REGTEST_CHAIN_HASH, fundingInput, p2wpkhScriptPubkey, publicKey, testOracle, testSecret, type TestOracle } from './helpers/dlc-fixture.js';
 
 // ------------------------------------------------------------------ oracle
@@ -416,4 +416,150 @@ export async function api(
 /** The x-only identity key (hex) of a secret. */
 export function identityOf(secret: Uint8Array): string {
   return toHex(xOnlyPublicKey(secret));
+}
+
+// ------------------------------------------------------------------ strips (issue 12)
+
+export interface StripParties {
+  label: string;
+  periods: number;
+  /** The strip's whole terms (with `periods`). */
+  terms: OfferTerms;
+  periodTerms: OfferTerms[];
+  announcements: OracleAnnouncement[];
+  eventIds: string[];
+  offers: OfferDlc[];
+  offerHexes: string[];
+  offerIdentity: Uint8Array;
+  acceptIdentity: Uint8Array;
+  /** The parties' funding keys (one per party for every period). */
+  offerKey: Uint8Array;
+  acceptKey: Uint8Array;
+  /** Every period's accept (built and cached on first use), its set-up sharing ONE funding transaction. */
+  accepts(): { accept: AcceptDlc; acceptHex: string; setup: ContractSetup }[];
+  signs(): { sign: SignDlc; signHex: string }[];
+  /** The one funding PSBT with `party`'s inputs signed (base64). */
+  signedFundingPsbt(party: 'offer' | 'accept'): string;
+}
+
+export interface StripOptions {
+  label: string;
+  periods: number;
+  oracle?: TestOracle;
+  /** One announcement per period (e.g. the oracle service's); else `oracle` announces one per period. */
+  announcements?: OracleAnnouncement[];
+  window?: { start: number; end: number };
+  deliveryAddress?: string;
+  offerInputs?: FundingInput[];
+  acceptInputs?: FundingInput[];
+  offerUtxoKey?: Uint8Array;
+  acceptUtxoKey?: Uint8Array;
+  payoutSpks?: { offer: Uint8Array; accept: Uint8Array };
+  escrow?: bigint;
+  minerCollateral?: bigint;
+  upfront?: bigint;
+  roundingMod?: bigint;
+  fundingDeadline?: number;
+  /** Each period's locktimes from its window end (default: protocol/contract `defaultLocktimes`). */
+  locktimes?: (periodEnd: number) => { cetLocktime: number; refundLocktime: number };
+}
+
+/** A hashpower strip (a sale over `periods` periods) between two fixture parties, built with protocol/ functions. */
+export function stripParties(o: StripOptions): StripParties {
+  const label = o.label;
+  const window = o.window ?? { start: 1000, end: 1100 };
+  const upfront = o.upfront ?? 50_000n;
+  const escrow = o.escrow ?? 400_000n;
+  const minerCollateral = o.minerCollateral ?? 200_000n;
+  const terms = offerTermsSchema.parse({
+    template: 'hashpower-sale',
+    hashrateThs: '100',
+    window,
+    deliveryAddress: o.deliveryAddress ?? `bcrt1qdelivery-${label}`,
+    upfront: String(upfront),
+    escrow: String(escrow),
+    minerCollateral: String(minerCollateral),
+    toleranceBps: 9500,
+    upfrontScript: toHex(p2wpkhScriptPubkey(publicKey(testSecret(`${label}:upfront`)))),
+    upfrontSerialId: '77',
+    ...(o.roundingMod !== undefined ? { roundingMod: String(o.roundingMod) } : {}),
+    fundingDeadline: o.fundingDeadline ?? defaultFundingDeadline(window.start, 'regtest'),
+    periods: o.periods,
+  });
+  const periodTerms = periodTermsOf(terms);
+  const windowOf = (t: OfferTerms): { start: number; end: number } => (t as { window: { start: number; end: number } }).window;
+  const announcements = o.announcements ?? periodTerms.map((t) => o.oracle!.announce(`hashpower-delivery/${windowOf(t).start}-${windowOf(t).end}/100ths/${label}`, 14));
+  const templates = periodTerms.map((t, i) => templateFromTerms(t, { single: { oracleAnnouncement: announcements[i]! } }));
+  const offerKey = testSecret(`${label}:offer-funding`);
+  const acceptKey = testSecret(`${label}:accept-funding`);
+  const offerUtxoKey = o.offerUtxoKey ?? testSecret(`${label}:offer-utxo`);
+  const acceptUtxoKey = o.acceptUtxoKey ?? testSecret(`${label}:accept-utxo`);
+  const wide = (i: FundingInput): FundingInput => ({ ...i, maxWitnessLen: 108 });
+  const offerInputs = o.offerInputs ?? [wide(fundingInput(offerUtxoKey, minerCollateral + 100_000n, 5n, `${label}:o`))];
+  const acceptInputs = o.acceptInputs ?? [wide(fundingInput(acceptUtxoKey, upfront + escrow + 100_000n, 6n, `${label}:a`))];
+  const offers = periodTerms.map((t, i) => buildOffer({
+    contract: templates[i]!,
+    temporaryContractId: testSecret(`${label}:temp-id-${i}`),
+    chainHash: REGTEST_CHAIN_HASH,
+    fundingPubkey: publicKey(offerKey),
+    fundingInputs: offerInputs,
+    payoutSpk: o.payoutSpks?.offer ?? p2wpkhScriptPubkey(publicKey(testSecret(`${label}:offer-payout`))),
+    changeSpk: p2wpkhScriptPubkey(publicKey(testSecret(`${label}:offer-change`))),
+    payoutSerialId: 1n,
+    changeSerialId: 2n,
+    fundOutputSerialId: 1000n + BigInt(i),
+    feeRatePerVb: 2n,
+    ...(o.locktimes ?? ((end: number) => defaultLocktimes(end, 'regtest')))(windowOf(t).end),
+  }));
+  const { contracts } = checkStripOffersAgainstTerms(offers, terms);
+  const optionsOf = (i: number) => contractFundingOptions(templates[i]!, { terms, batch: batchToJson(contracts, i) });
+  let accepted: ReturnType<StripParties['accepts']> | undefined;
+  let signed: ReturnType<StripParties['signs']> | undefined;
+  const parties: StripParties = {
+    label,
+    periods: o.periods,
+    terms,
+    periodTerms,
+    announcements,
+    eventIds: announcements.map((a) => a.oracleEvent.eventId),
+    offers,
+    offerHexes: offers.map((x) => toHex(encodeOfferDlc(x))),
+    offerIdentity: testSecret(`${label}:offer-identity`),
+    acceptIdentity: testSecret(`${label}:accept-identity`),
+    offerKey,
+    acceptKey,
+    accepts() {
+      accepted ??= offers.map((offer, i) => {
+        const built = buildAccept(offer, {
+          fundingSecretKey: acceptKey,
+          fundingInputs: acceptInputs,
+          payoutSpk: o.payoutSpks?.accept ?? p2wpkhScriptPubkey(publicKey(testSecret(`${label}:accept-payout`))),
+          changeSpk: p2wpkhScriptPubkey(publicKey(testSecret(`${label}:accept-change`))),
+          payoutSerialId: 11n,
+          changeSerialId: 12n,
+          extraOutputs: optionsOf(i).extraOutputs,
+          setup: { batch: optionsOf(i).batch! },
+        });
+        return { accept: built.accept, acceptHex: toHex(encodeAcceptDlc(built.accept)), setup: built.setup };
+      });
+      return accepted;
+    },
+    signs() {
+      signed ??= offers.map((offer, i) => {
+        const built = buildSign(offer, parties.accepts()[i]!.accept, {
+          fundingSecretKey: offerKey,
+          extraOutputs: optionsOf(i).extraOutputs,
+          setup: { batch: optionsOf(i).batch! },
+          fundingSignatures: (setup: ContractSetup) => extractFundingSignatures(walletSigns(setup.funding, offerUtxoKey, 'offer'), setup.funding, 'offer'),
+        });
+        return { sign: built.sign, signHex: toHex(encodeSignDlc(built.sign)) };
+      });
+      return signed;
+    },
+    signedFundingPsbt(party) {
+      const { setup } = parties.accepts()[0]!;
+      return walletSigns(setup.funding, party === 'offer' ? offerUtxoKey : acceptUtxoKey, party).toBase64();
+    },
+  };
+  return parties;
 }

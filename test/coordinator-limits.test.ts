@@ -23,7 +23,7 @@ import { Transaction } from 'bitcoinjs-lib';
 import type { OracleAnnouncement } from '../protocol/messages/index.js';
 import { parseConfig, startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
 import { isBase64Text, isHexText } from '../src/api/text.js';
-import { ADAPTOR_SIGNATURE_BYTES, maxFundingPsbtBytes, requiredBodyBytes } from '../src/coordinator/limits.js';
+import { ADAPTOR_SIGNATURE_BYTES, maxFundingPsbtBytes, requiredBodyBytes, stripRequestBytes } from '../src/coordinator/limits.js';
 import { requestSchemas } from '../src/coordinator/service.js';
 import { testOracle } from './helpers/dlc-fixture.js';
 import { FakeChain, api, identityOf, saleParties, startTestOracle, type TestOracleServer } from './coordinator-fixtures.js';
@@ -46,6 +46,23 @@ describe('limits derived from one another', () => {
     const small = { maxAdaptorSignatures: 1000, maxFundingInputs: 2, maxPrevTxBytes: 10_000 };
     expect(parseConfig({ ...base, limits: { ...small, maxBodyBytes: requiredBodyBytes(small) } }).limits.maxBodyBytes).toBe(requiredBodyBytes(small));
     expect(() => parseConfig({ ...base, limits: { ...small, maxBodyBytes: requiredBodyBytes(small) - 1 } })).toThrow(/maxBodyBytes/);
+  });
+});
+
+describe('strip limits (issue 12)', () => {
+  it('the defaults take a 30-period daily strip: its accept and sign fit the default body', () => {
+    const c = parseConfig(base);
+    expect(c.limits).toMatchObject({ maxStripPeriods: 31, maxStripAdaptorSignatures: DEFAULTS.maxAdaptorSignatures });
+    // A daily hashpower sale period: a few hundred adaptor signatures (430 in the fixture sale); standard inputs.
+    const daily = stripRequestBytes({ periods: 30, adaptorSignatures: 30 * 430, offerInputs: [300, 300], acceptInputs: [300, 300] });
+    expect(daily).toBeLessThan(c.limits.maxBodyBytes);
+    // At the strip's signature cap too, with the offerer's inputs at the prevTx limit.
+    const cap = stripRequestBytes({ periods: 31, adaptorSignatures: c.limits.maxStripAdaptorSignatures, offerInputs: [DEFAULTS.maxPrevTxBytes], acceptInputs: [DEFAULTS.maxPrevTxBytes] });
+    expect(cap).toBeLessThan(c.limits.maxBodyBytes);
+    // A strip whose N accepts repeat many large inputs would not fit: refused at offer time (strip-too-large).
+    expect(stripRequestBytes({ periods: 31, adaptorSignatures: 1000, offerInputs: Array(50).fill(DEFAULTS.maxPrevTxBytes), acceptInputs: Array(50).fill(DEFAULTS.maxPrevTxBytes) }))
+      .toBeGreaterThan(c.limits.maxBodyBytes);
+    expect(() => parseConfig({ ...base, limits: { maxStripPeriods: 1 } })).toThrow();
   });
 });
 

@@ -210,6 +210,42 @@ describe('LevelDB store', () => {
     await store.close();
   });
 
+  it('stores a strip\'s periods in one batch with the strip index; only period 1 holds the coins (issue 12)', async () => {
+    const store = await ContractStore.open(tempDir());
+    const stripTerms = { ...newOffer().terms, periods: 2 } as NewOffer['terms'];
+    const batch = (index: number) => ({ index, contracts: [
+      { fundOutputSerialId: '100', offerCollateral: '100000', acceptCollateral: '200000' },
+      { fundOutputSerialId: '101', offerCollateral: '100000', acceptCollateral: '200000' },
+    ] });
+    const ids = ['a1'.repeat(32), 'a2'.repeat(32)];
+    const periods = ids.map((id, i) => {
+      const base = newOffer(id);
+      const window = i === 0 ? { start: 1000, end: 1050 } : { start: 1050, end: 1100 };
+      return createOffer({
+        ...base,
+        terms: { ...base.terms, window, escrow: '200000', minerCollateral: '100000', upfront: '0' } as NewOffer['terms'],
+        ...(i === 0 ? {} : { offerOutpoints: undefined }),
+        strip: { id: ids[0]!, terms: stripTerms, batch: batch(i) },
+      }, T0);
+    }).map((r) => (r.offerOutpoints === undefined ? (({ offerOutpoints: _o, ...rest }) => rest)(r) as ContractRecord : r));
+    await store.createMany(periods.map((rec) => ({ rec, offer: Uint8Array.from([0xa7, 0x1a, 0x01]) })));
+    await expect(JSON.stringify(await dump(store), null, 2)).toMatchFileSnapshot('./golden/coordinator-store-strip-offered.json');
+    expect(await store.stripPeriods(ids[0]!)).toEqual(ids);
+    expect(await store.outpointOwner(`${'a1'.repeat(32)}:0`)).toBe(ids[0]);
+    expect((await store.liveSalesOf('bcrt1qdelivery')).map((l) => l.id)).toEqual(ids);
+    const accepted = periods.map((rec, i) => acceptOffer(rec, { ...acceptPart, contractId: `c${i}`.repeat(32), fundOutputIndex: i, ...(i === 0 ? {} : { acceptOutpoints: undefined }) }, T0 + 1000));
+    expect(accepted[1]!.strip).toEqual(periods[1]!.strip);
+    await store.commitMany(periods.map((prev, i) => ({ prev, next: accepted[i]!, messages: { accept: Uint8Array.from([0xa7, 0x1c, i]) } })));
+    expect((await store.get(`c1`.repeat(32)))?.id).toBe(ids[1]);
+    expect((await store.listByState('accepted', { limit: 10 })).records.map((r) => r.id).sort()).toEqual(ids);
+    // A second strip reusing an id is refused whole: nothing of it is written.
+    const other = createOffer({ ...newOffer('a3'.repeat(32)), offerOutpoints: [`${'a9'.repeat(32)}:0`] }, T0);
+    await expect(store.createMany([{ rec: other, offer: Uint8Array.from([1]) }, { rec: periods[1]!, offer: Uint8Array.from([1]) }])).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(await store.get('a3'.repeat(32))).toBeUndefined();
+    expect(await store.outpointOwner(`${'a9'.repeat(32)}:0`)).toBeUndefined();
+    await store.close();
+  });
+
   it('indexes the funding outpoints of pending contracts only: an expiry or a dropped accept frees them in the same batch', async () => {
     const store = await ContractStore.open(tempDir());
     const [offered, accepted] = cetPath().map(([, r]) => r);

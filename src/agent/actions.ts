@@ -51,6 +51,12 @@ const FUNDED_OR_LATER: ReadonlySet<LocalState> = new Set(['funding-broadcast', '
  * would refuse with STATE); cancel asks the use case for its
  * done-if-cancelled answer; settle and refund are repeatable as they are
  * (a closing transaction the node knows counts as done).
+ *
+ * A strip (issue 12): `decide` gives sign, fund and cancel the strip id
+ * (period 1's offer id), and the use cases then act on every period at once
+ * (one sign round, one funding PSBT, one double-spend of the shared inputs);
+ * the "already done" reads look at period 1's record, which moves with the
+ * others. Settle and refund take each period's own id.
  */
 export function participantActions(p: Participant): AgentActions {
   const stored = (id: string): ContractRecord => p.wallet().contracts.get(id);

@@ -31,6 +31,21 @@ const GIVEN_UP_AT_COORDINATOR: ReadonlySet<string> = new Set(['expired', 'cancel
  */
 export function decide(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
   if (!policy.roles.has(f.role)) return null;
+  const action = decideOne(f, policy);
+  // A strip (issue 12): what concerns the one funding transaction (sign, fund, cancel, its bump) is done
+  // once for the whole strip, by period 1 (whose id is the strip id the use cases take); periods 2..N
+  // only settle, refund and bump their own closing transactions.
+  if (action !== null && f.strip !== undefined && f.strip.index > 0 && stripWide(action, f)) return null;
+  return action;
+}
+
+/** Whether an action on a strip's period is the strip's as a whole (its funding). */
+function stripWide(a: AgentAction, f: ContractFacts): boolean {
+  if (a.kind === 'sign' || a.kind === 'fund' || a.kind === 'cancel') return true;
+  return a.kind === 'bump' && f.pending?.kind === 'funding';
+}
+
+function decideOne(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
   if (TERMINAL.has(f.state)) return bumpOf(f, policy);
   const cs = f.coordinator.reachable ? f.coordinator.state : undefined;
   if (cs != null && DONE_AT_COORDINATOR.has(cs)) return bumpOf(f, policy);
@@ -46,7 +61,7 @@ export function decide(f: ContractFacts, policy: AgentPolicy): AgentAction | nul
     // Our own broadcast before the deadline: the contract stands (cancel refuses funded states).
     if (f.state === 'funding-broadcast' || f.state === 'confirmed') return bumpOf(f, policy);
     if (!policy.cancelAtDeadline) return null;
-    return { kind: 'cancel', id: f.id, why: deadlineReached ? `funding deadline ${f.fundingDeadline} reached unfunded (tip ${f.tip})` : `the coordinator says ${cs}` };
+    return { kind: 'cancel', id: f.id, why: `${deadlineReached ? `funding deadline ${f.fundingDeadline} reached unfunded (tip ${f.tip})` : `the coordinator says ${cs}`}${stripNote(f)}` };
   }
   // Signing and funding follow the coordinator's state: without it, wait.
   if (cs == null || f.funding !== null) return null;
@@ -55,12 +70,22 @@ export function decide(f: ContractFacts, policy: AgentPolicy): AgentAction | nul
   // between the two leaves `accepted` (sign re-sends). A local `signed` with the coordinator at `accepted` means the
   // coordinator lost it; signing is not repeated then (the deadline cancels the contract).
   if (f.role === 'offer' && cs === 'accepted' && (f.state === 'offered' || f.state === 'accepted')) {
-    return policy.autoSign && feeOk ? { kind: 'sign', id: f.id, why: 'accepted by the buyer' } : null;
+    return policy.autoSign && feeOk ? { kind: 'sign', id: f.id, why: `accepted by the buyer${stripNote(f)}` } : null;
   }
   if (f.role === 'accept' && cs === 'signed' && (f.state === 'accepted' || f.state === 'signed')) {
-    return policy.autoFund && feeOk ? { kind: 'fund', id: f.id, why: 'signed by the offerer' } : null;
+    return policy.autoFund && feeOk ? { kind: 'fund', id: f.id, why: `signed by the offerer${stripNote(f)}` } : null;
   }
   return null;
+}
+
+/** ", the strip's N periods at once" for a strip-wide step's log line. */
+function stripNote(f: ContractFacts): string {
+  return f.strip === undefined ? '' : `, the strip's ${f.strip.periods} periods at once`;
+}
+
+/** ", period K of N" for a period's own step. */
+function periodNote(f: ContractFacts): string {
+  return f.strip === undefined ? '' : `, period ${f.strip.index + 1} of ${f.strip.periods}`;
 }
 
 /** A funded contract: settle once attested and the CET locktime is reached, else refund after its locktime. */
@@ -69,10 +94,10 @@ function matured(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
   if (f.funding?.spent === true) return bumpOf(f, policy);
   // nLockTime L (a height) is final in a block of height > L: the mempool takes it once the tip is L.
   if (f.attested === true && f.tip >= f.cetLocktime) {
-    return policy.settle ? { kind: 'settle', id: f.id, why: `attested, CET locktime ${f.cetLocktime} reached` } : null;
+    return policy.settle ? { kind: 'settle', id: f.id, why: `attested, CET locktime ${f.cetLocktime} reached${periodNote(f)}` } : null;
   }
   if (f.attested !== true && f.tip >= f.refundLocktime) {
-    return policy.refund ? { kind: 'refund', id: f.id, why: `refund locktime ${f.refundLocktime} reached, ${f.attested === false ? 'not attested' : 'oracle unreachable'}` } : null;
+    return policy.refund ? { kind: 'refund', id: f.id, why: `refund locktime ${f.refundLocktime} reached, ${f.attested === false ? 'not attested' : 'oracle unreachable'}${periodNote(f)}` } : null;
   }
   return bumpOf(f, policy);
 }

@@ -47,4 +47,10 @@ export interface ContractFacts {
   /** Whether K oracles of the contract attested: true/false, or null when not asked (not needed yet) or none reachable. */
   attested: boolean | null;
   pending: PendingTxFact | null;
+  /**
+   * A strip's period (issue 12): the strip id (period 1's offer id), this period's index (0-based) and
+   * the number of periods. The strip's steps before funding (sign, fund, cancel) and the bump of its
+   * one funding transaction are taken once, for the strip, from period 1's facts.
+   */
+  strip?: { id: string; index: number; periods: number };
 }

@@ -125,13 +125,17 @@ export class AgentLoop {
       log({ at: this.#now().toISOString(), id, action: 'observe', ok: false, error: failureOf(error) });
       report.failed++;
     }
+    // One action once per pass, whatever number of contracts decide it (a strip's periods share one
+    // funding transaction: decide gives its steps to period 1 alone; this is the second line of defence).
+    const taken = new Set<string>();
     for (const facts of obs.facts) {
       if (signal?.aborted) break;
       if (skip.has(facts.id)) continue;
       const action = decide(facts, policy);
       if (action === null) continue;
       const key = actionKey(action);
-      if (this.#failedAt.get(key) === obs.tip) continue;
+      if (this.#failedAt.get(key) === obs.tip || taken.has(key)) continue;
+      taken.add(key);
       report.acted++;
       if (await this.#act(action)) {
         this.#failedAt.delete(key);

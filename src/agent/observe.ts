@@ -13,7 +13,7 @@
  * what they use: the attestation here only says whether to try settling).
  */
 import { Psbt, Transaction } from 'bitcoinjs-lib';
-import { fundingScript, p2wshScriptPubkey } from '../../protocol/tx/index.js';
+import { buildFundingTransaction, fundingScript, p2wshScriptPubkey } from '../../protocol/tx/index.js';
 import { CoordinatorClient, type ContractView } from '../api/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { isChainError } from '../chain/index.js';
@@ -70,6 +70,7 @@ export function factsOf(c: Pick<LoadedContract, 'record' | 'offer' | 'terms'>, f
     funding: fetched.funding,
     attested: fetched.attested,
     pending: fetched.pending === null ? null : { ...fetched.pending, bumpedToPerVb: journal.bumpedTo(fetched.pending.txid) },
+    ...(c.record.strip === undefined ? {} : { strip: { id: c.record.strip.id, index: c.record.strip.batch.index, periods: c.record.strip.batch.contracts.length } }),
   };
 }
 
@@ -127,7 +128,9 @@ export class ParticipantObserver implements AgentObserver {
       : { txid: fundingTxid, confirmations: fundingConfs, ...(fundingConfs > 0 ? { spent: await fundingSpent(rpc, c, fundingTxid) } : {}) };
     // The oracle matters once the contract is funded and its CET could be final.
     const attested = funding !== null && tip >= c.offer.cetLocktime ? await this.#attested(c) : null;
-    const pending = this.#bump && funding !== null && funding.confirmations === 0 ? await pendingTx(rpc, funding.txid, 'funding', tip) : null;
+    // A strip's one funding transaction is looked at (and bumped) once, with period 1.
+    const fundingBumper = record.strip === undefined || record.strip.batch.index === 0;
+    const pending = this.#bump && fundingBumper && funding !== null && funding.confirmations === 0 ? await pendingTx(rpc, funding.txid, 'funding', tip) : null;
     return { tip, coordinator, funding, attested, pending };
   }
 
@@ -166,11 +169,30 @@ export class ParticipantObserver implements AgentObserver {
  * contract is closed by someone, even if no record or coordinator here says so (it may be gone).
  */
 async function fundingSpent(rpc: BitcoinRpc, c: LoadedContract, txid: string): Promise<boolean> {
-  if (c.accept === undefined) return false;
+  const vout = await contractOutputIndex(rpc, c, txid);
+  if (vout === undefined) return false;
+  return (await rpc.getTxOut(txid, vout, true)) === null;
+}
+
+/**
+ * The index of this contract's funding output in the funding transaction `txid`. A strip's periods
+ * (issue 12) all pay the same 2-of-2 script (the same funding keys), so the script alone would find
+ * period 1's output for every period: the index is the one the rebuilt funding transaction (with the
+ * batch) gives this period, taken when the rebuilt txid is `txid`; otherwise (a single contract whose
+ * stored messages rebuild another transaction) the first output paying the contract's script.
+ */
+export async function contractOutputIndex(rpc: BitcoinRpc, c: Pick<LoadedContract, 'offer' | 'accept' | 'funding'>, txid: string): Promise<number | undefined> {
+  if (c.accept === undefined) return undefined;
+  try {
+    const rebuilt = buildFundingTransaction(c.offer, c.accept, c.funding);
+    if (rebuilt.txidHex === txid) return rebuilt.fundOutputIndex;
+  } catch {
+    // Messages that do not rebuild a funding transaction: look for the script below.
+  }
+  if (c.funding.batch !== undefined) return undefined; // never guess among a strip's identical outputs
   const spk = Buffer.from(p2wshScriptPubkey(fundingScript(c.offer.fundingPubkey, c.accept.fundingPubkey)));
   const vout = Transaction.fromHex(await rpc.getRawTransactionHex(txid)).outs.findIndex((o) => spk.equals(Buffer.from(o.script)));
-  if (vout < 0) return false;
-  return (await rpc.getTxOut(txid, vout, true)) === null;
+  return vout < 0 ? undefined : vout;
 }
 
 /** Confirmations of a transaction (0: in the mempool), or null when the node does not know it. */

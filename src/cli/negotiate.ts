@@ -33,6 +33,8 @@ export const ACCEPT_SPEC: CommandSpec = {
     '(and no later than it plus the maximum grace); the window has not started, the event is not attested',
     'and the funding deadline has not passed; a sale\'s delivery address is fresh (no other live contract',
     'of this wallet measures it, it holds no coins).',
+    'A strip (any of its period ids): every period is checked so before anything is signed, and all are accepted',
+    'in one round, funded by one transaction (errors name the period); --utxo and --psbt-out/--psbt-in work as for one contract.',
   ],
   options: {
     ...NET,
@@ -48,6 +50,7 @@ export const SIGN_SPEC: CommandSpec = {
   args: '<contract-id>',
   minArgs: 1,
   summary: "Offerer: verify the accepter's signatures, sign every CET and the refund, sign your funding inputs.",
+  details: ["A strip (any period's id): every period's accept verified first, then all signed; your funding inputs once."],
   options: { ...NET, ...PSBT },
 };
 
@@ -56,7 +59,10 @@ export const FUND_SPEC: CommandSpec = {
   args: '<contract-id>',
   minArgs: 1,
   summary: "Accepter: verify the offerer's signatures and funding witnesses, sign your funding inputs; the coordinator broadcasts.",
-  details: ['--broadcast: finalise and broadcast the funding transaction through your own node instead.'],
+  details: [
+    '--broadcast: finalise and broadcast the funding transaction through your own node instead.',
+    "A strip (any period's id): every period's sign_dlc verified, then the one funding transaction signed.",
+  ],
   options: { ...NET, ...PSBT, broadcast: { type: 'boolean', help: 'broadcast through your node, not the coordinator' } },
 };
 
@@ -87,11 +93,21 @@ export async function acceptCommand(argv: string[]): Promise<number> {
   return withContext(loadConfig(v), { readOnly: dryRun }, async (ctx) => {
     const r = await acceptOffer(ctx, input);
     if (r.dryRun) {
-      ctx.print({ id: r.id, checked: true, terms: r.terms, eventId: r.eventId, threshold: r.threshold, oracles: r.oracles, cets: r.cets }, ['offer checked: it is the contract its terms describe', ...r.summary]);
+      ctx.print(
+        { id: r.id, checked: true, terms: r.terms, eventId: r.eventId, threshold: r.threshold, oracles: r.oracles, cets: r.cets, ...(r.strip !== undefined ? { strip: r.strip } : {}) },
+        [r.strip !== undefined ? `strip checked: each of its ${r.strip.periods.length} periods is the contract its terms describe` : 'offer checked: it is the contract its terms describe', ...r.summary],
+      );
     } else {
       ctx.print(
-        { id: r.id, state: r.state, contractId: r.contractId, fundingTxid: r.fundingTxid, cets: r.cets, adaptorSignatures: r.adaptorSignatures },
-        [`accepted offer ${r.id}${r.resent ? ' (the stored accept_dlc sent again)' : ''}`, ...r.summary, `contract id ${r.contractId}, funding txid ${r.fundingTxid}`, "next: the offerer signs; then run 'hashdlc fund'"],
+        { id: r.id, state: r.state, contractId: r.contractId, fundingTxid: r.fundingTxid, cets: r.cets, adaptorSignatures: r.adaptorSignatures, ...(r.strip !== undefined ? { strip: r.strip } : {}) },
+        [
+          `accepted ${r.strip !== undefined ? `strip ${r.id} (${r.strip.periods.length} periods)` : `offer ${r.id}`}${r.resent ? ' (the stored accept_dlc sent again)' : ''}`,
+          ...r.summary,
+          ...(r.strip !== undefined
+            ? [...r.strip.periods.map((x) => `  period ${x.index + 1}: offer ${x.id}, contract ${x.contractId ?? '?'}`), `funding txid ${r.fundingTxid}`]
+            : [`contract id ${r.contractId}, funding txid ${r.fundingTxid}`]),
+          "next: the offerer signs; then run 'hashdlc fund'",
+        ],
       );
     }
   });
@@ -129,8 +145,8 @@ export async function signCommand(argv: string[]): Promise<number> {
     } else if (r.resent) {
       ctx.print({ id: r.id, state: r.state, contractId: r.contractId }, [`sign_dlc of ${r.id} sent again`]);
     } else {
-      ctx.print({ id: r.id, state: r.state, contractId: r.contractId, fundingTxid: r.fundingTxid }, [
-        `signed contract ${r.contractId} (offer ${r.id})`,
+      ctx.print({ id: r.id, state: r.state, contractId: r.contractId, fundingTxid: r.fundingTxid, ...(r.strip !== undefined ? { strip: r.strip } : {}) }, [
+        r.strip !== undefined ? `signed strip ${r.id}: ${r.strip.contractIds.length} period contracts ${r.strip.contractIds.join(', ')}` : `signed contract ${r.contractId} (offer ${r.id})`,
         `funding txid ${r.fundingTxid}; the accepter funds next`,
       ]);
     }
@@ -147,9 +163,9 @@ export async function fundCommand(argv: string[]): Promise<number> {
     if (r.psbtOut) {
       printPsbtOut(ctx, r, psbtOutFile!, "offerer's signatures verified", 'fund');
     } else {
-      ctx.print({ id: r.id, state: r.state, contractId: r.contractId, fundingTxid: r.fundingTxid }, [
+      ctx.print({ id: r.id, state: r.state, contractId: r.contractId, fundingTxid: r.fundingTxid, ...(r.strip !== undefined ? { strip: r.strip } : {}) }, [
         `funding transaction ${r.fundingTxid} ${r.alreadyFunded ? 'was broadcast in an earlier run' : `broadcast${r.broadcastBy === 'node' ? ' through your node' : ' by the coordinator'}`}`,
-        `contract ${r.contractId}`,
+        r.strip !== undefined ? `strip ${r.id}: period contracts ${r.strip.contractIds.join(', ')}` : `contract ${r.contractId}`,
       ]);
     }
   });

@@ -13,7 +13,7 @@ import { EXTERNAL_FUNDING_OPTIONS, bigintOpt, intOpt, list, required, str, type 
 import { loadConfig } from './config.js';
 import { CliContext, withContext } from './context.js';
 import { usage } from '../participant/errors.js';
-import { listOffers, makeOffer, showOffer, type BlockWindow, type OfferCommon, type OfferInput } from '../participant/offer.js';
+import { listOffers, makeOffer, showOffer, stripPeriodsOf, type BlockWindow, type OfferCommon, type OfferInput } from '../participant/offer.js';
 import { oracleSetLines } from '../participant/oracle-set.js';
 import type { OfferView } from '../api/coordinator.js';
 import type { OfferTerms } from '../../protocol/terms/index.js';
@@ -32,6 +32,16 @@ const OFFER_COMMON = {
 
 const WINDOW = { window: { type: 'string', value: 'START-END', help: 'block window [START, END) (hashpower: required unless --event)' } } as const;
 
+/** A strip (issue 12): the window split into period contracts funded by one transaction. */
+const STRIP = {
+  periods: { type: 'string', value: 'N', help: 'a strip: N consecutive period contracts over --window, one funding transaction (2..100)' },
+  'period-blocks': { type: 'string', value: 'B', help: 'a strip of periods of B blocks (the window length must be a multiple of B); instead of --periods' },
+} as const satisfies CommandSpec['options'];
+const STRIP_DETAILS = [
+  '--periods N / --period-blocks B: a strip. Each period is its own contract (own oracle event, CETs, refund) over its',
+  'share of the window; amounts split by blocks; one funding transaction; each period settles on its own.',
+];
+
 export const OFFER_SPECS: Record<string, CommandSpec> = {
   hashpower: {
     name: 'offer hashpower',
@@ -39,10 +49,13 @@ export const OFFER_SPECS: Record<string, CommandSpec> = {
     details: [
       'Creates (or reuses) the oracle\'s hashpower-delivery event for the window, delivery address and hashrate.',
       'Miner payout: escrow + collateral at or above the tolerance, 0 at 0, linear in between.',
+      ...STRIP_DETAILS,
+      'A strip pays --upfront once; escrow and collateral are split over the periods.',
     ],
     options: {
       ...OFFER_COMMON,
       ...WINDOW,
+      ...STRIP,
       hashrate: { type: 'string', value: 'THS', help: 'contracted hashrate, TH/s (required)' },
       'delivery-address': { type: 'string', value: 'ADDR', help: "the buyer's delivery address D (required)" },
       upfront: { type: 'string', value: 'SATS', help: 'paid to you inside the funding transaction (default 0)' },
@@ -56,9 +69,11 @@ export const OFFER_SPECS: Record<string, CommandSpec> = {
   'hashprice-forward': {
     name: 'offer hashprice-forward',
     summary: 'Offer a hashprice forward: you lock in STRIKE sats/PH/day on HASHRATE over the event\'s window.',
+    details: STRIP_DETAILS,
     options: {
       ...OFFER_COMMON,
       ...WINDOW,
+      ...STRIP,
       hashrate: { type: 'string', value: 'THS', help: 'quantity, TH/s (required)' },
       strike: { type: 'string', value: 'SATS', help: 'strike, sats per PH/s per day (required)' },
       collateral: { type: 'string', value: 'SATS', help: 'your collateral (required)' },
@@ -68,9 +83,11 @@ export const OFFER_SPECS: Record<string, CommandSpec> = {
   'hashprice-call': {
     name: 'offer hashprice-call',
     summary: 'Offer a hashprice call: the buyer pays a premium; receives Q*days*max(0, hashprice - K), capped at your collateral.',
+    details: [...STRIP_DETAILS, 'A strip of calls pays --premium once; the collateral is split over the periods.'],
     options: {
       ...OFFER_COMMON,
       ...WINDOW,
+      ...STRIP,
       hashrate: { type: 'string', value: 'THS', help: 'quantity, TH/s (required)' },
       strike: { type: 'string', value: 'SATS', help: 'strike K, sats per PH/s per day (required)' },
       collateral: { type: 'string', value: 'SATS', help: 'your collateral: the buyer\'s largest gain (required)' },
@@ -144,6 +161,7 @@ function offerInput(template: string, v: OptionValues, cmd: string): OfferInput 
     dryRun: v['dry-run'] === true,
     utxos: list(v, 'utxo'),
   };
+  if (template !== 'custom') Object.assign(common, defined({ periods: intOpt(v, 'periods'), periodBlocks: intOpt(v, 'period-blocks') }));
   switch (template) {
     case 'hashpower': {
       const hashrateThs = needBig(v, 'hashrate', cmd);
@@ -192,13 +210,19 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
   const parsed = parseOrHelp(spec, argv);
   if (parsed === undefined) return 0;
   const input = offerInput(template, parsed.values, spec.name);
+  // A strip's flags checked before anything is contacted.
+  stripPeriodsOf(input);
   return withContext(loadConfig(parsed.values), {}, async (ctx) => {
     const r = await makeOffer(ctx, input);
-    const json = { eventId: r.eventId, threshold: r.threshold, oracles: r.oracles, terms: r.terms, cets: r.cets, cetLocktime: r.cetLocktime, refundLocktime: r.refundLocktime, fundingDeadline: r.fundingDeadline, feeRatePerVb: r.feeRatePerVb };
+    const json = {
+      eventId: r.eventId, threshold: r.threshold, oracles: r.oracles, terms: r.terms, cets: r.cets, cetLocktime: r.cetLocktime, refundLocktime: r.refundLocktime, fundingDeadline: r.fundingDeadline, feeRatePerVb: r.feeRatePerVb,
+      ...(r.strip !== undefined ? { strip: r.strip } : {}),
+    };
+    const periodIds = r.strip?.periods.filter((x) => x.id !== undefined).map((x) => `  period ${x.index + 1}: ${x.id}`) ?? [];
     if (r.dryRun) {
       ctx.print({ dryRun: true, ...json }, ['(dry run: nothing posted)', ...r.summary]);
     } else {
-      ctx.print({ id: r.id, state: r.state, ...json }, [`offer ${r.id} posted`, ...r.summary]);
+      ctx.print({ id: r.id, state: r.state, ...json }, [r.strip !== undefined ? `strip ${r.id} posted (${r.strip.periods.length} periods)` : `offer ${r.id} posted`, ...periodIds, ...r.summary]);
     }
   });
 }
@@ -221,7 +245,7 @@ export async function offerMain(argv: string[]): Promise<number> {
  * as `offer` and `accept` print it; a coordinator before oracle sets: the event ids.
  */
 export function offerShowLines(o: OfferView, terms: OfferTerms): string[] {
-  const head = [`offer ${o.id} (${o.state})`, ...Object.entries(terms).filter(([k]) => k !== 'curve').map(([k, val]) => `  ${k}: ${JSON.stringify(val)}`), `  CETs: ${o.cets ?? '?'}`];
+  const head = [`offer ${o.id} (${o.state})${o.strip !== undefined ? `: period ${o.strip.index + 1} of strip ${o.strip.id} (${o.strip.periods} periods; 'hashdlc accept' takes the whole strip)` : ''}`, ...Object.entries(terms).filter(([k]) => k !== 'curve').map(([k, val]) => `  ${k}: ${JSON.stringify(val)}`), `  CETs: ${o.cets ?? '?'}`];
   const events = [...new Set(o.eventIds ?? o.oracles?.map((x) => x.eventId) ?? [])];
   if (o.oracles === undefined || o.oracles.length === 0) return [...head, `  events: ${events.join(', ')}`];
   return [...head, `  ${events.length === 1 ? 'event' : 'events'}: ${events.join(', ')}`, ...oracleSetLines(o.oracleThreshold ?? 1, o.oracles).map((l) => `  ${l}`)];
@@ -236,8 +260,9 @@ export async function offersMain(argv: string[]): Promise<number> {
   const v = parsed.values;
   const ctx = new CliContext(loadConfig(v));
   if (id !== undefined) {
-    const { view: o, terms } = await showOffer(ctx, id);
-    ctx.print(o, offerShowLines(o, terms));
+    const { view: o, terms, stripTerms } = await showOffer(ctx, id);
+    const strip = stripTerms === undefined ? [] : ['strip terms (accept takes the whole strip):', ...Object.entries(stripTerms).map(([k, val]) => `  ${k}: ${JSON.stringify(val)}`)];
+    ctx.print(stripTerms === undefined ? o : { ...o, stripTerms }, [...offerShowLines(o, terms), ...strip]);
     return 0;
   }
   const { offers, next, rows } = await listOffers(ctx, {
@@ -251,7 +276,7 @@ export async function offersMain(argv: string[]): Promise<number> {
       after: str(v, 'after'),
     }),
   });
-  const lines = rows.map((o) => `${o.id}  ${o.template.padEnd(17)} ${o.window ? `[${o.window.start},${o.window.end})` : '-'}  ${o.hashrateThs !== undefined ? `${o.hashrateThs} TH/s` : ''}  price ${o.price}`);
+  const lines = rows.map((o) => `${o.id}  ${o.template.padEnd(17)} ${o.window ? `[${o.window.start},${o.window.end})` : '-'}  ${o.hashrateThs !== undefined ? `${o.hashrateThs} TH/s` : ''}  price ${o.price}${o.periods !== undefined ? `  strip of ${o.periods} periods` : ''}`);
   ctx.print({ offers, next }, lines.length === 0 ? ['no open offers'] : [...lines, ...(next ? [`more: --after ${next}`] : [])]);
   return 0;
 }

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { CHAIN_HASHES } from '../../protocol/messages/index.js';
+import { MAX_STRIP_PERIODS } from '../../protocol/terms/index.js';
 import { requiredBodyBytes } from './limits.js';
 
 const urlString = z.string().url().transform((u) => u.replace(/\/+$/, ''));
@@ -57,6 +58,14 @@ export const coordinatorConfigSchema = z.object({
     maxFundingInputs: z.number().int().positive().default(50),
     /** Largest previous transaction of a funding input (dlcspecs does not bound `prevTx`; a standard one is far smaller). */
     maxPrevTxBytes: z.number().int().positive().default(100_000),
+    /** Largest number of periods of a strip (issue 12). Default 31: a month of daily periods. */
+    maxStripPeriods: z.number().int().min(2).max(MAX_STRIP_PERIODS).default(31),
+    /**
+     * Largest number of CET adaptor signatures per party over ALL periods of a
+     * strip (its accept and sign are one request each). Default: maxAdaptorSignatures,
+     * so a strip's requests are no larger than a single contract's.
+     */
+    maxStripAdaptorSignatures: z.number().int().positive().optional(),
   }).prefault({}).transform((l, ctx) => {
     const required = requiredBodyBytes(l);
     if (l.maxBodyBytes !== undefined && l.maxBodyBytes < required) {
@@ -67,7 +76,7 @@ export const coordinatorConfigSchema = z.object({
       });
       return z.NEVER;
     }
-    return { ...l, maxBodyBytes: l.maxBodyBytes ?? required };
+    return { ...l, maxBodyBytes: l.maxBodyBytes ?? required, maxStripAdaptorSignatures: l.maxStripAdaptorSignatures ?? l.maxAdaptorSignatures };
   }),
   /** The offer book (issue 9, hole 8). */
   offerBook: z.object({

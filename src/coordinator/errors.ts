@@ -101,6 +101,8 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody }
       const m = /^cet-adaptor-signature:(\d+)$/.exec(err.reason);
       if (m) body.error.index = Number(m[1]);
     }
+    // A strip's period (issue 12), 1-based, when the error is one period's.
+    if (typeof err.details?.period === 'number') body.error.period = err.details.period;
     return { status: 400, body };
   }
   if (isChainError(err)) {

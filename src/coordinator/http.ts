@@ -16,7 +16,7 @@ import { bodyBytes, errorMiddleware, notFound, parseBody, parseWith, rawBody } f
 import { CoordinatorError, errorResponse } from './errors.js';
 import { roleOf, type ContractRecord } from './lifecycle.js';
 import { isPublicRecord, publicRecord } from './privacy.js';
-import { contractView, offerView, type CoordinatorService } from './service.js';
+import { contractView, offerView, stripView, type CoordinatorService } from './service.js';
 
 const idParam = z.object({ id: z.string().regex(/^[0-9a-fA-F]{64}$/, '32-byte hex id') });
 
@@ -179,6 +179,57 @@ export function coordinatorApp(svc: CoordinatorService, opts: CoordinatorAppOpti
     const { id } = parseWith(idParam, req.params);
     parseBody(req, s.cancel);
     res.json(contractView(await svc.cancel(id, signer)));
+  });
+
+  // ---- strips (issue 12): N period contracts, one round, one funding transaction; :id is any period's id
+  /** The strip's view for this caller: in full to a party (or while offered), else public. */
+  const stripFor = (recs: ContractRecord[], signer: string | null): Record<string, unknown> => {
+    const party = readerOf(recs[0]!, signer) === 'party';
+    return stripView(recs, (r) => contractView(party ? r : publicRecord(r)), party);
+  };
+
+  app.post('/v1/strips', post, async (req, res) => {
+    const signer = authenticated(req);
+    const recs = await svc.createStrip(signer, parseBody(req, s.stripOffer));
+    res.status(201).json(stripFor(recs, signer));
+  });
+
+  app.get('/v1/strips/:id', async (req, res) => {
+    const { id } = parseWith(idParam, req.params);
+    const recs = await svc.stripRecords(id);
+    res.json(stripFor(recs, optionalSigner(req)));
+  });
+
+  app.get('/v1/strips/:id/messages', async (req, res) => {
+    const { id } = parseWith(idParam, req.params);
+    const recs = await svc.stripRecords(id);
+    if (!isPublicRecord(recs[0]!)) requireParty(optionalSigner(req), recs[0]!);
+    res.json(await svc.stripMessagesHex(recs));
+  });
+
+  app.post('/v1/strips/:id/accept', post, async (req, res) => {
+    const signer = authenticated(req);
+    const { id } = parseWith(idParam, req.params);
+    res.json(stripFor(await svc.acceptStrip(id, signer, parseBody(req, s.stripAccept)), signer));
+  });
+
+  app.post('/v1/strips/:id/sign', post, async (req, res) => {
+    const signer = authenticated(req);
+    const { id } = parseWith(idParam, req.params);
+    res.json(stripFor(await svc.signStrip(id, signer, parseBody(req, s.stripSign)), signer));
+  });
+
+  app.post('/v1/strips/:id/fund', post, async (req, res) => {
+    const signer = authenticated(req);
+    const { id } = parseWith(idParam, req.params);
+    res.json(stripFor(await svc.fundStrip(id, signer, parseBody(req, s.fund)), signer));
+  });
+
+  app.post('/v1/strips/:id/cancel', post, async (req, res) => {
+    const signer = authenticated(req);
+    const { id } = parseWith(idParam, req.params);
+    parseBody(req, s.cancel);
+    res.json(stripFor(await svc.cancelStrip(id, signer), signer));
   });
 
   for (const handler of opts.mount ?? []) app.use(handler);

@@ -221,6 +221,7 @@ function pickOffer(rec: OfferPart): OfferPart {
     ...(rec.offerOutpoints === undefined ? {} : { offerOutpoints: rec.offerOutpoints }),
     ...(rec.oracleOutcomes === undefined ? {} : { oracleOutcomes: rec.oracleOutcomes }),
     ...(rec.oracleThreshold === undefined ? {} : { oracleThreshold: rec.oracleThreshold }),
+    ...(rec.strip === undefined ? {} : { strip: rec.strip }),
   };
 }
 
@@ -454,6 +455,13 @@ export function oracleViews(rec: ContractRecord): OracleView[] {
 /** The record's oracle threshold: stored since oracle sets, 1 for an older single-oracle record, else unknown. */
 export function recordOracleThreshold(rec: ContractRecord): number | undefined {
   return rec.oracleThreshold ?? (rec.oracles.length === 1 ? 1 : undefined);
+}
+
+/** A strip period's place (API.md `strip` of a view): the strip's id, the 0-based index and the number of periods; undefined for a single contract. */
+export function stripPlace(rec: Pick<OfferPart, 'strip'>): { id: string; index: number; periods: number } | undefined {
+  const s = rec.strip;
+  if (s === undefined) return undefined;
+  return { id: s.id, index: s.batch.index, periods: s.batch.contracts.length };
 }
 
 /** The party (by identity key) a record names, if any. */

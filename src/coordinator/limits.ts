@@ -54,3 +54,19 @@ export function requiredBodyBytes(l: SizeLimits): number {
   const sign = hexLen(MESSAGE_FIXED_BYTES + sigs + l.maxFundingInputs * FUNDING_WITNESS_BYTES) + base64Len(maxFundingPsbtBytes(l));
   return JSON_OVERHEAD_BYTES + Math.max(accept, sign);
 }
+
+/**
+ * The largest request body a strip (issue 12) of `periods` contracts needs, its
+ * parties' inputs given: its accept (every period's accept_dlc repeats the
+ * accepter's inputs) or its sign (every period's CET adaptor signatures and
+ * funding witnesses, plus ONE funding PSBT with both parties' inputs).
+ * `adaptorSignatures` counts all periods; input bytes are their prevTx sizes.
+ */
+export function stripRequestBytes(s: { periods: number; adaptorSignatures: number; offerInputs: readonly number[]; acceptInputs: readonly number[] }): number {
+  const sigs = s.adaptorSignatures * ADAPTOR_SIGNATURE_BYTES;
+  const inputs = (xs: readonly number[]): number => xs.reduce((a, b) => a + FUNDING_INPUT_FIXED_BYTES + b, 0);
+  const accept = hexLen(s.periods * MESSAGE_FIXED_BYTES + sigs + s.periods * inputs(s.acceptInputs));
+  const psbt = MESSAGE_FIXED_BYTES + [...s.offerInputs, ...s.acceptInputs].reduce((a, b) => a + b + PSBT_INPUT_FIXED_BYTES, 0);
+  const sign = hexLen(s.periods * (MESSAGE_FIXED_BYTES + s.offerInputs.length * FUNDING_WITNESS_BYTES) + sigs) + base64Len(psbt);
+  return JSON_OVERHEAD_BYTES + Math.max(accept, sign);
+}

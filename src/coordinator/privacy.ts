@@ -25,6 +25,8 @@ type Loose = ContractRecord & Record<string, unknown>;
 const PUBLIC_FIELDS = [
   'id', 'state', 'createdAt', 'updatedAt', 'summary', 'terms', 'offerer', 'offerCollateral', 'acceptCollateral',
   'totalCollateral', 'cets', 'adaptorSignatures', 'oracles', 'oracleThreshold', 'oracleOutcomes', 'cetLocktime', 'refundLocktime',
+  // A strip's period (issue 12): the strip's terms and batch were on the book with its offers.
+  'strip',
 ] as const;
 /** Chain facts, public as soon as the record has them (see the module header). */
 const CHAIN_FIELDS = [

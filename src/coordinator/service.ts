@@ -16,16 +16,35 @@
  * - fund: the PSBT is the funding transaction, the accepter's witnesses,
  *   then the whole transaction through the node's testmempoolaccept.
  *
+ * Strips (issue 12): N period contracts negotiated in one round and funded by
+ * one transaction. Each step does every check above per period (errors name
+ * the period, `details.period`), plus the batch rules (protocol/contract
+ * `checkBatch*`), under one lock on the strip id, and commits all N records in
+ * one batch (store `createMany` / `commitMany`) or none. The strip-wide facts
+ * (inputs unspent and free, the delivery address over the whole window, the
+ * funding witnesses, the broadcast) are checked or done once; period 1's record
+ * holds the strip's coins. After funding each period is an ordinary contract.
+ *
  * This module does NOT hold keys, speak HTTP (src/coordinator/http.ts does)
  * or poll (watcher.ts does).
  */
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { z } from 'zod';
 import { ReplayGuard } from '../../protocol/auth/index.js';
-import { REFUND_MAX_GRACE_BLOCKS, verifyRefundSignature, type FlowNetwork } from '../../protocol/contract/index.js';
-import type { OracleAnnouncement, OracleInfo } from '../../protocol/messages/index.js';
+import {
+  REFUND_MAX_GRACE_BLOCKS,
+  checkBatchAccepts,
+  checkBatchOffers,
+  checkBatchSigns,
+  verifyRefundSignature,
+  type ContractSetup,
+  type FlowNetwork,
+} from '../../protocol/contract/index.js';
+import { isDlcError } from '../../protocol/errors.js';
+import type { OfferDlc, OracleAnnouncement, OracleInfo } from '../../protocol/messages/index.js';
 import {
   CHAIN_HASHES,
+  encodeBatchFundingGroup,
   decodeAcceptDlc,
   decodeOfferDlc,
   decodeSignDlc,
@@ -66,6 +85,7 @@ import {
   recordOracleThreshold,
   roleOf,
   setCloseProposal,
+  stripPlace,
   signContract,
   type CloseProposal,
   type ContractRecord,
@@ -76,15 +96,24 @@ import { OracleClient, type EventParams } from './oracle-client.js';
 import { publicRecord } from './privacy.js';
 import type { ContractStore } from './store.js';
 import {
+  batchToJson,
   checkEventAgainstTerms,
   checkOfferAgainstTerms,
+  checkStripOffersAgainstTerms,
   deadlineViolation,
+  inPeriod,
+  namedPeriod,
   offerTermsSchema,
   offerTimingViolation,
+  periodTermsOf,
+  stripPeriodCount,
   summarizeTerms,
   type OfferTerms,
+  type TermsSummary,
   type TimingViolation,
 } from '../../protocol/terms/index.js';
+import type { TemplateResult } from '../../protocol/templates/index.js';
+import { stripRequestBytes } from './limits.js';
 
 /** The node calls the coordinator makes (a subset of src/chain's BitcoinRpc; tests may fake it). */
 export type ChainPort = Pick<
@@ -115,8 +144,16 @@ type Body<K extends keyof RequestSchemas> = z.output<RequestSchemas[K]>;
 
 /** The JSON view of a record (what GET returns): the record without its storage version. */
 export function contractView(rec: ContractRecord): Record<string, unknown> {
-  const { v: _v, oracleOutcomes: _outcomes, ...rest } = rec;
-  return { ...rest, ...oracleFields(rec) };
+  const { v: _v, oracleOutcomes: _outcomes, strip: _strip, ...rest } = rec;
+  return { ...rest, ...oracleFields(rec), ...placeOf(rec) };
+}
+
+/** A strip period's `strip: { id, index, periods }` (a view's already-made place kept as is); nothing for a single contract. */
+function placeOf(rec: ContractRecord): { strip?: { id: string; index: number; periods: number } } {
+  const s = rec.strip as unknown;
+  if (s === undefined) return {};
+  if (typeof s === 'object' && s !== null && !('batch' in s)) return { strip: s as { id: string; index: number; periods: number } };
+  return { strip: stripPlace(rec)! };
 }
 
 /** Each oracle with what it attested (API.md `OracleView`), and the threshold where known. */
@@ -144,6 +181,44 @@ export function offerView(rec: ContractRecord): Record<string, unknown> {
     eventIds: rec.oracles.map((o) => o.eventId),
     cetLocktime: rec.cetLocktime,
     refundLocktime: rec.refundLocktime,
+    ...placeOf(rec),
+  };
+}
+
+/**
+ * node-dlc's BatchFundingGroup TLV of a strip (hex): every period's temporary
+ * id, the contract ids once every period has one, the collateral of all its
+ * DLCs, and each period's event id (its first oracle's).
+ */
+export function batchFundingGroupOf(recs: readonly ContractRecord[]): string {
+  const cids = recs.map((r) => ('contractId' in r ? r.contractId : undefined));
+  return toHex(encodeBatchFundingGroup({
+    tempContractIds: recs.map((r) => fromHex(r.id)),
+    contractIds: cids.every((c) => c !== undefined) ? cids.map((c) => fromHex(c)) : [],
+    allocatedCollateral: recs.reduce((a, r) => a + BigInt(r.totalCollateral), 0n),
+    eventIds: recs.map((r) => r.oracles[0]!.eventId),
+  }));
+}
+
+/**
+ * `StripView` (API.md): the strip's terms, the periods' common state (or
+ * `mixed`), its funding txid and PSBT, its BatchFundingGroup and each period's
+ * view as `view` makes it (the caller's: the party's or the public's).
+ */
+export function stripView(recs: readonly ContractRecord[], view: (rec: ContractRecord) => Record<string, unknown>, party: boolean): Record<string, unknown> {
+  const first = recs[0]!;
+  const states = new Set(recs.map((r) => r.state));
+  const fundingTxid = 'fundingTxid' in first ? first.fundingTxid : undefined;
+  const fundingPsbt = 'fundingPsbt' in first ? first.fundingPsbt : undefined;
+  return {
+    id: first.strip!.id,
+    periods: recs.length,
+    state: states.size === 1 ? first.state : 'mixed',
+    terms: first.strip!.terms,
+    ...(fundingTxid === undefined ? {} : { fundingTxid }),
+    ...(party && fundingPsbt !== undefined ? { fundingPsbt } : {}),
+    batchFundingGroup: batchFundingGroupOf(recs),
+    contracts: recs.map(view),
   };
 }
 
@@ -212,6 +287,35 @@ function checkInputLimits(limits: CoordinatorConfig['limits'], party: 'offer' | 
       reason: 'prev-tx-too-large',
       details: { party, input: big },
     });
+  }
+}
+
+/** An error re-made to name strip period `i` (0-based): a DlcError by protocol/terms `namedPeriod`, a CoordinatorError likewise. */
+function periodError(err: unknown, i: number): unknown {
+  if (err instanceof CoordinatorError) {
+    if (err.details?.period !== undefined) return err;
+    return new CoordinatorError(err.code, `period ${i + 1}: ${err.message}`, {
+      ...(err.reason !== undefined ? { reason: err.reason } : {}), details: { ...(err.details ?? {}), period: i + 1 }, cause: err,
+    });
+  }
+  if (isDlcError(err) && err.details?.period !== undefined) return err;
+  return namedPeriod(err, i);
+}
+
+/** Runs a check of strip period `i` (0-based), its errors naming the period. */
+function periodSync<T>(i: number, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw periodError(err, i);
+  }
+}
+
+async function periodAsync<T>(i: number, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw periodError(err, i);
   }
 }
 
@@ -398,30 +502,8 @@ export class CoordinatorService {
     checkInputLimits(limits, 'offer', offer.fundingInputs);
     // 2. The contract is the one the human terms describe (and its size within limits).
     const template = checkOfferAgainstTerms(offer, body.terms);
-    if (template.cetCount.adaptorSignatures > limits.maxAdaptorSignatures) {
-      throw new CoordinatorError('INVALID_REQUEST', `${template.cetCount.adaptorSignatures} adaptor signatures exceed this coordinator's ${limits.maxAdaptorSignatures}`, { reason: 'too-many-cets' });
-    }
-    const summary = summarizeTerms(body.terms);
-    if (summary.window !== null && offer.refundLocktime < 500_000_000 && offer.refundLocktime <= summary.window.end) {
-      throw new CoordinatorError('TERMS_MISMATCH', `refund_locktime ${offer.refundLocktime} is not after the window end ${summary.window.end}`, { reason: 'refund-before-window-end' });
-    }
-    // 3. Oracle.md: every announcement signature.
-    const anns = announcementsOf(offer);
-    for (const ann of anns) verifyAnnouncement(ann, this.config.hashProfile);
-    // 4. Each announcement is what an allowed oracle publishes (asked in parallel), stating the terms' event.
-    const matched = await Promise.all(anns.map((ann) => this.#matchOracle(ann)));
-    const oracles: OracleRef[] = matched.map((x) => x.ref);
-    const stated: EventTiming[] = matched.map((x) => x.event);
-    for (const { ref, params } of matched) if (params !== null) checkEventAgainstTerms(params, body.terms, ref.eventId);
-    const paramsOf = (x: (typeof matched)[number]): string => JSON.stringify(x.params);
-    const differing = matched.findIndex((x) => x.params !== null && matched[0]!.params !== null && paramsOf(x) !== paramsOf(matched[0]!));
-    if (differing > 0) {
-      throw new CoordinatorError('ORACLE_MISMATCH', `oracle ${oracles[differing]!.url} states other parameters for event ${oracles[differing]!.eventId} than oracle ${oracles[0]!.url}`, {
-        reason: 'event-differs', details: { announcement: differing },
-      });
-    }
-    // 5. Nobody contracts on a known outcome, and the terms bound the funding and the refund in time.
-    await this.#checkOfferTiming(body.terms, summary.window, stated, offer.refundLocktime);
+    // 3-5.
+    const { summary, oracles } = await this.#checkOfferContract(offer, body.terms, template);
     // 6. The offerer's coins exist now (the funding transaction is test-accepted at fund time).
     await this.#checkInputsUnspent('offer', offer.fundingInputs);
     const offerOutpoints = outpointsOf(offer.fundingInputs);
@@ -451,6 +533,41 @@ export class CoordinatorService {
       this.log('info', 'offer created', { id, template: summary.template });
       return rec;
     }));
+  }
+
+  /**
+   * Steps 2-5 of an offer whose contract `template` was re-derived from `terms`:
+   * its size within limits, the refund after the window, every announcement
+   * signature and its allowed oracle stating the terms' event, and the timing.
+   * @throws {CoordinatorError} INVALID_REQUEST `too-many-cets`, TERMS_MISMATCH, ORACLE_*, EXPIRED; {DlcError} for a bad announcement.
+   */
+  async #checkOfferContract(offer: OfferDlc, terms: OfferTerms, template: TemplateResult): Promise<{ summary: TermsSummary; oracles: OracleRef[] }> {
+    const limits = this.config.limits;
+    if (template.cetCount.adaptorSignatures > limits.maxAdaptorSignatures) {
+      throw new CoordinatorError('INVALID_REQUEST', `${template.cetCount.adaptorSignatures} adaptor signatures exceed this coordinator's ${limits.maxAdaptorSignatures}`, { reason: 'too-many-cets' });
+    }
+    const summary = summarizeTerms(terms);
+    if (summary.window !== null && offer.refundLocktime < 500_000_000 && offer.refundLocktime <= summary.window.end) {
+      throw new CoordinatorError('TERMS_MISMATCH', `refund_locktime ${offer.refundLocktime} is not after the window end ${summary.window.end}`, { reason: 'refund-before-window-end' });
+    }
+    // 3. Oracle.md: every announcement signature.
+    const anns = announcementsOf(offer);
+    for (const ann of anns) verifyAnnouncement(ann, this.config.hashProfile);
+    // 4. Each announcement is what an allowed oracle publishes (asked in parallel), stating the terms' event.
+    const matched = await Promise.all(anns.map((ann) => this.#matchOracle(ann)));
+    const oracles: OracleRef[] = matched.map((x) => x.ref);
+    const stated: EventTiming[] = matched.map((x) => x.event);
+    for (const { ref, params } of matched) if (params !== null) checkEventAgainstTerms(params, terms, ref.eventId);
+    const paramsOf = (x: (typeof matched)[number]): string => JSON.stringify(x.params);
+    const differing = matched.findIndex((x) => x.params !== null && matched[0]!.params !== null && paramsOf(x) !== paramsOf(matched[0]!));
+    if (differing > 0) {
+      throw new CoordinatorError('ORACLE_MISMATCH', `oracle ${oracles[differing]!.url} states other parameters for event ${oracles[differing]!.eventId} than oracle ${oracles[0]!.url}`, {
+        reason: 'event-differs', details: { announcement: differing },
+      });
+    }
+    // 5. Nobody contracts on a known outcome, and the terms bound the funding and the refund in time.
+    await this.#checkOfferTiming(terms, summary.window, stated, offer.refundLocktime);
+    return { summary, oracles };
   }
 
   /**
@@ -525,15 +642,32 @@ export class CoordinatorService {
    */
   async expireDue(tip: number): Promise<number> {
     let changed = 0;
+    const done = new Set<string>();
     for (const id of await this.store.idsInStates(['offered', 'accepted', 'signed'])) {
+      if (done.has(id)) continue;
+      const found = await this.store.get(id);
+      if (found?.strip !== undefined) {
+        // A strip's periods expire (or return to the book) together, in one batch: its
+        // coins are held by period 1 only and must not outlive the other periods' state.
+        const ids = await this.store.stripPeriods(found.strip.id);
+        ids.forEach((p) => done.add(p));
+        changed += await this.lock.run(found.strip.id, async () => {
+          const recs = await this.stripRecords(found.id);
+          const changes = recs.flatMap((rec) => {
+            const next = this.#dueTransition(rec, tip);
+            return next === null ? [] : [{ prev: rec, next }];
+          });
+          if (changes.length === 0) return 0;
+          await this.store.commitMany(changes);
+          for (const c of changes) this.data.invalidate(c.prev.id);
+          this.log('info', changes[0]!.next.state === 'expired' ? 'strip expired' : 'strip back on the book', { id: found.strip!.id, periods: changes.length, tip });
+          return changes.length;
+        });
+        continue;
+      }
       changed += await this.lock.run(id, async () => {
         const rec = await this.mustGet(id);
-        let next: ContractRecord | null = null;
-        if (rec.state !== 'offered' && rec.state !== 'accepted' && rec.state !== 'signed') return 0;
-        if (rec.terms.fundingDeadline !== undefined && tip >= rec.terms.fundingDeadline) next = expireContract(rec, tip, this.now());
-        else if (rec.state === 'accepted' && rec.acceptedHeight !== undefined && tip >= rec.acceptedHeight + this.acceptTimeoutBlocks) {
-          next = returnToBook(rec, `accept not signed within ${this.acceptTimeoutBlocks} blocks (height ${tip})`, this.now());
-        }
+        const next = this.#dueTransition(rec, tip);
         if (next === null) return 0;
         await this.store.commit(rec, next);
         this.data.invalidate(id);
@@ -544,6 +678,16 @@ export class CoordinatorService {
     return changed;
   }
 
+  /** The offer book's clock on one record: expired at its funding deadline, back on the book after the accept timeout, else null. */
+  #dueTransition(rec: ContractRecord, tip: number): ContractRecord | null {
+    if (rec.state !== 'offered' && rec.state !== 'accepted' && rec.state !== 'signed') return null;
+    if (rec.terms.fundingDeadline !== undefined && tip >= rec.terms.fundingDeadline) return expireContract(rec, tip, this.now());
+    if (rec.state === 'accepted' && rec.acceptedHeight !== undefined && tip >= rec.acceptedHeight + this.acceptTimeoutBlocks) {
+      return returnToBook(rec, `accept not signed within ${this.acceptTimeoutBlocks} blocks (height ${tip})`, this.now());
+    }
+    return null;
+  }
+
   async listOffers(q: Body<'offersQuery'>): Promise<{ offers: Record<string, unknown>[]; next: string | null }> {
     const limit = Math.min(q.limit ?? 50, this.config.limits.maxPageSize);
     const min = q.minPrice === undefined ? undefined : BigInt(q.minPrice);
@@ -551,7 +695,10 @@ export class CoordinatorService {
     const page = await this.store.listByState('offered', {
       limit,
       after: q.after,
-      filter: (r) => {
+      filter: (rec) => {
+        // A strip is listed once, as its period 1, judged by the whole strip's terms.
+        if (rec.strip !== undefined && rec.strip.batch.index !== 0) return false;
+        const r = rec.strip === undefined ? rec : { summary: summarizeTerms(rec.strip.terms) };
         if (q.template !== undefined && r.summary.template !== q.template) return false;
         const w = r.summary.window;
         if (q.windowStart !== undefined && (w === null || w.start < q.windowStart)) return false;
@@ -612,6 +759,7 @@ export class CoordinatorService {
     const first = await this.mustGet(id);
     return this.lock.run(first.id, async () => {
       const rec = await this.mustGet(first.id);
+      this.#notStripPeriod(rec);
       this.#expect(rec, 'accept', ['offered']);
       await this.#checkDeadline(rec);
       const m = await this.data.messages(rec);
@@ -660,6 +808,7 @@ export class CoordinatorService {
     return this.lock.run(first.id, async () => {
       const rec = await this.mustGet(first.id);
       this.#mustBe(rec, signer, 'offerer', 'sign');
+      this.#notStripPeriod(rec);
       this.#expect(rec, 'sign', ['accepted']);
       if (rec.state !== 'accepted') throw new TypeError('unreachable');
       await this.#checkDeadline(rec);
@@ -694,6 +843,7 @@ export class CoordinatorService {
     const next = await this.lock.run(first.id, async () => {
       const rec = await this.mustGet(first.id);
       this.#mustBe(rec, signer, 'accepter', 'fund');
+      this.#notStripPeriod(rec);
       this.#expect(rec, 'fund', ['signed']);
       if (rec.state !== 'signed') throw new TypeError('unreachable');
       // The accepter's free option (issue 9, hole 2): no funding from the deadline on.
@@ -816,10 +966,299 @@ export class CoordinatorService {
       const rec = await this.mustGet(first.id);
       const role = roleOf(rec, signer);
       if (role === null) throw new CoordinatorError('FORBIDDEN', 'only a party to the contract may cancel it', { reason: 'not-a-party' });
+      this.#notStripPeriod(rec);
       const next = cancelContract(rec, role, this.now());
       await this.store.commit(rec, next);
       return next;
     });
+  }
+
+  // ---------------------------------------------------------------- strips (issue 12)
+
+  /**
+   * A strip's period records in period order, from any period's id.
+   * @throws {CoordinatorError} NOT_FOUND (`unknown-id`, `not-a-strip`).
+   */
+  async stripRecords(id: string): Promise<ContractRecord[]> {
+    const rec = await this.mustGet(id);
+    if (rec.strip === undefined) throw new CoordinatorError('NOT_FOUND', `${id} is not a strip's period`, { reason: 'not-a-strip' });
+    const ids = await this.store.stripPeriods(rec.strip.id);
+    const recs = await Promise.all(ids.map((p) => this.mustGet(p)));
+    if (recs.length !== rec.strip.batch.contracts.length) throw new Error(`strip ${rec.strip.id}: ${recs.length} period records stored, ${rec.strip.batch.contracts.length} expected`);
+    return recs;
+  }
+
+  /**
+   * `POST /v1/strips`: N period offers over the strip's terms (one round for the
+   * whole strip). Per period, every check of `createOffer`; across periods, the
+   * batch rules (one funding transaction) and the strip-wide checks once: inputs
+   * unspent and free, the delivery address free over the WHOLE strip window.
+   * All N records or none are stored. Errors name the period (`details.period`).
+   * @returns the period records in period order.
+   * @throws {CoordinatorError} as createOffer, INVALID_REQUEST `not-a-strip` | `too-many-periods` |
+   *   `too-many-cets` | `strip-too-large`; {DlcError} for bad messages, naming the period.
+   */
+  async createStrip(signer: string, body: Body<'stripOffer'>): Promise<ContractRecord[]> {
+    if (signer !== body.identityPubkey) {
+      throw new CoordinatorError('FORBIDDEN', 'the request must be signed by the identityPubkey it names', { reason: 'identity-mismatch' });
+    }
+    const limits = this.config.limits;
+    const terms = body.terms;
+    const n = stripPeriodCount(terms);
+    if (n < 2) throw new CoordinatorError('INVALID_REQUEST', 'the terms are not a strip\'s (no `periods`): post a single offer to /v1/offers', { reason: 'not-a-strip' });
+    if (n > limits.maxStripPeriods) {
+      throw new CoordinatorError('INVALID_REQUEST', `${n} periods exceed this coordinator's ${limits.maxStripPeriods}`, { reason: 'too-many-periods' });
+    }
+    const bytes = body.offers.map((h) => fromHex(h));
+    const offers = bytes.map((b, i) => inPeriod(i, () => decodeOfferDlc(b)));
+    // 1. Per period: Protocol.md offer_dlc receiver rules, the oracle set, the input limits.
+    offers.forEach((offer, i) => periodSync(i, () => {
+      validateOffer(offer, this.#validation());
+      this.#checkOracleSet(offer);
+      checkInputLimits(limits, 'offer', offer.fundingInputs);
+    }));
+    // 2. One funding transaction for all (same inputs, keys, change; distinct ids and fund outputs),
+    //    and each period's contract the one its period's terms describe.
+    checkBatchOffers(offers);
+    const { templates, contracts } = checkStripOffersAgainstTerms(offers, terms);
+    // The strip's size: its accept and sign are one request each (limits.ts).
+    const totalSigs = templates.reduce((a, t) => a + t.cetCount.adaptorSignatures, 0);
+    if (totalSigs > limits.maxStripAdaptorSignatures) {
+      throw new CoordinatorError('INVALID_REQUEST', `the strip's ${totalSigs} adaptor signatures exceed this coordinator's ${limits.maxStripAdaptorSignatures} per strip`, { reason: 'too-many-cets' });
+    }
+    const offerInputs = offers[0]!.fundingInputs.map((i) => i.prevTx.length);
+    // The accepter is allowed inputs as large as the offerer's: its strip accept must fit too.
+    const needed = stripRequestBytes({ periods: n, adaptorSignatures: totalSigs, offerInputs, acceptInputs: offerInputs });
+    if (needed > limits.maxBodyBytes) {
+      throw new CoordinatorError('INVALID_REQUEST', `this strip's accept or sign needs about ${needed} bytes, above this coordinator's body limit ${limits.maxBodyBytes}`, { reason: 'strip-too-large' });
+    }
+    // 3-5. Per period: size, refund after its window, announcements, allowed oracles stating ITS event, timing.
+    const periodTerms = periodTermsOf(terms);
+    const checked: { summary: TermsSummary; oracles: OracleRef[] }[] = [];
+    for (const [i, offer] of offers.entries()) {
+      checked.push(await periodAsync(i, () => this.#checkOfferContract(offer, periodTerms[i]!, templates[i]!)));
+    }
+    // 6. The offerer's coins exist now (once: every period names the same inputs).
+    await this.#checkInputsUnspent('offer', offers[0]!.fundingInputs);
+    const offerOutpoints = outpointsOf(offers[0]!.fundingInputs);
+    const ids = offers.map((o) => toHex(o.temporaryContractId));
+    const stripId = ids[0]!;
+    return this.lock.run(stripId, () => this.lock.run(OUTPOINTS_LOCK, async () => {
+      // 7. Each coin backs one pending deal: period 1's record holds the outpoints for the strip.
+      await this.#checkOutpointsFree('offer', offerOutpoints);
+      // 8. One delivery address, one live window, over the whole strip's window.
+      if (terms.template === 'hashpower-sale') await this.#checkDeliveryFree(terms.deliveryAddress, terms.window);
+      const now = this.now();
+      const recs = offers.map((offer, i) => createOffer({
+        id: ids[i]!,
+        terms: periodTerms[i]!,
+        summary: checked[i]!.summary,
+        offerer: { identityPubkey: body.identityPubkey, fundingPubkey: toHex(offer.fundingPubkey), payoutSpk: toHex(offer.payoutSpk) },
+        offerCollateral: String(offer.offerCollateral),
+        acceptCollateral: String(templates[i]!.acceptCollateral),
+        totalCollateral: String(templates[i]!.totalCollateral),
+        cets: templates[i]!.cetCount.cets,
+        adaptorSignatures: templates[i]!.cetCount.adaptorSignatures,
+        oracles: checked[i]!.oracles,
+        oracleThreshold: thresholdOf(oracleInfoOf(offer)),
+        cetLocktime: offer.cetLocktime,
+        refundLocktime: offer.refundLocktime,
+        ...(i === 0 ? { offerOutpoints } : {}),
+        strip: { id: stripId, terms, batch: batchToJson(contracts, i) },
+      }, now));
+      await this.store.createMany(recs.map((rec, i) => ({ rec, offer: bytes[i]! })));
+      this.log('info', 'strip offered', { id: stripId, periods: n, template: terms.template });
+      return recs;
+    }));
+  }
+
+  /** Refuses a single-contract step on a strip's period (its steps are the strip's). */
+  #notStripPeriod(rec: ContractRecord): void {
+    if (rec.strip !== undefined) {
+      throw new CoordinatorError('INVALID_STATE', `contract ${rec.id} is period ${rec.strip.batch.index + 1} of strip ${rec.strip.id}: use /v1/strips/${rec.strip.id}/...`, {
+        reason: 'strip-period', details: { strip: rec.strip.id, period: rec.strip.batch.index + 1 },
+      });
+    }
+  }
+
+  /** `#expect` on every period, naming the period. */
+  #expectAll(recs: readonly ContractRecord[], action: string, states: readonly ContractState[]): void {
+    recs.forEach((rec, i) => periodSync(i, () => this.#expect(rec, action, states)));
+  }
+
+  /**
+   * `POST /v1/strips/:id/accept`: per period everything accept does (validateAccept,
+   * the set-up with the batch, EVERY CET adaptor signature and the refund signature),
+   * the batch rules, every period deriving the same funding transaction; then all
+   * N offered → accepted in one batch. Nothing is stored when any period fails.
+   * @throws {CoordinatorError} NOT_FOUND, INVALID_STATE, FORBIDDEN, FUNDING_REJECTED, CONFLICT;
+   *   {DlcError} BAD_SIGNATURE naming the period and the signature.
+   */
+  async acceptStrip(id: string, signer: string, body: Body<'stripAccept'>): Promise<ContractRecord[]> {
+    if (signer !== body.identityPubkey) {
+      throw new CoordinatorError('FORBIDDEN', 'the request must be signed by the identityPubkey it names', { reason: 'identity-mismatch' });
+    }
+    const first = await this.stripRecords(id);
+    return this.lock.run(first[0]!.strip!.id, async () => {
+      const recs = await this.stripRecords(first[0]!.id);
+      this.#expectAll(recs, 'accept', ['offered']);
+      await this.#checkDeadline(recs[0]!);
+      const ms = await Promise.all(recs.map((r) => this.data.messages(r)));
+      const offers = ms.map((m) => m.offer);
+      const bytes = body.accepts.map((h) => fromHex(h));
+      const accepts = bytes.map((b, i) => inPeriod(i, () => decodeAcceptDlc(b)));
+      // 1. One accept per offer, describing the one funding transaction (same inputs, keys, change).
+      checkBatchAccepts(offers, accepts);
+      checkInputLimits(this.config.limits, 'accept', accepts[0]!.fundingInputs);
+      // 2-3. Per period: Protocol.md accept_dlc rules, the set-up with the batch, every CET adaptor signature and the refund signature.
+      const setups: ContractSetup[] = [];
+      for (const [i, rec] of recs.entries()) {
+        setups.push(await periodAsync(i, async () => {
+          validateAccept(offers[i]!, accepts[i]!, { ...this.#validation(), expectedCetCount: rec.adaptorSignatures });
+          const setup = this.data.setup(rec.id, offers[i]!, accepts[i]!, ms[i]!.fundingOptions);
+          await verifyContractCets(this.engine, setup, 'accept', accepts[i]!.cetAdaptorSignatures);
+          verifyRefundSignature(setup, 'accept', accepts[i]!.refundSignature);
+          return setup;
+        }));
+      }
+      // Every period derived the same funding transaction (its own output in it).
+      const txid = setups[0]!.funding.txidHex;
+      const other = setups.findIndex((s) => s.funding.txidHex !== txid);
+      if (other >= 0) {
+        throw new CoordinatorError('INVALID_REQUEST', `period ${other + 1}: its messages make funding transaction ${setups[other]!.funding.txidHex}, period 1's ${txid}`, {
+          reason: 'batch-funding-txid', details: { period: other + 1 },
+        });
+      }
+      // 4. The accepter's coins exist now.
+      await this.#checkInputsUnspent('accept', accepts[0]!.fundingInputs);
+      const acceptOutpoints = outpointsOf(accepts[0]!.fundingInputs);
+      const psbt = buildFundingPsbt(setups[0]!.funding).toBase64();
+      const acceptedHeight = await this.chain.getBlockCount();
+      return this.lock.run(OUTPOINTS_LOCK, async () => {
+        // 5. Each coin backs one pending deal (period 1's record holds them).
+        await this.#checkOutpointsFree('accept', acceptOutpoints);
+        const now = this.now();
+        const accepter = { identityPubkey: body.identityPubkey, fundingPubkey: toHex(accepts[0]!.fundingPubkey), payoutSpk: toHex(accepts[0]!.payoutSpk) };
+        const nexts = recs.map((rec, i) => acceptOffer(rec, {
+          accepter,
+          contractId: toHex(setups[i]!.contractId),
+          fundingTxid: txid,
+          fundOutputIndex: setups[i]!.funding.fundOutputIndex,
+          fundOutputValue: String(setups[i]!.funding.fundOutputValue),
+          fundingPsbt: psbt,
+          ...(i === 0 ? { acceptOutpoints } : {}),
+          acceptedHeight,
+        }, now));
+        await this.store.commitMany(recs.map((prev, i) => ({ prev, next: nexts[i]!, messages: { accept: bytes[i]! } })));
+        recs.forEach((rec, i) => this.data.put(rec.id, { ...ms[i]!, accept: accepts[i]! }));
+        this.log('info', 'strip accepted', { id: recs[0]!.id, periods: recs.length, fundingTxid: txid });
+        return nexts;
+      });
+    });
+  }
+
+  /**
+   * `POST /v1/strips/:id/sign` (the offerer): per period validateSign, every CET
+   * adaptor signature and the refund signature; the batch rule (one set of funding
+   * witnesses), verified once; all N accepted → signed in one batch.
+   * @throws {CoordinatorError} NOT_FOUND, INVALID_STATE, FORBIDDEN; {DlcError} BAD_SIGNATURE naming the period.
+   */
+  async signStrip(id: string, signer: string, body: Body<'stripSign'>): Promise<ContractRecord[]> {
+    const first = await this.stripRecords(id);
+    return this.lock.run(first[0]!.strip!.id, async () => {
+      const recs = await this.stripRecords(first[0]!.id);
+      this.#mustBe(recs[0]!, signer, 'offerer', 'sign');
+      this.#expectAll(recs, 'sign', ['accepted']);
+      await this.#checkDeadline(recs[0]!);
+      const ms = await Promise.all(recs.map((r) => this.data.messages(r)));
+      const bytes = body.signs.map((h) => fromHex(h));
+      const signs = bytes.map((b, i) => inPeriod(i, () => decodeSignDlc(b)));
+      // 1. One sign per period, all with the same funding witnesses.
+      checkBatchSigns(signs, recs.length);
+      // 2. Per period: Protocol.md sign_dlc rules with the contract id we computed, every CET adaptor signature, the refund signature.
+      const setups: ContractSetup[] = [];
+      for (const [i, rec] of recs.entries()) {
+        setups.push(await periodAsync(i, async () => {
+          const m = ms[i]!;
+          const setup = this.data.setup(rec.id, m.offer, m.accept!, m.fundingOptions);
+          validateSign(m.offer, m.accept!, signs[i]!, { expectedContractId: setup.contractId });
+          await verifyContractCets(this.engine, setup, 'offer', signs[i]!.cetAdaptorSignatures);
+          verifyRefundSignature(setup, 'offer', signs[i]!.refundSignature);
+          return setup;
+        }));
+      }
+      // 3. The funding witnesses (the same in every period): once, on the one funding transaction.
+      const funding = setups[0]!.funding;
+      verifyFundingSignatures(funding, 'offer', signs[0]!.fundingSignatures);
+      if (body.fundingPsbt !== undefined) parseFundingPsbt(body.fundingPsbt, funding);
+      const psbt = addFundingSignaturesToPsbt(Psbt.fromBase64((recs[0] as Extract<ContractRecord, { state: 'accepted' }>).fundingPsbt), funding, 'offer', signs[0]!.fundingSignatures).toBase64();
+      const now = this.now();
+      const nexts = recs.map((rec) => signContract(rec, psbt, now));
+      await this.store.commitMany(recs.map((prev, i) => ({ prev, next: nexts[i]!, messages: { sign: bytes[i]! } })));
+      recs.forEach((rec, i) => this.data.put(rec.id, { ...ms[i]!, sign: signs[i]! }));
+      this.log('info', 'strip signed', { id: recs[0]!.id, periods: recs.length });
+      return nexts;
+    });
+  }
+
+  /**
+   * `POST /v1/strips/:id/fund` (the accepter): ONE PSBT, the shared funding
+   * transaction: checked, finalized, test-accepted; all N signed →
+   * funding-broadcast in one batch, then broadcast once.
+   * @throws {CoordinatorError} NOT_FOUND, INVALID_STATE, FORBIDDEN, FUNDING_REJECTED, EXPIRED; {DlcError} for a bad PSBT or witness.
+   */
+  async fundStrip(id: string, signer: string, body: Body<'fund'>): Promise<ContractRecord[]> {
+    const first = await this.stripRecords(id);
+    const nexts = await this.lock.run(first[0]!.strip!.id, async () => {
+      const recs = await this.stripRecords(first[0]!.id);
+      this.#mustBe(recs[0]!, signer, 'accepter', 'fund');
+      this.#expectAll(recs, 'fund', ['signed']);
+      await this.#checkDeadline(recs[0]!);
+      const m = await this.data.messages(recs[0]!);
+      const { funding } = fundingOf({ offer: m.offer, accept: m.accept!, fundingOptions: m.fundingOptions });
+      const theirs = parseFundingPsbt(body.fundingPsbt, funding);
+      const sigs = extractFundingSignatures(theirs, funding, 'accept');
+      verifyFundingSignatures(funding, 'accept', sigs);
+      const combined = addFundingSignaturesToPsbt(Psbt.fromBase64((recs[0] as Extract<ContractRecord, { state: 'signed' }>).fundingPsbt), funding, 'accept', sigs);
+      const tx = finalizeFundingPsbt(combined, funding);
+      const [verdict] = await this.chain.testMempoolAccept([tx.toHex()]);
+      if (verdict === undefined || verdict.allowed !== true) {
+        const why = verdict?.rejectReason ?? 'no verdict';
+        throw new CoordinatorError('FUNDING_REJECTED', `the node refuses the funding transaction: ${why}`, { reason: 'testmempoolaccept', details: { rejectReason: why } });
+      }
+      await this.#checkDeadline(recs[0]!);
+      const now = this.now();
+      const after = recs.map((rec) => fundContract(rec, combined.toBase64(), tx.toHex(), now));
+      await this.store.commitMany(recs.map((prev, i) => ({ prev, next: after[i]! })));
+      return after;
+    });
+    await this.broadcast(nexts[0]!.id, 'strip funding', (nexts[0] as { fundingTx: string }).fundingTx);
+    return nexts;
+  }
+
+  /**
+   * `POST /v1/strips/:id/cancel`: every period, while unfunded, in one batch.
+   * @throws {CoordinatorError} NOT_FOUND, INVALID_STATE, FORBIDDEN.
+   */
+  async cancelStrip(id: string, signer: string): Promise<ContractRecord[]> {
+    const first = await this.stripRecords(id);
+    return this.lock.run(first[0]!.strip!.id, async () => {
+      const recs = await this.stripRecords(first[0]!.id);
+      const role = roleOf(recs[0]!, signer);
+      if (role === null) throw new CoordinatorError('FORBIDDEN', 'only a party to the strip may cancel it', { reason: 'not-a-party' });
+      const now = this.now();
+      const nexts = recs.map((rec, i) => periodSync(i, () => cancelContract(rec, role, now)));
+      await this.store.commitMany(recs.map((prev, i) => ({ prev, next: nexts[i]! })));
+      this.log('info', 'strip cancelled', { id: recs[0]!.id, by: role });
+      return nexts;
+    });
+  }
+
+  /** Every period's wire messages, hex, in period order (accepts/signs null until every period has one). */
+  async stripMessagesHex(recs: readonly ContractRecord[]): Promise<{ offers: string[]; accepts: string[] | null; signs: string[] | null }> {
+    const all = await Promise.all(recs.map((r) => this.store.messages(r.id)));
+    const hexes = (k: 'accept' | 'sign'): string[] | null => (all.every((m) => m[k] !== undefined) ? all.map((m) => toHex(m[k]!)) : null);
+    return { offers: all.map((m) => toHex(m.offer!)), accepts: hexes('accept'), signs: hexes('sign') };
   }
 
   /** Messages of a record, decoded (for the watcher). */
@@ -852,6 +1291,12 @@ export function coordinatorQueries(svc: CoordinatorService): CoordinatorQueries 
     async contract(id) {
       const rec = await svc.store.get(id.toLowerCase());
       return rec === undefined ? null : publicView(rec);
+    },
+    async strip(id) {
+      const rec = await svc.store.get(id.toLowerCase());
+      if (rec?.strip === undefined) return null;
+      const recs = await svc.stripRecords(rec.id);
+      return { id: rec.strip.id, periods: recs.length, terms: rec.strip.terms as unknown as Record<string, unknown>, contracts: recs.map(publicView) };
     },
     async offerMessage(id) {
       // The offer_dlc stays public in every state (privacy.ts: the book showed it).

@@ -16,11 +16,15 @@
  *                                                           one pending offer/accept (v2)
  *   delivery   `${deliveryAddress}!${id}` → window JSON       hashpower sales not yet ended:
  *                                                           one address, one live window (v2)
+ *   strip      `${stripId}!${index:3}` → id                 a strip's period records in period
+ *                                                           order (issue 12; the strip id is
+ *                                                           period 1's id, index 0-based)
  *
- * Every state change (`create`, `commit`) is ONE atomic batch: the record,
- * its index entries and any new message bytes, so a crash leaves either the
- * old state or the new one, never a mix. Lists read index ranges (never a
- * scan of all contracts).
+ * Every state change (`create`, `commit`, and for a strip's N periods
+ * `createMany`, `commitMany`) is ONE atomic batch: the records, their index
+ * entries and any new message bytes, so a crash leaves either the old state
+ * or the new one, never a mix. Lists read index ranges (never a scan of all
+ * contracts).
  *
  * This module does NOT decide transitions (lifecycle.ts does), verify, or
  * serialize writers (the service holds a per-contract lock around
@@ -48,6 +52,11 @@ export function pendingOutpoints(rec: ContractRecord): string[] {
   if (!PENDING.has(rec.state)) return [];
   const accept = 'acceptOutpoints' in rec ? (rec.acceptOutpoints ?? []) : [];
   return [...(rec.offerOutpoints ?? []), ...accept];
+}
+
+/** The strip-index key of a strip's period record, or undefined for a single contract. */
+function stripKey(rec: ContractRecord): string | undefined {
+  return rec.strip === undefined ? undefined : `${rec.strip.id}!${String(rec.strip.batch.index).padStart(3, '0')}`;
 }
 
 function stateKey(rec: Pick<ContractRecord, 'state' | 'createdAt' | 'id'>): string {
@@ -85,6 +94,7 @@ export class ContractStore {
   readonly #meta;
   readonly #inputs;
   readonly #delivery;
+  readonly #strip;
 
   private constructor(db: Level<string, string>) {
     this.#db = db;
@@ -97,6 +107,7 @@ export class ContractStore {
     this.#meta = db.sublevel<string, unknown>('meta', { valueEncoding: 'json' });
     this.#inputs = db.sublevel<string, string>('inputs', { valueEncoding: 'utf8' });
     this.#delivery = db.sublevel<string, { start: number; end: number }>('delivery', { valueEncoding: 'json' });
+    this.#strip = db.sublevel<string, string>('strip', { valueEncoding: 'utf8' });
   }
 
   /**
@@ -140,17 +151,46 @@ export class ContractStore {
    * @throws {CoordinatorError} CONFLICT when the id exists; STORAGE_ERROR.
    */
   async create(rec: ContractRecord, offer: Uint8Array): Promise<void> {
-    if ((await this.get(rec.id)) !== undefined) {
-      throw new CoordinatorError('CONFLICT', `an offer with id ${rec.id} exists`, { reason: 'duplicate-offer-id' });
+    await this.createMany([{ rec, offer }]);
+  }
+
+  /**
+   * Stores new contracts (a strip's period offers) with their offer_dlc bytes, in ONE batch:
+   * all of them or none.
+   * @throws {CoordinatorError} CONFLICT when an id exists; STORAGE_ERROR.
+   */
+  async createMany(entries: readonly { rec: ContractRecord; offer: Uint8Array }[]): Promise<void> {
+    const ops: BatchOp[] = [];
+    for (const { rec, offer } of entries) {
+      if ((await this.get(rec.id)) !== undefined) {
+        throw new CoordinatorError('CONFLICT', `an offer with id ${rec.id} exists`, { reason: 'duplicate-offer-id' });
+      }
+      const strip = stripKey(rec);
+      ops.push(
+        { type: 'put', sublevel: this.#contracts, key: rec.id, value: rec },
+        { type: 'put', sublevel: this.#messages, key: `${rec.id}!offer`, value: offer },
+        { type: 'put', sublevel: this.#state, key: stateKey(rec), value: '' },
+        ...partiesOf(rec).map((p) => ({ type: 'put' as const, sublevel: this.#party, key: partyKey(p, rec), value: '' })),
+        ...pendingOutpoints(rec).map((o) => ({ type: 'put' as const, sublevel: this.#inputs, key: o, value: rec.id })),
+        ...this.#deliveryOps(undefined, rec),
+        ...(strip === undefined ? [] : [{ type: 'put' as const, sublevel: this.#strip, key: strip, value: rec.id }]),
+      );
     }
-    await this.#write([
-      { type: 'put', sublevel: this.#contracts, key: rec.id, value: rec },
-      { type: 'put', sublevel: this.#messages, key: `${rec.id}!offer`, value: offer },
-      { type: 'put', sublevel: this.#state, key: stateKey(rec), value: '' },
-      ...partiesOf(rec).map((p) => ({ type: 'put' as const, sublevel: this.#party, key: partyKey(p, rec), value: '' })),
-      ...pendingOutpoints(rec).map((o) => ({ type: 'put' as const, sublevel: this.#inputs, key: o, value: rec.id })),
-      ...this.#deliveryOps(undefined, rec),
-    ]);
+    await this.#write(ops);
+  }
+
+  /**
+   * The ids of a strip's period records in period order (`stripId` is period 1's id).
+   * @throws {CoordinatorError} STORAGE_ERROR.
+   */
+  async stripPeriods(stripId: string): Promise<string[]> {
+    const out: string[] = [];
+    try {
+      for await (const id of this.#strip.values({ gte: `${stripId}!`, lt: `${stripId}!\xff` })) out.push(id);
+    } catch (cause) {
+      throw storageError('read', cause);
+    }
+    return out;
   }
 
   #deliveryOps(prev: ContractRecord | undefined, next: ContractRecord): BatchOp[] {
@@ -198,6 +238,18 @@ export class ContractStore {
    * @throws {CoordinatorError} STORAGE_ERROR.
    */
   async commit(prev: ContractRecord, next: ContractRecord, messages: Partial<Record<MessageKind, Uint8Array>> = {}): Promise<void> {
+    await this.#write(this.#commitOps(prev, next, messages));
+  }
+
+  /**
+   * `commit` of several records (a strip's periods) in ONE batch: every transition or none.
+   * @throws {CoordinatorError} STORAGE_ERROR.
+   */
+  async commitMany(changes: readonly { prev: ContractRecord; next: ContractRecord; messages?: Partial<Record<MessageKind, Uint8Array>> }[]): Promise<void> {
+    await this.#write(changes.flatMap((c) => this.#commitOps(c.prev, c.next, c.messages ?? {})));
+  }
+
+  #commitOps(prev: ContractRecord, next: ContractRecord, messages: Partial<Record<MessageKind, Uint8Array>>): BatchOp[] {
     if (prev.id !== next.id) throw new TypeError('commit: ids differ');
     const ops: BatchOp[] = [{ type: 'put', sublevel: this.#contracts, key: next.id, value: next }];
     if (prev.state !== next.state) {
@@ -226,7 +278,7 @@ export class ContractStore {
     for (const [kind, bytes] of Object.entries(messages)) {
       ops.push({ type: 'put', sublevel: this.#messages, key: `${next.id}!${kind}`, value: bytes });
     }
-    await this.#write(ops);
+    return ops;
   }
 
   async #write(ops: BatchOp[]): Promise<void> {

@@ -129,6 +129,11 @@ export class Watcher {
   #stopped = true;
   /** The tip at which the offer book's clock last ran (`#expireDue`). */
   #expiredAt: number | undefined;
+  /**
+   * Funding txids looked up (and re-sent when missing) this poll: a strip's N
+   * period records share one funding transaction, which is handled once per poll.
+   */
+  #fundingSeen = new Map<string, 'pending' | 'sent' | 'failed'>();
 
   constructor(service: CoordinatorService) {
     this.#svc = service;
@@ -157,6 +162,7 @@ export class Watcher {
   /** One poll: block scan, then every live contract. Errors of one contract do not stop the others. */
   async tick(): Promise<void> {
     const tip = await this.#svc.chain.getBlockCount();
+    this.#fundingSeen = new Map();
     await this.#scanBlocks(tip);
     await this.#expireDue(tip);
     const ids = [...await this.#svc.store.idsInStates(LIVE), ...await this.#svc.store.recentlyClosed()];
@@ -327,6 +333,14 @@ export class Watcher {
 
   async #driveFunding(rec: Extract<ContractRecord, { state: 'funding-broadcast' }>, tip: number): Promise<void> {
     const { chain, config } = this.#svc;
+    // Another period of the same strip found it unconfirmed or re-sent it this poll: nothing more to do;
+    // or found its inputs spent elsewhere: this period fails with it.
+    const seen = this.#fundingSeen.get(rec.fundingTxid);
+    if (seen === 'failed') {
+      await this.#commit(rec, failContract(rec, 'a funding input was spent by another transaction', this.#svc.now()), 'contract failed');
+      return;
+    }
+    if (seen !== undefined) return;
     const tx = await orNull(chain.getRawTransaction(rec.fundingTxid));
     if (tx !== null) {
       if (tx.blockhash !== undefined && (tx.confirmations ?? 0) >= config.watcher.confirmations) {
@@ -334,15 +348,18 @@ export class Watcher {
         await this.#commit(rec, fundingConfirmed(rec, { height: header.height, hash: header.hash }, this.#svc.now()), 'funding confirmed');
         return this.#drive(rec.id, tip);
       }
+      this.#fundingSeen.set(rec.fundingTxid, 'pending');
       return;
     }
     // Not in the mempool nor the chain (dropped, reorged out, or never sent before a crash): send again.
     try {
       await chain.sendRawTransaction(rec.fundingTx);
+      this.#fundingSeen.set(rec.fundingTxid, 'sent');
       this.#svc.log('info', 'funding transaction (re)broadcast', { id: rec.id, txid: rec.fundingTxid });
     } catch (err) {
       if (isChainError(err) && err.code === 'CHAIN_MISSING_INPUTS') {
         const out = await chain.getTxOut(rec.fundingTxid, rec.fundOutputIndex, true);
+        this.#fundingSeen.set(rec.fundingTxid, out === null ? 'failed' : 'pending');
         if (out === null) {
           await this.#commit(rec, failContract(rec, 'a funding input was spent by another transaction', this.#svc.now()), 'contract failed');
         }

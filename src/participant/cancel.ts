@@ -11,7 +11,8 @@
  * cancel transaction has a confirmation, the old funding can never confirm.
  *
  * `cancelContract` is the use case: the on-chain half when needed, then the
- * coordinator.
+ * coordinator. A strip (issue 12: N period contracts over one funding
+ * transaction) is cancelled as one, by any of its ids.
  *
  * This module does NOT touch the counterparty's inputs (never signs them,
  * never spends them) or pay anyone else.
@@ -24,6 +25,7 @@ import { loadContract, needAccept, saveState, type LoadedContract } from './cont
 import { ParticipantError } from './errors.js';
 import type { Participant } from './participant.js';
 import type { ContractSigner } from './signer.js';
+import { stripRecords } from './strip.js';
 
 /** vbytes of one P2WPKH input (41 non-witness + 108/4 witness), the P2WPKH output (31) and the overhead (10.5, rounded up). */
 const P2WPKH_INPUT_VB = 68n;
@@ -149,6 +151,8 @@ export interface CancelledResult {
   onChain: { txid: string; spends: string[]; fee: bigint } | undefined;
   /** The contract was cancelled by an earlier run (`doneIfCancelled`): nothing was done now. */
   already: boolean;
+  /** A strip: how many periods were cancelled with it (`id` is the strip id then). */
+  periods?: number;
 }
 
 /**
@@ -164,15 +168,30 @@ export interface CancelledResult {
  */
 export async function cancelContract(p: Participant, input: CancelInput): Promise<CancelPsbtResult | CancelledResult> {
   const wallet = p.wallet();
-  const c = loadContract(wallet, input.id);
-  if (c.record.state === 'cancelled' && input.doneIfCancelled === true && input.psbtOnly !== true) {
-    return { kind: 'cancelled', id: c.record.id, state: 'cancelled', coordinator: null, onChain: undefined, already: true };
+  const named = loadContract(wallet, input.id);
+  // A strip (issue 12): its N periods share ONE funding transaction (the same inputs, change and keys), so
+  // the strip is cancelled as one: our inputs double-spent once, every period recorded cancelled, the
+  // coordinator told once (`POST /v1/strips/:id/cancel`). Any id of the strip names the whole strip.
+  const periods = named.record.strip === undefined ? [named.record] : stripRecords(wallet, named.record.id)!;
+  const c = named.record.strip === undefined ? named : loadContract(wallet, periods[0]!.id);
+  const stripId = c.record.strip?.id;
+  const open = periods.filter((r) => r.state !== 'cancelled');
+  if (open.length === 0 && input.doneIfCancelled === true && input.psbtOnly !== true) {
+    return { kind: 'cancelled', id: c.record.id, state: 'cancelled', coordinator: null, onChain: undefined, already: true, ...(stripId === undefined ? {} : { periods: periods.length }) };
   }
-  if (!['offered', 'accepted', 'signed'].includes(c.record.state)) {
-    throw new ParticipantError('STATE', `contract ${c.record.id} is ${c.record.state}: only contracts not yet funded can be cancelled`);
+  const what = (r: ContractRecord): string => (r.strip === undefined ? `contract ${r.id}` : `strip ${r.strip.id} period ${r.strip.batch.index + 1}`);
+  // A strip's repeat after a crash between two periods' records: the cancelled ones are skipped.
+  for (const r of stripId === undefined ? periods : open) {
+    if (!['offered', 'accepted', 'signed'].includes(r.state)) {
+      throw new ParticipantError('STATE', `${what(r)} is ${r.state}: only contracts not yet funded can be cancelled`);
+    }
   }
+  if (open.length === 0) throw new ParticipantError('STATE', `${what(c.record)} is cancelled: only contracts not yet funded can be cancelled`);
+  const saveAll = (note?: string): void => {
+    for (const r of open) saveState(wallet, wallet.contracts.get(r.id), 'cancelled', {}, note);
+  };
   let onChain: CancelledResult['onChain'];
-  if (fundingSignaturesMayBeOut(c)) {
+  if (periods.some((r) => fundingSignaturesMayBeOut({ record: r }))) {
     // The real cancellation (issue 9, hole 2): our inputs spent back to us, on chain.
     const rpc = await p.rpc();
     const built = await buildCancelPsbt(c, rpc).catch(async (e: unknown) => {
@@ -191,11 +210,14 @@ export async function cancelContract(p: Participant, input: CancelInput): Promis
       onChain = { txid: await rpc.sendRawTransaction(tx.toHex()), spends: built.spends, fee: built.fee };
     }
     // Recorded before anything else can fail: the coins are on their way back.
-    saveState(wallet, c.record, 'cancelled', {}, `double-spent our funding inputs in ${onChain.txid}`);
+    saveAll(`double-spent our funding inputs in ${onChain.txid}`);
   }
   let coordinatorState: string | null = null;
   try {
-    const view = await p.coordinator().cancel(c.record.id, c.keys.identitySecretKey);
+    const coordinator = p.coordinator();
+    const view = stripId === undefined
+      ? await coordinator.cancel(c.record.id, c.keys.identitySecretKey)
+      : await coordinator.cancelStrip(stripId, c.keys.identitySecretKey);
     coordinatorState = typeof view.state === 'string' ? view.state : null;
   } catch (err) {
     // With our inputs double-spent the coordinator's word no longer matters (it may have expired the contract).
@@ -204,8 +226,8 @@ export async function cancelContract(p: Participant, input: CancelInput): Promis
     if (onChain === undefined && !givenUpAtCoordinator(err)) throw err;
     p.note(`note: the coordinator did not cancel (${err instanceof Error ? err.message : String(err)})`);
   }
-  if (onChain === undefined) saveState(wallet, c.record, 'cancelled');
-  return { kind: 'cancelled', id: c.record.id, state: 'cancelled', coordinator: coordinatorState, onChain, already: false };
+  if (onChain === undefined) saveAll();
+  return { kind: 'cancelled', id: c.record.id, state: 'cancelled', coordinator: coordinatorState, onChain, already: false, ...(stripId === undefined ? {} : { periods: periods.length }) };
 }
 
 /**

@@ -76,3 +76,12 @@ export type { ParticipantSigners } from './participant.js';
 
 // strips (issue 12): a strip's period records
 export { periodLabel, stripRecords } from './strip.js';
+// strips after funding (issue 12): status, settle, refund, close and cancel per period
+export { stripStatus } from './status.js';
+export type { StripPeriodStatus, StripStatusResult } from './status.js';
+export { settleStrip, refundStrip, checkSpendsOwnOutput } from './settle.js';
+export type { StripStepInput, StripStepResult } from './settle.js';
+export { closeStrip, splitByWeights } from './close.js';
+export type { CloseStripInput, CloseStripResult, StripPeriodClose } from './close.js';
+export { PERIOD_ENDED, eachPeriod, inPeriodError, periodOf, stripStepError, stripTargets } from './strip-steps.js';
+export type { PeriodStep, PeriodStepStatus, StripTargets } from './strip-steps.js';

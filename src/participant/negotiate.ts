@@ -84,6 +84,8 @@ import { openContract } from './open.js';
 import type { Participant } from './participant.js';
 import { checkOfferedOracles, contractOracleInfo, oracleInfoOf, oracleSetLines, type SetOracle } from './oracle-set.js';
 import { engineVerifier } from './progress.js';
+import { stripRecords } from './strip.js';
+import { acceptStrip, fundStrip, signStrip, type StripSummary } from './strip-negotiate.js';
 
 // ------------------------------------------------------------------ accept
 
@@ -115,7 +117,7 @@ interface AcceptChecked {
 }
 
 export type AcceptResult =
-  | (AcceptChecked & { dryRun: true; cets: TemplateResult['cetCount'] })
+  | (AcceptChecked & { dryRun: true; cets: TemplateResult['cetCount'] | number; strip?: StripSummary })
   | (AcceptChecked & {
       dryRun: false;
       state: 'accepted';
@@ -125,6 +127,8 @@ export type AcceptResult =
       adaptorSignatures: number;
       /** True when a stored accept_dlc of an earlier run was sent again (nothing signed anew). */
       resent: boolean;
+      /** A strip (issue 12): its periods; `contractId` and `fundingTxid` above are period 1's (the txid is the strip's). */
+      strip?: StripSummary;
     });
 
 /**
@@ -187,6 +191,18 @@ export async function acceptOffer(p: Participant, input: AcceptInput): Promise<A
   const maxFee = input.maxFeeRatePerVb ?? (await defaultMaxFeeRate(p.config.rpc === undefined ? undefined : await p.rpc(), wallet.network.name));
   const coordinator = p.coordinator();
   const view = await coordinator.offer(id);
+  if (view.strip !== undefined) {
+    // A strip's period (issue 12): the whole strip is accepted in one round.
+    return acceptStrip(p, {
+      stripId: view.strip.id,
+      maxFeeRatePerVb: maxFee,
+      utxos,
+      ...(input.dryRun !== undefined ? { dryRun: input.dryRun } : {}),
+      ...(input.deliveryAddress !== undefined ? { deliveryAddress: input.deliveryAddress } : {}),
+      ...(input.payoutAddress !== undefined ? { payoutAddress: input.payoutAddress } : {}),
+      ...(input.changeAddress !== undefined ? { changeAddress: input.changeAddress } : {}),
+    });
+  }
   const offerHex = view.offer ?? (await coordinator.messages(id)).offer;
   const offer: OfferDlc = decodeOfferDlc(fromHex(offerHex));
   if (toHex(offer.temporaryContractId) !== id) throw new ParticipantError('MISMATCH', `the coordinator served offer ${toHex(offer.temporaryContractId)} for ${id}`, { reason: 'offer-id' });
@@ -342,6 +358,8 @@ export type SignResult =
       fundingTxid: string | undefined;
       /** True when the sign_dlc of an earlier run was sent again (its POST had not gone through). */
       resent: boolean;
+      /** A strip (issue 12): `id` is the strip's, `contractId` period 1's; every period's contract id. */
+      strip?: { id: string; contractIds: string[] };
     };
 
 /**
@@ -366,6 +384,12 @@ export function oneExternalRun(input: ExternalPsbtInput): void {
 export async function signContract(p: Participant, input: { id: string } & ExternalPsbtInput): Promise<SignResult> {
   oneExternalRun(input);
   const wallet = p.wallet();
+  const periods = stripRecords(wallet, input.id);
+  if (periods !== undefined) {
+    const r = await signStrip(p, periods, input);
+    if (r.psbtOut) return r;
+    return { psbtOut: false, id: r.id, state: 'signed', contractId: r.contractIds[0], fundingTxid: r.fundingTxid, resent: r.resent, strip: { id: r.id, contractIds: r.contractIds } };
+  }
   // The miner's own clock: its signature would hand the accepter a fundable transaction (issue 9, hole 2).
   let c = await openContract(p, input.id, { role: 'offer', otherRole: "the offerer signs; use 'hashdlc fund'", fundingDeadline: true });
   const coordinator = p.coordinator();
@@ -446,6 +470,8 @@ export type FundResult =
       broadcastBy: 'node' | 'coordinator';
       /** True when an earlier run's funding was found (on the coordinator, or confirmed on our node): nothing new went out. */
       alreadyFunded: boolean;
+      /** A strip (issue 12): `id` is the strip's, `contractId` period 1's; every period's contract id. */
+      strip?: { id: string; contractIds: string[] };
     };
 
 /** The contract's set-up from the offerer's sign_dlc: stored, else the given one verified and stored. */
@@ -480,6 +506,12 @@ export async function fundContract(p: Participant, input: { id: string; broadcas
   const external = input.psbtOut === true || input.psbtIn !== undefined;
   const broadcast = input.broadcast === true;
   const wallet = p.wallet();
+  const periods = stripRecords(wallet, input.id);
+  if (periods !== undefined) {
+    const r = await fundStrip(p, periods, broadcast, input);
+    if (r.psbtOut) return r;
+    return { psbtOut: false, id: r.id, state: 'funding-broadcast', contractId: r.contractIds[0]!, fundingTxid: r.fundingTxid, broadcastBy: r.broadcastBy, alreadyFunded: r.alreadyFunded, strip: { id: r.id, contractIds: r.contractIds } };
+  }
   let c = await openContract(p, input.id, { role: 'accept', otherRole: "the accepter funds; use 'hashdlc sign'" });
   if (c.record.fundingTxid !== undefined) throw new ParticipantError('STATE', `contract ${c.record.id} is funded already (${c.record.fundingTxid})`);
   // Hole 1, again before we sign: the offerer may not list a coin of ours.

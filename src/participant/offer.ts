@@ -15,17 +15,27 @@
  * a custom curve comes in as its JSON text.
  */
 import { randomBytes } from 'node:crypto';
-import { REFUND_MAX_GRACE_BLOCKS, buildOffer, defaultFundingDeadline, defaultLocktimes } from '../../protocol/contract/index.js';
+import { REFUND_MAX_GRACE_BLOCKS, buildOffer, checkBatchOffers, defaultFundingDeadline, defaultLocktimes } from '../../protocol/contract/index.js';
 import { encodeOfferDlc, fromHex, toHex } from '../../protocol/messages/index.js';
 import type { TemplateResult } from '../../protocol/templates/index.js';
-import type { ExtraFundingOutput } from '../../protocol/tx/index.js';
-import type { OfferTerms } from '../../protocol/terms/index.js';
+import { BATCH_OUTPUT_PARTY_WEIGHT, partyClosingWeight, type ExtraFundingOutput } from '../../protocol/tx/index.js';
+import {
+  MAX_STRIP_PERIODS,
+  batchToJson,
+  checkStripOffersAgainstTerms,
+  periodTermsOf,
+  periodWindows,
+  stripExtraOutputs,
+  type OfferTerms,
+} from '../../protocol/terms/index.js';
 import { randomU64, type ContractRecord } from '../wallet/index.js';
 import type { OfferView, OracleEventJson, OracleClient } from '../api/index.js';
 import { addressScript, checkEventMatchesTerms, checkOfferTiming, chooseFunding, feeRate, freshSerialIds, nowIso, parseTerms, saveState, templateOf } from './contract.js';
 import { ParticipantError, usage } from './errors.js';
 import type { Participant } from './participant.js';
-import { offerOracleEvents, oracleInfoOf, oracleSetLines, type SetOracle } from './oracle-set.js';
+import { offerOracleEvents, oracleInfoOf, oracleSetLines, type OracleSetEvents, type SetOracle } from './oracle-set.js';
+import { periodLabel } from './strip.js';
+import { inPeriodError } from './strip-steps.js';
 
 /** A block window [start, end). */
 export interface BlockWindow {
@@ -52,6 +62,13 @@ export interface OfferCommon {
   utxos?: string[];
   payoutAddress?: string;
   changeAddress?: string;
+  /**
+   * A strip (issue 12): the window split into this many period contracts,
+   * funded by one transaction. Sale, forward and call only; needs `window`.
+   */
+  periods?: number;
+  /** A strip of periods of this many blocks each (the window's length must be a multiple); exclusive with `periods`. */
+  periodBlocks?: number;
 }
 
 export type OfferInput = OfferCommon &
@@ -92,7 +109,16 @@ export interface OfferDetails {
   summary: string[];
 }
 
-export type OfferResult = (OfferDetails & { dryRun: true }) | (OfferDetails & { dryRun: false; id: string; state: 'offered' });
+/** A strip's periods as offered (ids absent on a dry run: nothing was built). */
+export interface OfferStrip {
+  /** The strip id (period 1's offer id). */
+  id: string | undefined;
+  periods: { index: number; id: string | undefined; window: BlockWindow; eventId: string }[];
+}
+
+export type OfferResult =
+  | (OfferDetails & { dryRun: true; strip?: OfferStrip })
+  | (OfferDetails & { dryRun: false; id: string; state: 'offered'; strip?: OfferStrip });
 
 /**
  * The event the offer settles on at one oracle of the set: given by id,
@@ -209,6 +235,8 @@ function offerRefused(p: Participant, record: ContractRecord, err: unknown): unk
  *   REMOTE, UNREACHABLE, CONFIG; {WalletError}; {DlcError}.
  */
 export async function makeOffer(p: Participant, input: OfferInput): Promise<OfferResult> {
+  const periods = stripPeriodsOf(input);
+  if (periods !== undefined) return makeStripOffer(p, input, periods);
   const wallet = p.wallet();
   const coordinator = p.coordinator();
   const rpc = await p.rpc();
@@ -304,6 +332,182 @@ export async function makeOffer(p: Participant, input: OfferInput): Promise<Offe
   return { dryRun: false, id, state: 'offered', ...details };
 }
 
+// ------------------------------------------------------------------ strips (issue 12)
+
+/**
+ * The number of periods of a strip offer, or undefined for a single contract.
+ * @throws {ParticipantError} USAGE (both flags, a custom curve, `--event`,
+ *   no window, a window not a multiple of `periodBlocks`, out of range).
+ */
+export function stripPeriodsOf(input: Pick<OfferInput, 'template' | 'periods' | 'periodBlocks' | 'window' | 'eventId' | 'cetLocktime' | 'refundLocktime'>): number | undefined {
+  if (input.periods === undefined && input.periodBlocks === undefined) return undefined;
+  if (input.periods !== undefined && input.periodBlocks !== undefined) throw usage('--periods and --period-blocks are exclusive: give one');
+  if (input.template === 'custom') throw usage('a custom curve has no window to split into periods: --periods is for hashpower, hashprice-forward and hashprice-call');
+  if (input.eventId !== undefined) throw usage('a strip settles each period on its own event: give --window START-END, not --event');
+  if (input.cetLocktime !== undefined || input.refundLocktime !== undefined) throw usage('a strip takes each period\'s default locktimes: --cet-locktime and --refund-locktime are for single contracts');
+  const window = input.window;
+  if (window === undefined) throw usage('a strip needs --window START-END');
+  const len = window.end - window.start;
+  let n: number;
+  if (input.periodBlocks !== undefined) {
+    const b = input.periodBlocks;
+    if (!Number.isInteger(b) || b < 1) throw usage(`--period-blocks must be a positive whole number, got ${b}`);
+    if (len % b !== 0) throw usage(`--period-blocks ${b} does not divide the window's ${len} blocks; pick a window whose length is a multiple of ${b}, or --periods N`);
+    n = len / b;
+  } else {
+    n = input.periods!;
+  }
+  if (!Number.isInteger(n) || n < 2 || n > MAX_STRIP_PERIODS) throw usage(`a strip has 2 to ${MAX_STRIP_PERIODS} periods, got ${n}`);
+  if (len < n) throw usage(`a window of ${len} blocks cannot hold ${n} periods`);
+  return n;
+}
+
+/**
+ * What one party's coin selection must cover beyond its collaterals and the
+ * extra outputs it pays, for the other `siblings` funding outputs of a batch:
+ * each one's closing fee share and its 86 weight units of funding fee
+ * (protocol/tx `BATCH_OUTPUT_PARTY_WEIGHT`, rounded up per output).
+ */
+export function batchSiblingCost(siblings: number, payoutSpkLen: number, feeRatePerVb: bigint): bigint {
+  const closingFee = ((partyClosingWeight(payoutSpkLen) + 3n) / 4n) * feeRatePerVb;
+  const fundingShare = ((BATCH_OUTPUT_PARTY_WEIGHT + 3n) / 4n) * feeRatePerVb;
+  return BigInt(siblings) * (closingFee + fundingShare);
+}
+
+/**
+ * A strip offer (issue 12): one oracle event per period window, the strip
+ * terms, N offers sharing one funding key, payout and change scripts and one
+ * coin selection, checked against the terms and each other before anything is
+ * stored; N records (the coins reserved on each, so they stay reserved while
+ * any period is live); `POST /v1/strips`.
+ */
+async function makeStripOffer(p: Participant, input: OfferInput, n: number): Promise<OfferResult> {
+  const wallet = p.wallet();
+  const coordinator = p.coordinator();
+  const rpc = await p.rpc();
+  const windows = periodWindows(input.window!, n);
+  // One event per period, the way a single offer gets its own (a sale creates it, hashprice finds it).
+  const sets: OracleSetEvents[] = [];
+  for (const w of windows) sets.push(await offerOracleEvents(p, (oracle) => offerEvent(p, oracle, { ...input, window: w })));
+  const fundingDeadline = input.fundingDeadline ?? defaultFundingDeadline(windows[0]!.start, wallet.network.flow);
+  const terms = parseTerms({ ...termsJsonOf(input, input.window, fundingDeadline, () => wallet.newReceiveAddress().script), periods: n });
+  const periodTerms = periodTermsOf(terms);
+  const tip = await rpc.getBlockCount();
+  const rate = await feeRate(input.feeRatePerVb ?? p.config.feeRatePerVb, rpc, wallet.network.name);
+  const contracts = periodTerms.map((t, i) => inPeriodP(i, () => {
+    const set = sets[i]!;
+    checkEventMatchesTerms(set.events[0]!, t);
+    for (const e of set.events) checkOfferTiming(e, t, tip);
+    return templateOf(t, oracleInfoOf(set.announcements, set.threshold));
+  }));
+  const locks = windows.map((w, i) => {
+    const ev = sets[i]!.events[0]!;
+    const l = defaultLocktimes(w.end, wallet.network.flow);
+    const refundAtMost = ev.attestHeight + REFUND_MAX_GRACE_BLOCKS[wallet.network.flow];
+    if (l.refundLocktime > refundAtMost) throw usage(`period ${i + 1}: refund locktime ${l.refundLocktime} is after ${refundAtMost} (its attestation height ${ev.attestHeight} + ${REFUND_MAX_GRACE_BLOCKS[wallet.network.flow]})`);
+    return l;
+  });
+  const first = contracts[0]!;
+  const ev1 = sets[0]!.events[0]!;
+  const stripPeriods = (ids: (string | undefined)[]): OfferStrip['periods'] => windows.map((w, i) => ({ index: i, id: ids[i], window: w, eventId: sets[i]!.events[0]!.eventId }));
+  const upfront = stripExtraOutputs(terms);
+  const details: OfferDetails = {
+    eventId: ev1.eventId,
+    terms,
+    threshold: sets[0]!.threshold,
+    oracles: sets[0]!.oracles,
+    cets: first.cetCount,
+    cetLocktime: locks[0]!.cetLocktime,
+    refundLocktime: locks[0]!.refundLocktime,
+    fundingDeadline,
+    feeRatePerVb: rate,
+    summary: [
+      `strip of ${n} periods over blocks [${input.window!.start}, ${input.window!.end}), one funding transaction${upfront.length > 0 ? ` (the buyer pays ${upfront[0]!.value} sats to you in it, once)` : ''}`,
+      ...oracleSetLines(sets[0]!.threshold, sets[0]!.oracles),
+      `fee rate ${rate} sat/vB; funding deadline: height ${fundingDeadline} (no accept, sign or fund from then on)`,
+      ...contracts.flatMap((c, i) => [
+        `${periodLabel(i, n)}: blocks [${windows[i]!.start}, ${windows[i]!.end}), event ${sets[i]!.events[0]!.eventId} (attests at height ${sets[i]!.events[0]!.attestHeight}), CET locktime ${locks[i]!.cetLocktime}, refund locktime ${locks[i]!.refundLocktime}`,
+        ...c.summary.lines.map((l) => `  ${l}`),
+      ]),
+    ],
+  };
+  if (input.dryRun === true) return { dryRun: true, ...details, strip: { id: undefined, periods: stripPeriods(windows.map(() => undefined)) } };
+
+  // One funding key, payout and change script, one coin selection for the strip.
+  const keys = wallet.newContractIdentity();
+  const payoutSpk = input.payoutAddress !== undefined ? addressScript(input.payoutAddress, wallet) : wallet.newReceiveAddress().script;
+  const changeSpk = input.changeAddress !== undefined ? addressScript(input.changeAddress, wallet) : wallet.newChangeAddress().script;
+  const extras = [...contracts.flatMap((c) => c.extraOutputs), ...upfront];
+  const paid = extras.filter((o: ExtraFundingOutput) => o.payer === 'offer');
+  const amount = contracts.reduce((s, c) => s + c.offerCollateral, 0n) + paid.reduce((s, o) => s + o.value, 0n) + batchSiblingCost(n - 1, payoutSpk.length, rate);
+  const { inputs, reserved } = await chooseFunding(wallet, rpc, input.utxos ?? [], amount, rate, paid.map((o) => o.script.length));
+  const freshSerial = freshSerialIds(new Set(extras.map((o) => o.serialId)));
+  const payoutSerialId = freshSerial();
+  const changeSerialId = freshSerial();
+  const fundingPubkey = p.contractSigner(keys.index).fundingPubkey;
+  const offers = contracts.map((contract, i) => inPeriodP(i, () => buildOffer({
+    contract,
+    temporaryContractId: randomBytes(32),
+    chainHash: fromHex(wallet.network.chainHashHex),
+    fundingPubkey,
+    fundingInputs: inputs,
+    payoutSpk,
+    changeSpk,
+    payoutSerialId,
+    changeSerialId,
+    fundOutputSerialId: freshSerial(),
+    feeRatePerVb: rate,
+    cetLocktime: locks[i]!.cetLocktime,
+    refundLocktime: locks[i]!.refundLocktime,
+  })));
+  // What we built is what an accepter will check: the terms, period by period, and one funding transaction.
+  const checked = checkStripOffersAgainstTerms(offers, terms);
+  checkBatchOffers(offers);
+  const ids = offers.map((o) => toHex(o.temporaryContractId));
+  const offerHexes = offers.map((o) => toHex(encodeOfferDlc(o)));
+  const stripId = ids[0]!;
+  const at = nowIso();
+  const records: ContractRecord[] = offers.map((_, i) => ({
+    version: 1,
+    id: ids[i]!,
+    role: 'offer',
+    network: wallet.network.name,
+    keyIndex: keys.index,
+    state: 'offered',
+    history: [{ state: 'offered', at }],
+    coordinator: coordinator.http.base,
+    oracle: sets[i]!.oracles[0]!.url,
+    oracles: sets[i]!.oracles,
+    hashProfile: sets[i]!.hashProfile,
+    terms: periodTerms[i] as Record<string, unknown>,
+    offer: offerHexes[i]!,
+    // On every period: the coins stay reserved while any period is live, free once all ended unfunded.
+    reservedOutpoints: reserved,
+    strip: { id: stripId, terms: terms as Record<string, unknown>, batch: batchToJson(checked.contracts, i) },
+  }));
+  // Stored before posted, as a single offer.
+  for (const r of records) wallet.contracts.save(r);
+  await coordinator.postStrip({ offers: offerHexes, identityPubkey: toHex(keys.identityPublicKey), terms }, keys.identitySecretKey).catch((err: unknown) => {
+    for (const r of records.slice(1)) offerRefused(p, r, err);
+    throw offerRefused(p, records[0]!, err);
+  });
+  return { dryRun: false, id: stripId, state: 'offered', ...details, strip: { id: stripId, periods: stripPeriods(ids) } };
+}
+
+/** `inPeriod` for a participant step: a DlcError or ParticipantError re-made to name period `i` (0-based). */
+export function inPeriodP<T>(i: number, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw namedPeriodP(e, i);
+  }
+}
+
+/** The error naming period `i` (0-based): strip-steps.ts `inPeriodError` (a DlcError via protocol's `namedPeriod`). */
+export function namedPeriodP(e: unknown, i: number): unknown {
+  return inPeriodError(e, i + 1);
+}
+
 /** Filters of the offer book (`GET /v1/offers`); all optional, as the coordinator takes them. */
 export interface OfferQuery {
   template?: string;
@@ -323,39 +527,48 @@ export interface OfferRow {
   hashrateThs: string | undefined;
   /** Sale: upfront + escrow sats; hashprice: `K=<strike>`; custom: the accepter's collateral in sats. */
   price: string;
+  /** A strip (issue 12): its number of periods (the row is period 1's; the strip terms: `GET /v1/strips/:id`). */
+  periods?: number;
 }
 
 /**
- * A page of open offers on the coordinator, and each one's row.
+ * A page of open offers on the coordinator, and each one's row (a strip's row
+ * from its whole terms, `GET /v1/strips/:id`).
  * @throws {ParticipantError} REMOTE, UNREACHABLE, CONFIG.
  */
 export async function listOffers(p: Participant, query: OfferQuery = {}): Promise<{ offers: OfferView[]; next: string | null; rows: OfferRow[] }> {
-  const page = await p.coordinator().listOffers({ ...query });
-  const rows = page.offers.map((o): OfferRow => {
-    const t = o.terms;
+  const coordinator = p.coordinator();
+  const page = await coordinator.listOffers({ ...query });
+  const rows: OfferRow[] = [];
+  for (const o of page.offers) {
+    // A strip is listed once (period 1's view): its row shows the whole strip's terms, as the coordinator filters it.
+    const t = o.strip === undefined ? o.terms : (await coordinator.strip(o.strip.id)).terms;
     const price =
       t.template === 'hashpower-sale'
         ? `${BigInt(String(t.upfront)) + BigInt(String(t.escrow))} sats`
         : t.strikeSatsPerPhDay !== undefined
           ? `K=${String(t.strikeSatsPerPhDay)}`
           : `${String(t.acceptCollateral ?? '')} sats`;
-    return {
+    rows.push({
       id: o.id,
       template: String(t.template),
       window: t.window as BlockWindow | undefined,
       hashrateThs: t.hashrateThs === undefined ? undefined : String(t.hashrateThs),
       price,
-    };
-  });
+      ...(o.strip !== undefined ? { periods: o.strip.periods } : {}),
+    });
+  }
   return { offers: page.offers, next: page.next, rows };
 }
 
 /**
  * One offer on the coordinator with its terms parsed (nothing signed: `acceptOffer`
- * with `dryRun` checks it in full).
+ * with `dryRun` checks it in full); a strip's period also with the strip's terms.
  * @throws {ParticipantError} MISMATCH (`terms-shape`), REMOTE, UNREACHABLE, CONFIG.
  */
-export async function showOffer(p: Participant, id: string): Promise<{ view: OfferView; terms: OfferTerms }> {
+export async function showOffer(p: Participant, id: string): Promise<{ view: OfferView; terms: OfferTerms; stripTerms?: OfferTerms }> {
   const view = await p.coordinator().offer(id);
-  return { view, terms: parseTerms(view.terms) };
+  if (view.strip === undefined) return { view, terms: parseTerms(view.terms) };
+  // A strip's period: its own terms, and the whole strip's (what `accept` takes).
+  return { view, terms: parseTerms(view.terms), stripTerms: parseTerms((await p.coordinator().strip(view.strip.id)).terms) };
 }

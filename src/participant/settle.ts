@@ -19,14 +19,16 @@
  */
 import type { Transaction } from 'bitcoinjs-lib';
 import type { ContractSetup } from '../../protocol/contract/index.js';
-import { attestedSlotOf, completeAttestedCetAsParty, setupContract, signedRefundTransaction } from '../../protocol/contract/index.js';
+import { attestedSlotOf, completeAttestedCetAsParty, fundingOptionsOf, setupContract, signedRefundTransaction } from '../../protocol/contract/index.js';
 import { isDlcError } from '../../protocol/errors.js';
+import { buildFundingTransaction } from '../../protocol/tx/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { isChainError } from '../chain/index.js';
 import { loadContract, needAccept, needSign, saveState, type LoadedContract } from './contract.js';
 import { ParticipantError } from './errors.js';
 import type { Participant } from './participant.js';
 import { attestedCount, gatherAttestations, type GatheredAttestations } from './oracle-set.js';
+import { eachPeriod, inPeriodError, periodOf, stripTargets, type PeriodStep } from './strip-steps.js';
 
 /** Offerer or accepter (the stored record's role). */
 export type ContractRole = 'offer' | 'accept';
@@ -46,7 +48,10 @@ export function openSignedContract(p: Participant, id: string): OpenedContract {
   const c = loadContract(p.wallet(), id);
   const accept = needAccept(c);
   needSign(c);
-  return { c, setup: setupContract(c.offer, accept, c.flow) };
+  // setupContract takes the batch at the top of its options (ContractSetupOptions `batch`), where the flow
+  // builders' FlowOptions nest it (`setup.batch`): passing `c.flow` would drop a strip period's batch and
+  // rebuild its CETs over a one-output funding transaction that was never broadcast.
+  return { c, setup: setupContract(c.offer, accept, { ...fundingOptionsOf(c.funding), ...(c.flow.hashProfile !== undefined ? { hashProfile: c.flow.hashProfile } : {}) }) };
 }
 
 /** What a broadcast of a closing transaction did. */
@@ -140,6 +145,36 @@ function settleOracles(g: GatheredAttestations, settled: string): SettleOracle[]
  *   {DlcError}; {ChainError}.
  */
 export async function settleContract(p: Participant, input: SettleInput): Promise<SettleResult> {
+  const period = periodOf(p.wallet().contracts.get(input.id));
+  return period === undefined ? settleOne(p, input) : settleOne(p, input).catch((e: unknown) => {
+    throw inPeriodError(e, period);
+  });
+}
+
+/**
+ * A closing transaction spends THIS contract's funding output: for a strip's
+ * period, the one output of the shared funding transaction that the batch
+ * gives this period (every period's output pays the same 2-of-2 script, so
+ * only the index tells them apart), and the funding transaction is the one
+ * recorded as broadcast. Defends against a record whose batch is wrong (a
+ * CET of period 2 built over period 1's output would be invalid on chain,
+ * or, worse, settle the wrong period), caught here with a named error
+ * instead of a node refusal.
+ * @throws {ParticipantError} MISMATCH (`funding-txid`, `funding-output`).
+ */
+export function checkSpendsOwnOutput(c: Pick<LoadedContract, 'record'>, setup: Pick<ContractSetup, 'funding'>, tx: Transaction, what: string): void {
+  const f = setup.funding;
+  if (c.record.fundingTxid !== undefined && c.record.fundingTxid !== f.txidHex) {
+    throw new ParticipantError('MISMATCH', `the funding transaction rebuilt from the stored messages is ${f.txidHex}, the one recorded is ${c.record.fundingTxid}`, { reason: 'funding-txid' });
+  }
+  const input = tx.ins[0];
+  const spends = input === undefined ? undefined : `${Buffer.from(input.hash).reverse().toString('hex')}:${input.index}`;
+  if (tx.ins.length !== 1 || spends !== `${f.txidHex}:${f.fundOutputIndex}`) {
+    throw new ParticipantError('MISMATCH', `the ${what} spends ${spends ?? 'nothing'}, not this contract's funding output ${f.txidHex}:${f.fundOutputIndex}`, { reason: 'funding-output' });
+  }
+}
+
+async function settleOne(p: Participant, input: SettleInput): Promise<SettleResult> {
   const { c, setup } = openSignedContract(p, input.id);
   const accept = needAccept(c);
   const sign = needSign(c);
@@ -161,6 +196,7 @@ export async function settleContract(p: Participant, input: SettleInput): Promis
     if (!isDlcError(e, 'BAD_SIGNATURE') || e.reason !== `cet-signature:${role === 'offer' ? 'accept' : 'offer'}`) throw e;
     throw new ParticipantError('MISMATCH', `the counterparty's adaptor signature for CET ${attestedSlotOf(setup, attestations).cetIndex} does not decrypt to a valid signature`, { reason: 'cet-signature' });
   });
+  checkSpendsOwnOutput(c, setup, tx, `CET ${cetIndex}`);
   // The outcome the CET settles on: that of an oracle whose attestation opened the slot.
   const opener = setup.plan.adaptorSlots[slotIndex]!.oracles[0]!.oracleIndex;
   const outcome = gathered.oracles[opener]!.outcome!;
@@ -212,6 +248,13 @@ export interface RefundResult {
  * @throws {ParticipantError} NOT_READY before the locktime, STATE (not signed yet); {ChainError}.
  */
 export async function refundContract(p: Participant, input: RefundInput): Promise<RefundResult> {
+  const period = periodOf(p.wallet().contracts.get(input.id));
+  return period === undefined ? refundOne(p, input) : refundOne(p, input).catch((e: unknown) => {
+    throw inPeriodError(e, period);
+  });
+}
+
+async function refundOne(p: Participant, input: RefundInput): Promise<RefundResult> {
   const { c, setup } = openSignedContract(p, input.id);
   const rpc = await p.rpc();
   const tip = await rpc.getBlockCount();
@@ -220,6 +263,7 @@ export async function refundContract(p: Participant, input: RefundInput): Promis
     throw new ParticipantError('NOT_READY', `refund locktime ${c.offer.refundLocktime} not reached (tip ${tip}); ${c.offer.refundLocktime - tip} more block(s)`);
   }
   const tx = signedRefundTransaction(setup, needSign(c).refundSignature, needAccept(c).refundSignature);
+  checkSpendsOwnOutput(c, setup, tx, 'refund transaction');
   const sent = await broadcastClosing(rpc, tx);
   saveState(p.wallet(), c.record, 'refunded', { closingTxid: sent.txid });
   return {
@@ -229,4 +273,76 @@ export async function refundContract(p: Participant, input: RefundInput): Promis
     alreadyBroadcast: sent.already,
     payouts: { offer: setup.closing.offerCollateral, accept: setup.closing.acceptCollateral },
   };
+}
+
+// ------------------------------------------------------------------ strips (issue 12)
+
+export interface StripStepInput {
+  /** The strip id (every period), another period's id (that period), or any id with `period`. */
+  id: string;
+  /** 1-based: this period of the strip named by `id` alone. */
+  period?: number;
+}
+
+/** A settle or refund over a strip's periods, one entry per period covered. */
+export interface StripStepResult<T> {
+  /** The strip id (undefined for a single contract named). */
+  strip: string | undefined;
+  periods: PeriodStep<T>[];
+}
+
+/**
+ * `hashdlc settle <strip-id>`: settles every period of the strip that K
+ * oracles attested and is not settled, refunded or closed yet, each with
+ * `settleContract` (its own CET over its own funding output); a period not
+ * attested yet is `waiting`, an error fails only its period (named).
+ * With a period id or `period`: that period alone.
+ * @throws {WalletError} WALLET_CONTRACT_NOT_FOUND; {ParticipantError} USAGE (`period`), STATE (`strip-records`).
+ */
+export async function settleStrip(p: Participant, input: StripStepInput): Promise<StripStepResult<SettleResult>> {
+  const t = stripTargets(p.wallet(), input.id, input.period);
+  return { strip: t.strip?.id, periods: await eachPeriod(p.wallet(), t.records, (r) => orSpentElsewhere(p, r.id, () => settleContract(p, { id: r.id }))) };
+}
+
+/**
+ * Whether the contract's funding output is spent (in the mempool or the
+ * chain) while its funding transaction is known to the node: someone closed
+ * the contract (the counterparty's or the coordinator's CET, refund or
+ * close), whatever our record says.
+ * @throws {ChainError}
+ */
+export async function fundingOutputSpent(p: Participant, id: string): Promise<boolean> {
+  const c = loadContract(p.wallet(), id);
+  if (c.accept === undefined) return false;
+  const funding = buildFundingTransaction(c.offer, c.accept, c.funding);
+  const rpc = await p.rpc();
+  const known = await rpc.getRawTransaction(funding.txidHex).then(() => true, () => false);
+  return known && (await rpc.getTxOut(funding.txidHex, funding.fundOutputIndex, true)) === null;
+}
+
+/**
+ * Runs a period's step; when it fails and the period's funding output turns
+ * out spent by another transaction, the failure is STATE `funding-spent`
+ * (the strip steps report the period ended): our local record had not seen
+ * the counterparty's (or the coordinator's) settlement, refund or close.
+ */
+async function orSpentElsewhere<T>(p: Participant, id: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    if (!(await fundingOutputSpent(p, id).catch(() => false))) throw e;
+    throw new ParticipantError('STATE', 'its funding output is spent by another transaction already (settled, refunded or closed by someone else)', { reason: 'funding-spent', cause: e });
+  }
+}
+
+/**
+ * `hashdlc refund <strip-id>`: refunds every period of the strip whose own
+ * refund locktime the tip has reached and that is not settled, refunded or
+ * closed (each with `refundContract`); a period before its locktime is
+ * `waiting`. With a period id or `period`: that period alone.
+ * @throws as {@link settleStrip}.
+ */
+export async function refundStrip(p: Participant, input: StripStepInput): Promise<StripStepResult<RefundResult>> {
+  const t = stripTargets(p.wallet(), input.id, input.period);
+  return { strip: t.strip?.id, periods: await eachPeriod(p.wallet(), t.records, (r) => orSpentElsewhere(p, r.id, () => refundContract(p, { id: r.id }))) };
 }

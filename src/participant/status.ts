@@ -12,11 +12,12 @@
  * This module does NOT sign or broadcast anything.
  */
 import type { ContractRecord, LocalState } from '../wallet/index.js';
-import { CoordinatorClient, type ContractView } from '../api/index.js';
+import { CoordinatorClient, type ContractView, type StripView } from '../api/index.js';
 import { fundingSignaturesMayBeOut } from './cancel.js';
 import { localStateOf, saveState } from './contract.js';
 import { ParticipantError } from './errors.js';
 import type { Participant } from './participant.js';
+import { stripRecords } from './strip.js';
 
 /** One line of `hashdlc status` without an id. */
 export interface ContractSummary {
@@ -25,11 +26,37 @@ export interface ContractSummary {
   state: LocalState;
   template: unknown;
   contractId: string | null;
+  /** A strip's period: the strip id, this period (1-based), the number of periods, its window (absent for a single contract). */
+  strip?: { id: string; period: number; periods: number; window: unknown };
 }
 
-/** Every contract of this wallet, oldest first (only reads the wallet). */
+/**
+ * Every contract of this wallet, oldest first, a strip's periods together
+ * (in period order, where the strip's first record falls) (only reads the wallet).
+ */
 export function listContracts(p: Participant): ContractSummary[] {
-  return p.wallet().contracts.list().map((r) => ({ id: r.id, role: r.role, state: r.state, template: r.terms.template, contractId: r.contractId ?? null }));
+  const all = p.wallet().contracts.list();
+  const summary = (r: ContractRecord): ContractSummary => ({
+    id: r.id,
+    role: r.role,
+    state: r.state,
+    template: r.terms.template,
+    contractId: r.contractId ?? null,
+    ...(r.strip === undefined ? {} : { strip: { id: r.strip.id, period: r.strip.batch.index + 1, periods: r.strip.batch.contracts.length, window: r.terms.window } }),
+  });
+  const out: ContractSummary[] = [];
+  const placed = new Set<string>();
+  for (const r of all) {
+    if (r.strip === undefined) {
+      out.push(summary(r));
+      continue;
+    }
+    if (placed.has(r.strip.id)) continue;
+    placed.add(r.strip.id);
+    const id = r.strip.id;
+    out.push(...all.filter((x) => x.strip?.id === id).sort((a, b) => a.strip!.batch.index - b.strip!.batch.index).map(summary));
+  }
+  return out;
 }
 
 export interface StatusInput {
@@ -107,4 +134,120 @@ export async function contractStatus(p: Participant, input: StatusInput): Promis
     }
   }
   return { record, coordinator: remote, confirmations };
+}
+
+// ------------------------------------------------------------------ strips (issue 12)
+
+/** One period of `stripStatus`. */
+export interface StripPeriodStatus {
+  /** 1-based. */
+  period: number;
+  /** The period's offer id. */
+  id: string;
+  /** Its delivery (or hashprice) window. */
+  window: { start: number; end: number } | undefined;
+  /** The local record, after any update from the coordinator or the node. */
+  record: ContractRecord;
+  /** The coordinator's state of this period (undefined when not asked or not reached). */
+  coordinatorState: string | undefined;
+  /** The attested outcome the coordinator reports (settled periods), else null. */
+  outcome: string | null;
+  /** Each party's payout once the period closed (settled, refunded or closed), as the coordinator reports it, else null. */
+  payouts: { offer: string; accept: string } | null;
+  closingTxid: string | null;
+}
+
+export interface StripStatusResult {
+  /** The strip id (period 1's offer id). */
+  id: string;
+  periods: StripPeriodStatus[];
+  /** The strip's whole terms. */
+  terms: Record<string, unknown>;
+  fundingTxid: string | null;
+  /** Confirmations of the shared funding transaction (undefined when not asked or unknown to the node). */
+  confirmations: number | undefined;
+  /** The coordinator's strip view (undefined when not asked or not reached). */
+  coordinator: StripView | undefined;
+}
+
+function stringOrNull(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+function payoutsOf(v: unknown): { offer: string; accept: string } | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  return typeof o.offer === 'string' && typeof o.accept === 'string' ? { offer: o.offer, accept: o.accept } : null;
+}
+
+/** The window of a period's terms, when it has one. */
+function windowOf(terms: Record<string, unknown>): { start: number; end: number } | undefined {
+  const w = terms.window as { start?: unknown; end?: unknown } | undefined;
+  return typeof w?.start === 'number' && typeof w.end === 'number' ? { start: w.start, end: w.end } : undefined;
+}
+
+/**
+ * `hashdlc status <strip-id|period-id>` for a strip: every period's record,
+ * each updated from the coordinator's strip view (`GET /v1/strips/:id`, one
+ * signed GET: its contract views in period order) as `contractStatus` does
+ * for one contract (forward only; `expired` not taken while our funding
+ * signatures may be out), the shared funding transaction's confirmations
+ * once, and per period its window, states, attested outcome and payouts.
+ * Undefined when `id` is not a strip's.
+ * @throws {WalletError} WALLET_CONTRACT_NOT_FOUND; {ChainError} from the node check.
+ */
+export async function stripStatus(p: Participant, input: StatusInput): Promise<StripStatusResult | undefined> {
+  const wallet = p.wallet();
+  let records = stripRecords(wallet, input.id);
+  if (records === undefined) return undefined;
+  const first = records[0]!;
+  const stripId = first.strip!.id;
+  const local = input.local === true;
+  let remote: StripView | undefined;
+  const coordinatorUrl = p.config.coordinator ?? first.coordinator;
+  if (!local && coordinatorUrl !== undefined) {
+    try {
+      remote = await new CoordinatorClient(coordinatorUrl).strip(stripId, wallet.keys.contractIdentity(first.keyIndex).identitySecretKey);
+    } catch (e) {
+      if (!(e instanceof ParticipantError)) throw e;
+      p.note(`coordinator: ${e.message}`);
+    }
+  }
+  const views = new Map<string, ContractView>((remote?.contracts ?? []).map((v) => [v.id, v]));
+  records = records.map((r) => {
+    const view = views.get(r.id);
+    if (view === undefined) return r;
+    const next = followCoordinator(r, view.state);
+    if (next === undefined) return r;
+    return saveState(wallet, r, next, {
+      ...(typeof view.fundingTxid === 'string' ? { fundingTxid: view.fundingTxid } : {}),
+      ...(typeof view.closingTxid === 'string' ? { closingTxid: view.closingTxid } : {}),
+    }, `coordinator: ${view.state}`);
+  });
+  if (remote?.state === 'expired' && records.some((r) => rank(r.state) < rank('funding-broadcast'))) {
+    p.note(`coordinator: strip expired; your funding signatures may be out: 'hashdlc cancel ${stripId}' double-spends your funding inputs`);
+  }
+  const fundingTxid = records.find((r) => r.fundingTxid !== undefined)?.fundingTxid ?? (typeof remote?.fundingTxid === 'string' ? remote.fundingTxid : undefined);
+  let confirmations: number | undefined;
+  if (!local && fundingTxid !== undefined && p.config.rpc !== undefined) {
+    const rpc = await p.rpc();
+    confirmations = await rpc.getRawTransaction(fundingTxid).then((t) => t.confirmations ?? 0, () => undefined);
+    if (confirmations !== undefined && confirmations > 0) {
+      records = records.map((r) => (r.state === 'funding-broadcast' ? saveState(wallet, r, 'confirmed', {}, `${confirmations} confirmation(s)`) : r));
+    }
+  }
+  const periods = records.map((r): StripPeriodStatus => {
+    const view = views.get(r.id) as (ContractView & Record<string, unknown>) | undefined;
+    return {
+      period: r.strip!.batch.index + 1,
+      id: r.id,
+      window: windowOf(r.terms),
+      record: r,
+      coordinatorState: view?.state,
+      outcome: stringOrNull(view?.outcome),
+      payouts: payoutsOf(view?.payouts),
+      closingTxid: r.closingTxid ?? stringOrNull(view?.closingTxid),
+    };
+  });
+  return { id: stripId, periods, terms: first.strip!.terms, fundingTxid: fundingTxid ?? null, confirmations, coordinator: remote };
 }
