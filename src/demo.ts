@@ -9,6 +9,10 @@
  * `hashdlc agent` child processes (src/stack/demo-agents.ts), one per
  * wallet, sign and fund; they are stopped with SIGTERM at the end.
  * `--no-agents` types `sign` and `fund` instead (the version without agents).
+ * `--periods N [--delivery-schedule P1,..,PN]` runs the sale as a strip of N
+ * periods (src/stack/demo-strip.ts): one funding transaction, each period
+ * settled on its own attestation; exit 0 only when every period's payouts
+ * equal its curve at its attested outcome.
  * It uses the stack that `npm start` runs on the data directory (found
  * through `<data>/stack.json`), or starts its own there when none runs and
  * stops it at the end. Exit status 0 only when the payouts on chain equal
@@ -28,8 +32,10 @@ import {
   isStackError,
   loadOrCreateSecrets,
   openOrCreateWallet,
+  parseDeliverySchedule,
   parseStackArgs,
   runDemo,
+  runStripDemo,
   demoAgents,
   runningStackState,
   stackLayout,
@@ -38,6 +44,7 @@ import {
   type RunningDemoAgents,
   type RunningStack,
   type StackState,
+  type StripDemoOptions,
 } from './stack/index.js';
 import { TestKey } from '../regtest/index.js';
 import { describeError } from './cli/errors.js';
@@ -59,6 +66,11 @@ options:
   --delivery PCT             sale: share of the 100 TH/s the pool pays, percent (default 98; try 60 or 0)
   --window BLOCKS            sale: blocks in the contract's window (default 20)
   --no-agents                no agents: the demo types 'hashdlc sign' and 'hashdlc fund' itself
+  --periods N                sale as a strip of N periods (2 to 20): one funding transaction, N DLCs,
+                             each period settled on its own attestation (issue 12)
+  --period-blocks B          strip: blocks per period (default 5)
+  --delivery-schedule P1,..  strip: percent of the hashrate delivered in each period
+                             (default --delivery in every period), e.g. 100,100,0,0
 ${STACK_FLAGS_HELP}`;
 
 const DEMO_FLAGS = {
@@ -66,7 +78,31 @@ const DEMO_FLAGS = {
   delivery: { type: 'string' },
   window: { type: 'string' },
   'no-agents': { type: 'boolean' },
+  periods: { type: 'string' },
+  'period-blocks': { type: 'string' },
+  'delivery-schedule': { type: 'string' },
 } as const;
+
+/** The strip options of the command line, or undefined for a single contract; a string is a usage error. */
+function stripOptions(values: Record<string, unknown>, template: string, deliveryPercent: number): StripDemoOptions | undefined | string {
+  const periodsText = values.periods as string | undefined;
+  if (periodsText === undefined) {
+    return values['delivery-schedule'] !== undefined || values['period-blocks'] !== undefined ? '--delivery-schedule and --period-blocks need --periods' : undefined;
+  }
+  const periods = Number(periodsText);
+  if (!/^\d+$/.test(periodsText) || periods < 2 || periods > 20) return `--periods must be 2 to 20, got '${periodsText}'`;
+  if (template !== 'sale') return '--periods runs the sale template in the demo (forwards and calls take --periods in hashdlc offer)';
+  const blocksText = (values['period-blocks'] as string | undefined) ?? '5';
+  const periodBlocks = Number(blocksText);
+  if (!/^\d+$/.test(blocksText) || periodBlocks < 1 || periodBlocks > 100) return `--period-blocks must be 1 to 100, got '${blocksText}'`;
+  const scheduleText = values['delivery-schedule'] as string | undefined;
+  try {
+    const deliverySchedule = scheduleText === undefined ? Array.from({ length: periods }, () => deliveryPercent) : parseDeliverySchedule(scheduleText, periods);
+    return { periods, periodBlocks, deliverySchedule };
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
 
 /**
  * Runs the demo.
@@ -100,6 +136,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (!/^\d+$/.test(windowText) || windowBlocks < 1 || windowBlocks > 1000) {
     process.stderr.write(`hashdlc demo: --window must be 1 to 1000 blocks, got '${windowText}'\n`);
+    return 2;
+  }
+  const strip = stripOptions(parsed.values, template, deliveryPercent);
+  if (typeof strip === 'string') {
+    process.stderr.write(`hashdlc demo: ${strip}\n`);
     return 2;
   }
   const out = (line: string): void => {
@@ -147,19 +188,27 @@ export async function main(argv: string[]): Promise<number> {
     const minerP = new StackParticipant('miner', state.wallets.miner, services);
     const buyerP = new StackParticipant('buyer', state.wallets.buyer, services);
     if (!noAgents) agents = demoAgents(minerP, buyerP);
-    const result = await runDemo(
-      {
-        rpc,
-        coordinatorUrl: state.coordinator.url,
-        oracles: state.oracles.map((o) => ({ url: o.url, publicKey: o.publicKey })),
-        simulatedDifficulty: state.oracles[0]!.simulatedDifficulty,
-        miner: minerP,
-        buyer: buyerP,
-        ...(agents === undefined ? {} : { agents }),
-      },
-      { template: template as DemoTemplate, deliveryPercent, windowBlocks },
-      out,
-    );
+    const demoServices = {
+      rpc,
+      coordinatorUrl: state.coordinator.url,
+      oracles: state.oracles.map((o) => ({ url: o.url, publicKey: o.publicKey })),
+      simulatedDifficulty: state.oracles[0]!.simulatedDifficulty,
+      miner: minerP,
+      buyer: buyerP,
+      ...(agents === undefined ? {} : { agents }),
+    };
+    if (strip !== undefined) {
+      const stripResult = await runStripDemo(demoServices, strip, out);
+      if (agents !== undefined) {
+        await agents.stop();
+        agents = undefined;
+        out('the agents are stopped (SIGTERM; both exited 0)');
+      }
+      out(`demo (strip of ${strip.periods} periods) finished in ${(stripResult.ms / 1000).toFixed(1)} s (${noAgents ? 'without agents: sign and fund typed' : 'with agents'})`);
+      if (state.dashboard !== null) out(`see it in the dashboard: ${state.dashboard}dashboard/strips/${stripResult.stripId}`);
+      return stripResult.ok ? 0 : 1;
+    }
+    const result = await runDemo(demoServices, { template: template as DemoTemplate, deliveryPercent, windowBlocks }, out);
     if (agents !== undefined) {
       await agents.stop();
       agents = undefined;

@@ -11,7 +11,8 @@
  * This module does NOT talk to services itself (the commands pass in what
  * they fetched), except `feeRate`, which asks the node for an estimate.
  */
-import type { FlowOptions } from '../../protocol/contract/index.js';
+import type { ContractSetupOptions, FlowOptions } from '../../protocol/contract/index.js';
+import { fundingOptionsOf } from '../../protocol/contract/index.js';
 import type { AcceptDlc, OfferDlc, OracleInfo as DlcOracleInfo, SignDlc } from '../../protocol/messages/index.js';
 import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc, fromHex } from '../../protocol/messages/index.js';
 import type { TemplateResult } from '../../protocol/templates/index.js';
@@ -50,6 +51,11 @@ export interface LoadedContract {
   flow: FlowOptions;
   /** Its funding transaction's options (protocol/tx `buildFundingTransaction`). */
   funding: FundingBuildOptions;
+  /**
+   * protocol/contract `setupContract` options (hash profile, extra outputs, a strip period's batch).
+   * Pass these, never `flow`, to `setupContract`: `flow` nests the batch under `setup` for the flow builders.
+   */
+  setupOptions: ContractSetupOptions;
   /** A strip's period contract: the strip's id, whole terms and batch (absent for a single contract). */
   strip: StripRef | undefined;
   /** Its keys but the funding secret key, which stays in the contract's signer (`Participant.contractSigner`). */
@@ -100,6 +106,7 @@ export function loadContract(wallet: Wallet, id: string): LoadedContract {
     template,
     flow: { extraOutputs: funding.extraOutputs, hashProfile: record.hashProfile, ...(funding.batch !== undefined ? { setup: { batch: funding.batch } } : {}) },
     funding,
+    setupOptions: { ...fundingOptionsOf(funding), hashProfile: record.hashProfile },
     strip,
     keys: wallet.keys.contractIdentity(record.keyIndex),
   };

@@ -278,7 +278,7 @@ export async function acceptOffer(p: Participant, input: AcceptInput): Promise<A
     if (earlier.state !== 'accepted') throw new ParticipantError('STATE', `offer ${id} is accepted here already (state ${earlier.state})`);
     if (earlier.offer !== offerHex) throw new ParticipantError('MISMATCH', `the coordinator now serves another offer_dlc for ${id} than the one accepted here`, { reason: 'offer-changed' });
     const c = loadContract(wallet, id);
-    const setup = setupContract(c.offer, needAccept(c), c.flow);
+    const setup = setupContract(c.offer, needAccept(c), c.setupOptions);
     await postAccept(p, c.record, setup);
     return accepted(setup, true);
   }
@@ -415,7 +415,7 @@ export async function signContract(p: Participant, input: { id: string } & Exter
     }
     refuseOurCoinsAsCounterpartyInputs(wallet, 'accept', c.accept.fundingInputs, outpointsOf(c.offer.fundingInputs));
     refuseUnverifiableCounterpartyInputs('accept', c.accept.fundingInputs);
-    setup = setupContract(c.offer, c.accept, c.flow);
+    setup = setupContract(c.offer, c.accept, c.setupOptions);
     fundingSignatures = ownWitnessesOfExternalPsbt(setup, verifyFundingPsbt(setup, input.psbtIn, 'offer').psbt, 'offer');
   } else {
     const messages = await coordinator.messages(c.record.id, c.keys.identitySecretKey);
@@ -477,7 +477,7 @@ export type FundResult =
 /** The contract's set-up from the offerer's sign_dlc: stored, else the given one verified and stored. */
 async function fundFromSign(p: Participant, c: LoadedContract, signHex: string | undefined): Promise<{ setup: ContractSetup; c: LoadedContract }> {
   const accept = needAccept(c);
-  if (c.sign !== undefined) return { setup: setupContract(c.offer, accept, c.flow), c };
+  if (c.sign !== undefined) return { setup: setupContract(c.offer, accept, c.setupOptions), c };
   if (signHex === undefined) throw new ParticipantError('STATE', `the offerer has not signed contract ${c.record.id} yet`);
   const sign = decodeSignDlc(fromHex(signHex));
   const engine = await p.engine();

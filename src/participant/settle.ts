@@ -19,7 +19,7 @@
  */
 import type { Transaction } from 'bitcoinjs-lib';
 import type { ContractSetup } from '../../protocol/contract/index.js';
-import { attestedSlotOf, completeAttestedCetAsParty, fundingOptionsOf, setupContract, signedRefundTransaction } from '../../protocol/contract/index.js';
+import { attestedSlotOf, completeAttestedCetAsParty, setupContract, signedRefundTransaction } from '../../protocol/contract/index.js';
 import { isDlcError } from '../../protocol/errors.js';
 import { buildFundingTransaction } from '../../protocol/tx/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
@@ -48,10 +48,8 @@ export function openSignedContract(p: Participant, id: string): OpenedContract {
   const c = loadContract(p.wallet(), id);
   const accept = needAccept(c);
   needSign(c);
-  // setupContract takes the batch at the top of its options (ContractSetupOptions `batch`), where the flow
-  // builders' FlowOptions nest it (`setup.batch`): passing `c.flow` would drop a strip period's batch and
-  // rebuild its CETs over a one-output funding transaction that was never broadcast.
-  return { c, setup: setupContract(c.offer, accept, { ...fundingOptionsOf(c.funding), ...(c.flow.hashProfile !== undefined ? { hashProfile: c.flow.hashProfile } : {}) }) };
+  // `c.setupOptions`, never `c.flow` (which nests a strip period's batch for the flow builders): see loadContract.
+  return { c, setup: setupContract(c.offer, accept, c.setupOptions) };
 }
 
 /** What a broadcast of a closing transaction did. */

@@ -33,7 +33,6 @@ import {
   checkBatchAccepts,
   checkBatchOffers,
   checkBatchSigns,
-  fundingOptionsOf,
   fundingPsbtOf,
   packAdaptorSignatures,
   setupContract,
@@ -320,7 +319,7 @@ export async function acceptStrip(p: Participant, input: StripAcceptInput): Prom
 /** The set-up of a stored period contract from its offer and accept (its batch from the record's strip). */
 function buildSetup(c: LoadedContract): ContractSetup {
   if (c.accept === undefined) throw new ParticipantError('STATE', `contract ${c.record.id} has no accept_dlc yet`);
-  return setupContract(c.offer, c.accept, { ...(c.flow.setup ?? {}), ...fundingOptionsOf(c.funding), ...(c.flow.hashProfile !== undefined ? { hashProfile: c.flow.hashProfile } : {}) });
+  return setupContract(c.offer, c.accept, c.setupOptions);
 }
 
 /**

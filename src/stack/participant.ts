@@ -85,6 +85,8 @@ export function offerArgs(input: OfferInput): string[] {
   const common = flags([
     ['event', input.eventId],
     ['window', input.window === undefined ? undefined : `${input.window.start}-${input.window.end}`],
+    ['periods', input.periods],
+    ['period-blocks', input.periodBlocks],
   ]);
   const tail = [
     ...flags([
