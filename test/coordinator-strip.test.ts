@@ -272,6 +272,19 @@ describe('period-named refusals leave nothing stored', () => {
     expect((await post('/v1/strips', offerBody(s), s.offerIdentity)).status).toBe(201);
   });
 
+  it('refuses a strip whose upfront output no accept could fund (dust, no script), as a single offer is refused; nothing stored', async () => {
+    const s = strip('bad-upfront');
+    // No period's terms carry the strip's upfront: it is checked on the strip's own terms.
+    const { upfrontScript: _script, ...noScript } = s.terms as { upfrontScript: string };
+    for (const [terms, reason] of [[{ ...s.terms, upfront: '500' }, 'extra-output-dust'], [noScript, 'script-empty']] as const) {
+      const r = await post('/v1/strips', { ...offerBody(s), terms }, s.offerIdentity);
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(r.body.error).toMatchObject({ code: 'INVALID_PARAMS', reason });
+    }
+    for (const o of s.offers) expect((await get(`/v1/contracts/${toHex(o.temporaryContractId)}`)).status).toBe(404);
+    expect((await post('/v1/strips', offerBody(s), s.offerIdentity)).status).toBe(201);
+  });
+
   it('refuses a batch whose offers do not share one funding transaction, naming the period', async () => {
     const s = strip('batch-rule');
     const other = stripParties({ label: 'batch-rule-other', periods: 3, announcements: s.announcements });

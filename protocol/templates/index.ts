@@ -6,6 +6,7 @@
  */
 export {
   DEFAULT_PAYOUT_STEPS,
+  acceptPaidOutput,
   clampedLineCurve,
   defaultRoundingMod,
   interiorRounding,

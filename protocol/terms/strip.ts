@@ -23,7 +23,7 @@ import { z } from 'zod';
 import { DlcError } from '../errors.js';
 import type { OfferDlc } from '../messages/index.js';
 import { fromHex } from '../messages/index.js';
-import type { TemplateResult } from '../templates/index.js';
+import { acceptPaidOutput, type TemplateResult } from '../templates/index.js';
 import type { BatchContract, ExtraFundingOutput, FundingBatch } from '../tx/index.js';
 import { MAX_BATCH_CONTRACTS } from '../tx/index.js';
 import { checkOfferAgainstTerms, type OfferTerms } from './index.js';
@@ -124,18 +124,15 @@ export function periodTermsOf(terms: OfferTerms): OfferTerms[] {
  * The strip-level outputs of the shared funding transaction: the sale's
  * upfront payment or the call's premium, once for the whole strip (the
  * buyer pays it). Empty when not a strip (the template carries them then).
- * @throws {DlcError} INVALID_PARAMS as protocol/templates `acceptPaidOutput`.
+ * @throws {DlcError} INVALID_PARAMS as protocol/templates `acceptPaidOutput` (`extra-output-dust`, `script-empty`, `serial-id-invalid`).
  */
 export function stripExtraOutputs(terms: OfferTerms): ExtraFundingOutput[] {
   if (stripPeriodCount(terms) === 1) return [];
-  const paid = (value: string, script: string | undefined, serialId: string | undefined, name: string): ExtraFundingOutput[] => {
-    const v = BigInt(value);
-    if (v === 0n) return [];
-    if (script === undefined || serialId === undefined) {
-      throw new DlcError('INVALID_PARAMS', `the strip's ${name} needs its script and serial id`, { reason: 'script-empty' });
-    }
-    return [{ script: fromHex(script), value: v, serialId: BigInt(serialId), payer: 'accept' }];
-  };
+  // The same rules as a single contract's upfront or premium (protocol/templates): at least
+  // the dust limit, a script, a u64 serial id; checked at offer time (checkStripOffersAgainstTerms)
+  // so a strip no accept could fund never reaches the book.
+  const paid = (value: string, script: string | undefined, serialId: string | undefined, name: string): ExtraFundingOutput[] =>
+    acceptPaidOutput(BigInt(value), script === undefined ? undefined : fromHex(script), serialId === undefined ? undefined : BigInt(serialId), name);
   if (terms.template === 'hashpower-sale') return paid(terms.upfront, terms.upfrontScript, terms.upfrontSerialId, 'upfront');
   if (terms.template === 'hashprice-call') return paid(terms.premium, terms.premiumScript, terms.premiumSerialId, 'premium');
   return [];
@@ -199,7 +196,8 @@ export function contractFundingOptions(
  * the contract its period's terms describe (`checkOfferAgainstTerms`). The
  * error names the period (details `period`, 1-based in the message).
  * @returns each period's template result and the strip's batch contracts.
- * @throws {DlcError} TERMS_MISMATCH `strip-offer-count`, or the period's
+ * @throws {DlcError} TERMS_MISMATCH `strip-offer-count`; INVALID_PARAMS for the strip's upfront or
+ *   premium output (`stripExtraOutputs`); or the period's
  *   TERMS_MISMATCH / INVALID_PARAMS with `details.period`.
  */
 export function checkStripOffersAgainstTerms(offers: readonly OfferDlc[], terms: OfferTerms): { templates: TemplateResult[]; contracts: BatchContract[] } {
@@ -207,6 +205,8 @@ export function checkStripOffersAgainstTerms(offers: readonly OfferDlc[], terms:
   if (offers.length !== periods.length) {
     throw new DlcError('TERMS_MISMATCH', `the terms make ${periods.length} period contracts, got ${offers.length} offers`, { reason: 'strip-offer-count' });
   }
+  // The strip's own output (upfront or premium), which no period's terms carry.
+  stripExtraOutputs(terms);
   const templates = offers.map((offer, i) => inPeriod(i, () => checkOfferAgainstTerms(offer, periods[i]!)));
   return { templates, contracts: batchContractsOf(offers, templates) };
 }
