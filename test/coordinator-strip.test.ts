@@ -20,6 +20,7 @@ import { decodeBatchFundingGroup, encodeAcceptDlc, encodeSignDlc, fromHex, toHex
 import { signClose } from '../protocol/contract/index.js';
 import { ChainError } from '../src/chain/index.js';
 import { coordinatorQueries, startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
+import { cancelContract } from '../src/coordinator/lifecycle.js';
 import { testOracle } from './helpers/dlc-fixture.js';
 import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, stripParties, startTestOracle, type StripOptions, type StripParties, type TestOracleServer } from './coordinator-fixtures.js';
 
@@ -132,6 +133,8 @@ describe('a strip offered, accepted, signed and funded by one transaction', () =
     const pub = await get(`/v1/strips/${ids[0]}`);
     expect(pub.body.fundingPsbt).toBeUndefined();
     expect((pub.body.contracts as { public?: boolean }[]).every((c) => c.public === true)).toBe(true);
+    // Contract ids are the parties' (privacy.ts): the public TLV names none; the party's names all.
+    expect(decodeBatchFundingGroup(fromHex(pub.body.batchFundingGroup as string)).contractIds).toEqual([]);
     expect((await get(`/v1/strips/${ids[0]}/messages`)).status).toBe(401);
     expect((await get(`/v1/strips/${ids[0]}`, fromHex('77'.repeat(32)))).status).toBe(403);
 
@@ -329,6 +332,21 @@ describe('period-named refusals leave nothing stored', () => {
     expect((view.contracts as { state: string }[]).map((c) => c.state)).toEqual(['expired', 'expired', 'expired']);
     const rival = strip('expire-rival', { offerInputs: s.offers[0]!.fundingInputs });
     expect((await post('/v1/strips', offerBody(rival), rival.offerIdentity)).status).toBe(201);
+  });
+
+  it('decides who reads each period in full per period, never from period 1 alone', async () => {
+    const s = strip('reader');
+    const ids = await offered(s);
+    // A period past offered beside an open period 1 (the steps never make this; a bug or an
+    // older record might): that period is a public summary, the messages are the parties'.
+    const rec = (await coord.service.store.get(ids[1]!))!;
+    await coord.service.store.commit(rec, cancelContract(rec, 'offerer', Date.now()));
+    const pub = await get(`/v1/strips/${ids[0]}`);
+    expect(pub.status).toBe(200);
+    expect(pub.body.state).toBe('mixed');
+    expect((pub.body.contracts as { public?: boolean }[]).map((c) => c.public === true)).toEqual([false, true, false]);
+    expect((await get(`/v1/strips/${ids[0]}/messages`)).status).toBe(401);
+    expect((await get(`/v1/strips/${ids[0]}/messages`, s.offerIdentity)).status).toBe(200);
   });
 
   it('serves a strip to the dashboard\'s queries (public views, in period order) from any period id', async () => {

@@ -182,10 +182,14 @@ export function coordinatorApp(svc: CoordinatorService, opts: CoordinatorAppOpti
   });
 
   // ---- strips (issue 12): N period contracts, one round, one funding transaction; :id is any period's id
-  /** The strip's view for this caller: in full to a party (or while offered), else public. */
+  /**
+   * The strip's view for this caller: each period in full to a party (or while offered), else
+   * public; the strip's PSBT and contract ids only when every period may be read in full
+   * (decided per period, never from period 1 alone).
+   */
   const stripFor = (recs: ContractRecord[], signer: string | null): Record<string, unknown> => {
-    const party = readerOf(recs[0]!, signer) === 'party';
-    return stripView(recs, (r) => contractView(party ? r : publicRecord(r)), party);
+    const full = recs.map((r) => readerOf(r, signer) === 'party');
+    return stripView(recs, (r, i) => contractView(full[i] ? r : publicRecord(r)), full.every(Boolean));
   };
 
   app.post('/v1/strips', post, async (req, res) => {
@@ -203,7 +207,7 @@ export function coordinatorApp(svc: CoordinatorService, opts: CoordinatorAppOpti
   app.get('/v1/strips/:id/messages', async (req, res) => {
     const { id } = parseWith(idParam, req.params);
     const recs = await svc.stripRecords(id);
-    if (!isPublicRecord(recs[0]!)) requireParty(optionalSigner(req), recs[0]!);
+    if (!recs.every(isPublicRecord)) requireParty(optionalSigner(req), recs[0]!);
     res.json(await svc.stripMessagesHex(recs));
   });
 

@@ -187,11 +187,12 @@ export function offerView(rec: ContractRecord): Record<string, unknown> {
 
 /**
  * node-dlc's BatchFundingGroup TLV of a strip (hex): every period's temporary
- * id, the contract ids once every period has one, the collateral of all its
- * DLCs, and each period's event id (its first oracle's).
+ * id, the contract ids once every period has one (and only for a party:
+ * privacy.ts serves a contract id to its parties alone), the collateral of
+ * all its DLCs, and each period's event id (its first oracle's).
  */
-export function batchFundingGroupOf(recs: readonly ContractRecord[]): string {
-  const cids = recs.map((r) => ('contractId' in r ? r.contractId : undefined));
+export function batchFundingGroupOf(recs: readonly ContractRecord[], party: boolean): string {
+  const cids = recs.map((r) => (party && 'contractId' in r ? r.contractId : undefined));
   return toHex(encodeBatchFundingGroup({
     tempContractIds: recs.map((r) => fromHex(r.id)),
     contractIds: cids.every((c) => c !== undefined) ? cids.map((c) => fromHex(c)) : [],
@@ -205,7 +206,7 @@ export function batchFundingGroupOf(recs: readonly ContractRecord[]): string {
  * `mixed`), its funding txid and PSBT, its BatchFundingGroup and each period's
  * view as `view` makes it (the caller's: the party's or the public's).
  */
-export function stripView(recs: readonly ContractRecord[], view: (rec: ContractRecord) => Record<string, unknown>, party: boolean): Record<string, unknown> {
+export function stripView(recs: readonly ContractRecord[], view: (rec: ContractRecord, index: number) => Record<string, unknown>, party: boolean): Record<string, unknown> {
   const first = recs[0]!;
   const states = new Set(recs.map((r) => r.state));
   const fundingTxid = 'fundingTxid' in first ? first.fundingTxid : undefined;
@@ -217,7 +218,7 @@ export function stripView(recs: readonly ContractRecord[], view: (rec: ContractR
     terms: first.strip!.terms,
     ...(fundingTxid === undefined ? {} : { fundingTxid }),
     ...(party && fundingPsbt !== undefined ? { fundingPsbt } : {}),
-    batchFundingGroup: batchFundingGroupOf(recs),
+    batchFundingGroup: batchFundingGroupOf(recs, party),
     contracts: recs.map(view),
   };
 }
