@@ -41,7 +41,7 @@ import {
   type FlowNetwork,
 } from '../../protocol/contract/index.js';
 import { isDlcError } from '../../protocol/errors.js';
-import type { OfferDlc, OracleAnnouncement, OracleInfo } from '../../protocol/messages/index.js';
+import type { AcceptDlc, OfferDlc, OracleAnnouncement, OracleInfo, SignDlc } from '../../protocol/messages/index.js';
 import {
   CHAIN_HASHES,
   encodeBatchFundingGroup,
@@ -767,13 +767,8 @@ export class CoordinatorService {
       const bytes = fromHex(body.accept);
       const accept = decodeAcceptDlc(bytes);
       checkInputLimits(this.config.limits, 'accept', accept.fundingInputs);
-      // 1. Protocol.md accept_dlc receiver rules (collateral, keys, serial ids, inputs).
-      validateAccept(m.offer, accept, { ...this.#validation(), expectedCetCount: rec.adaptorSignatures });
-      // 2. The set-up both parties derive (funding with the template's extra outputs, CETs, adaptor points).
-      const setup = this.data.setup(rec.id, m.offer, accept, m.fundingOptions);
-      // 3. "MUST verify every CET adaptor signature and the refund signature" (Protocol.md accept_dlc).
-      await verifyContractCets(this.engine, setup, 'accept', accept.cetAdaptorSignatures);
-      verifyRefundSignature(setup, 'accept', accept.refundSignature);
+      // 1-3.
+      const setup = await this.#checkAccept(rec, m, accept);
       // 4. The accepter's coins exist now.
       await this.#checkInputsUnspent('accept', accept.fundingInputs);
       const acceptOutpoints = outpointsOf(accept.fundingInputs);
@@ -816,12 +811,8 @@ export class CoordinatorService {
       const m = await this.data.messages(rec);
       const bytes = fromHex(body.sign);
       const sign = decodeSignDlc(bytes);
-      const setup = this.data.setup(rec.id, m.offer, m.accept!, m.fundingOptions);
-      // 1. Protocol.md sign_dlc recipient rules, with the contract id we computed.
-      validateSign(m.offer, m.accept!, sign, { expectedContractId: setup.contractId });
-      // 2. Every offerer CET adaptor signature, the refund signature, the funding witnesses.
-      await verifyContractCets(this.engine, setup, 'offer', sign.cetAdaptorSignatures);
-      verifyRefundSignature(setup, 'offer', sign.refundSignature);
+      // 1-2. Protocol.md sign_dlc rules, every offerer CET adaptor signature and the refund signature; the funding witnesses.
+      const setup = await this.#checkSign(rec, m, sign);
       verifyFundingSignatures(setup.funding, 'offer', sign.fundingSignatures);
       // 3. A PSBT sent along must be this funding transaction; sign_dlc's witnesses are what we use.
       if (body.fundingPsbt !== undefined) parseFundingPsbt(body.fundingPsbt, setup.funding);
@@ -849,20 +840,8 @@ export class CoordinatorService {
       if (rec.state !== 'signed') throw new TypeError('unreachable');
       // The accepter's free option (issue 9, hole 2): no funding from the deadline on.
       await this.#checkDeadline(rec);
-      const m = await this.data.messages(rec);
-      const { funding } = fundingOf({ offer: m.offer, accept: m.accept!, fundingOptions: m.fundingOptions });
-      // 1. The PSBT is our funding transaction; 2. the accepter's witnesses verify.
-      const theirs = parseFundingPsbt(body.fundingPsbt, funding);
-      const sigs = extractFundingSignatures(theirs, funding, 'accept');
-      verifyFundingSignatures(funding, 'accept', sigs);
-      const combined = addFundingSignaturesToPsbt(Psbt.fromBase64(rec.fundingPsbt), funding, 'accept', sigs);
-      const tx = finalizeFundingPsbt(combined, funding);
-      // 3. The node would accept it (scripts of input types we cannot check, fees, inputs unspent).
-      const [verdict] = await this.chain.testMempoolAccept([tx.toHex()]);
-      if (verdict === undefined || verdict.allowed !== true) {
-        const why = verdict?.rejectReason ?? 'no verdict';
-        throw new CoordinatorError('FUNDING_REJECTED', `the node refuses the funding transaction: ${why}`, { reason: 'testmempoolaccept', details: { rejectReason: why } });
-      }
+      // 1-3.
+      const { combined, tx } = await this.#fundedTransaction(rec, body.fundingPsbt);
       // Checked again after the node round trip: a block may have arrived meanwhile.
       await this.#checkDeadline(rec);
       const after = fundContract(rec, combined.toBase64(), tx.toHex(), this.now());
@@ -871,6 +850,57 @@ export class CoordinatorService {
     });
     await this.broadcast(next.id, 'funding', (next as { fundingTx: string }).fundingTx);
     return next;
+  }
+
+  /**
+   * What accept checks of one contract's accept_dlc (a strip's: per period), ONE copy:
+   * 1. Protocol.md accept_dlc receiver rules (collateral, keys, serial ids, inputs);
+   * 2. the set-up both parties derive (funding with the template's extra outputs or the strip's batch, CETs, adaptor points);
+   * 3. "MUST verify every CET adaptor signature and the refund signature" (Protocol.md accept_dlc).
+   * @throws {DlcError} as validateAccept, BAD_SIGNATURE naming the signature.
+   */
+  async #checkAccept(rec: ContractRecord, m: ContractMessages, accept: AcceptDlc): Promise<ContractSetup> {
+    validateAccept(m.offer, accept, { ...this.#validation(), expectedCetCount: rec.adaptorSignatures });
+    const setup = this.data.setup(rec.id, m.offer, accept, m.fundingOptions);
+    await verifyContractCets(this.engine, setup, 'accept', accept.cetAdaptorSignatures);
+    verifyRefundSignature(setup, 'accept', accept.refundSignature);
+    return setup;
+  }
+
+  /**
+   * What sign checks of one contract's sign_dlc (a strip's: per period), ONE copy, the funding
+   * witnesses aside: Protocol.md sign_dlc recipient rules with the contract id we computed,
+   * every offerer CET adaptor signature and the refund signature.
+   * @throws {DlcError} as validateSign, BAD_SIGNATURE naming the signature.
+   */
+  async #checkSign(rec: ContractRecord, m: ContractMessages, sign: SignDlc): Promise<ContractSetup> {
+    const setup = this.data.setup(rec.id, m.offer, m.accept!, m.fundingOptions);
+    validateSign(m.offer, m.accept!, sign, { expectedContractId: setup.contractId });
+    await verifyContractCets(this.engine, setup, 'offer', sign.cetAdaptorSignatures);
+    verifyRefundSignature(setup, 'offer', sign.refundSignature);
+    return setup;
+  }
+
+  /**
+   * The funding transaction of a signed contract (a strip's shared one) from the accepter's PSBT:
+   * 1. the PSBT is our funding transaction; 2. the accepter's witnesses verify; 3. the node
+   * would accept it (scripts of input types we cannot check, fees, inputs unspent).
+   * @throws {CoordinatorError} FUNDING_REJECTED `testmempoolaccept`; {DlcError} for a bad PSBT or witness.
+   */
+  async #fundedTransaction(rec: Extract<ContractRecord, { state: 'signed' }>, fundingPsbt: string): Promise<{ combined: Psbt; tx: Transaction }> {
+    const m = await this.data.messages(rec);
+    const { funding } = fundingOf({ offer: m.offer, accept: m.accept!, fundingOptions: m.fundingOptions });
+    const theirs = parseFundingPsbt(fundingPsbt, funding);
+    const sigs = extractFundingSignatures(theirs, funding, 'accept');
+    verifyFundingSignatures(funding, 'accept', sigs);
+    const combined = addFundingSignaturesToPsbt(Psbt.fromBase64(rec.fundingPsbt), funding, 'accept', sigs);
+    const tx = finalizeFundingPsbt(combined, funding);
+    const [verdict] = await this.chain.testMempoolAccept([tx.toHex()]);
+    if (verdict === undefined || verdict.allowed !== true) {
+      const why = verdict?.rejectReason ?? 'no verdict';
+      throw new CoordinatorError('FUNDING_REJECTED', `the node refuses the funding transaction: ${why}`, { reason: 'testmempoolaccept', details: { rejectReason: why } });
+    }
+    return { combined, tx };
   }
 
   /** Sends a transaction; failures are logged (the watcher re-drives from the stored state). */
@@ -1114,13 +1144,7 @@ export class CoordinatorService {
       // 2-3. Per period: Protocol.md accept_dlc rules, the set-up with the batch, every CET adaptor signature and the refund signature.
       const setups: ContractSetup[] = [];
       for (const [i, rec] of recs.entries()) {
-        setups.push(await periodAsync(i, async () => {
-          validateAccept(offers[i]!, accepts[i]!, { ...this.#validation(), expectedCetCount: rec.adaptorSignatures });
-          const setup = this.data.setup(rec.id, offers[i]!, accepts[i]!, ms[i]!.fundingOptions);
-          await verifyContractCets(this.engine, setup, 'accept', accepts[i]!.cetAdaptorSignatures);
-          verifyRefundSignature(setup, 'accept', accepts[i]!.refundSignature);
-          return setup;
-        }));
+        setups.push(await periodAsync(i, () => this.#checkAccept(rec, ms[i]!, accepts[i]!)));
       }
       // Every period derived the same funding transaction (its own output in it).
       const txid = setups[0]!.funding.txidHex;
@@ -1179,14 +1203,7 @@ export class CoordinatorService {
       // 2. Per period: Protocol.md sign_dlc rules with the contract id we computed, every CET adaptor signature, the refund signature.
       const setups: ContractSetup[] = [];
       for (const [i, rec] of recs.entries()) {
-        setups.push(await periodAsync(i, async () => {
-          const m = ms[i]!;
-          const setup = this.data.setup(rec.id, m.offer, m.accept!, m.fundingOptions);
-          validateSign(m.offer, m.accept!, signs[i]!, { expectedContractId: setup.contractId });
-          await verifyContractCets(this.engine, setup, 'offer', signs[i]!.cetAdaptorSignatures);
-          verifyRefundSignature(setup, 'offer', signs[i]!.refundSignature);
-          return setup;
-        }));
+        setups.push(await periodAsync(i, () => this.#checkSign(rec, ms[i]!, signs[i]!)));
       }
       // 3. The funding witnesses (the same in every period): once, on the one funding transaction.
       const funding = setups[0]!.funding;
@@ -1215,18 +1232,8 @@ export class CoordinatorService {
       this.#mustBe(recs[0]!, signer, 'accepter', 'fund');
       this.#expectAll(recs, 'fund', ['signed']);
       await this.#checkDeadline(recs[0]!);
-      const m = await this.data.messages(recs[0]!);
-      const { funding } = fundingOf({ offer: m.offer, accept: m.accept!, fundingOptions: m.fundingOptions });
-      const theirs = parseFundingPsbt(body.fundingPsbt, funding);
-      const sigs = extractFundingSignatures(theirs, funding, 'accept');
-      verifyFundingSignatures(funding, 'accept', sigs);
-      const combined = addFundingSignaturesToPsbt(Psbt.fromBase64((recs[0] as Extract<ContractRecord, { state: 'signed' }>).fundingPsbt), funding, 'accept', sigs);
-      const tx = finalizeFundingPsbt(combined, funding);
-      const [verdict] = await this.chain.testMempoolAccept([tx.toHex()]);
-      if (verdict === undefined || verdict.allowed !== true) {
-        const why = verdict?.rejectReason ?? 'no verdict';
-        throw new CoordinatorError('FUNDING_REJECTED', `the node refuses the funding transaction: ${why}`, { reason: 'testmempoolaccept', details: { rejectReason: why } });
-      }
+      // The shared funding transaction, as a single contract's (period 1's messages make it, as every period's).
+      const { combined, tx } = await this.#fundedTransaction(recs[0] as Extract<ContractRecord, { state: 'signed' }>, body.fundingPsbt);
       await this.#checkDeadline(recs[0]!);
       const now = this.now();
       const after = recs.map((rec) => fundContract(rec, combined.toBase64(), tx.toHex(), now));
