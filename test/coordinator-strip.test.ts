@@ -22,7 +22,7 @@ import { ChainError } from '../src/chain/index.js';
 import { coordinatorQueries, startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
 import { cancelContract } from '../src/coordinator/lifecycle.js';
 import { testOracle } from './helpers/dlc-fixture.js';
-import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, stripParties, startTestOracle, type StripOptions, type StripParties, type TestOracleServer } from './coordinator-fixtures.js';
+import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, saleParties, stripParties, startTestOracle, type StripOptions, type StripParties, type TestOracleServer } from './coordinator-fixtures.js';
 
 const ORACLE_LABEL = 'coord-strip-oracle';
 const theOracle = testOracle(ORACLE_LABEL);
@@ -286,6 +286,17 @@ describe('period-named refusals leave nothing stored', () => {
     }
     for (const o of s.offers) expect((await get(`/v1/contracts/${toHex(o.temporaryContractId)}`)).status).toBe(404);
     expect((await post('/v1/strips', offerBody(s), s.offerIdentity)).status).toBe(201);
+  });
+
+  it('refuses one offer under a strip\'s terms at /v1/offers (it would be listed and settled as a strip it is not)', async () => {
+    const p = saleParties({ label: 'single-with-periods', oracle: theOracle });
+    published.set(p.eventId, p.announcement);
+    const body = { offer: p.offerHex, identityPubkey: identityOf(p.offerIdentity) };
+    const r = await post('/v1/offers', { ...body, terms: { ...p.terms, periods: 3 } }, p.offerIdentity);
+    expect(r.status, JSON.stringify(r.body)).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'TERMS_MISMATCH', reason: 'strip-terms' });
+    expect((await get(`/v1/offers/${toHex(p.offer.temporaryContractId)}`)).status).toBe(404);
+    expect((await post('/v1/offers', { ...body, terms: p.terms }, p.offerIdentity)).status).toBe(201);
   });
 
   it('refuses a batch whose offers do not share one funding transaction, naming the period', async () => {

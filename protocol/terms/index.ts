@@ -211,11 +211,16 @@ export function deepEqual(a: unknown, b: unknown): boolean {
  * 2. the offer's contract_info (descriptor, total collateral) is the template's;
  * 3. the offer collateral is the template's offerer collateral.
  * (The accept collateral is checked at accept time: validateAccept requires
- * total - offer collateral.)
+ * total - offer collateral.) Terms with `periods` are a strip's and never one
+ * contract's (strip.ts `checkStripOffersAgainstTerms` takes them): one offer
+ * under them would be listed, shown and settled as a strip it is not.
  * @returns the template result (its `extraOutputs` are what the funding transaction must carry).
- * @throws {DlcError} TERMS_MISMATCH naming the difference; {DlcError} from the template.
+ * @throws {DlcError} TERMS_MISMATCH `strip-terms` or naming the difference; {DlcError} from the template.
  */
 export function checkOfferAgainstTerms(offer: OfferDlc, terms: OfferTerms): TemplateResult {
+  if ('periods' in terms && terms.periods !== undefined) {
+    throw new DlcError('TERMS_MISMATCH', `the terms are a strip's (${terms.periods} periods), not one contract's: a strip takes one offer per period`, { reason: 'strip-terms' });
+  }
   const result = templateFromTerms(terms, oracleInfoOf(offer.contractInfo));
   if (!deepEqual(result.contractInfo, offer.contractInfo)) {
     throw new DlcError('TERMS_MISMATCH', `the offer's contract_info is not the ${terms.template} contract its terms describe`, { reason: 'contract-info' });
