@@ -107,8 +107,8 @@ export class CoordinatorClient {
     return this.http.post(`/v1/strips/${id}/fund`, body, stripViewSchema, identityKey);
   }
 
-  /** Cancels every period of an unfunded strip. */
-  cancelStrip(id: string, identityKey: Uint8Array): Promise<Record<string, unknown>> {
-    return this.http.post(`/v1/strips/${id}/cancel`, {}, anyObjectSchema, identityKey);
+  /** Cancels every period of an unfunded strip (the answer is its StripView, API.md). */
+  cancelStrip(id: string, identityKey: Uint8Array): Promise<StripView> {
+    return this.http.post(`/v1/strips/${id}/cancel`, {}, stripViewSchema, identityKey);
   }
 }
