@@ -109,6 +109,7 @@ import {
   stripPeriodCount,
   summarizeTerms,
   type OfferTerms,
+  type StripRef,
   type TermsSummary,
   type TimingViolation,
 } from '../../protocol/terms/index.js';
@@ -289,6 +290,39 @@ function checkInputLimits(limits: CoordinatorConfig['limits'], party: 'offer' | 
       details: { party, input: big },
     });
   }
+}
+
+/**
+ * The `offered` record of a checked offer (a strip period's: with its StripRef), ONE copy for
+ * `POST /v1/offers` and `POST /v1/strips`: its id is the offer's temporary id.
+ */
+function offerRecord(o: {
+  offer: OfferDlc;
+  identityPubkey: string;
+  terms: OfferTerms;
+  template: TemplateResult;
+  checked: { summary: TermsSummary; oracles: OracleRef[] };
+  offerOutpoints?: string[];
+  strip?: StripRef;
+}, now: number): ContractRecord {
+  const { offer, template } = o;
+  return createOffer({
+    id: toHex(offer.temporaryContractId),
+    terms: o.terms,
+    summary: o.checked.summary,
+    offerer: { identityPubkey: o.identityPubkey, fundingPubkey: toHex(offer.fundingPubkey), payoutSpk: toHex(offer.payoutSpk) },
+    offerCollateral: String(offer.offerCollateral),
+    acceptCollateral: String(template.acceptCollateral),
+    totalCollateral: String(template.totalCollateral),
+    cets: template.cetCount.cets,
+    adaptorSignatures: template.cetCount.adaptorSignatures,
+    oracles: o.checked.oracles,
+    oracleThreshold: thresholdOf(oracleInfoOf(offer)),
+    cetLocktime: offer.cetLocktime,
+    refundLocktime: offer.refundLocktime,
+    ...(o.offerOutpoints === undefined ? {} : { offerOutpoints: o.offerOutpoints }),
+    ...(o.strip === undefined ? {} : { strip: o.strip }),
+  }, now);
 }
 
 /** An error re-made to name strip period `i` (0-based): a DlcError by protocol/terms `namedPeriod`, a CoordinatorError likewise. */
@@ -514,22 +548,7 @@ export class CoordinatorService {
       await this.#checkOutpointsFree('offer', offerOutpoints);
       // 8. One delivery address, one live window (issue 9, hole 7): no riding on another sale's delivery.
       if (body.terms.template === 'hashpower-sale') await this.#checkDeliveryFree(body.terms.deliveryAddress, body.terms.window);
-      const rec = createOffer({
-        id,
-        terms: body.terms,
-        summary,
-        offerer: { identityPubkey: body.identityPubkey, fundingPubkey: toHex(offer.fundingPubkey), payoutSpk: toHex(offer.payoutSpk) },
-        offerCollateral: String(offer.offerCollateral),
-        acceptCollateral: String(template.acceptCollateral),
-        totalCollateral: String(template.totalCollateral),
-        cets: template.cetCount.cets,
-        adaptorSignatures: template.cetCount.adaptorSignatures,
-        oracles,
-        oracleThreshold: thresholdOf(oracleInfoOf(offer)),
-        cetLocktime: offer.cetLocktime,
-        refundLocktime: offer.refundLocktime,
-        offerOutpoints,
-      }, this.now());
+      const rec = offerRecord({ offer, identityPubkey: body.identityPubkey, terms: body.terms, template, checked: { summary, oracles }, offerOutpoints }, this.now());
       await this.store.create(rec, bytes);
       this.log('info', 'offer created', { id, template: summary.template });
       return rec;
@@ -1080,20 +1099,12 @@ export class CoordinatorService {
       // 8. One delivery address, one live window, over the whole strip's window.
       if (terms.template === 'hashpower-sale') await this.#checkDeliveryFree(terms.deliveryAddress, terms.window);
       const now = this.now();
-      const recs = offers.map((offer, i) => createOffer({
-        id: ids[i]!,
+      const recs = offers.map((offer, i) => offerRecord({
+        offer,
+        identityPubkey: body.identityPubkey,
         terms: periodTerms[i]!,
-        summary: checked[i]!.summary,
-        offerer: { identityPubkey: body.identityPubkey, fundingPubkey: toHex(offer.fundingPubkey), payoutSpk: toHex(offer.payoutSpk) },
-        offerCollateral: String(offer.offerCollateral),
-        acceptCollateral: String(templates[i]!.acceptCollateral),
-        totalCollateral: String(templates[i]!.totalCollateral),
-        cets: templates[i]!.cetCount.cets,
-        adaptorSignatures: templates[i]!.cetCount.adaptorSignatures,
-        oracles: checked[i]!.oracles,
-        oracleThreshold: thresholdOf(oracleInfoOf(offer)),
-        cetLocktime: offer.cetLocktime,
-        refundLocktime: offer.refundLocktime,
+        template: templates[i]!,
+        checked: checked[i]!,
         ...(i === 0 ? { offerOutpoints } : {}),
         strip: { id: stripId, terms, batch: batchToJson(contracts, i) },
       }, now));
