@@ -209,7 +209,8 @@ export async function acceptStrip(p: Participant, input: StripAcceptInput): Prom
   // A repeat of an accept made here: send the stored accepts again (no new keys, coins or signatures).
   if (wallet.contracts.has(stripId)) {
     const earlier = stripRecords(wallet, stripId);
-    if (earlier !== undefined && earlier[0]!.role === 'accept' && earlier[0]!.state !== 'failed' && earlier[0]!.state !== 'cancelled') {
+    // A crash while the N records were being stored (before the POST: nothing was sent) leaves fewer: accepted anew below.
+    if (earlier !== undefined && earlier.length === n && earlier[0]!.role === 'accept' && earlier[0]!.state !== 'failed' && earlier[0]!.state !== 'cancelled') {
       if (earlier[0]!.state !== 'accepted') throw new ParticipantError('STATE', `strip ${stripId} is accepted here already (state ${earlier[0]!.state})`);
       earlier.forEach((r, i) => {
         if (r.offer !== messages.offers[i]) throw new ParticipantError('MISMATCH', `period ${i + 1}: the coordinator now serves another offer_dlc than the one accepted here`, { reason: 'offer-changed' });
@@ -333,14 +334,23 @@ async function postStripAccept(p: Participant, stripId: string, records: Contrac
 
 // ------------------------------------------------------------------ sign
 
-/** The strip's period contracts, loaded in order, from any period id. */
-function loadStrip(p: Participant, records: ContractRecord[]): LoadedContract[] {
-  return records.map((r) => loadContract(p.wallet(), r.id));
-}
-
-function checkStripComplete(records: ContractRecord[]): void {
+/**
+ * A strip opened for a funding step (as open.ts `openContract` opens one
+ * contract): every period record here, loaded in period order, and the step
+ * being this party's.
+ * @throws {ParticipantError} STATE (a period missing here; the other party's step).
+ */
+function openStrip(p: Participant, records: ContractRecord[], role: 'offer' | 'accept'): { stripId: string; cs: LoadedContract[] } {
+  const stripId = records[0]!.strip!.id;
   const n = records[0]!.strip!.batch.contracts.length;
-  if (records.length !== n) throw new ParticipantError('STATE', `strip ${records[0]!.strip!.id} has ${n} periods; this wallet holds ${records.length} of them`);
+  if (records.length !== n) throw new ParticipantError('STATE', `strip ${stripId} has ${n} periods; this wallet holds ${records.length} of them`);
+  const cs = records.map((r) => loadContract(p.wallet(), r.id));
+  if (cs[0]!.record.role !== role) {
+    throw new ParticipantError('STATE', role === 'offer'
+      ? `strip ${stripId} was accepted here: the accepter funds; use 'hashdlc fund'`
+      : `strip ${stripId} was offered here: the offerer signs; use 'hashdlc sign'`);
+  }
+  return { stripId, cs };
 }
 
 /**
@@ -355,13 +365,12 @@ export async function signStrip(
   records: ContractRecord[],
   ext: ExternalPsbtInput = {},
 ): Promise<{ psbtOut: true; id: string; psbt: string; fundingTxid: string } | { psbtOut: false; id: string; contractIds: string[]; fundingTxid: string | undefined; resent: boolean }> {
-  checkStripComplete(records);
   const wallet = p.wallet();
   const coordinator = p.coordinator();
-  const stripId = records[0]!.strip!.id;
-  let cs = loadStrip(p, records);
+  const opened = openStrip(p, records, 'offer');
+  const stripId = opened.stripId;
+  let cs = opened.cs;
   const first = cs[0]!;
-  if (first.record.role !== 'offer') throw new ParticipantError('STATE', `strip ${stripId} was accepted here: the accepter funds; use 'hashdlc fund'`);
   await checkFundingDeadline(first.terms, await p.rpc());
   const n = cs.length;
   if (cs.every((c) => c.record.sign !== undefined)) {
@@ -477,13 +486,12 @@ export async function fundStrip(
   broadcast: boolean,
   ext: ExternalPsbtInput = {},
 ): Promise<{ psbtOut: true; id: string; psbt: string; fundingTxid: string } | { psbtOut: false; id: string; contractIds: string[]; fundingTxid: string; broadcastBy: 'node' | 'coordinator'; alreadyFunded: boolean }> {
-  checkStripComplete(records);
   const wallet = p.wallet();
   const coordinator = p.coordinator();
-  const stripId = records[0]!.strip!.id;
-  let cs = loadStrip(p, records);
+  const opened = openStrip(p, records, 'accept');
+  const stripId = opened.stripId;
+  let cs = opened.cs;
   const first = cs[0]!;
-  if (first.record.role !== 'accept') throw new ParticipantError('STATE', `strip ${stripId} was offered here: the offerer signs; use 'hashdlc sign'`);
   // A crash between two periods' records leaves some funded, some not: the rest recorded below, nothing signed.
   if (cs.every((c) => c.record.fundingTxid !== undefined)) throw new ParticipantError('STATE', `strip ${stripId} is funded already (${first.record.fundingTxid})`);
   const fundedEarlier = cs.find((c) => c.record.fundingTxid !== undefined)?.record.fundingTxid;
