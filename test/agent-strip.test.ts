@@ -16,7 +16,7 @@ import { decide } from '../src/agent/decide.js';
 import type { ContractFacts } from '../src/agent/facts.js';
 import { AgentJournal } from '../src/agent/journal.js';
 import { AgentLoop } from '../src/agent/loop.js';
-import { factsOf, type AgentObserver, type Observation } from '../src/agent/observe.js';
+import { factsOf, stripLeads, type AgentObserver, type Observation } from '../src/agent/observe.js';
 import { DEFAULT_POLICY, withOverrides } from '../src/agent/policy.js';
 import type { LoadedContract } from '../src/participant/contract.js';
 
@@ -72,6 +72,19 @@ describe('decide on a strip', () => {
     const actions = all({ state: 'signed', coordinator: coord('signed'), tip: 100 }).map((f) => decide(f, DEFAULT_POLICY));
     expect(actions.map((a) => a?.kind ?? null)).toEqual(['cancel', null, null]);
     expect(actions[0]!.id).toBe(STRIP);
+  });
+
+  it('a crash that cancelled period 1 alone: the rest are cancelled once, from the first open period (its lead)', () => {
+    // The records: period 1 cancelled (the crash came between two saves), 2 and 3 still signed.
+    const records = [0, 1, 2].map((i) => ({ state: i === 0 ? 'cancelled' as const : 'signed' as const, strip: { id: STRIP, terms: {}, batch: { index: i, contracts: [] } } }));
+    const leads = stripLeads(records);
+    expect(leads.get(STRIP)).toBe(1);
+    // The observer skips the ended period 1; periods 2 and 3 carry lead 1.
+    const facts = [1, 2].map((i) => period(i, { state: 'signed', coordinator: coord('signed'), tip: 100, strip: { id: STRIP, index: i, periods: 3, lead: leads.get(STRIP)! } }));
+    const actions = facts.map((f) => decide(f, DEFAULT_POLICY));
+    expect(actions.map((a) => a && [a.kind, a.id])).toEqual([['cancel', PERIOD_IDS[1]], null]);
+    // Every period open: period 1 leads.
+    expect(stripLeads(records.map((r) => ({ ...r, state: 'signed' as const }))).get(STRIP)).toBe(0);
   });
 
   it('bumps the shared funding transaction once, from period 1', () => {

@@ -94,6 +94,33 @@ describe('eachPeriod', () => {
     expect(spent[0]!.status).toBe('ended');
   });
 
+  it('a period recorded settled whose funding output the node finds unspent is run again (a coordinator\'s false "settled")', async () => {
+    const { wallet } = walletWithStrip(['settled', 'refunded', 'closed']);
+    const all = stripTargets(wallet, STRIP).records;
+    const calls: string[] = [];
+    // Period 2's output is unspent on the node: only the record (the coordinator's word) says refunded.
+    const unspent = async (r: ContractRecord): Promise<boolean> => r.id === IDS[1];
+    const steps = await eachPeriod(wallet, all, async (r) => {
+      calls.push(r.id);
+      return 'settled now';
+    }, unspent);
+    expect(calls).toEqual([IDS[1]]);
+    expect(steps.map((s) => s.status)).toEqual(['ended', 'done', 'ended']);
+    // No node answer (an error): the record is trusted, nothing is run.
+    const none = await eachPeriod(wallet, all, async () => 'x', async () => {
+      throw new Error('node down');
+    });
+    expect(none.map((s) => s.status)).toEqual(['ended', 'ended', 'ended']);
+    // cancelled and failed periods (never funded) are not asked about.
+    const asked: string[] = [];
+    const { wallet: w2 } = walletWithStrip(['cancelled', 'failed', 'cancelled']);
+    await eachPeriod(w2, stripTargets(w2, STRIP).records, async () => 'x', async (r) => {
+      asked.push(r.id);
+      return true;
+    });
+    expect(asked).toEqual([]);
+  });
+
   it('a whole-strip step fails only when nothing was done and a period waits', async () => {
     const { wallet } = walletWithStrip();
     const all = stripTargets(wallet, STRIP).records;

@@ -33,9 +33,10 @@ export function decide(f: ContractFacts, policy: AgentPolicy): AgentAction | nul
   if (!policy.roles.has(f.role)) return null;
   const action = decideOne(f, policy);
   // A strip (issue 12): what concerns the one funding transaction (sign, fund, cancel, its bump) is done
-  // once for the whole strip, by period 1 (whose id is the strip id the use cases take); periods 2..N
+  // once for the whole strip, by period 1 (the use cases take any period's id for the whole strip; `lead`
+  // is a later period only when period 1 alone ended, as after a crash between two records); periods 2..N
   // only settle, refund and bump their own closing transactions.
-  if (action !== null && f.strip !== undefined && f.strip.index > 0 && stripWide(action, f)) return null;
+  if (action !== null && f.strip !== undefined && f.strip.index !== (f.strip.lead ?? 0) && stripWide(action, f)) return null;
   return action;
 }
 

@@ -52,5 +52,14 @@ export interface ContractFacts {
    * the number of periods. The strip's steps before funding (sign, fund, cancel) and the bump of its
    * one funding transaction are taken once, for the strip, from period 1's facts.
    */
-  strip?: { id: string; index: number; periods: number };
+  strip?: {
+    id: string;
+    index: number;
+    periods: number;
+    /**
+     * The period that takes the strip-wide steps: the first not ended (0 unless a crash between two
+     * periods' records ended period 1 alone, e.g. cancelled: the rest are then finished from this one).
+     */
+    lead?: number;
+  };
 }

@@ -55,7 +55,7 @@ export interface Fetched {
 }
 
 /** Facts of a contract from its decoded record and what was fetched (pure). */
-export function factsOf(c: Pick<LoadedContract, 'record' | 'offer' | 'terms'>, fetched: Fetched, journal: JournalView): ContractFacts {
+export function factsOf(c: Pick<LoadedContract, 'record' | 'offer' | 'terms'>, fetched: Fetched, journal: JournalView, stripLead?: number): ContractFacts {
   const co = fetched.coordinator;
   return {
     id: c.record.id,
@@ -70,7 +70,7 @@ export function factsOf(c: Pick<LoadedContract, 'record' | 'offer' | 'terms'>, f
     funding: fetched.funding,
     attested: fetched.attested,
     pending: fetched.pending === null ? null : { ...fetched.pending, bumpedToPerVb: journal.bumpedTo(fetched.pending.txid) },
-    ...(c.record.strip === undefined ? {} : { strip: { id: c.record.strip.id, index: c.record.strip.batch.index, periods: c.record.strip.batch.contracts.length } }),
+    ...(c.record.strip === undefined ? {} : { strip: { id: c.record.strip.id, index: c.record.strip.batch.index, periods: c.record.strip.batch.contracts.length, ...(stripLead === undefined ? {} : { lead: stripLead }) } }),
   };
 }
 
@@ -80,6 +80,20 @@ export function fundingTxidOf(record: ContractRecord, view: ContractView | undef
   if (typeof view?.fundingTxid === 'string') return view.fundingTxid;
   if (record.fundingPsbt === undefined) return undefined;
   return Transaction.fromBuffer(Buffer.from(Psbt.fromBase64(record.fundingPsbt).data.getTransaction())).getId();
+}
+
+/**
+ * Each strip's lead period (facts.ts `strip.lead`): the lowest index of its periods not ended, else 0.
+ * A crash between two periods' records (cancel) can end period 1 alone; the rest are finished from the lead.
+ */
+export function stripLeads(records: readonly Pick<ContractRecord, 'state' | 'strip'>[]): Map<string, number> {
+  const leads = new Map<string, number>();
+  for (const r of records) {
+    if (r.strip === undefined || TERMINAL.has(r.state)) continue;
+    const at = leads.get(r.strip.id);
+    if (at === undefined || r.strip.batch.index < at) leads.set(r.strip.id, r.strip.batch.index);
+  }
+  return leads;
 }
 
 /** The agent's observer over a Participant's wallet, node, coordinator and oracle. */
@@ -99,12 +113,14 @@ export class ParticipantObserver implements AgentObserver {
     const tip = await rpc.getBlockCount();
     const facts: ContractFacts[] = [];
     const errors: Observation['errors'] = [];
-    for (const record of wallet.contracts.list()) {
+    const records = wallet.contracts.list();
+    const leads = stripLeads(records);
+    for (const record of records) {
       const terminal = TERMINAL.has(record.state);
       if (terminal && (!this.#bump || record.closingTxid === undefined)) continue;
       try {
         const c = loadContract(wallet, record.id);
-        facts.push(factsOf(c, await this.#fetch(c, rpc, tip, terminal), journal));
+        facts.push(factsOf(c, await this.#fetch(c, rpc, tip, terminal), journal, record.strip === undefined ? undefined : leads.get(record.strip.id)));
       } catch (error) {
         errors.push({ id: record.id, error });
       }

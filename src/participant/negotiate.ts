@@ -31,8 +31,6 @@
  */
 import type { ContractSetup } from '../../protocol/contract/index.js';
 import {
-  REFUND_GRACE_BLOCKS,
-  REFUND_MAX_GRACE_BLOCKS,
   assembleSign,
   buildAcceptAsync,
   fundingPsbtOf,
@@ -42,7 +40,6 @@ import {
   unpackAdaptorSignatures,
   verifyAcceptAsync,
   verifyFundingPsbt,
-  verifyOfferTerms,
   verifySignAsync,
 } from '../../protocol/contract/index.js';
 import type { TemplateResult } from '../../protocol/templates/index.js';
@@ -56,9 +53,7 @@ import type { ContractRecord } from '../wallet/index.js';
 import {
   addressScript,
   checkDeliveryAddressFresh,
-  checkEventMatchesTerms,
   checkFundingDeadline,
-  checkOfferTiming,
   chooseFunding,
   defaultMaxFeeRate,
   freshSerialIds,
@@ -69,9 +64,9 @@ import {
   nowIso,
   parseTerms,
   saveState,
-  templateOf,
   type LoadedContract,
 } from './contract.js';
+import { checkDeliveryAddressOurs, checkOfferedContract } from './accept-checks.js';
 import { ParticipantError, usage } from './errors.js';
 import {
   outpointsOf,
@@ -82,7 +77,7 @@ import {
 } from './funding-inputs.js';
 import { openContract } from './open.js';
 import type { Participant } from './participant.js';
-import { checkOfferedOracles, contractOracleInfo, oracleInfoOf, oracleSetLines, type SetOracle } from './oracle-set.js';
+import { oracleSetLines, type SetOracle } from './oracle-set.js';
 import { engineVerifier } from './progress.js';
 import { stripRecords } from './strip.js';
 import { acceptStrip, fundStrip, signStrip, type StripSummary } from './strip-negotiate.js';
@@ -211,39 +206,14 @@ export async function acceptOffer(p: Participant, input: AcceptInput): Promise<A
   if (utxos.length > 0) refuseUnverifiableCounterpartyInputs('offer', offer.fundingInputs);
   const terms = parseTerms(view.terms);
 
-  // The oracle set: every announcement fetched again from my own oracle with its key (oracle-set.ts).
-  const set = await checkOfferedOracles(p, contractOracleInfo(offer));
-  const ev = set.events[0]!;
-  const hashProfile = set.hashProfile;
-  checkEventMatchesTerms(ev, terms);
-  // Never on a known outcome, never past the funding deadline (issue 9, holes 2 and 3).
+  // The oracle set against my own oracles, the event, the timing, the contract rebuilt from the terms (accept-checks.ts).
   const rpc = await p.rpc();
   const tip = await rpc.getBlockCount();
-  for (const e of set.events) checkOfferTiming(e, terms, tip);
-  if (terms.template === 'hashpower-sale') {
-    const confirm = input.deliveryAddress;
-    const ours = wallet.watchedAddresses().some((a) => a.address === terms.deliveryAddress);
-    if (confirm !== undefined ? confirm !== terms.deliveryAddress : !ours) {
-      throw new ParticipantError('MISMATCH', `the delivery address ${terms.deliveryAddress} is not this wallet's${confirm ? ` nor ${confirm}` : ''}; pass --delivery-address ${terms.deliveryAddress} if it is yours`, { reason: 'delivery-address' });
-    }
-    // One delivery address, one contract (issue 9, hole 7).
-    await checkDeliveryAddressFresh(wallet, rpc, terms.deliveryAddress, id);
-  }
-
-  // The contract, rebuilt from the terms over the oracles' own announcements.
-  const contract = templateOf(terms, oracleInfoOf(set.announcements, set.threshold));
-  verifyOfferTerms(offer, {
-    contract,
-    hashProfile,
-    keyPayouts: contract.summary.keyPayouts,
-    announcements: set.announcements,
-    oraclePublicKeys: set.oracles.map((o) => fromHex(o.publicKey)),
-    chainHash: fromHex(wallet.network.chainHashHex),
-    cetLocktimeAtMost: ev.attestHeight,
-    refundLocktimeAtLeast: ev.attestHeight + Math.floor(REFUND_GRACE_BLOCKS[wallet.network.flow] / 2),
-    refundLocktimeAtMost: ev.attestHeight + REFUND_MAX_GRACE_BLOCKS[wallet.network.flow],
-    maxFeeRatePerVb: maxFee,
-  });
+  const { set, ev, contract } = await checkOfferedContract(p, offer, terms, tip, maxFee);
+  const hashProfile = set.hashProfile;
+  checkDeliveryAddressOurs(wallet, terms, input.deliveryAddress);
+  // One delivery address, one contract (issue 9, hole 7).
+  if (terms.template === 'hashpower-sale') await checkDeliveryAddressFresh(wallet, rpc, terms.deliveryAddress, id);
   const checked: AcceptChecked = {
     id,
     terms,

@@ -293,13 +293,16 @@ export interface StripStepResult<T> {
  * `hashdlc settle <strip-id>`: settles every period of the strip that K
  * oracles attested and is not settled, refunded or closed yet, each with
  * `settleContract` (its own CET over its own funding output); a period not
- * attested yet is `waiting`, an error fails only its period (named).
+ * attested yet is `waiting`, an error fails only its period (named). A
+ * period recorded settled, refunded or closed whose funding output the node
+ * finds unspent is settled all the same (the record may hold only a
+ * coordinator's word: strip-steps.ts `eachPeriod`).
  * With a period id or `period`: that period alone.
  * @throws {WalletError} WALLET_CONTRACT_NOT_FOUND; {ParticipantError} USAGE (`period`), STATE (`strip-records`).
  */
 export async function settleStrip(p: Participant, input: StripStepInput): Promise<StripStepResult<SettleResult>> {
   const t = stripTargets(p.wallet(), input.id, input.period);
-  return { strip: t.strip?.id, periods: await eachPeriod(p.wallet(), t.records, (r) => orSpentElsewhere(p, r.id, () => settleContract(p, { id: r.id }))) };
+  return { strip: t.strip?.id, periods: await eachPeriod(p.wallet(), t.records, (r) => orSpentElsewhere(p, r.id, () => settleContract(p, { id: r.id })), (r) => fundingOutputUnspent(p, r.id)) };
 }
 
 /**
@@ -310,12 +313,28 @@ export async function settleStrip(p: Participant, input: StripStepInput): Promis
  * @throws {ChainError}
  */
 export async function fundingOutputSpent(p: Participant, id: string): Promise<boolean> {
+  return (await fundingOutputOnChain(p, id)) === 'spent';
+}
+
+/**
+ * Whether the contract's funding output is unspent (in the mempool and the
+ * chain) while its funding transaction is known to the node: nobody closed
+ * the contract, whatever our record (or the coordinator's word it took) says.
+ * @throws {ChainError}
+ */
+export async function fundingOutputUnspent(p: Participant, id: string): Promise<boolean> {
+  return (await fundingOutputOnChain(p, id)) === 'unspent';
+}
+
+/** The contract's funding output as the node sees it (`unknown`: no accept yet, or the funding transaction unknown). */
+async function fundingOutputOnChain(p: Participant, id: string): Promise<'spent' | 'unspent' | 'unknown'> {
   const c = loadContract(p.wallet(), id);
-  if (c.accept === undefined) return false;
+  if (c.accept === undefined) return 'unknown';
   const funding = buildFundingTransaction(c.offer, c.accept, c.funding);
   const rpc = await p.rpc();
   const known = await rpc.getRawTransaction(funding.txidHex).then(() => true, () => false);
-  return known && (await rpc.getTxOut(funding.txidHex, funding.fundOutputIndex, true)) === null;
+  if (!known) return 'unknown';
+  return (await rpc.getTxOut(funding.txidHex, funding.fundOutputIndex, true)) === null ? 'spent' : 'unspent';
 }
 
 /**
@@ -342,5 +361,5 @@ async function orSpentElsewhere<T>(p: Participant, id: string, step: () => Promi
  */
 export async function refundStrip(p: Participant, input: StripStepInput): Promise<StripStepResult<RefundResult>> {
   const t = stripTargets(p.wallet(), input.id, input.period);
-  return { strip: t.strip?.id, periods: await eachPeriod(p.wallet(), t.records, (r) => orSpentElsewhere(p, r.id, () => refundContract(p, { id: r.id }))) };
+  return { strip: t.strip?.id, periods: await eachPeriod(p.wallet(), t.records, (r) => orSpentElsewhere(p, r.id, () => refundContract(p, { id: r.id })), (r) => fundingOutputUnspent(p, r.id)) };
 }

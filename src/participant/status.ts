@@ -11,10 +11,11 @@
  *
  * This module does NOT sign or broadcast anything.
  */
-import type { ContractRecord, LocalState } from '../wallet/index.js';
+import { buildFundingTransaction } from '../../protocol/tx/index.js';
+import type { ContractRecord, LocalState, Wallet } from '../wallet/index.js';
 import { CoordinatorClient, type ContractView, type StripView } from '../api/index.js';
 import { fundingSignaturesMayBeOut } from './cancel.js';
-import { localStateOf, saveState } from './contract.js';
+import { loadContract, localStateOf, saveState } from './contract.js';
 import { ParticipantError } from './errors.js';
 import type { Participant } from './participant.js';
 import { stripRecords } from './strip.js';
@@ -95,6 +96,39 @@ export function followCoordinator(record: Pick<ContractRecord, 'role' | 'state' 
 }
 
 /**
+ * The funding transaction this record's stored messages rebuild (a strip's
+ * period: with its batch), or undefined before both offer and accept are
+ * stored (or when they rebuild none).
+ */
+export function ownFundingTxid(wallet: Wallet, record: ContractRecord): string | undefined {
+  if (record.accept === undefined) return undefined;
+  try {
+    const c = loadContract(wallet, record.id);
+    return c.accept === undefined ? undefined : buildFundingTransaction(c.offer, c.accept, c.funding).txidHex;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The txids of a coordinator's view that a record takes: the closing txid,
+ * and the funding txid only when it is the funding transaction our own
+ * stored messages rebuild. A coordinator that names another funding
+ * transaction (lying, or mixing up a strip's periods) would otherwise be
+ * recorded, and settle and refund, which check that they spend the recorded
+ * funding transaction, would refuse forever (settle.ts `checkSpendsOwnOutput`);
+ * `fund` would also take the contract as funded. It is noted and not stored.
+ */
+export function coordinatorTxids(p: Pick<Participant, 'note'>, wallet: Wallet, record: ContractRecord, view: Pick<ContractView, 'fundingTxid' | 'closingTxid'>): Partial<ContractRecord> {
+  const out: Partial<ContractRecord> = typeof view.closingTxid === 'string' ? { closingTxid: view.closingTxid } : {};
+  if (typeof view.fundingTxid !== 'string' || record.fundingTxid !== undefined) return out;
+  const own = ownFundingTxid(wallet, record);
+  if (own === view.fundingTxid) return { ...out, fundingTxid: own };
+  p.note(`coordinator: ${record.id} funded by ${view.fundingTxid}, but ${own === undefined ? 'its funding transaction is not known here yet' : `its funding transaction is ${own}`}: not recorded`);
+  return out;
+}
+
+/**
  * `hashdlc status <id>`: the record, updated from the coordinator's view
  * (its URL: the configured one, else the contract's) and the node's
  * confirmations of the funding transaction (when a node is configured).
@@ -113,10 +147,7 @@ export async function contractStatus(p: Participant, input: StatusInput): Promis
       remote = view;
       const next = followCoordinator(record, view.state);
       if (next !== undefined) {
-        record = saveState(wallet, record, next, {
-          ...(typeof view.fundingTxid === 'string' ? { fundingTxid: view.fundingTxid } : {}),
-          ...(typeof view.closingTxid === 'string' ? { closingTxid: view.closingTxid } : {}),
-        }, `coordinator: ${view.state}`);
+        record = saveState(wallet, record, next, coordinatorTxids(p, wallet, record, view), `coordinator: ${view.state}`);
       } else if (view.state === 'expired' && rank(record.state) < rank('funding-broadcast')) {
         p.note(`coordinator: contract expired; your funding signatures may be out: 'hashdlc cancel ${record.id}' double-spends your funding inputs`);
       }
@@ -219,15 +250,12 @@ export async function stripStatus(p: Participant, input: StatusInput): Promise<S
     if (view === undefined) return r;
     const next = followCoordinator(r, view.state);
     if (next === undefined) return r;
-    return saveState(wallet, r, next, {
-      ...(typeof view.fundingTxid === 'string' ? { fundingTxid: view.fundingTxid } : {}),
-      ...(typeof view.closingTxid === 'string' ? { closingTxid: view.closingTxid } : {}),
-    }, `coordinator: ${view.state}`);
+    return saveState(wallet, r, next, coordinatorTxids(p, wallet, r, view), `coordinator: ${view.state}`);
   });
   if (remote?.state === 'expired' && records.some((r) => rank(r.state) < rank('funding-broadcast'))) {
     p.note(`coordinator: strip expired; your funding signatures may be out: 'hashdlc cancel ${stripId}' double-spends your funding inputs`);
   }
-  const fundingTxid = records.find((r) => r.fundingTxid !== undefined)?.fundingTxid ?? (typeof remote?.fundingTxid === 'string' ? remote.fundingTxid : undefined);
+  const fundingTxid = records.find((r) => r.fundingTxid !== undefined)?.fundingTxid;
   let confirmations: number | undefined;
   if (!local && fundingTxid !== undefined && p.config.rpc !== undefined) {
     const rpc = await p.rpc();

@@ -26,8 +26,6 @@
  */
 import type { ContractSetup } from '../../protocol/contract/index.js';
 import {
-  REFUND_GRACE_BLOCKS,
-  REFUND_MAX_GRACE_BLOCKS,
   assembleSign,
   buildAcceptAsync,
   checkBatchAccepts,
@@ -40,7 +38,6 @@ import {
   unpackAdaptorSignatures,
   verifyAcceptAsync,
   verifyFundingPsbt,
-  verifyOfferTerms,
   verifySignAsync,
 } from '../../protocol/contract/index.js';
 import type { AcceptDlc, FundingSignatures, OfferDlc, SignDlc } from '../../protocol/messages/index.js';
@@ -53,9 +50,7 @@ import type { ContractRecord } from '../wallet/index.js';
 import {
   addressScript,
   checkDeliveryAddressFresh,
-  checkEventMatchesTerms,
   checkFundingDeadline,
-  checkOfferTiming,
   chooseFunding,
   freshSerialIds,
   loadContract,
@@ -63,9 +58,9 @@ import {
   nowIso,
   parseTerms,
   saveState,
-  templateOf,
   type LoadedContract,
 } from './contract.js';
+import { checkDeliveryAddressOurs, checkOfferedContract } from './accept-checks.js';
 import { ParticipantError } from './errors.js';
 import {
   outpointsOf,
@@ -75,7 +70,7 @@ import {
   signOwnFundingInputs,
 } from './funding-inputs.js';
 import { batchSiblingCost, inPeriodP, namedPeriodP } from './offer.js';
-import { checkOfferedOracles, contractOracleInfo, oracleInfoOf, oracleSetLines, type OracleSetEvents } from './oracle-set.js';
+import { oracleSetLines, type OracleSetEvents } from './oracle-set.js';
 import type { ExternalPsbtInput } from './negotiate.js';
 import type { Participant } from './participant.js';
 import { engineVerifier } from './progress.js';
@@ -85,6 +80,18 @@ import { periodLabel, stripRecords } from './strip.js';
 export interface StripSummary {
   id: string;
   periods: { index: number; id: string; contractId: string | undefined; eventId: string | undefined; window: { start: number; end: number } | undefined }[];
+}
+
+/**
+ * Every period's set-up builds the ONE funding transaction of period 1: a
+ * period over another transaction (another batch, inputs or outputs) is
+ * refused naming it.
+ * @throws {ParticipantError} MISMATCH `batch-funding-txid`.
+ */
+function checkOneFundingTransaction(setups: readonly ContractSetup[]): void {
+  setups.forEach((s, i) => {
+    if (s.funding.txidHex !== setups[0]!.funding.txidHex) throw new ParticipantError('MISMATCH', `period ${i + 1}: its funding transaction differs from period 1's`, { reason: 'batch-funding-txid' });
+  });
 }
 
 /** `fn` for period `i`, its error naming the period. */
@@ -157,37 +164,13 @@ export async function acceptStrip(p: Participant, input: StripAcceptInput): Prom
   const sets: OracleSetEvents[] = [];
   const contracts = [];
   for (let i = 0; i < n; i++) {
-    const offer = offers[i]!;
-    const t = periodTerms[i]!;
-    const { set, contract } = await inPeriodAsync(i, async () => {
-      const set = await checkOfferedOracles(p, contractOracleInfo(offer));
-      const ev = set.events[0]!;
-      checkEventMatchesTerms(ev, t);
-      for (const e of set.events) checkOfferTiming(e, t, tip);
-      const contract = templateOf(t, oracleInfoOf(set.announcements, set.threshold));
-      verifyOfferTerms(offer, {
-        contract,
-        hashProfile: set.hashProfile,
-        keyPayouts: contract.summary.keyPayouts,
-        announcements: set.announcements,
-        oraclePublicKeys: set.oracles.map((o) => fromHex(o.publicKey)),
-        chainHash: fromHex(wallet.network.chainHashHex),
-        cetLocktimeAtMost: ev.attestHeight,
-        refundLocktimeAtLeast: ev.attestHeight + Math.floor(REFUND_GRACE_BLOCKS[wallet.network.flow] / 2),
-        refundLocktimeAtMost: ev.attestHeight + REFUND_MAX_GRACE_BLOCKS[wallet.network.flow],
-        maxFeeRatePerVb: input.maxFeeRatePerVb,
-      });
-      return { set, contract };
-    });
+    // Every period exactly as a single offer is checked (accept-checks.ts), the error naming the period.
+    const { set, contract } = await inPeriodAsync(i, () => checkOfferedContract(p, offers[i]!, periodTerms[i]!, tip, input.maxFeeRatePerVb));
     sets.push(set);
     contracts.push(contract);
   }
+  checkDeliveryAddressOurs(wallet, terms, input.deliveryAddress);
   if (terms.template === 'hashpower-sale') {
-    const confirm = input.deliveryAddress;
-    const ours = wallet.watchedAddresses().some((a) => a.address === terms.deliveryAddress);
-    if (confirm !== undefined ? confirm !== terms.deliveryAddress : !ours) {
-      throw new ParticipantError('MISMATCH', `the delivery address ${terms.deliveryAddress} is not this wallet's${confirm ? ` nor ${confirm}` : ''}; pass --delivery-address ${terms.deliveryAddress} if it is yours`, { reason: 'delivery-address' });
-    }
     // One delivery address, one strip (issue 9, hole 7): its periods measure consecutive windows.
     const own = new Set(offers.map((o) => toHex(o.temporaryContractId)));
     const other = wallet.contracts.list().find((r) => !own.has(r.id) && r.strip?.id !== stripId && r.terms.deliveryAddress === terms.deliveryAddress && !['failed', 'cancelled', 'closed', 'settled', 'refunded'].includes(r.state));
@@ -226,7 +209,8 @@ export async function acceptStrip(p: Participant, input: StripAcceptInput): Prom
   // A repeat of an accept made here: send the stored accepts again (no new keys, coins or signatures).
   if (wallet.contracts.has(stripId)) {
     const earlier = stripRecords(wallet, stripId);
-    if (earlier !== undefined && earlier[0]!.role === 'accept' && earlier[0]!.state !== 'failed' && earlier[0]!.state !== 'cancelled') {
+    // A crash while the N records were being stored (before the POST: nothing was sent) leaves fewer: accepted anew below.
+    if (earlier !== undefined && earlier.length === n && earlier[0]!.role === 'accept' && earlier[0]!.state !== 'failed' && earlier[0]!.state !== 'cancelled') {
       if (earlier[0]!.state !== 'accepted') throw new ParticipantError('STATE', `strip ${stripId} is accepted here already (state ${earlier[0]!.state})`);
       earlier.forEach((r, i) => {
         if (r.offer !== messages.offers[i]) throw new ParticipantError('MISMATCH', `period ${i + 1}: the coordinator now serves another offer_dlc than the one accepted here`, { reason: 'offer-changed' });
@@ -276,9 +260,7 @@ export async function acceptStrip(p: Participant, input: StripAcceptInput): Prom
     setups.push(built.setup);
   }
   checkBatchAccepts(offers, accepts);
-  setups.forEach((s, i) => {
-    if (s.funding.txidHex !== setups[0]!.funding.txidHex) throw new ParticipantError('MISMATCH', `period ${i + 1}: its funding transaction differs from period 1's`, { reason: 'batch-funding-txid' });
-  });
+  checkOneFundingTransaction(setups);
   const at = nowIso();
   const records: ContractRecord[] = offers.map((_, i) => ({
     version: 1,
@@ -352,14 +334,23 @@ async function postStripAccept(p: Participant, stripId: string, records: Contrac
 
 // ------------------------------------------------------------------ sign
 
-/** The strip's period contracts, loaded in order, from any period id. */
-function loadStrip(p: Participant, records: ContractRecord[]): LoadedContract[] {
-  return records.map((r) => loadContract(p.wallet(), r.id));
-}
-
-function checkStripComplete(records: ContractRecord[]): void {
+/**
+ * A strip opened for a funding step (as open.ts `openContract` opens one
+ * contract): every period record here, loaded in period order, and the step
+ * being this party's.
+ * @throws {ParticipantError} STATE (a period missing here; the other party's step).
+ */
+function openStrip(p: Participant, records: ContractRecord[], role: 'offer' | 'accept'): { stripId: string; cs: LoadedContract[] } {
+  const stripId = records[0]!.strip!.id;
   const n = records[0]!.strip!.batch.contracts.length;
-  if (records.length !== n) throw new ParticipantError('STATE', `strip ${records[0]!.strip!.id} has ${n} periods; this wallet holds ${records.length} of them`);
+  if (records.length !== n) throw new ParticipantError('STATE', `strip ${stripId} has ${n} periods; this wallet holds ${records.length} of them`);
+  const cs = records.map((r) => loadContract(p.wallet(), r.id));
+  if (cs[0]!.record.role !== role) {
+    throw new ParticipantError('STATE', role === 'offer'
+      ? `strip ${stripId} was accepted here: the accepter funds; use 'hashdlc fund'`
+      : `strip ${stripId} was offered here: the offerer signs; use 'hashdlc sign'`);
+  }
+  return { stripId, cs };
 }
 
 /**
@@ -374,17 +365,19 @@ export async function signStrip(
   records: ContractRecord[],
   ext: ExternalPsbtInput = {},
 ): Promise<{ psbtOut: true; id: string; psbt: string; fundingTxid: string } | { psbtOut: false; id: string; contractIds: string[]; fundingTxid: string | undefined; resent: boolean }> {
-  checkStripComplete(records);
   const wallet = p.wallet();
   const coordinator = p.coordinator();
-  const stripId = records[0]!.strip!.id;
-  let cs = loadStrip(p, records);
+  const opened = openStrip(p, records, 'offer');
+  const stripId = opened.stripId;
+  let cs = opened.cs;
   const first = cs[0]!;
-  if (first.record.role !== 'offer') throw new ParticipantError('STATE', `strip ${stripId} was accepted here: the accepter funds; use 'hashdlc fund'`);
   await checkFundingDeadline(first.terms, await p.rpc());
   const n = cs.length;
   if (cs.every((c) => c.record.sign !== undefined)) {
-    if (cs.some((c) => c.record.state !== 'accepted')) throw new ParticipantError('STATE', `strip ${stripId} is signed already (state ${first.record.state})`);
+    // A crash between two periods' records leaves some `signed`, some `accepted`: finished by the re-send.
+    if (cs.every((c) => c.record.state === 'signed') || cs.some((c) => c.record.state !== 'accepted' && c.record.state !== 'signed')) {
+      throw new ParticipantError('STATE', `strip ${stripId} is signed already (state ${first.record.state})`);
+    }
     // Made in an earlier run whose POST did not go through: send them again.
     const signs = cs.map((c) => c.record.sign!);
     const again = partyFundingPsbt(buildFundingTransaction(first.offer, first.accept!, first.funding), 'offer', decodeSignDlc(fromHex(signs[0]!)).fundingSignatures);
@@ -392,7 +385,7 @@ export async function signStrip(
       const m = err instanceof ParticipantError && err.code === 'REMOTE' ? await coordinator.stripMessages(stripId, first.keys.identitySecretKey).catch(() => undefined) : undefined;
       if (!(m?.signs?.every((s, i) => s === signs[i]) ?? false)) throw err;
     });
-    for (const c of cs) saveState(wallet, c.record, 'signed');
+    for (const c of cs) if (c.record.state !== 'signed') saveState(wallet, c.record, 'signed');
     return { psbtOut: false, id: stripId, contractIds: cs.map((c) => c.record.contractId ?? ''), fundingTxid: undefined, resent: true };
   }
   const signer = p.contractSigner(first.record);
@@ -455,9 +448,7 @@ async function verifyAcceptsAndSign(p: Participant, cs: LoadedContract[], extern
     p.note(`verifying ${periodLabel(i, n)}`);
     setups.push(await inPeriodAsync(i, () => verifyAcceptAsync(cs[i]!.offer, accepts[i]!, cs[i]!.flow, engineVerifier(engine, p.progress))));
   }
-  setups.forEach((s, i) => {
-    if (s.funding.txidHex !== setups[0]!.funding.txidHex) throw new ParticipantError('MISMATCH', `period ${i + 1}: its funding transaction differs from period 1's`, { reason: 'batch-funding-txid' });
-  });
+  checkOneFundingTransaction(setups);
   // The coordinator's PSBT must be our funding transaction; we sign our own clean copy.
   const view = await coordinator.strip(stripId, first.keys.identitySecretKey);
   if (view.fundingPsbt) verifyFundingPsbt(setups[0]!, view.fundingPsbt, 'offer');
@@ -495,14 +486,15 @@ export async function fundStrip(
   broadcast: boolean,
   ext: ExternalPsbtInput = {},
 ): Promise<{ psbtOut: true; id: string; psbt: string; fundingTxid: string } | { psbtOut: false; id: string; contractIds: string[]; fundingTxid: string; broadcastBy: 'node' | 'coordinator'; alreadyFunded: boolean }> {
-  checkStripComplete(records);
   const wallet = p.wallet();
   const coordinator = p.coordinator();
-  const stripId = records[0]!.strip!.id;
-  let cs = loadStrip(p, records);
+  const opened = openStrip(p, records, 'accept');
+  const stripId = opened.stripId;
+  let cs = opened.cs;
   const first = cs[0]!;
-  if (first.record.role !== 'accept') throw new ParticipantError('STATE', `strip ${stripId} was offered here: the offerer signs; use 'hashdlc sign'`);
-  if (first.record.fundingTxid !== undefined) throw new ParticipantError('STATE', `strip ${stripId} is funded already (${first.record.fundingTxid})`);
+  // A crash between two periods' records leaves some funded, some not: the rest recorded below, nothing signed.
+  if (cs.every((c) => c.record.fundingTxid !== undefined)) throw new ParticipantError('STATE', `strip ${stripId} is funded already (${first.record.fundingTxid})`);
+  const fundedEarlier = cs.find((c) => c.record.fundingTxid !== undefined)?.record.fundingTxid;
   const n = cs.length;
   refuseOurCoinsAsCounterpartyInputs(wallet, 'offer', first.offer.fundingInputs, outpointsOf(first.accept!.fundingInputs));
   if (ext.psbtOut === true || ext.psbtIn !== undefined) refuseUnverifiableCounterpartyInputs('offer', first.offer.fundingInputs);
@@ -523,16 +515,18 @@ export async function fundStrip(
       if (i === 0 && fundingChecks.includes('unverified')) p.note('note: some offerer funding inputs are not P2WPKH; the node checks them at broadcast');
       setups.push(setup);
     }
-    setups.forEach((s, i) => {
-      if (s.funding.txidHex !== setups[0]!.funding.txidHex) throw new ParticipantError('MISMATCH', `period ${i + 1}: its funding transaction differs from period 1's`, { reason: 'batch-funding-txid' });
-    });
+    checkOneFundingTransaction(setups);
     cs = cs.map((c, i) => ({ ...c, record: saveState(wallet, c.record, 'signed', { sign: messages.signs![i]!, contractId: toHex(setups[i]!.contractId) }), sign: signs[i]! }));
   }
   const txid = setups[0]!.funding.txidHex;
   const funded = (broadcastBy: 'node' | 'coordinator', alreadyFunded: boolean, psbt: string | undefined): Awaited<ReturnType<typeof fundStrip>> => {
-    for (const c of cs) saveState(wallet, c.record, 'funding-broadcast', { fundingTxid: txid, ...(psbt === undefined ? {} : { fundingPsbt: psbt }) });
+    for (const c of cs) if (c.record.fundingTxid === undefined) saveState(wallet, c.record, 'funding-broadcast', { fundingTxid: txid, ...(psbt === undefined ? {} : { fundingPsbt: psbt }) });
     return { psbtOut: false, id: stripId, contractIds: setups.map((s) => toHex(s.contractId)), fundingTxid: txid, broadcastBy, alreadyFunded };
   };
+  if (fundedEarlier !== undefined) {
+    if (fundedEarlier !== txid) throw new ParticipantError('MISMATCH', `strip ${stripId}: a period is recorded funded by ${fundedEarlier}, not our funding transaction ${txid}`, { reason: 'funding-txid' });
+    return funded(broadcast ? 'node' : 'coordinator', true, undefined);
+  }
   let own: FundingSignatures;
   if (ext.psbtIn !== undefined) {
     own = ownWitnessesOfExternalPsbt(setups[0]!, verifyFundingPsbt(setups[0]!, ext.psbtIn, 'accept').psbt, 'accept');

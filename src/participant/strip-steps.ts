@@ -107,20 +107,32 @@ export interface PeriodStep<T> {
 /** Local states in which a period has nothing left to settle, refund or close. */
 export const PERIOD_ENDED: ReadonlySet<LocalState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed']);
 
+/** Ended states that say the funding output was spent (by us, or on the coordinator's word through `status`). */
+const CLOSED_STATES: ReadonlySet<LocalState> = new Set(['settled', 'refunded', 'closed']);
+
 /**
  * Runs `step` for each record in order, each period on its own: an ended
  * period is skipped, NOT_READY is `waiting`, any other error is `failed`
  * (named after the period) and the next period goes on.
+ *
+ * `outputUnspent` (the node's word): a period recorded settled, refunded or
+ * closed is run again when its funding output is in fact unspent. The record
+ * may hold the coordinator's word alone (`status` follows its view): a
+ * coordinator saying "settled" of a period nobody settled would otherwise
+ * keep that period from ever being settled or refunded by the strip steps
+ * (a single contract's settle runs whatever its record says).
  */
 export async function eachPeriod<T>(
   wallet: Wallet,
   records: readonly ContractRecord[],
   step: (record: ContractRecord) => Promise<T>,
+  outputUnspent?: (record: ContractRecord) => Promise<boolean>,
 ): Promise<PeriodStep<T>[]> {
   const out: PeriodStep<T>[] = [];
   for (const r of records) {
     const period = periodOf(r) ?? 1;
-    if (PERIOD_ENDED.has(r.state)) {
+    const live = CLOSED_STATES.has(r.state) && outputUnspent !== undefined && (await outputUnspent(r).catch(() => false));
+    if (PERIOD_ENDED.has(r.state) && !live) {
       out.push({ period, id: r.id, status: 'ended', state: r.state });
       continue;
     }

@@ -201,6 +201,13 @@ describe('a 4-period sale strip through the library', () => {
     if (resent.psbtOut) throw new Error('signature expected');
     expect(resent.resent).toBe(true);
     expect(stripRecords(Wallet.open(minerDir), stripId)!.map((r) => [r.state, r.sign])).toEqual(stored.map((r) => ['signed', r.sign]));
+    // A crash between two periods' records (periods 1-2 recorded signed, 3-4 not): the repeat finishes, not "signed already".
+    const w2 = Wallet.open(minerDir);
+    for (const r of stripRecords(w2, stripId)!.slice(2)) w2.contracts.save({ ...r, state: 'accepted' });
+    const mixed = await step(miner, (p) => signContract(p, { id: stripId }));
+    if (mixed.psbtOut) throw new Error('signature expected');
+    expect(mixed.resent).toBe(true);
+    expect(stripRecords(Wallet.open(minerDir), stripId)!.map((r) => r.state)).toEqual(Array(4).fill('signed'));
 
     const funded = await step(buyer, (p) => fundContract(p, { id: stripId }));
     if (funded.psbtOut) throw new Error('funding expected');
@@ -224,7 +231,19 @@ describe('a 4-period sale strip through the library', () => {
       expect(new Set(periods.map((r) => r.contractId)).size).toBe(4);
     }
     expect(stripRecords(Wallet.open(buyerDir), stripId)!.every((r) => r.fundingTxid === funded.fundingTxid)).toBe(true);
-  });
+
+    // A crash between two periods' funded records (period 1 recorded, 2-4 not): the repeat records the rest, signs nothing.
+    const wb = Wallet.open(buyerDir);
+    for (const r of stripRecords(wb, stripId)!.slice(1)) {
+      const { fundingTxid: _dropped, ...rest } = r;
+      wb.contracts.save({ ...rest, state: 'signed' });
+    }
+    const fundedAgain = await step(buyer, (p) => fundContract(p, { id: stripId }));
+    if (fundedAgain.psbtOut) throw new Error('funding expected');
+    expect(fundedAgain).toMatchObject({ alreadyFunded: true, fundingTxid: funded.fundingTxid });
+    expect(stripRecords(Wallet.open(buyerDir), stripId)!.map((r) => [r.state, r.fundingTxid])).toEqual(Array(4).fill(['funding-broadcast', funded.fundingTxid]));
+    await expect(step(buyer, (p) => fundContract(p, { id: stripId }))).rejects.toMatchObject({ code: 'STATE' });
+  }, 120_000);
 });
 
 describe('a 2-period hashprice call strip', () => {
