@@ -149,7 +149,9 @@ describe('observer: facts from what was fetched', () => {
     const txid = tx.getId();
     const r = { ...record, reservedOutpoints: [], fundingPsbt: psbt.toBase64() } as ContractRecord;
     expect(fundingTxidOf(r, undefined)).toBe(txid);
-    expect(fundingTxidOf(r, { id, state: 'signed', fundingTxid: 'dd'.repeat(32) })).toBe('dd'.repeat(32));
+    // A coordinator naming another transaction does not override the one our PSBT is.
+    expect(fundingTxidOf(r, { id, state: 'signed', fundingTxid: 'dd'.repeat(32) })).toBe(txid);
+    expect(fundingTxidOf({ ...record, reservedOutpoints: [] } as ContractRecord, { id, state: 'signed', fundingTxid: 'dd'.repeat(32) })).toBe('dd'.repeat(32));
     expect(fundingTxidOf({ ...r, fundingTxid: 'ee'.repeat(32) }, undefined)).toBe('ee'.repeat(32));
     expect(fundingTxidOf({ ...record, reservedOutpoints: [] } as ContractRecord, undefined)).toBeUndefined();
   });

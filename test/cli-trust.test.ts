@@ -255,6 +255,10 @@ describe('hashdlc accept checks the offer before signing anything', () => {
     ['an event the oracle has attested',
       () => register({ eventState: 'attested' }), [],
       /EXPIRED \(event-attested\)/],
+    // Issue 12: a coordinator serving one offer under a strip's terms (as a single contract).
+    ['one offer served under a strip\'s terms (periods: 4)',
+      () => register({ servedTerms: saleTerms({ periods: 4 }) }), [],
+      /MISMATCH \(strip-terms\)/],
     // Issue 9, hole 2: the funding deadline is in the terms, before the window, not passed.
     ['terms without a funding deadline',
       () => register({ offerTerms: saleTerms({ fundingDeadline: undefined }) }), [],

@@ -74,12 +74,18 @@ export function factsOf(c: Pick<LoadedContract, 'record' | 'offer' | 'terms'>, f
   };
 }
 
-/** The funding txid of a record: stored, else the unsigned transaction of its funding PSBT (segwit: witnesses do not change it). */
+/**
+ * The funding txid of a record: stored, else the unsigned transaction of its
+ * funding PSBT (segwit: witnesses do not change it; the PSBT was checked
+ * against the transaction our own messages derive before it was stored), and
+ * only when neither exists the coordinator's word. A coordinator naming
+ * another transaction must not make the agent think a contract is funded
+ * (and hold off funding it) while our own records know its real txid.
+ */
 export function fundingTxidOf(record: ContractRecord, view: ContractView | undefined): string | undefined {
   if (record.fundingTxid !== undefined) return record.fundingTxid;
-  if (typeof view?.fundingTxid === 'string') return view.fundingTxid;
-  if (record.fundingPsbt === undefined) return undefined;
-  return Transaction.fromBuffer(Buffer.from(Psbt.fromBase64(record.fundingPsbt).data.getTransaction())).getId();
+  if (record.fundingPsbt !== undefined) return Transaction.fromBuffer(Buffer.from(Psbt.fromBase64(record.fundingPsbt).data.getTransaction())).getId();
+  return typeof view?.fundingTxid === 'string' ? view.fundingTxid : undefined;
 }
 
 /**

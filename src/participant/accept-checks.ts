@@ -19,7 +19,7 @@ import type { TemplateResult } from '../../protocol/templates/index.js';
 import { REFUND_GRACE_BLOCKS, REFUND_MAX_GRACE_BLOCKS, verifyOfferTerms } from '../../protocol/contract/index.js';
 import type { OfferDlc } from '../../protocol/messages/index.js';
 import { fromHex } from '../../protocol/messages/index.js';
-import type { OfferTerms } from '../../protocol/terms/index.js';
+import { stripPeriodCount, type OfferTerms } from '../../protocol/terms/index.js';
 import type { Wallet } from '../wallet/index.js';
 import { checkEventMatchesTerms, checkOfferTiming, templateOf } from './contract.js';
 import { ParticipantError } from './errors.js';
@@ -39,6 +39,10 @@ export interface CheckedOffer {
  */
 export async function checkOfferedContract(p: Participant, offer: OfferDlc, terms: OfferTerms, tip: number, maxFeeRatePerVb: bigint): Promise<CheckedOffer> {
   const wallet = p.wallet();
+  // A strip's terms over one offer: the coordinator serves a period (or the whole window) as a single contract.
+  if (stripPeriodCount(terms) > 1) {
+    throw new ParticipantError('MISMATCH', `the terms make a strip of ${stripPeriodCount(terms)} periods, but this is one offer: accept the strip by its id`, { reason: 'strip-terms' });
+  }
   const set = await checkOfferedOracles(p, contractOracleInfo(offer));
   const ev = set.events[0]!;
   checkEventMatchesTerms(ev, terms);
