@@ -49,7 +49,9 @@ function stripWide(a: AgentAction, f: ContractFacts): boolean {
 function decideOne(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
   if (TERMINAL.has(f.state)) return bumpOf(f, policy);
   const cs = f.coordinator.reachable ? f.coordinator.state : undefined;
-  if (cs != null && DONE_AT_COORDINATOR.has(cs)) return bumpOf(f, policy);
+  // The coordinator's "done" is taken unless our own node sees the contract's funding output unspent: a
+  // coordinator claiming a settlement that did not happen must not keep the agent from settling or refunding.
+  if (cs != null && DONE_AT_COORDINATOR.has(cs) && f.funding?.spent !== false) return bumpOf(f, policy);
 
   // Funded: confirmed, or in the mempool through the protocol (our own broadcast or the coordinator's).
   const fundedByProtocol = f.state === 'funding-broadcast' || f.state === 'confirmed' || (cs != null && FUNDED_AT_COORDINATOR.has(cs));
