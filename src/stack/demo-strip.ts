@@ -125,9 +125,12 @@ export async function runStripDemo(s: DemoServices, options: StripDemoOptions, o
   // 1. The offer: one deal, N period contracts.
   const deliveryAddress = await s.buyer.address();
   say('buyer', `$ hashdlc wallet address  → delivery address ${deliveryAddress}`);
+  // Each period's payouts step by a tenth of its DLC (11 CETs a period): a strip multiplies the
+  // adaptor signatures by N, and the demo's outcomes are whole periods delivered or not.
+  const roundingMod = (o.escrow + o.collateral) / BigInt(n) / 10n;
   const input = {
     template: 'hashpower' as const, window, hashrateThs: H, deliveryAddress, upfront: o.upfront, escrow: o.escrow,
-    collateral: o.collateral, toleranceBps: o.toleranceBps, feeRatePerVb: 2n, periods: n,
+    collateral: o.collateral, toleranceBps: o.toleranceBps, feeRatePerVb: 2n, periods: n, ...(roundingMod > 0n ? { roundingMod } : {}),
   };
   const offer = await s.miner.offer(input);
   say('miner', `$ ${s.miner.commandLine(offerArgs(input))}`);

@@ -13,6 +13,12 @@
  *   next 10-block window (20 digits at the precision that fits the 1 PH/s
  *   network), its attestations verified, the payouts on the curve, the
  *   buyer gaining (struck below the window's hashprice);
+ * - `--periods 4 --delivery-schedule 100,100,0,0` on the same stack (issue 12):
+ *   one funding transaction with four DLC funding outputs and the upfront
+ *   payment; periods 1-2 fully delivered settle with the miner paid the whole
+ *   DLC, periods 3-4 with none delivered settle with the buyer made whole,
+ *   each period settled on its own attestation while the later ones stay
+ *   live; exit 0 only when every period's payouts equal its curve;
  * - with no stack running and `--no-agents`: it starts its own (three
  *   oracles and the coordinator, child processes on the given node), types sign and fund,
  *   runs the whole sale at the default 98% delivery, exits 0, and leaves no
@@ -118,6 +124,24 @@ describe('npm run demo', () => {
     const buyer = /buyer \(accepter\) +([\d,]+)/.exec(r.out)?.[1];
     expect(Number(buyer?.replace(/,/g, ''))).toBeGreaterThan(template === 'forward' ? 500_000 : 0);
   }, 240_000);
+
+  it('--periods 4 --delivery-schedule 100,100,0,0: each period settles on chain on its own attestation, the miner paid for the periods it delivered and the buyer made whole for the others', async () => {
+    world ??= await startWorld({ oracles: 3 });
+    const r = await demo(world.stack.layout.dir, ['--periods', '4', '--delivery-schedule', '100,100,0,0']);
+    expect(r.code, `${r.out}\n${r.err}`).toBe(0);
+    expect(r.out).toMatch(/miner +\$ hashdlc offer hashpower .*--periods 4/);
+    expect(r.out).toMatch(/funding tx: 4 DLC funding outputs \(325,000 \+ 325,000 \+ 325,000 \+ 325,000 sats\) and 200,000 sats paid to the miner at once/);
+    // Period 1 settles while periods 2-4 are live, and so on.
+    expect(r.out).toMatch(/coordinator +period 1: CET [0-9a-f]{64} broadcast; 3 later period\(s\) still live/);
+    expect(r.out).toMatch(/coordinator +period 3: CET [0-9a-f]{64} broadcast; 1 later period\(s\) still live/);
+    const rows = [...r.out.matchAll(/^ +(\d) +\[\d+, \d+\) +(\d+)% +(\d+) bps +([\d,]+) \/ ([\d,]+) +([\d,]+) \/ ([\d,]+) +(ok|MISMATCH)$/gm)];
+    expect(rows.map((m) => m[1])).toEqual(['1', '2', '3', '4']);
+    for (const m of rows) expect(m[8]).toBe('ok');
+    // Full delivery: the miner gets the period's whole DLC; none: the buyer gets it back.
+    expect(rows.map((m) => [m[4], m[6]])).toEqual([['325,000', '0'], ['325,000', '0'], ['0', '325,000'], ['0', '325,000']]);
+    expect(rows.slice(2).map((m) => m[3])).toEqual(['0', '0']);
+    expect(r.out).toContain("OK: every period's payouts on chain equal its payout curve at its attested outcome");
+  }, 300_000);
 
   it('starts its own stack when none runs, settles the default 98% sale with sign and fund typed (--no-agents), and stops it', async () => {
     const dataDir = join(tmp, 'own');
