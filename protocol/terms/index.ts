@@ -35,6 +35,7 @@ import {
   type TemplateResult,
 } from '../templates/index.js';
 import { CURRENT_REWARD_RULE, FULL_REWARD_RULE } from '../hashpower/index.js';
+import { MAX_BATCH_CONTRACTS } from '../tx/index.js';
 
 const u64 = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'a decimal u64 string').refine((s) => BigInt(s) < 1n << 64n, 'exceeds u64');
 // Linear check (isHexText): a repeated-group regex throws RangeError on long input.
@@ -54,7 +55,7 @@ const fundingDeadline = height.optional();
  * A strip (issue 12): the contract split into this many consecutive period
  * contracts, funded by one transaction (strip.ts). Absent: one contract.
  */
-export const MAX_STRIP_PERIODS = 100;
+export const MAX_STRIP_PERIODS = MAX_BATCH_CONTRACTS;
 const periods = z.number().int().min(2).max(MAX_STRIP_PERIODS).optional();
 
 export const saleTermsSchema = z.object({

@@ -11,7 +11,7 @@
  * does not tell the rest of the story (demo.ts does).
  */
 import { startAgentProcess, type AgentLogLine, type AgentProcess } from '../agent/index.js';
-import type { DemoAgents, Say } from './demo.js';
+import { short, type DemoAgents, type Say } from './demo.js';
 import { StackError } from './errors.js';
 import type { StackParticipant } from './participant.js';
 
@@ -28,7 +28,6 @@ export interface RunningDemoAgents extends DemoAgents {
   stop(): Promise<void>;
 }
 
-const short = (hex: string): string => `${hex.slice(0, 12)}…`;
 
 /** One agent log line as the demo shows it. */
 export function describeAgentLine(l: AgentLogLine): string {

@@ -39,7 +39,7 @@ import {
   type Payouts,
 } from './observe.js';
 import { offerArgs } from './participant.js';
-import { poolShareBps, type DemoServices, type Say } from './demo.js';
+import { fmt, poolShareBps, short, type DemoServices, type Say } from './demo.js';
 
 export interface StripDemoOptions {
   /** Number of periods (at least 2). */
@@ -77,9 +77,6 @@ export interface StripDemoResult {
   periods: StripPeriodResult[];
   ms: number;
 }
-
-const fmt = (n: bigint | number): string => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-const short = (hex: string): string => `${hex.slice(0, 12)}…`;
 
 /**
  * Parses `--delivery-schedule`: N comma-separated percentages (0 to 1000).

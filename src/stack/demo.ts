@@ -215,8 +215,10 @@ function demoStrike(
   return { strike: (h > units ? h - units : 0n) * unit, expectedOutcome: h };
 }
 
-const fmt = (n: bigint | number): string => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-const short = (hex: string): string => `${hex.slice(0, 12)}…`;
+/** Sats and heights with thousands separators, as the demo stories print them. */
+export const fmt = (n: bigint | number): string => n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+/** The first 12 hex digits of an id, as the demo stories print it. */
+export const short = (hex: string): string => `${hex.slice(0, 12)}…`;
 
 /** 1 PH/s network: the share of each block a miner of `hashrateThs` TH/s finds, in basis points of the block, times `percent` delivered. */
 export function poolShareBps(hashrateThs: bigint, deliveryPercent: number, networkThs = 1000n): number {
