@@ -80,3 +80,17 @@ export {
 } from './flow.js';
 export { checkBatchAccepts, checkBatchOffers, checkBatchSigns } from './batch.js';
 export { fundingOptionsOf } from './setup.js';
+export type { TransferBuyerFields, TransferredFrom } from './transfer.js';
+export {
+  checkTransferOpen,
+  checkTransferredContract,
+  setupTransferredContract,
+  TRANSFER_MARGIN_BLOCKS,
+  transferBuyerFieldsOf,
+  transferDeadline,
+  transferredMessages,
+  transferSetupOptions,
+  transferSign,
+  verifyTransferSign,
+  verifyTransferSignatures,
+} from './transfer.js';

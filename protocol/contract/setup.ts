@@ -54,6 +54,12 @@ export interface ContractSetupOptions {
   refundOutputOrder?: RefundOutputOrder;
   /** Cap on adaptor signatures (default: protocol/numeric's). */
   maxAdaptorSignatures?: number;
+  /**
+   * A funding transaction built elsewhere, used instead of building one from
+   * offer + accept: a transferred contract's transfer transaction (issue 14,
+   * protocol/contract transfer.ts). `extraOutputs` and `batch` are then ignored.
+   */
+  funding?: FundingTransaction;
 }
 
 /** The funding-transaction options among a set-up's options. */
@@ -150,7 +156,7 @@ export function setupContract(offer: OfferDlc, accept: AcceptDlc, options: Contr
   const hashProfile = options.hashProfile ?? 'sha256';
   const conformance = options.conformance ?? 'vectors';
   const refundOutputOrder = options.refundOutputOrder ?? 'offer-first';
-  const funding = buildFundingTransaction(offer, accept, fundingOptionsOf(options));
+  const funding = options.funding ?? buildFundingTransaction(offer, accept, fundingOptionsOf(options));
   const contractId = contractIdOf(funding, offer.temporaryContractId);
   const closing = closingContext(offer, accept, funding);
   const planOpts: { conformance: Conformance; maxAdaptorSignatures?: number } = { conformance };

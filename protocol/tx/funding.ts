@@ -204,7 +204,7 @@ function bytesToHex(bytes: Uint8Array): string {
  * is segwit (native, or P2SH-wrapped with the given redeem script): Transactions.md
  * "Funding Inputs", Protocol.md "Any input in funding_inputs is not a BIP141 input".
  */
-function resolveInput(input: FundingInput, party: Party, partyIndex: number): FundingTxInput {
+export function resolveFundingInput(input: FundingInput, party: Party, partyIndex: number): FundingTxInput {
   const where = `${party} funding input ${partyIndex}`;
   checkU64(input.inputSerialId, `${where} serial id`);
   checkU32(input.prevTxVout, `${where} prevTxVout`);
@@ -318,8 +318,8 @@ export function buildFundingTransaction(
 
   // 3. and 5.
   const inputs = [
-    ...offer.fundingInputs.map((fi, i) => resolveInput(fi, 'offer', i)),
-    ...accept.fundingInputs.map((fi, i) => resolveInput(fi, 'accept', i)),
+    ...offer.fundingInputs.map((fi, i) => resolveFundingInput(fi, 'offer', i)),
+    ...accept.fundingInputs.map((fi, i) => resolveFundingInput(fi, 'accept', i)),
   ];
   assertUnique(inputs.map((i) => i.serialId), 'input serial id');
   const outpoints = new Set(inputs.map((i) => `${bytesToHex(i.prevTxid)}:${i.prevVout}`));

@@ -87,6 +87,17 @@ export {
   signedInputIndexes,
   verifyFundingSignatures,
 } from './psbt.js';
+export type { TransferPayment, TransferSource, TransferTerms, TransferTransaction } from './transfer.js';
+export {
+  buildTransferPsbt,
+  buildTransferTransaction,
+  checkTransferPayment,
+  FUNDING_SPEND_WITNESS_LEN,
+  signedTransferTransaction,
+  transferSourceOf,
+  transferSpendSighash,
+  transferWeight,
+} from './transfer.js';
 export type { SighashInput, SighashOutput } from './sighash.js';
 export { SIGHASH_ALL, segwitV0Sighash, serializeOutputs, singleInputSighasher } from './sighash.js';
 export {
