@@ -20,6 +20,8 @@ import {
   setupTransferredContract,
   transferredMessages,
   transferSign,
+  transferTermsFromJson,
+  transferTermsToJson,
   verifyTransferSign,
   verifyTransferSignatures,
   type ContractSetup,
@@ -246,6 +248,15 @@ describe('the seller\'s check: the transfer pays it the price', () => {
     expect(reasonOf(() => checkTransferPayment(swapped.tx, { from, price: PRICE, sellerSpk }))).toBe('INVALID_PARAMS transfer-price-missing');
     const lower = setupTransferredContract(drafts.offer, nextAccept, { ...terms, price: PRICE - 1n }).transfer;
     expect(reasonOf(() => checkTransferPayment(lower.tx, { from, price: PRICE, sellerSpk }))).toBe('INVALID_PARAMS transfer-price-missing');
+  });
+});
+
+describe('transfer terms as JSON', () => {
+  it('round-trips, the txid in display order', () => {
+    const j = transferTermsToJson(terms);
+    expect(j.from.txid).toBe(old.funding.txidHex);
+    expect(transferTermsFromJson(JSON.parse(JSON.stringify(j)))).toEqual(terms);
+    expect(reasonOf(() => transferTermsFromJson({ ...j, price: '01' }))).toBe('DECODE_ERROR transfer-terms');
   });
 });
 

@@ -80,7 +80,7 @@ export {
 } from './flow.js';
 export { checkBatchAccepts, checkBatchOffers, checkBatchSigns } from './batch.js';
 export { fundingOptionsOf } from './setup.js';
-export type { TransferBuyerFields, TransferredFrom } from './transfer.js';
+export type { TransferBuyerFields, TransferredFrom, TransferTermsJson } from './transfer.js';
 export {
   checkTransferOpen,
   checkTransferredContract,
@@ -91,6 +91,8 @@ export {
   transferredMessages,
   transferSetupOptions,
   transferSign,
+  transferTermsFromJson,
+  transferTermsToJson,
   verifyTransferSign,
   verifyTransferSignatures,
 } from './transfer.js';

@@ -225,3 +225,70 @@ export async function verifyTransferSign(setup: ContractSetup, sign: SignDlc, ve
   validateSign({ ...setup.offer, fundingInputs: [] }, setup.accept, sign, { expectedContractId: setup.contractId });
   await verifyTransferSignatures(setup, 'offer', sign, verifier);
 }
+
+/**
+ * `TransferTerms` as JSON (the coordinator API's and the records' form): the
+ * old funding txid in display order (as Bitcoin Core shows it), amounts and
+ * serial ids as decimal strings, scripts as hex.
+ */
+export interface TransferTermsJson {
+  side: Party;
+  from: { txid: string; vout: number; value: string; script: string };
+  price: string;
+  sellerSpk: string;
+  priceSerialId: string;
+  feeRatePerVb: string;
+}
+
+const toHexText = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+function fromHexText(s: string, what: string): Uint8Array {
+  if (typeof s !== 'string' || s.length % 2 !== 0 || !/^[0-9a-f]*$/i.test(s)) {
+    throw new DlcError('DECODE_ERROR', `transfer terms: ${what} is not hex`, { reason: 'transfer-terms' });
+  }
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function u64Of(s: string, what: string): bigint {
+  if (typeof s !== 'string' || !/^(0|[1-9][0-9]{0,19})$/.test(s) || BigInt(s) >= 1n << 64n) {
+    throw new DlcError('DECODE_ERROR', `transfer terms: ${what} is not a decimal u64`, { reason: 'transfer-terms' });
+  }
+  return BigInt(s);
+}
+
+export function transferTermsToJson(t: TransferTerms): TransferTermsJson {
+  return {
+    side: t.side,
+    from: { txid: toHexText(Uint8Array.from(t.from.txid).reverse()), vout: t.from.vout, value: t.from.value.toString(), script: toHexText(t.from.script) },
+    price: t.price.toString(),
+    sellerSpk: toHexText(t.sellerSpk),
+    priceSerialId: t.priceSerialId.toString(),
+    feeRatePerVb: t.feeRatePerVb.toString(),
+  };
+}
+
+/**
+ * Reads `TransferTermsJson`.
+ * @throws {DlcError} DECODE_ERROR (`transfer-terms`) for a field of the wrong form.
+ */
+export function transferTermsFromJson(j: TransferTermsJson): TransferTerms {
+  if (j === null || typeof j !== 'object' || j.from === null || typeof j.from !== 'object') {
+    throw new DlcError('DECODE_ERROR', 'transfer terms are not an object', { reason: 'transfer-terms' });
+  }
+  if (j.side !== 'offer' && j.side !== 'accept') throw new DlcError('DECODE_ERROR', 'transfer terms: side', { reason: 'transfer-terms' });
+  const txid = fromHexText(j.from.txid, 'from.txid');
+  if (txid.length !== 32) throw new DlcError('DECODE_ERROR', 'transfer terms: from.txid is not 32 bytes', { reason: 'transfer-terms' });
+  if (!Number.isInteger(j.from.vout) || j.from.vout < 0 || j.from.vout > 0xffffffff) {
+    throw new DlcError('DECODE_ERROR', 'transfer terms: from.vout', { reason: 'transfer-terms' });
+  }
+  return {
+    side: j.side,
+    from: { txid: txid.reverse(), vout: j.from.vout, value: u64Of(j.from.value, 'from.value'), script: fromHexText(j.from.script, 'from.script') },
+    price: u64Of(j.price, 'price'),
+    sellerSpk: fromHexText(j.sellerSpk, 'sellerSpk'),
+    priceSerialId: u64Of(j.priceSerialId, 'priceSerialId'),
+    feeRatePerVb: u64Of(j.feeRatePerVb, 'feeRatePerVb'),
+  };
+}

@@ -14,10 +14,14 @@ import {
   messagesSchema,
   offerListSchema,
   offerViewSchema,
+  positionListSchema,
+  positionMessagesSchema,
+  positionViewSchema,
   stripMessagesSchema,
   stripViewSchema,
   type ContractView,
   type OfferView,
+  type PositionView,
   type StripView,
 } from './coordinator.js';
 
@@ -110,5 +114,53 @@ export class CoordinatorClient {
   /** Cancels every period of an unfunded strip (the answer is its StripView, API.md). */
   cancelStrip(id: string, identityKey: Uint8Array): Promise<StripView> {
     return this.http.post(`/v1/strips/${id}/cancel`, {}, stripViewSchema, identityKey);
+  }
+
+  // ---------------------------------------------------------------- positions (issue 14)
+
+  /** `POST /v1/positions`: the seller lists its side of a live contract (signed by its identity key). */
+  sellPosition(body: { contractId: string; price: string; sellerSpk: string }, identityKey: Uint8Array): Promise<PositionView> {
+    return this.http.post('/v1/positions', body, positionViewSchema, identityKey);
+  }
+
+  /** The secondary book (`state` defaults to `listed` on the server). */
+  positions(query: Record<string, string | undefined> = {}): Promise<{ positions: PositionView[]; next: string | null }> {
+    const q = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+    return this.http.get(`/v1/positions${q ? `?${q}` : ''}`, positionListSchema);
+  }
+
+  /** One position: in full (transfer PSBT and terms) when signed by a party or the taker. */
+  position(id: string, identityKey?: Uint8Array): Promise<PositionView> {
+    return this.http.get(`/v1/positions/${id}`, positionViewSchema, identityKey);
+  }
+
+  /** The sold contract's messages (public while listed) and the new contract's (parties and taker, signed GET). */
+  positionMessages(id: string, identityKey?: Uint8Array): Promise<{ contract: { offer: string; accept: string }; next?: { offer: string; accept: string; sign: string | null } | null | undefined }> {
+    return this.http.get(`/v1/positions/${id}/messages`, positionMessagesSchema, identityKey);
+  }
+
+  /** The buyer's side of the new contract (its accept_dlc with every CET adaptor and refund signature). */
+  takePosition(id: string, body: { accept: string; identityPubkey: string; priceSerialId: string; feeRatePerVb: string }, identityKey: Uint8Array): Promise<PositionView> {
+    return this.http.post(`/v1/positions/${id}/take`, body, positionViewSchema, identityKey);
+  }
+
+  /** The stayer's consent: the new contract's sign_dlc and its signature on the transfer's old funding input. */
+  consentPosition(id: string, body: { sign: string; signature: string }, identityKey: Uint8Array): Promise<PositionView> {
+    return this.http.post(`/v1/positions/${id}/consent`, body, positionViewSchema, identityKey);
+  }
+
+  /** The seller's signature on the transfer's old funding input. */
+  releasePosition(id: string, body: { signature: string }, identityKey: Uint8Array): Promise<PositionView> {
+    return this.http.post(`/v1/positions/${id}/release`, body, positionViewSchema, identityKey);
+  }
+
+  /** The buyer's transfer PSBT with its own inputs signed. */
+  fundPosition(id: string, body: { transferPsbt: string }, identityKey: Uint8Array): Promise<PositionView> {
+    return this.http.post(`/v1/positions/${id}/fund`, body, positionViewSchema, identityKey);
+  }
+
+  /** The seller withdraws its listing (or a take), or the taker abandons its take, before broadcast. */
+  cancelPosition(id: string, identityKey: Uint8Array): Promise<PositionView> {
+    return this.http.post(`/v1/positions/${id}/cancel`, {}, positionViewSchema, identityKey);
   }
 }

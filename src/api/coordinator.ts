@@ -32,8 +32,22 @@ export const CONTRACT_STATES = [
   'cancelled',
   'failed',
   'expired',
+  'transferred',
 ] as const;
 export type ContractState = (typeof CONTRACT_STATES)[number];
+
+/**
+ * Every state of a position listing and its transfer (issue 14), in lifecycle
+ * order: `listed` (on the secondary book), `taken` (a buyer posted its side of
+ * the new contract; the stayer's consent, the seller's release and the buyer's
+ * funding are collected), `broadcast` (the transfer transaction is out),
+ * `transferred` (it confirmed: the new contract is the live one), and the ends
+ * `failed` (the transfer can never confirm: the old funding output or the
+ * buyer's input was spent otherwise), `cancelled` (by the seller, or the
+ * taker before broadcast), `expired` (the transfer window closed first).
+ */
+export const POSITION_STATES = ['listed', 'taken', 'broadcast', 'transferred', 'failed', 'cancelled', 'expired'] as const;
+export type PositionState = (typeof POSITION_STATES)[number];
 
 /** How a funded contract ended on chain. */
 export type ClosingKind = 'cet' | 'refund' | 'close';
@@ -118,8 +132,20 @@ export interface PublicContract {
   accepter?: { payoutSpk: string };
   /** A strip's period (issue 12): the strip's id, this period's index (0-based), the number of periods. */
   strip?: { id: string; index: number; periods: number };
+  /** Issue 14: the contract this one was transferred from (it is the new contract of that position's transfer). */
+  transferredFrom?: TransferLink;
+  /** Issue 14: the transfer that replaced this contract (state `transferred` once it confirmed; pending before). */
+  transferredTo?: TransferLink;
   /** Marks a summary (absent on an open offer, which is public whole). */
   public?: true;
+}
+
+/** One transfer between two contracts of a chain of owners (issue 14). */
+export interface TransferLink {
+  /** The other contract's id. */
+  contractId: string;
+  positionId: string;
+  transferTxid: string | null;
 }
 
 /** A page of an index range. */
@@ -155,8 +181,27 @@ export interface CoordinatorQueries {
    * periods as single contracts.
    */
   strip?(id: string): Promise<{ id: string; periods: number; terms: Record<string, unknown>; contracts: PublicContract[] } | null>;
+  /** Positions for sale and their transfers (issue 14), newest first; optional: a viewer without it shows none. */
+  positions?(q: { state?: PositionState | undefined; limit: number; after?: string | undefined }): Promise<{ positions: PositionView[]; next: string | null }>;
+  /**
+   * A contract's chain of owners (issue 14): every contract of its transfer
+   * chain, oldest first, each with its accepter's identity and the position
+   * that transferred it on (null for the last); null for an unknown id.
+   */
+  ownerChain?(id: string): Promise<OwnerChainEntry[] | null>;
   /** The coordinator's log. */
   log(level: QueryLogLevel, msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** One link of a contract's chain of owners (`CoordinatorQueries.ownerChain`). */
+export interface OwnerChainEntry {
+  contractId: string;
+  state: ContractState;
+  /** The accepter's (buyer's) identity key, x-only hex. */
+  accepterIdentity: string | null;
+  /** The position that transferred this contract to the next owner, and its transfer txid; null for the live end. */
+  positionId: string | null;
+  transferTxid: string | null;
 }
 
 // ------------------------------------------------------------------ requests the server takes
@@ -194,6 +239,19 @@ export function coordinatorRequestSchemas<T extends z.ZodType>(maxBodyBytes: num
     stripOffer: z.object({ offers: z.array(hexString(maxBodyBytes)).min(2).max(MAX_STRIP_PERIODS), identityPubkey: xonly, terms }).strict(),
     stripAccept: z.object({ accepts: z.array(hexString(maxBodyBytes)).min(2).max(MAX_STRIP_PERIODS), identityPubkey: xonly }).strict(),
     stripSign: z.object({ signs: z.array(hexString(maxBodyBytes)).min(2).max(MAX_STRIP_PERIODS), fundingPsbt: base64(maxBodyBytes).optional() }).strict(),
+    // Positions (issue 14): the seller lists its side, a buyer takes it, the stayer consents,
+    // the seller releases the old funding output, the buyer funds the transfer.
+    positionSell: z.object({ contractId: z.string().min(1).max(100), price: u64TextSchema, sellerSpk: hexString(200) }).strict(),
+    positionTake: z.object({ accept: hexString(maxBodyBytes), identityPubkey: xonly, priceSerialId: u64TextSchema, feeRatePerVb: u64TextSchema }).strict(),
+    positionConsent: z.object({ sign: hexString(maxBodyBytes), signature: hexString(128).refine((s) => s.length === 128, '64-byte compact signature') }).strict(),
+    positionRelease: z.object({ signature: hexString(128).refine((s) => s.length === 128, '64-byte compact signature') }).strict(),
+    positionFund: z.object({ transferPsbt: base64(maxBodyBytes) }).strict(),
+    positionCancel: z.object({}).strict(),
+    positionsQuery: z.object({
+      state: z.enum(POSITION_STATES).optional(),
+      limit: z.coerce.number().int().min(1).optional(),
+      after: z.string().max(300).optional(),
+    }).strict(),
     offersQuery: z.object({
       template: z.enum(['hashpower-sale', 'hashprice-forward', 'hashprice-call', 'custom-curve']).optional(),
       windowStart: z.coerce.number().int().min(0).optional(),
@@ -218,6 +276,9 @@ const termsSchema = z.record(z.string(), z.unknown());
 
 /** A strip period's place (issue 12): the strip's id, this period's index (0-based) and the number of periods. */
 const stripPlaceSchema = z.object({ id: z.string(), index: z.number().int(), periods: z.number().int() }).loose();
+
+/** A `TransferLink` (issue 14). */
+const transferLinkSchema = z.object({ contractId: z.string(), positionId: z.string(), transferTxid: z.string().nullable() }).loose();
 
 /** One `OracleView` of a contract view (issue 11); a coordinator from before oracle sets serves only url, publicKey and eventId. */
 const oracleViewSchema = z.object({
@@ -265,6 +326,9 @@ export const contractViewSchema = z.object({
   oracleThreshold: z.number().int().optional(),
   /** A strip's period (absent for a single contract). */
   strip: stripPlaceSchema.optional(),
+  /** Issue 14: the contract this one was transferred from / to (absent when never transferred). */
+  transferredFrom: transferLinkSchema.optional(),
+  transferredTo: transferLinkSchema.optional(),
 }).loose();
 export type ContractView = z.output<typeof contractViewSchema>;
 
@@ -292,6 +356,57 @@ export const stripMessagesSchema = z.object({
   offers: z.array(lowerHex),
   accepts: z.array(lowerHex).nullable(),
   signs: z.array(lowerHex).nullable(),
+}).loose();
+
+/**
+ * `PositionView` (`GET /v1/positions[/:id]` and every position step's answer,
+ * issue 14): a listed side of a live contract and, once taken, its transfer.
+ * `transferPsbt` and `transfer` (the transfer terms JSON, protocol/contract
+ * `TransferTermsJson`) are served to the contract's parties and the taker only.
+ */
+export const positionViewSchema = z.object({
+  id: z.string(),
+  state: z.enum(POSITION_STATES),
+  /** The sold contract's id (its record id). */
+  contractId: z.string(),
+  side: z.enum(['offer', 'accept']),
+  price: z.string(),
+  sellerSpk: lowerHex,
+  terms: termsSchema,
+  cetLocktime: z.number().int(),
+  /** The last tip height at which the transfer may still happen (protocol/contract `transferDeadline`). */
+  lastHeight: z.number().int(),
+  /** Delivery so far as the contract's oracle index sees it (a sale), or null when not known. */
+  delivery: z.object({ rewardsSats: z.string(), atHeight: z.number().int(), ratioBps: z.number().nullable().optional() }).loose().nullable().optional(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  history: z.array(z.object({ state: z.string() }).loose()).optional(),
+  /** The new contract's id (its accept's temporary contract id), once taken. */
+  newContractId: z.string().nullable().optional(),
+  takerIdentity: z.string().nullable().optional(),
+  transferTxid: z.string().nullable().optional(),
+  transferPsbt: z.string().nullable().optional(),
+  transfer: z.record(z.string(), z.unknown()).nullable().optional(),
+  consented: z.boolean().optional(),
+  released: z.boolean().optional(),
+  funded: z.boolean().optional(),
+  reason: z.string().optional(),
+}).loose();
+export type PositionView = z.output<typeof positionViewSchema>;
+
+/** `GET /v1/positions`. */
+export const positionListSchema = z.object({ positions: z.array(positionViewSchema), next: z.string().nullable().optional() })
+  .transform((o) => ({ positions: o.positions, next: o.next ?? null }));
+
+/**
+ * `GET /v1/positions/:id/messages`: the sold contract's offer and accept (hex,
+ * public while listed: what a buyer checks), and once taken the new
+ * contract's offer, accept and sign (null until consented) — served to the
+ * parties and the taker only.
+ */
+export const positionMessagesSchema = z.object({
+  contract: z.object({ offer: lowerHex, accept: lowerHex }),
+  next: z.object({ offer: lowerHex, accept: lowerHex, sign: lowerHex.nullable() }).nullable().optional(),
 }).loose();
 
 /** `GET /v1/offers`. */
