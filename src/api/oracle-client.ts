@@ -17,10 +17,12 @@ import {
   attestationSchema,
   eventDisplaySchema,
   eventListSchema,
+  eventProgressSchema,
   eventSchema,
   oracleInfoSchema,
   oracleKeySchema,
   type AnnouncedEventJson,
+  type EventProgressJson,
   type AttestationJson,
   type OracleEventJson,
   type OracleEventView,
@@ -92,6 +94,11 @@ export class OracleClient {
    * (404 `NOT_ATTESTED`; with `anyNotFound`, also an unknown event).
    * @throws {ServiceError} UNREACHABLE, REMOTE.
    */
+  /** What the oracle has measured of the event's window so far (issue 14; informational), or null for an unknown event. */
+  eventProgress(id: string): Promise<EventProgressJson | null> {
+    return nullOn404(this.http.get(`${eventPath(id)}/progress`, eventProgressSchema));
+  }
+
   attestationJson(id: string, opts: { anyNotFound?: boolean } = {}): Promise<AttestationJson | null> {
     return nullOn404(this.http.get(`${eventPath(id)}/attestation`, attestationSchema), opts.anyNotFound === true ? undefined : 'NOT_ATTESTED');
   }

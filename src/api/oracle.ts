@@ -120,6 +120,27 @@ export const attestationSchema = z.object({
 export type AttestationJson = z.output<typeof attestationSchema>;
 
 /** A u64 of an oracle's answer, read as a bigint: 1 to 20 digits (text.ts `DECIMAL_U64_TEXT`; leading zeros pass). */
+/**
+ * `GET /v1/events/:id/progress` (issue 14): what the oracle's index has
+ * measured of an event's window so far, by the same rules as its attestation,
+ * over `[start, min(atHeight + 1, end))`: the rewards paid to the delivery
+ * address (a sale), the hashprice so far, and for a sale the delivery ratio so
+ * far against the hashrate expected over the blocks seen (`ratioBps`, null
+ * before the window starts). Informational: nothing is signed.
+ */
+export const eventProgressSchema = z.object({
+  eventId: z.string(),
+  kind: z.string(),
+  /** The last block counted (the oracle's indexed tip, capped at end - 1). */
+  atHeight: z.number().int(),
+  window: z.object({ start: z.number().int(), end: z.number().int() }),
+  /** Blocks of the window counted so far. */
+  blocks: z.number().int(),
+  rewardsSats: z.string().nullable(),
+  ratioBps: z.number().nullable(),
+}).loose();
+export type EventProgressJson = z.output<typeof eventProgressSchema>;
+
 export const u64AnswerSchema = z.string().regex(DECIMAL_U64_TEXT).transform(BigInt);
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/);
 const height = z.number().int().min(0);
