@@ -13,6 +13,10 @@
  * signatures are deterministic (same nonce, same message), so signing twice
  * after a crash yields the same bytes.
  *
+ * Progress (`measureProgress`, issue 14): the same evidence and the same
+ * `recomputeOutcome` over the window truncated at the indexed tip, so the
+ * secondary book's "delivery so far" is the attestation's formula, not a copy.
+ *
  * This module does NOT index the chain, choose when to run, or speak HTTP.
  */
 import { attest, type HashProfile } from '../protocol/crypto/index.js';
@@ -76,6 +80,51 @@ export async function buildEvidence(store: OracleStore, params: EventParams): Pr
   const withPayouts = { window: { start, end }, event, blocks, deliveryAddress: D, poolPayoutAddresses: [...declared], payouts };
   if (params.kind === 'pool-rewards') return { kind: 'pool-rewards', ...withPayouts };
   return { kind: 'hashpower-delivery', ...withPayouts, ...simulated, ...rule, hashrateThs: BigInt(params.hashrateThs!) };
+}
+
+/** What the index has measured of an event's window so far (`GET /v1/events/:id/progress`). */
+export interface EventProgress {
+  /** The last block counted: the indexed tip, capped at `end - 1` (below `start` before the window starts). */
+  atHeight: number;
+  /** Blocks of the window counted: `[start, atHeight + 1)`. */
+  blocks: number;
+  /** Paid to the delivery address from the counted sources (delivery and pool-rewards events), else null. */
+  rewardsSats: bigint | null;
+  /** Delivery events: the attested value over the blocks so far, in bps (null before the window starts), else null. */
+  ratioBps: number | null;
+  /** The outcome the attestation would carry if the window ended at `atHeight` (null before it starts). */
+  outcome: bigint | null;
+  capped: boolean | null;
+  noNetworkReward: boolean | null;
+}
+
+/**
+ * Measures an event's window so far by the attestation's own rules:
+ * `buildEvidence` + `recomputeOutcome` over `[start, min(tipHeight + 1, end))`.
+ * Informational only: nothing is stored or signed.
+ * @throws {OracleError} INTERNAL when the index does not cover those blocks.
+ */
+export async function measureProgress(store: OracleStore, params: EventParams, tipHeight: number): Promise<EventProgress> {
+  const { start, end } = params.window;
+  const atHeight = Math.min(tipHeight, end - 1);
+  const paysD = params.kind === 'hashpower-delivery' || params.kind === 'pool-rewards';
+  if (atHeight < start) {
+    // Nothing of the window mined yet: no ratio (an empty window has no expected delivery), nothing paid.
+    return { atHeight, blocks: 0, rewardsSats: paysD ? 0n : null, ratioBps: null, outcome: null, capped: null, noNetworkReward: null };
+  }
+  const truncated: EventParams = { ...params, window: { start, end: atHeight + 1 } };
+  const result = recomputeOutcome(await buildEvidence(store, truncated));
+  const { precision } = evidenceSpec(params);
+  return {
+    atHeight,
+    blocks: atHeight + 1 - start,
+    rewardsSats: paysD ? result.poolRewards : null,
+    // The attested digits stand for outcome * 10^precision bps (a bps delivery event has precision 0).
+    ratioBps: params.kind === 'hashpower-delivery' ? Number(result.outcome) * 10 ** precision : null,
+    outcome: result.outcome,
+    capped: result.capped,
+    noNetworkReward: params.kind === 'hashpower-delivery' ? result.noNetworkReward : null,
+  };
 }
 
 export interface AttesterOptions {

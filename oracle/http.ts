@@ -25,6 +25,7 @@ import { ChainError } from '../src/chain/index.js';
 import { OracleError } from './errors.js';
 import { EVENT_KINDS, eventRules, rewardRuleOf } from '../protocol/events/index.js';
 import { eventRequestSchema, publicState, type EventFilter, type EventRequest, type Requester } from './events.js';
+import type { EventProgress } from './attest.js';
 import type { AttestationRecord, EventRecord, OutcomeRecord } from './store.js';
 
 /** What the HTTP layer needs from the running oracle. */
@@ -39,6 +40,8 @@ export interface OracleApi {
   listEvents(filter: EventFilter): Promise<{ events: EventRecord[]; next: string | null }>;
   getOutcome(id: string): Promise<OutcomeRecord | undefined>;
   getAttestation(id: string): Promise<AttestationRecord | undefined>;
+  /** The event's window measured so far by the attestation's rules (attest.ts `measureProgress`). */
+  eventProgress(record: EventRecord): Promise<EventProgress>;
   log(message: string): void;
 }
 
@@ -90,6 +93,22 @@ function attestationToJson(att: AttestationRecord, outcome: OutcomeRecord): Json
     result: { ...outcome.result },
     evidence: outcome.evidence as unknown as JsonValue,
     attestedAtHeight: att.attestedAtHeight,
+  };
+}
+
+/** `EventProgressJson` of oracle/API.md (src/api/oracle.ts `eventProgressSchema`). */
+export function progressToJson(record: EventRecord, p: EventProgress): JsonValue {
+  return {
+    eventId: record.eventId,
+    kind: record.params.kind,
+    atHeight: p.atHeight,
+    window: { start: record.params.window.start, end: record.params.window.end },
+    blocks: p.blocks,
+    rewardsSats: p.rewardsSats === null ? null : p.rewardsSats.toString(),
+    ratioBps: p.ratioBps,
+    outcome: p.outcome === null ? null : p.outcome.toString(),
+    capped: p.capped,
+    noNetworkReward: p.noNetworkReward,
   };
 }
 
@@ -156,13 +175,20 @@ export function createApp(api: OracleApi): express.Express {
   });
 
   // Event ids contain '/': accept them URL-encoded (one segment) or raw (several).
+  // Ids end with a hex digest, so a last segment `attestation` or `progress` is never part of one.
   const idSchema = z.string().min(1).max(512);
   app.get('/v1/events/*path', async (req, res) => {
     const segments = (req.params as { path: string[] }).path;
-    const attestation = segments.length > 1 && segments[segments.length - 1] === 'attestation';
-    const id = parseOr400(idSchema, (attestation ? segments.slice(0, -1) : segments).join('/'), 'path');
+    const last = segments.length > 1 ? segments[segments.length - 1] : undefined;
+    const sub = last === 'attestation' || last === 'progress' ? last : undefined;
+    const attestation = sub === 'attestation';
+    const id = parseOr400(idSchema, (sub === undefined ? segments : segments.slice(0, -1)).join('/'), 'path');
     const record = await api.getEvent(id);
     if (record === undefined) throw new OracleError('NOT_FOUND', `no event ${JSON.stringify(id)}`, { reason: 'event' });
+    if (sub === 'progress') {
+      send(res, 200, progressToJson(record, await api.eventProgress(record)));
+      return;
+    }
     if (!attestation) {
       send(res, 200, eventToJson(record, record.state === 'attested' ? await api.getOutcome(id) : undefined));
       return;

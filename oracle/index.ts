@@ -19,7 +19,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { BitcoinRpc } from '../src/chain/index.js';
 import type { JsonValue } from '../protocol/messages/index.js';
-import { Attester } from './attest.js';
+import { Attester, measureProgress } from './attest.js';
 import { ADDRESS_NETWORKS, NODE_CHAIN_NAMES, parseConfig, type CrashStep, type OracleConfig, type OracleConfigInput } from './config.js';
 import { OracleError } from './errors.js';
 import { DEFAULT_NB_DIGITS } from '../protocol/events/index.js';
@@ -186,6 +186,13 @@ export async function startOracle(input: OracleConfigInput | OracleConfig, optio
       listEvents: (filter) => events.list(filter),
       getOutcome: (id) => store.outcomes.get(id),
       getAttestation: (id) => store.attestations.get(id),
+      // A request step: the lock keeps a reorg rollback from removing blocks between the tip read and the range read.
+      eventProgress: (record) =>
+        work.run('request', async () => {
+          const tip = indexer.tip;
+          if (tip === undefined) throw new OracleError('ORACLE_UNAVAILABLE', 'the oracle has not indexed any block yet', { reason: 'index-empty' });
+          return measureProgress(store, record.params, tip.height);
+        }),
       log,
     });
     server = createServer(app);
