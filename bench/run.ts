@@ -7,6 +7,7 @@
  * Options: --cets 1000,10000  --backends native,wasm,noble  --threads 2  --sections crypto
  *          --oracle-sets 1-of-1,2-of-3,3-of-5 (the contract section's oracle sets)
  *          --strip-periods 30 --strip-period-blocks 144 (the strip section's split)
+ *          (the transfer section transfers the default sale and a contract of the largest --cets)
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -17,9 +18,10 @@ import { cryptoSection } from './crypto.js';
 import { lifecycleSection } from './lifecycle.js';
 import { oracleSection } from './oracle.js';
 import { stripSection } from './strip.js';
+import { transferSection } from './transfer.js';
 import { parseOracleSets, type BenchOptions, type BenchSection } from './section.js';
 
-const SECTIONS: BenchSection[] = [cryptoSection, contractSection, chainSection, lifecycleSection, oracleSection, coordinatorSection, stripSection];
+const SECTIONS: BenchSection[] = [cryptoSection, contractSection, chainSection, lifecycleSection, oracleSection, coordinatorSection, stripSection, transferSection];
 
 function positiveInteger(s: string, flag: string): number {
   const n = Number(s);
