@@ -1,7 +1,8 @@
 /**
  * The coordinator's web dashboard: server-rendered pages (offer book,
  * contracts with their timeline, transactions and payout chart, strips as a
- * timeline of their periods, oracle events
+ * timeline of their periods, positions for sale and a contract's owners
+ * (issue 14), oracle events
  * with their evidence) mounted on the coordinator's HTTP app by its composer
  * as `dashboardRouter(queries)` over `CoordinatorQueries` (src/api/coordinator.ts).
  * See router.ts for the routes.
@@ -22,5 +23,7 @@ export { OracleProxy } from './oracle-proxy.js';
 export type { AttestationView, Fetched, OracleEventView, OracleProxyOptions } from './oracle-proxy.js';
 export { paths } from './pages.js';
 export type { StripData } from './pages.js';
+export { deliveryText, ownersSection, positionsPage, timeLeftText, TRANSFER_STATES } from './positions.js';
+export type { OwnersData, PositionsPageData } from './positions.js';
 export { outcomeText, renderStripTimeline, stripPage, summarizeStrip } from './strip.js';
 export type { PeriodRow, StripSummaryData } from './strip.js';

@@ -32,6 +32,8 @@ export const paths = {
     return `/dashboard/contracts${q.size > 0 ? `?${q}` : ''}`;
   },
   contract: (id: string): string => `/dashboard/contracts/${encodeURIComponent(id)}`,
+  /** The secondary offer book (issue 14): positions for sale and recent transfers. */
+  positions: (after?: string): string => (after === undefined ? '/dashboard/positions' : `/dashboard/positions?after=${encodeURIComponent(after)}`),
   /** A strip (issue 12) by its id or any period's id. */
   strip: (id: string): string => `/dashboard/strips/${encodeURIComponent(id)}`,
   oracles: (): string => '/dashboard/oracles',
@@ -55,7 +57,7 @@ export interface PageContext {
   strips?: boolean;
 }
 
-type Nav = 'offers' | 'contracts' | 'oracles' | 'none';
+type Nav = 'offers' | 'contracts' | 'positions' | 'oracles' | 'none';
 
 /** The whole document around a page body. */
 export function layout(title: string, nav: Nav, ctx: PageContext, body: SafeHtml): string {
@@ -72,7 +74,7 @@ export function layout(title: string, nav: Nav, ctx: PageContext, body: SafeHtml
 <body>
 <header class="top"><div class="inner">
 <a class="brand" href="/">hash<span>dlc</span></a>
-<nav class="main">${link(paths.home(), 'Offer book', 'offers')}${link(paths.contracts(), 'Contracts', 'contracts')}${link(paths.oracles(), 'Oracle events', 'oracles')}</nav>
+<nav class="main">${link(paths.home(), 'Offer book', 'offers')}${link(paths.contracts(), 'Contracts', 'contracts')}${link(paths.positions(), 'Positions for sale', 'positions')}${link(paths.oracles(), 'Oracle events', 'oracles')}</nav>
 <div class="meta">${ctx.network}${ctx.tip !== null ? html` · tip ${groupDigits(ctx.tip)}` : html` · node not answering`}</div>
 </div></header>
 <main>
@@ -96,9 +98,10 @@ export function templateName(t: string): string {
 }
 
 function stateClass(s: string): string {
-  if (s === 'offered') return 'open';
-  if (s === 'settled' || s === 'refunded' || s === 'closed') return 'done';
-  if (s === 'cancelled') return 'ended';
+  // Contract states, and position states (issue 14: listed, taken, broadcast, transferred, failed, cancelled, expired).
+  if (s === 'offered' || s === 'listed') return 'open';
+  if (s === 'settled' || s === 'refunded' || s === 'closed' || s === 'transferred') return 'done';
+  if (s === 'cancelled' || s === 'expired') return 'ended';
   if (s === 'failed') return 'failed';
   return 'progress';
 }
@@ -303,17 +306,22 @@ export interface ContractPageData {
   attested: bigint | null;
   attestedSource: 'contract' | 'oracle' | null;
   oracles: OracleStatus[];
+  /** The "Owners" section (issue 14, positions.ts `ownersSection`), built by the router. */
+  owners?: SafeHtml | string;
 }
 
 const MAIN_PATH: ContractState[] = ['offered', 'accepted', 'signed', 'funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'settled'];
 const REFUND_PATH: ContractState[] = ['offered', 'accepted', 'signed', 'funding-broadcast', 'confirmed', 'refund-broadcast', 'refunded'];
 const CLOSE_PATH: ContractState[] = ['offered', 'accepted', 'signed', 'funding-broadcast', 'confirmed', 'close-broadcast', 'closed'];
+/** Issue 14: a contract whose side was sold ends when the transfer confirms; the new contract goes on. */
+const TRANSFER_PATH: ContractState[] = ['offered', 'accepted', 'signed', 'funding-broadcast', 'confirmed', 'transferred'];
 
 /** The lifecycle path this contract is on, with the steps before its state marked done. */
 function stepper(rec: AnyRecord): SafeHtml {
   let path = MAIN_PATH;
   if (rec.closingKind === 'refund') path = REFUND_PATH;
   else if (rec.closingKind === 'close') path = CLOSE_PATH;
+  else if (rec.state === 'transferred') path = TRANSFER_PATH;
   if (rec.state === 'cancelled' || rec.state === 'failed') {
     const from = rec.endedFrom !== undefined ? MAIN_PATH.indexOf(rec.endedFrom) : -1;
     path = [...MAIN_PATH.slice(0, from + 1), rec.state];
@@ -476,6 +484,7 @@ ${curveSection(d)}
 ${transactions(rec, ctx)}
 ${oracleSection(d)}
 ${partiesSection(rec, ctx)}
+${d.owners ?? ''}
 <p class="note">Raw: <a href="/v1/contracts/${encodeURIComponent(rec.id)}">contract JSON</a> (public summary; parties sign the request for the full record and messages) · <a href="/v1/offers/${encodeURIComponent(rec.id)}">offer</a> · <a href="${paths.curveJson(rec.id)}">payout curve JSON</a> · <a href="${paths.curveSvg(rec.id)}">chart SVG</a></p>`;
   return layout(`${templateName(rec.summary.template)} ${shortHex(rec.id, 6)}`, 'contracts', ctx, body);
 }

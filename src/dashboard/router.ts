@@ -2,7 +2,9 @@
  * The dashboard's express router, mounted on the coordinator's app by its
  * composer (src/coordinator/main.ts): server-
  * rendered HTML pages (`/`, `/dashboard/...`, a strip's timeline at
- * `/dashboard/strips/:id` when the queries answer `strip`), the stylesheet, and two small
+ * `/dashboard/strips/:id` when the queries answer `strip`, the positions for
+ * sale at `/dashboard/positions` and a contract's owners when they answer
+ * `positions` / `ownerChain`), the stylesheet, and two small
  * read-only endpoints the coordinator API lacks (`/dashboard/api/contracts/
  * :id/payout-curve` as JSON and `.svg`). Data comes from the coordinator's
  * read-only queries (src/api/coordinator.ts `CoordinatorQueries`: index ranges,
@@ -27,7 +29,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { decodeOfferDlc } from '../../protocol/messages/index.js';
-import { CONTRACT_STATES, type ContractState, type CoordinatorQueries, type PublicContract } from '../api/coordinator.js';
+import { CONTRACT_STATES, type ContractState, type CoordinatorQueries, type OwnerChainEntry, type PositionView, type PublicContract } from '../api/coordinator.js';
 import { offerTermsSchema, templateFromTerms } from '../../protocol/terms/index.js';
 import { HttpError } from '../http/index.js';
 import { renderPayoutChart } from './chart.js';
@@ -44,6 +46,7 @@ import {
   type PageContext,
   type StripData,
 } from './pages.js';
+import { ownersSection, positionsPage, TRANSFER_STATES, type OwnersData } from './positions.js';
 import { stripPage } from './strip.js';
 import { DASHBOARD_CSS } from './style.js';
 
@@ -68,6 +71,7 @@ const cursor = z.string().max(300).optional();
 const homeQuery = z.object({ after: cursor }).loose();
 const contractsQuery = z.object({ state: z.enum(CONTRACT_STATES).optional(), after: cursor }).loose();
 const eventQuery = z.object({ id: z.string().min(1).max(500) }).loose();
+const positionsQuery = z.object({ after: cursor }).loose();
 
 function badRequest(what: string): HttpError {
   return new HttpError(400, 'INVALID_REQUEST', what);
@@ -181,6 +185,16 @@ export function dashboardRouter(q: CoordinatorQueries, opts: DashboardOptions = 
     return { offers, strips };
   }
 
+  /** A contract's chain of owners; a failing query is logged and shown as unknown rather than failing the page. */
+  async function ownerChainOf(id: string): Promise<OwnerChainEntry[] | null> {
+    try {
+      return await q.ownerChain!(id);
+    } catch (err) {
+      q.log('warn', 'dashboard: owner chain failed', { id, error: err instanceof Error ? err.message : String(err) });
+      return null;
+    }
+  }
+
   /** Wraps a page handler: errors become HTML error pages. */
   const page = (handler: (req: Request) => Promise<{ status?: number; body: (ctx: PageContext) => string }>) => async (req: Request, res: Response): Promise<void> => {
     const ctxP = context();
@@ -251,10 +265,12 @@ export function dashboardRouter(q: CoordinatorQueries, opts: DashboardOptions = 
         attestedSource = 'oracle';
       }
     }
+    const owners: OwnersData = q.ownerChain === undefined ? { available: false } : { available: true, chain: await ownerChainOf(rec.id) };
     return {
       body: (ctx) => contractPage({
         // Only what the public may see: the queries answer public views (the dashboard is unauthenticated).
         rec,
+        owners: ownersSection(rec, owners),
         curve: 'curve' in curve ? curve.curve : null,
         curveError: 'error' in curve ? curve.error : null,
         attested,
@@ -262,6 +278,18 @@ export function dashboardRouter(q: CoordinatorQueries, opts: DashboardOptions = 
         oracles,
       }, ctx),
     };
+  }));
+
+  router.get('/dashboard/positions', page(async (req) => {
+    const query = parse(positionsQuery, req.query);
+    // An older coordinator has no positions query: the page says so (issue 14).
+    if (q.positions === undefined) return { body: (ctx) => positionsPage({ available: false, listed: [], next: null, transfers: [] }, ctx) };
+    const listed = await q.positions({ state: 'listed', limit: pageSize, after: query.after });
+    // The newest of each transfer state (one page each, merged), as the contracts list does.
+    const transfers: PositionView[] = [];
+    for (const state of TRANSFER_STATES) transfers.push(...(await q.positions({ state, limit: 10 })).positions);
+    transfers.sort((a, b) => b.updatedAt - a.updatedAt);
+    return { body: (ctx) => positionsPage({ available: true, listed: listed.positions, next: listed.next, transfers: transfers.slice(0, 10) }, ctx) };
   }));
 
   router.get('/dashboard/strips/:id', page(async (req) => {

@@ -89,5 +89,10 @@ table.strip-periods tr:target td, table.strip-periods tr:target th { background:
 svg.strip-timeline a:focus rect { stroke-width: 3; }
 p.strip-of { margin: -10px 0 18px; }
 a.strip-place { font-size: 12px; }
+table.positions td, table.transfers td { font-size: 13px; }
+ol.owners { margin: 12px 0 0; padding-left: 20px; }
+ol.owners li { margin-bottom: 8px; }
+ol.owners li.current { font-weight: 600; }
+dl.transfer-links { margin-bottom: 8px; }
 footer { max-width: 1180px; margin: 0 auto; padding: 0 24px 32px; color: var(--muted); font-size: 12px; }
 `;
