@@ -10,7 +10,7 @@
  * A B2 adaptor signature that does not verify stops M, naming the slot.
  * Speed is not asserted.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as ecc from 'tiny-secp256k1';
 import { payments, script as bscript, Transaction } from 'bitcoinjs-lib';
 import { runTransferBench, setupAndTransfer, transferBenchCets, transferBenchSale, TRANSFER_BENCH_FEE_RATE, type TransferBenchResult, type TransferCetWork } from '../bench/transfer.js';
@@ -128,7 +128,21 @@ describe('bench transfer flow', () => {
   });
 
   it('the section runs and reports per contract: the original, the transfer and their ratio', async () => {
-    const out = await runTransferBench({ cets: [20], backends: undefined, threads: 0, oracleSets: [{ threshold: 1, n: 1 }], stripPeriods: 1, stripPeriodBlocks: 1 }, [transferBenchCets(20)]);
+    const printed: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void printed.push(String(line)));
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    let out: Record<string, unknown>;
+    try {
+      out = await runTransferBench({ cets: [20], backends: undefined, threads: 0, oracleSets: [{ threshold: 1, n: 1 }], stripPeriods: 1, stripPeriodBlocks: 1 }, [transferBenchCets(20)]);
+    } finally {
+      log.mockRestore();
+      err.mockRestore();
+    }
+    // The table: the original, the transfer and their ratio, each naming the contract.
+    const table = printed.join('\n');
+    expect(table).toMatch(/^20-CET contract +original set-up +21 +37 /m);
+    expect(table).toMatch(/^20-CET contract +transfer +21 +37 .* 279 +560$/m);
+    expect(table).toMatch(/^20-CET contract +transfer \/ original /m);
     expect(Object.keys(out).sort()).toEqual([
       'transferCets_20', 'transferCpuMs_20', 'transferMs_20', 'transferOriginalFundingVsize_20', 'transferOriginalSetupCpuMs_20',
       'transferOriginalSetupMs_20', 'transferTxFeeSats_20', 'transferTxVsize_20', 'transferVsOriginal_20',
