@@ -34,6 +34,7 @@ import {
   type TransferTerms,
   type TransferTransaction,
 } from '../protocol/tx/index.js';
+import { ChainError } from '../src/chain/index.js';
 import { coordinatorQueries, startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
 import { fundingInput, p2wpkhScriptPubkey, publicKey, testOracle, testSecret } from './helpers/dlc-fixture.js';
 import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, keySigner, saleParties, startTestOracle, type SaleParties, type TestOracleServer } from './coordinator-fixtures.js';
@@ -251,6 +252,44 @@ describe('a buyer sells its side: list → take → consent → release → fund
     expect(paid).toBeGreaterThan(0n);
     // The old contract, transferred, completes no CET of its own.
     expect((await get(`/v1/contracts/${id}`)).body.state).toBe('transferred');
+  });
+});
+
+describe('a transfer that can never confirm (B2 double-spends its input)', () => {
+  it('is re-sent while merely missing; once its input is spent elsewhere the position and the new contract fail, and the old contract settles paying B1', async () => {
+    const { p, id } = await confirmedSale('double-spend');
+    const b2 = newBuyer(p, 'double-spend');
+    const pid = await listed(p, id, b2.sellerSpk);
+    expect((await post(`/v1/positions/${pid}/take`, b2.takeBody(), b2.identity)).status).toBe(200);
+    expect((await post(`/v1/positions/${pid}/consent`, b2.consentBody(), p.offerIdentity)).status).toBe(200);
+    expect((await post(`/v1/positions/${pid}/release`, b2.releaseBody(), p.acceptIdentity)).status).toBe(200);
+    expect((await post(`/v1/positions/${pid}/fund`, b2.fundBody(), b2.identity)).body.state).toBe('broadcast');
+    const txid = b2.transfer.txidHex;
+    const isTransfer = (h: string): boolean => Transaction.fromHex(h).getId() === txid;
+    // Dropped from the mempool (or never sent before a crash): the watcher sends it again, once.
+    chain.sent.splice(0, chain.sent.length, ...chain.sent.filter((h) => !isTransfer(h)));
+    await tick();
+    expect(chain.sent.filter(isTransfer)).toHaveLength(1);
+    // B2 spends its input elsewhere: the transfer is gone and can never come back.
+    chain.sent.splice(0, chain.sent.length, ...chain.sent.filter((h) => !isTransfer(h)));
+    chain.sendFailures.set(txid, new ChainError('CHAIN_MISSING_INPUTS', 'sendrawtransaction', 'bad-txns-inputs-missingorspent', { rpcCode: -25 }));
+    chain.spent.add(`${txid}:${b2.transfer.fundOutputIndex}`);
+    await tick();
+    const newId = toHex(b2.accept.temporaryContractId);
+    expect((await get(`/v1/positions/${pid}`)).body).toMatchObject({ state: 'failed' });
+    expect((await get(`/v1/contracts/${newId}`)).body.state).toBe('failed');
+    const old = (await get(`/v1/contracts/${id}`)).body;
+    expect(old.state).toBe('confirmed');
+    expect(old).not.toHaveProperty('transferredTo');
+    // Nothing lost: the old contract settles keylessly and pays B1.
+    oracle.attest(p.eventId, 100n, 14);
+    await tick();
+    const rec = (await get(`/v1/contracts/${id}`, p.acceptIdentity)).body;
+    expect(rec).toMatchObject({ state: 'cet-broadcast', closingKind: 'cet', broadcastBy: 'coordinator' });
+    const cet = Transaction.fromHex(rec.closingTx as string);
+    const b1Payout = (rec.accepter as { payoutSpk: string }).payoutSpk;
+    expect(cet.outs.some((o) => toHex(o.script) === b1Payout && o.value > 0n)).toBe(true);
+    expect(toHex(Uint8Array.from(cet.ins[0]!.hash).reverse())).toBe(p.accept().setup.funding.txidHex);
   });
 });
 
