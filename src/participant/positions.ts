@@ -97,8 +97,6 @@ async function checkWindowOnOurNode(p: Participant, cetLocktime: number): Promis
 // ------------------------------------------------------------------ sell (B1)
 
 export interface SellInput {
-  /** Our contract (offer id, contract id or unique prefix). */
-  contractId: string;
   price: bigint;
   /** Where the price is paid; default a fresh address of this wallet. */
   address?: string;
@@ -109,9 +107,9 @@ export interface SellInput {
  * @throws {ParticipantError} STATE (not our accepted contract, not confirmed, listed already),
  *   MISMATCH (`old-funding-*`), REMOTE; {DlcError} `transfer-closed`; {ChainError}.
  */
-export async function sellPosition(p: Participant, input: SellInput): Promise<PositionView> {
+export async function sellPosition(p: Participant, contractId: string, input: SellInput): Promise<PositionView> {
   const wallet = p.wallet();
-  const c = loadContract(wallet, input.contractId);
+  const c = loadContract(wallet, contractId);
   if (c.record.role !== 'accept') throw new ParticipantError('STATE', `contract ${c.record.id} was offered here: v1 sells the buyer (accepter) side only`);
   if (c.record.state !== 'confirmed') throw new ParticipantError('STATE', `contract ${c.record.id} is ${c.record.state}: only a confirmed contract is sold ('hashdlc status ${c.record.id}' first)`);
   if (c.record.listing !== undefined) throw new ParticipantError('STATE', `contract ${c.record.id} is listed already as position ${c.record.listing.positionId}`);
@@ -163,11 +161,10 @@ export async function positionStatus(p: Participant, positionId: string): Promis
 // ------------------------------------------------------------------ buy (B2)
 
 export interface BuyInput {
-  positionId: string;
   /** Refuse a price above this. */
   maxPrice?: bigint;
-  /** The transfer transaction's fee rate (we pay it); default as for offers. */
-  feeRatePerVb?: bigint;
+  /** The transfer transaction's fee rate, sat/vB (we pay it); default as for offers. */
+  feeRate?: bigint;
   /** Refuse an old contract whose CET fee rate is higher; default `defaultMaxFeeRate`. */
   maxFeeRatePerVb?: bigint;
 }
@@ -212,8 +209,8 @@ async function checkListedPosition(p: Participant, view: PositionView, input: Bu
  * @throws {ParticipantError} STATE, MISMATCH (`price-above-max`, `old-funding-*`, oracle set, event),
  *   EXPIRED (`event-attested`), REMOTE; {DlcError} (`terms-mismatch:*`, `transfer-closed`); {WalletError}; {ChainError}.
  */
-export async function buyPosition(p: Participant, input: BuyInput): Promise<BuyResult> {
-  const id = checkPositionId(input.positionId);
+export async function buyPosition(p: Participant, positionId: string, input: BuyInput = {}): Promise<BuyResult> {
+  const id = checkPositionId(positionId);
   const wallet = p.wallet();
   const coordinator = p.coordinator();
   const view = await coordinator.position(id);
@@ -221,7 +218,7 @@ export async function buyPosition(p: Participant, input: BuyInput): Promise<BuyR
   const rpc = await p.rpc();
   const price = BigInt(view.price);
   const sellerSpk = fromHex(view.sellerSpk);
-  const rate = input.feeRatePerVb ?? (await feeRate(p.config.feeRatePerVb, rpc, wallet.network.name));
+  const rate = input.feeRate ?? (await feeRate(p.config.feeRatePerVb, rpc, wallet.network.name));
   const keys = wallet.newContractIdentity();
   const signer = p.contractSigner(keys.index);
   const { inputs, reserved } = await chooseFunding(wallet, rpc, [], price, rate, [P2WSH_SPK_LEN, sellerSpk.length]);
