@@ -8,13 +8,13 @@
  * This module does NOT write to the store or verify signatures.
  */
 import type { ContractSetup } from '../../protocol/contract/index.js';
-import { setupContract } from '../../protocol/contract/index.js';
+import { setupContract, transferTermsFromJson } from '../../protocol/contract/index.js';
 import type { HashProfile } from '../../protocol/crypto/index.js';
 import type { AcceptDlc, OfferDlc, OracleInfo, SignDlc } from '../../protocol/messages/index.js';
 import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc } from '../../protocol/messages/index.js';
 import type { TemplateResult } from '../../protocol/templates/index.js';
-import type { ClosingContext, FundingBuildOptions, FundingTransaction } from '../../protocol/tx/index.js';
-import { buildFundingTransaction, closingContext } from '../../protocol/tx/index.js';
+import type { ClosingContext, FundingBuildOptions, FundingTransaction, TransferTerms } from '../../protocol/tx/index.js';
+import { buildFundingTransaction, buildTransferTransaction, closingContext } from '../../protocol/tx/index.js';
 import type { ContractRecord } from './lifecycle.js';
 import type { ContractStore } from './store.js';
 import { contractFundingOptions, templateFromTerms } from '../../protocol/terms/index.js';
@@ -25,8 +25,21 @@ export interface ContractMessages {
   accept: AcceptDlc | undefined;
   sign: SignDlc | undefined;
   template: TemplateResult;
-  /** Its funding transaction's options: the template's extra outputs, or a strip period's (strip outputs, batch). */
-  fundingOptions: FundingBuildOptions;
+  /** Its funding transaction's options: the template's extra outputs, or a strip period's (strip outputs, batch), or a transfer's terms. */
+  fundingOptions: ContractFundingOptions;
+}
+
+/**
+ * How a contract's funding transaction is built: from offer + accept with the
+ * template's or strip's options, or (issue 14, the new contract of a transfer)
+ * as the transfer transaction of `transfer` terms.
+ */
+export type ContractFundingOptions = FundingBuildOptions & { transfer?: TransferTerms };
+
+/** The funding transaction of a contract: its transfer transaction when it was transferred to, else the ordinary one. */
+export function buildContractFunding(offer: OfferDlc, accept: AcceptDlc, options: ContractFundingOptions): FundingTransaction {
+  const { transfer, ...rest } = options;
+  return transfer === undefined ? buildFundingTransaction(offer, accept, rest) : buildTransferTransaction(offer, accept, transfer);
 }
 
 /** The oracle info of a stored (single-contract) offer. @throws {TypeError} for a disjoint contract info. */
@@ -84,7 +97,7 @@ export class ContractDataCache {
       accept: raw.accept === undefined ? undefined : decodeAcceptDlc(raw.accept),
       sign: raw.sign === undefined ? undefined : decodeSignDlc(raw.sign),
       template,
-      fundingOptions: contractFundingOptions(template, rec.strip),
+      fundingOptions: rec.transfer === undefined ? contractFundingOptions(template, rec.strip) : { transfer: transferTermsFromJson(rec.transfer.terms) },
     };
     return this.#remember(this.#messages, rec.id, m);
   }
@@ -95,10 +108,13 @@ export class ContractDataCache {
   }
 
   /** The full set-up (cached). */
-  setup(id: string, offer: OfferDlc, accept: AcceptDlc, fundingOptions: FundingBuildOptions): ContractSetup {
+  setup(id: string, offer: OfferDlc, accept: AcceptDlc, fundingOptions: ContractFundingOptions): ContractSetup {
     const cached = this.#setups.get(id);
     if (cached !== undefined && cached.accept === accept) return cached;
-    const setup = setupContract(offer, accept, { hashProfile: this.#hashProfile, ...fundingOptions });
+    const { transfer, ...rest } = fundingOptions;
+    const setup = transfer === undefined
+      ? setupContract(offer, accept, { hashProfile: this.#hashProfile, ...rest })
+      : setupContract(offer, accept, { hashProfile: this.#hashProfile, funding: buildTransferTransaction(offer, accept, transfer) });
     return this.#remember(this.#setups, id, setup);
   }
 
@@ -109,7 +125,7 @@ export class ContractDataCache {
 }
 
 /** The funding transaction and closing context (cheap: no CETs). */
-export function fundingOf(m: { offer: OfferDlc; accept: AcceptDlc; fundingOptions: FundingBuildOptions }): { funding: FundingTransaction; closing: ClosingContext } {
-  const funding = buildFundingTransaction(m.offer, m.accept, m.fundingOptions);
+export function fundingOf(m: { offer: OfferDlc; accept: AcceptDlc; fundingOptions: ContractFundingOptions }): { funding: FundingTransaction; closing: ClosingContext } {
+  const funding = buildContractFunding(m.offer, m.accept, m.fundingOptions);
   return { funding, closing: closingContext(m.offer, m.accept, funding) };
 }

@@ -19,6 +19,7 @@ import { isPublicRecord, publicRecord } from './privacy.js';
 import { contractView, offerView, stripView, type CoordinatorService } from './service.js';
 
 const idParam = z.object({ id: z.string().regex(/^[0-9a-fA-F]{64}$/, '32-byte hex id') });
+const positionIdParam = z.object({ id: z.string().regex(/^[0-9a-fA-F]{32}$/, '16-byte hex position id') });
 
 export const API_VERSION = 'hashdlc-coordinator/1';
 
@@ -234,6 +235,72 @@ export function coordinatorApp(svc: CoordinatorService, opts: CoordinatorAppOpti
     const { id } = parseWith(idParam, req.params);
     parseBody(req, s.cancel);
     res.json(stripFor(await svc.cancelStrip(id, signer), signer));
+  });
+
+  // ---- positions (issue 14): the secondary book and transfers; :id is a position id (16 bytes hex)
+  const desk = svc.positions;
+
+  app.post('/v1/positions', post, async (req, res) => {
+    const signer = authenticated(req);
+    const p = await desk.sell(signer, parseBody(req, s.positionSell));
+    res.status(201).json(await desk.view(p, 'party'));
+  });
+
+  app.get('/v1/positions', async (req, res) => {
+    res.json(await desk.list(parseWith(s.positionsQuery, req.query)));
+  });
+
+  app.get('/v1/positions/:id', async (req, res) => {
+    const { id } = parseWith(positionIdParam, req.params);
+    const p = await desk.mustGet(id);
+    // A signed GET by anyone else is a buyer looking: it gets the public view (the transfer PSBT and terms are the parties').
+    res.json(await desk.view(p, desk.readerOf(p, optionalSigner(req))));
+  });
+
+  app.get('/v1/positions/:id/messages', async (req, res) => {
+    const { id } = parseWith(positionIdParam, req.params);
+    const p = await desk.mustGet(id);
+    const signer = optionalSigner(req);
+    const m = await desk.messagesHex(p);
+    if (desk.readerOf(p, signer) === 'party') {
+      res.json(m);
+      return;
+    }
+    // While listed the sold contract's messages are public (the seller offered them for a buyer to check); after, the parties' and taker's.
+    if (p.state !== 'listed') requireParty(signer, { key: p.seller });
+    res.json({ contract: m.contract, next: null });
+  });
+
+  app.post('/v1/positions/:id/take', post, async (req, res) => {
+    const signer = authenticated(req);
+    const { id } = parseWith(positionIdParam, req.params);
+    res.json(await desk.view(await desk.take(id, signer, parseBody(req, s.positionTake)), 'party'));
+  });
+
+  app.post('/v1/positions/:id/consent', post, async (req, res) => {
+    const signer = authenticated(req);
+    const { id } = parseWith(positionIdParam, req.params);
+    res.json(await desk.view(await desk.consent(id, signer, parseBody(req, s.positionConsent)), 'party'));
+  });
+
+  app.post('/v1/positions/:id/release', post, async (req, res) => {
+    const signer = authenticated(req);
+    const { id } = parseWith(positionIdParam, req.params);
+    res.json(await desk.view(await desk.release(id, signer, parseBody(req, s.positionRelease)), 'party'));
+  });
+
+  app.post('/v1/positions/:id/fund', post, async (req, res) => {
+    const signer = authenticated(req);
+    const { id } = parseWith(positionIdParam, req.params);
+    res.json(await desk.view(await desk.fund(id, signer, parseBody(req, s.positionFund)), 'party'));
+  });
+
+  app.post('/v1/positions/:id/cancel', post, async (req, res) => {
+    const signer = authenticated(req);
+    const { id } = parseWith(positionIdParam, req.params);
+    parseBody(req, s.positionCancel);
+    const p = await desk.cancel(id, signer);
+    res.json(await desk.view(p, desk.readerOf(p, signer)));
   });
 
   for (const handler of opts.mount ?? []) app.use(handler);

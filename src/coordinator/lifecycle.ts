@@ -25,8 +25,9 @@
  * This module does NOT verify anything, read the clock (callers pass `now`,
  * unix ms) or do I/O.
  */
+import type { TransferTermsJson } from '../../protocol/contract/index.js';
 import type { OfferTerms, StripRef, TermsSummary } from '../../protocol/terms/index.js';
-import { CONTRACT_STATES, type ClosingKind, type ContractState, type HistoryEntry, type OracleView } from '../api/coordinator.js';
+import { CONTRACT_STATES, type ClosingKind, type ContractState, type HistoryEntry, type OracleView, type TransferLink } from '../api/coordinator.js';
 import { CoordinatorError } from './errors.js';
 
 /** Storage format version of a record. Bump on any change of shape (the golden snapshots fail first). */
@@ -36,7 +37,18 @@ export const RECORD_VERSION = 2;
 export { CONTRACT_STATES, type ClosingKind, type ContractState, type HistoryEntry };
 
 /** States from which nothing more happens. */
-export const TERMINAL_STATES: ReadonlySet<ContractState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed', 'expired']);
+export const TERMINAL_STATES: ReadonlySet<ContractState> = new Set(['settled', 'refunded', 'closed', 'cancelled', 'failed', 'expired', 'transferred']);
+
+/**
+ * What makes a record the NEW contract of a position's transfer (issue 14):
+ * the position, the contract it replaces, and the transfer terms its funding
+ * transaction (the transfer transaction) is rebuilt from (contract-data.ts).
+ */
+export interface TransferRef {
+  positionId: string;
+  fromContractId: string;
+  terms: TransferTermsJson;
+}
 
 export interface PartyInfo {
   /** x-only identity key (request signatures), hex. */
@@ -101,6 +113,10 @@ export interface OfferPart {
    * period's. Absent for a single contract.
    */
   strip?: StripRef;
+  /** Issue 14: this contract is the new contract of a transfer (its funding is the transfer transaction). */
+  transfer?: TransferRef;
+  /** Issue 14: the transfer that replaces this contract (pending while broadcast; the state is `transferred` once it confirmed). */
+  transferredTo?: TransferLink;
 }
 
 export interface AcceptPart {
@@ -176,6 +192,8 @@ export type Closed = OfferPart & AcceptPart & FundingPart & ClosingPart & Closin
 export type Cancelled = OfferPart & Partial<AcceptPart> & { state: 'cancelled'; endedFrom: ContractState; reason: string };
 export type Failed = OfferPart & Partial<AcceptPart> & Partial<FundingPart> & { state: 'failed'; endedFrom: ContractState; reason: string };
 export type Expired = OfferPart & Partial<AcceptPart> & { state: 'expired'; endedFrom: ContractState; reason: string };
+/** Issue 14: the funding output was spent by a confirmed transfer transaction; the new contract (`transferredTo`) lives on. */
+export type Transferred = OfferPart & AcceptPart & FundingPart & { state: 'transferred'; transferredTo: TransferLink; transferHeight: number; transferBlockHash: string };
 
 export type ContractRecord =
   | Offered
@@ -188,7 +206,8 @@ export type ContractRecord =
   | Closed
   | Cancelled
   | Failed
-  | Expired;
+  | Expired
+  | Transferred;
 
 /** States in which the funding transaction is out and the funding output may be spent. */
 export type Funded = FundingBroadcast | Confirmed | Attested;
@@ -222,6 +241,8 @@ function pickOffer(rec: OfferPart): OfferPart {
     ...(rec.oracleOutcomes === undefined ? {} : { oracleOutcomes: rec.oracleOutcomes }),
     ...(rec.oracleThreshold === undefined ? {} : { oracleThreshold: rec.oracleThreshold }),
     ...(rec.strip === undefined ? {} : { strip: rec.strip }),
+    ...(rec.transfer === undefined ? {} : { transfer: rec.transfer }),
+    ...(rec.transferredTo === undefined ? {} : { transferredTo: rec.transferredTo }),
   };
 }
 
@@ -433,6 +454,33 @@ export function expireContract(rec: ContractRecord, tip: number, now: number): E
 export function returnToBook(rec: ContractRecord, note: string, now: number): Offered {
   expectState(rec, 'return to the book', ['accepted']);
   return { ...pickOffer(rec), state: 'offered', updatedAt: now, history: step(rec, 'offered', now, note) };
+}
+
+/**
+ * The pending link to a transfer (issue 14, no state change): set when the
+ * transfer transaction is broadcast, dropped (`link` null) when it can never
+ * confirm, so the contract shows no transfer that did not happen.
+ * @throws {CoordinatorError} INVALID_STATE outside funding-broadcast | confirmed | attested (and any state when dropping).
+ */
+export function linkTransfer(rec: ContractRecord, link: TransferLink | null, now: number): ContractRecord {
+  if (link !== null) expectState(rec, 'transfer', ['funding-broadcast', 'confirmed', 'attested']);
+  const { transferredTo: _old, ...rest } = rec;
+  return { ...rest, ...(link === null ? {} : { transferredTo: link }), updatedAt: now } as ContractRecord;
+}
+
+/**
+ * funding-broadcast | confirmed | attested → transferred: the transfer
+ * transaction that spends the funding output confirmed (issue 14). Terminal:
+ * the new contract (`transferredTo`) settles instead; a CET completed
+ * meanwhile can no longer be mined (its input is spent) and is dropped.
+ * @throws {CoordinatorError} INVALID_STATE
+ */
+export function contractTransferred(rec: ContractRecord, link: TransferLink, block: { height: number; hash: string }, now: number): Transferred {
+  expectState(rec, 'transfer', ['funding-broadcast', 'confirmed', 'attested']);
+  return {
+    ...pickOffer(rec), ...pickAccept(rec), ...pickFunding(rec), transferredTo: link, transferHeight: block.height, transferBlockHash: block.hash,
+    state: 'transferred', updatedAt: now, history: step(rec, 'transferred', now, `transfer ${link.transferTxid ?? '?'} in block ${block.height} to ${link.contractId}`),
+  };
 }
 
 /**

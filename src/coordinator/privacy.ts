@@ -27,6 +27,8 @@ const PUBLIC_FIELDS = [
   'totalCollateral', 'cets', 'adaptorSignatures', 'oracles', 'oracleThreshold', 'oracleOutcomes', 'cetLocktime', 'refundLocktime',
   // A strip's period (issue 12): the strip's terms and batch were on the book with its offers.
   'strip',
+  // Issue 14: the chain of owners (the transfer transactions are chain facts; the positions were on the book).
+  'transferredTo',
 ] as const;
 /** Chain facts, public as soon as the record has them (see the module header). */
 const CHAIN_FIELDS = [
@@ -53,6 +55,11 @@ export function publicRecord(rec: ContractRecord): ContractRecord {
   for (const k of CHAIN_FIELDS) if (r[k] !== undefined) out[k] = r[k];
   const accepter = r.accepter as { payoutSpk?: string } | undefined;
   if (accepter?.payoutSpk !== undefined && r.closingTxid !== undefined) out.accepter = { payoutSpk: accepter.payoutSpk };
+  // A transfer's new contract shows where it came from; its transfer terms (price, seller's script) stay the parties'.
+  if (rec.transfer !== undefined) {
+    const txid = 'fundingTxid' in rec ? rec.fundingTxid : undefined;
+    out.transferredFrom = { contractId: rec.transfer.fromContractId, positionId: rec.transfer.positionId, transferTxid: txid ?? null };
+  }
   // The funding transaction itself is party-only; that it was broadcast is a chain fact.
   if (r.fundingTx !== undefined) out.fundingBroadcast = true;
   out.public = true;

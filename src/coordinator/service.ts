@@ -69,7 +69,7 @@ import { isChainError } from '../chain/index.js';
 import type { AdaptorEngine } from '../engine/index.js';
 import { verifyContractCets } from '../engine/contract.js';
 import { checkCloseSignature, closePsbt, closeSignatureFromPsbt, signedCloseTransaction, unsignedClose } from '../../protocol/tx/index.js';
-import { coordinatorRequestSchemas, type CoordinatorQueries, type OracleView, type PublicContract } from '../api/coordinator.js';
+import { coordinatorRequestSchemas, type CoordinatorQueries, type OracleView, type PublicContract, type TransferLink } from '../api/coordinator.js';
 import type { CoordinatorConfig } from './config.js';
 import { ContractDataCache, fundingOf, oracleInfoOf, type ContractMessages } from './contract-data.js';
 import { CoordinatorError } from './errors.js';
@@ -115,6 +115,7 @@ import {
 } from '../../protocol/terms/index.js';
 import type { TemplateResult } from '../../protocol/templates/index.js';
 import { stripRequestBytes } from './limits.js';
+import { PositionDesk } from './positions.js';
 
 /** The node calls the coordinator makes (a subset of src/chain's BitcoinRpc; tests may fake it). */
 export type ChainPort = Pick<
@@ -145,8 +146,14 @@ type Body<K extends keyof RequestSchemas> = z.output<RequestSchemas[K]>;
 
 /** The JSON view of a record (what GET returns): the record without its storage version. */
 export function contractView(rec: ContractRecord): Record<string, unknown> {
-  const { v: _v, oracleOutcomes: _outcomes, strip: _strip, ...rest } = rec;
-  return { ...rest, ...oracleFields(rec), ...placeOf(rec) };
+  const { v: _v, oracleOutcomes: _outcomes, strip: _strip, transfer, ...rest } = rec;
+  return { ...rest, ...oracleFields(rec), ...placeOf(rec), ...(transfer === undefined ? {} : { transferredFrom: transferredFromOf(rec) }) };
+}
+
+/** Issue 14: the `transferredFrom` link of a transfer's new contract (its funding txid is the transfer's). */
+export function transferredFromOf(rec: ContractRecord): TransferLink | undefined {
+  if (rec.transfer === undefined) return undefined;
+  return { contractId: rec.transfer.fromContractId, positionId: rec.transfer.positionId, transferTxid: 'fundingTxid' in rec && rec.fundingTxid !== undefined ? rec.fundingTxid : null };
 }
 
 /** A strip period's `strip: { id, index, periods }` (a view's already-made place kept as is); nothing for a single contract. */
@@ -250,8 +257,8 @@ function prevTxid(prevTx: Uint8Array): string {
   return Transaction.fromBuffer(prevTx).getId();
 }
 
-/** `txid:vout` of funding inputs (their prevTx was parsed by #checkInputsUnspent first). */
-function outpointsOf(inputs: readonly { prevTx: Uint8Array; prevTxVout: number }[]): string[] {
+/** `txid:vout` of funding inputs (their prevTx was parsed by checkInputsUnspent first). */
+export function outpointsOf(inputs: readonly { prevTx: Uint8Array; prevTxVout: number }[]): string[] {
   return inputs.map((i) => `${prevTxid(i.prevTx)}:${i.prevTxVout}`);
 }
 
@@ -260,7 +267,7 @@ function timingError(v: TimingViolation): CoordinatorError {
   return new CoordinatorError(v.kind === 'expired' ? 'EXPIRED' : 'TERMS_MISMATCH', v.message, { reason: v.reason });
 }
 
-const FLOW_NETWORK: Record<CoordinatorConfig['network'], FlowNetwork> = {
+export const FLOW_NETWORK: Record<CoordinatorConfig['network'], FlowNetwork> = {
   mainnet: 'mainnet', testnet3: 'testnet', testnet4: 'testnet', signet: 'signet', regtest: 'regtest',
 };
 
@@ -272,14 +279,14 @@ interface EventTiming {
 }
 
 /** Lock key serialising every check-and-claim of funding outpoints across contracts. */
-const OUTPOINTS_LOCK = '!outpoints';
+export const OUTPOINTS_LOCK = '!outpoints';
 
 /**
  * A party's funding inputs within the limits the body size was derived from
  * (limits.ts), so the accept, sign and funding PSBT of this contract fit.
  * @throws {CoordinatorError} INVALID_REQUEST `too-many-inputs` | `prev-tx-too-large` (`party`, `input`).
  */
-function checkInputLimits(limits: CoordinatorConfig['limits'], party: 'offer' | 'accept', inputs: readonly { prevTx: Uint8Array }[]): void {
+export function checkInputLimits(limits: CoordinatorConfig['limits'], party: 'offer' | 'accept', inputs: readonly { prevTx: Uint8Array }[]): void {
   if (inputs.length > limits.maxFundingInputs) {
     throw new CoordinatorError('INVALID_REQUEST', `at most ${limits.maxFundingInputs} funding inputs`, { reason: 'too-many-inputs' });
   }
@@ -396,6 +403,8 @@ export class CoordinatorService {
   readonly schemas: RequestSchemas;
   /** Signed requests seen within the auth skew window (http.ts refuses a replay); saved across a clean restart (index.ts). */
   readonly replay: ReplayGuard;
+  /** Positions and transfers (issue 14, positions.ts). */
+  readonly positions: PositionDesk;
   readonly #chainHash: string;
 
   constructor(deps: CoordinatorDeps) {
@@ -410,6 +419,7 @@ export class CoordinatorService {
     this.schemas = requestSchemas(deps.config.limits.maxBodyBytes);
     this.replay = new ReplayGuard({ maxSkewSec: deps.config.authMaxSkewSec });
     this.#chainHash = CHAIN_HASHES[deps.config.network];
+    this.positions = new PositionDesk(this);
   }
 
   /** @throws {CoordinatorError} NOT_FOUND */
@@ -423,7 +433,7 @@ export class CoordinatorService {
     return { knownChainHashes: [this.#chainHash] };
   }
 
-  async #checkInputsUnspent(party: 'offer' | 'accept', inputs: readonly { prevTx: Uint8Array; prevTxVout: number }[]): Promise<void> {
+  async checkInputsUnspent(party: 'offer' | 'accept', inputs: readonly { prevTx: Uint8Array; prevTxVout: number }[]): Promise<void> {
     for (const [i, input] of inputs.entries()) {
       let txid: string;
       try {
@@ -540,12 +550,12 @@ export class CoordinatorService {
     // 3-5.
     const { summary, oracles } = await this.#checkOfferContract(offer, body.terms, template);
     // 6. The offerer's coins exist now (the funding transaction is test-accepted at fund time).
-    await this.#checkInputsUnspent('offer', offer.fundingInputs);
+    await this.checkInputsUnspent('offer', offer.fundingInputs);
     const offerOutpoints = outpointsOf(offer.fundingInputs);
     const id = toHex(offer.temporaryContractId);
     return this.lock.run(id, () => this.lock.run(OUTPOINTS_LOCK, async () => {
       // 7. Each coin backs one pending offer or accept (issue 9, hole 8).
-      await this.#checkOutpointsFree('offer', offerOutpoints);
+      await this.checkOutpointsFree('offer', offerOutpoints);
       // 8. One delivery address, one live window (issue 9, hole 7): no riding on another sale's delivery.
       if (body.terms.template === 'hashpower-sale') await this.#checkDeliveryFree(body.terms.deliveryAddress, body.terms.window);
       const rec = offerRecord({ offer, identityPubkey: body.identityPubkey, terms: body.terms, template, checked: { summary, oracles }, offerOutpoints }, this.now());
@@ -615,7 +625,7 @@ export class CoordinatorService {
    * one of its own offer's coins included).
    * @throws {CoordinatorError} CONFLICT (`input-in-use`).
    */
-  async #checkOutpointsFree(party: 'offer' | 'accept', outpoints: readonly string[]): Promise<void> {
+  async checkOutpointsFree(party: 'offer' | 'accept', outpoints: readonly string[]): Promise<void> {
     for (const [i, o] of outpoints.entries()) {
       const owner = await this.store.outpointOwner(o);
       if (owner !== undefined) {
@@ -789,13 +799,13 @@ export class CoordinatorService {
       // 1-3.
       const setup = await this.#checkAccept(rec, m, accept);
       // 4. The accepter's coins exist now.
-      await this.#checkInputsUnspent('accept', accept.fundingInputs);
+      await this.checkInputsUnspent('accept', accept.fundingInputs);
       const acceptOutpoints = outpointsOf(accept.fundingInputs);
       const psbt = buildFundingPsbt(setup.funding).toBase64();
       const acceptedHeight = await this.chain.getBlockCount();
       return this.lock.run(OUTPOINTS_LOCK, async () => {
         // 5. Each coin backs one pending offer or accept (issue 9, hole 8).
-        await this.#checkOutpointsFree('accept', acceptOutpoints);
+        await this.checkOutpointsFree('accept', acceptOutpoints);
         const next = acceptOffer(rec, {
           accepter: { identityPubkey: body.identityPubkey, fundingPubkey: toHex(accept.fundingPubkey), payoutSpk: toHex(accept.payoutSpk) },
           contractId: toHex(setup.contractId),
@@ -1089,13 +1099,13 @@ export class CoordinatorService {
       checked.push(await periodAsync(i, () => this.#checkOfferContract(offer, periodTerms[i]!, templates[i]!)));
     }
     // 6. The offerer's coins exist now (once: every period names the same inputs).
-    await this.#checkInputsUnspent('offer', offers[0]!.fundingInputs);
+    await this.checkInputsUnspent('offer', offers[0]!.fundingInputs);
     const offerOutpoints = outpointsOf(offers[0]!.fundingInputs);
     const ids = offers.map((o) => toHex(o.temporaryContractId));
     const stripId = ids[0]!;
     return this.lock.run(stripId, () => this.lock.run(OUTPOINTS_LOCK, async () => {
       // 7. Each coin backs one pending deal: period 1's record holds the outpoints for the strip.
-      await this.#checkOutpointsFree('offer', offerOutpoints);
+      await this.checkOutpointsFree('offer', offerOutpoints);
       // 8. One delivery address, one live window, over the whole strip's window.
       if (terms.template === 'hashpower-sale') await this.#checkDeliveryFree(terms.deliveryAddress, terms.window);
       const now = this.now();
@@ -1166,13 +1176,13 @@ export class CoordinatorService {
         });
       }
       // 4. The accepter's coins exist now.
-      await this.#checkInputsUnspent('accept', accepts[0]!.fundingInputs);
+      await this.checkInputsUnspent('accept', accepts[0]!.fundingInputs);
       const acceptOutpoints = outpointsOf(accepts[0]!.fundingInputs);
       const psbt = buildFundingPsbt(setups[0]!.funding).toBase64();
       const acceptedHeight = await this.chain.getBlockCount();
       return this.lock.run(OUTPOINTS_LOCK, async () => {
         // 5. Each coin backs one pending deal (period 1's record holds them).
-        await this.#checkOutpointsFree('accept', acceptOutpoints);
+        await this.checkOutpointsFree('accept', acceptOutpoints);
         const now = this.now();
         const accepter = { identityPubkey: body.identityPubkey, fundingPubkey: toHex(accepts[0]!.fundingPubkey), payoutSpk: toHex(accepts[0]!.payoutSpk) };
         const nexts = recs.map((rec, i) => acceptOffer(rec, {
@@ -1321,6 +1331,10 @@ export function coordinatorQueries(svc: CoordinatorService): CoordinatorQueries 
       // The offer_dlc stays public in every state (privacy.ts: the book showed it).
       return (await svc.store.messages(id.toLowerCase())).offer ?? null;
     },
+    async positions(q) {
+      return svc.positions.list(q);
+    },
+    ownerChain: (id) => svc.positions.ownerChain(id),
     log: (level, msg, fields) => svc.log(level, msg, fields),
   };
 }

@@ -19,9 +19,16 @@
  *   strip      `${stripId}!${index:3}` → id                 a strip's period records in period
  *                                                           order (issue 12; the strip id is
  *                                                           period 1's id, index 0-based)
+ *   positions  id → PositionRecord (JSON)                  issue 14: listings and transfers
+ *   pstate     `${state}!${createdAt:15}!${id}` → ''        index of positions per state
+ *   pcontract  `${contractId}!${createdAt:15}!${id}` → ''   positions of a sold contract
+ *   pmessages  `${id}!offer|accept|sign` → wire bytes       the new contract's messages while
+ *                                                           the position is taken
+ *   (a taken position's taker inputs are held in `inputs` as `txid:vout` → `position:<id>`)
  *
  * Every state change (`create`, `commit`, and for a strip's N periods
- * `createMany`, `commitMany`) is ONE atomic batch: the records, their index
+ * `createMany`, `commitMany`; a position's `commitPosition`, whose transfer
+ * broadcast also creates the new contract and links the old one) is ONE atomic batch: the records, their index
  * entries and any new message bytes, so a crash leaves either the old state
  * or the new one, never a mix. Lists read index ranges (never a scan of all
  * contracts).
@@ -34,6 +41,8 @@ import { mkdirSync } from 'node:fs';
 import { Level } from 'level';
 import { CoordinatorError } from './errors.js';
 import { TERMINAL_STATES, type ContractRecord, type ContractState } from './lifecycle.js';
+import { heldOutpoints, type PositionRecord } from './position-state.js';
+import type { PositionState } from '../api/coordinator.js';
 
 export type MessageKind = 'offer' | 'accept' | 'sign';
 
@@ -95,6 +104,10 @@ export class ContractStore {
   readonly #inputs;
   readonly #delivery;
   readonly #strip;
+  readonly #positions;
+  readonly #pstate;
+  readonly #pcontract;
+  readonly #pmessages;
 
   private constructor(db: Level<string, string>) {
     this.#db = db;
@@ -108,6 +121,10 @@ export class ContractStore {
     this.#inputs = db.sublevel<string, string>('inputs', { valueEncoding: 'utf8' });
     this.#delivery = db.sublevel<string, { start: number; end: number }>('delivery', { valueEncoding: 'json' });
     this.#strip = db.sublevel<string, string>('strip', { valueEncoding: 'utf8' });
+    this.#positions = db.sublevel<string, PositionRecord>('positions', { valueEncoding: 'json' });
+    this.#pstate = db.sublevel<string, string>('pstate', { valueEncoding: 'utf8' });
+    this.#pcontract = db.sublevel<string, string>('pcontract', { valueEncoding: 'utf8' });
+    this.#pmessages = db.sublevel<string, Uint8Array>('pmessages', { valueEncoding: 'view' });
   }
 
   /**
@@ -161,21 +178,134 @@ export class ContractStore {
    */
   async createMany(entries: readonly { rec: ContractRecord; offer: Uint8Array }[]): Promise<void> {
     const ops: BatchOp[] = [];
-    for (const { rec, offer } of entries) {
-      if ((await this.get(rec.id)) !== undefined) {
-        throw new CoordinatorError('CONFLICT', `an offer with id ${rec.id} exists`, { reason: 'duplicate-offer-id' });
-      }
-      const strip = stripKey(rec);
-      ops.push(
-        { type: 'put', sublevel: this.#contracts, key: rec.id, value: rec },
-        { type: 'put', sublevel: this.#messages, key: `${rec.id}!offer`, value: offer },
-        { type: 'put', sublevel: this.#state, key: stateKey(rec), value: '' },
-        ...partiesOf(rec).map((p) => ({ type: 'put' as const, sublevel: this.#party, key: partyKey(p, rec), value: '' })),
-        ...pendingOutpoints(rec).map((o) => ({ type: 'put' as const, sublevel: this.#inputs, key: o, value: rec.id })),
-        ...this.#deliveryOps(undefined, rec),
-        ...(strip === undefined ? [] : [{ type: 'put' as const, sublevel: this.#strip, key: strip, value: rec.id }]),
-      );
+    for (const { rec, offer } of entries) ops.push(...await this.#createOps(rec, { offer }));
+    await this.#write(ops);
+  }
+
+  /** The ops storing a new record with its messages. @throws {CoordinatorError} CONFLICT when the id exists. */
+  async #createOps(rec: ContractRecord, messages: Partial<Record<MessageKind, Uint8Array>>): Promise<BatchOp[]> {
+    if ((await this.get(rec.id)) !== undefined) {
+      throw new CoordinatorError('CONFLICT', `an offer with id ${rec.id} exists`, { reason: 'duplicate-offer-id' });
     }
+    const strip = stripKey(rec);
+    const cid = 'contractId' in rec ? rec.contractId : undefined;
+    return [
+      { type: 'put', sublevel: this.#contracts, key: rec.id, value: rec },
+      ...Object.entries(messages).map(([kind, bytes]) => ({ type: 'put' as const, sublevel: this.#messages, key: `${rec.id}!${kind}`, value: bytes })),
+      { type: 'put', sublevel: this.#state, key: stateKey(rec), value: '' },
+      ...partiesOf(rec).map((p) => ({ type: 'put' as const, sublevel: this.#party, key: partyKey(p, rec), value: '' })),
+      ...(cid === undefined ? [] : [{ type: 'put' as const, sublevel: this.#cid, key: cid, value: rec.id }]),
+      ...pendingOutpoints(rec).map((o) => ({ type: 'put' as const, sublevel: this.#inputs, key: o, value: rec.id })),
+      ...this.#deliveryOps(undefined, rec),
+      ...(strip === undefined ? [] : [{ type: 'put' as const, sublevel: this.#strip, key: strip, value: rec.id }]),
+    ];
+  }
+
+  // ---------------------------------------------------------------- positions (issue 14)
+
+  /** @throws {CoordinatorError} STORAGE_ERROR. */
+  async getPosition(id: string): Promise<PositionRecord | undefined> {
+    try {
+      return await this.#positions.get(id);
+    } catch (cause) {
+      throw storageError('read', cause);
+    }
+  }
+
+  /** Every position of a sold contract, oldest first. @throws {CoordinatorError} STORAGE_ERROR. */
+  async positionsOfContract(contractId: string): Promise<PositionRecord[]> {
+    const out: PositionRecord[] = [];
+    try {
+      for await (const key of this.#pcontract.keys({ gte: `${contractId}!`, lt: `${contractId}!\xff` })) {
+        const p = await this.#positions.get(key.slice(key.lastIndexOf('!') + 1));
+        if (p !== undefined) out.push(p);
+      }
+    } catch (cause) {
+      throw storageError('read', cause);
+    }
+    return out;
+  }
+
+  /** Positions in `state`, newest first, after the cursor `after`. @throws {CoordinatorError} STORAGE_ERROR. */
+  async listPositions(state: PositionState, opts: { limit: number; after?: string | undefined }): Promise<{ positions: PositionRecord[]; next: string | null }> {
+    const prefix = `${state}!`;
+    const lt = opts.after !== undefined && opts.after.startsWith(prefix) ? opts.after : `${prefix}\xff`;
+    const positions: PositionRecord[] = [];
+    let last: string | null = null;
+    try {
+      for await (const key of this.#pstate.keys({ gte: prefix, lt, reverse: true, limit: opts.limit })) {
+        const p = await this.#positions.get(key.slice(key.lastIndexOf('!') + 1));
+        last = key;
+        if (p !== undefined) positions.push(p);
+      }
+    } catch (cause) {
+      throw storageError('list', cause);
+    }
+    return { positions, next: positions.length >= opts.limit ? last : null };
+  }
+
+  /** Ids of every position in the given states (the watcher's work list). @throws {CoordinatorError} STORAGE_ERROR. */
+  async positionIdsInStates(states: readonly PositionState[]): Promise<string[]> {
+    const out: string[] = [];
+    try {
+      for (const s of states) {
+        for await (const key of this.#pstate.keys({ gte: `${s}!`, lt: `${s}!\xff` })) out.push(key.slice(key.lastIndexOf('!') + 1));
+      }
+    } catch (cause) {
+      throw storageError('list', cause);
+    }
+    return out;
+  }
+
+  /** The new contract's stored messages of a position (while taken). @throws {CoordinatorError} STORAGE_ERROR. */
+  async positionMessages(id: string): Promise<Partial<Record<MessageKind, Uint8Array>>> {
+    const kinds: MessageKind[] = ['offer', 'accept', 'sign'];
+    try {
+      const values = await this.#pmessages.getMany(kinds.map((k) => `${id}!${k}`));
+      const out: Partial<Record<MessageKind, Uint8Array>> = {};
+      kinds.forEach((k, i) => { if (values[i] !== undefined) out[k] = values[i]; });
+      return out;
+    } catch (cause) {
+      throw storageError('read messages', cause);
+    }
+  }
+
+  /**
+   * A position's change in ONE batch: the position (created when `prev` is
+   * null), its indexes, the taker outpoints it holds or frees, the new
+   * contract's messages, and the contract records the change creates
+   * (`create`: the transfer's new contract, with its messages) or moves
+   * (`commit`: the old contract's transfer link or state), all or nothing.
+   * The position's messages are dropped when it leaves `taken` (moved into the
+   * new contract's at broadcast).
+   * @throws {CoordinatorError} CONFLICT (`duplicate-offer-id`) when a created contract id exists; STORAGE_ERROR.
+   */
+  async commitPosition(change: {
+    prev: PositionRecord | null;
+    next: PositionRecord;
+    messages?: Partial<Record<MessageKind, Uint8Array>>;
+    create?: readonly { rec: ContractRecord; messages: Partial<Record<MessageKind, Uint8Array>> }[];
+    commit?: readonly { prev: ContractRecord; next: ContractRecord }[];
+  }): Promise<void> {
+    const { prev, next } = change;
+    if (prev !== null && prev.id !== next.id) throw new TypeError('commitPosition: ids differ');
+    const ops: BatchOp[] = [{ type: 'put', sublevel: this.#positions, key: next.id, value: next }];
+    const pkey = (p: PositionRecord): string => `${p.state}!${pad(p.createdAt)}!${p.id}`;
+    if (prev === null) ops.push({ type: 'put', sublevel: this.#pcontract, key: `${next.contractId}!${pad(next.createdAt)}!${next.id}`, value: '' });
+    if (prev === null || prev.state !== next.state) {
+      if (prev !== null) ops.push({ type: 'del', sublevel: this.#pstate, key: pkey(prev) });
+      ops.push({ type: 'put', sublevel: this.#pstate, key: pkey(next), value: '' });
+    }
+    const before = new Set(prev === null ? [] : heldOutpoints(prev));
+    const after = new Set(heldOutpoints(next));
+    for (const o of before) if (!after.has(o)) ops.push({ type: 'del', sublevel: this.#inputs, key: o });
+    for (const o of after) if (!before.has(o)) ops.push({ type: 'put', sublevel: this.#inputs, key: o, value: `position:${next.id}` });
+    for (const [kind, bytes] of Object.entries(change.messages ?? {})) ops.push({ type: 'put', sublevel: this.#pmessages, key: `${next.id}!${kind}`, value: bytes });
+    if (prev?.state === 'taken' && next.state !== 'taken') {
+      for (const kind of ['offer', 'accept', 'sign']) ops.push({ type: 'del', sublevel: this.#pmessages, key: `${next.id}!${kind}` });
+    }
+    for (const c of change.create ?? []) ops.push(...await this.#createOps(c.rec, c.messages));
+    for (const c of change.commit ?? []) ops.push(...this.#commitOps(c.prev, c.next, {}));
     await this.#write(ops);
   }
 

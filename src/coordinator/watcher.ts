@@ -23,6 +23,12 @@
  *    - *-broadcast: confirmed → settled | refunded | closed; missing → rebroadcast;
  *    - settled | refunded | closed: within `reorgWatchDepth`, back to
  *      *-broadcast if the block left the chain.
+ * 3. Positions (issue 14, positions.ts `drive`): listings expire or fail with
+ *    their contract; a broadcast transfer confirmed → the old contract
+ *    `transferred`; one that can never confirm → the position failed. A
+ *    transfer seen in a block spending a live contract's funding output is a
+ *    transfer, never classified as a close. The transfer itself is the new
+ *    contract's funding transaction: confirmed and re-sent by step 2.
  * Every transition is committed (one batch) BEFORE its broadcast; broadcasts
  * are idempotent (an already-known transaction is success).
  *
@@ -40,6 +46,7 @@ import { fundingOf } from './contract-data.js';
 import {
   cetCompleted,
   closingBroadcast,
+  contractTransferred,
   closingConfirmed,
   closingReorged,
   failContract,
@@ -173,6 +180,7 @@ export class Watcher {
         this.#svc.log('warn', 'watcher: contract step failed', { id, error: errText(err) });
       }
     }
+    await this.#svc.positions.drive(tip);
   }
 
   /** The offer book's clock (service.expireDue): deadlines and accept timeouts. Its failure does not stop the poll. */
@@ -252,6 +260,13 @@ export class Watcher {
     const now = this.#svc.now();
     let next: ContractRecord = rec;
     const txid = tx.getId();
+    if (rec.transferredTo !== undefined && rec.transferredTo.transferTxid === txid) {
+      // Issue 14: our own transfer, not a close. Deep enough → transferred; else the position's drive confirms it later.
+      if (tip - block.height + 1 >= this.#svc.config.watcher.confirmations) {
+        await this.#commit(rec, contractTransferred(rec, rec.transferredTo, block, now), 'contract transferred', { txid, height: block.height });
+      }
+      return;
+    }
     if (!('closingTxid' in rec) || rec.closingTxid !== txid || rec.state === 'attested') {
       const m = await this.#svc.messagesOf(rec);
       const { closing } = fundingOf({ offer: m.offer, accept: m.accept!, fundingOptions: m.fundingOptions });
