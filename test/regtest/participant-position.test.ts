@@ -155,7 +155,7 @@ beforeAll(async () => {
   const offered = await use(dirs.m, (p) => makeOffer(p, {
     template: 'hashpower', window, hashrateThs: 100n,
     deliveryAddress,
-    upfront: 20_000n, escrow: 300_000n, collateral: 200_000n, roundingMod: 10_000n,
+    upfront: 20_000n, escrow: 300_000n, collateral: 200_000n, roundingMod: 50_000n,
   }));
   if (offered.dryRun) throw new Error('posted offer expected');
   sale = offered.id;
@@ -164,6 +164,8 @@ beforeAll(async () => {
   await use(dirs.b1, (p) => fundContract(p, { id: sale }));
   await mineBlocks(rpc, 1);
   for (const d of [dirs.m, dirs.b1]) expect((await use(d, (p) => contractStatus(p, { id: sale }))).record.state).toBe('confirmed');
+  // The coordinator lists only contracts its watcher has seen confirmed.
+  await until('the coordinator: confirmed', async () => ((await use(dirs.b1, (p) => contractStatus(p, { id: sale }))).coordinator?.state === 'confirmed' ? true : undefined));
   // Mid-window: the pool delivers the first blocks of the window.
   await mineBlocks(rpc, window.start - (await rpc.getBlockCount()) - 1);
   await mineAsPool(rpc, { blocks: 3, shares: [{ address: deliveryAddress, shareBps: 2_500 }], restAddress: TestKey.random().address });
