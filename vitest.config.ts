@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // Two projects: `unit` (no node, fast, files in parallel) and `regtest` (one
@@ -16,6 +17,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          // vitest's default is one worker less than the cores, which on the
+          // 2-core CI machine is one: the unit files ran one after another.
+          // Many of them mostly wait on child processes they spawn, so two
+          // at a time use both cores. (The regtest group runs after this one,
+          // never alongside it.)
+          maxWorkers: Math.max(2, availableParallelism() - 1),
           include: ['test/**/*.test.ts'],
           exclude: ['test/regtest/**', '**/node_modules/**'],
         },

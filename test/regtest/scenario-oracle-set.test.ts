@@ -20,7 +20,7 @@
  *    no CET can be completed; the coordinator refunds at the refund locktime
  *    and each party gets its collateral back.
  */
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { useRegtest } from '../../regtest/context.js';
 import { mineAsPool, mineBlocks, mineToHeight, startDivergentNode, strangerAddress } from '../../regtest/index.js';
 import { curvePayouts, offerHexOf, onChainPayouts, onChainValue, waitForAttestation, waitForContractState, type ContractView } from '../../src/stack/index.js';
@@ -44,13 +44,20 @@ async function world(options?: Parameters<typeof startOracleSetWorld>[2]): Promi
   return w;
 }
 
+interface FundedSale {
+  n: Negotiated;
+  window: { start: number; end: number };
+  delivery: string;
+}
+
 /**
  * A 100 TH/s sale negotiated by the world's miner and buyer (offer, accept,
- * sign, fund), its funding confirmed; checks the offer names the whole set
- * with the world's threshold, each oracle's announcement of one event.
+ * sign, fund) over `window` (default: 6 blocks ahead), its funding confirmed;
+ * checks the offer names the whole set with the world's threshold, each
+ * oracle's announcement of one event.
  */
-async function fundedSale(w: OracleSetWorld): Promise<{ n: Negotiated; window: { start: number; end: number }; delivery: string }> {
-  const window = await windowInOneEra(rpc, WINDOW_BLOCKS, 6);
+async function fundedSale(w: OracleSetWorld, given?: { start: number; end: number }): Promise<FundedSale> {
+  const window = given ?? (await windowInOneEra(rpc, WINDOW_BLOCKS, 6));
   const delivery = await w.buyer.address();
   const n = await negotiate(w, saleOffer({ window, deliveryAddress: delivery }));
   expect(oracleSetOf(await offerOracleInfo(w.coordinatorUrl, n.id))).toEqual({ threshold: w.threshold, keys: w.oracles.map((o) => o.publicKey) });
@@ -106,9 +113,34 @@ function rowOf(html: string, o: SetOracle): string {
 }
 
 describe('k-of-n oracle sets: 2 of 3, real oracle and coordinator processes', () => {
+  /**
+   * a and c share one world (its four processes take about as long to start
+   * as a scenario takes to run). An offer needs all three oracles, so both
+   * sales are funded before a kills one; c's window starts after a's
+   * contract has settled, and c kills a second oracle (the one a killed is
+   * already silent). b, in a world of its own, runs after them: it mines
+   * past c's window.
+   */
+  let shared: { w: OracleSetWorld; a: FundedSale; c: FundedSale };
+  beforeAll(async () => {
+    const w = await startOracleSetWorld(rpc, faucet);
+    try {
+      // a's window, then c's: c starts two blocks after a's attestation block plus the block settling a.
+      const span = await windowInOneEra(rpc, 3 * WINDOW_BLOCKS + 3, 6);
+      const a = await fundedSale(w, { start: span.start, end: span.start + WINDOW_BLOCKS });
+      const c = await fundedSale(w, { start: span.end - WINDOW_BLOCKS, end: span.end });
+      shared = { w, a, c };
+    } catch (err) {
+      await w.close();
+      throw err;
+    }
+  }, 180_000);
+  afterAll(async () => {
+    await shared?.w.close();
+  });
+
   it('a. one oracle SIGKILLed before the attestation: the other two settle it', async () => {
-    const w = await world();
-    const { n, window, delivery } = await fundedSale(w);
+    const { w, a: { n, window, delivery } } = shared;
     const [a, b, dead] = w.oracles as [SetOracle, SetOracle, SetOracle];
     const exit = await dead.kill();
     expect(exit.signal).toBe('SIGKILL');
@@ -123,6 +155,31 @@ describe('k-of-n oracle sets: 2 of 3, real oracle and coordinator processes', ()
     // The dashboard lists all three oracles and flags none: a silent oracle is not a dissenting one.
     const html = await dashboardPage(w, n.id);
     for (const o of w.oracles) expect(rowOf(html, o)).not.toMatch(/dissent/i);
+  }, 180_000);
+
+  it('c. two of three silent: one attestation is below K, the contract refunds at the locktime', async () => {
+    const { w, c: { n, window, delivery } } = shared;
+    const [alive, ...silent] = w.oracles as [SetOracle, SetOracle, SetOracle];
+    // (After a, the third is already dead: kill then reports how it ended.)
+    for (const o of silent) expect((await o.kill()).signal).toBe('SIGKILL');
+    expect(await rpc.getBlockCount()).toBeLessThan(window.start - 1);
+
+    await deliverOnMain(window, delivery);
+    // The one oracle left attests (full delivery), but one of K = 2 completes no CET.
+    expect((await waitForAttestation(alive.url, n.eventId)).outcome).toBe('10000');
+    const refundLocktime = n.offer.refundLocktime;
+    expect(await rpc.getBlockCount()).toBeLessThan(refundLocktime);
+    // nLockTime L is final in block L + 1: the refund enters the mempool once the tip is L.
+    await mineToHeight(rpc, refundLocktime);
+    const broadcast = await waitForContractState(w.coordinatorUrl, n.id, ['refund-broadcast', 'refunded'], 60_000);
+    expect(broadcast).toMatchObject({ closingKind: 'refund', broadcastBy: 'coordinator' });
+    if (broadcast.state !== 'refunded') await mineBlocks(rpc, 1);
+    const view = await waitForContractState(w.coordinatorUrl, n.id, ['refunded']);
+    // Both collaterals back: the miner's 200,000 and the buyer's 250,000 escrow (the upfront was paid at funding).
+    expect(await onChainPayouts(rpc, view.closingTxid!, view)).toEqual({ offer: 200_000n, accept: 250_000n });
+    expect(view.history.map((e) => e.state)).not.toContain('attested');
+    expect(entryOf(view, alive)).toMatchObject({ attested: true, outcome: '10000' });
+    for (const o of silent) expect(entryOf(view, o)).toMatchObject({ attested: false, outcome: null, agreed: null });
   }, 180_000);
 
   it('b. a wrong oracle (its node follows another chain in the window) dissents; the two agreeing settle', async () => {
@@ -156,29 +213,5 @@ describe('k-of-n oracle sets: 2 of 3, real oracle and coordinator processes', ()
     const html = await dashboardPage(w, n.id);
     expect(rowOf(html, wrong)).toMatch(/dissent/i);
     for (const o of [a, b]) expect(rowOf(html, o)).not.toMatch(/dissent/i);
-  }, 180_000);
-
-  it('c. two of three silent: one attestation is below K, the contract refunds at the locktime', async () => {
-    const w = await world();
-    const { n, window, delivery } = await fundedSale(w);
-    const [alive, ...silent] = w.oracles as [SetOracle, SetOracle, SetOracle];
-    for (const o of silent) expect((await o.kill()).signal).toBe('SIGKILL');
-
-    await deliverOnMain(window, delivery);
-    // The one oracle left attests (full delivery), but one of K = 2 completes no CET.
-    expect((await waitForAttestation(alive.url, n.eventId)).outcome).toBe('10000');
-    const refundLocktime = n.offer.refundLocktime;
-    expect(await rpc.getBlockCount()).toBeLessThan(refundLocktime);
-    // nLockTime L is final in block L + 1: the refund enters the mempool once the tip is L.
-    await mineToHeight(rpc, refundLocktime);
-    const broadcast = await waitForContractState(w.coordinatorUrl, n.id, ['refund-broadcast', 'refunded'], 60_000);
-    expect(broadcast).toMatchObject({ closingKind: 'refund', broadcastBy: 'coordinator' });
-    if (broadcast.state !== 'refunded') await mineBlocks(rpc, 1);
-    const view = await waitForContractState(w.coordinatorUrl, n.id, ['refunded']);
-    // Both collaterals back: the miner's 200,000 and the buyer's 250,000 escrow (the upfront was paid at funding).
-    expect(await onChainPayouts(rpc, view.closingTxid!, view)).toEqual({ offer: 200_000n, accept: 250_000n });
-    expect(view.history.map((e) => e.state)).not.toContain('attested');
-    expect(entryOf(view, alive)).toMatchObject({ attested: true, outcome: '10000' });
-    for (const o of silent) expect(entryOf(view, o)).toMatchObject({ attested: false, outcome: null, agreed: null });
   }, 180_000);
 });
