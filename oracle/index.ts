@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { BitcoinRpc } from '../src/chain/index.js';
+import { keepAlive } from '../src/http/index.js';
 import type { JsonValue } from '../protocol/messages/index.js';
 import { Attester, measureProgress } from './attest.js';
 import { ADDRESS_NETWORKS, NODE_CHAIN_NAMES, parseConfig, type CrashStep, type OracleConfig, type OracleConfigInput } from './config.js';
@@ -195,7 +196,7 @@ export async function startOracle(input: OracleConfigInput | OracleConfig, optio
         }),
       log,
     });
-    server = createServer(app);
+    server = keepAlive(createServer(app));
     const srv = server;
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);

@@ -107,6 +107,24 @@ export const notFound: RequestHandler = (req, res) => {
   res.status(404).json({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.path}` } });
 };
 
+/**
+ * Idle keep-alive sockets live this long on our servers. Node's fetch (undici)
+ * reuses an idle socket until the server's advertised keep-alive timeout minus
+ * one second; with Node's default of 5 s, a loaded process whose timers fire
+ * late closes a socket just as a client sends a request on it, and the client
+ * sees ECONNRESET / "other side closed" (seen in the test suite under load,
+ * and a real POST lost in production). A long timeout makes the client, not
+ * the server, close idle sockets in practice.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/** Applies `KEEP_ALIVE_TIMEOUT_MS` to a server (headers timeout above it, as Node requires). */
+export function keepAlive(server: Server): Server {
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+  return server;
+}
+
 /** A listening server and how to stop it. */
 export interface Listening {
   server: Server;
@@ -120,7 +138,7 @@ export interface Listening {
  */
 export function listen(app: Express, host: string, port: number): Promise<Listening> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = keepAlive(app.listen(port, host));
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);
