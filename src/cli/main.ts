@@ -22,6 +22,8 @@ participant:
   refund <contract-id>              broadcast the refund after its locktime (no coordinator needed)
   close <contract-id>               cooperative close at an agreed split
   cancel <contract-id>              withdraw an offer / give up before funding (frees the coins)
+  position sell|buy|consent|release|fund|status|cancel   sell or buy a live contract's side (issue 14)
+  positions [--state S]             the coordinator's positions for sale
   bump <txid> --fee-rate R          raise a stuck transaction's fee rate (CPFP, or RBF of your own)
   agent [--once] [--policy FILE]    run this wallet's contracts unattended (sign, fund, settle, refund...)
 
@@ -90,6 +92,14 @@ async function dispatch(group: string | undefined, rest: string[]): Promise<numb
     case 'cancel': {
       const { cancelCommand } = await import('./settle.js');
       return cancelCommand(rest);
+    }
+    case 'position': {
+      const { positionCommand } = await import('./position.js');
+      return positionCommand(rest);
+    }
+    case 'positions': {
+      const { positionsCommand } = await import('./position.js');
+      return positionsCommand(rest);
     }
     case 'bump': {
       const { bumpCommand } = await import('./bump.js');

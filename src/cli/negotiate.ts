@@ -66,7 +66,7 @@ export const FUND_SPEC: CommandSpec = {
   options: { ...NET, ...PSBT, broadcast: { type: 'boolean', help: 'broadcast through your node, not the coordinator' } },
 };
 
-function readPsbtFile(path: string): string {
+export function readPsbtFile(path: string): string {
   const raw = readFileSync(path);
   const text = raw.toString('utf8').trim();
   if (/^[A-Za-z0-9+/=\s]+$/.test(text) && text.startsWith('cHNidP')) return text.replace(/\s+/g, '');

@@ -12,7 +12,7 @@
  * they fetched), except `feeRate`, which asks the node for an estimate.
  */
 import type { ContractSetupOptions, FlowOptions } from '../../protocol/contract/index.js';
-import { fundingOptionsOf } from '../../protocol/contract/index.js';
+import { fundingOptionsOf, transferSetupOptions, transferTermsFromJson, type TransferTermsJson } from '../../protocol/contract/index.js';
 import type { AcceptDlc, OfferDlc, OracleInfo as DlcOracleInfo, SignDlc } from '../../protocol/messages/index.js';
 import { decodeAcceptDlc, decodeOfferDlc, decodeSignDlc, fromHex } from '../../protocol/messages/index.js';
 import type { TemplateResult } from '../../protocol/templates/index.js';
@@ -32,7 +32,8 @@ import {
   type StripRef,
   type TimingViolation,
 } from '../../protocol/terms/index.js';
-import type { FundingBuildOptions } from '../../protocol/tx/index.js';
+import type { FundingBuildOptions, TransferTerms, TransferTransaction } from '../../protocol/tx/index.js';
+import { buildTransferTransaction } from '../../protocol/tx/index.js';
 import type { ContractIdentity, ContractRecord, LocalState, Wallet } from '../wallet/index.js';
 import { withState } from '../wallet/index.js';
 import { ParticipantError } from './errors.js';
@@ -60,6 +61,12 @@ export interface LoadedContract {
   strip: StripRef | undefined;
   /** Its keys but the funding secret key, which stays in the contract's signer (`Participant.contractSigner`). */
   keys: ContractIdentity;
+  /**
+   * A contract set up by a transfer (issue 14): its transfer terms and, once
+   * the accept_dlc is stored, the transfer transaction that funds it (then
+   * `setupOptions.funding` is that transaction, rebuilt from the stored messages).
+   */
+  transfer: { terms: TransferTerms; tx: TransferTransaction | undefined } | undefined;
 }
 
 /** ISO time for history entries. */
@@ -97,18 +104,24 @@ export function loadContract(wallet: Wallet, id: string): LoadedContract {
   const template = templateOf(terms, contractOracleInfo(offer));
   const strip = record.strip === undefined ? undefined : { id: record.strip.id, terms: parseTerms(record.strip.terms), batch: stripBatchSchema.parse(record.strip.batch) };
   const funding = contractFundingOptions(template, strip);
+  const accept = record.accept === undefined ? undefined : decodeAcceptDlc(fromHex(record.accept));
+  const setupOptions: ContractSetupOptions = { ...fundingOptionsOf(funding), hashProfile: record.hashProfile };
+  // Issue 14: a transferred contract is funded by its transfer transaction, rebuilt from our own stored messages and terms.
+  const transferTerms = record.transfer === undefined ? undefined : transferTermsFromJson(record.transfer.terms as unknown as TransferTermsJson);
+  const transferTx = transferTerms === undefined || accept === undefined ? undefined : buildTransferTransaction(offer, accept, transferTerms);
   return {
     record,
     offer,
-    accept: record.accept === undefined ? undefined : decodeAcceptDlc(fromHex(record.accept)),
+    accept,
     sign: record.sign === undefined ? undefined : decodeSignDlc(fromHex(record.sign)),
     terms,
     template,
     flow: { extraOutputs: funding.extraOutputs, hashProfile: record.hashProfile, ...(funding.batch !== undefined ? { setup: { batch: funding.batch } } : {}) },
     funding,
-    setupOptions: { ...fundingOptionsOf(funding), hashProfile: record.hashProfile },
+    setupOptions: transferTx === undefined ? setupOptions : transferSetupOptions(setupOptions, transferTx),
     strip,
     keys: wallet.keys.contractIdentity(record.keyIndex),
+    transfer: transferTerms === undefined ? undefined : { terms: transferTerms, tx: transferTx },
   };
 }
 

@@ -85,3 +85,20 @@ export { closeStrip, splitByWeights } from './close.js';
 export type { CloseStripInput, CloseStripResult, StripPeriodClose } from './close.js';
 export { PERIOD_ENDED, eachPeriod, inPeriodError, periodOf, stripStepError, stripTargets } from './strip-steps.js';
 export type { PeriodStep, PeriodStepStatus, StripTargets } from './strip-steps.js';
+
+// transferable positions (issue 14): sell, list, buy, consent, release, fund, cancel (the agent calls these too)
+export {
+  buyPosition,
+  cancelPosition,
+  confirmedTransferOf,
+  consentTransfer,
+  fundTransfer,
+  fundingSourceOf,
+  listPositions,
+  positionStatus,
+  releaseTransfer,
+  sellPosition,
+} from './positions.js';
+export type { BuyInput, BuyResult, ConsentResult, FundTransferResult, PositionQuery, ReleaseResult, SellInput } from './positions.js';
+export { checkOldContractOffer, checkOldFundingOnNode, checkPriceAtMost, checkReleasePayment, ownListingOf } from './position-checks.js';
+export type { CheckedOldContract, OwnListing } from './position-checks.js';

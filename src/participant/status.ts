@@ -19,6 +19,25 @@ import { loadContract, localStateOf, saveState } from './contract.js';
 import { ParticipantError } from './errors.js';
 import type { Participant } from './participant.js';
 import { stripRecords } from './strip.js';
+import { confirmedTransferOf } from './positions.js';
+
+/**
+ * Issue 14: the coordinator says our contract was transferred (the seller's
+ * sold one, the stayer's old one). Recorded only when our own node shows the
+ * transfer confirmed and spending this contract's funding output.
+ */
+async function followTransfer(p: Participant, record: ContractRecord, view: ContractView): Promise<ContractRecord> {
+  if (p.config.rpc === undefined) return record;
+  const txid = view.transferredTo?.transferTxid ?? record.transferredTo?.transferTxid ?? undefined;
+  const confirmed = await confirmedTransferOf(p, loadContract(p.wallet(), record.id), txid);
+  if (confirmed === undefined) {
+    p.note(`coordinator: contract transferred by ${txid ?? '?'}, not confirmed on your node yet`);
+    return record;
+  }
+  const positionId = record.transferredTo?.positionId ?? view.transferredTo?.positionId;
+  const link = positionId === undefined ? {} : { transferredTo: { ...record.transferredTo, positionId, transferTxid: confirmed } };
+  return saveState(p.wallet(), record, 'transferred', { ...link, closingTxid: confirmed }, `transfer ${confirmed} confirmed`);
+}
 
 /** One line of `hashdlc status` without an id. */
 export interface ContractSummary {
@@ -104,6 +123,7 @@ export function ownFundingTxid(wallet: Wallet, record: ContractRecord): string |
   if (record.accept === undefined) return undefined;
   try {
     const c = loadContract(wallet, record.id);
+    if (c.transfer !== undefined) return c.transfer.tx?.txidHex;
     return c.accept === undefined ? undefined : buildFundingTransaction(c.offer, c.accept, c.funding).txidHex;
   } catch {
     return undefined;
@@ -146,7 +166,9 @@ export async function contractStatus(p: Participant, input: StatusInput): Promis
       const view = await new CoordinatorClient(coordinatorUrl).contract(record.id, wallet.keys.contractIdentity(record.keyIndex).identitySecretKey);
       remote = view;
       const next = followCoordinator(record, view.state);
-      if (next !== undefined) {
+      if (view.state === 'transferred' && record.state !== 'transferred') {
+        record = await followTransfer(p, record, view);
+      } else if (next !== undefined) {
         record = saveState(wallet, record, next, coordinatorTxids(p, wallet, record, view), `coordinator: ${view.state}`);
       } else if (view.state === 'expired' && rank(record.state) < rank('funding-broadcast')) {
         p.note(`coordinator: contract expired; your funding signatures may be out: 'hashdlc cancel ${record.id}' double-spends your funding inputs`);

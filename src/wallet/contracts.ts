@@ -31,6 +31,7 @@ export const LOCAL_STATES = [
   'closed', // cooperative close
   'cancelled',
   'failed',
+  'transferred', // issue 14: our side was sold (the seller's) or moved to a new contract (the stayer's): the old funding output went into a confirmed transfer
 ] as const;
 export type LocalState = (typeof LOCAL_STATES)[number];
 
@@ -82,11 +83,39 @@ const recordSchema = z.object({
       contracts: z.array(z.object({ fundOutputSerialId: z.string(), offerCollateral: z.string(), acceptCollateral: z.string() })),
     }),
   }).optional(),
+  /**
+   * Issue 14, on a contract whose side we listed for sale (the seller's): our
+   * OWN record of the listing, so that `position release` checks the transfer
+   * against the price and script we asked for, never the coordinator's word.
+   */
+  listing: z.object({
+    positionId: z.string().regex(/^[0-9a-f]+$/),
+    price: z.string().regex(/^\d+$/),
+    sellerSpk: z.string().regex(HEX),
+    released: z.boolean().optional(),
+  }).optional(),
+  /**
+   * Issue 14, on a contract set up by a transfer (the taker's and the
+   * stayer's): the position, the transfer terms (protocol/contract
+   * `TransferTermsJson`: its funding is the transfer transaction) and the
+   * record id of the contract it replaces (the stayer's own old record).
+   */
+  transfer: z.object({
+    positionId: z.string().regex(/^[0-9a-f]+$/),
+    terms: z.record(z.string(), z.unknown()),
+    from: z.string().regex(/^[0-9a-f]{64}$/),
+  }).optional(),
+  /** Issue 14, on the old contract: the position and new contract that replace it (the stayer's and the seller's). */
+  transferredTo: z.object({
+    positionId: z.string().regex(/^[0-9a-f]+$/),
+    contractId: z.string().regex(HEX).optional(),
+    transferTxid: z.string().regex(HEX).optional(),
+  }).optional(),
 });
 export type ContractRecord = z.infer<typeof recordSchema>;
 
 /** States after which the reserved coins are free again (spent or never spent). */
-const RELEASING: ReadonlySet<LocalState> = new Set(['funding-broadcast', 'confirmed', 'settled', 'refunded', 'closed', 'cancelled', 'failed']);
+const RELEASING: ReadonlySet<LocalState> = new Set(['funding-broadcast', 'confirmed', 'settled', 'refunded', 'closed', 'cancelled', 'failed', 'transferred']);
 
 export class ContractStore {
   readonly dir: string;
