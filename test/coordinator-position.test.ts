@@ -37,7 +37,7 @@ import {
 import { ChainError } from '../src/chain/index.js';
 import { coordinatorQueries, startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
 import { fundingInput, p2wpkhScriptPubkey, publicKey, testOracle, testSecret } from './helpers/dlc-fixture.js';
-import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, keySigner, saleParties, startTestOracle, type SaleParties, type TestOracleServer } from './coordinator-fixtures.js';
+import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, keySigner, saleParties, startTestOracle, stripParties, type SaleParties, type TestOracleServer } from './coordinator-fixtures.js';
 
 const ORACLE_LABEL = 'coord-position-oracle';
 const theOracle = testOracle(ORACLE_LABEL);
@@ -159,6 +159,8 @@ describe('a buyer sells its side: list → take → consent → release → fund
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body).toMatchObject({ state: 'taken', newContractId: toHex(b2.accept.temporaryContractId), takerIdentity: identityOf(b2.identity), transferTxid: b2.transfer.txidHex });
     expect(r.body.transfer).toMatchObject({ side: 'accept', price: String(PRICE), sellerSpk: toHex(b2.sellerSpk) });
+    // B2's coin backs this take alone while it is taken (no offer, accept or other take may use it).
+    expect(await coord.service.store.outpointOwner(b2Outpoint(b2))).toBe(`position:${pid}`);
     // Privacy: a stranger sees the position but not its transfer PSBT and terms, nor the messages any more.
     const pub = (await get(`/v1/positions/${pid}`)).body;
     expect(pub.state).toBe('taken');
@@ -213,6 +215,8 @@ describe('a buyer sells its side: list → take → consent → release → fund
       transferredFrom: { contractId: id, positionId: pid, transferTxid: b2.transfer.txidHex },
     });
     expect(next).not.toHaveProperty('transfer');
+    // Spent by the transfer now: no longer held by the position.
+    expect(await coord.service.store.outpointOwner(b2Outpoint(b2))).toBeUndefined();
     const old = (await get(`/v1/contracts/${id}`)).body;
     expect(old).toMatchObject({ state: 'confirmed', transferredTo: { contractId: newId, positionId: pid, transferTxid: b2.transfer.txidHex } });
   });
@@ -232,7 +236,10 @@ describe('a buyer sells its side: list → take → consent → release → fund
     expect((await get(`/v1/positions/${pid}`)).body.state).toBe('transferred');
     expect((await get(`/v1/contracts/${id}`)).body.state).toBe('transferred');
     expect((await get(`/v1/contracts/${newId}`)).body.state).toBe('confirmed');
-    const chainOf = await coordinatorQueries(coord.service).ownerChain!(newId);
+    const queries = coordinatorQueries(coord.service);
+    expect((await queries.positions!({ state: 'transferred', limit: 10 })).positions.map((x) => x.id)).toContain(pid);
+    expect((await queries.positions!({ limit: 10 })).positions.map((x) => x.id)).not.toContain(pid);
+    const chainOf = await queries.ownerChain!(newId);
     expect(chainOf).toEqual([
       { contractId: id, state: 'transferred', accepterIdentity: identityOf(p.acceptIdentity), positionId: pid, transferTxid: b2.transfer.txidHex },
       { contractId: newId, state: 'confirmed', accepterIdentity: identityOf(b2.identity), positionId: null, transferTxid: null },
@@ -330,17 +337,24 @@ describe('refusals, each named', () => {
     expect((await get(`/v1/positions/${pid}`)).body.state).toBe('listed');
   });
 
-  it('a strip period is not sold alone (409 strip-period) — checked on the record\'s strip reference', async () => {
-    // A confirmed strip needs the strip fixtures' whole round; the refusal is the first check after the accepter's.
-    const { p, id } = await confirmedSale('refuse-strip');
-    const svc = coord.service;
-    const rec = await svc.mustGet(id);
-    const striped = { ...rec, strip: { id: rec.id, terms: rec.terms, batch: { index: 0, contracts: [] } } } as never;
-    await svc.store.commit(rec, striped);
-    const r = await post('/v1/positions', { contractId: id, price: '50000', sellerSpk: toHex(p2wpkhScriptPubkey(publicKey(testSecret('s')))) }, p.acceptIdentity);
+  it('a strip\'s period is not sold alone (409 strip-period)', async () => {
+    const st = stripParties({ label: 'refuse-strip', periods: 2, oracle: theOracle });
+    st.announcements.forEach((a) => published.set(a.oracleEvent.eventId, a));
+    let r = await post('/v1/strips', { offers: st.offerHexes, identityPubkey: identityOf(st.offerIdentity), terms: st.terms }, st.offerIdentity);
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const ids = (r.body.contracts as { id: string }[]).map((c) => c.id);
+    r = await post(`/v1/strips/${ids[0]}/accept`, { accepts: st.accepts().map((x) => x.acceptHex), identityPubkey: identityOf(st.acceptIdentity) }, st.acceptIdentity);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    r = await post(`/v1/strips/${ids[0]}/sign`, { signs: st.signs().map((x) => x.signHex) }, st.offerIdentity);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    r = await post(`/v1/strips/${ids[0]}/fund`, { fundingPsbt: st.signedFundingPsbt('accept') }, st.acceptIdentity);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    chain.confirmed.set(st.accepts()[0]!.setup.funding.txidHex, chain.height);
+    await tick();
+    expect((await get(`/v1/contracts/${ids[1]}`)).body.state).toBe('confirmed');
+    r = await post('/v1/positions', { contractId: ids[1], price: '50000', sellerSpk: toHex(p2wpkhScriptPubkey(publicKey(testSecret('s')))) }, st.acceptIdentity);
     expect(r.status).toBe(409);
     expect(r.body.error).toMatchObject({ code: 'INVALID_STATE', reason: 'strip-period' });
-    await svc.store.commit(striped, rec);
   });
 
   it('the taker abandons its take (back to listed, its inputs free); the seller cancels', async () => {
@@ -372,6 +386,11 @@ describe('refusals, each named', () => {
   });
 
 });
+
+function b2Outpoint(b2: { accept: AcceptDlc }): string {
+  const input = b2.accept.fundingInputs[0]!;
+  return `${Transaction.fromBuffer(Buffer.from(input.prevTx)).getId()}:${input.prevTxVout}`;
+}
 
 function fromSpk(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'));

@@ -142,10 +142,9 @@ function positionJson(v: PositionView): Record<string, unknown> {
 async function run(sub: string, positional: string, values: OptionValues, ctx: CliContext): Promise<void> {
   switch (sub) {
     case 'sell': {
-      const price = bigintOpt(values, 'price');
-      if (price === undefined) required(values, 'price', 'position sell');
+      const price = BigInt(required(values, 'price', 'position sell'));
       const address = str(values, 'address');
-      const v = await sellPosition(ctx, positional, { price: price!, ...(address === undefined ? {} : { address }) });
+      const v = await sellPosition(ctx, positional, { price, ...(address === undefined ? {} : { address }) });
       ctx.print(positionJson(v), [`listed contract ${v.contractId} as position ${v.id} at ${v.price} sats (transfers until height ${v.lastHeight})`]);
       return;
     }
@@ -173,7 +172,6 @@ async function run(sub: string, positional: string, values: OptionValues, ctx: C
     case 'fund': {
       const out = str(values, 'psbt-out');
       const inFile = str(values, 'psbt-in');
-      if (out !== undefined && inFile !== undefined) throw usage('--psbt-out and --psbt-in are two runs: give one');
       const r = await fundTransfer(ctx, positional, { ...(out === undefined ? {} : { psbtOut: true }), ...(inFile === undefined ? {} : { psbtIn: readPsbtFile(inFile) }) });
       if (r.psbtOut) {
         writeFileSync(out!, `${r.psbt}\n`);
@@ -219,7 +217,10 @@ export async function positionCommand(argv: string[]): Promise<number> {
   }
   const parsed = parseOrHelp(spec, rest);
   if (parsed === undefined) return 0;
+  // Usage errors before anything is opened or contacted.
   if (sub === 'sell') required(parsed.values, 'price', 'position sell');
+  if (str(parsed.values, 'psbt-out') !== undefined && str(parsed.values, 'psbt-in') !== undefined) throw usage('--psbt-out and --psbt-in are two runs: give one');
+  for (const flag of ['price', 'max-price', 'fee-rate']) bigintOpt(parsed.values, flag);
   return withContext(loadConfig(parsed.values), {}, (ctx) => run(sub!, parsed.positionals[0]!, parsed.values, ctx));
 }
 
