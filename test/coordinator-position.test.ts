@@ -34,6 +34,7 @@ import {
   type TransferTerms,
   type TransferTransaction,
 } from '../protocol/tx/index.js';
+import { CoordinatorClient } from '../src/api/coordinator-client.js';
 import { ChainError } from '../src/chain/index.js';
 import { coordinatorQueries, startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
 import { fundingInput, p2wpkhScriptPubkey, publicKey, testOracle, testSecret } from './helpers/dlc-fixture.js';
@@ -170,6 +171,11 @@ describe('a buyer sells its side: list → take → consent → release → fund
     expect((await get(`/v1/positions/${pid}/messages`, testSecret('stranger'))).status).toBe(403);
     const mine = (await get(`/v1/positions/${pid}/messages`, p.offerIdentity)).body as { next: { offer: string; accept: string; sign: string | null } };
     expect(mine.next).toMatchObject({ accept: toHex(encodeAcceptDlc(b2.accept)), sign: null });
+    // The answers are what the API's schemas say (the participant reads them through CoordinatorClient).
+    const client = new CoordinatorClient(coord.url);
+    expect((await client.position(pid, b2.identity)).transfer).toMatchObject({ price: String(PRICE) });
+    expect((await client.positionMessages(pid, p.acceptIdentity)).next).toMatchObject({ sign: null });
+    expect((await client.positions({ state: 'taken' })).positions.map((x) => x.id)).toContain(pid);
   });
 
   it('refuses the fund before the stayer consented (409 not-consented)', async () => {
@@ -236,6 +242,9 @@ describe('a buyer sells its side: list → take → consent → release → fund
     expect((await get(`/v1/positions/${pid}`)).body.state).toBe('transferred');
     expect((await get(`/v1/contracts/${id}`)).body.state).toBe('transferred');
     expect((await get(`/v1/contracts/${newId}`)).body.state).toBe('confirmed');
+    // The sale's delivery address is measured by the new contract now (same window), the old one released it.
+    const address = (p.terms as { deliveryAddress: string }).deliveryAddress;
+    expect((await coord.service.store.liveSalesOf(address)).map((x) => x.id)).toEqual([newId]);
     const queries = coordinatorQueries(coord.service);
     expect((await queries.positions!({ state: 'transferred', limit: 10 })).positions.map((x) => x.id)).toContain(pid);
     expect((await queries.positions!({ limit: 10 })).positions.map((x) => x.id)).not.toContain(pid);

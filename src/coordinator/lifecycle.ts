@@ -468,6 +468,12 @@ export function linkTransfer(rec: ContractRecord, link: TransferLink | null, now
   return { ...rest, ...(link === null ? {} : { transferredTo: link }), updatedAt: now } as ContractRecord;
 }
 
+/** Issue 14: the `transferredFrom` link of a transfer's new contract (its funding txid is the transfer's), or undefined. */
+export function transferredFromOf(rec: ContractRecord): TransferLink | undefined {
+  if (rec.transfer === undefined) return undefined;
+  return { contractId: rec.transfer.fromContractId, positionId: rec.transfer.positionId, transferTxid: 'fundingTxid' in rec && rec.fundingTxid !== undefined ? rec.fundingTxid : null };
+}
+
 /**
  * funding-broadcast | confirmed | attested → transferred: the transfer
  * transaction that spends the funding output confirmed (issue 14). Terminal:

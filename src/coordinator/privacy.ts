@@ -17,7 +17,7 @@
  *
  * This module does NOT authenticate (http.ts does); it only shapes views.
  */
-import type { ContractRecord } from './lifecycle.js';
+import { transferredFromOf, type ContractRecord } from './lifecycle.js';
 
 type Loose = ContractRecord & Record<string, unknown>;
 
@@ -56,10 +56,8 @@ export function publicRecord(rec: ContractRecord): ContractRecord {
   const accepter = r.accepter as { payoutSpk?: string } | undefined;
   if (accepter?.payoutSpk !== undefined && r.closingTxid !== undefined) out.accepter = { payoutSpk: accepter.payoutSpk };
   // A transfer's new contract shows where it came from; its transfer terms (price, seller's script) stay the parties'.
-  if (rec.transfer !== undefined) {
-    const txid = 'fundingTxid' in rec ? rec.fundingTxid : undefined;
-    out.transferredFrom = { contractId: rec.transfer.fromContractId, positionId: rec.transfer.positionId, transferTxid: txid ?? null };
-  }
+  const from = transferredFromOf(rec);
+  if (from !== undefined) out.transferredFrom = from;
   // The funding transaction itself is party-only; that it was broadcast is a chain fact.
   if (r.fundingTx !== undefined) out.fundingBroadcast = true;
   out.public = true;

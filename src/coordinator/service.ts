@@ -69,7 +69,7 @@ import { isChainError } from '../chain/index.js';
 import type { AdaptorEngine } from '../engine/index.js';
 import { verifyContractCets } from '../engine/contract.js';
 import { checkCloseSignature, closePsbt, closeSignatureFromPsbt, signedCloseTransaction, unsignedClose } from '../../protocol/tx/index.js';
-import { coordinatorRequestSchemas, type CoordinatorQueries, type OracleView, type PublicContract, type TransferLink } from '../api/coordinator.js';
+import { coordinatorRequestSchemas, type CoordinatorQueries, type OracleView, type PublicContract } from '../api/coordinator.js';
 import type { CoordinatorConfig } from './config.js';
 import { ContractDataCache, fundingOf, oracleInfoOf, type ContractMessages } from './contract-data.js';
 import { CoordinatorError } from './errors.js';
@@ -87,6 +87,7 @@ import {
   setCloseProposal,
   stripPlace,
   signContract,
+  transferredFromOf,
   type CloseProposal,
   type ContractRecord,
   type ContractState,
@@ -148,12 +149,6 @@ type Body<K extends keyof RequestSchemas> = z.output<RequestSchemas[K]>;
 export function contractView(rec: ContractRecord): Record<string, unknown> {
   const { v: _v, oracleOutcomes: _outcomes, strip: _strip, transfer, ...rest } = rec;
   return { ...rest, ...oracleFields(rec), ...placeOf(rec), ...(transfer === undefined ? {} : { transferredFrom: transferredFromOf(rec) }) };
-}
-
-/** Issue 14: the `transferredFrom` link of a transfer's new contract (its funding txid is the transfer's). */
-export function transferredFromOf(rec: ContractRecord): TransferLink | undefined {
-  if (rec.transfer === undefined) return undefined;
-  return { contractId: rec.transfer.fromContractId, positionId: rec.transfer.positionId, transferTxid: 'fundingTxid' in rec && rec.fundingTxid !== undefined ? rec.fundingTxid : null };
 }
 
 /** A strip period's `strip: { id, index, periods }` (a view's already-made place kept as is); nothing for a single contract. */
