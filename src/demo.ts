@@ -13,6 +13,11 @@
  * periods (src/stack/demo-strip.ts): one funding transaction, each period
  * settled on its own attestation; exit 0 only when every period's payouts
  * equal its curve at its attested outcome.
+ * `--transfer [--transfer-price SATS]` (issue 14, src/stack/demo-transfer.ts):
+ * mid-window the buyer sells its position to a third wallet (buyer2), the
+ * miner's agent consents (or the demo types it with `--no-agents`); exit 0
+ * only when the CET pays the new buyer, the old buyer received the price on
+ * chain, and the miner's payout equals the curve.
  * It uses the stack that `npm start` runs on the data directory (found
  * through `<data>/stack.json`), or starts its own there when none runs and
  * stops it at the end. Exit status 0 only when the payouts on chain equal
@@ -36,6 +41,7 @@ import {
   parseStackArgs,
   runDemo,
   runStripDemo,
+  runTransferDemo,
   demoAgents,
   runningStackState,
   stackLayout,
@@ -71,6 +77,10 @@ options:
   --period-blocks B          strip: blocks per period (default 5)
   --delivery-schedule P1,..  strip: percent of the hashrate delivered in each period
                              (default --delivery in every period), e.g. 100,100,0,0
+  --transfer                 sale in which the buyer sells its position mid-window to a third wallet
+                             (issue 14): the miner's agent consents (typed with --no-agents), the
+                             buyer releases, the new buyer funds; default --delivery 60, --window 12
+  --transfer-price SATS      transfer: the price the new buyer pays (default a quarter of the escrow)
 ${STACK_FLAGS_HELP}`;
 
 const DEMO_FLAGS = {
@@ -81,6 +91,8 @@ const DEMO_FLAGS = {
   periods: { type: 'string' },
   'period-blocks': { type: 'string' },
   'delivery-schedule': { type: 'string' },
+  transfer: { type: 'boolean' },
+  'transfer-price': { type: 'string' },
 } as const;
 
 /** The strip options of the command line, or undefined for a single contract; a string is a usage error. */
@@ -120,8 +132,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const deliveryText = (parsed.values.delivery as string | undefined) ?? '98';
-  const windowText = (parsed.values.window as string | undefined) ?? '20';
+  const transfer = parsed.values.transfer === true;
+  // The transfer demo's defaults: a delivery short of the tolerance (the new buyer's side of the curve is worth
+  // something, so the CET pays it) and a shorter window (its transfer happens after a third of it).
+  const deliveryText = (parsed.values.delivery as string | undefined) ?? (transfer ? '60' : '98');
+  const windowText = (parsed.values.window as string | undefined) ?? (transfer ? '12' : '20');
   const noAgents = parsed.values['no-agents'] === true;
   const template = (parsed.values.template as string | undefined) ?? 'sale';
   if (!(DEMO_TEMPLATES as readonly string[]).includes(template)) {
@@ -141,6 +156,23 @@ export async function main(argv: string[]): Promise<number> {
   const strip = stripOptions(parsed.values, template, deliveryPercent);
   if (typeof strip === 'string') {
     process.stderr.write(`hashdlc demo: ${strip}\n`);
+    return 2;
+  }
+  const priceText = parsed.values['transfer-price'] as string | undefined;
+  if (priceText !== undefined && !transfer) {
+    process.stderr.write('hashdlc demo: --transfer-price needs --transfer\n');
+    return 2;
+  }
+  if (transfer && (template !== 'sale' || strip !== undefined)) {
+    process.stderr.write('hashdlc demo: --transfer runs the single sale (not --template forward|call, not --periods)\n');
+    return 2;
+  }
+  if (transfer && windowBlocks < 6) {
+    process.stderr.write(`hashdlc demo: --transfer needs --window 6 or more (the transfer closes a few blocks before the window's end), got ${windowBlocks}\n`);
+    return 2;
+  }
+  if (priceText !== undefined && (!/^[1-9]\d{0,15}$/.test(priceText))) {
+    process.stderr.write(`hashdlc demo: --transfer-price must be a positive number of sats, got '${priceText}'\n`);
     return 2;
   }
   const out = (line: string): void => {
@@ -176,7 +208,10 @@ export async function main(argv: string[]): Promise<number> {
     const secrets = loadOrCreateSecrets(layout);
     const miner = openOrCreateWallet(state.wallets.miner).wallet;
     const buyer = openOrCreateWallet(state.wallets.buyer).wallet;
-    await ensureWalletFunds(rpc, TestKey.fromHex(secrets.poolKeyHex), [miner, buyer]);
+    // The transfer demo's third wallet (issue 14): created and funded like the other two.
+    const buyer2Dir = layout.buyer2WalletDir;
+    const buyer2 = transfer ? openOrCreateWallet(buyer2Dir).wallet : undefined;
+    await ensureWalletFunds(rpc, TestKey.fromHex(secrets.poolKeyHex), buyer2 === undefined ? [miner, buyer] : [miner, buyer, buyer2]);
     // Every oracle of the stack, keys pinned, a majority of them (2 of 3) for the offer and at least that to accept.
     const services = {
       rpc: state.node.rpc,
@@ -187,6 +222,20 @@ export async function main(argv: string[]): Promise<number> {
     };
     const minerP = new StackParticipant('miner', state.wallets.miner, services);
     const buyerP = new StackParticipant('buyer', state.wallets.buyer, services);
+    if (transfer) {
+      const r = await runTransferDemo({
+        rpc,
+        coordinatorUrl: state.coordinator.url,
+        oracles: state.oracles.map((o) => ({ url: o.url, publicKey: o.publicKey })),
+        simulatedDifficulty: state.oracles[0]!.simulatedDifficulty,
+        miner: minerP,
+        buyer: buyerP,
+        buyer2: new StackParticipant('buyer2', buyer2Dir, services),
+      }, { deliveryPercent, windowBlocks, agent: !noAgents, ...(priceText === undefined ? {} : { price: BigInt(priceText) }) }, out);
+      out(`demo (transfer of position ${r.positionId} at ${r.price} sats) finished in ${(r.ms / 1000).toFixed(1)} s (${noAgents ? 'without agents: the consent typed' : 'the miner\'s agent consented'})`);
+      if (state.dashboard !== null) out(`see it in the dashboard: ${state.dashboard}dashboard/contracts/${r.newContractId}`);
+      return r.ok ? 0 : 1;
+    }
     if (!noAgents) agents = demoAgents(minerP, buyerP);
     const demoServices = {
       rpc,

@@ -56,14 +56,17 @@ class FakeObserver implements AgentObserver {
 /** Actions that record each call; `behave` decides per call what happens. */
 function fakeActions(behave: (call: string) => Promise<ActionResult> = async () => ({})): { actions: AgentActions; calls: string[] } {
   const calls: string[] = [];
-  const one = (kind: string) => async (input: { id?: string; txid?: string; feeRatePerVb?: bigint }): Promise<ActionResult> => {
-    const call = `${kind}:${input.id ?? `${input.txid}@${input.feeRatePerVb}`}`;
+  const one = (kind: string) => async (input: { id?: string; txid?: string; feeRatePerVb?: bigint; positionId?: string }): Promise<ActionResult> => {
+    const call = `${kind}:${input.id ?? `${input.txid}@${input.feeRatePerVb}`}${input.positionId === undefined ? '' : `@${input.positionId}`}`;
     calls.push(call);
     return behave(call);
   };
   return {
     calls,
-    actions: { sign: one('sign'), fund: one('fund'), settle: one('settle'), refund: one('refund'), cancel: one('cancel'), bump: one('bump') },
+    actions: {
+      sign: one('sign'), fund: one('fund'), settle: one('settle'), refund: one('refund'), cancel: one('cancel'), bump: one('bump'),
+      consent: one('consent'), release: one('release'), fundTransfer: one('fundTransfer'),
+    },
   };
 }
 

@@ -130,7 +130,13 @@ describe('the loop on a strip', () => {
       calls.push(`${kind}:${input.id ?? input.txid}`);
       return {};
     };
-    return { calls, actions: { sign: one('sign'), fund: one('fund'), settle: one('settle'), refund: one('refund'), cancel: one('cancel'), bump: one('bump') } };
+    return {
+      calls,
+      actions: {
+        sign: one('sign'), fund: one('fund'), settle: one('settle'), refund: one('refund'), cancel: one('cancel'), bump: one('bump'),
+        consent: one('consent'), release: one('release'), fundTransfer: one('fundTransfer'),
+      },
+    };
   }
   it('one pass: one sign for the strip, not three', async () => {
     const dir = mkdtempSync(join(root, 'w-'));

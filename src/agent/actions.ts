@@ -11,6 +11,7 @@ import { bumpTransaction } from '../participant/bump.js';
 import { cancelContract } from '../participant/cancel.js';
 import { fundContract, signContract } from '../participant/negotiate.js';
 import type { Participant } from '../participant/participant.js';
+import { consentTransfer, fundTransfer, releaseTransfer } from '../participant/positions.js';
 import { refundContract, settleContract } from '../participant/settle.js';
 import type { ContractRecord, LocalState } from '../wallet/index.js';
 import type { AgentAction } from './decide.js';
@@ -29,11 +30,21 @@ export interface AgentActions {
   cancel(input: { id: string }): Promise<ActionResult>;
   /** Raise the effective fee rate of our stuck transaction (CPFP from our own output, or RBF). */
   bump(input: { txid: string; feeRatePerVb: bigint }): Promise<ActionResult>;
+  /** Issue 14, the stayer: check the taken position's new contract against ours, sign it and the old funding input. */
+  consent(input: { id: string; positionId: string }): Promise<ActionResult>;
+  /** Issue 14, the seller: check the transfer pays our listing's price to our script, sign the old funding input. */
+  release(input: { id: string; positionId: string }): Promise<ActionResult>;
+  /** Issue 14, the taker: verify the stayer's signatures, sign our inputs of the transfer. */
+  fundTransfer(input: { id: string; positionId: string }): Promise<ActionResult>;
 }
 
 /** Runs one decided action through the port. */
 export function runAction(actions: AgentActions, a: AgentAction): Promise<ActionResult> {
-  return a.kind === 'bump' ? actions.bump({ txid: a.txid, feeRatePerVb: a.feeRatePerVb }) : actions[a.kind]({ id: a.id });
+  switch (a.kind) {
+    case 'bump': return actions.bump({ txid: a.txid, feeRatePerVb: a.feeRatePerVb });
+    case 'consent': case 'release': case 'fundTransfer': return actions[a.kind]({ id: a.id, positionId: a.positionId });
+    default: return actions[a.kind]({ id: a.id });
+  }
 }
 
 /** Local states past the offerer's sign, and past the accepter's fund: a replayed step finds them done. */
@@ -57,6 +68,11 @@ const FUNDED_OR_LATER: ReadonlySet<LocalState> = new Set(['funding-broadcast', '
  * (one sign round, one funding PSBT, one double-spend of the shared inputs);
  * the "already done" reads look at period 1's record, which moves with the
  * others. Settle and refund take each period's own id.
+ *
+ * Issue 14: consent, release and fundTransfer first ask the coordinator's
+ * public view of the position (its consented/released/funded flags) and our
+ * record: a step the coordinator took already (a crash after the post,
+ * before the journal's outcome) is `alreadyDone`, never posted twice.
  */
 export function participantActions(p: Participant): AgentActions {
   const stored = (id: string): ContractRecord => p.wallet().contracts.get(id);
@@ -93,6 +109,29 @@ export function participantActions(p: Participant): AgentActions {
     async bump({ txid, feeRatePerVb }) {
       const r = await bumpTransaction(p, { txid, feeRatePerVb });
       return { txid: r.bumpTxid };
+    },
+    async consent({ positionId }) {
+      const view = await p.coordinator().position(positionId);
+      if (view.consented === true) return { state: view.state, alreadyDone: true };
+      const r = await consentTransfer(p, positionId);
+      return { state: r.state };
+    },
+    async release({ id, positionId }) {
+      const listing = stored(id).listing;
+      const view = await p.coordinator().position(positionId);
+      if (view.released === true || (listing?.positionId === positionId && listing.released === true)) return { state: view.state, alreadyDone: true };
+      const r = await releaseTransfer(p, positionId);
+      return { state: r.state, txid: r.transferTxid };
+    },
+    async fundTransfer({ id, positionId }) {
+      const before = stored(id);
+      const view = await p.coordinator().position(positionId);
+      if (view.funded === true || FUNDED_OR_LATER.has(before.state)) {
+        return { state: view.state, ...(view.transferTxid == null ? {} : { txid: view.transferTxid }), alreadyDone: true };
+      }
+      const r = await fundTransfer(p, positionId);
+      if (r.psbtOut) throw new Error('fundTransfer returned a PSBT without psbtOut'); // cannot happen: not asked
+      return { state: r.state, txid: r.transferTxid };
     },
   };
 }

@@ -12,7 +12,9 @@ import type { AgentPolicy } from './policy.js';
 /** One step, with the same input as the use case it runs; `why` is for the log line. */
 export type AgentAction =
   | { kind: 'sign' | 'fund' | 'settle' | 'refund' | 'cancel'; id: string; why: string }
-  | { kind: 'bump'; id: string; txid: string; feeRatePerVb: bigint; why: string };
+  | { kind: 'bump'; id: string; txid: string; feeRatePerVb: bigint; why: string }
+  /** Issue 14: the stayer's consent, the seller's release, the taker's funding of a position transfer (`positionId`). */
+  | { kind: 'consent' | 'release' | 'fundTransfer'; id: string; positionId: string; why: string };
 export type AgentActionKind = AgentAction['kind'];
 
 /** Local states after which nothing but a bump of our own closing transaction is left to do. */
@@ -56,6 +58,10 @@ function decideOne(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
   // Funded: confirmed, or in the mempool through the protocol (our own broadcast or the coordinator's).
   const fundedByProtocol = f.state === 'funding-broadcast' || f.state === 'confirmed' || (cs != null && FUNDED_AT_COORDINATOR.has(cs));
   if (f.funding !== null && (f.funding.confirmations > 0 || fundedByProtocol)) return matured(f, policy);
+  // Issue 14: a contract set up by a transfer is funded by the transfer transaction, which the coordinator
+  // broadcasts once the three parties signed: before that, the taker's funding is its one step (the old
+  // terms' funding deadline is long past, and cancelling would double-spend the taker's transfer inputs).
+  if (f.transferred === true) return transferStep(f, policy);
 
   // Not funded, or a funding transaction in the mempool that nobody vouches for: a late broadcast by the
   // counterparty (issue 9, hole 2), which `cancel` double-spends.
@@ -102,7 +108,35 @@ function matured(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
   if (f.attested !== true && f.tip >= f.refundLocktime) {
     return policy.refund ? { kind: 'refund', id: f.id, why: `refund locktime ${f.refundLocktime} reached, ${f.attested === false ? 'not attested' : 'oracle unreachable'}${periodNote(f)}` } : null;
   }
+  // Issue 14: a live contract's transfer (stayer's consent, seller's release) needs its funding confirmed and unspent.
+  if (f.funding !== null && f.funding.confirmations > 0 && f.funding.spent === false) {
+    const step = transferStep(f, policy);
+    if (step !== null) return step;
+  }
   return bumpOf(f, policy);
+}
+
+/**
+ * Issue 14: this wallet's next step in a position transfer, in the signing order that makes it atomic:
+ * the taker posted its new contract (`taken`), the stayer consents (its use case checks that nothing but
+ * the sold side's keys and addresses changed), then the seller releases (its use case checks the price
+ * paid to its own script) and the taker funds (its use case verifies the stayer's signatures first).
+ * Nothing once the window closed (the coordinator expires the position; the use cases refuse).
+ */
+function transferStep(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
+  const pos = f.position;
+  if (pos === undefined || pos.state !== 'taken' || f.tip > pos.lastHeight) return null;
+  const base = { id: f.id, positionId: pos.positionId };
+  if (pos.part === 'stayer' && f.role === 'offer' && !pos.consented) {
+    return policy.autoConsentTransfer ? { kind: 'consent', ...base, why: `position ${pos.positionId} taken: consent to the new buyer` } : null;
+  }
+  if (pos.part === 'seller' && f.role === 'accept' && pos.consented && !pos.released) {
+    return policy.autoRelease ? { kind: 'release', ...base, why: `position ${pos.positionId} taken and consented: release for the price` } : null;
+  }
+  if (pos.part === 'taker' && f.role === 'accept' && pos.consented && !pos.funded) {
+    return policy.autoFundTransfer ? { kind: 'fundTransfer', ...base, why: `position ${pos.positionId} consented: fund the transfer` } : null;
+  }
+  return null;
 }
 
 /** A bump of our own transaction that waited too long at too low a rate (once per target rate). */

@@ -25,6 +25,25 @@ export interface PendingTxFact {
   bumpedToPerVb: bigint | undefined;
 }
 
+/**
+ * Issue 14: this wallet's part in a position transfer touching this contract,
+ * as the coordinator shows the position (its public view: the flags are public).
+ * `stayer`: our offered contract that someone took (v1 sells the accepter side);
+ * `seller`: our accepted contract we listed; `taker`: the new contract of a
+ * position we took (its funding is the transfer transaction).
+ */
+export interface PositionFact {
+  part: 'stayer' | 'seller' | 'taker';
+  positionId: string;
+  /** The coordinator's position state (src/api `POSITION_STATES`). */
+  state: string;
+  consented: boolean;
+  released: boolean;
+  funded: boolean;
+  /** The last tip at which the transfer may happen (protocol/contract `transferDeadline` of OUR record's CET locktime). */
+  lastHeight: number;
+}
+
 export interface ContractFacts {
   /** Offer id (the record's file name). */
   id: string;
@@ -47,6 +66,14 @@ export interface ContractFacts {
   /** Whether K oracles of the contract attested: true/false, or null when not asked (not needed yet) or none reachable. */
   attested: boolean | null;
   pending: PendingTxFact | null;
+  /**
+   * Issue 14: the record was set up by a transfer (the taker's or the stayer's new contract): its
+   * funding is the transfer transaction, which the coordinator broadcasts once consented, released and
+   * funded; the funding deadline of the old terms does not apply to it.
+   */
+  transferred?: boolean;
+  /** Issue 14: a position transfer this wallet takes part in (absent when none). */
+  position?: PositionFact;
   /**
    * A strip's period (issue 12): the strip id (period 1's offer id), this period's index (0-based) and
    * the number of periods. The strip's steps before funding (sign, fund, cancel) and the bump of its

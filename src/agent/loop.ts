@@ -27,6 +27,8 @@ export interface AgentLogLine {
   why?: string;
   txid?: string;
   feeRatePerVb?: string;
+  /** Issue 14: the position of a consent, release or transfer funding. */
+  positionId?: string;
   ok: boolean;
   result?: ActionResult;
   error?: ActionFailure;
@@ -54,7 +56,8 @@ export function failureOf(err: unknown): ActionFailure {
 }
 
 function actionKey(a: AgentAction): string {
-  return a.kind === 'bump' ? `bump:${a.txid}:${a.feeRatePerVb}` : `${a.kind}:${a.id}`;
+  if (a.kind === 'bump') return `bump:${a.txid}:${a.feeRatePerVb}`;
+  return 'positionId' in a ? `${a.kind}:${a.id}:${a.positionId}` : `${a.kind}:${a.id}`;
 }
 
 export class AgentLoop {
@@ -76,6 +79,7 @@ export class AgentLoop {
       at: '', id: action.id, action: action.kind, ok: false, why: action.why,
       ...(replayOf === undefined ? {} : { replay: true }),
       ...(action.kind === 'bump' ? { txid: action.txid, feeRatePerVb: action.feeRatePerVb.toString() } : {}),
+      ...('positionId' in action ? { positionId: action.positionId } : {}),
     };
     try {
       const result = await runAction(actions, action);

@@ -13,8 +13,9 @@
  * what they use: the attestation here only says whether to try settling).
  */
 import { Psbt, Transaction } from 'bitcoinjs-lib';
+import { transferDeadline } from '../../protocol/contract/index.js';
 import { buildFundingTransaction, fundingScript, p2wshScriptPubkey } from '../../protocol/tx/index.js';
-import { CoordinatorClient, type ContractView } from '../api/index.js';
+import { CoordinatorClient, type ContractView, type PositionView } from '../api/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { isChainError } from '../chain/index.js';
 import { loadContract, type LoadedContract } from '../participant/contract.js';
@@ -23,7 +24,7 @@ import { gatherAttestations } from '../participant/oracle-set.js';
 import type { Participant } from '../participant/participant.js';
 import type { ContractRecord } from '../wallet/index.js';
 import { TERMINAL } from './decide.js';
-import type { ContractFacts, CoordinatorFact, PendingTxFact } from './facts.js';
+import type { ContractFacts, CoordinatorFact, PendingTxFact, PositionFact } from './facts.js';
 
 /** What the facts need from the journal. */
 export interface JournalView {
@@ -52,6 +53,8 @@ export interface Fetched {
   funding: { txid: string; confirmations: number } | null;
   attested: boolean | null;
   pending: Omit<PendingTxFact, 'bumpedToPerVb'> | null;
+  /** Issue 14: a position transfer this wallet takes part in. */
+  position?: PositionFact;
 }
 
 /** Facts of a contract from its decoded record and what was fetched (pure). */
@@ -70,6 +73,8 @@ export function factsOf(c: Pick<LoadedContract, 'record' | 'offer' | 'terms'>, f
     funding: fetched.funding,
     attested: fetched.attested,
     pending: fetched.pending === null ? null : { ...fetched.pending, bumpedToPerVb: journal.bumpedTo(fetched.pending.txid) },
+    ...(c.record.transfer === undefined ? {} : { transferred: true }),
+    ...(fetched.position === undefined ? {} : { position: fetched.position }),
     ...(c.record.strip === undefined ? {} : { strip: { id: c.record.strip.id, index: c.record.strip.batch.index, periods: c.record.strip.batch.contracts.length, ...(stripLead === undefined ? {} : { lead: stripLead }) } }),
   };
 }
@@ -121,12 +126,15 @@ export class ParticipantObserver implements AgentObserver {
     const errors: Observation['errors'] = [];
     const records = wallet.contracts.list();
     const leads = stripLeads(records);
+    const taken = new TakenPositions(this.#p);
     for (const record of records) {
       const terminal = TERMINAL.has(record.state);
       if (terminal && (!this.#bump || record.closingTxid === undefined)) continue;
       try {
         const c = loadContract(wallet, record.id);
-        facts.push(factsOf(c, await this.#fetch(c, rpc, tip, terminal), journal, record.strip === undefined ? undefined : leads.get(record.strip.id)));
+        const fetched = await this.#fetch(c, rpc, tip, terminal);
+        const position = terminal ? undefined : await this.#position(c, fetched, taken);
+        facts.push(factsOf(c, position === undefined ? fetched : { ...fetched, position }, journal, record.strip === undefined ? undefined : leads.get(record.strip.id)));
       } catch (error) {
         errors.push({ id: record.id, error });
       }
@@ -143,7 +151,8 @@ export class ParticipantObserver implements AgentObserver {
       return { tip, coordinator: { reachable: false }, funding: null, attested: null, pending };
     }
     const { fact: coordinator, view } = await this.#coordinatorView(c);
-    const fundingTxid = fundingTxidOf(record, view);
+    // Issue 14: a contract set up by a transfer is funded by the transfer transaction our own messages rebuild.
+    const fundingTxid = c.transfer?.tx?.txidHex ?? fundingTxidOf(record, view);
     const fundingConfs = fundingTxid === undefined ? null : await confirmations(rpc, fundingTxid);
     const funding = fundingTxid === undefined || fundingConfs === null
       ? null
@@ -154,6 +163,35 @@ export class ParticipantObserver implements AgentObserver {
     const fundingBumper = record.strip === undefined || record.strip.batch.index === 0;
     const pending = this.#bump && fundingBumper && funding !== null && funding.confirmations === 0 ? await pendingTx(rpc, funding.txid, 'funding', tip) : null;
     return { tip, coordinator, funding, attested, pending };
+  }
+
+  /**
+   * Issue 14: our part in a position transfer of this contract, from the coordinator's public view of
+   * the position: the seller's listing and the taker's take are in our records (their position ids); the
+   * stayer's is found in the coordinator's taken positions, by the contract id of our own offered record.
+   * Unreachable or unreadable: no fact (no transfer step this pass; the rest goes on).
+   */
+  async #position(c: LoadedContract, fetched: Fetched, taken: TakenPositions): Promise<PositionFact | undefined> {
+    const { record } = c;
+    const lastHeight = transferDeadline(c.offer.cetLocktime, this.#p.wallet().network.flow);
+    const fact = (part: PositionFact['part'], v: PositionView): PositionFact => ({
+      part, positionId: v.id, state: v.state, consented: v.consented === true, released: v.released === true, funded: v.funded === true, lastHeight,
+    });
+    try {
+      if (record.role === 'accept' && record.listing !== undefined && record.listing.released !== true && fetched.funding !== null) {
+        return fact('seller', await this.#p.coordinator().position(record.listing.positionId));
+      }
+      if (record.role === 'accept' && record.transfer !== undefined && (record.state === 'accepted' || record.state === 'signed')) {
+        return fact('taker', await this.#p.coordinator().position(record.transfer.positionId));
+      }
+      if (record.role === 'offer' && fetched.funding !== null && fetched.funding.confirmations > 0) {
+        const v = await taken.of(record.id);
+        return v === undefined ? undefined : fact('stayer', v);
+      }
+    } catch (e) {
+      this.#p.note(`agent: position of ${record.id}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return undefined;
   }
 
   async #coordinatorView(c: LoadedContract): Promise<{ fact: Fetched['coordinator']; view: ContractView | undefined }> {
@@ -187,6 +225,37 @@ export class ParticipantObserver implements AgentObserver {
 }
 
 /**
+ * The coordinator's taken positions (issue 14), fetched once per pass and only when a stayer's contract
+ * asks: the public list, paged, by the sold contract's id.
+ */
+class TakenPositions {
+  readonly #p: Participant;
+  #byContract: Promise<Map<string, PositionView>> | undefined;
+
+  constructor(p: Participant) {
+    this.#p = p;
+  }
+
+  async of(contractId: string): Promise<PositionView | undefined> {
+    this.#byContract ??= this.#fetch();
+    return (await this.#byContract).get(contractId);
+  }
+
+  async #fetch(): Promise<Map<string, PositionView>> {
+    const byContract = new Map<string, PositionView>();
+    let after: string | undefined;
+    // Bounded: a coordinator paging forever must not hold the pass.
+    for (let page = 0; page < 100; page++) {
+      const r = await this.#p.coordinator().positions({ state: 'taken', limit: '100', ...(after === undefined ? {} : { after }) });
+      for (const v of r.positions) if (v.side === 'accept') byContract.set(v.contractId, v);
+      if (r.next === null || r.positions.length === 0) break;
+      after = r.next;
+    }
+    return byContract;
+  }
+}
+
+/**
  * Whether the contract output of a confirmed funding transaction is spent (mempool included): the
  * contract is closed by someone, even if no record or coordinator here says so (it may be gone).
  */
@@ -203,8 +272,10 @@ async function fundingSpent(rpc: BitcoinRpc, c: LoadedContract, txid: string): P
  * batch) gives this period, taken when the rebuilt txid is `txid`; otherwise (a single contract whose
  * stored messages rebuild another transaction) the first output paying the contract's script.
  */
-export async function contractOutputIndex(rpc: BitcoinRpc, c: Pick<LoadedContract, 'offer' | 'accept' | 'funding'>, txid: string): Promise<number | undefined> {
+export async function contractOutputIndex(rpc: BitcoinRpc, c: Pick<LoadedContract, 'offer' | 'accept' | 'funding'> & Partial<Pick<LoadedContract, 'transfer'>>, txid: string): Promise<number | undefined> {
   if (c.accept === undefined) return undefined;
+  // Issue 14: a contract set up by a transfer is funded by the transfer transaction our messages rebuild.
+  if (c.transfer?.tx !== undefined && c.transfer.tx.txidHex === txid) return c.transfer.tx.fundOutputIndex;
   try {
     const rebuilt = buildFundingTransaction(c.offer, c.accept, c.funding);
     if (rebuilt.txidHex === txid) return rebuilt.fundOutputIndex;

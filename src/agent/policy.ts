@@ -10,6 +10,9 @@
  *     "settle": true,                   settle at maturity
  *     "refund": true,                   refund after the refund locktime
  *     "cancelAtDeadline": true,         cancel an unfunded contract at its funding deadline
+ *     "autoConsentTransfer": true,      offerer (stayer): consent to a taken position of its contract (issue 14)
+ *     "autoRelease": true,              seller: release a position it listed once taken and consented
+ *     "autoFundTransfer": true,         taker: fund a position it took once consented
  *     "maxFeeRatePerVb": 50,            never sign, fund or bump above this (sat/vB; default none)
  *     "bump": { "enabled": false, "afterBlocks": 6, "feeRatePerVb": 10 },
  *     "intervalSeconds": 30             time between passes
@@ -38,6 +41,12 @@ export interface AgentPolicy {
   settle: boolean;
   refund: boolean;
   cancelAtDeadline: boolean;
+  /** Issue 14: the stayer consents to a taken position (the use case makes every check). */
+  autoConsentTransfer: boolean;
+  /** Issue 14: the seller releases its old funding input once the stayer consented. */
+  autoRelease: boolean;
+  /** Issue 14: the taker funds the transfer once the stayer consented. */
+  autoFundTransfer: boolean;
   /** Upper bound for the funding fee rate of contracts it signs or funds, and for bumps; undefined: none. */
   maxFeeRatePerVb: bigint | undefined;
   bump: BumpPolicy;
@@ -51,6 +60,9 @@ export const DEFAULT_POLICY: AgentPolicy = {
   settle: true,
   refund: true,
   cancelAtDeadline: true,
+  autoConsentTransfer: true,
+  autoRelease: true,
+  autoFundTransfer: true,
   maxFeeRatePerVb: undefined,
   bump: { enabled: false, afterBlocks: 6, feeRatePerVb: 10n },
   intervalSeconds: 30,
@@ -66,6 +78,9 @@ const fileSchema = z.strictObject({
   settle: z.boolean().optional(),
   refund: z.boolean().optional(),
   cancelAtDeadline: z.boolean().optional(),
+  autoConsentTransfer: z.boolean().optional(),
+  autoRelease: z.boolean().optional(),
+  autoFundTransfer: z.boolean().optional(),
   maxFeeRatePerVb: satPerVb.optional(),
   bump: z.strictObject({
     enabled: z.boolean().optional(),
@@ -81,6 +96,9 @@ export interface PolicyOverrides {
   roles?: AgentRole[];
   autoSign?: boolean;
   autoFund?: boolean;
+  autoConsentTransfer?: boolean;
+  autoRelease?: boolean;
+  autoFundTransfer?: boolean;
   maxFeeRatePerVb?: bigint;
   bumpAfterBlocks?: number;
   bumpFeeRatePerVb?: bigint;
@@ -110,6 +128,9 @@ export function parsePolicy(json: unknown, source = 'the policy'): AgentPolicy {
     settle: f.settle ?? d.settle,
     refund: f.refund ?? d.refund,
     cancelAtDeadline: f.cancelAtDeadline ?? d.cancelAtDeadline,
+    autoConsentTransfer: f.autoConsentTransfer ?? d.autoConsentTransfer,
+    autoRelease: f.autoRelease ?? d.autoRelease,
+    autoFundTransfer: f.autoFundTransfer ?? d.autoFundTransfer,
     maxFeeRatePerVb: f.maxFeeRatePerVb ?? d.maxFeeRatePerVb,
     bump: {
       enabled: f.bump?.enabled ?? d.bump.enabled,
@@ -151,6 +172,9 @@ export function withOverrides(policy: AgentPolicy, o: PolicyOverrides): AgentPol
     roles: o.roles === undefined ? policy.roles : new Set(o.roles),
     autoSign: o.autoSign ?? policy.autoSign,
     autoFund: o.autoFund ?? policy.autoFund,
+    autoConsentTransfer: o.autoConsentTransfer ?? policy.autoConsentTransfer,
+    autoRelease: o.autoRelease ?? policy.autoRelease,
+    autoFundTransfer: o.autoFundTransfer ?? policy.autoFundTransfer,
     maxFeeRatePerVb: o.maxFeeRatePerVb ?? policy.maxFeeRatePerVb,
     bump: {
       enabled: bumpByFlag || policy.bump.enabled,

@@ -48,6 +48,9 @@ export const AGENT_SPEC: CommandSpec = {
     role: { type: 'string', value: 'offer|accept', multiple: true, help: 'act only for contracts of this role' },
     'no-auto-sign': { type: 'boolean', help: 'offerer: do not sign accepts (default: sign)' },
     'no-auto-fund': { type: 'boolean', help: 'accepter: do not fund signed contracts (default: fund)' },
+    'no-auto-consent': { type: 'boolean', help: 'offerer: do not consent to taken positions of its contracts (default: consent)' },
+    'no-auto-release': { type: 'boolean', help: 'seller: do not release listed positions once consented (default: release)' },
+    'no-auto-fund-transfer': { type: 'boolean', help: 'taker: do not fund taken positions once consented (default: fund)' },
     'max-fee-rate': { type: 'string', value: 'SAT_PER_VB', help: 'never sign, fund or bump above this fee rate' },
     'bump-after': { type: 'string', value: 'BLOCKS', help: 'bump our transactions unconfirmed this many blocks (turns bumping on)' },
     'bump-fee-rate': { type: 'string', value: 'SAT_PER_VB', help: 'the effective fee rate a bump aims for (turns bumping on)' },
@@ -67,6 +70,9 @@ export function policyOverrides(values: OptionValues): PolicyOverrides {
   }
   if (values['no-auto-sign'] === true) o.autoSign = false;
   if (values['no-auto-fund'] === true) o.autoFund = false;
+  if (values['no-auto-consent'] === true) o.autoConsentTransfer = false;
+  if (values['no-auto-release'] === true) o.autoRelease = false;
+  if (values['no-auto-fund-transfer'] === true) o.autoFundTransfer = false;
   const positiveRate = (name: string): bigint | undefined => {
     const v = bigintOpt(values, name);
     if (v === 0n) throw usage(`--${name} must be at least 1 sat/vB`);
@@ -93,7 +99,7 @@ export function policyOverrides(values: OptionValues): PolicyOverrides {
 /** The human form of a log line. */
 export function formatLogLine(l: AgentLogLine): string {
   const who = l.id === null ? '-' : l.id.slice(0, 16);
-  const what = `${l.action}${l.replay === true ? ' (replay)' : ''}${l.txid === undefined ? '' : ` ${l.txid} to ${l.feeRatePerVb} sat/vB`}`;
+  const what = `${l.action}${l.replay === true ? ' (replay)' : ''}${l.positionId === undefined ? '' : ` position ${l.positionId}`}${l.txid === undefined ? '' : ` ${l.txid} to ${l.feeRatePerVb} sat/vB`}`;
   if (!l.ok) return `${l.at} ${who} ${what} FAILED ${l.error?.code ?? 'error'}: ${l.error?.message ?? ''}`;
   const r = l.result ?? {};
   const parts = [r.state === undefined ? '' : `state ${r.state}`, r.txid === undefined ? '' : `txid ${r.txid}`, r.alreadyDone === true ? 'already done' : ''].filter((s) => s !== '');

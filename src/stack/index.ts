@@ -21,6 +21,8 @@ export { DEMO_TEMPLATES, runDemo, poolShareBps } from './demo.js';
 export type { DemoAgents, DemoOptions, DemoResult, DemoServices, DemoTemplate, Say } from './demo.js';
 export { parseDeliverySchedule, runStripDemo } from './demo-strip.js';
 export type { StripDemoOptions, StripDemoResult, StripPeriodResult } from './demo-strip.js';
+export { defaultTransferPrice, runTransferDemo } from './demo-transfer.js';
+export type { TransferDemoOptions, TransferDemoResult, TransferDemoServices } from './demo-transfer.js';
 export { demoAgents, describeAgentLine } from './demo-agents.js';
 export type { DemoAgentOptions, RunningDemoAgents } from './demo-agents.js';
 export { StackError, isStackError } from './errors.js';

@@ -9,6 +9,7 @@
  *   <dir>/coordinator/        the coordinator's LevelDB (src/coordinator/)
  *   <dir>/wallets/miner/      the demo miner's wallet (src/wallet: seed.json 0600)
  *   <dir>/wallets/buyer/      the demo buyer's wallet
+ *   <dir>/wallets/buyer2/     the transfer demo's second buyer (`npm run demo -- --transfer`, issue 14)
  *   <dir>/secrets.json        0600: the pool key (mines, and funds the demo wallets), the oracles' operator token (one for all)
  *   <dir>/chain.json          which node made the chain and its block 1: a restart refuses another chain
  *   <dir>/oracle.json         0600: the first oracle's config file (has the node's RPC password);
@@ -35,6 +36,8 @@ export interface StackLayout {
   coordinatorDir: string;
   minerWalletDir: string;
   buyerWalletDir: string;
+  /** The transfer demo's new buyer, who takes the first buyer's position (issue 14). */
+  buyer2WalletDir: string;
   secretsFile: string;
   chainFile: string;
   /** The first oracle's (`oracleLayout(layout, 0)`). */
@@ -54,6 +57,7 @@ export function stackLayout(dir: string): StackLayout {
     coordinatorDir: join(d, 'coordinator'),
     minerWalletDir: join(d, 'wallets', 'miner'),
     buyerWalletDir: join(d, 'wallets', 'buyer'),
+    buyer2WalletDir: join(d, 'wallets', 'buyer2'),
     secretsFile: join(d, 'secrets.json'),
     chainFile: join(d, 'chain.json'),
     oracleConfigFile: join(d, 'oracle.json'),

@@ -19,6 +19,11 @@
  *   DLC, periods 3-4 with none delivered settle with the buyer made whole,
  *   each period settled on its own attestation while the later ones stay
  *   live; exit 0 only when every period's payouts equal its curve;
+ * - `--transfer` on the same stack (issue 14): mid-window the buyer B1 lists its
+ *   position, a third wallet B2 takes it, the miner's agent consents on its own,
+ *   B1 releases, B2 funds; the transfer confirms; exit 0 only when the CET pays
+ *   B2's payout script, B1 got the price on chain and the miner's payout equals
+ *   the curve, each fact printed;
  * - with no stack running and `--no-agents`: it starts its own (three
  *   oracles and the coordinator, child processes on the given node), types sign and fund,
  *   runs the whole sale at the default 98% delivery, exits 0, and leaves no
@@ -154,6 +159,26 @@ describe('npm run demo', () => {
     expect(rows.map((m) => [m[4], m[6]])).toEqual([['325,000', '0'], ['325,000', '0'], ['0', '325,000'], ['0', '325,000']]);
     expect(rows.slice(2).map((m) => m[3])).toEqual(['0', '0']);
     expect(r.out).toContain("OK: every period's payouts on chain equal its payout curve at its attested outcome");
+  }, 300_000);
+
+  it('--transfer: B1 sells its position mid-window to B2, the miner\'s agent consents; the CET pays B2, B1 got the price, the miner is paid the curve', async () => {
+    world ??= await startWorld({ oracles: 3 });
+    const r = await demo(world.stack.layout.dir, ['--transfer', '--transfer-price', '150000']);
+    expect(r.code, `${r.out}\n${r.err}`).toBe(0);
+    expect(r.out).toMatch(/B1 +\$ hashdlc position sell [0-9a-f]{12}… --price 150000 +→ position [0-9a-f]{32} listed/);
+    expect(r.out).toMatch(/B2 +\$ hashdlc position buy [0-9a-f]{32} --max-price 150000 /);
+    // The miner typed nothing: its agent consented, once.
+    expect(r.out).not.toMatch(/\$ hashdlc position consent/);
+    expect(r.out.match(/miner agent consent [0-9a-f]{12}… → state taken/g)).toHaveLength(1);
+    expect(r.out).toMatch(/B1 +\$ hashdlc position release [0-9a-f]{32} +→ the transfer pays 150,000 sats/);
+    expect(r.out).toMatch(/B2 +\$ hashdlc position fund [0-9a-f]{32} +→ .* transfer [0-9a-f]{64} broadcast/);
+    expect(r.out).not.toContain('FAILED');
+    expect(r.out).not.toContain('MISMATCH');
+    // The three facts, each checked on chain by the demo.
+    expect(r.out).toMatch(/B2 paid by the CET: [\d,]+ sats to B2's payout script \(CET [0-9a-f]{64} spends transfer [0-9a-f]{64}\)/);
+    expect(r.out).toMatch(/B1 got P: 150,000 sats in transfer [0-9a-f]{64}, confirmed, to B1's listing address/);
+    expect(r.out).toMatch(/miner's payout = curve: [\d,]+ sats at outcome 6000 bps, the old contract's/);
+    expect(r.out).toContain("OK: the CET paid the new buyer, the old buyer received the price on chain, and the miner's payout equals the curve");
   }, 300_000);
 
   it('starts its own stack when none runs, settles the default 98% sale with sign and fund typed (--no-agents), and stops it', async () => {
