@@ -198,7 +198,7 @@ export class PositionDesk {
   /**
    * `POST /v1/positions/:id/take` (any identity: the taker).
    * @throws {CoordinatorError} NOT_FOUND, FORBIDDEN `identity-mismatch`, INVALID_STATE, EXPIRED `transfer-closed`,
-   *   CONFLICT `temporary-id-in-use` | `input-in-use`, FUNDING_REJECTED `input-unavailable`;
+   *   CONFLICT `temporary-id-in-use` | `contract-id-in-use` | `input-in-use`, FUNDING_REJECTED `input-unavailable`;
    *   {DlcError} INVALID_PARAMS `transfer-mismatch:<field>`, BAD_SIGNATURE naming the slot, as buildTransferTransaction.
    */
   async take(id: string, signer: string, body: Body<'positionTake'>): Promise<PositionRecord> {
@@ -236,6 +236,13 @@ export class PositionDesk {
       checkTransferredContract(oldPair, { offer, accept }, terms, { side: 'accept', from });
       // 3. The set-up over the transfer transaction; EVERY CET adaptor signature and the refund signature of the taker.
       const setup = svc.data.setup(newId, offer, accept, { transfer: terms });
+      // The taker picks the temporary id AND the transfer (whose txid does not depend on that id), so it could
+      // grind contract_id = txid ⊕ vout ⊕ temp id onto another contract's id and take over the store's
+      // contract-id index entry (a GET by that id would answer the new contract).
+      const newDlcId = toHex(setup.contractId);
+      if (await svc.store.get(newDlcId) !== undefined) {
+        throw new CoordinatorError('CONFLICT', `the new contract's id ${newDlcId} is another contract's`, { reason: 'contract-id-in-use' });
+      }
       await verifyTransferSignatures(setup, 'accept', accept, this.#verifier);
       // 4. The taker's coins exist now.
       await svc.checkInputsUnspent('accept', accept.fundingInputs);
@@ -247,7 +254,7 @@ export class PositionDesk {
         const next = takePosition(p, {
           newContractId: newId,
           takerIdentity: signer,
-          newDlcContractId: toHex(setup.contractId),
+          newDlcContractId: newDlcId,
           transfer: transferTermsToJson(terms),
           transferPsbt: buildTransferPsbt(transfer, from).toBase64(),
           transferTxid: transfer.txidHex,
@@ -432,7 +439,7 @@ export class PositionDesk {
     return signer !== null && (signer === p.seller || signer === p.stayer || signer === p.take?.takerIdentity) ? 'party' : 'public';
   }
 
-  /** `PositionView` (API.md): for a party in full, else without the transfer PSBT and terms. */
+  /** `PositionView` (API.md): for a party in full, else without the transfer PSBT and terms (and, while taken, the new contract id). */
   async view(p: PositionRecord, reader: PositionReader, delivery = true): Promise<PositionView> {
     const old = await this.#svc.store.get(p.contractId);
     const take = p.take;
@@ -450,7 +457,9 @@ export class PositionDesk {
       createdAt: p.createdAt,
       updatedAt: p.updatedAt,
       history: p.history.map((h) => ({ ...h })),
-      newContractId: take?.newContractId ?? null,
+      // While taken the new contract id is only an id the taker chose, not yet a record: shown to a stranger it could be
+      // squatted (an offer under it makes the broadcast batch's create fail CONFLICT after everyone signed).
+      newContractId: reader === 'public' && p.state === 'taken' ? null : take?.newContractId ?? null,
       takerIdentity: take?.takerIdentity ?? null,
       transferTxid: take?.transferTxid ?? null,
       ...(reader === 'party' ? { transferPsbt: take?.transferPsbt ?? null, transfer: take?.transfer as unknown as Record<string, unknown> ?? null } : {}),
