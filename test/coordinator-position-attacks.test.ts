@@ -10,11 +10,17 @@
  * - a stranger who would squat a taken position's new contract id (an offer with
  *   that temporary id makes the transfer's broadcast batch fail with CONFLICT):
  *   the public view does not show the id until the transfer is broadcast; and
- *   the store refuses a created record whose contract id is another record's.
+ *   the store refuses a created record whose contract id is another record's;
+ * - a taker that takes and never completes (holding the listing): dropped after
+ *   the accept timeout, back on the book with its coins freed;
+ * - terms that could only fail at broadcast, after the stayer and the seller
+ *   signed: a 0 sat/vB transfer (`fee-rate-too-low`), a non-standard price
+ *   script (`non-standard-spk`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTransferredContract, signContract, transferredMessages } from '../protocol/contract/index.js';
 import { encodeAcceptDlc, toHex, type AcceptDlc, type OracleAnnouncement } from '../protocol/messages/index.js';
@@ -142,5 +148,50 @@ describe('a stranger looks for a taken position\'s new contract id (to squat it 
       create: [{ rec: { ...oldRec, id: newId } as typeof oldRec, messages: {} }],
     })).rejects.toMatchObject({ code: 'CONFLICT', reason: 'contract-id-in-use' });
     expect(await coord.service.store.get(newId)).toBeUndefined();
+  });
+});
+
+describe('a taker that never completes its take (holding the listing)', () => {
+  it('is dropped after the accept timeout: the position back on the book, the taker\'s coins free, its later steps refused', async () => {
+    const { p, id } = await confirmedSale('hold');
+    const b2 = takerAccept(p, 'hold', () => testSecret('hold:transfer-temp'));
+    let r = await post('/v1/positions', { contractId: id, price: String(PRICE), sellerSpk: toHex(b2.sellerSpk) }, p.acceptIdentity);
+    const pid = r.body.id as string;
+    r = await post(`/v1/positions/${pid}/take`, b2.takeBody(), b2.identity);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const input = b2.accept.fundingInputs[0]!;
+    const outpoint = `${Transaction.fromBuffer(Buffer.from(input.prevTx)).getId()}:${input.prevTxVout}`;
+    expect(await coord.service.store.outpointOwner(outpoint)).toBe(`position:${pid}`);
+    const timeout = coord.service.acceptTimeoutBlocks;
+    chain.height += timeout - 1;
+    clock += 1000;
+    await coord.watcher.tick();
+    expect((await get(`/v1/positions/${pid}`)).body.state).toBe('taken');
+    chain.height += 1;
+    clock += 1000;
+    await coord.watcher.tick();
+    const back = (await get(`/v1/positions/${pid}`)).body;
+    expect(back).toMatchObject({ state: 'listed', takerIdentity: null, consented: false });
+    expect(await coord.service.store.outpointOwner(outpoint)).toBeUndefined();
+    r = await post(`/v1/positions/${pid}/cancel`, {}, b2.identity);
+    expect(r.status).toBe(403);
+    expect(r.body.error).toMatchObject({ code: 'FORBIDDEN', reason: 'not-a-party' });
+  });
+});
+
+describe('terms that could only fail at the end, after the stayer and the seller signed', () => {
+  it('refuses a take at 0 sat/vB (400 fee-rate-too-low) and a listing paying a non-standard script (400 non-standard-spk)', async () => {
+    const { p, id } = await confirmedSale('bogus');
+    const b2 = takerAccept(p, 'bogus', () => testSecret('bogus:transfer-temp'));
+    let r = await post('/v1/positions', { contractId: id, price: String(PRICE), sellerSpk: '6a0401020304' }, p.acceptIdentity);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'INVALID_REQUEST', reason: 'non-standard-spk' });
+    r = await post('/v1/positions', { contractId: id, price: String(PRICE), sellerSpk: toHex(b2.sellerSpk) }, p.acceptIdentity);
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const pid = r.body.id as string;
+    r = await post(`/v1/positions/${pid}/take`, { ...b2.takeBody(), feeRatePerVb: '0' }, b2.identity);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'INVALID_REQUEST', reason: 'fee-rate-too-low' });
+    expect((await get(`/v1/positions/${pid}`)).body.state).toBe('listed');
   });
 });
