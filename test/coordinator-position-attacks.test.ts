@@ -15,19 +15,25 @@
  *   the accept timeout, back on the book with its coins freed;
  * - terms that could only fail at broadcast, after the stayer and the seller
  *   signed: a 0 sat/vB transfer (`fee-rate-too-low`), a non-standard price
- *   script (`non-standard-spk`).
+ *   script (`non-standard-spk`);
+ * - the chain: the old contract's keyless settlement racing a transfer still in
+ *   the mempool at the window's end (its CET committed `cet-broadcast`, the
+ *   transfer mined instead): the position is not failed on a merely broadcast
+ *   CET, and the transfer's confirmation makes the old contract `transferred`
+ *   and the new one `confirmed`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupTransferredContract, signContract, transferredMessages } from '../protocol/contract/index.js';
-import { encodeAcceptDlc, toHex, type AcceptDlc, type OracleAnnouncement } from '../protocol/messages/index.js';
-import { buildTransferTransaction, computeContractId, transferSourceOf, type TransferTerms } from '../protocol/tx/index.js';
+import { setupTransferredContract, signContract, transferSign, transferredMessages } from '../protocol/contract/index.js';
+import { ecdsaSign } from '../protocol/crypto/ecdsa.js';
+import { encodeAcceptDlc, encodeSignDlc, toHex, type AcceptDlc, type OracleAnnouncement } from '../protocol/messages/index.js';
+import { buildTransferPsbt, buildTransferTransaction, computeContractId, transferSourceOf, transferSpendSighash, type TransferTerms } from '../protocol/tx/index.js';
 import { startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
 import { fundingInput, p2wpkhScriptPubkey, publicKey, testOracle, testSecret } from './helpers/dlc-fixture.js';
-import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, saleParties, startTestOracle, type SaleParties, type TestOracleServer } from './coordinator-fixtures.js';
+import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, keySigner, saleParties, startTestOracle, type SaleParties, type TestOracleServer } from './coordinator-fixtures.js';
 
 const ORACLE_LABEL = 'coord-position-attack-oracle';
 const theOracle = testOracle(ORACLE_LABEL);
@@ -98,12 +104,22 @@ function takerAccept(p: SaleParties, label: string, chooseTemp: (transferTxidBig
   const drafts = transferredMessages(pair, 'accept', temp, fields);
   const { setup } = setupTransferredContract(drafts.offer, drafts.accept, terms, { hashProfile: 'sha256' });
   const accept: AcceptDlc = { ...drafts.accept, ...signContract(setup, b2Key) };
+  const signed = setupTransferredContract(drafts.offer, accept, terms, { hashProfile: 'sha256' });
+  const sighash = transferSpendSighash(old.closing, signed.transfer);
   return {
     identity,
     sellerSpk,
     accept,
+    transfer: signed.transfer,
     contractId: setup.contractId,
     takeBody: () => ({ accept: toHex(encodeAcceptDlc(accept)), identityPubkey: identityOf(identity), priceSerialId: '40', feeRatePerVb: '3' }),
+    consentBody: () => ({ sign: toHex(encodeSignDlc(transferSign(signed.setup, signContract(signed.setup, p.offerKey)))), signature: toHex(ecdsaSign(p.offerKey, sighash)) }),
+    releaseBody: () => ({ signature: toHex(ecdsaSign(p.acceptKey, sighash)) }),
+    fundBody: () => {
+      const psbt = buildTransferPsbt(signed.transfer, terms.from);
+      psbt.signInput(0, keySigner(testSecret(`${label}:b2-utxo`)));
+      return { transferPsbt: psbt.toBase64() };
+    },
   };
 }
 
@@ -193,5 +209,37 @@ describe('terms that could only fail at the end, after the stayer and the seller
     expect(r.status).toBe(400);
     expect(r.body.error).toMatchObject({ code: 'INVALID_REQUEST', reason: 'fee-rate-too-low' });
     expect((await get(`/v1/positions/${pid}`)).body.state).toBe('listed');
+  });
+});
+
+describe('the old contract\'s CET racing a transfer still in the mempool at the window\'s end', () => {
+  it('a merely broadcast CET fails nothing; the transfer mined instead: old transferred, new confirmed, position transferred', async () => {
+    const { p, id } = await confirmedSale('race');
+    const b2 = takerAccept(p, 'race', () => testSecret('race:transfer-temp'));
+    let r = await post('/v1/positions', { contractId: id, price: String(PRICE), sellerSpk: toHex(b2.sellerSpk) }, p.acceptIdentity);
+    const pid = r.body.id as string;
+    expect((await post(`/v1/positions/${pid}/take`, b2.takeBody(), b2.identity)).status).toBe(200);
+    expect((await post(`/v1/positions/${pid}/consent`, b2.consentBody(), p.offerIdentity)).status).toBe(200);
+    expect((await post(`/v1/positions/${pid}/release`, b2.releaseBody(), p.acceptIdentity)).status).toBe(200);
+    r = await post(`/v1/positions/${pid}/fund`, b2.fundBody(), b2.identity);
+    expect(r.body, JSON.stringify(r.body)).toMatchObject({ state: 'broadcast' });
+    const newId = toHex(b2.accept.temporaryContractId);
+    // The transfer sits in the mempool; the event is attested; the coordinator completes the OLD contract's CET.
+    oracle.attest(p.eventId, 100n, 14);
+    clock += 1000;
+    await coord.watcher.tick();
+    expect((await get(`/v1/contracts/${id}`, p.acceptIdentity)).body.state).toBe('cet-broadcast');
+    expect((await get(`/v1/positions/${pid}`)).body.state).toBe('broadcast');
+    expect((await get(`/v1/contracts/${newId}`, b2.identity)).body.state).not.toBe('failed');
+    // The transfer wins the race.
+    chain.confirmed.set(b2.transfer.txidHex, chain.height);
+    clock += 1000;
+    await coord.watcher.tick();
+    expect((await get(`/v1/positions/${pid}`)).body.state).toBe('transferred');
+    expect((await get(`/v1/contracts/${id}`)).body).toMatchObject({ state: 'transferred', transferredTo: { contractId: newId } });
+    // The event is attested already: the NEW contract confirms and settles keylessly, its CET spending the transfer's output.
+    const next = (await get(`/v1/contracts/${newId}`, b2.identity)).body;
+    expect(next).toMatchObject({ state: 'cet-broadcast', closingKind: 'cet', broadcastBy: 'coordinator' });
+    expect(toHex(Uint8Array.from(Transaction.fromHex(next.closingTx as string).ins[0]!.hash).reverse())).toBe(b2.transfer.txidHex);
   });
 });

@@ -555,7 +555,8 @@ export class PositionDesk {
    *   funding watcher found the transfer's inputs spent: a taker input spent
    *   elsewhere) → position failed, the old contract's link dropped (it still
    *   settles as before); the old contract spent by anything else (its CET,
-   *   refund or close) → position failed and the new contract failed.
+   *   refund or close, confirmed: merely broadcast it may still lose to the
+   *   transfer) → position failed and the new contract failed.
    * The new contract's confirmation and the transfer's re-broadcast are the
    * ordinary funding logic of the new record.
    */
@@ -604,7 +605,10 @@ export class PositionDesk {
       return;
     }
     const fresh = await svc.store.get(take.newContractId);
-    const oldSpentOtherwise = !['funding-broadcast', 'confirmed', 'attested', 'transferred'].includes(old.state);
+    // Only a closing transaction CONFIRMED (or the old contract ended) means the transfer can never confirm: the old
+    // contract's keyless settlement racing a transfer still in the mempool commits cet-broadcast before its CET is
+    // even accepted, and the transfer may well win (the watcher then marks the old contract transferred).
+    const oldSpentOtherwise = !['funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'refund-broadcast', 'close-broadcast', 'transferred'].includes(old.state);
     if (fresh?.state === 'failed' || oldSpentOtherwise) {
       const reason = oldSpentOtherwise
         ? `the sold contract's funding output was spent by its ${old.state}: the transfer can never confirm`
