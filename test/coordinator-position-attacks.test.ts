@@ -16,6 +16,9 @@
  * - terms that could only fail at broadcast, after the stayer and the seller
  *   signed: a 0 sat/vB transfer (`fee-rate-too-low`), a non-standard price
  *   script (`non-standard-spk`);
+ * - a taker payout script longer than the seller's (the CETs, whose fee budget
+ *   is the old one, would pay below the contract's fee rate): refused at take
+ *   (`transfer-payout-spk-longer`);
  * - the chain: the old contract's keyless settlement racing a transfer still in
  *   the mempool at the window's end (its CET committed `cet-broadcast`, the
  *   transfer mined instead): the position is not failed on a merely broadcast
@@ -82,7 +85,7 @@ async function confirmedSale(label: string): Promise<{ p: SaleParties; id: strin
 const PRICE = 120_000n;
 
 /** A taker's accept' (fully signed: every CET adaptor and the refund signature) with a temporary id chosen from its transfer. */
-function takerAccept(p: SaleParties, label: string, chooseTemp: (transferTxidBigEndian: Uint8Array, fundOutputIndex: number) => Uint8Array) {
+function takerAccept(p: SaleParties, label: string, chooseTemp: (transferTxidBigEndian: Uint8Array, fundOutputIndex: number) => Uint8Array, payoutSpk?: Uint8Array) {
   const b2Key = testSecret(`${label}:b2-funding`);
   const identity = testSecret(`${label}:b2-identity`);
   const sellerSpk = p2wpkhScriptPubkey(publicKey(testSecret(`${label}:b1-price`)));
@@ -90,7 +93,7 @@ function takerAccept(p: SaleParties, label: string, chooseTemp: (transferTxidBig
   const terms: TransferTerms = { side: 'accept', from: transferSourceOf(old.closing), price: PRICE, sellerSpk, priceSerialId: 40n, feeRatePerVb: 3n };
   const fields = {
     fundingPubkey: publicKey(b2Key),
-    payoutSpk: p2wpkhScriptPubkey(publicKey(testSecret(`${label}:b2-payout`))),
+    payoutSpk: payoutSpk ?? p2wpkhScriptPubkey(publicKey(testSecret(`${label}:b2-payout`))),
     payoutSerialId: 21n,
     fundingInputs: [{ ...fundingInput(testSecret(`${label}:b2-utxo`), 300_000n, 22n, `${label}:b2`), maxWitnessLen: 108 }],
     changeSpk: p2wpkhScriptPubkey(publicKey(testSecret(`${label}:b2-change`))),
@@ -208,6 +211,21 @@ describe('terms that could only fail at the end, after the stayer and the seller
     r = await post(`/v1/positions/${pid}/take`, { ...b2.takeBody(), feeRatePerVb: '0' }, b2.identity);
     expect(r.status).toBe(400);
     expect(r.body.error).toMatchObject({ code: 'INVALID_REQUEST', reason: 'fee-rate-too-low' });
+    expect((await get(`/v1/positions/${pid}`)).body.state).toBe('listed');
+  });
+});
+
+describe('a taker whose payout script is longer than the seller\'s (the CETs\' fee budget is the old one)', () => {
+  it('is refused at take (400 transfer-payout-spk-longer): the CETs would pay below the contract\'s fee rate', async () => {
+    const { p, id } = await confirmedSale('longspk');
+    // P2WSH (34 bytes) where B1 was paid to P2WPKH (22).
+    const p2wsh = Uint8Array.from([0x00, 0x20, ...new Uint8Array(32).fill(0x5a)]);
+    const b2 = takerAccept(p, 'longspk', () => testSecret('longspk:transfer-temp'), p2wsh);
+    let r = await post('/v1/positions', { contractId: id, price: String(PRICE), sellerSpk: toHex(b2.sellerSpk) }, p.acceptIdentity);
+    const pid = r.body.id as string;
+    r = await post(`/v1/positions/${pid}/take`, b2.takeBody(), b2.identity);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'INVALID_PARAMS', reason: 'transfer-payout-spk-longer' });
     expect((await get(`/v1/positions/${pid}`)).body.state).toBe('listed');
   });
 });
