@@ -16,6 +16,7 @@
  * - terms that could only fail at broadcast, after the stayer and the seller
  *   signed: a 0 sat/vB transfer (`fee-rate-too-low`), a non-standard price
  *   script (`non-standard-spk`);
+ * - a taker funding key equal to the stayer's: refused (`same-funding-pubkey`);
  * - a taker payout script longer than the seller's (the CETs, whose fee budget
  *   is the old one, would pay below the contract's fee rate): refused at take
  *   (`transfer-payout-spk-longer`);
@@ -226,6 +227,20 @@ describe('a taker whose payout script is longer than the seller\'s (the CETs\' f
     r = await post(`/v1/positions/${pid}/take`, b2.takeBody(), b2.identity);
     expect(r.status).toBe(400);
     expect(r.body.error).toMatchObject({ code: 'INVALID_PARAMS', reason: 'transfer-payout-spk-longer' });
+    expect((await get(`/v1/positions/${pid}`)).body.state).toBe('listed');
+  });
+});
+
+describe('a taker whose funding key is the stayer\'s (a 2-of-2 the stayer alone could spend)', () => {
+  it('is refused at take (400 same-funding-pubkey)', async () => {
+    const { p, id } = await confirmedSale('samekey');
+    const honest = takerAccept(p, 'samekey', () => testSecret('samekey:transfer-temp'));
+    const accept: AcceptDlc = { ...honest.accept, fundingPubkey: p.offer.fundingPubkey };
+    let r = await post('/v1/positions', { contractId: id, price: String(PRICE), sellerSpk: toHex(honest.sellerSpk) }, p.acceptIdentity);
+    const pid = r.body.id as string;
+    r = await post(`/v1/positions/${pid}/take`, { ...honest.takeBody(), accept: toHex(encodeAcceptDlc(accept)) }, honest.identity);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'INVALID_PARAMS', reason: 'same-funding-pubkey' });
     expect((await get(`/v1/positions/${pid}`)).body.state).toBe('listed');
   });
 });
