@@ -166,7 +166,8 @@ function mismatch(path: string, expected: string, got: string): DlcError {
  * @throws {DlcError} INVALID_PARAMS `transfer-mismatch:<field>` naming the first
  *   field that differs (e.g. `transfer-mismatch:offer.contractInfo.singleContractInfo.totalCollateral`,
  *   `transfer-mismatch:offer.payoutSpk`, `transfer-mismatch:accept.acceptCollateral`,
- *   `transfer-mismatch:from.value`, `transfer-mismatch:side`).
+ *   `transfer-mismatch:from.value`, `transfer-mismatch:side`); `transfer-payout-spk-longer` when the new
+ *   party's payout script is longer than the seller's (the closing fee budget is the old one).
  */
 export function checkTransferredContract(old: TransferredFrom, next: TransferredFrom, terms: TransferTerms, expected: { side: Party; from: TransferSource }): void {
   if (terms.side !== expected.side) throw mismatch('side', expected.side, String(terms.side));
@@ -179,6 +180,16 @@ export function checkTransferredContract(old: TransferredFrom, next: Transferred
   };
   const d = firstDifference(derived.offer, next.offer, 'offer') ?? firstDifference(strip(derived.accept), strip(next.accept), 'accept');
   if (d) throw mismatch(d.path, d.expected, d.got);
+  // The new funding output keeps the old value, so the CETs' and refund's fee budget is the one the seller's payout
+  // script was priced at: a longer script of the new party would make them pay below the contract's fee rate
+  // (at 1 sat/vB, below the minimum relay fee: the stayer's payouts could not be mined).
+  const oldSpk = (expected.side === 'offer' ? old.offer : old.accept).payoutSpk;
+  const newSpk = (expected.side === 'offer' ? next.offer : next.accept).payoutSpk;
+  if (newSpk.length > oldSpk.length) {
+    throw new DlcError('INVALID_PARAMS', `the new party's payout script (${newSpk.length} bytes) is longer than the seller's (${oldSpk.length}): the contract's closing fees were paid for the seller's`, {
+      reason: 'transfer-payout-spk-longer', details: { max: oldSpk.length, got: newSpk.length },
+    });
+  }
 }
 
 /**

@@ -475,14 +475,16 @@ export function transferredFromOf(rec: ContractRecord): TransferLink | undefined
 }
 
 /**
- * funding-broadcast | confirmed | attested → transferred: the transfer
- * transaction that spends the funding output confirmed (issue 14). Terminal:
- * the new contract (`transferredTo`) settles instead; a CET completed
- * meanwhile can no longer be mined (its input is spent) and is dropped.
+ * funding-broadcast | confirmed | attested | cet-/refund-/close-broadcast →
+ * transferred: the transfer transaction that spends the funding output
+ * confirmed (issue 14). Terminal: the new contract (`transferredTo`) settles
+ * instead; a CET, refund or close broadcast meanwhile (the old contract's
+ * keyless settlement racing a transfer still in the mempool at the window's
+ * end) lost the race: its input is spent, it is dropped.
  * @throws {CoordinatorError} INVALID_STATE
  */
 export function contractTransferred(rec: ContractRecord, link: TransferLink, block: { height: number; hash: string }, now: number): Transferred {
-  expectState(rec, 'transfer', ['funding-broadcast', 'confirmed', 'attested']);
+  expectState(rec, 'transfer', ['funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'refund-broadcast', 'close-broadcast']);
   return {
     ...pickOffer(rec), ...pickAccept(rec), ...pickFunding(rec), transferredTo: link, transferHeight: block.height, transferBlockHash: block.hash,
     state: 'transferred', updatedAt: now, history: step(rec, 'transferred', now, `transfer ${link.transferTxid ?? '?'} in block ${block.height} to ${link.contractId}`),

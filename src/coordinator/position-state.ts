@@ -48,6 +48,8 @@ export interface PositionTake {
   releaseSignature: string | null;
   /** The taker's PSBT with its own inputs signed (base64), once it funded. */
   fundedPsbt: string | null;
+  /** The tip height at the take: a take not completed within the accept timeout returns the position to the book (absent in older records). */
+  takenHeight?: number;
 }
 
 export interface PositionRecord {

@@ -47,6 +47,7 @@ import {
   buildTransferPsbt,
   buildTransferTransaction,
   extractFundingSignatures,
+  isStandardScriptPubkey,
   parseFundingPsbt,
   signedTransferTransaction,
   transferSourceOf,
@@ -134,7 +135,7 @@ export class PositionDesk {
   /**
    * `POST /v1/positions` (the sold contract's accepter).
    * @throws {CoordinatorError} NOT_FOUND; FORBIDDEN `not-accepter`; INVALID_STATE `strip-period` | `state-<state>`;
-   *   EXPIRED `transfer-closed`; CONFLICT `position-exists`; INVALID_REQUEST `price-below-dust`.
+   *   EXPIRED `transfer-closed`; CONFLICT `position-exists`; INVALID_REQUEST `price-below-dust` | `non-standard-spk`.
    */
   async sell(signer: string, body: Body<'positionSell'>): Promise<PositionRecord> {
     const svc = this.#svc;
@@ -155,6 +156,10 @@ export class PositionDesk {
       this.#checkOpen(await svc.chain.getBlockCount(), rec.cetLocktime);
       if (BigInt(body.price) < 1000n) {
         throw new CoordinatorError('INVALID_REQUEST', 'the price is below the 1000-sat dust limit of its output', { reason: 'price-below-dust' });
+      }
+      // A price output the network does not relay would fail every take at the end (after the stayer signed).
+      if (!isStandardScriptPubkey(fromHex(body.sellerSpk))) {
+        throw new CoordinatorError('INVALID_REQUEST', 'the seller\'s script is not a standard script pubkey', { reason: 'non-standard-spk' });
       }
       const open = (await svc.store.positionsOfContract(rec.id)).find((p) => OPEN_POSITION_STATES.includes(p.state));
       if (open !== undefined) {
@@ -197,13 +202,17 @@ export class PositionDesk {
 
   /**
    * `POST /v1/positions/:id/take` (any identity: the taker).
-   * @throws {CoordinatorError} NOT_FOUND, FORBIDDEN `identity-mismatch`, INVALID_STATE, EXPIRED `transfer-closed`,
-   *   CONFLICT `temporary-id-in-use` | `input-in-use`, FUNDING_REJECTED `input-unavailable`;
+   * @throws {CoordinatorError} NOT_FOUND, FORBIDDEN `identity-mismatch`, INVALID_REQUEST `fee-rate-too-low`, INVALID_STATE, EXPIRED `transfer-closed`,
+   *   CONFLICT `temporary-id-in-use` | `contract-id-in-use` | `input-in-use`, FUNDING_REJECTED `input-unavailable`;
    *   {DlcError} INVALID_PARAMS `transfer-mismatch:<field>`, BAD_SIGNATURE naming the slot, as buildTransferTransaction.
    */
   async take(id: string, signer: string, body: Body<'positionTake'>): Promise<PositionRecord> {
     if (signer !== body.identityPubkey) {
       throw new CoordinatorError('FORBIDDEN', 'the request must be signed by the identityPubkey it names', { reason: 'identity-mismatch' });
+    }
+    // Below the minimum relay fee the transfer is refused at the very end, after the stayer and the seller signed.
+    if (BigInt(body.feeRatePerVb) < 1n) {
+      throw new CoordinatorError('INVALID_REQUEST', 'the transfer\'s fee rate is below 1 sat/vB (the minimum relay fee)', { reason: 'fee-rate-too-low' });
     }
     const svc = this.#svc;
     const first = await this.mustGet(id);
@@ -215,7 +224,8 @@ export class PositionDesk {
       }
       const old = await svc.mustGet(p.contractId);
       if (old.state !== 'confirmed') throw new CoordinatorError('INVALID_STATE', `the sold contract is ${old.state}`, { reason: `state-${old.state}` });
-      this.#checkOpen(await svc.chain.getBlockCount(), old.cetLocktime);
+      const takenHeight = await svc.chain.getBlockCount();
+      this.#checkOpen(takenHeight, old.cetLocktime);
       const m = await svc.data.messages(old);
       const bytes = fromHex(body.accept);
       const accept = decodeAcceptDlc(bytes);
@@ -236,6 +246,13 @@ export class PositionDesk {
       checkTransferredContract(oldPair, { offer, accept }, terms, { side: 'accept', from });
       // 3. The set-up over the transfer transaction; EVERY CET adaptor signature and the refund signature of the taker.
       const setup = svc.data.setup(newId, offer, accept, { transfer: terms });
+      // The taker picks the temporary id AND the transfer (whose txid does not depend on that id), so it could
+      // grind contract_id = txid ⊕ vout ⊕ temp id onto another contract's id and take over the store's
+      // contract-id index entry (a GET by that id would answer the new contract).
+      const newDlcId = toHex(setup.contractId);
+      if (await svc.store.get(newDlcId) !== undefined) {
+        throw new CoordinatorError('CONFLICT', `the new contract's id ${newDlcId} is another contract's`, { reason: 'contract-id-in-use' });
+      }
       await verifyTransferSignatures(setup, 'accept', accept, this.#verifier);
       // 4. The taker's coins exist now.
       await svc.checkInputsUnspent('accept', accept.fundingInputs);
@@ -247,7 +264,7 @@ export class PositionDesk {
         const next = takePosition(p, {
           newContractId: newId,
           takerIdentity: signer,
-          newDlcContractId: toHex(setup.contractId),
+          newDlcContractId: newDlcId,
           transfer: transferTermsToJson(terms),
           transferPsbt: buildTransferPsbt(transfer, from).toBase64(),
           transferTxid: transfer.txidHex,
@@ -255,6 +272,7 @@ export class PositionDesk {
           consentSignature: null,
           releaseSignature: null,
           fundedPsbt: null,
+          takenHeight,
         }, svc.now());
         await svc.store.commitPosition({ prev: p, next, messages: { offer: encodeOfferDlc(offer), accept: bytes } });
         svc.log('info', 'position taken', { id: p.id, newContract: newId, transferTxid: transfer.txidHex });
@@ -432,7 +450,7 @@ export class PositionDesk {
     return signer !== null && (signer === p.seller || signer === p.stayer || signer === p.take?.takerIdentity) ? 'party' : 'public';
   }
 
-  /** `PositionView` (API.md): for a party in full, else without the transfer PSBT and terms. */
+  /** `PositionView` (API.md): for a party in full, else without the transfer PSBT and terms (and, while taken, the new contract id). */
   async view(p: PositionRecord, reader: PositionReader, delivery = true): Promise<PositionView> {
     const old = await this.#svc.store.get(p.contractId);
     const take = p.take;
@@ -450,7 +468,9 @@ export class PositionDesk {
       createdAt: p.createdAt,
       updatedAt: p.updatedAt,
       history: p.history.map((h) => ({ ...h })),
-      newContractId: take?.newContractId ?? null,
+      // While taken the new contract id is only an id the taker chose, not yet a record: shown to a stranger it could be
+      // squatted (an offer under it makes the broadcast batch's create fail CONFLICT after everyone signed).
+      newContractId: reader === 'public' && p.state === 'taken' ? null : take?.newContractId ?? null,
       takerIdentity: take?.takerIdentity ?? null,
       transferTxid: take?.transferTxid ?? null,
       ...(reader === 'party' ? { transferPsbt: take?.transferPsbt ?? null, transfer: take?.transfer as unknown as Record<string, unknown> ?? null } : {}),
@@ -528,13 +548,15 @@ export class PositionDesk {
   /**
    * Drives every open position (the watcher, each poll):
    * - listed | taken: the sold contract no longer confirmed (closed, settled,
-   *   refunding…) → failed; the tip past the transfer window → expired;
+   *   refunding…) → failed; the tip past the transfer window → expired; a take
+   *   not completed within the accept timeout → back to listed (its coins freed);
    * - broadcast: the transfer confirmed at depth → position `transferred` and
    *   the old contract `transferred` (one batch); the new contract failed (its
    *   funding watcher found the transfer's inputs spent: a taker input spent
    *   elsewhere) → position failed, the old contract's link dropped (it still
    *   settles as before); the old contract spent by anything else (its CET,
-   *   refund or close) → position failed and the new contract failed.
+   *   refund or close, confirmed: merely broadcast it may still lose to the
+   *   transfer) → position failed and the new contract failed.
    * The new contract's confirmation and the transfer's re-broadcast are the
    * ordinary funding logic of the new record.
    */
@@ -562,6 +584,11 @@ export class PositionDesk {
       } else if (tip > p.lastHeight) {
         await svc.store.commitPosition({ prev: p, next: endPosition(p, 'expired', `the transfer window closed at height ${p.lastHeight} (tip ${tip})`, now) });
         svc.log('info', 'position expired', { id, tip });
+      } else if (p.state === 'taken' && p.take?.takenHeight !== undefined && tip >= p.take.takenHeight + svc.acceptTimeoutBlocks) {
+        // A taker that never completes would hold the listing (and the seller's sale) for as long as it likes;
+        // as an accepted offer does (issue 9, hole 8), the take is dropped after the accept timeout.
+        await svc.store.commitPosition({ prev: p, next: dropTake(p, `take not completed within ${svc.acceptTimeoutBlocks} blocks (height ${tip})`, now) });
+        svc.log('info', 'position take timed out', { id, tip });
       }
       return;
     }
@@ -578,7 +605,10 @@ export class PositionDesk {
       return;
     }
     const fresh = await svc.store.get(take.newContractId);
-    const oldSpentOtherwise = !['funding-broadcast', 'confirmed', 'attested', 'transferred'].includes(old.state);
+    // Only a closing transaction CONFIRMED (or the old contract ended) means the transfer can never confirm: the old
+    // contract's keyless settlement racing a transfer still in the mempool commits cet-broadcast before its CET is
+    // even accepted, and the transfer may well win (the watcher then marks the old contract transferred).
+    const oldSpentOtherwise = !['funding-broadcast', 'confirmed', 'attested', 'cet-broadcast', 'refund-broadcast', 'close-broadcast', 'transferred'].includes(old.state);
     if (fresh?.state === 'failed' || oldSpentOtherwise) {
       const reason = oldSpentOtherwise
         ? `the sold contract's funding output was spent by its ${old.state}: the transfer can never confirm`

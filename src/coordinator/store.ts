@@ -189,6 +189,10 @@ export class ContractStore {
     }
     const strip = stripKey(rec);
     const cid = 'contractId' in rec ? rec.contractId : undefined;
+    // A created record's contract id (a transfer's new contract) must not re-point another contract's index entry.
+    if (cid !== undefined && (await this.get(cid)) !== undefined) {
+      throw new CoordinatorError('CONFLICT', `a contract with contract id ${cid} exists`, { reason: 'contract-id-in-use' });
+    }
     return [
       { type: 'put', sublevel: this.#contracts, key: rec.id, value: rec },
       ...Object.entries(messages).map(([kind, bytes]) => ({ type: 'put' as const, sublevel: this.#messages, key: `${rec.id}!${kind}`, value: bytes })),
@@ -278,7 +282,7 @@ export class ContractStore {
    * (`commit`: the old contract's transfer link or state), all or nothing.
    * The position's messages are dropped when it leaves `taken` (moved into the
    * new contract's at broadcast).
-   * @throws {CoordinatorError} CONFLICT (`duplicate-offer-id`) when a created contract id exists; STORAGE_ERROR.
+   * @throws {CoordinatorError} CONFLICT (`duplicate-offer-id`) when a created record id exists, (`contract-id-in-use`) when its contract id is another record's; STORAGE_ERROR.
    */
   async commitPosition(change: {
     prev: PositionRecord | null;
