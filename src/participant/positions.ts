@@ -310,8 +310,10 @@ export async function consentTransfer(p: Participant, positionId: string): Promi
   const ours = loadContract(wallet, publicView.contractId);
   if (ours.record.role !== 'offer') throw new ParticipantError('STATE', `contract ${ours.record.id} was accepted here: the stayer (offerer) consents`);
   const next = await takenPosition(p, id, ours.keys.identitySecretKey);
-  if (toHex(next.offer.temporaryContractId) !== publicView.newContractId && publicView.newContractId != null) {
-    throw new ParticipantError('MISMATCH', `the coordinator names new contract ${publicView.newContractId ?? ''} but serves ${toHex(next.offer.temporaryContractId)}`, { reason: 'new-contract-id' });
+  // The public view hides a taken position's new contract id (a stranger could squat it); ours is signed.
+  const partyView = await p.coordinator().position(id, ours.keys.identitySecretKey);
+  if (partyView.newContractId != null && toHex(next.offer.temporaryContractId) !== partyView.newContractId) {
+    throw new ParticipantError('MISMATCH', `the coordinator names new contract ${partyView.newContractId} but serves ${toHex(next.offer.temporaryContractId)}`, { reason: 'new-contract-id' });
   }
   const oldClosing = closingOf(ours);
   // Our own old messages, never the coordinator's copy, are what the new contract must equal.
