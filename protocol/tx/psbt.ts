@@ -81,6 +81,23 @@ export function decodeWitnessStack(bytes: Uint8Array): Uint8Array[] {
 }
 
 /**
+ * Adds one funding input to a PSBT with everything a signer needs: the spent
+ * output (`witnessUtxo`), the previous transaction (`nonWitnessUtxo`, which
+ * some wallets require even for segwit), and a wrapped input's redeem script.
+ * @throws whatever bitcoinjs-lib throws for an inconsistent input.
+ */
+export function addFundingPsbtInput(psbt: Psbt, input: FundingTxInput): void {
+  psbt.addInput({
+    hash: input.prevTxid,
+    index: input.prevVout,
+    sequence: input.sequence,
+    witnessUtxo: { script: input.prevOutput.script, value: input.prevOutput.value },
+    nonWitnessUtxo: input.prevTx,
+    ...(input.redeemScript.length > 0 ? { redeemScript: input.redeemScript } : {}),
+  });
+}
+
+/**
  * The unsigned funding transaction as a PSBT (version 0, BIP174).
  * @throws {DlcError} INVALID_TRANSACTION (`psbt-build`) if bitcoinjs-lib rejects an
  *   input (e.g. a prevTx whose txid does not match), which `buildFundingTransaction`
@@ -91,16 +108,7 @@ export function buildFundingPsbt(funding: FundingTransaction): Psbt {
   psbt.setVersion(funding.tx.version);
   psbt.setLocktime(funding.tx.locktime);
   try {
-    for (const input of funding.inputs) {
-      psbt.addInput({
-        hash: input.prevTxid,
-        index: input.prevVout,
-        sequence: input.sequence,
-        witnessUtxo: { script: input.prevOutput.script, value: input.prevOutput.value },
-        nonWitnessUtxo: input.prevTx,
-        ...(input.redeemScript.length > 0 ? { redeemScript: input.redeemScript } : {}),
-      });
-    }
+    for (const input of funding.inputs) addFundingPsbtInput(psbt, input);
     funding.tx.outs.forEach((out, index) => {
       psbt.addOutput({
         script: out.script,

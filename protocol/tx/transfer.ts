@@ -26,9 +26,9 @@ import type { AcceptDlc, FundingInput, OfferDlc } from '../messages/types.js';
 import { applyFundingSpendWitness, CLOSING_TX_SEQUENCE, fundingSpendSighash } from './closing.js';
 import type { ClosingContext } from './closing.js';
 import type { FundingSignatures } from '../messages/types.js';
-import { applyFundingSignatures } from './psbt.js';
+import { addFundingPsbtInput, applyFundingSignatures } from './psbt.js';
 import { DUST_LIMIT, scriptSigLength } from './fees.js';
-import type { FundingTransaction, FundingTxInput, Party, PartyFunding } from './funding.js';
+import type { FundingTransaction, Party, PartyFunding } from './funding.js';
 import { FUNDING_TX_VERSION, resolveFundingInput } from './funding.js';
 import { assertFundingPubkey, assertStandardScriptPubkey, compareBytes, fundingScript, p2shScriptSig, p2wshScriptPubkey } from './scripts.js';
 
@@ -255,7 +255,7 @@ export function buildTransferPsbt(transfer: TransferTransaction, from: TransferS
   psbt.setVersion(transfer.tx.version);
   psbt.setLocktime(transfer.tx.locktime);
   try {
-    for (const input of transfer.inputs) addFundingInput(psbt, input);
+    for (const input of transfer.inputs) addFundingPsbtInput(psbt, input);
     psbt.addInput({
       hash: from.txid,
       index: from.vout,
@@ -270,17 +270,6 @@ export function buildTransferPsbt(transfer: TransferTransaction, from: TransferS
     throw new DlcError('INVALID_TRANSACTION', 'transfer PSBT could not be built', { reason: 'psbt-build', cause });
   }
   return psbt;
-}
-
-function addFundingInput(psbt: Psbt, input: FundingTxInput): void {
-  psbt.addInput({
-    hash: input.prevTxid,
-    index: input.prevVout,
-    sequence: input.sequence,
-    witnessUtxo: { script: input.prevOutput.script, value: input.prevOutput.value },
-    nonWitnessUtxo: input.prevTx,
-    ...(input.redeemScript.length > 0 ? { redeemScript: input.redeemScript } : {}),
-  });
 }
 
 /** What the seller checks before it signs: the transfer pays it `price` at `sellerSpk` and spends its contract's funding output. */
