@@ -65,7 +65,7 @@ function fakeActions(behave: (call: string) => Promise<ActionResult> = async () 
     calls,
     actions: {
       sign: one('sign'), fund: one('fund'), settle: one('settle'), refund: one('refund'), cancel: one('cancel'), bump: one('bump'),
-      consent: one('consent'), release: one('release'), fundTransfer: one('fundTransfer'),
+      consent: one('consent'), release: one('release'), fundTransfer: one('fundTransfer'), dropTransfer: one('dropTransfer'),
     },
   };
 }

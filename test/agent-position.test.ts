@@ -81,7 +81,10 @@ const ROWS: Row[] = [
   ['taker: not consented -> nothing (never a cancel at the old terms\' deadline)', takerNew(), DEFAULT_POLICY, null],
   ['taker: funded already -> nothing', takerNew({ consented: true, funded: true }), DEFAULT_POLICY, null],
   ['taker: autoFundTransfer off -> nothing', takerNew({ consented: true }), off({ autoFundTransfer: false }), null],
-  ['taker: position expired -> nothing', takerNew({ consented: true, state: 'expired' }), DEFAULT_POLICY, null],
+  ['taker: position expired -> dropTransfer (frees our coins; the use case checks our node first)', takerNew({ consented: true, state: 'expired' }), DEFAULT_POLICY, { kind: 'dropTransfer', id: ID, positionId: POS }],
+  ['taker: position failed -> dropTransfer', takerNew({ consented: true, state: 'failed' }), DEFAULT_POLICY, { kind: 'dropTransfer', id: ID, positionId: POS }],
+  ['taker: position back on the book (our take dropped) -> dropTransfer', takerNew({ state: 'listed' }), DEFAULT_POLICY, { kind: 'dropTransfer', id: ID, positionId: POS }],
+  ['taker: position cancelled by the seller -> dropTransfer', takerNew({ state: 'cancelled' }), DEFAULT_POLICY, { kind: 'dropTransfer', id: ID, positionId: POS }],
   ['taker: the coordinator unreachable, no position fact -> nothing', takerNew({}, { position: undefined, coordinator: { reachable: false } }), DEFAULT_POLICY, null],
   ['taker: roles offer only -> nothing', takerNew({ consented: true }), off({ roles: ['offer'] }), null],
   // ---- a transferred contract once its transfer is out: the ordinary contract's rules
@@ -126,7 +129,7 @@ describe('factsOf and the journal with a position', () => {
     };
     const actions = {
       sign: rec('sign'), fund: rec('fund'), settle: rec('settle'), refund: rec('refund'), cancel: rec('cancel'), bump: rec('bump'),
-      consent: rec('consent'), release: rec('release'), fundTransfer: rec('fundTransfer'),
+      consent: rec('consent'), release: rec('release'), fundTransfer: rec('fundTransfer'), dropTransfer: rec('dropTransfer'),
     } as AgentActions;
     const lines: unknown[] = [];
     const mk = (): AgentLoop => new AgentLoop({ observer: { observe: async () => ({ tip: 150, facts: [], errors: [] }) }, actions, journal: new AgentJournal(dir), policy: DEFAULT_POLICY, log: (l) => lines.push(l) });

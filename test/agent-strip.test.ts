@@ -134,7 +134,7 @@ describe('the loop on a strip', () => {
       calls,
       actions: {
         sign: one('sign'), fund: one('fund'), settle: one('settle'), refund: one('refund'), cancel: one('cancel'), bump: one('bump'),
-        consent: one('consent'), release: one('release'), fundTransfer: one('fundTransfer'),
+        consent: one('consent'), release: one('release'), fundTransfer: one('fundTransfer'), dropTransfer: one('dropTransfer'),
       },
     };
   }

@@ -30,7 +30,7 @@ import {
 import { encodeAcceptDlc, encodeOfferDlc, toHex, type AcceptDlc, type OfferDlc } from '../protocol/messages/index.js';
 import { hashpowerSale } from '../protocol/templates/index.js';
 import type { TransferTerms } from '../protocol/tx/index.js';
-import { Participant, checkPriceAtMost, consentTransfer, fundingSourceOf, releaseTransfer, type ParticipantConfig } from '../src/participant/index.js';
+import { Participant, checkPriceAtMost, consentTransfer, dropDeadTransfer, fundingSourceOf, releaseTransfer, type ParticipantConfig } from '../src/participant/index.js';
 import { loadContract } from '../src/participant/contract.js';
 import { Wallet, type ContractRecord } from '../src/wallet/index.js';
 import { REGTEST_CHAIN_HASH, fundingInput, p2wpkhScriptPubkey, publicKey, testOracle, testSecret } from './helpers/dlc-fixture.js';
@@ -64,12 +64,16 @@ let oldAccept: AcceptDlc;
 let sellerSpk: Uint8Array;
 let honest: { terms: TransferTerms; offer: OfferDlc; accept: AcceptDlc };
 
-function config(walletDir: string): ParticipantConfig {
-  return { network: 'regtest', networkGiven: true, walletDir, coordinator: url, oracles: [], oraclePubkeys: [], oracleThreshold: undefined, rpc: undefined, feeRatePerVb: 2n, threads: 0 };
+/** Whether the fake node knows the transfer transaction. */
+let rpcKnows = false;
+
+function config(walletDir: string, withNode = false): ParticipantConfig {
+  const rpc = withNode ? { url: `${url}/rpc`, username: 'u', password: 'p', retries: 0 } : undefined;
+  return { network: 'regtest', networkGiven: true, walletDir, coordinator: url, oracles: [], oraclePubkeys: [], oracleThreshold: undefined, rpc, feeRatePerVb: 2n, threads: 0 };
 }
 
-async function use<T>(walletDir: string, fn: (p: Participant) => Promise<T>): Promise<T> {
-  const p = new Participant(config(walletDir));
+async function use<T>(walletDir: string, fn: (p: Participant) => Promise<T>, withNode = false): Promise<T> {
+  const p = new Participant(config(walletDir, withNode));
   try {
     return await fn(p);
   } finally {
@@ -108,6 +112,19 @@ const posts: string[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
+    if (req.url === '/rpc') {
+      // Our node's JSON-RPC: getrawtransaction knows the transfer or not (Core's -5 otherwise).
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const { id, method } = JSON.parse(body) as { id: number; method: string };
+        const answer = method === 'getblockchaininfo'
+          ? { result: { chain: 'regtest', blocks: 1050, headers: 1050, bestblockhash: '00'.repeat(32), mediantime: 0, pruned: false }, error: null, id }
+          : rpcKnows ? { result: '00', error: null, id } : { result: null, error: { code: -5, message: 'No such mempool or blockchain transaction' }, id };
+        res.writeHead(answer.error === null ? 200 : 500, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+      });
+      return;
+    }
     if (req.method === 'POST') posts.push(req.url ?? '');
     const path = (req.url ?? '').split('?')[0]!;
     const body = path.endsWith('/messages') ? serve.messages : path === `/v1/positions/${POSITION}` ? serve.view : { error: { code: 'NOT_FOUND', message: 'fake' } };
@@ -196,6 +213,49 @@ describe('consentTransfer (the stayer) checks the new contract against its OWN o
     serve = served({ ...honest.terms, from: { ...honest.terms.from, vout: honest.terms.from.vout + 1 } }, honest);
     await expect(use(minerDir, (p) => consentTransfer(p, POSITION))).rejects.toMatchObject({ code: 'INVALID_PARAMS', reason: 'transfer-mismatch:from.vout' });
     expect(posts).toEqual([]);
+  });
+});
+
+describe('dropDeadTransfer (the taker) frees a dead take\'s coins only when its own node does not see the transfer', () => {
+  const takerDir = join(tmp, 'taker');
+  const COIN = `${'cd'.repeat(32)}:0`;
+  const newId = (): string => toHex(honest.offer.temporaryContractId);
+  const reserved = (): boolean => { const w = Wallet.open(takerDir); try { return w.contracts.reservedOutpoints().has(COIN); } finally { w.release(); } };
+  beforeAll(() => {
+    Wallet.init(takerDir, 'regtest');
+    const w = Wallet.open(takerDir);
+    const keys = w.newContractIdentity();
+    w.contracts.save({
+      version: 1, id: newId(), role: 'accept', network: 'regtest', keyIndex: keys.index, state: 'accepted',
+      history: [{ state: 'accepted', at: new Date().toISOString() }], hashProfile: 'sha256', terms: termsJson,
+      offer: toHex(encodeOfferDlc(honest.offer)), accept: toHex(encodeAcceptDlc(honest.accept)), reservedOutpoints: [COIN],
+      transfer: { positionId: POSITION, terms: transferTermsToJson(honest.terms) as unknown as Record<string, unknown>, from: toHex(oldOffer.temporaryContractId) },
+    });
+    w.release();
+  });
+
+  it('keeps a take the coordinator still shows taken', async () => {
+    serve = served(honest.terms, honest);
+    rpcKnows = false;
+    expect(await use(takerDir, (p) => dropDeadTransfer(p, POSITION), true)).toEqual([]);
+    expect(reserved()).toBe(true);
+  });
+
+  it('keeps a take the coordinator calls failed while our node sees the transfer (the coordinator\'s word alone frees nothing)', async () => {
+    serve = served(honest.terms, honest);
+    serve.view = { ...serve.view, state: 'failed' };
+    rpcKnows = true;
+    expect(await use(takerDir, (p) => dropDeadTransfer(p, POSITION), true)).toEqual([]);
+    expect(reserved()).toBe(true);
+  });
+
+  it('gives up a failed take our node never saw: the record failed, its coin free', async () => {
+    serve = served(honest.terms, honest);
+    serve.view = { ...serve.view, state: 'failed' };
+    rpcKnows = false;
+    const changed = await use(takerDir, (p) => dropDeadTransfer(p, POSITION), true);
+    expect(changed.map((r) => [r.id, r.state])).toEqual([[newId(), 'failed']]);
+    expect(reserved()).toBe(false);
   });
 });
 

@@ -11,7 +11,7 @@ import { bumpTransaction } from '../participant/bump.js';
 import { cancelContract } from '../participant/cancel.js';
 import { fundContract, signContract } from '../participant/negotiate.js';
 import type { Participant } from '../participant/participant.js';
-import { consentTransfer, fundTransfer, releaseTransfer } from '../participant/positions.js';
+import { consentTransfer, dropDeadTransfer, fundTransfer, releaseTransfer } from '../participant/positions.js';
 import { refundContract, settleContract } from '../participant/settle.js';
 import type { ContractRecord, LocalState } from '../wallet/index.js';
 import type { AgentAction } from './decide.js';
@@ -36,13 +36,15 @@ export interface AgentActions {
   release(input: { id: string; positionId: string }): Promise<ActionResult>;
   /** Issue 14, the taker: verify the stayer's signatures, sign our inputs of the transfer. */
   fundTransfer(input: { id: string; positionId: string }): Promise<ActionResult>;
+  /** Issue 14, the taker: give up a take that can no longer happen (frees its coins; checked on our node). */
+  dropTransfer(input: { id: string; positionId: string }): Promise<ActionResult>;
 }
 
 /** Runs one decided action through the port. */
 export function runAction(actions: AgentActions, a: AgentAction): Promise<ActionResult> {
   switch (a.kind) {
     case 'bump': return actions.bump({ txid: a.txid, feeRatePerVb: a.feeRatePerVb });
-    case 'consent': case 'release': case 'fundTransfer': return actions[a.kind]({ id: a.id, positionId: a.positionId });
+    case 'consent': case 'release': case 'fundTransfer': case 'dropTransfer': return actions[a.kind]({ id: a.id, positionId: a.positionId });
     default: return actions[a.kind]({ id: a.id });
   }
 }
@@ -132,6 +134,10 @@ export function participantActions(p: Participant): AgentActions {
       const r = await fundTransfer(p, positionId);
       if (r.psbtOut) throw new Error('fundTransfer returned a PSBT without psbtOut'); // cannot happen: not asked
       return { state: r.state, txid: r.transferTxid };
+    },
+    async dropTransfer({ id, positionId }) {
+      const changed = await dropDeadTransfer(p, positionId);
+      return { state: stored(id).state, alreadyDone: !changed.some((r) => r.id === id) };
     },
   };
 }

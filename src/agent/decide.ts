@@ -14,7 +14,7 @@ export type AgentAction =
   | { kind: 'sign' | 'fund' | 'settle' | 'refund' | 'cancel'; id: string; why: string }
   | { kind: 'bump'; id: string; txid: string; feeRatePerVb: bigint; why: string }
   /** Issue 14: the stayer's consent, the seller's release, the taker's funding of a position transfer (`positionId`). */
-  | { kind: 'consent' | 'release' | 'fundTransfer'; id: string; positionId: string; why: string };
+  | { kind: 'consent' | 'release' | 'fundTransfer' | 'dropTransfer'; id: string; positionId: string; why: string };
 export type AgentActionKind = AgentAction['kind'];
 
 /** Local states after which nothing but a bump of our own closing transaction is left to do. */
@@ -116,6 +116,9 @@ function matured(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
   return bumpOf(f, policy);
 }
 
+/** Position states in which a take that was not broadcast is dead: failed, cancelled, expired, back on the book. */
+const DEAD_POSITION_STATES: ReadonlySet<string> = new Set(['failed', 'cancelled', 'expired', 'listed']);
+
 /**
  * Issue 14: this wallet's next step in a position transfer, in the signing order that makes it atomic:
  * the taker posted its new contract (`taken`), the stayer consents (its use case checks that nothing but
@@ -125,8 +128,13 @@ function matured(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
  */
 function transferStep(f: ContractFacts, policy: AgentPolicy): AgentAction | null {
   const pos = f.position;
-  if (pos === undefined || pos.state !== 'taken' || f.tip > pos.lastHeight) return null;
+  if (pos === undefined) return null;
   const base = { id: f.id, positionId: pos.positionId };
+  // Our take can no longer happen (the use case frees its coins only if our node does not see the transfer).
+  if (pos.part === 'taker' && DEAD_POSITION_STATES.has(pos.state)) {
+    return { kind: 'dropTransfer', ...base, why: `position ${pos.positionId} ${pos.state}: give up our take, free its coins` };
+  }
+  if (pos.state !== 'taken' || f.tip > pos.lastHeight) return null;
   if (pos.part === 'stayer' && f.role === 'offer' && !pos.consented) {
     return policy.autoConsentTransfer ? { kind: 'consent', ...base, why: `position ${pos.positionId} taken: consent to the new buyer` } : null;
   }

@@ -37,7 +37,7 @@ const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const actionSchema = z.union([
   z.object({ kind: z.enum(['sign', 'fund', 'settle', 'refund', 'cancel']), id: hex64, why: z.string() }),
   z.object({ kind: z.literal('bump'), id: hex64, txid: hex64, feeRatePerVb: z.string().regex(/^\d+$/).transform((s) => BigInt(s)), why: z.string() }),
-  z.object({ kind: z.enum(['consent', 'release', 'fundTransfer']), id: hex64, positionId: z.string().regex(/^[0-9a-f]{8,64}$/), why: z.string() }),
+  z.object({ kind: z.enum(['consent', 'release', 'fundTransfer', 'dropTransfer']), id: hex64, positionId: z.string().regex(/^[0-9a-f]{8,64}$/), why: z.string() }),
 ]);
 const entrySchema = z.discriminatedUnion('type', [
   z.object({ seq: z.number().int().nonnegative(), at: z.string(), type: z.literal('intent'), action: actionSchema }),

@@ -92,6 +92,7 @@ export {
   cancelPosition,
   confirmedTransferOf,
   consentTransfer,
+  dropDeadTransfer,
   fundTransfer,
   fundingSourceOf,
   listPositions,

@@ -64,6 +64,7 @@ import type { Participant } from './participant.js';
 import { engineVerifier } from './progress.js';
 import { checkOldContractOffer, checkOldFundingOnNode, checkPriceAtMost, checkReleasePayment, ownListingOf } from './position-checks.js';
 import type { ExternalPsbtInput } from './negotiate.js';
+import { isChainError } from '../chain/index.js';
 
 const P2WSH_SPK_LEN = 34;
 
@@ -151,10 +152,13 @@ function ourRecordOf(records: readonly ContractRecord[], positionId: string, con
  */
 export async function positionStatus(p: Participant, positionId: string): Promise<{ view: PositionView; records: ContractRecord[] }> {
   const id = checkPositionId(positionId);
-  const records = p.wallet().contracts.list();
+  let records = p.wallet().contracts.list();
   const publicView = await p.coordinator().position(id);
   const ours = ourRecordOf(records, id, publicView.contractId);
   const view = ours === undefined ? publicView : await p.coordinator().position(id, p.wallet().keys.contractIdentity(ours.keyIndex).identitySecretKey);
+  // A take or listing of ours that can no longer happen is given up here (its coins freed), checked on our node.
+  const changed = ours === undefined ? [] : await dropDeadTransfer(p, id);
+  if (changed.length > 0) records = p.wallet().contracts.list();
   return { view, records: records.filter((r) => r.listing?.positionId === id || r.transfer?.positionId === id || r.transferredTo?.positionId === id) };
 }
 
@@ -455,6 +459,71 @@ export async function cancelPosition(p: Participant, positionId: string): Promis
     saveState(wallet, record, 'cancelled', {}, `take of position ${id} cancelled`);
   }
   return view;
+}
+
+// ------------------------------------------------------------------ a transfer that can no longer happen
+
+/** Pre-broadcast local states of a transfer's new contract: the taker's (`accepted`) and the stayer's (`signed`). */
+const PENDING_TRANSFER_STATES: ReadonlySet<ContractRecord['state']> = new Set(['accepted', 'signed']);
+
+/**
+ * Whether the coordinator's position says OUR transfer (txid `ours`) can no
+ * longer happen: the position failed, was cancelled or expired, is back on the
+ * book (our take dropped), or another transfer went out for it.
+ */
+function transferDeadPerCoordinator(view: PositionView, ours: string | undefined): boolean {
+  if (view.state === 'failed' || view.state === 'cancelled' || view.state === 'expired' || view.state === 'listed') return true;
+  return (view.state === 'broadcast' || view.state === 'transferred') && view.transferTxid != null && view.transferTxid !== ours;
+}
+
+/**
+ * Our node knows `txid` (mempool or chain).
+ * @throws {ChainError} other than CHAIN_NOT_FOUND: a node that cannot answer frees nothing.
+ */
+async function nodeKnows(p: Participant, txid: string): Promise<boolean> {
+  const rpc = await p.rpc();
+  try {
+    await rpc.getRawTransactionHex(txid);
+    return true;
+  } catch (e) {
+    if (isChainError(e) && e.code === 'CHAIN_NOT_FOUND') return false;
+    throw e;
+  }
+}
+
+/**
+ * Gives up this wallet's part in a transfer that can no longer happen, so its
+ * coins are not reserved for good: the taker's new contract (`accepted`), the
+ * stayer's new contract (`signed`) and the seller's listing on its old
+ * contract. Taken only when the coordinator says so (position failed,
+ * cancelled, expired, back on the book, or another transfer out) AND our own
+ * node does not see our transfer transaction in its mempool or chain: a
+ * coordinator's false word can only make us free coins whose spending would
+ * cancel our own transfer. Returns the records it changed.
+ * @throws {ParticipantError} REMOTE (the coordinator), {ChainError} (our node).
+ */
+export async function dropDeadTransfer(p: Participant, positionId: string): Promise<ContractRecord[]> {
+  const id = checkPositionId(positionId);
+  const wallet = p.wallet();
+  const changed: ContractRecord[] = [];
+  for (const record of wallet.contracts.list()) {
+    const taking = record.transfer?.positionId === id && PENDING_TRANSFER_STATES.has(record.state);
+    const listing = record.listing?.positionId === id && record.state !== 'transferred';
+    if (!taking && !listing) continue;
+    const key = wallet.keys.contractIdentity(record.keyIndex).identitySecretKey;
+    const view = await p.coordinator().position(id, key);
+    if (taking) {
+      const txid = loadContract(wallet, record.id).transfer?.tx?.txidHex;
+      if (!transferDeadPerCoordinator(view, txid) || (txid !== undefined && await nodeKnows(p, txid))) continue;
+      changed.push(saveState(wallet, record, 'failed', {}, `position ${id} ${view.state}: the transfer can no longer happen; its coins are free`));
+    } else if (view.state === 'failed' || view.state === 'cancelled' || view.state === 'expired') {
+      // The seller's contract stays live; only its listing (and a signature it may have released) is void.
+      if (view.transferTxid != null && await nodeKnows(p, view.transferTxid)) continue;
+      const { listing: _void, ...rest } = record;
+      changed.push(saveState(wallet, rest, record.state, {}, `position ${id} ${view.state}: listing void`));
+    }
+  }
+  return changed;
 }
 
 // ------------------------------------------------------------------ the old contract after its transfer
