@@ -10,19 +10,22 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // The JSON report is what .ci/run counts passes and failures from.
-    reporters: ['default', ['json', { outputFile: '.vitest-results.json' }]],
+    // The JSON report is what .ci/run counts passes and failures from
+    // (test/run-suites.ts gives each of its two processes its own file and
+    // merges them into this one).
+    reporters: ['default', ['json', { outputFile: process.env.HASHDLC_VITEST_JSON ?? '.vitest-results.json' }]],
     projects: [
       {
         extends: true,
         test: {
           name: 'unit',
-          // vitest's default is one worker less than the cores, which on the
-          // 2-core CI machine is one: the unit files ran one after another.
-          // Many of them mostly wait on child processes they spawn, so two
-          // at a time use both cores. (The regtest group runs after this one,
-          // never alongside it.)
-          maxWorkers: Math.max(2, availableParallelism() - 1),
+          // One worker less than the cores (vitest's default), at least one:
+          // `npm test` runs this project in its own process NEXT TO the
+          // regtest one (test/run-suites.ts), whose one file at a time
+          // mostly waits on its node and services. (Two unit workers next to
+          // each other, measured in CI on 2 cores, made the unit phase slower:
+          // 347 s against about 300 s for one.)
+          maxWorkers: Math.max(1, availableParallelism() - 1),
           include: ['test/**/*.test.ts'],
           exclude: ['test/regtest/**', '**/node_modules/**'],
         },
