@@ -75,8 +75,7 @@ const take: PositionTake = {
 
 async function dump(store: ContractStore): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
-  for await (const [k, v] of store.db.iterator({ keyEncoding: 'utf8', valueEncoding: 'view' })) {
-    const bytes = v as unknown as Uint8Array;
+  for (const { key: k, bytes } of await store.dump()) {
     const text = Buffer.from(bytes).toString('utf8');
     if (!/^[\x20-\x7e]*$/.test(text)) out[k] = `hex:${Buffer.from(bytes).toString('hex')}`;
     else if (text.startsWith('{')) out[k] = JSON.parse(text) as unknown;

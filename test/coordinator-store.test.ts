@@ -109,8 +109,7 @@ function cetPath(): [string, ContractRecord][] {
 /** Every key and value in the database; JSON values parsed (readable diffs), binary ones as hex. */
 async function dump(store: ContractStore): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
-  for await (const [k, v] of store.db.iterator({ keyEncoding: 'utf8', valueEncoding: 'view' })) {
-    const bytes = v as unknown as Uint8Array;
+  for (const { key: k, bytes } of await store.dump()) {
     const text = Buffer.from(bytes).toString('utf8');
     if (!/^[\x20-\x7e]*$/.test(text)) out[k] = `hex:${Buffer.from(bytes).toString('hex')}`;
     else if (text.startsWith('{')) out[k] = JSON.parse(text) as unknown;
@@ -294,12 +293,17 @@ describe('LevelDB store', () => {
     expect(await store.recentlyClosed()).toEqual([]);
     await store.commit(broadcast, settled);
     expect(await store.recentlyClosed()).toEqual([ID]);
-    await store.commit(settled, closingReorged(settled, T0 + 50_000));
+    const reorged = closingReorged(settled, T0 + 50_000);
+    await store.commit(settled, reorged);
     expect(await store.recentlyClosed()).toEqual([]);
-    await store.commit(broadcast, settled);
+    await store.commit(reorged, closingConfirmed(reorged, { height: 1102, hash: '2f'.repeat(32) }, T0 + 60_000));
+    expect(await store.recentlyClosed()).toEqual([ID]);
     await store.forgetRecentlyClosed(ID);
     expect(await store.recentlyClosed()).toEqual([]);
     await expect(store.create(offered!, new Uint8Array([1]))).rejects.toMatchObject({ code: 'CONFLICT' });
+    // A transition from a record that is no longer the stored one (another request or replica moved it) writes nothing (issue 13).
+    await expect(store.commit(broadcast, settled)).rejects.toMatchObject({ code: 'CONFLICT', reason: 'concurrent-update' });
+    expect((await store.get(ID))?.state).toBe('settled');
     await store.close();
   });
 

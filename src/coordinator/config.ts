@@ -19,8 +19,14 @@ export const coordinatorConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   /** TCP port; 0 picks a free one (tests). */
   port: z.number().int().min(0).max(65535).default(8091),
-  /** LevelDB directory (created if missing). */
-  dataDir: z.string().min(1),
+  /** LevelDB directory (created if missing); not used when `databaseUrl` is set. */
+  dataDir: z.string().min(1).optional(),
+  /**
+   * PostgreSQL instead of LevelDB (issue 13): any number of coordinator
+   * replicas on this one database serve the API; one of them at a time (the
+   * leader) runs the watcher. `postgres://user:password@host:port/database`.
+   */
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL').optional(),
   /** The chain whose `chain_hash` offers must carry. */
   network: z.enum(Object.keys(CHAIN_HASHES) as [keyof typeof CHAIN_HASHES, ...(keyof typeof CHAIN_HASHES)[]]).default('regtest'),
   /** The node's JSON-RPC. */
@@ -101,7 +107,7 @@ export const coordinatorConfigSchema = z.object({
   }).prefault({}),
   /** Adaptor-signature worker threads (0 = in-thread). */
   engineThreads: z.number().int().min(0).default(Math.min(4, availableParallelism())),
-});
+}).refine((c) => c.dataDir !== undefined || c.databaseUrl !== undefined, { message: 'dataDir (LevelDB) or databaseUrl (PostgreSQL) is required', path: ['dataDir'] });
 
 export type CoordinatorConfig = z.output<typeof coordinatorConfigSchema>;
 export type CoordinatorConfigInput = z.input<typeof coordinatorConfigSchema>;
@@ -119,7 +125,7 @@ export function parseConfig(input: unknown): CoordinatorConfig {
  * named by `--config FILE` or `HASHDLC_COORDINATOR_CONFIG` (optional), then
  * environment overrides: `HASHDLC_COORDINATOR_HOST`, `_PORT`, `_DATA_DIR`,
  * `_NETWORK`, `_RPC_URL`, `_RPC_USER`, `_RPC_PASSWORD`, `_ORACLES` (comma
- * separated), `_HASH_PROFILE`.
+ * separated), `_HASH_PROFILE`, `_DATABASE_URL`; then `--database-url URL`.
  * @throws {z.ZodError} for an invalid result; {Error} for an unreadable file.
  */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CoordinatorConfig {
@@ -130,6 +136,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Coo
   if (e('HOST')) base.host = e('HOST');
   if (e('PORT')) base.port = Number(e('PORT'));
   if (e('DATA_DIR')) base.dataDir = e('DATA_DIR');
+  if (e('DATABASE_URL')) base.databaseUrl = e('DATABASE_URL');
+  const d = argv.indexOf('--database-url');
+  if (d >= 0) base.databaseUrl = argv[d + 1];
   if (e('NETWORK')) base.network = e('NETWORK');
   if (e('HASH_PROFILE')) base.hashProfile = e('HASH_PROFILE');
   if (e('ORACLES')) base.oracles = e('ORACLES')!.split(',').map((s) => s.trim()).filter(Boolean);

@@ -39,7 +39,9 @@ export type CoordinatorErrorCode =
    */
   | 'EXPIRED'
   /** Storage failed (HTTP 500). */
-  | 'STORAGE_ERROR';
+  | 'STORAGE_ERROR'
+  /** The database cannot be reached right now (HTTP 503): retry later; nothing was written (issue 13). */
+  | 'STORAGE_UNAVAILABLE';
 
 export class CoordinatorError extends Error {
   readonly code: CoordinatorErrorCode;
@@ -75,6 +77,7 @@ const STATUS: Record<CoordinatorErrorCode, number> = {
   FUNDING_REJECTED: 400,
   ORACLE_UNAVAILABLE: 502,
   STORAGE_ERROR: 500,
+  STORAGE_UNAVAILABLE: 503,
 };
 
 /** The JSON error body every failed request gets. */

@@ -27,17 +27,26 @@ export const API_VERSION = 'hashdlc-coordinator/1';
  * The signer of a request, checked against its body bytes and the clock.
  * @throws {CoordinatorError} UNAUTHENTICATED naming why (`auth-missing`, `auth-malformed`, `auth-stale`, `auth-signature`, `auth-replayed`, `auth-replay-cache-full`).
  */
-function authenticate(svc: CoordinatorService, req: Request, replay: ReplayGuard): string {
+async function authenticate(svc: CoordinatorService, req: Request, replay: ReplayGuard): Promise<string> {
+  const now = Math.floor(svc.now() / 1000);
+  let pubkey: string;
+  let timestamp: number;
+  const signature = String(req.headers[AUTH_HEADER_SIGNATURE]);
   try {
-    const now = Math.floor(svc.now() / 1000);
-    const { pubkey, timestamp } = verifyRequest(req.headers, { method: req.method, path: req.originalUrl, body: bodyBytes(req) }, now, svc.config.authMaxSkewSec);
+    ({ pubkey, timestamp } = verifyRequest(req.headers, { method: req.method, path: req.originalUrl, body: bodyBytes(req) }, now, svc.config.authMaxSkewSec));
     // A captured request played again within the skew window is refused (`auth-replayed`).
-    replay.admit(pubkey, String(req.headers[AUTH_HEADER_SIGNATURE]), timestamp, now);
-    return pubkey;
+    replay.admit(pubkey, signature, timestamp, now);
   } catch (err) {
     if (isDlcError(err)) throw new CoordinatorError('UNAUTHENTICATED', err.message, { reason: err.reason ?? 'auth', cause: err });
     throw err;
   }
+  // Replicas on one database (issue 13) share the set of requests seen: the same request
+  // played to ANOTHER replica is refused too (LevelDB: one process, decided above).
+  const key = `${pubkey.toLowerCase()}:${signature.toLowerCase()}`;
+  if (!(await svc.store.backend.admitRequest(key, timestamp + svc.config.authMaxSkewSec, now))) {
+    throw new CoordinatorError('UNAUTHENTICATED', 'this signed request was already received by another replica (replay)', { reason: 'auth-replayed' });
+  }
+  return pubkey;
 }
 
 /**
@@ -82,12 +91,12 @@ export function coordinatorApp(svc: CoordinatorService, opts: CoordinatorAppOpti
   app.set('query parser', 'simple');
   const s = svc.schemas;
   const post = rawBody(svc.config.limits.maxBodyBytes);
-  const authenticated = (req: Request): string => authenticate(svc, req, svc.replay);
+  const authenticated = (req: Request): Promise<string> => authenticate(svc, req, svc.replay);
   /** The signer of a GET when it carries auth headers (then they must verify), else null. */
-  const optionalSigner = (req: Request): string | null =>
+  const optionalSigner = async (req: Request): Promise<string | null> =>
     req.headers[AUTH_HEADER_PUBKEY] === undefined && req.headers[AUTH_HEADER_SIGNATURE] === undefined && req.headers[AUTH_HEADER_TIMESTAMP] === undefined
       ? null
-      : authenticated(req);
+      : await authenticated(req);
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -103,12 +112,14 @@ export function coordinatorApp(svc: CoordinatorService, opts: CoordinatorAppOpti
       authMaxSkewSec: svc.config.authMaxSkewSec,
       confirmations: svc.config.watcher.confirmations,
       limits: svc.config.limits,
+      // Issue 13: which backend, and whether THIS replica currently runs settlement.
+      storage: { kind: svc.store.backend.kind, leader: svc.store.backend.leadership.leading },
     });
   });
 
   // ---- offer book
   app.post('/v1/offers', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const body = parseBody(req, s.offer);
     const rec = await svc.createOffer(signer, body);
     res.status(201).json(offerView(rec));
@@ -129,7 +140,7 @@ export function coordinatorApp(svc: CoordinatorService, opts: CoordinatorAppOpti
   // ---- contracts (privacy.ts: past `offered`, the full record only to its parties, by signed GET)
   app.get('/v1/contracts', async (req, res) => {
     const q = parseWith(s.contractsQuery, req.query);
-    const signer = optionalSigner(req);
+    const signer = await optionalSigner(req);
     // Which contracts a key is party to is itself private: ?party= only for that key's own signed GET.
     if (q.party !== undefined) requireParty(signer, { key: q.party });
     const page = await svc.listContracts(q);
@@ -139,44 +150,44 @@ export function coordinatorApp(svc: CoordinatorService, opts: CoordinatorAppOpti
   app.get('/v1/contracts/:id', async (req, res) => {
     const { id } = parseWith(idParam, req.params);
     const rec = await svc.mustGet(id);
-    res.json(contractView(readerOf(rec, optionalSigner(req)) === 'party' ? rec : publicRecord(rec)));
+    res.json(contractView(readerOf(rec, await optionalSigner(req)) === 'party' ? rec : publicRecord(rec)));
   });
 
   app.get('/v1/contracts/:id/messages', async (req, res) => {
     const { id } = parseWith(idParam, req.params);
     const rec = await svc.mustGet(id);
-    const signer = optionalSigner(req);
+    const signer = await optionalSigner(req);
     if (!isPublicRecord(rec)) requireParty(signer, rec);
     res.json(await svc.messagesHex(id));
   });
 
   app.post('/v1/contracts/:id/accept', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const { id } = parseWith(idParam, req.params);
     res.json(contractView(await svc.accept(id, signer, parseBody(req, s.accept))));
   });
 
   app.post('/v1/contracts/:id/sign', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const { id } = parseWith(idParam, req.params);
     res.json(contractView(await svc.sign(id, signer, parseBody(req, s.sign))));
   });
 
   app.post('/v1/contracts/:id/fund', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const { id } = parseWith(idParam, req.params);
     res.json(contractView(await svc.fund(id, signer, parseBody(req, s.fund))));
   });
 
   app.post('/v1/contracts/:id/close', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const { id } = parseWith(idParam, req.params);
     const { record, closePsbt } = await svc.close(id, signer, parseBody(req, s.close));
     res.json({ ...contractView(record), closePsbt });
   });
 
   app.post('/v1/contracts/:id/cancel', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const { id } = parseWith(idParam, req.params);
     parseBody(req, s.cancel);
     res.json(contractView(await svc.cancel(id, signer)));
@@ -194,7 +205,7 @@ export function coordinatorApp(svc: CoordinatorService, opts: CoordinatorAppOpti
   };
 
   app.post('/v1/strips', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const recs = await svc.createStrip(signer, parseBody(req, s.stripOffer));
     res.status(201).json(stripFor(recs, signer));
   });
@@ -202,36 +213,36 @@ export function coordinatorApp(svc: CoordinatorService, opts: CoordinatorAppOpti
   app.get('/v1/strips/:id', async (req, res) => {
     const { id } = parseWith(idParam, req.params);
     const recs = await svc.stripRecords(id);
-    res.json(stripFor(recs, optionalSigner(req)));
+    res.json(stripFor(recs, await optionalSigner(req)));
   });
 
   app.get('/v1/strips/:id/messages', async (req, res) => {
     const { id } = parseWith(idParam, req.params);
     const recs = await svc.stripRecords(id);
-    if (!recs.every(isPublicRecord)) requireParty(optionalSigner(req), recs[0]!);
+    if (!recs.every(isPublicRecord)) requireParty(await optionalSigner(req), recs[0]!);
     res.json(await svc.stripMessagesHex(recs));
   });
 
   app.post('/v1/strips/:id/accept', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const { id } = parseWith(idParam, req.params);
     res.json(stripFor(await svc.acceptStrip(id, signer, parseBody(req, s.stripAccept)), signer));
   });
 
   app.post('/v1/strips/:id/sign', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const { id } = parseWith(idParam, req.params);
     res.json(stripFor(await svc.signStrip(id, signer, parseBody(req, s.stripSign)), signer));
   });
 
   app.post('/v1/strips/:id/fund', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const { id } = parseWith(idParam, req.params);
     res.json(stripFor(await svc.fundStrip(id, signer, parseBody(req, s.fund)), signer));
   });
 
   app.post('/v1/strips/:id/cancel', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const { id } = parseWith(idParam, req.params);
     parseBody(req, s.cancel);
     res.json(stripFor(await svc.cancelStrip(id, signer), signer));
@@ -241,7 +252,7 @@ export function coordinatorApp(svc: CoordinatorService, opts: CoordinatorAppOpti
   const desk = svc.positions;
 
   app.post('/v1/positions', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const p = await desk.sell(signer, parseBody(req, s.positionSell));
     res.status(201).json(await desk.view(p, 'party'));
   });
@@ -254,13 +265,13 @@ export function coordinatorApp(svc: CoordinatorService, opts: CoordinatorAppOpti
     const { id } = parseWith(positionIdParam, req.params);
     const p = await desk.mustGet(id);
     // A signed GET by anyone else is a buyer looking: it gets the public view (the transfer PSBT and terms are the parties').
-    res.json(await desk.view(p, desk.readerOf(p, optionalSigner(req))));
+    res.json(await desk.view(p, desk.readerOf(p, await optionalSigner(req))));
   });
 
   app.get('/v1/positions/:id/messages', async (req, res) => {
     const { id } = parseWith(positionIdParam, req.params);
     const p = await desk.mustGet(id);
-    const signer = optionalSigner(req);
+    const signer = await optionalSigner(req);
     const m = await desk.messagesHex(p);
     if (desk.readerOf(p, signer) === 'party') {
       res.json(m);
@@ -272,31 +283,31 @@ export function coordinatorApp(svc: CoordinatorService, opts: CoordinatorAppOpti
   });
 
   app.post('/v1/positions/:id/take', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const { id } = parseWith(positionIdParam, req.params);
     res.json(await desk.view(await desk.take(id, signer, parseBody(req, s.positionTake)), 'party'));
   });
 
   app.post('/v1/positions/:id/consent', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const { id } = parseWith(positionIdParam, req.params);
     res.json(await desk.view(await desk.consent(id, signer, parseBody(req, s.positionConsent)), 'party'));
   });
 
   app.post('/v1/positions/:id/release', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const { id } = parseWith(positionIdParam, req.params);
     res.json(await desk.view(await desk.release(id, signer, parseBody(req, s.positionRelease)), 'party'));
   });
 
   app.post('/v1/positions/:id/fund', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const { id } = parseWith(positionIdParam, req.params);
     res.json(await desk.view(await desk.fund(id, signer, parseBody(req, s.positionFund)), 'party'));
   });
 
   app.post('/v1/positions/:id/cancel', post, async (req, res) => {
-    const signer = authenticated(req);
+    const signer = await authenticated(req);
     const { id } = parseWith(positionIdParam, req.params);
     parseBody(req, s.positionCancel);
     const p = await desk.cancel(id, signer);

@@ -64,7 +64,7 @@ export const jsonLogger: Logger = (level, msg, fields = {}) => {
  */
 export async function startCoordinator(input: CoordinatorConfig | CoordinatorConfigInput, opts: StartOptions = {}): Promise<RunningCoordinator> {
   const config = parseConfig(input);
-  const store = await ContractStore.open(config.dataDir);
+  const store = await ContractStore.open(config.dataDir ?? '', config.databaseUrl);
   let engine: AdaptorEngine | undefined;
   try {
     engine = await AdaptorEngine.start({ threads: config.engineThreads });

@@ -11,7 +11,7 @@
  * (http.ts) and the dashboard know each other only through
  * src/api/coordinator.ts `CoordinatorQueries`.
  *
- * This module does NOT parse anything beyond `--config` / `--help`.
+ * This module does NOT parse anything beyond `--config`, `--database-url` (config.ts) and `--help`.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,11 +20,13 @@ import { dashboardRouter } from '../dashboard/index.js';
 import { loadConfig, type CoordinatorConfig, type CoordinatorConfigInput } from './config.js';
 import { jsonLogger, startCoordinator, type RunningCoordinator, type StartOptions } from './index.js';
 
-const USAGE = `usage: hashdlc-coordinator [--config FILE]
+const USAGE = `usage: hashdlc-coordinator [--config FILE] [--database-url URL]
 
 Runs the hashdlc coordinator (offer book, PSBT assembly, keyless settlement).
 Configuration: a JSON file (--config or HASHDLC_COORDINATOR_CONFIG) and/or
-HASHDLC_COORDINATOR_{HOST,PORT,DATA_DIR,NETWORK,RPC_URL,RPC_USER,RPC_PASSWORD,ORACLES,HASH_PROFILE}.
+HASHDLC_COORDINATOR_{HOST,PORT,DATA_DIR,NETWORK,RPC_URL,RPC_USER,RPC_PASSWORD,ORACLES,HASH_PROFILE,DATABASE_URL}.
+With --database-url (PostgreSQL), any number of these processes on one database
+serve the API; one of them at a time runs the settlement watcher.
 `;
 
 /**
@@ -50,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const running = await startCoordinatorWithDashboard(config);
-  jsonLogger('info', 'coordinator listening', { url: running.url, network: config.network, dataDir: config.dataDir });
+  jsonLogger('info', 'coordinator listening', { url: running.url, network: config.network, storage: running.service.store.backend.kind, location: running.service.store.backend.location });
   // One line on stdout so a parent process (tests, scripts) can find the URL.
   process.stdout.write(`${JSON.stringify({ url: running.url })}\n`);
   await new Promise<void>((resolve) => {

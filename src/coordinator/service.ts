@@ -356,21 +356,9 @@ async function periodAsync<T>(i: number, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A tiny per-key async mutex: steps of one contract run one at a time. */
-export class KeyedLock {
-  readonly #tails = new Map<string, Promise<unknown>>();
-
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#tails.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.#tails.set(key, tail);
-    try {
-      return await next;
-    } finally {
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    }
-  }
+/** Runs the steps of one key (a contract, a strip, the outpoint index) one at a time, across every replica on the store. */
+export interface StepLock {
+  run<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }
 
 export interface CoordinatorDeps {
@@ -392,7 +380,7 @@ export class CoordinatorService {
   readonly engine: AdaptorEngine;
   readonly now: () => number;
   readonly log: Logger;
-  readonly lock = new KeyedLock();
+  readonly lock: StepLock;
   readonly data: ContractDataCache;
   readonly oracles: OracleClient[];
   readonly schemas: RequestSchemas;
@@ -409,6 +397,8 @@ export class CoordinatorService {
     this.engine = deps.engine;
     this.now = deps.now;
     this.log = deps.log;
+    // LevelDB: an in-process lock (one process owns the directory); PostgreSQL: advisory locks shared by the replicas.
+    this.lock = { run: (key, fn) => deps.store.backend.lock(key, fn) };
     this.data = new ContractDataCache(deps.store, deps.config.hashProfile);
     this.oracles = deps.config.oracles.map((u) => new OracleClient(u));
     this.schemas = requestSchemas(deps.config.limits.maxBodyBytes);

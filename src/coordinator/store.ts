@@ -37,9 +37,9 @@
  * serialize writers (the service holds a per-contract lock around
  * read–verify–commit).
  */
-import { mkdirSync } from 'node:fs';
-import { Level } from 'level';
 import { CoordinatorError } from './errors.js';
+import { openBackend, type KvBackend, type KvCondition, type KvOp } from './storage/index.js';
+import type { KvDumpEntry } from './storage/kv.js';
 import { TERMINAL_STATES, type ContractRecord, type ContractState } from './lifecycle.js';
 import { heldOutpoints, type PositionRecord } from './position-state.js';
 import type { PositionState } from '../api/coordinator.js';
@@ -82,82 +82,67 @@ function partiesOf(rec: ContractRecord): string[] {
   return out;
 }
 
+/** Wraps a failure as STORAGE_ERROR; the backend's own errors (STORAGE_UNAVAILABLE, CONFLICT) pass as they are. */
+function storageError(what: string, cause: unknown): CoordinatorError {
+  if (cause instanceof CoordinatorError) return cause;
+  return new CoordinatorError('STORAGE_ERROR', `storage: ${what} failed`, { cause });
+}
+
+/**
+ * The condition of a transition: the stored record is still exactly the one
+ * the writer read (another request or replica may have moved it meanwhile).
+ */
+function unchanged(part: 'contracts' | 'positions', prev: { id: string }): KvCondition {
+  return { part, key: prev.id, json: JSON.stringify(prev) };
+}
+
+/** The condition of a creation: no record with this id exists. */
+function created(part: 'contracts' | 'positions', id: string): KvCondition {
+  return { part, key: id, json: null };
+}
+
 /** A page of an index: records newest first, and the cursor of the next page (or null). */
 export interface Page {
   records: ContractRecord[];
   next: string | null;
 }
 
-function storageError(what: string, cause: unknown): CoordinatorError {
-  return new CoordinatorError('STORAGE_ERROR', `storage: ${what} failed`, { cause });
-}
-
 export class ContractStore {
-  readonly #db: Level<string, string>;
-  readonly #contracts;
-  readonly #messages;
-  readonly #state;
-  readonly #party;
-  readonly #cid;
-  readonly #recent;
-  readonly #meta;
-  readonly #inputs;
-  readonly #delivery;
-  readonly #strip;
-  readonly #positions;
-  readonly #pstate;
-  readonly #pcontract;
-  readonly #pmessages;
+  readonly #kv: KvBackend;
 
-  private constructor(db: Level<string, string>) {
-    this.#db = db;
-    this.#contracts = db.sublevel<string, ContractRecord>('contracts', { valueEncoding: 'json' });
-    this.#messages = db.sublevel<string, Uint8Array>('messages', { valueEncoding: 'view' });
-    this.#state = db.sublevel<string, string>('state', { valueEncoding: 'utf8' });
-    this.#party = db.sublevel<string, string>('party', { valueEncoding: 'utf8' });
-    this.#cid = db.sublevel<string, string>('cid', { valueEncoding: 'utf8' });
-    this.#recent = db.sublevel<string, string>('recent', { valueEncoding: 'utf8' });
-    this.#meta = db.sublevel<string, unknown>('meta', { valueEncoding: 'json' });
-    this.#inputs = db.sublevel<string, string>('inputs', { valueEncoding: 'utf8' });
-    this.#delivery = db.sublevel<string, { start: number; end: number }>('delivery', { valueEncoding: 'json' });
-    this.#strip = db.sublevel<string, string>('strip', { valueEncoding: 'utf8' });
-    this.#positions = db.sublevel<string, PositionRecord>('positions', { valueEncoding: 'json' });
-    this.#pstate = db.sublevel<string, string>('pstate', { valueEncoding: 'utf8' });
-    this.#pcontract = db.sublevel<string, string>('pcontract', { valueEncoding: 'utf8' });
-    this.#pmessages = db.sublevel<string, Uint8Array>('pmessages', { valueEncoding: 'view' });
+  constructor(kv: KvBackend) {
+    this.#kv = kv;
   }
 
   /**
-   * Opens (creating if needed) the store in `dir`.
-   * @throws {CoordinatorError} STORAGE_ERROR (e.g. the directory is locked by another process).
+   * Opens (creating if needed) the store: LevelDB in `dir`, or PostgreSQL at `databaseUrl` (issue 13).
+   * @throws {CoordinatorError} STORAGE_ERROR (e.g. the directory is locked by another process, the database is newer than this code); STORAGE_UNAVAILABLE.
    */
-  static async open(dir: string): Promise<ContractStore> {
-    try {
-      mkdirSync(dir, { recursive: true });
-      const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
-      await db.open();
-      return new ContractStore(db);
-    } catch (cause) {
-      throw storageError(`opening ${dir}`, cause);
-    }
+  static async open(dir: string, databaseUrl?: string): Promise<ContractStore> {
+    return new ContractStore(await openBackend({ dataDir: dir, databaseUrl }));
   }
 
   async close(): Promise<void> {
-    await this.#db.close();
+    await this.#kv.close();
   }
 
-  /** The raw database, for golden snapshot tests of the stored layout. */
-  get db(): Level<string, string> {
-    return this.#db;
+  /** The storage backend (its kind, locks, leadership and shared replay set). */
+  get backend(): KvBackend {
+    return this.#kv;
+  }
+
+  /** Every stored entry in LevelDB's key form, for golden snapshot tests of the stored layout. */
+  dump(): Promise<KvDumpEntry[]> {
+    return this.#kv.dump();
   }
 
   /** A record by offer id or dlcspecs contract id. */
   async get(idOrContractId: string): Promise<ContractRecord | undefined> {
     try {
-      const rec = await this.#contracts.get(idOrContractId);
+      const rec = await this.#kv.get<ContractRecord>('contracts', idOrContractId);
       if (rec !== undefined) return rec;
-      const id = await this.#cid.get(idOrContractId);
-      return id === undefined ? undefined : await this.#contracts.get(id);
+      const id = await this.#kv.get<string>('cid', idOrContractId);
+      return id === undefined ? undefined : await this.#kv.get<ContractRecord>('contracts', id);
     } catch (cause) {
       throw storageError('read', cause);
     }
@@ -177,13 +162,13 @@ export class ContractStore {
    * @throws {CoordinatorError} CONFLICT when an id exists; STORAGE_ERROR.
    */
   async createMany(entries: readonly { rec: ContractRecord; offer: Uint8Array }[]): Promise<void> {
-    const ops: BatchOp[] = [];
+    const ops: KvOp[] = [];
     for (const { rec, offer } of entries) ops.push(...await this.#createOps(rec, { offer }));
-    await this.#write(ops);
+    await this.#write(ops, entries.map(({ rec }) => created('contracts', rec.id)));
   }
 
   /** The ops storing a new record with its messages. @throws {CoordinatorError} CONFLICT when the id exists. */
-  async #createOps(rec: ContractRecord, messages: Partial<Record<MessageKind, Uint8Array>>): Promise<BatchOp[]> {
+  async #createOps(rec: ContractRecord, messages: Partial<Record<MessageKind, Uint8Array>>): Promise<KvOp[]> {
     if ((await this.get(rec.id)) !== undefined) {
       throw new CoordinatorError('CONFLICT', `an offer with id ${rec.id} exists`, { reason: 'duplicate-offer-id' });
     }
@@ -194,14 +179,14 @@ export class ContractStore {
       throw new CoordinatorError('CONFLICT', `a contract with contract id ${cid} exists`, { reason: 'contract-id-in-use' });
     }
     return [
-      { type: 'put', sublevel: this.#contracts, key: rec.id, value: rec },
-      ...Object.entries(messages).map(([kind, bytes]) => ({ type: 'put' as const, sublevel: this.#messages, key: `${rec.id}!${kind}`, value: bytes })),
-      { type: 'put', sublevel: this.#state, key: stateKey(rec), value: '' },
-      ...partiesOf(rec).map((p) => ({ type: 'put' as const, sublevel: this.#party, key: partyKey(p, rec), value: '' })),
-      ...(cid === undefined ? [] : [{ type: 'put' as const, sublevel: this.#cid, key: cid, value: rec.id }]),
-      ...pendingOutpoints(rec).map((o) => ({ type: 'put' as const, sublevel: this.#inputs, key: o, value: rec.id })),
+      { type: 'put', part: 'contracts' as const, key: rec.id, value: rec },
+      ...Object.entries(messages).map(([kind, bytes]) => ({ type: 'put' as const, part: 'messages' as const, key: `${rec.id}!${kind}`, value: bytes })),
+      { type: 'put', part: 'state' as const, key: stateKey(rec), value: '' },
+      ...partiesOf(rec).map((p) => ({ type: 'put' as const, part: 'party' as const, key: partyKey(p, rec), value: '' })),
+      ...(cid === undefined ? [] : [{ type: 'put' as const, part: 'cid' as const, key: cid, value: rec.id }]),
+      ...pendingOutpoints(rec).map((o) => ({ type: 'put' as const, part: 'inputs' as const, key: o, value: rec.id })),
       ...this.#deliveryOps(undefined, rec),
-      ...(strip === undefined ? [] : [{ type: 'put' as const, sublevel: this.#strip, key: strip, value: rec.id }]),
+      ...(strip === undefined ? [] : [{ type: 'put' as const, part: 'strip' as const, key: strip, value: rec.id }]),
     ];
   }
 
@@ -210,7 +195,7 @@ export class ContractStore {
   /** @throws {CoordinatorError} STORAGE_ERROR. */
   async getPosition(id: string): Promise<PositionRecord | undefined> {
     try {
-      return await this.#positions.get(id);
+      return await this.#kv.get<PositionRecord>('positions', id);
     } catch (cause) {
       throw storageError('read', cause);
     }
@@ -220,8 +205,8 @@ export class ContractStore {
   async positionsOfContract(contractId: string): Promise<PositionRecord[]> {
     const out: PositionRecord[] = [];
     try {
-      for await (const key of this.#pcontract.keys({ gte: `${contractId}!`, lt: `${contractId}!\xff` })) {
-        const p = await this.#positions.get(key.slice(key.lastIndexOf('!') + 1));
+      for await (const key of this.#kv.keys('pcontract', { gte: `${contractId}!`, lt: `${contractId}!\xff` })) {
+        const p = await this.#kv.get<PositionRecord>('positions', key.slice(key.lastIndexOf('!') + 1));
         if (p !== undefined) out.push(p);
       }
     } catch (cause) {
@@ -237,8 +222,8 @@ export class ContractStore {
     const positions: PositionRecord[] = [];
     let last: string | null = null;
     try {
-      for await (const key of this.#pstate.keys({ gte: prefix, lt, reverse: true, limit: opts.limit })) {
-        const p = await this.#positions.get(key.slice(key.lastIndexOf('!') + 1));
+      for await (const key of this.#kv.keys('pstate', { gte: prefix, lt, reverse: true, limit: opts.limit })) {
+        const p = await this.#kv.get<PositionRecord>('positions', key.slice(key.lastIndexOf('!') + 1));
         last = key;
         if (p !== undefined) positions.push(p);
       }
@@ -253,7 +238,7 @@ export class ContractStore {
     const out: string[] = [];
     try {
       for (const s of states) {
-        for await (const key of this.#pstate.keys({ gte: `${s}!`, lt: `${s}!\xff` })) out.push(key.slice(key.lastIndexOf('!') + 1));
+        for await (const key of this.#kv.keys('pstate', { gte: `${s}!`, lt: `${s}!\xff` })) out.push(key.slice(key.lastIndexOf('!') + 1));
       }
     } catch (cause) {
       throw storageError('list', cause);
@@ -265,7 +250,7 @@ export class ContractStore {
   async positionMessages(id: string): Promise<Partial<Record<MessageKind, Uint8Array>>> {
     const kinds: MessageKind[] = ['offer', 'accept', 'sign'];
     try {
-      const values = await this.#pmessages.getMany(kinds.map((k) => `${id}!${k}`));
+      const values = await this.#kv.getMany<Uint8Array>('pmessages', kinds.map((k) => `${id}!${k}`));
       const out: Partial<Record<MessageKind, Uint8Array>> = {};
       kinds.forEach((k, i) => { if (values[i] !== undefined) out[k] = values[i]; });
       return out;
@@ -293,24 +278,28 @@ export class ContractStore {
   }): Promise<void> {
     const { prev, next } = change;
     if (prev !== null && prev.id !== next.id) throw new TypeError('commitPosition: ids differ');
-    const ops: BatchOp[] = [{ type: 'put', sublevel: this.#positions, key: next.id, value: next }];
+    const ops: KvOp[] = [{ type: 'put', part: 'positions' as const, key: next.id, value: next }];
     const pkey = (p: PositionRecord): string => `${p.state}!${pad(p.createdAt)}!${p.id}`;
-    if (prev === null) ops.push({ type: 'put', sublevel: this.#pcontract, key: `${next.contractId}!${pad(next.createdAt)}!${next.id}`, value: '' });
+    if (prev === null) ops.push({ type: 'put', part: 'pcontract' as const, key: `${next.contractId}!${pad(next.createdAt)}!${next.id}`, value: '' });
     if (prev === null || prev.state !== next.state) {
-      if (prev !== null) ops.push({ type: 'del', sublevel: this.#pstate, key: pkey(prev) });
-      ops.push({ type: 'put', sublevel: this.#pstate, key: pkey(next), value: '' });
+      if (prev !== null) ops.push({ type: 'del', part: 'pstate' as const, key: pkey(prev) });
+      ops.push({ type: 'put', part: 'pstate' as const, key: pkey(next), value: '' });
     }
     const before = new Set(prev === null ? [] : heldOutpoints(prev));
     const after = new Set(heldOutpoints(next));
-    for (const o of before) if (!after.has(o)) ops.push({ type: 'del', sublevel: this.#inputs, key: o });
-    for (const o of after) if (!before.has(o)) ops.push({ type: 'put', sublevel: this.#inputs, key: o, value: `position:${next.id}` });
-    for (const [kind, bytes] of Object.entries(change.messages ?? {})) ops.push({ type: 'put', sublevel: this.#pmessages, key: `${next.id}!${kind}`, value: bytes });
+    for (const o of before) if (!after.has(o)) ops.push({ type: 'del', part: 'inputs' as const, key: o });
+    for (const o of after) if (!before.has(o)) ops.push({ type: 'put', part: 'inputs' as const, key: o, value: `position:${next.id}` });
+    for (const [kind, bytes] of Object.entries(change.messages ?? {})) ops.push({ type: 'put', part: 'pmessages' as const, key: `${next.id}!${kind}`, value: bytes });
     if (prev?.state === 'taken' && next.state !== 'taken') {
-      for (const kind of ['offer', 'accept', 'sign']) ops.push({ type: 'del', sublevel: this.#pmessages, key: `${next.id}!${kind}` });
+      for (const kind of ['offer', 'accept', 'sign']) ops.push({ type: 'del', part: 'pmessages' as const, key: `${next.id}!${kind}` });
     }
     for (const c of change.create ?? []) ops.push(...await this.#createOps(c.rec, c.messages));
     for (const c of change.commit ?? []) ops.push(...this.#commitOps(c.prev, c.next, {}));
-    await this.#write(ops);
+    await this.#write(ops, [
+      prev === null ? created('positions', next.id) : unchanged('positions', prev),
+      ...(change.create ?? []).map((c) => created('contracts', c.rec.id)),
+      ...(change.commit ?? []).map((c) => unchanged('contracts', c.prev)),
+    ]);
   }
 
   /**
@@ -320,20 +309,20 @@ export class ContractStore {
   async stripPeriods(stripId: string): Promise<string[]> {
     const out: string[] = [];
     try {
-      for await (const id of this.#strip.values({ gte: `${stripId}!`, lt: `${stripId}!\xff` })) out.push(id);
+      for await (const [, id] of this.#kv.entries<string>('strip', { gte: `${stripId}!`, lt: `${stripId}!\xff` })) out.push(id);
     } catch (cause) {
       throw storageError('read', cause);
     }
     return out;
   }
 
-  #deliveryOps(prev: ContractRecord | undefined, next: ContractRecord): BatchOp[] {
+  #deliveryOps(prev: ContractRecord | undefined, next: ContractRecord): KvOp[] {
     const before = prev === undefined ? undefined : deliveryKey(prev);
     const after = deliveryKey(next);
     if (before === after) return [];
-    const ops: BatchOp[] = [];
-    if (before !== undefined) ops.push({ type: 'del', sublevel: this.#delivery, key: before });
-    if (after !== undefined && next.terms.template === 'hashpower-sale') ops.push({ type: 'put', sublevel: this.#delivery, key: after, value: next.terms.window });
+    const ops: KvOp[] = [];
+    if (before !== undefined) ops.push({ type: 'del', part: 'delivery' as const, key: before });
+    if (after !== undefined && next.terms.template === 'hashpower-sale') ops.push({ type: 'put', part: 'delivery' as const, key: after, value: next.terms.window });
     return ops;
   }
 
@@ -344,7 +333,7 @@ export class ContractStore {
   async liveSalesOf(address: string): Promise<{ id: string; window: { start: number; end: number } }[]> {
     const out: { id: string; window: { start: number; end: number } }[] = [];
     try {
-      for await (const [key, window] of this.#delivery.iterator({ gte: `${address}!`, lt: `${address}!\xff` })) {
+      for await (const [key, window] of this.#kv.entries<{ start: number; end: number }>('delivery', { gte: `${address}!`, lt: `${address}!\xff` })) {
         out.push({ id: key.slice(key.lastIndexOf('!') + 1), window });
       }
     } catch (cause) {
@@ -359,7 +348,7 @@ export class ContractStore {
    */
   async outpointOwner(outpoint: string): Promise<string | undefined> {
     try {
-      return await this.#inputs.get(outpoint);
+      return await this.#kv.get<string>('inputs', outpoint);
     } catch (cause) {
       throw storageError('read', cause);
     }
@@ -372,7 +361,7 @@ export class ContractStore {
    * @throws {CoordinatorError} STORAGE_ERROR.
    */
   async commit(prev: ContractRecord, next: ContractRecord, messages: Partial<Record<MessageKind, Uint8Array>> = {}): Promise<void> {
-    await this.#write(this.#commitOps(prev, next, messages));
+    await this.#write(this.#commitOps(prev, next, messages), [unchanged('contracts', prev)]);
   }
 
   /**
@@ -380,54 +369,50 @@ export class ContractStore {
    * @throws {CoordinatorError} STORAGE_ERROR.
    */
   async commitMany(changes: readonly { prev: ContractRecord; next: ContractRecord; messages?: Partial<Record<MessageKind, Uint8Array>> }[]): Promise<void> {
-    await this.#write(changes.flatMap((c) => this.#commitOps(c.prev, c.next, c.messages ?? {})));
+    await this.#write(changes.flatMap((c) => this.#commitOps(c.prev, c.next, c.messages ?? {})), changes.map((c) => unchanged('contracts', c.prev)));
   }
 
-  #commitOps(prev: ContractRecord, next: ContractRecord, messages: Partial<Record<MessageKind, Uint8Array>>): BatchOp[] {
+  #commitOps(prev: ContractRecord, next: ContractRecord, messages: Partial<Record<MessageKind, Uint8Array>>): KvOp[] {
     if (prev.id !== next.id) throw new TypeError('commit: ids differ');
-    const ops: BatchOp[] = [{ type: 'put', sublevel: this.#contracts, key: next.id, value: next }];
+    const ops: KvOp[] = [{ type: 'put', part: 'contracts' as const, key: next.id, value: next }];
     if (prev.state !== next.state) {
-      ops.push({ type: 'del', sublevel: this.#state, key: stateKey(prev) });
-      ops.push({ type: 'put', sublevel: this.#state, key: stateKey(next), value: '' });
-      if (CLOSED.has(next.state)) ops.push({ type: 'put', sublevel: this.#recent, key: next.id, value: '' });
-      else if (CLOSED.has(prev.state)) ops.push({ type: 'del', sublevel: this.#recent, key: next.id });
+      ops.push({ type: 'del', part: 'state' as const, key: stateKey(prev) });
+      ops.push({ type: 'put', part: 'state' as const, key: stateKey(next), value: '' });
+      if (CLOSED.has(next.state)) ops.push({ type: 'put', part: 'recent' as const, key: next.id, value: '' });
+      else if (CLOSED.has(prev.state)) ops.push({ type: 'del', part: 'recent' as const, key: next.id });
     }
     const before = new Set(partiesOf(prev));
     const after = new Set(partiesOf(next));
-    for (const p of after) if (!before.has(p)) ops.push({ type: 'put', sublevel: this.#party, key: partyKey(p, next), value: '' });
+    for (const p of after) if (!before.has(p)) ops.push({ type: 'put', part: 'party' as const, key: partyKey(p, next), value: '' });
     // An accept dropped (the offer back on the book): its party entry, contract id and messages go with it.
-    for (const p of before) if (!after.has(p)) ops.push({ type: 'del', sublevel: this.#party, key: partyKey(p, prev) });
+    for (const p of before) if (!after.has(p)) ops.push({ type: 'del', part: 'party' as const, key: partyKey(p, prev) });
     const prevCid = 'contractId' in prev ? prev.contractId : undefined;
     const nextCid = 'contractId' in next ? next.contractId : undefined;
-    if (nextCid !== undefined && nextCid !== prevCid) ops.push({ type: 'put', sublevel: this.#cid, key: nextCid, value: next.id });
+    if (nextCid !== undefined && nextCid !== prevCid) ops.push({ type: 'put', part: 'cid' as const, key: nextCid, value: next.id });
     if (prevCid !== undefined && nextCid === undefined) {
-      ops.push({ type: 'del', sublevel: this.#cid, key: prevCid });
-      for (const kind of ['accept', 'sign'] as const) ops.push({ type: 'del', sublevel: this.#messages, key: `${next.id}!${kind}` });
+      ops.push({ type: 'del', part: 'cid' as const, key: prevCid });
+      for (const kind of ['accept', 'sign'] as const) ops.push({ type: 'del', part: 'messages' as const, key: `${next.id}!${kind}` });
     }
     const heldBefore = new Set(pendingOutpoints(prev));
     const heldAfter = new Set(pendingOutpoints(next));
-    for (const o of heldBefore) if (!heldAfter.has(o)) ops.push({ type: 'del', sublevel: this.#inputs, key: o });
-    for (const o of heldAfter) if (!heldBefore.has(o)) ops.push({ type: 'put', sublevel: this.#inputs, key: o, value: next.id });
+    for (const o of heldBefore) if (!heldAfter.has(o)) ops.push({ type: 'del', part: 'inputs' as const, key: o });
+    for (const o of heldAfter) if (!heldBefore.has(o)) ops.push({ type: 'put', part: 'inputs' as const, key: o, value: next.id });
     ops.push(...this.#deliveryOps(prev, next));
     for (const [kind, bytes] of Object.entries(messages)) {
-      ops.push({ type: 'put', sublevel: this.#messages, key: `${next.id}!${kind}`, value: bytes });
+      ops.push({ type: 'put', part: 'messages' as const, key: `${next.id}!${kind}`, value: bytes });
     }
     return ops;
   }
 
-  async #write(ops: BatchOp[]): Promise<void> {
-    try {
-      await this.#db.batch(ops as never);
-    } catch (cause) {
-      throw storageError('batch write', cause);
-    }
+  async #write(ops: KvOp[], conditions: KvCondition[] = []): Promise<void> {
+    await this.#kv.write(ops, conditions);
   }
 
   /** The stored wire bytes of a contract's messages (undefined where not yet received). */
   async messages(id: string): Promise<Partial<Record<MessageKind, Uint8Array>>> {
     const kinds: MessageKind[] = ['offer', 'accept', 'sign'];
     try {
-      const values = await this.#messages.getMany(kinds.map((k) => `${id}!${k}`));
+      const values = await this.#kv.getMany<Uint8Array>('messages', kinds.map((k) => `${id}!${k}`));
       const out: Partial<Record<MessageKind, Uint8Array>> = {};
       kinds.forEach((k, i) => { if (values[i] !== undefined) out[k] = values[i]; });
       return out;
@@ -460,12 +445,11 @@ export class ContractStore {
     const lt = opts.after !== undefined && opts.after.startsWith(prefix) ? opts.after : `${prefix}\xff`;
     let last: string | null = null;
     try {
-      const index = which === 'state' ? this.#state : this.#party;
-      const keys = index.keys({ gte: prefix, lt, reverse: true });
+      const keys = this.#kv.keys(which, { gte: prefix, lt, reverse: true })[Symbol.asyncIterator]();
       const CHUNK = 64;
       let batch: string[] = [];
       const flush = async (): Promise<boolean> => {
-        const recs = await this.#contracts.getMany(batch.map((k) => k.slice(k.lastIndexOf('!') + 1)));
+        const recs = await this.#kv.getMany<ContractRecord>('contracts', batch.map((k) => k.slice(k.lastIndexOf('!') + 1)));
         for (let i = 0; i < recs.length; i++) {
           const r = recs[i];
           last = batch[i]!;
@@ -477,11 +461,11 @@ export class ContractStore {
         return false;
       };
       let full = false;
-      for await (const key of keys) {
-        batch.push(key);
+      for (let r = await keys.next(); r.done !== true; r = await keys.next()) {
+        batch.push(r.value);
         if (batch.length >= Math.min(CHUNK, opts.limit) && (full = await flush())) break;
       }
-      await keys.close();
+      await keys.return?.();
       if (!full && batch.length > 0) full = await flush();
       return { records, next: full ? last : null };
     } catch (cause) {
@@ -494,7 +478,7 @@ export class ContractStore {
     const out: string[] = [];
     try {
       for (const s of states) {
-        for await (const key of this.#state.keys({ gte: `${s}!`, lt: `${s}!\xff` })) out.push(key.slice(key.lastIndexOf('!') + 1));
+        for await (const key of this.#kv.keys('state', { gte: `${s}!`, lt: `${s}!\xff` })) out.push(key.slice(key.lastIndexOf('!') + 1));
       }
     } catch (cause) {
       throw storageError('list', cause);
@@ -506,7 +490,7 @@ export class ContractStore {
   async recentlyClosed(): Promise<string[]> {
     const out: string[] = [];
     try {
-      for await (const key of this.#recent.keys()) out.push(key);
+      for await (const key of this.#kv.keys('recent', { gte: '', lt: '\xff' })) out.push(key);
     } catch (cause) {
       throw storageError('list', cause);
     }
@@ -515,18 +499,14 @@ export class ContractStore {
 
   /** Stops watching a closed contract for reorgs (its closing transaction is deep enough). */
   async forgetRecentlyClosed(id: string): Promise<void> {
-    await this.#write([{ type: 'del', sublevel: this.#recent, key: id }]);
+    await this.#write([{ type: 'del', part: 'recent' as const, key: id }]);
   }
 
   async getMeta<T>(name: string): Promise<T | undefined> {
-    return (await this.#meta.get(name)) as T | undefined;
+    return (await this.#kv.get<unknown>('meta', name)) as T | undefined;
   }
 
   async putMeta(name: string, value: unknown): Promise<void> {
-    await this.#write([{ type: 'put', sublevel: this.#meta, key: name, value }]);
+    await this.#write([{ type: 'put', part: 'meta' as const, key: name, value }]);
   }
 }
-
-type BatchOp =
-  | { type: 'put'; sublevel: unknown; key: string; value: unknown }
-  | { type: 'del'; sublevel: unknown; key: string };

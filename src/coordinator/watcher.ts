@@ -132,6 +132,7 @@ export class Watcher {
   readonly #svc: CoordinatorService;
   readonly #lastAttestationPoll = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
+  #leading = false;
   #running: Promise<void> | undefined;
   #stopped = true;
   /** The tip at which the offer book's clock last ran (`#expireDue`). */
@@ -151,12 +152,31 @@ export class Watcher {
     this.#stopped = false;
     const loop = (): void => {
       if (this.#stopped) return;
-      this.#running = this.tick().catch((err) => this.#svc.log('error', 'watcher poll failed', { error: errText(err) })).finally(() => {
+      this.#running = this.#leadTick().catch((err) => this.#svc.log('error', 'watcher poll failed', { error: errText(err) })).finally(() => {
         this.#running = undefined;
         if (!this.#stopped) this.#timer = setTimeout(loop, this.#svc.config.watcher.pollIntervalMs);
       });
     };
     loop();
+  }
+
+  /** Whether this process ran the last poll as the leader (always, on LevelDB). */
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  /**
+   * One poll, run only by the leader (issue 13): replicas on one database
+   * each try the lease every poll interval; the one holding it confirms it
+   * before every poll and polls; the others wait.
+   */
+  async #leadTick(): Promise<void> {
+    const leading = await this.#svc.store.backend.leadership.hold();
+    if (leading !== this.#leading) {
+      this.#leading = leading;
+      this.#svc.log('info', leading ? 'watcher: leading (this replica runs settlement)' : 'watcher: not leading (another replica runs settlement)', {});
+    }
+    if (leading) await this.tick();
   }
 
   /** Stops polling and waits for a poll in progress. */
