@@ -1,9 +1,10 @@
 /**
  * Throwaway PostgreSQL clusters for tests and benchmarks: finds Debian's (or
- * any) PostgreSQL binaries, `initdb`s a cluster into a temporary directory,
- * runs `postgres` on 127.0.0.1 at a free port (its unix socket in that
- * directory too) and creates the database `hashdlc`, owned by the superuser
- * `hashdlc`, trusted without a password from 127.0.0.1 only.
+ * any) PostgreSQL binaries, lays a cluster into a temporary directory (a copy
+ * of one `initdb`'d template per process) with the database `hashdlc` and the
+ * superuser `hashdlc`, trusted without a password from 127.0.0.1 and the unix
+ * socket only, and runs `postgres` on 127.0.0.1 at a free port (its unix
+ * socket in that directory).
  *
  * `fsync=off`: a test cluster never outlives the machine, and a killed server
  * (kill()) still recovers, since the operating system keeps what the server
@@ -26,7 +27,7 @@
  * on the `pg` npm package: readiness is polled with `pg_isready`, and
  * `psql()` runs SQL through the cluster's own `psql`.
  */
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import {
   chownSync,
@@ -99,7 +100,7 @@ export interface RunningPostgres {
   readonly binDir: string;
   /** PID of the postmaster while it runs, else undefined. */
   readonly pid: number | undefined;
-  /** Milliseconds of the first start: initdb, server start and CREATE DATABASE. */
+  /** Milliseconds of the first start (with this process's first cluster: initdb of the template too). */
   readonly startMs: number;
   /** Starts the server again on the same port and directory (after shutdown() or kill()); no-op while running. */
   start(): Promise<void>;
@@ -172,6 +173,8 @@ function killAllSync(): void {
     if (!keep) rmSync(dir, { recursive: true, force: true });
     live.delete(pid);
   }
+  for (const dir of templateDirs) rmSync(dir, { recursive: true, force: true });
+  templateDirs.clear();
 }
 
 function installExitHandlers(): void {
@@ -285,13 +288,82 @@ function childEnv(dir: string): NodeJS.ProcessEnv {
   return { ...env, HOME: dir, LC_ALL: 'C', LANG: 'C' };
 }
 
-function run(file: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; as?: RunAs | undefined }): Promise<{ code: number; out: string }> {
+/** Runs a binary to its end; `out` is stdout on success, stderr + stdout on failure. */
+function run(
+  file: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; as?: RunAs | undefined; input?: string },
+): Promise<{ code: number; out: string }> {
   return new Promise((resolveRun) => {
-    execFile(file, args, { cwd: opts.cwd, env: opts.env, ...opts.as, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolveRun({ code, out: err ? `${stderr}${stdout}` || err.message : stdout });
-    });
+    const proc = spawn(file, args, { cwd: opts.cwd, env: opts.env, ...opts.as, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    proc.once('error', (err) => resolveRun({ code: -1, out: err.message }));
+    proc.once('close', (code) => resolveRun({ code: code ?? -1, out: code === 0 ? stdout : `${stderr}${stdout}` }));
+    proc.stdin.end(opts.input ?? '');
   });
+}
+
+// --- the template cluster ----------------------------------------------------------
+
+/**
+ * initdb takes a second or more; copying its result takes a tenth of that. So
+ * each process initdb's one template per bin directory (pg_hba.conf ours,
+ * database `hashdlc` created in single-user mode) and every cluster starts as
+ * a copy of it. Templates are removed when this process exits.
+ */
+const templates = new Map<string, Promise<string>>();
+const templateDirs = new Set<string>();
+
+function templateData(binDir: string, as: RunAs | undefined): Promise<string> {
+  let template = templates.get(binDir);
+  if (!template) {
+    template = buildTemplate(binDir, as);
+    templates.set(binDir, template);
+    template.catch(() => templates.delete(binDir));
+  }
+  return template;
+}
+
+async function buildTemplate(binDir: string, as: RunAs | undefined): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), 'hashdlc-pg-template-'));
+  templateDirs.add(root);
+  try {
+    return await initTemplate(binDir, as, root);
+  } catch (err) {
+    templateDirs.delete(root);
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function initTemplate(binDir: string, as: RunAs | undefined, root: string): Promise<string> {
+  const data = join(root, 'data');
+  const env = childEnv(root);
+  if (as) {
+    assertTraversable(root, as);
+    chownSync(root, as.uid, as.gid);
+  }
+  // --no-sync: see fsync=off above. --wal-segsize=1 (MB): a 16 MB WAL segment would be most of each copy.
+  const init = await run(
+    join(binDir, 'initdb'),
+    ['-D', data, '-U', POSTGRES_USER, '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions', '--wal-segsize=1'],
+    { cwd: root, env, as },
+  );
+  if (init.code !== 0) throw new PostgresStartError(`initdb failed (exit ${init.code})`, init.out.trim());
+  // initdb's default also trusts ::1; a test cluster listens on 127.0.0.1 only.
+  writeFileSync(join(data, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 trust\n');
+  if (as) chownSync(join(data, 'pg_hba.conf'), as.uid, as.gid);
+  const create = await run(join(binDir, 'postgres'), ['--single', '-D', data, '-c', 'fsync=off', 'postgres'], {
+    cwd: root,
+    env,
+    as,
+    input: `CREATE DATABASE ${POSTGRES_DATABASE};\n`,
+  });
+  if (create.code !== 0) throw new PostgresStartError(`CREATE DATABASE ${POSTGRES_DATABASE} failed (exit ${create.code})`, create.out.trim());
+  return data;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -321,8 +393,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const logTail: string[] = [];
   const tail = (): string => logTail.join('').trimEnd();
 
-  const psql = async (sql: string, database = POSTGRES_DATABASE): Promise<string> => {
-    const args = ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', POSTGRES_USER, '-d', database, '-c', sql];
+  const psql = async (sql: string): Promise<string> => {
+    const args = ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', POSTGRES_USER, '-d', POSTGRES_DATABASE, '-c', sql];
     const r = await run(bin('psql'), args, { cwd: dir, env });
     if (r.code !== 0) throw new Error(`psql failed (exit ${r.code}): ${r.out.trim()}`);
     return r.out.trim();
@@ -361,7 +433,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (child !== proc) throw new PostgresStartError(`postgres exited before accepting connections (port ${port})`, tail());
-      const r = await run(bin('pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port), '-U', POSTGRES_USER, '-d', 'postgres', '-t', '2'], { cwd: dir, env });
+      // Through our own socket: on 127.0.0.1 another server could answer at this port (ours then fails to bind).
+      const r = await run(bin('pg_isready'), ['-q', '-h', dir, '-p', String(port), '-U', POSTGRES_USER, '-d', POSTGRES_DATABASE, '-t', '2'], { cwd: dir, env });
       if (r.code === 0) return;
       // 1: rejecting connections (starting up, recovering); 2: no answer yet; 3: our mistake.
       if (r.code === 3) throw new PostgresStartError(`pg_isready: bad parameters: ${r.out}`, tail());
@@ -416,22 +489,12 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       assertTraversable(dir, as);
       chownSync(dir, as.uid, as.gid);
     }
-    const fresh = !existsSync(join(data, 'PG_VERSION'));
-    if (fresh) {
-      // --no-sync: see fsync=off above. Trust for 127.0.0.1 and the socket only (our pg_hba.conf below).
-      const r = await run(
-        bin('initdb'),
-        ['-D', data, '-U', POSTGRES_USER, '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'],
-        { cwd: dir, env, as },
-      );
-      if (r.code !== 0) throw new PostgresStartError(`initdb failed (exit ${r.code})`, r.out.trim());
-      // initdb's default also trusts ::1; a test cluster listens on 127.0.0.1 only.
-      const hba = 'local all all trust\nhost all all 127.0.0.1/32 trust\n';
-      writeFileSync(join(data, 'pg_hba.conf'), hba);
-      if (as) chownSync(join(data, 'pg_hba.conf'), as.uid, as.gid);
+    if (!existsSync(join(data, 'PG_VERSION'))) {
+      // cp -a keeps the postgres user's ownership (we copy as root) and PGDATA's mode 0700.
+      const copy = await run('cp', ['-a', await templateData(binDir, as), data], { cwd: dir, env });
+      if (copy.code !== 0) throw new PostgresStartError('could not copy the template cluster', copy.out.trim());
     }
     await launch();
-    if (fresh) await psql(`CREATE DATABASE ${POSTGRES_DATABASE}`, 'postgres');
   } catch (err) {
     await shutdown();
     if (!keep) rmSync(dir, { recursive: true, force: true });
@@ -457,6 +520,6 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     },
     kill,
     stop,
-    psql: (sql) => psql(sql),
+    psql,
   };
 }
