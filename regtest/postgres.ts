@@ -386,6 +386,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const port = options.port ?? (await freePort());
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const bin = (name: string): string => join(binDir, name);
+  // sockaddr_un holds 107 bytes of path; postgres would only say so in its log.
+  if (join(dir, `.s.PGSQL.${port}`).length > 107) throw new RangeError(`PostgreSQL socket path under ${dir} is too long (107 bytes at most)`);
 
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
