@@ -6,10 +6,7 @@
  * the stored format or key layout fails here first. The taker's coin is held in
  * the inputs index while taken and freed after.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isCoordinatorError } from '../src/coordinator/errors.js';
 import {
   RECORD_VERSION,
@@ -25,11 +22,7 @@ import {
 } from '../src/coordinator/lifecycle.js';
 import { collect, dropTake, endPosition, listPosition, positionTransferred, takePosition, transferBroadcast, type PositionTake } from '../src/coordinator/position-state.js';
 import { ContractStore } from '../src/coordinator/store.js';
-
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+import { storeBackends } from './helpers/store-backends.js';
 
 const T0 = 1_750_000_000_000;
 const OLD = 'aa'.repeat(32);
@@ -120,11 +113,11 @@ describe('position transitions', () => {
   });
 });
 
-describe('positions in the LevelDB store', () => {
+const BACKENDS = storeBackends();
+
+for (const { name, skip, fresh } of BACKENDS) describe.skipIf(skip !== null)(`positions in the store on ${name}`, () => {
   it('stores each step of a transfer as golden snapshots; the new contract, the old link and the position in one batch', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hashdlc-pos-store-'));
-    dirs.push(dir);
-    const store = await ContractStore.open(dir);
+    const store = await (await fresh()).open();
     const old = oldConfirmed();
     await store.create(old, Uint8Array.from([0xa7, 0x1a]));
     let t = T0 + 10_000;

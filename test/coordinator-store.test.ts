@@ -1,14 +1,12 @@
 /**
  * The coordinator's lifecycle (pure transitions, table-driven: which calls each
- * state allows) and its LevelDB store: golden snapshots of the whole database
+ * state allows) and its store, on LevelDB and on PostgreSQL (issue 13: the same
+ * golden files for both): golden snapshots of the whole database
  * after each state a contract goes through (so a change of the stored format
  * or key layout fails here first), index moves in one batch, pages by state
  * and by party, and reopening a store.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   acceptOffer,
   cancelContract,
@@ -33,16 +31,8 @@ import {
 } from '../src/coordinator/lifecycle.js';
 import { isCoordinatorError } from '../src/coordinator/errors.js';
 import { ContractStore } from '../src/coordinator/store.js';
+import { storeBackends } from './helpers/store-backends.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'hashdlc-store-'));
-  dirs.push(d);
-  return d;
-}
 
 const T0 = 1_750_000_000_000;
 const ID = 'aa'.repeat(32);
@@ -175,9 +165,12 @@ describe('lifecycle transitions', () => {
   });
 });
 
-describe('LevelDB store', () => {
+const BACKENDS = storeBackends();
+
+for (const { name, skip, fresh } of BACKENDS) describe.skipIf(skip !== null)(`store on ${name}`, () => {
+  const open = async (): Promise<ContractStore> => (await fresh()).open();
   it('stores each state as golden snapshots (the stored format is an API)', async () => {
-    const store = await ContractStore.open(tempDir());
+    const store = await open();
     const path = cetPath();
     await store.create(path[0]![1], Uint8Array.from([0xa7, 0x1a, 0x01]));
     await expect(JSON.stringify(await dump(store), null, 2)).toMatchFileSnapshot('./golden/coordinator-store-offered.json');
@@ -190,7 +183,7 @@ describe('LevelDB store', () => {
   });
 
   it('stores a settled 2-of-3 contract with each oracle\'s outcome and agreement (issue 11; older records have neither field)', async () => {
-    const store = await ContractStore.open(tempDir());
+    const store = await open();
     const oracles = ['a', 'b', 'c'].map((x, i) => ({ url: `http://127.0.0.1:900${i}`, eventId: 'hashpower-delivery/1000-1100/100ths/x', publicKey: x.repeat(64) }));
     let t = T0;
     const offered = createOffer({ ...newOffer(), oracles, oracleThreshold: 2 }, t);
@@ -210,7 +203,7 @@ describe('LevelDB store', () => {
   });
 
   it('stores a strip\'s periods in one batch with the strip index; only period 1 holds the coins (issue 12)', async () => {
-    const store = await ContractStore.open(tempDir());
+    const store = await open();
     const stripTerms = { ...newOffer().terms, periods: 2 } as NewOffer['terms'];
     const batch = (index: number) => ({ index, contracts: [
       { fundOutputSerialId: '100', offerCollateral: '100000', acceptCollateral: '200000' },
@@ -246,7 +239,7 @@ describe('LevelDB store', () => {
   });
 
   it('indexes the funding outpoints of pending contracts only: an expiry or a dropped accept frees them in the same batch', async () => {
-    const store = await ContractStore.open(tempDir());
+    const store = await open();
     const [offered, accepted] = cetPath().map(([, r]) => r);
     const offerCoin = offered!.offerOutpoints![0]!;
     const acceptCoin = (accepted as Extract<ContractRecord, { state: 'accepted' }>).acceptOutpoints![0]!;
@@ -274,7 +267,7 @@ describe('LevelDB store', () => {
   });
 
   it('moves the state index in the same batch and finds records by contract id', async () => {
-    const store = await ContractStore.open(tempDir());
+    const store = await open();
     const [offered, accepted] = cetPath().map(([, r]) => r);
     await store.create(offered!, new Uint8Array([1]));
     expect(await store.idsInStates(['offered'])).toEqual([ID]);
@@ -308,8 +301,8 @@ describe('LevelDB store', () => {
   });
 
   it('pages an index newest first, filtered, and survives a reopen', async () => {
-    const dir = tempDir();
-    let store = await ContractStore.open(dir);
+    const loc = await fresh();
+    let store = await loc.open();
     const ids: string[] = [];
     for (let i = 0; i < 25; i++) {
       const id = i.toString(16).padStart(64, '0');
@@ -317,7 +310,7 @@ describe('LevelDB store', () => {
       await store.create(createOffer(newOffer(id, i % 2 === 0 ? OFFERER : ACCEPTER), T0 + i), new Uint8Array([i]));
     }
     await store.close();
-    store = await ContractStore.open(dir);
+    store = await loc.open();
     const seen: string[] = [];
     let after: string | undefined;
     for (;;) {
