@@ -132,3 +132,14 @@ export function luckRisk(input: LuckRiskInput): LuckRisk {
   const underToleranceBlocks = Number(ceil) - 1;
   return { expectedPoolBlocks, underToleranceBlocks, underToleranceChance: poissonCdf(underToleranceBlocks, expectedPoolBlocks) };
 }
+
+/**
+ * A chance as a percentage for people: one decimal from 0.1%, two significant
+ * digits below it (a 1e-31 risk is not "0.0%"), "0%" and "100%" exact.
+ */
+export function formatChance(p: number): string {
+  if (p <= 0) return '0%';
+  if (p >= 1) return '100%';
+  const percent = p * 100;
+  return percent >= 0.1 ? `${percent.toFixed(1)}%` : `${percent.toPrecision(2)}%`;
+}
