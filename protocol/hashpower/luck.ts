@@ -32,6 +32,13 @@
 /** Share and tolerance are basis points of 1 (10,000 = 100%). */
 const BPS = 10_000n;
 
+/**
+ * Above this chance of a short measurement of full delivery the offer, the
+ * accept and the dashboard warn: one window in twenty paying the miner less
+ * than it delivered is more luck than a sale should carry unstated.
+ */
+export const LUCK_RISK_WARN_CHANCE = 0.05;
+
 /** The payout schemes whose payouts follow the pool's blocks (issue 16; the event's `payoutScheme`). */
 export const LUCK_BASED_PAYOUT_SCHEMES = ['per-block-coinbase', 'per-block-payout'] as const;
 

@@ -9,11 +9,11 @@
  * This module does NOT print: the CLI writes the warnings to stderr, the
  * lines with the summary.
  */
-import { formatChance } from '../../protocol/hashpower/index.js';
+import { LUCK_RISK_WARN_CHANCE, formatChance } from '../../protocol/hashpower/index.js';
 import { saleLuckRisks, type OfferTerms, type SaleLuckRisk } from '../../protocol/terms/index.js';
 
-/** Above this chance of a short measurement of full delivery, the offer and the accept warn. */
-export const LUCK_RISK_WARN_CHANCE = 0.05;
+/** Above this chance of a short measurement of full delivery the offer and the accept warn (protocol/hashpower). */
+export { LUCK_RISK_WARN_CHANCE };
 
 /** The stable name of the warning (`warning LUCK_RISK: ...` on the CLI's stderr). */
 export const LUCK_RISK_WARNING = 'LUCK_RISK';
