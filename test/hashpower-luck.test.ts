@@ -1,12 +1,14 @@
 // Pool luck (issue 16): the chance that a fully delivering miner of a
 // luck-based pool is measured under the sale's tolerance (protocol/hashpower
-// luck.ts). Reference values were computed independently with Python's
+// luck.ts), and the risk a sale's terms state (protocol/terms saleLuckRisks:
+// poolShareBps, payoutScheme). Reference values were computed independently with Python's
 // decimal module at 80 digits (the CDF summed term by term from e^-λ).
 // Attack/failure defended: an offer that understates the measurement risk
 // (the buyer's payout curve pays the miner less than it delivered, or a
 // seller signs a window too short for its pool).
 import { describe, expect, it } from 'vitest';
 import { isLuckBasedScheme, luckRisk, poissonCdf } from '../protocol/hashpower/index.js';
+import { offerTermsSchema, saleLuckRisks } from '../protocol/terms/index.js';
 
 /** P(K <= k) summed directly from e^-λ (only for λ small enough that e^-λ does not underflow). */
 function directCdf(k: number, lambda: number): number {
@@ -150,5 +152,39 @@ describe('the printed risk against 200 seeded simulated windows', () => {
       if (k / risk.expectedPoolBlocks < 0.95) under++;
     }
     within(under, risk.underToleranceChance);
+  });
+});
+
+describe('saleLuckRisks: the risk a sale\'s terms state (protocol/terms)', () => {
+  const sale = {
+    template: 'hashpower-sale', hashrateThs: '100', window: { start: 1000, end: 1144 }, deliveryAddress: 'bcrt1qdelivery',
+    upfront: '0', escrow: '300000', minerCollateral: '200000', toleranceBps: 9500, fundingDeadline: 990,
+  } as const;
+
+  it('terms without the new fields parse as before and state no risk (older offers read unchanged)', () => {
+    const terms = offerTermsSchema.parse(sale);
+    expect(terms).toEqual(sale);
+    expect(saleLuckRisks(terms)).toEqual([]);
+  });
+
+  it('a share with a luck-based scheme, or none (today\'s per-block rule): the window\'s risk; periodic payouts: none', () => {
+    for (const scheme of [undefined, 'per-block-coinbase', 'per-block-payout'] as const) {
+      const [r, ...more] = saleLuckRisks(offerTermsSchema.parse({ ...sale, poolShareBps: 3000, ...(scheme ? { payoutScheme: scheme } : {}) }));
+      expect(more).toEqual([]);
+      expect(r).toMatchObject({ window: sale.window, poolShareBps: 3000, toleranceBps: 9500, expectedPoolBlocks: 43.2, underToleranceBlocks: 41 });
+    }
+    expect(saleLuckRisks(offerTermsSchema.parse({ ...sale, poolShareBps: 3000, payoutScheme: 'periodic-payout' }))).toEqual([]);
+  });
+
+  it('a strip: each period measured on its own window (4 x 36 blocks at 30%: λ = 10.8 each)', () => {
+    const risks = saleLuckRisks(offerTermsSchema.parse({ ...sale, poolShareBps: 3000, periods: 4 }));
+    expect(risks.map((r) => [r.period, r.window.start, r.window.end, r.expectedPoolBlocks])).toEqual([[0, 1000, 1036, 10.8], [1, 1036, 1072, 10.8], [2, 1072, 1108, 10.8], [3, 1108, 1144, 10.8]]);
+    expect(risks[0]!.underToleranceChance).toBeGreaterThan(luckRisk({ windowBlocks: 144, poolShareBps: 3000, toleranceBps: 9500 }).underToleranceChance);
+  });
+
+  it('refuses a share outside 1..10000 bps and an unknown scheme (the terms schema)', () => {
+    for (const bad of [{ poolShareBps: 0 }, { poolShareBps: 10_001 }, { poolShareBps: 12.5 }, { payoutScheme: 'pplns' }]) {
+      expect(offerTermsSchema.safeParse({ ...sale, ...bad }).success).toBe(false);
+    }
   });
 });
