@@ -21,8 +21,10 @@
  * chance is 1.
  *
  * Not modelled: fee variance between blocks, the pool's share moving during
- * the window, difficulty adjustments; they widen the spread, so the figure
- * is a lower bound on the real risk.
+ * the window, difficulty adjustments; they widen the spread. The Poisson in
+ * turn overstates the spread of the per-block model itself (binomial,
+ * variance λ(1−s)) for a large pool: at 30% over 4,032 blocks 4.1% against
+ * the binomial's 1.9%; for pools of a few percent the two agree.
  *
  * This is a DISPLAY figure (floating point): it is not bound into any event,
  * outcome or contract, unlike everything else in protocol/hashpower, which is
