@@ -28,6 +28,7 @@
 import { pathToFileURL } from 'node:url';
 import { BitcoinRpc } from './chain/index.js';
 import {
+  DEMO_POOLS,
   DEMO_TEMPLATES,
   STACK_FLAGS_HELP,
   StackParticipant,
@@ -46,6 +47,7 @@ import {
   runningStackState,
   stackLayout,
   startStack,
+  type DemoPool,
   type DemoTemplate,
   type RunningDemoAgents,
   type RunningStack,
@@ -71,6 +73,9 @@ options:
                              forward / call on the next 10-block window the oracles announced
   --delivery PCT             sale: share of the 100 TH/s the pool pays, percent (default 98; try 60 or 0)
   --window BLOCKS            sale: blocks in the contract's window (default 20)
+  --pool coinbase|tides|fpps sale: how the pool pays (default coinbase: every coinbase of the window);
+                             tides: a luck pool of 30% of the network, fpps: periodic payouts; the
+                             offer's terms state the scheme (and the share: the offer shows its luck risk)
   --no-agents                no agents: the demo types 'hashdlc sign' and 'hashdlc fund' itself
   --periods N                sale as a strip of N periods (2 to 20): one funding transaction, N DLCs,
                              each period settled on its own attestation (issue 12)
@@ -85,6 +90,7 @@ ${STACK_FLAGS_HELP}`;
 
 const DEMO_FLAGS = {
   template: { type: 'string' },
+  pool: { type: 'string' },
   delivery: { type: 'string' },
   window: { type: 'string' },
   'no-agents': { type: 'boolean' },
@@ -158,6 +164,16 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`hashdlc demo: ${strip}\n`);
     return 2;
   }
+  const poolText = parsed.values.pool as string | undefined;
+  if (poolText !== undefined && !(DEMO_POOLS as readonly string[]).includes(poolText)) {
+    process.stderr.write(`hashdlc demo: --pool must be one of ${DEMO_POOLS.join(', ')}, got '${poolText}'\n`);
+    return 2;
+  }
+  if (poolText !== undefined && (template !== 'sale' || strip !== undefined || transfer)) {
+    process.stderr.write('hashdlc demo: --pool runs the single sale (not --template forward|call, --periods or --transfer)\n');
+    return 2;
+  }
+  const pool = poolText as DemoPool | undefined;
   const priceText = parsed.values['transfer-price'] as string | undefined;
   if (priceText !== undefined && !transfer) {
     process.stderr.write('hashdlc demo: --transfer-price needs --transfer\n');
@@ -257,7 +273,7 @@ export async function main(argv: string[]): Promise<number> {
       if (state.dashboard !== null) out(`see it in the dashboard: ${state.dashboard}dashboard/strips/${stripResult.stripId}`);
       return stripResult.ok ? 0 : 1;
     }
-    const result = await runDemo(demoServices, { template: template as DemoTemplate, deliveryPercent, windowBlocks }, out);
+    const result = await runDemo(demoServices, { template: template as DemoTemplate, deliveryPercent, windowBlocks, ...(pool === undefined ? {} : { pool }) }, out);
     if (agents !== undefined) {
       await agents.stop();
       agents = undefined;

@@ -199,6 +199,17 @@ describe('offers show <id>', () => {
     expect(lines.at(-1)).toBe(`  events: ${EVENT}`);
     expect(lines).toContain('  hashrateThs: "100"');
   });
+
+  it('a sale stating its pool\'s share (issue 16): the pool-luck lines after the event', () => {
+    const sale = {
+      template: 'hashpower-sale', hashrateThs: '100', window: { start: 500, end: 600 }, deliveryAddress: 'bcrt1qdelivery', upfront: '0', escrow: '300000',
+      minerCollateral: '200000', toleranceBps: 9500, fundingDeadline: 498, poolShareBps: 1000, payoutScheme: 'per-block-payout',
+    } as const;
+    const lines = offerShowLines({ id: 'ab'.repeat(32), state: 'offered', terms: {}, cets: 17, eventIds: [EVENT] }, sale);
+    expect(lines).toContain('  poolShareBps: 1000');
+    expect(lines.at(-1)).toBe('    [500, 600): expected pool blocks 10; chance a fully delivering miner measures under the 95.00% tolerance: 45.8% (9 pool blocks or fewer)');
+    expect(lines.at(-2)).toMatch(/^ {2}pool luck: the pool holds 10\.00% of the network \(per-block-payout\)/);
+  });
 });
 
 describe('oracle verify <oracle-url> <event-id>: the node', () => {

@@ -184,15 +184,19 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-function acceptDryRun(id: string, extra: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function hashdlc(args: string[], dir = walletDir): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HASHDLC_')) env[k] = v;
-  Object.assign(env, { HASHDLC_WALLET_DIR: walletDir, HASHDLC_COORDINATOR: coordinator.url, HASHDLC_ORACLE: oracleHttp.url, HASHDLC_RPC_URL: nodeUrl });
+  Object.assign(env, { HASHDLC_WALLET_DIR: dir, HASHDLC_COORDINATOR: coordinator.url, HASHDLC_ORACLE: oracleHttp.url, HASHDLC_RPC_URL: nodeUrl });
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'accept', id, '--dry-run', '--json', ...extra], { env, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env, timeout: 120_000 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
     });
   });
+}
+
+function acceptDryRun(id: string, extra: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return hashdlc(['accept', id, '--dry-run', '--json', ...extra]);
 }
 
 describe('hashdlc accept checks the offer before signing anything', () => {
@@ -282,5 +286,38 @@ describe('hashdlc accept checks the offer before signing anything', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(expected);
+  });
+});
+
+// Issue 16: a sale paid by a luck-based pool states the pool's share; offer and accept show the
+// chance that full delivery measures under the tolerance, and warn over 5% (a seller or buyer
+// signing a window too short for the pool, where luck alone decides the payout).
+// 100 blocks at 10% of the network: λ = 10 pool blocks; under 95% at 9 or fewer: 45.8%.
+describe('pool luck: the measurement risk of a luck-based pool (issue 16)', () => {
+  const LUCK_LINE = /\[500, 600\): expected pool blocks 10; chance a fully delivering miner measures under the 95\.00% tolerance: 45\.8% \(9 pool blocks or fewer\)/;
+  const WARNING = /^warning LUCK_RISK: \[500, 600\): a fully delivering miner measures under the tolerance with chance 45\.8% \(over 5\.0%\)/m;
+
+  it.concurrent('accept --dry-run prints the expected pool blocks and the chance, and warns on stderr', async () => {
+    const id = register({ offerTerms: saleTerms({ poolShareBps: 1000, payoutScheme: 'per-block-coinbase' }) });
+    const r = await hashdlc(['accept', id, '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^offer checked/);
+    expect(r.stdout).toMatch(/pool luck: the pool holds 10\.00% of the network \(per-block-coinbase\)/);
+    expect(r.stdout).toMatch(LUCK_LINE);
+    expect(r.stderr).toMatch(WARNING);
+  });
+
+  it.concurrent('offer --dry-run with --pool-share-bps and --payout-scheme prints the same and warns', async () => {
+    const dir = join(tmp, 'seller');
+    Wallet.init(dir, 'regtest', TEST_MNEMONIC);
+    const eventId = `${EVENT}/luck-offer`;
+    events.set(eventId, { announcement: oracle.announce(eventId, 14), params, state: 'announced' });
+    const r = await hashdlc(['offer', 'hashpower', '--event', eventId, '--hashrate', '100', '--delivery-address', delivery, '--escrow', '300000',
+      '--collateral', '200000', '--pool-share-bps', '1000', '--payout-scheme', 'per-block-payout', '--dry-run'], dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\(dry run: nothing posted\)/);
+    expect(r.stdout).toMatch(/pool luck: the pool holds 10\.00% of the network \(per-block-payout\)/);
+    expect(r.stdout).toMatch(LUCK_LINE);
+    expect(r.stderr).toMatch(WARNING);
   });
 });

@@ -411,3 +411,32 @@ describe('pages show outside data as text', () => {
     expect(page).toContain('✗ The evidence recomputes to outcome 5,000, the oracle attested 6000.');
   });
 });
+
+// Issue 16: a sale paid by a luck-based pool carries the pool's share in its terms; the contract
+// page shows the pool blocks expected and the chance that full delivery measures under the
+// tolerance (a buyer or seller signing a window too short for the pool sees it), alerting over 5%.
+describe('pool luck on the contract page (issue 16)', () => {
+  const curve = contractCurve(saleTemplate());
+  const base = view(evilRecord());
+  const sale = { ...base.terms, deliveryAddress: 'bcrt1qdelivery' };
+
+  it('terms with a pool share and a luck-based scheme: expected pool blocks, the chance, an alert over 5%', () => {
+    // 100 blocks at 10%: λ = 10, under 95% at 9 pool blocks or fewer: 45.8%.
+    const rec = { ...base, terms: { ...sale, poolShareBps: 1000, payoutScheme: 'per-block-coinbase' } };
+    const page = contractPage({ rec, curve, curveError: null, attested: null, attestedSource: null, oracles: [] }, ctx);
+    expect(page).toContain('id="pool-luck"');
+    expect(page).toContain('The pool holds 10.00% of the network (per-block-coinbase)');
+    expect(page).toMatch(/<td>\[1,000, 1,100\)<\/td><td class="num">10<\/td><td class="num">45\.8%<\/td>/);
+    expect(page).toMatch(/role="alert">Over 5\.0%: in this window luck alone may pay the miner less than it delivered/);
+  });
+
+  it('under 5%: the risk without an alert (100 blocks of a whole network at a 50% tolerance); no share or a periodic-payout pool: no section', () => {
+    const safe = contractPage({ rec: { ...base, terms: { ...sale, poolShareBps: 10_000, toleranceBps: 5000 } }, curve, curveError: null, attested: null, attestedSource: null, oracles: [] }, ctx);
+    // λ = 100, under 50% at 49 pool blocks or fewer: 1.18e-8.
+    expect(safe).toMatch(/<td class="num">100<\/td><td class="num">0\.0000012%<\/td>/);
+    expect(safe).not.toContain('role="alert">Over');
+    for (const terms of [sale, { ...sale, poolShareBps: 1000, payoutScheme: 'periodic-payout' }]) {
+      expect(contractPage({ rec: { ...base, terms }, curve, curveError: null, attested: null, attestedSource: null, oracles: [] }, ctx)).not.toContain('pool-luck');
+    }
+  });
+});

@@ -266,3 +266,16 @@ describe('the router serves strips over HTTP', () => {
     expect([...list.body.matchAll(/<tr data-id="([0-9a-f]+)">/g)].map((m) => m[1])).toEqual(mixed.strip.contracts.slice(0, 2).map((c) => c.id));
   });
 });
+
+// Issue 16: each period of a strip is measured on its own, so a strip over a luck-based pool
+// shows the risk period by period (shorter windows, larger risk than the whole window's).
+describe('strip page: pool luck per period (issue 16)', () => {
+  it('the strip terms with a pool share: one row per period, each period\'s window, the alert naming how many', () => {
+    // open: [2000, 2400) in 4 periods of 100 blocks; 30% of the network: λ = 30 each, under 95% at 28 or fewer: 40.3%.
+    const page = stripPage({ ...open.strip, terms: { ...open.strip.terms, poolShareBps: 3000, payoutScheme: 'per-block-payout' } }, ctx);
+    expect(page).toContain('id="pool-luck"');
+    expect(page.match(/<tr class="luck-high"><td>period \d /g)).toHaveLength(4);
+    expect(page).toMatch(/<td>period 4 \[2,300, 2,400\)<\/td><td class="num">30<\/td><td class="num">40\.3%<\/td>/);
+    expect(page).toContain('in 4 of 4 periods luck alone may pay the miner less than it delivered');
+  });
+});

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCommand } from '../src/cli/args.js';
 import { OFFER_SPECS } from '../src/cli/offer.js';
 import type { OfferInput } from '../src/participant/index.js';
-import { StackParticipant, describeAgentLine, offerArgs } from '../src/stack/index.js';
+import { DEMO_LUCK_POOL_SHARE_BPS, StackParticipant, demoPoolTerms, describeAgentLine, offerArgs } from '../src/stack/index.js';
 
 const rpc = { url: 'http://127.0.0.1:18443/', username: 'u', password: 'p w' };
 
@@ -26,6 +26,8 @@ describe('offerArgs: the typed command of an offer', () => {
       toleranceBps: 9500,
       feeRatePerVb: 2n,
       utxos: ['aa:0', 'bb:1'],
+      // Issue 16: the demo's --pool tides (demoPoolTerms): the scheme and the share, typed as flags.
+      ...demoPoolTerms('tides'),
     };
     const args = offerArgs(input);
     expect(args.slice(0, 2)).toEqual(['offer', 'hashpower']);
@@ -40,6 +42,8 @@ describe('offerArgs: the typed command of an offer', () => {
       tolerance: '9500',
       'fee-rate': '2',
       utxo: ['aa:0', 'bb:1'],
+      'pool-share-bps': String(DEMO_LUCK_POOL_SHARE_BPS),
+      'payout-scheme': 'per-block-coinbase',
     });
   });
 

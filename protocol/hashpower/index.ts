@@ -42,6 +42,8 @@ export {
   windowBlockCount,
 } from './formulas.js';
 export type { BlockReward, BlockRewardWork, BlockWindow, CountedRewards, NumericEventSpec, RewardRule, ScaledOutcome } from './formulas.js';
+export { LUCK_BASED_PAYOUT_SCHEMES, LUCK_RISK_WARN_CHANCE, formatChance, isLuckBasedScheme, luckRisk, poissonCdf } from './luck.js';
+export type { LuckRisk, LuckRiskInput } from './luck.js';
 export { evidenceBlockWork, recomputeOutcome } from './evidence.js';
 export type {
   BlockEvidence,

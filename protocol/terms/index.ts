@@ -34,8 +34,9 @@ import {
   parseCustomCurveJson,
   type TemplateResult,
 } from '../templates/index.js';
-import { CURRENT_REWARD_RULE, FULL_REWARD_RULE } from '../hashpower/index.js';
+import { CURRENT_REWARD_RULE, FULL_REWARD_RULE, isLuckBasedScheme, luckRisk, type LuckRisk } from '../hashpower/index.js';
 import { MAX_BATCH_CONTRACTS } from '../tx/index.js';
+import { periodWindows, stripPeriodCount } from './strip.js';
 
 const u64 = z.string().regex(/^(0|[1-9][0-9]{0,19})$/, 'a decimal u64 string').refine((s) => BigInt(s) < 1n << 64n, 'exceeds u64');
 // Linear check (isHexText): a repeated-group regex throws RangeError on long input.
@@ -58,6 +59,15 @@ const fundingDeadline = height.optional();
 export const MAX_STRIP_PERIODS = MAX_BATCH_CONTRACTS;
 const periods = z.number().int().min(2).max(MAX_STRIP_PERIODS).optional();
 
+/**
+ * The pool's payout scheme (issue 16; the oracle event's `payoutScheme` names
+ * the same values): `per-block-coinbase` and `per-block-payout` pay per pool
+ * block (luck-based: PPLNS, TIDES), `periodic-payout` pays on a schedule
+ * (FPPS, PPS+). Absent: today's rule, rewards paid per block inside the window.
+ */
+export const PAYOUT_SCHEMES = ['per-block-coinbase', 'per-block-payout', 'periodic-payout'] as const;
+export type PayoutScheme = (typeof PAYOUT_SCHEMES)[number];
+
 export const saleTermsSchema = z.object({
   template: z.literal('hashpower-sale'),
   hashrateThs: u64,
@@ -72,6 +82,15 @@ export const saleTermsSchema = z.object({
   upfrontScript: hex.optional(),
   upfrontSerialId: u64.optional(),
   roundingMod: u64.optional(),
+  /**
+   * Issue 16: the pool's share of the network hashrate, bps (1..10,000), as
+   * the seller states it, and the pool's payout scheme: with a luck-based
+   * scheme (or none: today's per-block rule) the offer shows the chance of a
+   * short measurement (`saleLuckRisks`). Both absent in older offers, which
+   * read as before. Informational: not bound into the contract or the event.
+   */
+  poolShareBps: z.number().int().min(1).max(10_000).optional(),
+  payoutScheme: z.enum(PAYOUT_SCHEMES).optional(),
 }).strict();
 
 export const forwardTermsSchema = z.object({
@@ -251,6 +270,43 @@ export function summarizeTerms(terms: OfferTerms): TermsSummary {
     case 'custom-curve':
       return { template: terms.template, window: null, price: terms.acceptCollateral, hashrateThs: null };
   }
+}
+
+/** The pool-luck risk of one measured window of a sale (issue 16). */
+export interface SaleLuckRisk extends LuckRisk {
+  /** The measured window: the contract's, or a strip period's. */
+  window: { start: number; end: number };
+  /** 0-based period of a strip; absent for a single contract. */
+  period?: number;
+  poolShareBps: number;
+  toleranceBps: number;
+  /** The terms' scheme; absent: today's per-block rule. */
+  payoutScheme?: PayoutScheme;
+}
+
+/**
+ * The measurement risk of a hashpower sale's terms (protocol/hashpower
+ * luck.ts `luckRisk`), one entry per measured window (a strip's periods are
+ * measured one by one, so each has its own, larger, risk). Empty when the
+ * terms are no sale, carry no `poolShareBps`, or name the `periodic-payout`
+ * scheme (payouts on a schedule: no pool luck in the measurement). No scheme
+ * is today's rule, which counts rewards per block of the window: luck-based.
+ * @throws {DlcError} INVALID_PARAMS `strip-periods` (a strip's window too short to split).
+ */
+export function saleLuckRisks(terms: OfferTerms): SaleLuckRisk[] {
+  if (terms.template !== 'hashpower-sale' || terms.poolShareBps === undefined) return [];
+  if (terms.payoutScheme !== undefined && !isLuckBasedScheme(terms.payoutScheme)) return [];
+  const n = stripPeriodCount(terms);
+  const windows = n > 1 ? periodWindows(terms.window, n) : [terms.window];
+  const { poolShareBps, toleranceBps } = terms;
+  return windows.map((window, i) => ({
+    window,
+    ...(n > 1 ? { period: i } : {}),
+    poolShareBps,
+    toleranceBps,
+    ...(terms.payoutScheme !== undefined ? { payoutScheme: terms.payoutScheme } : {}),
+    ...luckRisk({ windowBlocks: window.end - window.start, poolShareBps, toleranceBps }),
+  }));
 }
 
 /** Facts a contract's timing is judged by (the caller reads the tip and the oracle's event). */

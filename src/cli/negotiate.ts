@@ -12,6 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { EXTERNAL_FUNDING_OPTIONS, COMMON_OPTIONS, bigintOpt, list, str, type CommandSpec, type OptionValues, parseOrHelp, NET_OPTIONS } from './args.js';
 import { loadConfig } from './config.js';
 import { CliContext, withContext } from './context.js';
+import { printLuckWarnings } from './offer.js';
 import { acceptOffer, fundContract, oneExternalRun, signContract, type AcceptInput, type ExternalPsbtInput, type PsbtOutResult } from '../participant/negotiate.js';
 
 const NET = { ...NET_OPTIONS, threads: COMMON_OPTIONS.threads! };
@@ -92,14 +93,16 @@ export async function acceptCommand(argv: string[]): Promise<number> {
   if (changeAddress !== undefined) input.changeAddress = changeAddress;
   return withContext(loadConfig(v), { readOnly: dryRun }, async (ctx) => {
     const r = await acceptOffer(ctx, input);
+    printLuckWarnings(r.measurementRisk);
+    const risk = r.measurementRisk.risks.length > 0 ? { measurementRisk: r.measurementRisk.risks } : {};
     if (r.dryRun) {
       ctx.print(
-        { id: r.id, checked: true, terms: r.terms, eventId: r.eventId, threshold: r.threshold, oracles: r.oracles, cets: r.cets, ...(r.strip !== undefined ? { strip: r.strip } : {}) },
+        { id: r.id, checked: true, terms: r.terms, eventId: r.eventId, threshold: r.threshold, oracles: r.oracles, cets: r.cets, ...(r.strip !== undefined ? { strip: r.strip } : {}), ...risk },
         [r.strip !== undefined ? `strip checked: each of its ${r.strip.periods.length} periods is the contract its terms describe` : 'offer checked: it is the contract its terms describe', ...r.summary],
       );
     } else {
       ctx.print(
-        { id: r.id, state: r.state, contractId: r.contractId, fundingTxid: r.fundingTxid, cets: r.cets, adaptorSignatures: r.adaptorSignatures, ...(r.strip !== undefined ? { strip: r.strip } : {}) },
+        { id: r.id, state: r.state, contractId: r.contractId, fundingTxid: r.fundingTxid, cets: r.cets, adaptorSignatures: r.adaptorSignatures, ...(r.strip !== undefined ? { strip: r.strip } : {}), ...risk },
         [
           `accepted ${r.strip !== undefined ? `strip ${r.id} (${r.strip.periods.length} periods)` : `offer ${r.id}`}${r.resent ? ' (the stored accept_dlc sent again)' : ''}`,
           ...r.summary,

@@ -14,6 +14,8 @@ import { loadConfig } from './config.js';
 import { CliContext, withContext } from './context.js';
 import { usage } from '../participant/errors.js';
 import { listOffers, makeOffer, showOffer, stripPeriodsOf, type BlockWindow, type OfferCommon, type OfferInput } from '../participant/offer.js';
+import { LUCK_RISK_WARNING, measurementRisk, type MeasurementRisk } from '../participant/luck.js';
+import { PAYOUT_SCHEMES, type PayoutScheme } from '../../protocol/terms/index.js';
 import { oracleSetLines } from '../participant/oracle-set.js';
 import type { OfferView } from '../api/coordinator.js';
 import type { OfferTerms } from '../../protocol/terms/index.js';
@@ -49,6 +51,8 @@ export const OFFER_SPECS: Record<string, CommandSpec> = {
     details: [
       'Creates (or reuses) the oracle\'s hashpower-delivery event for the window, delivery address and hashrate.',
       'Miner payout: escrow + collateral at or above the tolerance, 0 at 0, linear in between.',
+      '--pool-share-bps S: pool luck. With a luck-based pool (or no --payout-scheme) the offer shows the pool blocks expected',
+      'in the window and the chance that full delivery measures under the tolerance (Poisson); over 5% it warns (LUCK_RISK).',
       ...STRIP_DETAILS,
       'A strip pays --upfront once; escrow and collateral are split over the periods.',
     ],
@@ -64,6 +68,8 @@ export const OFFER_SPECS: Record<string, CommandSpec> = {
       tolerance: { type: 'string', value: 'BPS', help: 'delivery ratio counted as full delivery (default 9500)' },
       'pool-payout-address': { type: 'string', value: 'ADDR', multiple: true, help: 'declared pool payout address' },
       'nb-digits': { type: 'string', value: 'N', help: 'digits of a new delivery event (default: the oracle\'s)' },
+      'pool-share-bps': { type: 'string', value: 'BPS', help: "your pool's share of the network hashrate, bps (1..10000): the offer shows the chance of a short measurement" },
+      'payout-scheme': { type: 'string', value: 'SCHEME', help: "your pool's payouts: per-block-coinbase | per-block-payout (luck-based) | periodic-payout (default: today's per-block rule)" },
     },
   },
   'hashprice-forward': {
@@ -169,7 +175,13 @@ function offerInput(template: string, v: OptionValues, cmd: string): OfferInput 
       const escrow = needBig(v, 'escrow', cmd);
       return {
         ...common,
-        ...defined({ window: parseWindow(str(v, 'window')), nbDigits: intOpt(v, 'nb-digits'), toleranceBps: intOpt(v, 'tolerance') }),
+        ...defined({
+          window: parseWindow(str(v, 'window')),
+          nbDigits: intOpt(v, 'nb-digits'),
+          toleranceBps: intOpt(v, 'tolerance'),
+          poolShareBps: poolShareOpt(v),
+          payoutScheme: payoutSchemeOpt(v),
+        }),
         template,
         hashrateThs,
         deliveryAddress,
@@ -197,6 +209,29 @@ function offerInput(template: string, v: OptionValues, cmd: string): OfferInput 
   }
 }
 
+/** `--pool-share-bps`: 1..10000 (the terms' `poolShareBps`). */
+function poolShareOpt(v: OptionValues): number | undefined {
+  const s = intOpt(v, 'pool-share-bps');
+  if (s !== undefined && (s < 1 || s > 10_000)) throw usage(`--pool-share-bps must be 1..10000 (basis points of the network hashrate), got ${s}`);
+  return s;
+}
+
+/** `--payout-scheme`: one of the terms' `PAYOUT_SCHEMES`. */
+function payoutSchemeOpt(v: OptionValues): PayoutScheme | undefined {
+  const s = str(v, 'payout-scheme');
+  if (s === undefined) return undefined;
+  if (!(PAYOUT_SCHEMES as readonly string[]).includes(s)) throw usage(`--payout-scheme must be ${PAYOUT_SCHEMES.join(' | ')}, got '${s}'`);
+  return s as PayoutScheme;
+}
+
+/**
+ * The pool-luck warnings on stderr, one named line each (`warning LUCK_RISK: ...`),
+ * so a script can grep them while stdout stays the result.
+ */
+export function printLuckWarnings(risk: MeasurementRisk): void {
+  for (const w of risk.warnings) process.stderr.write(`warning ${LUCK_RISK_WARNING}: ${w}\n`);
+}
+
 /** The entries of `o` that are defined (optional input fields are absent, never `undefined`). */
 function defined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, val]) => val !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
@@ -217,7 +252,9 @@ async function offerCommand(template: string, argv: string[]): Promise<number> {
     const json = {
       eventId: r.eventId, threshold: r.threshold, oracles: r.oracles, terms: r.terms, cets: r.cets, cetLocktime: r.cetLocktime, refundLocktime: r.refundLocktime, fundingDeadline: r.fundingDeadline, feeRatePerVb: r.feeRatePerVb,
       ...(r.strip !== undefined ? { strip: r.strip } : {}),
+      ...(r.measurementRisk.risks.length > 0 ? { measurementRisk: r.measurementRisk.risks } : {}),
     };
+    printLuckWarnings(r.measurementRisk);
     const periodIds = r.strip?.periods.filter((x) => x.id !== undefined).map((x) => `  period ${x.index + 1}: ${x.id}`) ?? [];
     if (r.dryRun) {
       ctx.print({ dryRun: true, ...json }, ['(dry run: nothing posted)', ...r.summary]);
@@ -247,8 +284,9 @@ export async function offerMain(argv: string[]): Promise<number> {
 export function offerShowLines(o: OfferView, terms: OfferTerms): string[] {
   const head = [`offer ${o.id} (${o.state})${o.strip !== undefined ? `: period ${o.strip.index + 1} of strip ${o.strip.id} (${o.strip.periods} periods; 'hashdlc accept' takes the whole strip)` : ''}`, ...Object.entries(terms).filter(([k]) => k !== 'curve').map(([k, val]) => `  ${k}: ${JSON.stringify(val)}`), `  CETs: ${o.cets ?? '?'}`];
   const events = [...new Set(o.eventIds ?? o.oracles?.map((x) => x.eventId) ?? [])];
-  if (o.oracles === undefined || o.oracles.length === 0) return [...head, `  events: ${events.join(', ')}`];
-  return [...head, `  ${events.length === 1 ? 'event' : 'events'}: ${events.join(', ')}`, ...oracleSetLines(o.oracleThreshold ?? 1, o.oracles).map((l) => `  ${l}`)];
+  const risk = measurementRisk(terms).lines.map((l) => `  ${l}`);
+  if (o.oracles === undefined || o.oracles.length === 0) return [...head, `  events: ${events.join(', ')}`, ...risk];
+  return [...head, `  ${events.length === 1 ? 'event' : 'events'}: ${events.join(', ')}`, ...oracleSetLines(o.oracleThreshold ?? 1, o.oracles).map((l) => `  ${l}`), ...risk];
 }
 
 /** `hashdlc offers [show <id>]` */

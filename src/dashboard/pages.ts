@@ -12,7 +12,8 @@
  */
 import { address as btcAddress, networks, type Network } from 'bitcoinjs-lib';
 import { fromHex } from '../../protocol/messages/index.js';
-import { offerTermsSchema, summarizeTerms } from '../../protocol/terms/index.js';
+import { LUCK_RISK_WARN_CHANCE, formatChance } from '../../protocol/hashpower/index.js';
+import { offerTermsSchema, saleLuckRisks, summarizeTerms } from '../../protocol/terms/index.js';
 import { CONTRACT_STATES, type ContractState, type OracleView, type PublicContract, type TermsSummaryView } from '../api/coordinator.js';
 import { chartCaption, renderPayoutChart, stepAt } from './chart.js';
 import type { ContractCurve } from './curve.js';
@@ -170,6 +171,36 @@ export interface OfferBookData {
   recent: PublicContract[];
   /** The strips of the listed offers that are a strip's period 1, by strip id (absent: rows show the period alone). */
   strips?: ReadonlyMap<string, StripData>;
+}
+
+/**
+ * Issue 16: a sale whose terms state the pool's share of the network (and a
+ * luck-based scheme, or none) shows, per measured window, the pool blocks
+ * expected and the chance that a miner delivering in full is measured under
+ * the tolerance (protocol/terms `saleLuckRisks`); over 5% it is an alert.
+ * Nothing for other terms (or terms that do not parse).
+ */
+export function luckSection(terms: Record<string, unknown>): SafeHtml | string {
+  const parsed = offerTermsSchema.safeParse(terms);
+  if (!parsed.success) return '';
+  let risks;
+  try {
+    risks = saleLuckRisks(parsed.data);
+  } catch {
+    return '';
+  }
+  if (risks.length === 0) return '';
+  const r0 = risks[0]!;
+  const over = risks.filter((r) => r.underToleranceChance > LUCK_RISK_WARN_CHANCE).length;
+  const rows = risks.map((r) => html`<tr class="${r.underToleranceChance > LUCK_RISK_WARN_CHANCE ? 'luck-high' : ''}"><td>${r.period !== undefined ? `period ${r.period + 1} ` : ''}${windowText(r.window)}</td><td class="num">${String(r.expectedPoolBlocks)}</td><td class="num">${formatChance(r.underToleranceChance)}</td></tr>`);
+  const alert = over > 0
+    ? html`<p class="bad" role="alert">Over ${formatChance(LUCK_RISK_WARN_CHANCE)}: ${risks.length === 1 ? 'in this window' : `in ${over} of ${risks.length} periods`} luck alone may pay the miner less than it delivered.</p>`
+    : '';
+  return html`<section class="luck" id="pool-luck"><h3>Pool luck</h3>
+<p class="note">The pool holds ${(r0.poolShareBps / 100).toFixed(2)}% of the network (${r0.payoutScheme ?? 'per-block payouts'}): a miner delivering in full is paid only in the blocks the pool finds (Poisson). Chance it is measured under the ${(r0.toleranceBps / 100).toFixed(2)}% tolerance:</p>
+${alert}
+<div class="table-wrap"><table class="luck"><thead><tr><th>Window</th><th class="num">Expected pool blocks</th><th class="num">Under tolerance</th></tr></thead><tbody>${rows}</tbody></table></div>
+</section>`;
 }
 
 /** The headline numbers of a strip's whole terms, or null when they do not parse (the row then shows period 1's). */
@@ -471,6 +502,7 @@ ${rec.strip !== undefined ? html`<p class="strip-of" id="strip">Period ${rec.str
 ${stepper(rec)}
 <div class="grid2">
 <section class="card" id="terms"><h2>Terms</h2>${terms}
+${luckSection(rec.terms)}
 <dl class="kv">
 <dt>Offerer collateral</dt><dd>${formatSats(rec.offerCollateral)}</dd>
 <dt>Accepter collateral</dt><dd>${formatSats(rec.acceptCollateral)}</dd>

@@ -24,7 +24,7 @@
 import type { PublicContract } from '../api/coordinator.js';
 import { formatSats, groupDigits, shortHex } from './format.js';
 import { escapeHtml, html, trustedHtml, type SafeHtml } from './html.js';
-import { idLink, layout, paths, stateBadge, stripSummary, sumAmounts, templateName, windowText, type PageContext, type StripData } from './pages.js';
+import { idLink, layout, luckSection, paths, stateBadge, stripSummary, sumAmounts, templateName, windowText, type PageContext, type StripData } from './pages.js';
 
 type Window = { start: number; end: number };
 
@@ -246,7 +246,8 @@ ${sats('buyerCollateral', 'Buyer collateral', 'split over the periods by blocks'
 ${text('toleranceBps') !== null ? html`<dt>Tolerance</dt><dd>${groupDigits(text('toleranceBps')!)} bps counts as full delivery</dd>` : ''}
 ${text('deliveryAddress') !== null ? html`<dt>Delivery address</dt><dd class="mono">${text('deliveryAddress')}</dd>` : ''}
 ${text('fundingDeadline') !== null ? html`<dt>Funding deadline</dt><dd>block ${groupDigits(text('fundingDeadline')!)}</dd>` : ''}
-</dl>`;
+</dl>
+${luckSection(t)}`;
 }
 
 /** `/dashboard/strips/:id`. */

@@ -47,6 +47,8 @@ export type { FeeAndSize } from './fees.js';
 export { verifyContractOracles, verifyOracleEvent } from './oracle-verify.js';
 export type { ContractOracleVerdict, ContractOraclesReport, VerifyCheck, VerifyOptions, VerifyReport } from './oracle-verify.js';
 // oracle sets (issue 11): K of n, the offerer's and the accepter's checks, every oracle's attestation
+export { LUCK_RISK_WARN_CHANCE, LUCK_RISK_WARNING, measurementRisk } from './luck.js';
+export type { MeasurementRisk } from './luck.js';
 export { gatherAttestations, oracleInfoOf, offerThreshold, oracleSetOf } from './oracle-set.js';
 export type { GatheredAttestations, OracleAttestationReport, SetOracle } from './oracle-set.js';
 

@@ -77,6 +77,7 @@ import {
 } from './funding-inputs.js';
 import { openContract } from './open.js';
 import type { Participant } from './participant.js';
+import { measurementRisk, type MeasurementRisk } from './luck.js';
 import { oracleSetLines, type SetOracle } from './oracle-set.js';
 import { engineVerifier } from './progress.js';
 import { stripRecords } from './strip.js';
@@ -109,6 +110,8 @@ interface AcceptChecked {
   oracles: SetOracle[];
   /** Human lines: the contract, its event and oracle set, locktimes and key payouts (accepter's view). */
   summary: string[];
+  /** A sale stating its pool's share: the pool-luck risk per measured window (lines included in `summary`) and warnings. */
+  measurementRisk: MeasurementRisk;
 }
 
 export type AcceptResult =
@@ -214,6 +217,7 @@ export async function acceptOffer(p: Participant, input: AcceptInput): Promise<A
   checkDeliveryAddressOurs(wallet, terms, input.deliveryAddress);
   // One delivery address, one contract (issue 9, hole 7).
   if (terms.template === 'hashpower-sale') await checkDeliveryAddressFresh(wallet, rpc, terms.deliveryAddress, id);
+  const risk = measurementRisk(terms);
   const checked: AcceptChecked = {
     id,
     terms,
@@ -227,7 +231,9 @@ export async function acceptOffer(p: Participant, input: AcceptInput): Promise<A
       `CET locktime ${offer.cetLocktime}, refund locktime ${offer.refundLocktime}, fee rate ${offer.feeRatePerVb} sat/vB`,
       `funding deadline: height ${terms.fundingDeadline} (fund before it; 'hashdlc cancel' takes your coins back after it)`,
       ...contract.summary.keyPayouts.map((k) => `  at ${k.outcome} (${k.label}): offerer ${k.offerPayout}, you ${k.acceptPayout}`),
+      ...risk.lines,
     ],
+    measurementRisk: risk,
   };
   if (input.dryRun === true) return { dryRun: true, ...checked, cets: contract.cetCount };
 

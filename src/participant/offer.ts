@@ -27,6 +27,7 @@ import {
   periodWindows,
   stripExtraOutputs,
   type OfferTerms,
+  type PayoutScheme,
 } from '../../protocol/terms/index.js';
 import { randomU64, type ContractRecord } from '../wallet/index.js';
 import type { OfferView, OracleEventJson, OracleClient } from '../api/index.js';
@@ -34,6 +35,7 @@ import { addressScript, checkEventMatchesTerms, checkOfferTiming, chooseFunding,
 import { ParticipantError, usage } from './errors.js';
 import type { Participant } from './participant.js';
 import { offerOracleEvents, oracleInfoOf, oracleSetLines, type OracleSetEvents, type SetOracle } from './oracle-set.js';
+import { measurementRisk, type MeasurementRisk } from './luck.js';
 import { periodLabel } from './strip.js';
 import { inPeriodError } from './strip-steps.js';
 
@@ -83,6 +85,10 @@ export type OfferInput = OfferCommon &
         poolPayoutAddresses?: string[];
         /** Digits of a new delivery event (default: the oracle's). */
         nbDigits?: number;
+        /** Issue 16: the pool's share of the network hashrate, bps; with a luck-based scheme the offer shows its measurement risk. */
+        poolShareBps?: number;
+        /** The pool's payout scheme (absent: today's per-block rule). */
+        payoutScheme?: PayoutScheme;
       }
     | { template: 'hashprice-forward'; hashrateThs: bigint; strikeSatsPerPhDay: bigint; buyerCollateral: bigint }
     | { template: 'hashprice-call'; hashrateThs: bigint; strikeSatsPerPhDay: bigint; premium?: bigint }
@@ -107,6 +113,8 @@ export interface OfferDetails {
   oracles: SetOracle[];
   /** Human lines describing the contract, its event and oracle set, locktimes and key payouts (offerer's view). */
   summary: string[];
+  /** A sale stating its pool's share: the pool-luck risk per measured window, its summary lines (included in `summary`) and warnings. */
+  measurementRisk: MeasurementRisk;
 }
 
 /** A strip's periods as offered (ids absent on a dry run: nothing was built). */
@@ -169,6 +177,8 @@ function termsJsonOf(input: OfferInput, window: BlockWindow | null | undefined, 
         escrow: input.escrow.toString(),
         minerCollateral: input.collateral.toString(),
         toleranceBps: input.toleranceBps ?? 9500,
+        ...(input.poolShareBps !== undefined ? { poolShareBps: input.poolShareBps } : {}),
+        ...(input.payoutScheme !== undefined ? { payoutScheme: input.payoutScheme } : {}),
         ...(upfront > 0n ? { upfrontScript: toHex(receiveScript()), upfrontSerialId: randomU64().toString() } : {}),
         ...rounding,
         fundingDeadline,
@@ -266,6 +276,7 @@ export async function makeOffer(p: Participant, input: OfferInput): Promise<Offe
     throw usage(`--refund-locktime ${refundLocktime} is after ${refundAtMost} (the attestation height ${ev.attestHeight} + ${REFUND_MAX_GRACE_BLOCKS[wallet.network.flow]}): accepters and coordinators refuse it`);
   }
   const rate = await feeRate(input.feeRatePerVb ?? p.config.feeRatePerVb, rpc, wallet.network.name);
+  const risk = measurementRisk(terms);
   const details: OfferDetails = {
     eventId: ev.eventId,
     terms,
@@ -283,7 +294,9 @@ export async function makeOffer(p: Participant, input: OfferInput): Promise<Offe
       `CET locktime ${cetLocktime}, refund locktime ${refundLocktime}, fee rate ${rate} sat/vB`,
       `funding deadline: height ${fundingDeadline} (no accept, sign or fund from then on)`,
       ...contract.summary.keyPayouts.map((k) => `  at ${k.outcome} (${k.label}): you ${k.offerPayout}, buyer ${k.acceptPayout}`),
+      ...risk.lines,
     ],
+    measurementRisk: risk,
   };
   if (input.dryRun === true) return { dryRun: true, ...details };
 
@@ -411,6 +424,7 @@ async function makeStripOffer(p: Participant, input: OfferInput, n: number): Pro
   const ev1 = sets[0]!.events[0]!;
   const stripPeriods = (ids: (string | undefined)[]): OfferStrip['periods'] => windows.map((w, i) => ({ index: i, id: ids[i], window: w, eventId: sets[i]!.events[0]!.eventId }));
   const upfront = stripExtraOutputs(terms);
+  const risk = measurementRisk(terms);
   const details: OfferDetails = {
     eventId: ev1.eventId,
     terms,
@@ -429,7 +443,9 @@ async function makeStripOffer(p: Participant, input: OfferInput, n: number): Pro
         `${periodLabel(i, n)}: blocks [${windows[i]!.start}, ${windows[i]!.end}), event ${sets[i]!.events[0]!.eventId} (attests at height ${sets[i]!.events[0]!.attestHeight}), CET locktime ${locks[i]!.cetLocktime}, refund locktime ${locks[i]!.refundLocktime}`,
         ...c.summary.lines.map((l) => `  ${l}`),
       ]),
+      ...risk.lines,
     ],
+    measurementRisk: risk,
   };
   if (input.dryRun === true) return { dryRun: true, ...details, strip: { id: undefined, periods: stripPeriods(windows.map(() => undefined)) } };
 

@@ -70,6 +70,7 @@ import {
   signOwnFundingInputs,
 } from './funding-inputs.js';
 import { batchSiblingCost, inPeriodP, namedPeriodP } from './offer.js';
+import { measurementRisk, type MeasurementRisk } from './luck.js';
 import { oracleSetLines, type OracleSetEvents } from './oracle-set.js';
 import type { ExternalPsbtInput } from './negotiate.js';
 import type { Participant } from './participant.js';
@@ -124,6 +125,8 @@ export interface StripAcceptChecked {
   threshold: number;
   oracles: OracleSetEvents['oracles'];
   summary: string[];
+  /** A sale stating its pool's share: the pool-luck risk of each period (lines included in `summary`) and warnings. */
+  measurementRisk: MeasurementRisk;
   strip: StripSummary;
 }
 
@@ -186,6 +189,7 @@ export async function acceptStrip(p: Participant, input: StripAcceptInput): Prom
     id: stripId,
     periods: ids.map((id, i) => ({ index: i, id, contractId: contractIds[i], eventId: sets[i]!.events[0]!.eventId, window: 'window' in periodTerms[i]! ? periodTerms[i]!.window : undefined })),
   });
+  const risk = measurementRisk(terms);
   const checked: StripAcceptChecked = {
     id: stripId,
     terms,
@@ -200,7 +204,9 @@ export async function acceptStrip(p: Participant, input: StripAcceptInput): Prom
         `${periodLabel(i, n)}: event ${sets[i]!.events[0]!.eventId} (attests at height ${sets[i]!.events[0]!.attestHeight}), CET locktime ${offers[i]!.cetLocktime}, refund locktime ${offers[i]!.refundLocktime}`,
         ...c.summary.lines.map((l) => `  ${l}`),
       ]),
+      ...risk.lines,
     ],
+    measurementRisk: risk,
     strip: stripSummary(ids.map(() => undefined)),
   };
   const cetTotal = contracts.reduce((s, c) => s + c.cetCount.cets, 0);

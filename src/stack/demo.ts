@@ -66,9 +66,41 @@ import type { OfferInput, SetOracle } from '../participant/index.js';
 export const DEMO_TEMPLATES = ['sale', 'forward', 'call'] as const;
 export type DemoTemplate = (typeof DEMO_TEMPLATES)[number];
 
+/**
+ * How the sale's pool pays (issue 16; `--pool`): `coinbase` (default: today's
+ * demo, the simulated pool mines every block and pays the delivery address in
+ * each coinbase), `tides` (a luck pool: finds each block with probability
+ * `DEMO_LUCK_POOL_SHARE_BPS`, pays in the coinbase of the blocks it finds),
+ * `fpps` (pays on a schedule from a payout address: `periodic-payout`).
+ */
+export const DEMO_POOLS = ['coinbase', 'tides', 'fpps'] as const;
+export type DemoPool = (typeof DEMO_POOLS)[number];
+
+/** The demo's luck pool's share of the (simulated) network, bps: 30%, a large real pool. */
+export const DEMO_LUCK_POOL_SHARE_BPS = 3000;
+
+/**
+ * What the offer's terms state about the pool (protocol/terms `payoutScheme`,
+ * `poolShareBps`): the scheme the simulated pool pays by, and for the luck
+ * pool its share, so the offer shows the measurement risk. `coinbase` states
+ * the scheme only: the demo's pool mines every block, no luck is involved.
+ */
+export function demoPoolTerms(pool: DemoPool): Pick<Extract<OfferInput, { template: 'hashpower' }>, 'payoutScheme' | 'poolShareBps'> {
+  switch (pool) {
+    case 'coinbase':
+      return { payoutScheme: 'per-block-coinbase' };
+    case 'tides':
+      return { payoutScheme: 'per-block-coinbase', poolShareBps: DEMO_LUCK_POOL_SHARE_BPS };
+    case 'fpps':
+      return { payoutScheme: 'periodic-payout', poolShareBps: DEMO_LUCK_POOL_SHARE_BPS };
+  }
+}
+
 export interface DemoOptions {
   /** Which contract (default `sale`). */
   template?: DemoTemplate;
+  /** Sale: how the pool pays (default `coinbase`); the offer's terms say so (`demoPoolTerms`). */
+  pool?: DemoPool;
   /** Contracted hashrate, TH/s (default 100). */
   hashrateThs?: bigint;
   /** Blocks in the sale's window (default 20; a hashprice window is the schedule's). */
@@ -237,12 +269,12 @@ interface DemoContract {
 }
 
 /** The offer input of a template, and what the story says about it. */
-async function demoContract(s: DemoServices, template: DemoTemplate, o: Required<Omit<DemoOptions, 'template'>>, window: { start: number; end: number }, deliveryAddress: string | undefined, spec: NumericEventSpec | undefined, say: Say): Promise<DemoContract> {
+async function demoContract(s: DemoServices, template: DemoTemplate, o: Required<Omit<DemoOptions, 'template' | 'pool'>> & { pool: DemoPool }, window: { start: number; end: number }, deliveryAddress: string | undefined, spec: NumericEventSpec | undefined, say: Say): Promise<DemoContract> {
   const H = o.hashrateThs;
   if (template === 'sale') {
     return {
-      input: { template: 'hashpower', window, hashrateThs: H, deliveryAddress: deliveryAddress!, upfront: o.upfront, escrow: o.escrow, collateral: o.collateral, toleranceBps: o.toleranceBps, feeRatePerVb: 2n },
-      describe: `price ${fmt(o.upfront + o.escrow)} sats (${fmt(o.upfront)} upfront + ${fmt(o.escrow)} escrow), collateral ${fmt(o.collateral)}, tolerance ${o.toleranceBps} bps`,
+      input: { template: 'hashpower', window, hashrateThs: H, deliveryAddress: deliveryAddress!, upfront: o.upfront, escrow: o.escrow, collateral: o.collateral, toleranceBps: o.toleranceBps, feeRatePerVb: 2n, ...demoPoolTerms(o.pool) },
+      describe: `price ${fmt(o.upfront + o.escrow)} sats (${fmt(o.upfront)} upfront + ${fmt(o.escrow)} escrow), collateral ${fmt(o.collateral)}, tolerance ${o.toleranceBps} bps, pool ${o.pool} (${demoPoolTerms(o.pool).payoutScheme})`,
       paidAtFundingScript: (t) => (typeof t.upfrontScript === 'string' ? t.upfrontScript : undefined),
     };
   }
@@ -282,6 +314,7 @@ export async function runDemo(s: DemoServices, options: DemoOptions, out: (line:
     escrow: options.escrow ?? 800_000n,
     collateral: options.collateral ?? 500_000n,
     toleranceBps: options.toleranceBps ?? 9500,
+    pool: options.pool ?? 'coinbase',
   };
   const H = o.hashrateThs;
   const shareBps = template === 'sale' ? poolShareBps(H, o.deliveryPercent) : 0;
@@ -301,6 +334,9 @@ export async function runDemo(s: DemoServices, options: DemoOptions, out: (line:
     out(`hashdlc demo: a miner sells ${H} TH/s over blocks [${window.start}, ${window.end}) to a buyer`);
     out(`  simulated network: 1 PH/s (oracle simulated difficulty ${s.simulatedDifficulty}), so ${H} TH/s finds ${shareBps === 0 ? 0 : Number(H) / 10}% of the blocks;`);
     out(`  the pool pays the buyer's delivery address ${(shareBps / 100).toFixed(2)}% of every coinbase in the window (${o.deliveryPercent}% of the contracted hashrate)`);
+    // Issue 16: the terms state the --pool scheme now; the luck and periodic pool simulators
+    // (regtest, oracle16's half) are not wired into this story yet, so the blocks below pay as --pool coinbase.
+    if (o.pool !== 'coinbase') out(`  --pool ${o.pool}: the offer states ${demoPoolTerms(o.pool).payoutScheme}; this demo's pool simulator still pays every coinbase (the ${o.pool} simulator is not wired in yet)`);
   } else {
     out(`hashdlc demo: a hashprice ${template} on ${H} TH/s over blocks [${window.start}, ${window.end}), settled on the hashprice the oracles attest`);
     out(`  simulated network: 1 PH/s (oracle simulated difficulty ${s.simulatedDifficulty}): a PH/s earns every block, so the hashprice is 144 x the block reward per day;`);
@@ -320,6 +356,9 @@ export async function runDemo(s: DemoServices, options: DemoOptions, out: (line:
   const cets = typeof offer.cets === 'number' ? offer.cets : offer.cets.cets;
   const set = offerOracleSet(await offerHexOf(s.coordinatorUrl, offer.id), s.oracles);
   say('', `offer ${short(offer.id)} posted: ${contract.describe}, ${cets ?? '?'} CETs`);
+  // Issue 16: a luck pool's offer states the chance that full delivery measures short (a warning over 5%).
+  for (const line of offer.measurementRisk.lines) say('', line);
+  for (const w of offer.measurementRisk.warnings) say('', `warning LUCK_RISK: ${w}`);
   say('', `oracle event ${offer.eventId}, ${set.threshold} of ${set.oracles.length} oracle(s) (${set.oracles.map((x) => x.url).join(', ')}); CET locktime ${offer.cetLocktime}, refund locktime ${offer.refundLocktime}`);
   spec ??= await eventDigits(set.oracles[0]!.url, offer.eventId);
 

@@ -17,8 +17,8 @@ export {
   stackConfigFrom,
 } from './config.js';
 export type { PortChoice, StackConfig } from './config.js';
-export { DEMO_TEMPLATES, runDemo, poolShareBps } from './demo.js';
-export type { DemoAgents, DemoOptions, DemoResult, DemoServices, DemoTemplate, Say } from './demo.js';
+export { DEMO_LUCK_POOL_SHARE_BPS, DEMO_POOLS, DEMO_TEMPLATES, demoPoolTerms, runDemo, poolShareBps } from './demo.js';
+export type { DemoAgents, DemoOptions, DemoPool, DemoResult, DemoServices, DemoTemplate, Say } from './demo.js';
 export { parseDeliverySchedule, runStripDemo } from './demo-strip.js';
 export type { StripDemoOptions, StripDemoResult, StripPeriodResult } from './demo-strip.js';
 export { defaultTransferPrice, runTransferDemo } from './demo-transfer.js';

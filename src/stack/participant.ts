@@ -113,6 +113,8 @@ export function offerArgs(input: OfferInput): string[] {
           ['escrow', input.escrow],
           ['tolerance', input.toleranceBps],
           ['nb-digits', input.nbDigits],
+          ['pool-share-bps', input.poolShareBps],
+          ['payout-scheme', input.payoutScheme],
         ]),
         ...(input.poolPayoutAddresses ?? []).flatMap((a) => ['--pool-payout-address', a]),
         ...tail,
