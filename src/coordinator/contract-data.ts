@@ -50,6 +50,17 @@ export function oracleInfoOf(offer: OfferDlc): OracleInfo {
 }
 
 /**
+ * Which version of a record cached messages belong to: messages change only
+ * with a transition, and every transition adds a history step. Another
+ * replica on the same database (issue 13) may have moved the record (an accept
+ * dropped and another one taken, a sign added): a cached entry of an older
+ * version is never served.
+ */
+function messagesTag(rec: ContractRecord): string {
+  return `${rec.history.length}|${rec.state}|${'contractId' in rec ? (rec.contractId ?? '') : ''}`;
+}
+
+/**
  * Per-contract derived data, cached by id (a few entries: the cache exists to
  * avoid recomputing set-ups between the steps of one contract, not to hold
  * the book in memory).
@@ -58,7 +69,7 @@ export class ContractDataCache {
   readonly #store: ContractStore;
   readonly #hashProfile: HashProfile;
   readonly #max: number;
-  readonly #messages = new Map<string, ContractMessages>();
+  readonly #messages = new Map<string, { tag: string; m: ContractMessages }>();
   readonly #setups = new Map<string, ContractSetup>();
 
   constructor(store: ContractStore, hashProfile: HashProfile, maxEntries = 8) {
@@ -86,8 +97,7 @@ export class ContractDataCache {
   /** The stored messages of a record, decoded, and its template result. */
   async messages(rec: ContractRecord): Promise<ContractMessages> {
     const cached = this.#messages.get(rec.id);
-    const wantAccept = 'accepter' in rec && rec.accepter !== undefined;
-    if (cached !== undefined && (cached.accept !== undefined || !wantAccept)) return cached;
+    if (cached !== undefined && cached.tag === messagesTag(rec)) return cached.m;
     const raw = await this.#store.messages(rec.id);
     if (raw.offer === undefined) throw new Error(`contract ${rec.id} has no stored offer`);
     const offer = decodeOfferDlc(raw.offer);
@@ -99,12 +109,13 @@ export class ContractDataCache {
       template,
       fundingOptions: rec.transfer === undefined ? contractFundingOptions(template, rec.strip) : { transfer: transferTermsFromJson(rec.transfer.terms) },
     };
-    return this.#remember(this.#messages, rec.id, m);
+    this.#remember(this.#messages, rec.id, { tag: messagesTag(rec), m });
+    return m;
   }
 
-  /** Put freshly verified messages in the cache (avoids decoding what was just decoded). */
-  put(id: string, m: ContractMessages): void {
-    this.#remember(this.#messages, id, m);
+  /** Put freshly verified messages of the record `rec` just committed in the cache (avoids decoding what was just decoded). */
+  put(rec: ContractRecord, m: ContractMessages): void {
+    this.#remember(this.#messages, rec.id, { tag: messagesTag(rec), m });
   }
 
   /** The full set-up (cached). */

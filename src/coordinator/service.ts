@@ -802,7 +802,7 @@ export class CoordinatorService {
           acceptedHeight,
         }, this.now());
         await this.store.commit(rec, next, { accept: bytes });
-        this.data.put(rec.id, { ...m, accept });
+        this.data.put(next, { ...m, accept });
         this.log('info', 'offer accepted', { id: rec.id, contractId: next.contractId });
         return next;
       });
@@ -833,7 +833,7 @@ export class CoordinatorService {
       const psbt = addFundingSignaturesToPsbt(Psbt.fromBase64(rec.fundingPsbt), setup.funding, 'offer', sign.fundingSignatures);
       const next = signContract(rec, psbt.toBase64(), this.now());
       await this.store.commit(rec, next, { sign: bytes });
-      this.data.put(rec.id, { ...m, sign });
+      this.data.put(next, { ...m, sign });
       this.log('info', 'contract signed', { id: rec.id });
       return next;
     });
@@ -1181,7 +1181,7 @@ export class CoordinatorService {
           acceptedHeight,
         }, now));
         await this.store.commitMany(recs.map((prev, i) => ({ prev, next: nexts[i]!, messages: { accept: bytes[i]! } })));
-        recs.forEach((rec, i) => this.data.put(rec.id, { ...ms[i]!, accept: accepts[i]! }));
+        nexts.forEach((next, i) => this.data.put(next, { ...ms[i]!, accept: accepts[i]! }));
         this.log('info', 'strip accepted', { id: recs[0]!.id, periods: recs.length, fundingTxid: txid });
         return nexts;
       });
@@ -1219,7 +1219,7 @@ export class CoordinatorService {
       const now = this.now();
       const nexts = recs.map((rec) => signContract(rec, psbt, now));
       await this.store.commitMany(recs.map((prev, i) => ({ prev, next: nexts[i]!, messages: { sign: bytes[i]! } })));
-      recs.forEach((rec, i) => this.data.put(rec.id, { ...ms[i]!, sign: signs[i]! }));
+      nexts.forEach((next, i) => this.data.put(next, { ...ms[i]!, sign: signs[i]! }));
       this.log('info', 'strip signed', { id: recs[0]!.id, periods: recs.length });
       return nexts;
     });
