@@ -70,8 +70,9 @@ export function eventToJson(record: EventRecord, outcome: OutcomeRecord | undefi
       hashrateThs: p.hashrateThs,
       simulatedDifficulty: p.simulatedDifficulty,
       rewardRule: rewardRuleOf(p),
-      // Payout kinds (issue 16): the stated scheme (null: none stated) and lag (0: none).
-      ...(p.kind === 'hashprice' ? {} : { payoutScheme: p.payoutScheme ?? null, payoutLagBlocks: payoutLagOf(p) }),
+      // Issue 16, payout kinds: the stated scheme (null: none stated) and lag (0: none); hashprice: null, as every unused field.
+      payoutScheme: p.payoutScheme ?? null,
+      payoutLagBlocks: p.kind === 'hashprice' ? null : payoutLagOf(p),
       descriptor:
         p.descriptor.type === 'numeric'
           ? { ...p.descriptor }

@@ -33,7 +33,7 @@ import type { PayoutScheme } from '../protocol/hashpower/index.js';
 import type { BitcoinRpc } from '../src/chain/rpc.js';
 import { assembleBlock, buildCoinbase, witnessCommitmentScript, type CoinbaseOutput } from './blocks.js';
 import { strangerAddress, type PoolShare } from './helpers.js';
-import { REGTEST, sendFromKey, type TestKey } from './wallet.js';
+import { REGTEST, sendFromKey, type SignedTx, type TestKey } from './wallet.js';
 
 export type PoolPayoutMode = 'per-block' | 'periodic' | 'luck';
 
@@ -85,6 +85,14 @@ export interface SimulatedBlock {
 }
 
 const DUST_SATS = 546n;
+
+type BlockTemplate = Awaited<ReturnType<BitcoinRpc['getBlockTemplate']>>;
+
+/** A payout transaction broadcast by the pool (none when nothing was due above dust). */
+interface Payout {
+  payments: MemberPayment[];
+  tx: SignedTx | undefined;
+}
 
 /**
  * mulberry32: a small seeded PRNG, uniform in [0, 1). Not for keys: it makes
@@ -184,20 +192,20 @@ export class PoolSimulator {
     if (mode === 'per-block') return this.#poolBlock(height, 10_000);
     if (mode === 'luck') {
       const found = this.#rand() * 10_000 < this.#o.poolShareBps;
-      if (!found) return this.#networkBlock([]);
+      if (!found) return this.#networkBlock({ payments: [], tx: undefined });
       if (this.#o.luckPayout === 'coinbase') return this.#poolBlock(height, this.#o.poolShareBps);
-      // Payout transaction in the pool's own block: amounts from the reward before it (its fee only adds to the coinbase).
-      const before = await this.#rpc.getBlockTemplate();
+      // Payout transaction in the pool's own block: amounts from the reward without it (its fee only adds to the coinbase).
+      const template = await this.#rpc.getBlockTemplate();
       const owed = this.#owedIn(0);
-      for (const s of this.#o.shares) owed.set(s.address, (owed.get(s.address) ?? 0n) + (before.coinbasevalue * BigInt(s.shareBps)) / BigInt(this.#o.poolShareBps));
+      for (const s of this.#o.shares) owed.set(s.address, (owed.get(s.address) ?? 0n) + (template.coinbasevalue * BigInt(s.shareBps)) / BigInt(this.#o.poolShareBps));
       const payout = await this.#payOwed(0, 0);
-      const b = await this.#networkBlock(payout);
+      const b = await this.#networkBlock(payout, template);
       return { ...b, poolFound: true };
     }
     // periodic: the payout of the period that ended payoutDelayBlocks ago goes into this block.
     const { periodBlocks: P, periodAnchor: a, payoutDelayBlocks: d } = this.#o;
     const ended = height - d; // the first height after the period being paid
-    const payout = (((ended - a) % P) + P) % P === 0 ? await this.#payOwed(ended - P, ended) : [];
+    const payout = (((ended - a) % P) + P) % P === 0 ? await this.#payOwed(ended - P, ended) : { payments: [], tx: undefined };
     const b = await this.#networkBlock(payout);
     const period = a + Math.floor((height - a) / P) * P;
     const owed = this.#owedIn(period);
@@ -217,7 +225,7 @@ export class PoolSimulator {
    * dust moves to period `carryTo`. Returns the payments (txid known; the
    * next block confirms them).
    */
-  async #payOwed(period: number, carryTo: number): Promise<MemberPayment[]> {
+  async #payOwed(period: number, carryTo: number): Promise<Payout> {
     const due = new Map<string, bigint>();
     for (const [p, m] of [...this.#owed]) {
       if (p > period) continue;
@@ -227,13 +235,13 @@ export class PoolSimulator {
     const pay = [...due].filter(([, v]) => v >= DUST_SATS);
     const carry = this.#owedIn(carryTo);
     for (const [addr, v] of due) if (v > 0n && v < DUST_SATS) carry.set(addr, (carry.get(addr) ?? 0n) + v);
-    if (pay.length === 0) return [];
+    if (pay.length === 0) return { payments: [], tx: undefined };
     const sent = await sendFromKey(
       this.#rpc,
       this.#o.poolKey!,
       pay.map(([address, valueSats]) => ({ address, valueSats })),
     );
-    return pay.map(([address, valueSats], vout) => ({ address, valueSats, source: 'pool-payout' as const, txid: sent.txid, vout }));
+    return { payments: pay.map(([address, valueSats], vout) => ({ address, valueSats, source: 'pool-payout' as const, txid: sent.txid, vout })), tx: sent };
   }
 
   /** A block found by the pool: members paid `shareBps / ofBps` of the reward in the coinbase, the rest to `restAddress`. */
@@ -250,13 +258,22 @@ export class PoolSimulator {
     return this.#record({ ...b, poolFound: true, paid });
   }
 
-  /** A block the pool did not find (its coinbase to `restAddress`), confirming `payments` from the mempool. */
-  async #networkBlock(payments: MemberPayment[]): Promise<SimulatedBlock> {
-    const template = await this.#rpc.getBlockTemplate();
-    const inBlock = new Set(template.transactions.map((t) => Transaction.fromHex(t.data).getId()));
-    for (const p of payments) if (!inBlock.has(p.txid)) throw new Error(`payout ${p.txid} is not in the block template`);
-    const b = await this.#submit(template, [{ address: this.#o.restAddress, valueSats: template.coinbasevalue }]);
-    return this.#record({ ...b, poolFound: false, paid: payments });
+  /**
+   * A block with its coinbase to `restAddress` (one the pool did not find, or
+   * its own paying by transaction), confirming the payout transaction: from
+   * the template when it has it, else added (a node may serve a template
+   * made before the payout reached its mempool).
+   */
+  async #networkBlock(payout: Payout, template?: BlockTemplate): Promise<SimulatedBlock> {
+    const t = template ?? (await this.#rpc.getBlockTemplate());
+    const extra: Transaction[] = [];
+    let fee = 0n;
+    if (payout.tx !== undefined && !t.transactions.some((x) => Transaction.fromHex(x.data).getId() === payout.tx!.txid)) {
+      extra.push(Transaction.fromHex(payout.tx.hex));
+      fee = payout.tx.feeSats;
+    }
+    const b = await this.#submit(t, [{ address: this.#o.restAddress, valueSats: t.coinbasevalue + fee }], extra);
+    return this.#record({ ...b, rewardSats: t.coinbasevalue + fee, poolFound: false, paid: payout.payments });
   }
 
   #record(b: SimulatedBlock): SimulatedBlock {
@@ -265,10 +282,11 @@ export class PoolSimulator {
   }
 
   async #submit(
-    template: Awaited<ReturnType<BitcoinRpc['getBlockTemplate']>>,
+    template: BlockTemplate,
     outputs: { address: string; valueSats: bigint }[],
+    extra: Transaction[] = [],
   ): Promise<Omit<SimulatedBlock, 'poolFound' | 'paid'>> {
-    const txs = template.transactions.map((t) => Transaction.fromHex(t.data));
+    const txs = [...template.transactions.map((t) => Transaction.fromHex(t.data)), ...extra];
     const cbOutputs: CoinbaseOutput[] = outputs.map((o) => ({ script: btcAddress.toOutputScript(o.address, REGTEST), valueSats: o.valueSats }));
     const coinbase = buildCoinbase(template.height, cbOutputs, witnessCommitmentScript(txs), new TextEncoder().encode(this.#o.tag));
     const block = assembleBlock(

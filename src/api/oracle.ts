@@ -53,7 +53,7 @@ export const eventSchema = z.object({
     rewardRule: z.string().nullable().optional(),
     /** Issue 16: how the pool pays (null or absent: not stated) and the payout lag (absent: 0). */
     payoutScheme: z.enum(PAYOUT_SCHEMES).nullable().optional(),
-    payoutLagBlocks: z.number().int().min(0).optional(),
+    payoutLagBlocks: z.number().int().min(0).nullable().optional(),
     descriptor: z.object({ type: z.string() }).loose(),
   }).loose(),
   attestHeight: z.number().int(),

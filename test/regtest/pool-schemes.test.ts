@@ -10,7 +10,8 @@
  *   the period before the miner started);
  * - a luck pool (TIDES in the coinbase, seeded) finds 2 of 8 blocks: the
  *   oracle attests exactly what those blocks paid, far under what the miner
- *   delivered (no smoothing);
+ *   delivered (no smoothing); the same pool paying by a transaction from its
+ *   payout address in each found block is attested as paid too;
  * - requests with a bad payout scheme or lag are refused with named errors.
  * Every block carries one transaction paying a fixed fee, so the rewards (and
  * the pools' payouts, above dust) do not depend on how far the shared chain's
@@ -178,6 +179,27 @@ describe('payout schemes on regtest', () => {
     // 2 found blocks at 2.5% of their reward against 1% of 8 blocks: about 62.5%, not the 100% delivered.
     expect(BigInt(att.outcome)).toBeLessThan(6_300n);
     expect(BigInt(att.outcome)).toBeGreaterThan(6_000n);
+  });
+
+  it('a luck pool paying each found block by a transaction from its payout address: attested as paid', async () => {
+    const miner = TestKey.random();
+    const poolKey = TestKey.random();
+    // Enough for every block found: a quarter of its reward (subsidy + fee) each, and the fees.
+    const subsidy = regtestSubsidy((await rpc.getBlockCount()) + 1);
+    await faucet.fund(poolKey.address, (8n * (subsidy + 30_000n)) / 4n + 1_000_000n);
+    const start = await nextHeightInOneEra(10);
+    const window = { start, end: start + 8 };
+    const ev = await createDelivery({ window, deliveryAddress: miner.address, poolPayoutAddresses: [poolKey.address], payoutScheme: 'per-block-payout' });
+    // Ten times the share of the pool, so each payout is above dust however small the subsidy.
+    const sim = new PoolSimulator(rpc, { mode: 'luck', poolShareBps: 4_000, seed: 5, luckPayout: 'payout-tx', poolKey, shares: [{ address: miner.address, shareBps: 1_000 }] });
+    const blocks = await mineWithFees(sim, 8);
+    expect(blocks.map((b) => b.poolFound)).toEqual(poolFindsBlocks(5, 4_000, 8));
+    // The payout transaction is in the found block itself.
+    for (const b of blocks) expect(b.paid.map((p) => p.source)).toEqual(b.poolFound ? ['pool-payout'] : []);
+    await mineBlocks(rpc, 1);
+    const att = await attestationOf(t, ev.eventId);
+    expect(BigInt(att.result.poolRewards)).toBe(sim.paidTo(miner.address));
+    expect(att.evidence.payouts.map((p: { height: number }) => p.height)).toEqual(blocks.filter((b) => b.poolFound).map((b) => b.height));
   });
 
   it('refuses a lag on a hashprice event, a lag above four weeks and an unknown scheme, by name', async () => {
