@@ -22,6 +22,7 @@ import {
   MAX_PAYOUT_LAG_BLOCKS,
   measuredRange,
   PAYOUT_SCHEMES,
+  payoutFieldsMismatch,
   type EventParams,
 } from '../protocol/events/index.js';
 import { expectDlcError } from './helpers/expect-dlc-error.js';
@@ -115,6 +116,17 @@ describe('measuredRange and the parameter checks', () => {
     expectDlcError(() => checkPayoutParams({ kind: 'hashprice', payoutLagBlocks: 1 }), 'INVALID_PARAMS', 'payout-params-not-allowed');
     expect(() => checkPayoutParams({ kind: 'hashprice', payoutScheme: null, payoutLagBlocks: 0 })).not.toThrow();
     for (const scheme of PAYOUT_SCHEMES) expect(() => checkPayoutParams({ kind: 'hashpower-delivery', payoutScheme: scheme, payoutLagBlocks: 144 })).not.toThrow();
+  });
+
+  it('evidence must state the event’s own scheme and lag (payoutFieldsMismatch, for oracle verify)', () => {
+    const p: EventParams = { ...BASE, payoutScheme: 'periodic-payout', payoutLagBlocks: 6 };
+    expect(payoutFieldsMismatch({ payoutScheme: 'periodic-payout', payoutLagBlocks: 6 }, p)).toBeUndefined();
+    expect(payoutFieldsMismatch({}, BASE)).toBeUndefined();
+    expect(payoutFieldsMismatch({}, { ...BASE, payoutLagBlocks: 0, payoutScheme: null })).toBeUndefined();
+    expect(payoutFieldsMismatch({ payoutScheme: 'periodic-payout', payoutLagBlocks: 7 }, p)).toContain('payout lag 7 differs from the event\'s 6');
+    expect(payoutFieldsMismatch({ payoutScheme: 'periodic-payout' }, p)).toContain('payout lag 0');
+    expect(payoutFieldsMismatch({ payoutScheme: 'per-block-payout', payoutLagBlocks: 6 }, p)).toContain('payout scheme per-block-payout');
+    expect(payoutFieldsMismatch({ payoutLagBlocks: 6 }, BASE)).toContain('payout lag 6 differs');
   });
 
   it('luck-based schemes are the per-block ones', () => {

@@ -249,6 +249,18 @@ export function evidencePayoutFields(p: EventParams): { payoutScheme?: PayoutSch
   return statedPayoutFields(p);
 }
 
+/**
+ * Whether payout evidence states the event's own payout scheme and lag (an
+ * oracle must not measure another range than it announced): a message naming
+ * the difference, or undefined when they agree. For `hashdlc oracle verify`.
+ */
+export function payoutFieldsMismatch(e: { payoutScheme?: PayoutScheme; payoutLagBlocks?: number }, p: EventParams): string | undefined {
+  const want = statedPayoutFields(p);
+  if (e.payoutScheme !== want.payoutScheme) return `evidence payout scheme ${e.payoutScheme ?? 'none'} differs from the event's ${want.payoutScheme ?? 'none'}`;
+  if (e.payoutLagBlocks !== want.payoutLagBlocks) return `evidence payout lag ${e.payoutLagBlocks ?? 0} differs from the event's ${want.payoutLagBlocks ?? 0}`;
+  return undefined;
+}
+
 /** The canonical JSON of event parameters: fixed key order, no spaces. */
 export function canonicalParamsJson(p: EventParams): string {
   const d: DescriptorParams =

@@ -145,6 +145,9 @@ describe('payout schemes on regtest', () => {
       without.push(BigInt((await attestationOf(t, plain[i]!.eventId)).outcome));
     }
     for (const bps of withLag) expect(bps).toBeGreaterThanOrEqual(TOLERANCE_BPS);
+    // The progress of a lagged window reads the payouts as its attestation did.
+    const progress = (await t.get(`/v1/events/${encodeURIComponent(lagged[3]!.eventId)}/progress`)).body;
+    expect(progress).toMatchObject({ atHeight: windows[3]!.end - 1, blocks: P, rewardsSats: payouts[3]!.paid[0]!.valueSats.toString(), ratioBps: Number(withLag[3]) });
     // Without the lag the first window holds no payout of the miner's (only one for the period before).
     expect(without[0]).toBe(0n);
   });
