@@ -1,6 +1,6 @@
 /**
  * Attestation: once the indexed tip reaches an event's `attestHeight`
- * (`end - 1 + confirmations`), the outcome is computed from the index with
+ * (`end + lag - 1 + confirmations`, lag the event's payout lag, 0 unless stated), the outcome is computed from the index with
  * protocol/hashpower (`recomputeOutcome` over the very evidence that will be
  * published, so the oracle and every verifier run the same code), stored with
  * its evidence in one atomic batch, and only then signed with protocol/crypto
@@ -20,11 +20,20 @@
  * This module does NOT index the chain, choose when to run, or speak HTTP.
  */
 import { attest, type HashProfile } from '../protocol/crypto/index.js';
-import { recomputeOutcome, type OutcomeEvidence, type PayoutEvidence, type RecomputedOutcome } from '../protocol/hashpower/index.js';
+import { recomputeOutcome, type BlockEvidence, type OutcomeEvidence, type PayoutEvidence, type RecomputedOutcome } from '../protocol/hashpower/index.js';
 import { encodeMessage, toHex, type OracleAttestation } from '../protocol/messages/index.js';
 import type { CrashStep } from './config.js';
 import { OracleError } from './errors.js';
-import { attestedOutcome, evidenceRewardFields, evidenceSpec, evidenceToJson, type EventParams } from '../protocol/events/index.js';
+import {
+  attestedOutcome,
+  eventMeasuredRange,
+  evidencePayoutFields,
+  evidenceRewardFields,
+  evidenceSpec,
+  evidenceToJson,
+  payoutLagOf,
+  type EventParams,
+} from '../protocol/events/index.js';
 import { eventIndexKeys } from './events.js';
 import type { ChainIndexer } from './indexer.js';
 import type { OracleKey } from './keys.js';
@@ -33,24 +42,22 @@ import { h10, type AttestationRecord, type EventRecord, type OracleStore, type O
 /**
  * Builds the evidence of an event's outcome from the index: every block of
  * the window, the coinbase outputs to `D`, and the payouts to `D` from the
- * declared pool payout addresses.
+ * declared pool payout addresses, read in the event's measured range (the
+ * window shifted by its payout lag, whose blocks are then listed too).
  * @throws {OracleError} INTERNAL when the index does not cover the window.
  */
 export async function buildEvidence(store: OracleStore, params: EventParams): Promise<OutcomeEvidence> {
   const { start, end } = params.window;
-  const blockEntries = await store.range(store.blocks, h10(start), h10(end));
-  if (blockEntries.length !== end - start) {
-    throw new OracleError('INTERNAL', `index has ${blockEntries.length} of the ${end - start} blocks of [${start}, ${end})`, {
-      reason: 'index-incomplete',
-    });
-  }
-  const blocks = blockEntries.map(([key, b]) => ({
-    height: Number(key),
-    hash: b.hash,
-    bits: b.bits,
-    reward: BigInt(b.reward),
-    coinbaseTxid: b.coinbaseTxid,
-  }));
+  const indexedBlocks = async (from: number, to: number): Promise<BlockEvidence[]> => {
+    const entries = await store.range(store.blocks, h10(from), h10(to));
+    if (entries.length !== to - from) {
+      throw new OracleError('INTERNAL', `index has ${entries.length} of the ${to - from} blocks of [${from}, ${to})`, {
+        reason: 'index-incomplete',
+      });
+    }
+    return entries.map(([key, b]) => ({ height: Number(key), hash: b.hash, bits: b.bits, reward: BigInt(b.reward), coinbaseTxid: b.coinbaseTxid }));
+  };
+  const blocks = await indexedBlocks(start, end);
   const event = evidenceSpec(params);
   const simulated = params.simulatedDifficulty === null ? {} : { simulatedDifficulty: params.simulatedDifficulty };
   // The event's own rule (full-reward-v0 for events announced before rules: never a silent change of outcome).
@@ -59,15 +66,19 @@ export async function buildEvidence(store: OracleStore, params: EventParams): Pr
 
   const D = params.deliveryAddress!;
   const declared = params.poolPayoutAddresses ?? [];
-  const byHeight = new Map(blocks.map((b) => [b.height, b]));
+  // Payouts are read from the measured range: the window shifted by the event's payout lag (issue 16).
+  const payout = evidencePayoutFields(params);
+  const measured = eventMeasuredRange(params);
+  const payoutBlocks = payout.payoutLagBlocks === undefined ? blocks : await indexedBlocks(measured.start, measured.end);
+  const byHeight = new Map(payoutBlocks.map((b) => [b.height, b]));
   const payouts: PayoutEvidence[] = [];
-  for (const [key, value] of await store.range(store.cbout, `${D}!${h10(start)}`, `${D}!${h10(end)}`)) {
+  for (const [key, value] of await store.range(store.cbout, `${D}!${h10(measured.start)}`, `${D}!${h10(measured.end)}`)) {
     const [, hText, voutText] = key.split('!');
     const b = byHeight.get(Number(hText))!;
     payouts.push({ source: 'coinbase', height: b.height, blockHash: b.hash, txid: b.coinbaseTxid, vout: Number(voutText), value: BigInt(value), address: D });
   }
   if (declared.length > 0) {
-    for (const [key, p] of await store.range(store.payouts, `${D}!${h10(start)}`, `${D}!${h10(end)}`)) {
+    for (const [key, p] of await store.range(store.payouts, `${D}!${h10(measured.start)}`, `${D}!${h10(measured.end)}`)) {
       const fromAddress = declared.find((a) => p.from.includes(a));
       if (fromAddress === undefined) continue;
       const [, hText, txid, voutText] = key.split('!');
@@ -77,14 +88,23 @@ export async function buildEvidence(store: OracleStore, params: EventParams): Pr
       });
     }
   }
-  const withPayouts = { window: { start, end }, event, blocks, deliveryAddress: D, poolPayoutAddresses: [...declared], payouts };
+  const withPayouts = {
+    window: { start, end },
+    event,
+    blocks,
+    deliveryAddress: D,
+    poolPayoutAddresses: [...declared],
+    payouts,
+    ...payout,
+    ...(payout.payoutLagBlocks === undefined ? {} : { payoutBlocks }),
+  };
   if (params.kind === 'pool-rewards') return { kind: 'pool-rewards', ...withPayouts };
   return { kind: 'hashpower-delivery', ...withPayouts, ...simulated, ...rule, hashrateThs: BigInt(params.hashrateThs!) };
 }
 
 /** What the index has measured of an event's window so far (`GET /v1/events/:id/progress`). */
 export interface EventProgress {
-  /** The last block counted: the indexed tip, capped at `end - 1` (below `start` before the window starts). */
+  /** The last block of the window counted: the indexed tip less the payout lag, capped at `end - 1` (below `start` before the window starts). */
   atHeight: number;
   /** Blocks of the window counted: `[start, atHeight + 1)`. */
   blocks: number;
@@ -100,13 +120,15 @@ export interface EventProgress {
 
 /**
  * Measures an event's window so far by the attestation's own rules:
- * `buildEvidence` + `recomputeOutcome` over `[start, min(tipHeight + 1, end))`.
+ * `buildEvidence` + `recomputeOutcome` over `[start, min(tipHeight - lag + 1, end))`
+ * (its payouts read `lag` blocks later, as the attestation's).
  * Informational only: nothing is stored or signed.
  * @throws {OracleError} INTERNAL when the index does not cover those blocks.
  */
 export async function measureProgress(store: OracleStore, params: EventParams, tipHeight: number): Promise<EventProgress> {
   const { start, end } = params.window;
-  const atHeight = Math.min(tipHeight, end - 1);
+  // With a payout lag, block h of the window is measured once block h + lag is in.
+  const atHeight = Math.min(tipHeight - payoutLagOf(params), end - 1);
   const paysD = params.kind === 'hashpower-delivery' || params.kind === 'pool-rewards';
   if (atHeight < start) {
     // Nothing of the window mined yet: no ratio (an empty window has no expected delivery), nothing paid.

@@ -40,6 +40,7 @@ import { ADDRESS_NETWORKS, type CrashStep, type OracleConfig } from './config.js
 import { OracleError } from './errors.js';
 import {
   canonicalParamsJson,
+  checkPayoutParams,
   currentRewardRule,
   DEFAULT_NB_DIGITS,
   enumLabels,
@@ -47,11 +48,14 @@ import {
   EVENT_UNITS,
   eventDescriptorOf,
   eventIdFor,
+  eventMeasuredRange,
   fittingHashpricePrecision,
   MAX_EVENT_PRECISION,
+  MAX_PAYOUT_LAG_BLOCKS,
   MAX_POOL_PAYOUT_ADDRESSES,
   MAX_THRESHOLDS,
   nonceCount,
+  PAYOUT_SCHEMES,
   type EventKind,
   type EventParams,
 } from '../protocol/events/index.js';
@@ -77,6 +81,10 @@ export const eventRequestSchema = z
     /** Hashprice only: outcome = floor(value / 10^precision) (default 0). */
     precision: z.number().int().min(0).max(MAX_EVENT_PRECISION).nullish(),
     thresholds: z.array(z.string().regex(/^[1-9]\d{0,19}$/)).min(1).max(MAX_THRESHOLDS).nullish(),
+    /** Pool-rewards and delivery (issue 16): how the pool pays; absent: not stated. */
+    payoutScheme: z.enum(PAYOUT_SCHEMES).nullish(),
+    /** Pool-rewards and delivery: payouts in [start + lag, end + lag) count (absent or 0: none). Range checked in `paramsOf`. */
+    payoutLagBlocks: z.number().int().min(0).max(0x7fffffff).nullish(),
   })
   .strict();
 export type EventRequest = z.infer<typeof eventRequestSchema>;
@@ -212,7 +220,8 @@ export class EventService {
    * @throws {OracleError} UNAUTHORIZED, INVALID_PARAMS (reasons `window-empty`,
    *   `window-before-index`, `window-started`, `window-too-long`, `window-too-far`,
    *   `address-required`, `address-not-allowed`, `address-invalid`,
-   *   `hashrate-required`, `hashrate-not-allowed`), ORACLE_UNAVAILABLE before the first indexed block.
+   *   `hashrate-required`, `hashrate-not-allowed`, `payout-params-not-allowed`, `payout-lag-too-long`),
+   *   ORACLE_UNAVAILABLE before the first indexed block.
    */
   paramsOf(req: EventRequest, who: Requester): EventParams {
     const { limits } = this.#config;
@@ -288,7 +297,17 @@ export class EventService {
         precision: req.precision ?? 0,
       };
     }
-    return {
+    // 6. Payout scheme and lag (issue 16): payout kinds only, the lag bounded
+    // (it holds the attestation back and the address watched as many blocks).
+    const payoutScheme = req.payoutScheme ?? null;
+    const payoutLagBlocks = req.payoutLagBlocks ?? 0;
+    if (req.kind === 'hashprice' && (payoutScheme !== null || payoutLagBlocks !== 0)) {
+      throw invalid('payout-params-not-allowed', 'hashprice events count no payouts: no payoutScheme or payoutLagBlocks');
+    }
+    if (payoutLagBlocks > MAX_PAYOUT_LAG_BLOCKS) {
+      throw invalid('payout-lag-too-long', `payoutLagBlocks ${payoutLagBlocks} is above ${MAX_PAYOUT_LAG_BLOCKS} blocks`);
+    }
+    const params: EventParams = {
       kind: req.kind,
       network: this.#config.network,
       window: { start, end },
@@ -298,13 +317,18 @@ export class EventService {
       simulatedDifficulty: this.#config.simulatedDifficulty ?? null,
       // Every new hashprice/delivery event gets the self-paid-fee-resistant rule (formulas.ts "Reward rules").
       rewardRule: currentRewardRule(req.kind),
+      // Stated only when asked for (a lag of 0 is no lag), so requests without them make today's events.
+      ...(payoutScheme === null ? {} : { payoutScheme }),
+      ...(payoutLagBlocks === 0 ? {} : { payoutLagBlocks }),
       descriptor,
     };
+    checkPayoutParams(params); // the protocol's own rule, the same any verifier applies
+    return params;
   }
 
-  /** Height at which an event with this window is attested. */
+  /** Height at which an event is attested: the last block whose payouts count (`measuredRange`), confirmed. */
   attestHeightOf(params: EventParams): number {
-    return params.window.end - 1 + this.#config.confirmations;
+    return eventMeasuredRange(params).end - 1 + this.#config.confirmations;
   }
 
   /**
@@ -321,8 +345,9 @@ export class EventService {
       // An operator's past window: read its indexed blocks a chunk per step.
       const { rescan: params, eventId } = prepared;
       const D = params.deliveryAddress!;
+      const measured = eventMeasuredRange(params);
       for (;;) {
-        const range = await this.#step(() => this.#indexer.rescanChunk(D, params.window.start, params.window.end, this.#config.index.rpcBatch));
+        const range = await this.#step(() => this.#indexer.rescanChunk(D, measured.start, measured.end, this.#config.index.rpcBatch));
         if (range === undefined) break;
         this.#log(`rescanned ${D} in blocks [${range[0]}, ${range[1]}) for ${eventId}`);
       }
@@ -348,15 +373,16 @@ export class EventService {
         reason: 'pending-per-client',
       });
     }
-    // Payouts to D must be indexed over the whole window before it is attested.
+    // Payouts to D must be indexed over the whole measured range (the window, shifted by the lag) before it is attested.
     const D = params.deliveryAddress;
     if (D !== null) {
+      const measured = eventMeasuredRange(params);
       const max = this.#config.limits.maxWatchedAddresses;
       if (!who.operator && this.#indexer.watchedSince(D) === undefined && this.#indexer.watchedCount >= max) {
         throw new OracleError('CAPACITY', `the oracle watches ${max} delivery addresses, its limit`, { reason: 'watched-addresses' });
       }
       await this.#indexer.startWatching(D);
-      if (this.#indexer.missingRanges(D, params.window.start, params.window.end).length > 0) return { rescan: params, eventId };
+      if (this.#indexer.missingRanges(D, measured.start, measured.end).length > 0) return { rescan: params, eventId };
     }
     const record = await this.#announce(params, eventId, who.operator ? null : who.client);
     if (record.requestedBy !== null) this.#pendingOf(record.requestedBy).add(eventId);

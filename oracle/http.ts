@@ -23,7 +23,7 @@ import {
 import { eventsQuerySchema } from '../src/api/oracle.js';
 import { ChainError } from '../src/chain/index.js';
 import { OracleError } from './errors.js';
-import { EVENT_KINDS, eventRules, rewardRuleOf } from '../protocol/events/index.js';
+import { EVENT_KINDS, eventRules, payoutLagOf, rewardRuleOf } from '../protocol/events/index.js';
 import { eventRequestSchema, publicState, type EventFilter, type EventRequest, type Requester } from './events.js';
 import type { EventProgress } from './attest.js';
 import type { AttestationRecord, EventRecord, OutcomeRecord } from './store.js';
@@ -70,6 +70,9 @@ export function eventToJson(record: EventRecord, outcome: OutcomeRecord | undefi
       hashrateThs: p.hashrateThs,
       simulatedDifficulty: p.simulatedDifficulty,
       rewardRule: rewardRuleOf(p),
+      // Issue 16, payout kinds: the stated scheme (null: none stated) and lag (0: none); hashprice: null, as every unused field.
+      payoutScheme: p.payoutScheme ?? null,
+      payoutLagBlocks: p.kind === 'hashprice' ? null : payoutLagOf(p),
       descriptor:
         p.descriptor.type === 'numeric'
           ? { ...p.descriptor }

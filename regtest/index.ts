@@ -32,6 +32,8 @@ export {
   strangerAddress,
 } from './helpers.js';
 export type { PoolBlock, PoolShare } from './helpers.js';
+export { DEMO_POOL_NAMES, PoolSimulator, poolFindsBlocks, poolPreset, seededRandom } from './pool-schemes.js';
+export type { DemoPoolName, MemberPayment, PoolPayoutMode, PoolPreset, PoolSimulatorOptions, SimulatedBlock } from './pool-schemes.js';
 export { startDivergentNode } from './divergent.js';
 export type { DivergentNode } from './divergent.js';
 export {

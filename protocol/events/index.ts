@@ -7,7 +7,9 @@
  * hashprice and delivery events (protocol/hashpower `RewardRule`: stated in
  * the params, the id and the evidence; absent = `full-reward-v0`, events
  * announced before rules existed, whose ids and outcomes stay as they were),
- * and the JSON form of the
+ * the payout scheme and lag of payout events (issue 16: `payoutScheme`,
+ * `payoutLagBlocks`, `measuredRange`; absent = the window's own blocks, ids
+ * unchanged), and the JSON form of the
  * outcome evidence (protocol/hashpower `OutcomeEvidence` with bigints as
  * decimal strings).
  *
@@ -37,25 +39,37 @@ import {
   DELIVERY_RATIO_UNIT,
   FULL_REWARD_RULE,
   HASHPRICE_UNIT,
+  MAX_PAYOUT_LAG_BLOCKS,
   NO_NETWORK_REWARD_RULE,
+  PAYOUT_SCHEMES,
   POOL_REWARDS_UNIT,
   REWARD_RULE_TEXT,
   REWARD_RULES,
   blockSubsidy,
+  checkPayoutLag,
+  checkPayoutScheme,
   difficultyFromDecimal,
   hashpriceSatsPerPhDay,
   maxOutcome,
   ratFloor,
   ratPow10,
   ratDiv,
+  measuredRange,
   subsidyHalvingInterval,
+  type BlockWindow,
+  type PayoutScheme,
   type RewardRule,
   type NumericEventSpec,
   type OutcomeEvidence,
   type RecomputedOutcome,
 } from '../hashpower/index.js';
+import { DlcError } from '../errors.js';
 import { toHex } from '../messages/index.js';
 import type { EventDescriptor } from '../messages/index.js';
+
+// The payout scheme vocabulary (issue 16) is protocol/hashpower's, where the evidence checks it; re-exported as part of what an event is.
+export { PAYOUT_SCHEMES, MAX_PAYOUT_LAG_BLOCKS, isLuckBased, measuredRange } from '../hashpower/index.js';
+export type { PayoutScheme } from '../hashpower/index.js';
 
 export const EVENT_KINDS = ['pool-rewards', 'hashprice', 'hashpower-delivery'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
@@ -125,6 +139,18 @@ export interface EventParams {
    * (`rewardRuleOf`).
    */
   rewardRule?: RewardRule | null;
+  /**
+   * Pool-rewards and delivery (issue 16): how the pool pays
+   * (protocol/hashpower `PAYOUT_SCHEMES`). Absent or null: not stated (the
+   * event's id and outcome are those of an event announced before schemes).
+   */
+  payoutScheme?: PayoutScheme | null;
+  /**
+   * Pool-rewards and delivery: payouts in `[start + lag, end + lag)` count
+   * for the window (`measuredRange`), and the attestation waits as many
+   * blocks. Absent, null or 0: no lag, today's rule (and id).
+   */
+  payoutLagBlocks?: number | null;
   descriptor: DescriptorParams;
 }
 
@@ -170,6 +196,71 @@ function statedRewardRule(p: EventParams): RewardRule | undefined {
   return rule === null || rule === FULL_REWARD_RULE ? undefined : rule;
 }
 
+/** Kinds whose outcome counts payouts to a delivery address, hence may state a payout scheme and lag. */
+function paysDeliveryAddress(kind: EventKind): boolean {
+  return kind === 'pool-rewards' || kind === 'hashpower-delivery';
+}
+
+/** An event's payout lag in blocks: the stated one, 0 when none is stated. */
+export function payoutLagOf(p: EventParams): number {
+  return p.payoutLagBlocks ?? 0;
+}
+
+/** The blocks whose payouts count for an event: `measuredRange(window, payoutLagOf(p))`. */
+export function eventMeasuredRange(p: EventParams): BlockWindow {
+  return measuredRange(p.window, payoutLagOf(p));
+}
+
+/**
+ * Checks an event's payout scheme and lag (`paramsOf` of the oracle, and
+ * anyone reading parameters back): a known scheme, a lag from 0 to
+ * `MAX_PAYOUT_LAG_BLOCKS`, neither on a hashprice event (it counts no payouts).
+ * @throws {DlcError} INVALID_PARAMS `payout-scheme-invalid`, `payout-lag-invalid`, `payout-params-not-allowed`.
+ */
+export function checkPayoutParams(p: Pick<EventParams, 'kind' | 'payoutScheme' | 'payoutLagBlocks'>): void {
+  const scheme = p.payoutScheme ?? null;
+  const lag = p.payoutLagBlocks ?? null;
+  if (!paysDeliveryAddress(p.kind) && (scheme !== null || (lag !== null && lag !== 0))) {
+    throw new DlcError('INVALID_PARAMS', `${p.kind} events count no payouts: no payout scheme or lag`, { reason: 'payout-params-not-allowed' });
+  }
+  if (scheme !== null) checkPayoutScheme(scheme);
+  if (lag !== null) checkPayoutLag(lag);
+}
+
+/**
+ * The payout fields as they enter the canonical JSON, the id and the
+ * evidence: the scheme when stated, the lag when above 0 (0 and "none" are
+ * one rule, so one id), nothing for hashprice events.
+ */
+function statedPayoutFields(p: EventParams): { payoutScheme?: PayoutScheme; payoutLagBlocks?: number } {
+  if (!paysDeliveryAddress(p.kind)) return {};
+  const lag = payoutLagOf(p);
+  return {
+    ...(p.payoutScheme == null ? {} : { payoutScheme: p.payoutScheme }),
+    ...(lag === 0 ? {} : { payoutLagBlocks: lag }),
+  };
+}
+
+/**
+ * The payout-scheme fields an event's evidence carries (`statedPayoutFields`):
+ * none for an event that states neither, so its evidence keeps today's format.
+ */
+export function evidencePayoutFields(p: EventParams): { payoutScheme?: PayoutScheme; payoutLagBlocks?: number } {
+  return statedPayoutFields(p);
+}
+
+/**
+ * Whether payout evidence states the event's own payout scheme and lag (an
+ * oracle must not measure another range than it announced): a message naming
+ * the difference, or undefined when they agree. For `hashdlc oracle verify`.
+ */
+export function payoutFieldsMismatch(e: { payoutScheme?: PayoutScheme; payoutLagBlocks?: number }, p: EventParams): string | undefined {
+  const want = statedPayoutFields(p);
+  if (e.payoutScheme !== want.payoutScheme) return `evidence payout scheme ${e.payoutScheme ?? 'none'} differs from the event's ${want.payoutScheme ?? 'none'}`;
+  if (e.payoutLagBlocks !== want.payoutLagBlocks) return `evidence payout lag ${e.payoutLagBlocks ?? 0} differs from the event's ${want.payoutLagBlocks ?? 0}`;
+  return undefined;
+}
+
 /** The canonical JSON of event parameters: fixed key order, no spaces. */
 export function canonicalParamsJson(p: EventParams): string {
   const d: DescriptorParams =
@@ -177,6 +268,7 @@ export function canonicalParamsJson(p: EventParams): string {
       ? { type: 'numeric', base: 2, nbDigits: p.descriptor.nbDigits, unit: p.descriptor.unit, precision: p.descriptor.precision }
       : { type: 'enum', thresholds: [...p.descriptor.thresholds], outcomes: [...p.descriptor.outcomes] };
   const rule = statedRewardRule(p);
+  const payout = statedPayoutFields(p);
   return JSON.stringify({
     kind: p.kind,
     network: p.network,
@@ -186,15 +278,19 @@ export function canonicalParamsJson(p: EventParams): string {
     hashrateThs: p.hashrateThs,
     simulatedDifficulty: p.simulatedDifficulty,
     ...(rule === undefined ? {} : { rewardRule: rule }),
+    // Fixed order: scheme then lag; each only when stated, so ids of events without them never change.
+    ...(payout.payoutScheme === undefined ? {} : { payoutScheme: payout.payoutScheme }),
+    ...(payout.payoutLagBlocks === undefined ? {} : { payoutLagBlocks: payout.payoutLagBlocks }),
     descriptor: d,
   });
 }
 
 /**
  * The deterministic event id:
- * `<kind>/<start>-<end>[/<H>ths][/simdiff=<d>][/reward=<rule>]/<first 32 hex of SHA-256(canonical params)>`.
- * The reward rule is spelled out (not only hashed) so that the announcement
- * itself, which signs the id, states the rule to anyone holding it.
+ * `<kind>/<start>-<end>[/<H>ths][/simdiff=<d>][/reward=<rule>][/payout=<scheme>][/lag=<n>]/<first 32 hex of SHA-256(canonical params)>`.
+ * The reward rule, the payout scheme and the lag are spelled out (not only
+ * hashed) so that the announcement itself, which signs the id, states them
+ * to anyone holding it.
  */
 export function eventIdFor(p: EventParams): string {
   const digest = toHex(sha256(new TextEncoder().encode(canonicalParamsJson(p)))).slice(0, 32);
@@ -203,6 +299,9 @@ export function eventIdFor(p: EventParams): string {
   if (p.simulatedDifficulty !== null) parts.push(`simdiff=${p.simulatedDifficulty}`);
   const rule = statedRewardRule(p);
   if (rule !== undefined) parts.push(`reward=${rule}`);
+  const payout = statedPayoutFields(p);
+  if (payout.payoutScheme !== undefined) parts.push(`payout=${payout.payoutScheme}`);
+  if (payout.payoutLagBlocks !== undefined) parts.push(`lag=${payout.payoutLagBlocks}`);
   parts.push(digest);
   return parts.join('/');
 }
@@ -295,6 +394,18 @@ export function eventRules(p: EventParams): string[] {
     rules.push(`${REWARD_RULE_TEXT[rewardRule]}${interval}`);
   }
   if (p.kind === 'hashpower-delivery') rules.push(NO_NETWORK_REWARD_RULE);
+  const payout = statedPayoutFields(p);
+  // Only when stated: the rules of events announced before schemes read as they always did.
+  if (payout.payoutScheme !== undefined || payout.payoutLagBlocks !== undefined) {
+    const lag = payoutLagOf(p);
+    const range = measuredRange(p.window, lag);
+    const scheme = p.payoutScheme == null ? 'payout scheme not stated' : `payout scheme ${p.payoutScheme}`;
+    rules.push(
+      lag === 0
+        ? `${scheme}; payouts counted in the window's own blocks (no payout lag)`
+        : `${scheme}; payout lag ${lag} blocks: payouts in blocks [${range.start}, ${range.end}) count for the window, whose own blocks give the expected reward; attested once block ${range.end - 1} is in`,
+    );
+  }
   if (p.descriptor.type === 'enum') rules.push(`enum: the label of the range the integer value falls in (${p.descriptor.outcomes.join(', ')})`);
   if (p.simulatedDifficulty !== null) {
     rules.push(`regtest simulated difficulty ${p.simulatedDifficulty} replaces every block's own difficulty in hashprice and delivery outcomes`);
@@ -362,6 +473,8 @@ export const eventParamsSchema = z
     hashrateThs: z.string().regex(/^[1-9]\d*$/).nullable(),
     simulatedDifficulty: z.string().nullable(),
     rewardRule: z.enum(REWARD_RULES).nullable().optional(),
+    payoutScheme: z.enum(PAYOUT_SCHEMES).nullable().optional(),
+    payoutLagBlocks: z.number().int().min(0).max(MAX_PAYOUT_LAG_BLOCKS).nullable().optional(),
     descriptor: descriptorSchema,
   })
   .strict();
@@ -395,6 +508,10 @@ const payoutFields = {
   deliveryAddress: z.string(),
   poolPayoutAddresses: z.array(z.string()),
   payouts: z.array(payoutEvidenceSchema),
+  // Issue 16; absent in evidence of events that state no scheme or lag.
+  payoutScheme: z.enum(PAYOUT_SCHEMES).optional(),
+  payoutLagBlocks: z.number().int().min(1).max(MAX_PAYOUT_LAG_BLOCKS).optional(),
+  payoutBlocks: z.array(blockEvidenceSchema).optional(),
 };
 
 /** zod schema of the evidence JSON (bigints as decimal strings) → `OutcomeEvidence`. */

@@ -13,7 +13,9 @@
  * 32-byte hex; payouts are unique outpoints, inside blocks of the window, paid
  * to the delivery address, and coinbase payouts are outputs of that block's
  * coinbase and sum to no more than its reward; pool payouts come from a
- * declared payout address.
+ * declared payout address. With a payout lag (issue 16) the payouts are
+ * counted in `measuredRange(window, lag)`, whose blocks the evidence lists
+ * too (`payoutBlocks`); the expected reward `v` stays the window's.
  *
  * This module does NOT talk to a node: whether the hashes, txids and values
  * are those of the real chain is for the verifier to check against its own
@@ -30,11 +32,15 @@ import {
   difficultyFromDecimal,
   hashpriceOutcome,
   MAX_MONEY,
+  checkPayoutLag,
+  checkPayoutScheme,
+  measuredRange,
   poolRewardsOutcome,
   windowBlockCount,
   type BlockRewardWork,
   type BlockWindow,
   type NumericEventSpec,
+  type PayoutScheme,
   type RewardRule,
 } from './formulas.js';
 
@@ -96,6 +102,18 @@ interface WithPayouts {
   /** Declared pool payout addresses (sources of `pool-payout` payouts). */
   poolPayoutAddresses: string[];
   payouts: PayoutEvidence[];
+  /** The event's stated payout scheme (formulas.ts `PAYOUT_SCHEMES`); absent when it states none. */
+  payoutScheme?: PayoutScheme;
+  /**
+   * The event's payout lag in blocks, when it states one above 0: payouts
+   * count in `measuredRange(window, payoutLagBlocks)` instead of the window.
+   */
+  payoutLagBlocks?: number;
+  /**
+   * With a payout lag: every block of the measured range (the payouts'
+   * blocks), listed like `blocks`; absent without a lag (payouts are in `blocks`).
+   */
+  payoutBlocks?: BlockEvidence[];
 }
 
 export interface HashpriceEvidence extends EvidenceBase, WithDifficultyOverride {
@@ -139,11 +157,11 @@ function bad(reason: string, message: string): DlcError {
 
 const HEX32 = /^[0-9a-f]{64}$/;
 
-function checkBlocks(window: BlockWindow, blocks: readonly BlockEvidence[]): Map<number, BlockEvidence> {
+function checkBlocks(window: BlockWindow, blocks: readonly BlockEvidence[], what = 'window'): Map<number, BlockEvidence> {
   const n = windowBlockCount(window);
   // 1. Exactly the window's blocks, in height order.
   if (blocks.length !== n) {
-    throw bad('evidence-blocks-count', `window [${window.start}, ${window.end}) has ${n} blocks, evidence lists ${blocks.length}`);
+    throw bad('evidence-blocks-count', `${what} [${window.start}, ${window.end}) has ${n} blocks, evidence lists ${blocks.length}`);
   }
   const byHeight = new Map<number, BlockEvidence>();
   const hashes = new Set<string>();
@@ -195,6 +213,54 @@ export function evidenceBlockWork(e: HashpriceEvidence | DeliveryEvidence): Evid
   return { blocks, rewardRule: rule, feeCap: counted.feeCap };
 }
 
+/**
+ * The blocks the payouts of payout evidence are counted in: `payoutBlocks`
+ * when the evidence states a payout lag, else the window's `blocks`. A
+ * verifier checks these against its node for payouts left out.
+ */
+export function evidencePayoutBlocks(e: PoolRewardsEvidence | DeliveryEvidence): BlockEvidence[] {
+  return e.payoutLagBlocks !== undefined && e.payoutLagBlocks > 0 ? (e.payoutBlocks ?? []) : e.blocks;
+}
+
+/**
+ * Checks the payout-scheme fields of payout evidence and returns the blocks
+ * of the measured range by height (the window's when no lag is stated).
+ * 7. The scheme is a known one; a lag is an integer in range and above 0 (a
+ *    stated 0 would be a second spelling of "no lag"); with a lag the
+ *    measured range's blocks are listed, exactly, and agree with the window's
+ *    where the two overlap; without one none are.
+ */
+function checkPayoutRange(e: WithPayouts & EvidenceBase, windowBlocks: Map<number, BlockEvidence>): Map<number, BlockEvidence> {
+  if (e.payoutScheme !== undefined) {
+    try {
+      checkPayoutScheme(e.payoutScheme);
+    } catch (err) {
+      throw bad('evidence-payout-scheme', (err as Error).message);
+    }
+  }
+  const lag = e.payoutLagBlocks;
+  if (lag === undefined) {
+    if (e.payoutBlocks !== undefined) throw bad('evidence-payout-blocks-unexpected', 'payout blocks are listed but no payout lag is stated');
+    return windowBlocks;
+  }
+  try {
+    checkPayoutLag(lag);
+  } catch (err) {
+    throw bad('evidence-payout-lag', (err as Error).message);
+  }
+  if (lag === 0) throw bad('evidence-payout-lag', 'a payout lag of 0 is stated by leaving it out');
+  if (e.payoutBlocks === undefined) throw bad('evidence-payout-blocks-missing', `payout lag ${lag} stated but the measured range's blocks are not listed`);
+  const range = measuredRange(e.window, lag);
+  const byHeight = checkBlocks(range, e.payoutBlocks, 'measured range');
+  for (const [h, b] of byHeight) {
+    const w = windowBlocks.get(h);
+    if (w !== undefined && (w.hash !== b.hash || w.bits !== b.bits || w.reward !== b.reward || w.coinbaseTxid !== b.coinbaseTxid)) {
+      throw bad('evidence-payout-blocks-mismatch', `block ${h} is listed differently in the window and in the measured range`);
+    }
+  }
+  return byHeight;
+}
+
 function sumPayouts(e: WithPayouts, byHeight: Map<number, BlockEvidence>): bigint {
   const sources = new Set(e.poolPayoutAddresses);
   const outpoints = new Set<string>();
@@ -209,9 +275,9 @@ function sumPayouts(e: WithPayouts, byHeight: Map<number, BlockEvidence>): bigin
     if (outpoints.has(key)) throw bad('evidence-duplicate-payout', `${where} counted twice`);
     outpoints.add(key);
     if (p.value <= 0n || p.value > MAX_MONEY) throw bad('evidence-value', `${where}: value ${p.value} out of range`);
-    // 5. Inside a block of the window, paid to the delivery address.
+    // 5. Inside a block of the measured range (the window without a lag), paid to the delivery address.
     const block = byHeight.get(p.height);
-    if (block === undefined) throw bad('evidence-payout-outside-window', `${where}: height ${p.height} is not in the window`);
+    if (block === undefined) throw bad('evidence-payout-outside-window', `${where}: height ${p.height} is not in the measured range`);
     if (block.hash !== p.blockHash) throw bad('evidence-payout-block', `${where}: block hash does not match block ${p.height}`);
     if (p.address !== e.deliveryAddress) throw bad('evidence-payout-address', `${where}: pays ${p.address}, not the delivery address`);
     // 6. Source rules.
@@ -253,12 +319,12 @@ export function recomputeOutcome(evidence: OutcomeEvidence): RecomputedOutcome {
       return { ...r, noNetworkReward: false, networkReward, ...counted(work), poolRewards: 0n };
     }
     case 'pool-rewards': {
-      const poolRewards = sumPayouts(evidence, byHeight);
+      const poolRewards = sumPayouts(evidence, checkPayoutRange(evidence, byHeight));
       const r = poolRewardsOutcome(poolRewards, evidence.event);
       return { ...r, noNetworkReward: false, networkReward, countedReward: networkReward, rewardRule: null, feeCap: null, poolRewards };
     }
     case 'hashpower-delivery': {
-      const poolRewards = sumPayouts(evidence, byHeight);
+      const poolRewards = sumPayouts(evidence, checkPayoutRange(evidence, byHeight));
       const work = evidenceBlockWork(evidence);
       const r = deliveryOutcome(poolRewards, evidence.hashrateThs, work.blocks, evidence.event);
       return { ...r, networkReward, ...counted(work), poolRewards };

@@ -172,6 +172,72 @@ export function windowBlockCount(window: BlockWindow): number {
   return end - start;
 }
 
+// ------------------------------------------------------------------ payout schemes
+
+/**
+ * How the pool of a payout event pays the delivery address (issue 16), stated
+ * in the event's parameters, id, announcement and evidence:
+ * - `per-block-coinbase`: in the coinbase of each block the pool finds (TIDES, PPLNS);
+ * - `per-block-payout`: a transaction from a declared payout address for each block the pool finds;
+ * - `periodic-payout`: every period (a day, a threshold) from a declared payout
+ *   address for the shares of the period before (FPPS, PPS+).
+ * The scheme changes nothing in the arithmetic: payouts from the coinbase and
+ * from declared addresses count under every scheme. It says how to read the
+ * outcome (luck noise, `isLuckBased`) and goes with a payout lag.
+ */
+export const PAYOUT_SCHEMES = ['per-block-coinbase', 'per-block-payout', 'periodic-payout'] as const;
+export type PayoutScheme = (typeof PAYOUT_SCHEMES)[number];
+
+/**
+ * Whether a scheme pays only when the pool finds a block, so a fully
+ * delivering miner's measured delivery is noisy (about 1/sqrt(pool blocks)).
+ */
+export function isLuckBased(scheme: PayoutScheme): boolean {
+  return scheme === 'per-block-coinbase' || scheme === 'per-block-payout';
+}
+
+/**
+ * Largest payout lag an event may state: four weeks of blocks (4032). A lag
+ * delays the attestation by as many blocks and keeps the delivery address
+ * watched that much longer; a pool paying more than four weeks late is not
+ * one a contract should measure.
+ */
+export const MAX_PAYOUT_LAG_BLOCKS = 4032;
+
+/**
+ * The blocks whose payouts count for the window `[start, end)` of an event
+ * with payout lag `lag`: `[start + lag, end + lag)`, so a payout made `lag`
+ * blocks after the shares it pays for is attributed to their window (a daily
+ * FPPS payout to the day it pays for). The expected reward `v` is always the
+ * window's own blocks'. Lag 0 (or none stated) is the window itself.
+ * @throws {DlcError} INVALID_PARAMS `window-invalid`, `window-empty`, `payout-lag-invalid`.
+ */
+export function measuredRange(window: BlockWindow, lag: number = 0): BlockWindow {
+  windowBlockCount(window);
+  checkPayoutLag(lag);
+  return { start: window.start + lag, end: window.end + lag };
+}
+
+/**
+ * Checks a payout lag: an integer from 0 to `MAX_PAYOUT_LAG_BLOCKS`.
+ * @throws {DlcError} INVALID_PARAMS `payout-lag-invalid`.
+ */
+export function checkPayoutLag(lag: number): void {
+  if (!Number.isSafeInteger(lag) || lag < 0 || lag > MAX_PAYOUT_LAG_BLOCKS) {
+    throw invalid('payout-lag-invalid', `payout lag must be an integer from 0 to ${MAX_PAYOUT_LAG_BLOCKS} blocks, got ${String(lag)}`);
+  }
+}
+
+/**
+ * Checks a payout scheme is one of `PAYOUT_SCHEMES`.
+ * @throws {DlcError} INVALID_PARAMS `payout-scheme-invalid`.
+ */
+export function checkPayoutScheme(scheme: unknown): asserts scheme is PayoutScheme {
+  if (!(PAYOUT_SCHEMES as readonly unknown[]).includes(scheme)) {
+    throw invalid('payout-scheme-invalid', `payout scheme must be one of ${PAYOUT_SCHEMES.join(', ')}, got ${JSON.stringify(scheme)}`);
+  }
+}
+
 /** Nominal duration `T = n * 600` seconds of a window of `n` blocks. */
 export function nominalWindowSeconds(blockCount: number): bigint {
   return BigInt(blockCount) * NOMINAL_BLOCK_SECONDS;

@@ -13,14 +13,18 @@ export {
   HASHES_PER_TH,
   HASHPRICE_UNIT,
   MAX_MONEY,
+  MAX_PAYOUT_LAG_BLOCKS,
   NO_NETWORK_REWARD_RULE,
   NOMINAL_BLOCK_SECONDS,
+  PAYOUT_SCHEMES,
   POOL_REWARDS_UNIT,
   REWARD_RULE_TEXT,
   REWARD_RULES,
   SECONDS_PER_DAY,
   WORK_PER_DIFFICULTY,
   blockSubsidy,
+  checkPayoutLag,
+  checkPayoutScheme,
   countedRewards,
   decodeOutcome,
   deliveryOutcome,
@@ -31,8 +35,10 @@ export {
   expectedDeliverySats,
   hashpriceOutcome,
   hashpriceSatsPerPhDay,
+  isLuckBased,
   lowerMedian,
   maxOutcome,
+  measuredRange,
   nominalWindowSeconds,
   poolRewardsOutcome,
   rewardPerHash,
@@ -41,10 +47,10 @@ export {
   totalWork,
   windowBlockCount,
 } from './formulas.js';
-export type { BlockReward, BlockRewardWork, BlockWindow, CountedRewards, NumericEventSpec, RewardRule, ScaledOutcome } from './formulas.js';
+export type { BlockReward, BlockRewardWork, BlockWindow, CountedRewards, NumericEventSpec, PayoutScheme, RewardRule, ScaledOutcome } from './formulas.js';
 export { LUCK_BASED_PAYOUT_SCHEMES, LUCK_RISK_WARN_CHANCE, formatChance, isLuckBasedScheme, luckRisk, poissonCdf } from './luck.js';
 export type { LuckRisk, LuckRiskInput } from './luck.js';
-export { evidenceBlockWork, recomputeOutcome } from './evidence.js';
+export { evidenceBlockWork, evidencePayoutBlocks, recomputeOutcome } from './evidence.js';
 export type {
   BlockEvidence,
   DeliveryEvidence,

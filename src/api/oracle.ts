@@ -17,7 +17,7 @@
  * This module does NOT fetch (oracle-client.ts does) nor verify signatures.
  */
 import { z } from 'zod';
-import { REWARD_RULES } from '../../protocol/hashpower/index.js';
+import { PAYOUT_SCHEMES, REWARD_RULES } from '../../protocol/hashpower/index.js';
 import { DECIMAL_U64_TEXT, isHexText } from './text.js';
 
 // Linear check: a repeated-group regex throws RangeError on large hex.
@@ -51,6 +51,9 @@ export const eventSchema = z.object({
     poolPayoutAddresses: z.array(z.string()).nullable().optional(),
     hashrateThs: z.string().nullable().optional(),
     rewardRule: z.string().nullable().optional(),
+    /** Issue 16: how the pool pays (null or absent: not stated) and the payout lag (absent: 0). */
+    payoutScheme: z.enum(PAYOUT_SCHEMES).nullable().optional(),
+    payoutLagBlocks: z.number().int().min(0).nullable().optional(),
     descriptor: z.object({ type: z.string() }).loose(),
   }).loose(),
   attestHeight: z.number().int(),
@@ -160,7 +163,15 @@ const evidenceBase = {
   event: z.object({ nbDigits: z.number().int().min(1).max(64), precision: z.number().int() }),
   blocks: z.array(blockSchema),
 };
-const payoutFields = { deliveryAddress: z.string().max(200), poolPayoutAddresses: z.array(z.string().max(200)), payouts: z.array(payoutSchema) };
+const payoutFields = {
+  deliveryAddress: z.string().max(200),
+  poolPayoutAddresses: z.array(z.string().max(200)),
+  payouts: z.array(payoutSchema),
+  // Issue 16: stated only by events with a payout scheme or lag; the measured range's blocks with a lag.
+  payoutScheme: z.enum(PAYOUT_SCHEMES).optional(),
+  payoutLagBlocks: z.number().int().min(1).optional(),
+  payoutBlocks: z.array(blockSchema).optional(),
+};
 const rewardRuleFields = { rewardRule: z.enum(REWARD_RULES).optional(), subsidyHalvingInterval: z.number().int().min(1).optional() };
 
 /** The attestation's `evidence` (oracle/API.md), amounts as bigint: the input of protocol/hashpower `recomputeOutcome`. */
