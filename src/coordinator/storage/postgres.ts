@@ -104,6 +104,8 @@ export class PostgresKv implements KvBackend {
   readonly #pool: pg.Pool;
   readonly #locks = new KeyedLock();
   #lockClient: Promise<pg.Client> | undefined;
+  /** Queries on the lock connection one after another (a pg client runs one query at a time). */
+  #lockQueue: Promise<unknown> = Promise.resolve();
   #admits = 0;
 
   private constructor(url: string, pool: pg.Pool) {
@@ -261,6 +263,13 @@ export class PostgresKv implements KvBackend {
     return this.#lockClient;
   }
 
+  /** One query on the lock connection, queued behind the others. */
+  #onLockConn<R extends pg.QueryResultRow>(conn: pg.Client, sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {
+    const q = this.#lockQueue.then(() => conn.query<R>(sql, params));
+    this.#lockQueue = q.catch(() => undefined);
+    return q;
+  }
+
   lock<T>(key: string, fn: () => Promise<T>): Promise<T> {
     return this.#locks.run(key, async () => {
       const started = Date.now();
@@ -269,7 +278,7 @@ export class PostgresKv implements KvBackend {
       for (;;) {
         try {
           conn = await this.#lockConn();
-          const r = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_CLASS, key]);
+          const r = await this.#onLockConn<{ ok: boolean }>(conn, 'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_CLASS, key]);
           if (r.rows[0]?.ok === true) break;
         } catch (cause) {
           throw pgError('lock', cause);
@@ -284,7 +293,7 @@ export class PostgresKv implements KvBackend {
         return await fn();
       } finally {
         // A dead lock connection already freed every lock it held.
-        await conn.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, key]).catch(() => undefined);
+        await this.#onLockConn(conn, 'SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, key]).catch(() => undefined);
       }
     });
   }
