@@ -5,20 +5,20 @@
  * measured in ONE run:
  *
  * 1. Offer book: `GET /v1/offers?limit=50` (and filtered by template and
- *    window) from CONCURRENCY clients for LIST_SECONDS, over a book of
- *    BOOK_SIZE open offers written straight to the store before the replicas
- *    start (this measures listing, not offer verification).
+ *    window) from CONCURRENCY clients, over a book of BOOK_SIZE open offers
+ *    written straight to the store before the replicas start (this measures
+ *    listing, not offer verification): requests per second over LIST_SECONDS.
  * 2. Accepts: contracts accepted per minute, each accept verified fully by
  *    the coordinator (Protocol.md accept_dlc rules, the contract set-up, every
  *    CET adaptor signature, the refund signature, the coins, the conditional
- *    write), at 101 CETs (ACCEPT_RUNS: 40 contracts) and 10,001 CETs (4
- *    contracts): bench/coordinator-load.ts `curveContract`, a `custom-curve`
- *    whose payout changes at every outcome in [0, steps]. The offers are
- *    posted (and verified) before the timed phase, and the accepter's adaptor
- *    signatures and the signed requests are made in this process before it,
- *    so the figure is the coordinator's accept throughput alone: all accepts
- *    sent at once by up to CONCURRENCY clients, timed from the first request
- *    to the last answer.
+ *    write), at 101 CETs (ACCEPT_RUNS: 40 contracts, sent 10 at once) and
+ *    10,001 CETs (4 contracts, 2 at once): bench/coordinator-load.ts
+ *    `curveContract`, a `custom-curve` whose payout changes at every outcome
+ *    in [0, steps]. The offers are posted (and verified) before the timed
+ *    phase, and the accepter's adaptor signatures are made in this process
+ *    before it, so the figure is the coordinator's accept throughput alone:
+ *    contracts over the summed time from each batch's first request to its
+ *    last answer.
  * 3. A full hashpower sale, offer to funding broadcast, against the LevelDB
  *    coordinator: the parties build and sign here (worker pool, as the CLI
  *    does), the coordinator verifies offer, accept and sign and finalises the
@@ -34,15 +34,18 @@
  * offer from the database). PostgreSQL is regtest/postgres.ts `startPostgres`
  * (fsync off, as LevelDB writes without sync), one fresh database per set-up;
  * without a PostgreSQL installation its rows are skipped, with the reason
- * printed. The oracle is the in-test oracle server of this process. All
- * processes share this machine's cores: on a small machine the clients, the
- * replicas and the database compete for them, so a second replica shows what
- * a second process costs or gains here, not what a second machine would.
- * Bounded: fixed durations and sizes (about a minute per set-up).
+ * printed. The oracle is the in-test oracle server of this process.
+ * All set-ups run side by side (idle while another is measured) and are
+ * measured in interleaved rounds, their order rotating, so a load that
+ * drifts during the run falls on each alike; the ratios printed are of this
+ * one run. All processes share this machine's cores: on a small machine the
+ * clients, the replicas and the database compete for them, so a second
+ * replica shows what a second process costs or gains here, not what a second
+ * machine would. Bounded: fixed durations and sizes.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { signRequest } from '../protocol/auth/index.js';
@@ -57,10 +60,15 @@ import { formatTable, type BenchOptions, type BenchSection } from './section.js'
 
 const BOOK_SIZE = 1000;
 const CONCURRENCY = 16;
-const LIST_SECONDS = 3;
+/** Seconds of listing per set-up (each of plain and filtered), in LIST_ROUNDS interleaved bursts. */
+const LIST_SECONDS = 4;
+const LIST_ROUNDS = 4;
 const PAGE = 50;
-/** Payout steps (CETs - 1) and how many contracts are accepted at that size. */
-const ACCEPT_RUNS = [{ steps: 100, contracts: 40 }, { steps: 10_000, contracts: 4 }] as const;
+/**
+ * Payout steps (CETs - 1), how many contracts are accepted at that size, and
+ * how many are sent at once (a batch; batches of the set-ups interleave).
+ */
+const ACCEPT_RUNS = [{ steps: 100, contracts: 40, batch: 10 }, { steps: 10_000, contracts: 4, batch: 2 }] as const;
 
 interface SetUp {
   key: string;
@@ -81,21 +89,33 @@ function roundRobin(urls: readonly string[]): () => string {
   return () => urls[next++ % urls.length]!;
 }
 
-async function listLoad(urls: readonly string[], path: string): Promise<{ requests: number; offers: number; seconds: number }> {
+/** Totals of one set-up's list bursts; `cpuSeconds` is this (the clients') process's CPU time over them. */
+interface ListTotals {
+  requests: number;
+  offers: number;
+  seconds: number;
+  cpuSeconds: number;
+}
+
+const noList = (): ListTotals => ({ requests: 0, offers: 0, seconds: 0, cpuSeconds: 0 });
+
+/** CONCURRENCY clients GET `path` round-robin over `urls` for `seconds`; adds to `into`. */
+async function listBurst(urls: readonly string[], path: string, seconds: number, into: ListTotals): Promise<void> {
   const pick = roundRobin(urls);
-  const deadline = performance.now() + LIST_SECONDS * 1000;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  let requests = 0;
-  let offers = 0;
+  const deadline = t0 + seconds * 1000;
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (performance.now() < deadline) {
       const r = await api(pick(), 'GET', path);
       if (r.status !== 200) throw new Error(`GET ${path}: ${r.status}`);
-      requests++;
-      offers += (r.body.offers as unknown[]).length;
+      into.requests++;
+      into.offers += (r.body.offers as unknown[]).length;
     }
   }));
-  return { requests, offers, seconds: (performance.now() - t0) / 1000 };
+  into.seconds += (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  into.cpuSeconds += (cpu.user + cpu.system) / 1e6;
 }
 
 /** A signed POST prepared ahead (body serialised, request signed), so the timed phase only sends it. */
@@ -123,54 +143,58 @@ interface SignedContract {
   acceptHex: string;
 }
 
-/**
- * Posts every offer (untimed; offer i to replica i mod n), then sends every
- * accept at once through up to CONCURRENCY clients (accept i to replica
- * (i + 1) mod n) and times them. Every answer must be 200 `accepted`.
- */
-async function acceptLoad(urls: readonly string[], contracts: readonly SignedContract[]): Promise<{ seconds: number; perMinute: number }> {
-  await Promise.all(contracts.map(async ({ contract: c }, i) => {
-    const r = await api(urls[i % urls.length]!, 'POST', '/v1/offers', { body: { offer: c.offerHex, identityPubkey: identityOf(c.offerIdentity), terms: c.terms }, key: c.offerIdentity });
-    if (r.status !== 201) throw new Error(`offer ${c.label}: ${r.status} ${JSON.stringify(r.body)}`);
-  }));
-  const posts = contracts.map(({ contract: c, acceptHex }, i) => preparePost(
-    urls[(i + 1) % urls.length]!, `/v1/contracts/${toId(c)}/accept`, { accept: acceptHex, identityPubkey: identityOf(c.acceptIdentity) }, c.acceptIdentity,
-  ));
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, posts.length) }, async () => {
-    while (next < posts.length) {
-      const p = posts[next++]!;
-      const r = await send(p);
-      if (r.status !== 200 || r.body.state !== 'accepted') throw new Error(`accept ${p.path}: ${r.status} ${JSON.stringify(r.body)}`);
-    }
-  }));
-  const seconds = (performance.now() - t0) / 1000;
-  return { seconds, perMinute: (contracts.length / seconds) * 60 };
-}
-
 /** The coordinator's offer id: the offer's temporary contract id. */
 function toId(c: CurveContract): string {
   return Buffer.from(c.offer.temporaryContractId).toString('hex');
 }
 
-interface SetUpResult {
-  listReqPerSec: number;
-  listOffersPerSec: number;
-  filteredReqPerSec: number;
-  accepts: { cets: number; adaptorSignatures: number; contracts: number; seconds: number; perMinute: number }[];
+/** Posts (untimed) every offer of a run, offer i to replica i mod n; the coordinator verifies each. */
+async function postOffers(urls: readonly string[], run: readonly SignedContract[]): Promise<void> {
+  await Promise.all(run.map(async ({ contract: c }, i) => {
+    const r = await api(urls[i % urls.length]!, 'POST', '/v1/offers', { body: { offer: c.offerHex, identityPubkey: identityOf(c.offerIdentity), terms: c.terms }, key: c.offerIdentity });
+    if (r.status !== 201) throw new Error(`offer ${c.label}: ${r.status} ${JSON.stringify(r.body)}`);
+  }));
 }
 
-/** One set-up: its database, the book, the replicas, the list and accept loads. */
-async function runSetUp(
+/**
+ * Sends the accepts of contracts [from, to) of a run at once (accept i to
+ * replica (i + 1) mod n), signed just before; returns the seconds from the
+ * first request to the last answer. Every answer must be 200 `accepted`.
+ */
+async function acceptBatch(urls: readonly string[], run: readonly SignedContract[], from: number, to: number): Promise<number> {
+  const posts = run.slice(from, to).map(({ contract: c, acceptHex }, j) => preparePost(
+    urls[(from + j + 1) % urls.length]!, `/v1/contracts/${toId(c)}/accept`, { accept: acceptHex, identityPubkey: identityOf(c.acceptIdentity) }, c.acceptIdentity,
+  ));
+  const t0 = performance.now();
+  await Promise.all(posts.map(async (p) => {
+    const r = await send(p);
+    if (r.status !== 200 || r.body.state !== 'accepted') throw new Error(`accept ${p.path}: ${r.status} ${JSON.stringify(r.body)}`);
+  }));
+  return (performance.now() - t0) / 1000;
+}
+
+/** A set-up running: its replicas and what was measured on it. */
+interface LiveSetUp {
+  s: SetUp;
+  urls: string[];
+  stop(): Promise<void>;
+  list: ListTotals;
+  filtered: ListTotals;
+  /** Seconds spent accepting, per accept run. */
+  acceptSeconds: number[];
+}
+
+/**
+ * A set-up's database (a LevelDB directory, or a fresh PostgreSQL database),
+ * its offer book written straight to the store, then its replicas.
+ */
+async function startSetUp(
   s: SetUp,
   pg: RunningPostgres | undefined,
   oracle: TestOracleServer,
   book: { eventId: string; terms: Parameters<typeof bookRecord>[3]; identity: Uint8Array },
-  runs: readonly (readonly SignedContract[])[],
   threads: number,
-  afterwards?: (url: string) => Promise<void>,
-): Promise<SetUpResult> {
+): Promise<LiveSetUp> {
   let dir: string | undefined;
   let storage: { dataDir: string } | { databaseUrl: string };
   if (s.storage === 'leveldb') {
@@ -180,8 +204,11 @@ async function runSetUp(
     await pg!.psql(`CREATE DATABASE bench_${s.key}`);
     storage = { databaseUrl: pg!.url.replace(/\/[^/]*$/, `/bench_${s.key}`) };
   }
+  const cleanup = (): void => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  };
   try {
-    // The book, straight to the store (LevelDB: before the replica opens the directory).
+    // LevelDB: before the replica opens (and locks) the directory.
     const store = await ContractStore.open('dataDir' in storage ? storage.dataDir : '', 'databaseUrl' in storage ? storage.databaseUrl : undefined);
     try {
       const ref = { url: oracle.url, eventId: book.eventId, publicKey: identityOf(oracle.oracle.secretKey) };
@@ -192,28 +219,26 @@ async function runSetUp(
       await store.close();
     }
     const replicas = await startReplicas({ count: s.replicas, storage, oracleUrl: oracle.url, engineThreads: threads });
-    try {
-      const plain = await listLoad(replicas.urls, `/v1/offers?limit=${PAGE}`);
-      const filtered = await listLoad(replicas.urls, `/v1/offers?limit=${PAGE}&template=hashpower-sale&windowStart=1200&windowEnd=1400`);
-      const accepts: SetUpResult['accepts'] = [];
-      for (const run of runs) {
-        const r = await acceptLoad(replicas.urls, run);
-        const t = run[0]!.contract.template.cetCount;
-        accepts.push({ cets: t.cets, adaptorSignatures: t.adaptorSignatures, contracts: run.length, ...r });
-      }
-      if (afterwards !== undefined) await afterwards(replicas.urls[0]!);
-      return {
-        listReqPerSec: plain.requests / plain.seconds,
-        listOffersPerSec: plain.offers / plain.seconds,
-        filteredReqPerSec: filtered.requests / filtered.seconds,
-        accepts,
-      };
-    } finally {
-      await replicas.stop();
-    }
-  } finally {
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    return {
+      s,
+      urls: replicas.urls,
+      stop: async () => {
+        await replicas.stop();
+        cleanup();
+      },
+      list: noList(),
+      filtered: noList(),
+      acceptSeconds: ACCEPT_RUNS.map(() => 0),
+    };
+  } catch (err) {
+    cleanup();
+    throw err;
   }
+}
+
+/** `order` rotated by `round`: each set-up takes each place in turn (no set-up always first after an idle gap). */
+function rotated<T>(order: readonly T[], round: number): T[] {
+  return order.map((_, i) => order[(i + round) % order.length]!);
 }
 
 /**
@@ -269,6 +294,9 @@ export async function runCoordinatorBench(opts: BenchOptions): Promise<Record<st
   const pgCheck = await postgresAvailable();
   let pg: RunningPostgres | undefined;
   const summary: Record<string, unknown> = {};
+  // On a shared machine the figures mean little without the load they were measured under.
+  const load0 = loadavg()[0]!;
+  const t0 = performance.now();
   try {
     // The parties' side, before anything is timed: every accept's adaptor signatures.
     const signer = (setup: Parameters<typeof signContractCets>[1], key: Uint8Array) => signContractCets(engine, setup, key);
@@ -284,48 +312,75 @@ export async function runCoordinatorBench(opts: BenchOptions): Promise<Record<st
       runs.push(run);
     }
     const signSeconds = (performance.now() - tSign) / 1000;
+    const saleRows: string[][] = [];
 
     const template = saleParties({ label: 'bench-book', oracle: oracle.oracle });
     events.set(template.eventId, template.announcement);
     const book = { eventId: template.eventId, terms: template.terms, identity: template.offerIdentity };
 
     if (pgCheck.ok) pg = await startPostgres();
-    const results = new Map<string, SetUpResult>();
     const rows: string[][] = [];
-    let saleRows: string[][] = [];
-    for (const s of SET_UPS) {
-      if (s.storage === 'postgres' && pg === undefined) {
-        rows.push([s.name, `skipped: ${pgCheck.ok ? 'no PostgreSQL' : pgCheck.reason}`, '', '', '']);
-        continue;
-      }
-      const sale = s.key === 'leveldb1'
-        ? async (url: string) => {
-          const r = await saleFlow(url, oracle, events, engine);
-          saleRows = r.rows;
-          Object.assign(summary, r.summary);
+    const live: LiveSetUp[] = [];
+    try {
+      for (const s of SET_UPS) {
+        if (s.storage === 'postgres' && pg === undefined) {
+          rows.push([s.name, `skipped: ${pgCheck.ok ? 'no PostgreSQL' : pgCheck.reason}`, '', '', '']);
+          continue;
         }
-        : undefined;
-      const r = await runSetUp(s, pg, oracle, book, runs, opts.threads, sale);
-      results.set(s.key, r);
-      rows.push([
-        s.name,
-        `${r.listReqPerSec.toFixed(0)} req/s (${r.listOffersPerSec.toFixed(0)} offers/s)`,
-        `${r.filteredReqPerSec.toFixed(0)} req/s`,
-        ...r.accepts.map((a) => `${a.perMinute.toFixed(a.perMinute < 100 ? 1 : 0)}/min (${a.contracts} in ${a.seconds.toFixed(2)} s)`),
-      ]);
-      summary[`coordinatorListReqPerSec_${s.key}`] = Math.round(r.listReqPerSec);
-      for (const a of r.accepts) summary[`coordinatorAcceptsPerMin_${a.cets}cets_${s.key}`] = Number(a.perMinute.toFixed(1));
+        live.push(await startSetUp(s, pg, oracle, book, opts.threads));
+      }
+      // Interleaved rounds, the set-ups' order rotating: a load that drifts (other
+      // jobs on this machine) falls on every set-up alike, and the ratios stay fair.
+      for (let round = 0; round < LIST_ROUNDS; round++) {
+        for (const l of rotated(live, round)) await listBurst(l.urls, `/v1/offers?limit=${PAGE}`, LIST_SECONDS / LIST_ROUNDS, l.list);
+      }
+      for (let round = 0; round < LIST_ROUNDS; round++) {
+        for (const l of rotated(live, round)) {
+          await listBurst(l.urls, `/v1/offers?limit=${PAGE}&template=hashpower-sale&windowStart=1200&windowEnd=1400`, LIST_SECONDS / LIST_ROUNDS, l.filtered);
+        }
+      }
+      for (const l of live) for (const run of runs) await postOffers(l.urls, run);
+      for (const [r, run] of runs.entries()) {
+        const batch = ACCEPT_RUNS[r]!.batch;
+        for (let round = 0; round * batch < run.length; round++) {
+          for (const l of rotated(live, round)) l.acceptSeconds[r]! += await acceptBatch(l.urls, run, round * batch, Math.min(run.length, (round + 1) * batch));
+        }
+      }
+      const onLevelDb = live.find((l) => l.s.storage === 'leveldb');
+      if (onLevelDb !== undefined) {
+        const sale = await saleFlow(onLevelDb.urls[0]!, oracle, events, engine);
+        saleRows.push(...sale.rows);
+        Object.assign(summary, sale.summary);
+      }
+    } finally {
+      for (const l of live) await l.stop();
     }
-    const leveldb = results.get('leveldb1');
-    if (leveldb !== undefined) summary.coordinatorOffersListedPerSec = Math.round(leveldb.listOffersPerSec);
+
+    const perSec = (t: ListTotals): number => t.requests / t.seconds;
+    const perMin = (l: LiveSetUp, r: number): number => (runs[r]!.length / l.acceptSeconds[r]!) * 60;
+    for (const l of live) {
+      rows.push([
+        l.s.name,
+        `${perSec(l.list).toFixed(0)} req/s (${(l.list.offers / l.list.seconds).toFixed(0)} offers/s; clients' CPU ${((100 * l.list.cpuSeconds) / l.list.seconds).toFixed(0)}%)`,
+        `${perSec(l.filtered).toFixed(0)} req/s`,
+        ...runs.map((run, r) => `${perMin(l, r).toFixed(perMin(l, r) < 100 ? 1 : 0)}/min (${run.length} in ${l.acceptSeconds[r]!.toFixed(2)} s)`),
+      ]);
+      summary[`coordinatorListReqPerSec_${l.s.key}`] = Math.round(perSec(l.list));
+      runs.forEach((run, r) => {
+        summary[`coordinatorAcceptsPerMin_${run[0]!.contract.template.cetCount.cets}cets_${l.s.key}`] = Number(perMin(l, r).toFixed(1));
+      });
+    }
+    const byKey = (k: string): LiveSetUp | undefined => live.find((l) => l.s.key === k);
+    const leveldb = byKey('leveldb1');
+    if (leveldb !== undefined) summary.coordinatorOffersListedPerSec = Math.round(leveldb.list.offers / leveldb.list.seconds);
     // Ratios measured in this run: PostgreSQL against LevelDB (1 process each), 2 replicas against 1.
-    const ratio = (a: SetUpResult | undefined, b: SetUpResult | undefined, label: string): void => {
+    const ratio = (a: LiveSetUp | undefined, b: LiveSetUp | undefined, label: string): void => {
       if (a === undefined || b === undefined) return;
-      rows.push([label, `x${(a.listReqPerSec / b.listReqPerSec).toFixed(2)}`, `x${(a.filteredReqPerSec / b.filteredReqPerSec).toFixed(2)}`,
-        ...a.accepts.map((x, i) => `x${(x.perMinute / b.accepts[i]!.perMinute).toFixed(2)}`)]);
+      rows.push([label, `x${(perSec(a.list) / perSec(b.list)).toFixed(2)}`, `x${(perSec(a.filtered) / perSec(b.filtered)).toFixed(2)}`,
+        ...runs.map((_, r) => `x${(perMin(a, r) / perMin(b, r)).toFixed(2)}`)]);
     };
-    ratio(results.get('postgres1'), leveldb, 'ratio PostgreSQL 1 / LevelDB');
-    ratio(results.get('postgres2'), results.get('postgres1'), 'ratio PostgreSQL 2 / 1 replicas');
+    ratio(byKey('postgres1'), leveldb, 'ratio PostgreSQL 1 / LevelDB');
+    ratio(byKey('postgres2'), byKey('postgres1'), 'ratio PostgreSQL 2 / 1 replicas');
 
     const cetsOf = runs.map((r) => r[0]!.contract.template.cetCount);
     console.log(`\ncoordinator (processes on 127.0.0.1, node stubbed; ${opts.threads} signature workers per replica; ${CONCURRENCY} clients; `
@@ -335,6 +390,7 @@ export async function runCoordinatorBench(opts: BenchOptions): Promise<Record<st
           ...cetsOf.map((c, i) => `accepts, ${c.cets.toLocaleString('en-US')} CETs (${c.adaptorSignatures.toLocaleString('en-US')} sigs) x${ACCEPT_RUNS[i]!.contracts}`)],
         rows,
       )
+      + `\n(section ${((performance.now() - t0) / 1000).toFixed(0)} s; 1-minute load average ${load0.toFixed(1)} at its start, ${loadavg()[0]!.toFixed(1)} at its end, ${availableParallelism()} cores)`
       + (saleRows.length > 0 ? `\n\nsale, offer to funding broadcast (LevelDB coordinator process)\n${formatTable(['measure', 'total', 'detail'], saleRows)}` : '')
       + '\n');
     if (!pgCheck.ok) summary.coordinatorPostgresSkipped = pgCheck.reason;
