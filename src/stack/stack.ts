@@ -99,7 +99,7 @@ export interface RunningStack {
    * @throws {RangeError} for an index the stack does not have; {StackError} STACK_SERVICE.
    */
   restartCoordinator(index?: number): Promise<ServiceProcess>;
-  /** Stops everything (coordinator, oracles, node) and removes the state file. Idempotent. */
+  /** Stops everything (coordinator replicas, oracles, node) and removes the state file. Idempotent. */
   stop(): Promise<void>;
 }
 
