@@ -34,11 +34,14 @@ const children: ChildProcess[] = [];
 // The second start puts the coordinator on PostgreSQL when this machine has it (CI installs it).
 const pgCheck = await postgresAvailable();
 if (!pgCheck.ok) process.stderr.write(`[start-stack] PostgreSQL unavailable, the second start stays on LevelDB: ${pgCheck.reason}\n`);
+// Started now, so its initdb overlaps the first start (mostly waiting on the node) instead of adding to the second.
+const pgStarting: Promise<RunningPostgres> | undefined = pgCheck.ok ? startPostgres() : undefined;
+pgStarting?.catch(() => undefined); // awaited (and failing) in the second start
 let pg: RunningPostgres | undefined;
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await pg?.stop();
+  await (await pgStarting?.catch(() => undefined))?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -186,8 +189,8 @@ describe('npm start', () => {
     pgCheck.ok ? 'two coordinator replicas on one PostgreSQL database, one leader' : `(PostgreSQL replicas SKIPPED: ${pgCheck.reason})`
   }; a SIGKILLed supervisor leaves nothing behind`, async () => {
     const pgArgs: string[] = [];
-    if (pgCheck.ok) {
-      pg = await startPostgres();
+    if (pgStarting !== undefined) {
+      pg = await pgStarting;
       pgArgs.push('--database-url', pg.url, '--coordinator-replicas', '2');
     }
     const s = await start(['--node-port', '0', '--oracle-port', '0', '--coordinator-port', '0', ...pgArgs]);
