@@ -3,32 +3,36 @@
  * node (bitcoind when available, else the embedded bcoin node; the chain is
  * kept in the data directory), the oracles (three by default, `--oracles N`)
  * and the coordinator (child processes; the coordinator serves the web
- * dashboard when it has one), creates and funds a demo miner wallet and a
+ * dashboard when it has one; on PostgreSQL with `--database-url URL`, and
+ * then as `--coordinator-replicas N` processes on that database), creates and funds a demo miner wallet and a
  * demo buyer wallet, prints one line per service (`node:
  * http://127.0.0.1:PORT`, one `oracle: URL (key HEX)` per oracle, ...), how to run the
  * demo, the CLI and an agent for each demo wallet, then runs until SIGINT/SIGTERM (Ctrl-C), when it stops every
  * process it started and waits for them. A second Ctrl-C kills at once.
  *
  * The data directory (default ./.data) is reused by the next start: chain,
- * oracle keys and indexes, coordinator contracts, wallets.
+ * oracle keys and indexes, coordinator contracts (unless they are in
+ * PostgreSQL), wallets.
  *
  * This module does NOT implement the stack (src/stack/stack.ts does).
  */
 import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { majorityThreshold } from './participant/index.js';
-import { STACK_FLAGS_HELP, STACK_HASHPRICE_SCHEDULE, isStackError, parseStackArgs, startStack, type RunningStack } from './stack/index.js';
+import { STACK_FLAGS_HELP, STACK_HASHPRICE_SCHEDULE, isStackError, parseStackArgs, stackLayout, startStack, type RunningStack } from './stack/index.js';
 
 const USAGE = `usage: npm start [-- options]      (tsx src/start.ts [options])
 
 Starts a regtest node, the oracles (3 by default), the coordinator (and its dashboard) and two
 funded demo wallets (miner, buyer); prints their URLs; Ctrl-C stops everything.
+The coordinator keeps its contracts in LevelDB in the data directory, or with --database-url
+in PostgreSQL, where --coordinator-replicas N runs N coordinators on the one database.
 
 options:
 ${STACK_FLAGS_HELP}`;
 
 /** The lines `npm start` prints once the stack is up (stdout). */
-export function readyLines(stack: RunningStack, height: number, cwd = process.cwd()): string[] {
+export function readyLines(stack: Pick<RunningStack, 'state' | 'startMs'>, height: number, cwd = process.cwd()): string[] {
   const s = stack.state;
   const rel = (p: string): string => {
     const r = relative(cwd, p);
@@ -41,11 +45,17 @@ export function readyLines(stack: RunningStack, height: number, cwd = process.cw
   const n = s.oracles.length;
   const majority = majorityThreshold(n);
   const difficulty = s.oracles[0]!.simulatedDifficulty;
+  const replicas = s.coordinators ?? [s.coordinator];
+  const storage = s.coordinatorStorage ?? { kind: 'leveldb', location: stackLayout(s.dataDir).coordinatorDir };
   const { hashpriceEveryBlocks: every, hashpriceAheadWindows: ahead } = STACK_HASHPRICE_SCHEDULE;
   return [
     `node: ${s.node.url}`,
     ...s.oracles.map((o) => `oracle: ${o.url} (key ${o.publicKey})`),
     `coordinator: ${s.coordinator.url}`,
+    ...replicas.slice(1).map((c, i) => `coordinator replica ${i + 2}: ${c.url}`),
+    storage.kind === 'leveldb'
+      ? `coordinator storage: LevelDB in ${rel(storage.location)} (one process; --database-url for PostgreSQL and replicas)`
+      : `coordinator storage: PostgreSQL ${storage.location}${replicas.length === 1 ? '' : `, ${replicas.length} replicas: each serves the API, one at a time (the leader) runs settlement`}`,
     s.dashboard === null ? 'dashboard: not served (this coordinator build has no dashboard)' : `dashboard: ${s.dashboard}`,
     '',
     `hashdlc stack ready in ${(stack.startMs / 1000).toFixed(1)} s (${s.node.kind} node, chain height ${height}); data in ${rel(s.dataDir)} (reused by the next start)`,
@@ -121,7 +131,7 @@ export async function main(argv: string[]): Promise<number> {
   const crash = await Promise.race([signalled$.then(() => undefined), stack.crashed]);
   if (crash !== undefined) log(`a service died, stopping the rest: ${crash}`);
   await stack.stop();
-  log('stopped: node, oracles and coordinator are down');
+  log(`stopped: node, oracles and ${stack.coordinators.length === 1 ? 'coordinator' : `${stack.coordinators.length} coordinator replicas`} are down`);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   return crash === undefined ? 0 : 1;

@@ -8,8 +8,11 @@
  * default three oracles reuses the chain, the first oracle's key and the
  * wallets, adds two oracles with keys of their own, prints one `oracle: URL
  * (key HEX)` line per oracle and the whole set in the export line, and the
- * coordinator allows all three; a SIGKILLed supervisor leaves no process
- * behind either (the node and the services stop when their pipe to it
+ * coordinator allows all three; with `--database-url` (a throwaway PostgreSQL
+ * cluster) and `--coordinator-replicas 2` it runs two coordinator processes
+ * on that one database, prints and records both, each answers with the
+ * PostgreSQL storage and exactly one of them leads (runs settlement); a
+ * SIGKILLed supervisor leaves no process behind either (the node and the services stop when their pipe to it
  * closes). Any oracle dying stops the stack. Port choice: a taken default
  * falls back, a taken explicit port is refused.
  */
@@ -23,13 +26,22 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BitcoinRpc } from '../src/chain/index.js';
 import { Wallet } from '../src/wallet/index.js';
 import { choosePort, choosePorts, isStackError, type StackState } from '../src/stack/index.js';
+import { postgresAvailable, startPostgres, type RunningPostgres } from '../regtest/postgres.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'hashdlc-start-test-'));
 const children: ChildProcess[] = [];
+// The second start puts the coordinator on PostgreSQL when this machine has it (CI installs it).
+const pgCheck = await postgresAvailable();
+if (!pgCheck.ok) process.stderr.write(`[start-stack] PostgreSQL unavailable, the second start stays on LevelDB: ${pgCheck.reason}\n`);
+// Started now, so its initdb overlaps the first start (mostly waiting on the node) instead of adding to the second.
+const pgStarting: Promise<RunningPostgres> | undefined = pgCheck.ok ? startPostgres() : undefined;
+pgStarting?.catch(() => undefined); // awaited (and failing) in the second start
+let pg: RunningPostgres | undefined;
 
-afterAll(() => {
+afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await (await pgStarting?.catch(() => undefined))?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -173,8 +185,15 @@ describe('npm start', () => {
     expect(s.stderr()).toContain('stopped');
   }, 120_000);
 
-  it('a second start with three oracles reuses the chain, the first oracle\'s key and the wallets and adds two oracles; a SIGKILLed supervisor leaves nothing behind', async () => {
-    const s = await start(['--node-port', '0', '--oracle-port', '0', '--coordinator-port', '0']);
+  it(`a second start with three oracles reuses the chain, the first oracle's key and the wallets and adds two oracles; ${
+    pgCheck.ok ? 'two coordinator replicas on one PostgreSQL database, one leader' : `(PostgreSQL replicas SKIPPED: ${pgCheck.reason})`
+  }; a SIGKILLed supervisor leaves nothing behind`, async () => {
+    const pgArgs: string[] = [];
+    if (pgStarting !== undefined) {
+      pg = await pgStarting;
+      pgArgs.push('--database-url', pg.url, '--coordinator-replicas', '2');
+    }
+    const s = await start(['--node-port', '0', '--oracle-port', '0', '--coordinator-port', '0', ...pgArgs]);
     // The first oracle keeps its directory and key; two new ones, each with a key of its own.
     expect(s.state.oracles).toHaveLength(3);
     expect(s.state.oracles[0]!.publicKey).toBe(first.oracles[0]!.publicKey);
@@ -200,7 +219,35 @@ describe('npm start', () => {
     expect(await rpc.getBlockCount()).toBeGreaterThanOrEqual(firstHeight);
     expect(await rpc.getBlockHash(firstHeight)).toBeTypeOf('string');
 
-    const pids = [s.state.node.pid!, ...s.state.oracles.map((o) => o.pid), s.state.coordinator.pid];
+    if (pg !== undefined) {
+      // Both replicas printed and recorded (the first is still `coordinator`), each on the one database.
+      const replicas = s.state.coordinators!;
+      expect(replicas).toHaveLength(2);
+      expect(replicas[0]).toEqual(s.state.coordinator);
+      expect(replicas[1]!.url).not.toBe(replicas[0]!.url);
+      expect(s.lines).toContain(`coordinator replica 2: ${replicas[1]!.url}`);
+      expect(s.lines).toContain(`coordinator storage: PostgreSQL ${pg.url}, 2 replicas: each serves the API, one at a time (the leader) runs settlement`);
+      expect(s.state.coordinatorStorage).toEqual({ kind: 'postgres', location: pg.url });
+      for (const r of replicas) expect(JSON.parse((await get(`${r.url}/v1/info`)).text).oracles, r.url).toEqual(s.state.oracles.map((o) => o.url));
+      // Exactly one leader: the lease is tried each watcher poll, so wait until one holds it, then both must agree.
+      const leaders = async (): Promise<boolean[]> =>
+        Promise.all(replicas.map(async (r) => {
+          const info = JSON.parse((await get(`${r.url}/v1/info`)).text) as { storage: { kind: string; leader: boolean } };
+          expect(info.storage.kind).toBe('postgres');
+          return info.storage.leader;
+        }));
+      const deadline = Date.now() + 30_000;
+      let lead = await leaders();
+      while (!lead.includes(true) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        lead = await leaders();
+      }
+      expect(lead.filter(Boolean)).toHaveLength(1);
+      // The database they lead in is the one given: the coordinator's schema was made in it.
+      expect(Number(await pg.psql('SELECT count(*) FROM coordinator.migrations'))).toBeGreaterThanOrEqual(1);
+    }
+
+    const pids = [s.state.node.pid!, ...s.state.oracles.map((o) => o.pid), ...(s.state.coordinators ?? [s.state.coordinator]).map((c) => c.pid)];
     s.child.kill('SIGKILL');
     await s.exited;
     expect(await allGone(pids)).toEqual([]);

@@ -13,6 +13,10 @@
  *                                                       bitcoind when found, else embedded bcoin)
  *   --node-url URL            HASHDLC_NODE_URL          use this running regtest node
  *                                                       (http://user:pass@host:port/) instead
+ *   --database-url URL        HASHDLC_DATABASE_URL      the coordinator on this PostgreSQL database
+ *                                                       instead of LevelDB in <data>/coordinator
+ *   --coordinator-replicas N  HASHDLC_COORDINATOR_REPLICAS  coordinator processes on that database,
+ *                                                       1 to 8 (default 1; more than 1 needs --database-url)
  *
  * Ports: a default port that is taken falls back to a free one (the printed
  * URLs say which); a port given by flag or variable must be free, else the
@@ -57,6 +61,8 @@ export const STACK_HASHPRICE_SCHEDULE = {
 /** Oracles a stack runs unless told otherwise (a 2-of-3 set), and the most it runs. */
 const DEFAULT_ORACLE_COUNT = 3;
 const MAX_ORACLE_COUNT = 5;
+/** The most coordinator replicas a local stack runs (each is a process on the same 2-core laptop). */
+export const MAX_COORDINATOR_REPLICAS = 8;
 
 /** A port to listen on: `strict` when the user asked for it (no fallback). */
 export interface PortChoice {
@@ -72,6 +78,18 @@ export interface StackConfig {
   backend: 'auto' | 'bcoin' | 'bitcoind';
   /** A running node to use instead of starting one. */
   externalNode: RpcConfig | undefined;
+  /**
+   * The coordinator's PostgreSQL database (issue 13); undefined: LevelDB in
+   * `<data>/coordinator`. Optional so a config built in code without it keeps
+   * the LevelDB stack.
+   */
+  databaseUrl?: string | undefined;
+  /**
+   * Coordinator processes on `databaseUrl` (default 1): each serves the API
+   * on its own port; one at a time (the leader) runs the watcher. More than
+   * one on LevelDB is refused (STACK_CONFIG): LevelDB is one process's.
+   */
+  coordinatorReplicas?: number;
   help: boolean;
 }
 
@@ -84,6 +102,8 @@ export const STACK_FLAGS = {
   'coordinator-port': { type: 'string' },
   node: { type: 'string' },
   'node-url': { type: 'string' },
+  'database-url': { type: 'string' },
+  'coordinator-replicas': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -98,6 +118,11 @@ export const STACK_FLAGS_HELP = `  --data-dir DIR             data directory, re
   --node auto|bcoin|bitcoind which regtest node to start (HASHDLC_NODE; default auto: bitcoind if on PATH
                              or HASHDLC_BITCOIND, else the embedded bcoin node)
   --node-url URL             use this running regtest node instead (HASHDLC_NODE_URL; http://user:pass@host:port/)
+  --database-url URL         run the coordinator on this PostgreSQL database instead of LevelDB in DIR/coordinator
+                             (HASHDLC_DATABASE_URL; postgres://user:password@host:port/database)
+  --coordinator-replicas N   coordinator processes on that database, 1 to ${MAX_COORDINATOR_REPLICAS} (HASHDLC_COORDINATOR_REPLICAS;
+                             default 1): each serves the API on its own port (the first on --coordinator-port,
+                             the others PORT+10, PORT+11, ...); one at a time runs settlement. Needs --database-url
 `;
 
 const portText = z.string().regex(/^\d{1,5}$/, 'a port number').transform(Number).refine((p) => p <= 65_535, 'a port number');
@@ -110,6 +135,10 @@ const schema = z.object({
   coordinatorPort: portText.optional(),
   backend: z.enum(['auto', 'bcoin', 'bitcoind']),
   nodeUrl: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http(s) URL').optional(),
+  // As the coordinator's own check (URL.canParse too): a socket URL (postgres:///db?host=/run/postgresql) has no host.
+  databaseUrl: z.string().refine((u) => /^postgres(ql)?:\/\//.test(u) && URL.canParse(u), 'a postgres:// or postgresql:// URL').optional(),
+  coordinatorReplicas: z.string().regex(/^\d{1,2}$/, `a number of coordinator replicas, 1 to ${MAX_COORDINATOR_REPLICAS}`).transform(Number)
+    .refine((n) => n >= 1 && n <= MAX_COORDINATOR_REPLICAS, `a number of coordinator replicas, 1 to ${MAX_COORDINATOR_REPLICAS}`).optional(),
 });
 
 /**
@@ -120,6 +149,27 @@ const schema = z.object({
 export function oraclePortChoice(first: PortChoice, index: number): PortChoice {
   if (index === 0) return first;
   return { port: first.port === 0 ? 0 : Math.min(first.port + 1 + index, 65_535), strict: false };
+}
+
+/**
+ * The port of coordinator replica `index` (0-based): the first replica's
+ * choice itself (`--coordinator-port`); the others `PORT+9+index` (8101,
+ * 8102, ... by default: clear of the oracles' 8090-8095), never strict.
+ */
+export function coordinatorPortChoice(first: PortChoice, index: number): PortChoice {
+  if (index === 0) return first;
+  return { port: first.port === 0 ? 0 : Math.min(first.port + 9 + index, 65_535), strict: false };
+}
+
+/** A database URL fit to print or log: its password replaced by `***`. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable database URL)';
+  }
 }
 
 /**
@@ -142,6 +192,8 @@ export function stackConfigFrom(values: Record<string, unknown>, env: NodeJS.Pro
     coordinatorPort: pick('coordinator-port', 'HASHDLC_COORDINATOR_PORT'),
     backend: pick('node', 'HASHDLC_NODE') ?? 'auto',
     nodeUrl: pick('node-url', 'HASHDLC_NODE_URL'),
+    databaseUrl: pick('database-url', 'HASHDLC_DATABASE_URL'),
+    coordinatorReplicas: pick('coordinator-replicas', 'HASHDLC_COORDINATOR_REPLICAS'),
   };
   const r = schema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
   if (!r.success) {
@@ -151,6 +203,13 @@ export function stackConfigFrom(values: Record<string, unknown>, env: NodeJS.Pro
     throw new StackError('STACK_CONFIG', `--${flag}: ${issue.message}`);
   }
   const c = r.data;
+  const coordinatorReplicas = c.coordinatorReplicas ?? 1;
+  if (coordinatorReplicas > 1 && c.databaseUrl === undefined) {
+    throw new StackError(
+      'STACK_CONFIG',
+      `--coordinator-replicas ${coordinatorReplicas} needs --database-url (HASHDLC_DATABASE_URL): without it the coordinator keeps its contracts in LevelDB, which one process opens at a time; replicas share a PostgreSQL database`,
+    );
+  }
   const port = (given: number | undefined, fallback: number): PortChoice =>
     given === undefined ? { port: fallback, strict: false } : { port: given, strict: given !== 0 };
   let externalNode: RpcConfig | undefined;
@@ -172,6 +231,8 @@ export function stackConfigFrom(values: Record<string, unknown>, env: NodeJS.Pro
     oracleCount: c.oracles ?? DEFAULT_ORACLE_COUNT,
     backend: c.backend,
     externalNode,
+    databaseUrl: c.databaseUrl,
+    coordinatorReplicas,
     help: values.help === true,
   };
 }

@@ -1,6 +1,7 @@
 /**
  * src/stack: the local stack behind `npm start` and `npm run demo` (regtest
- * node, oracle (three by default) and coordinator processes, demo wallets, state file), the
+ * node, oracle (three by default) and coordinator processes (one, or replicas
+ * on PostgreSQL), demo wallets, state file), the
  * demo story, and the plumbing the scenario suite shares with it (library
  * participants, contract observation). One entry, explicit named exports.
  *
@@ -8,12 +9,15 @@
  */
 export {
   DEFAULT_PORTS,
+  MAX_COORDINATOR_REPLICAS,
   STACK_FLAGS,
   STACK_FLAGS_HELP,
   STACK_HASHPRICE_SCHEDULE,
   STACK_SIMULATED_DIFFICULTY,
+  coordinatorPortChoice,
   oraclePortChoice,
   parseStackArgs,
+  redactDatabaseUrl,
   stackConfigFrom,
 } from './config.js';
 export type { PortChoice, StackConfig } from './config.js';
@@ -29,8 +33,8 @@ export { StackError, isStackError } from './errors.js';
 export type { StackErrorCode } from './errors.js';
 export { ensurePoolFunds, ensureWalletFunds, openOrCreateWallet } from './funds.js';
 export type { WalletFunding } from './funds.js';
-export { loadOrCreateSecrets, oracleLayout, readChainRecord, readStackState, removeStackState, stackLayout, writeChainRecord, writeStackState } from './layout.js';
-export type { ChainRecord, OracleLayout, StackLayout, StackSecrets, StackState } from './layout.js';
+export { coordinatorLayout, loadOrCreateSecrets, oracleLayout, readChainRecord, readStackState, removeStackState, stackLayout, writeChainRecord, writeStackState } from './layout.js';
+export type { ChainRecord, CoordinatorLayout, OracleLayout, StackLayout, StackSecrets, StackState } from './layout.js';
 export {
   contractView,
   curvePayouts,

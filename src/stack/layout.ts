@@ -6,7 +6,7 @@
  *   <dir>/node/               the regtest chain (bcoin LevelDB or bitcoind datadir)
  *   <dir>/oracle/             the first oracle's key file and LevelDB (oracle/)
  *   <dir>/oracle-2/ ...       the second, third, ... oracle's (own key: `--oracles N`)
- *   <dir>/coordinator/        the coordinator's LevelDB (src/coordinator/)
+ *   <dir>/coordinator/        the coordinator's LevelDB (src/coordinator/; not used with --database-url)
  *   <dir>/wallets/miner/      the demo miner's wallet (src/wallet: seed.json 0600)
  *   <dir>/wallets/buyer/      the demo buyer's wallet
  *   <dir>/wallets/buyer2/     the transfer demo's second buyer (`npm run demo -- --transfer`, issue 14)
@@ -14,7 +14,8 @@
  *   <dir>/chain.json          which node made the chain and its block 1: a restart refuses another chain
  *   <dir>/oracle.json         0600: the first oracle's config file (has the node's RPC password);
  *                             oracle-2.json, ... the others'
- *   <dir>/coordinator.json    0600: the coordinator's config file (same)
+ *   <dir>/coordinator.json    0600: the coordinator's config file (same; and the database URL);
+ *                             coordinator-2.json, ... the other replicas' (--coordinator-replicas N)
  *   <dir>/logs/*.log          each service's stderr
  *   <dir>/stack.json          0600: while the stack runs: PIDs, URLs, RPC credentials
  *
@@ -84,6 +85,25 @@ export interface OracleLayout {
 export function oracleLayout(layout: StackLayout, index: number): OracleLayout {
   const name = index === 0 ? 'oracle' : `oracle-${index + 1}`;
   return { name, dataDir: join(layout.dir, name), configFile: join(layout.dir, `${name}.json`), logFile: join(layout.logDir, `${name}.log`) };
+}
+
+/** Where coordinator replica `index` (0-based) of the stack keeps its config file and log. */
+export interface CoordinatorLayout {
+  /** `coordinator` for the first (as a one-coordinator stack has it), `coordinator-2`, ... */
+  name: string;
+  configFile: string;
+  logFile: string;
+}
+
+/**
+ * The files of coordinator replica `index`: the first keeps the paths a
+ * one-coordinator stack uses; the others differ from it in their port only
+ * (their data is the shared database).
+ */
+export function coordinatorLayout(layout: StackLayout, index: number): CoordinatorLayout {
+  if (index === 0) return { name: 'coordinator', configFile: layout.coordinatorConfigFile, logFile: join(layout.logDir, 'coordinator.log') };
+  const name = `coordinator-${index + 1}`;
+  return { name, configFile: join(layout.dir, `${name}.json`), logFile: join(layout.logDir, `${name}.log`) };
 }
 
 // ------------------------------------------------------------------ secrets
@@ -166,7 +186,19 @@ const stateSchema = z.object({
   }),
   /** One per oracle, in order (the first is the one a single-oracle stack had). */
   oracles: z.array(serviceSchema.extend({ publicKey: z.string(), simulatedDifficulty: z.string() })).min(1),
+  /** The first coordinator replica (the only one unless `--coordinator-replicas N`). */
   coordinator: serviceSchema,
+  /**
+   * Every coordinator replica, the first being `coordinator` (absent in a
+   * state file written before replicas existed: read it as `[coordinator]`).
+   */
+  coordinators: z.array(serviceSchema).min(1).optional(),
+  /**
+   * Where the coordinators keep their data: LevelDB in a directory, or a
+   * PostgreSQL database (`location` without its password). Absent in an older
+   * state file: LevelDB.
+   */
+  coordinatorStorage: z.object({ kind: z.enum(['leveldb', 'postgres']), location: z.string() }).optional(),
   /** The coordinator's web dashboard, when it serves one. */
   dashboard: z.string().nullable(),
   wallets: z.object({ miner: z.string(), buyer: z.string() }),

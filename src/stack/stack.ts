@@ -8,7 +8,15 @@
  * funded from the simulated pool, and the state file that lets the demo (or
  * anyone) find it all (layout.ts).
  *
- * Stop order: coordinator, oracles, node (each waits for the previous), then
+ * The coordinator keeps its contracts in LevelDB under the data directory,
+ * or in a PostgreSQL database (`databaseUrl`, issue 13), where
+ * `coordinatorReplicas` processes share it: each serves the API on its own
+ * port, one at a time (the leader, chosen by the database) runs the watcher.
+ * The first replica is the stack's `coordinator` (the URL the CLI, the demo
+ * and the dashboard line use); the database is the operator's: the stack
+ * neither creates nor empties it.
+ *
+ * Stop order: coordinators, oracles, node (each waits for the previous), then
  * the state file goes. If a service dies on its own, `crashed` settles with
  * what happened; `npm start` then stops the rest and exits non-zero.
  *
@@ -21,10 +29,11 @@ import { BitcoinRpc, type RpcConfig } from '../chain/index.js';
 import { writePrivateFile } from '../wallet/index.js';
 import type { Wallet } from '../wallet/index.js';
 import { TestKey, isProcessAlive, startNode, type RegtestNode } from '../../regtest/index.js';
-import { STACK_HASHPRICE_SCHEDULE, STACK_SIMULATED_DIFFICULTY, oraclePortChoice, type StackConfig } from './config.js';
+import { STACK_HASHPRICE_SCHEDULE, STACK_SIMULATED_DIFFICULTY, coordinatorPortChoice, oraclePortChoice, redactDatabaseUrl, type StackConfig } from './config.js';
 import { StackError } from './errors.js';
 import { ensurePoolFunds, ensureWalletFunds, openOrCreateWallet, type WalletFunding } from './funds.js';
 import {
+  coordinatorLayout,
   loadOrCreateSecrets,
   oracleLayout,
   readChainRecord,
@@ -62,24 +71,35 @@ export interface RunningStack {
   node: RegtestNode | undefined;
   /** The stack's oracles, in the order of `state.oracles`. */
   oracles: ServiceProcess[];
+  /** The first coordinator replica (`coordinators[0]`). */
   coordinator: ServiceProcess;
+  /** Every coordinator replica, in the order of `state.coordinators` (one unless `coordinatorReplicas`). */
+  coordinators: ServiceProcess[];
   pool: TestKey;
   wallets: { miner: Wallet; buyer: Wallet };
   /** Milliseconds from `startStack` to ready. */
   startMs: number;
   /** Settles when a service or the node exits while the stack runs (not after `stop()`). */
   crashed: Promise<string>;
-  /** SIGKILLs the coordinator process (tests: crash safety); not reported as a crash. */
-  killCoordinator(): Promise<void>;
+  /**
+   * SIGKILLs coordinator replica `index` (default 0, the first; tests: crash
+   * safety, a leader dying); not reported as a crash.
+   * @throws {RangeError} for an index the stack does not have.
+   */
+  killCoordinator(index?: number): Promise<void>;
   /**
    * SIGKILLs oracle `index` (tests: a k-of-n set settles without it); not
    * reported as a crash. It stays down; `state.oracles` still names it.
    * @throws {RangeError} for an index the stack does not have.
    */
   killOracle(index: number): Promise<void>;
-  /** Starts the coordinator process again on the same data and port; updates the state file. */
-  restartCoordinator(): Promise<ServiceProcess>;
-  /** Stops everything (coordinator, oracles, node) and removes the state file. Idempotent. */
+  /**
+   * Starts coordinator replica `index` (default 0) again on the same data and
+   * port (stopping it first if it runs); updates the state file.
+   * @throws {RangeError} for an index the stack does not have; {StackError} STACK_SERVICE.
+   */
+  restartCoordinator(index?: number): Promise<ServiceProcess>;
+  /** Stops everything (coordinator replicas, oracles, node) and removes the state file. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -124,12 +144,20 @@ async function checkRegtestNode(rpc: BitcoinRpc): Promise<void> {
 /**
  * Starts the stack described by `config`.
  * @throws {StackError} STACK_RUNNING (another stack on this data directory),
- *   STACK_PORT_IN_USE, STACK_SERVICE, STACK_CONFIG; {ChainError} from the node.
+ *   STACK_PORT_IN_USE, STACK_SERVICE, STACK_CONFIG (also: replicas without a
+ *   database URL, before anything starts); {ChainError} from the node;
+ *   {RangeError} for a replica count that is not a positive integer.
  *   Whatever was started is stopped before it throws.
  */
 export async function startStack(config: StackConfig, options: StartStackOptions = {}): Promise<RunningStack> {
   const t0 = performance.now();
   const log = options.log ?? (() => undefined);
+  const replicas = config.coordinatorReplicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError(`coordinatorReplicas must be a positive integer, not ${replicas}`);
+  if (replicas > 1 && config.databaseUrl === undefined) {
+    // LevelDB takes a lock on its directory: a second process could not open it.
+    throw new StackError('STACK_CONFIG', `${replicas} coordinator replicas need a PostgreSQL database (databaseUrl): LevelDB is opened by one process at a time`);
+  }
   const layout = stackLayout(config.dataDir);
   const other = runningStackState(layout.dir);
   if (other !== undefined && other.pid !== process.pid) {
@@ -138,30 +166,37 @@ export async function startStack(config: StackConfig, options: StartStackOptions
     }
     log(`${layout.stateFile} names pid ${other.pid}, but its coordinator does not answer: taking the directory over`);
   }
+  const storage = config.databaseUrl === undefined
+    ? { kind: 'leveldb' as const, location: layout.coordinatorDir }
+    : { kind: 'postgres' as const, location: redactDatabaseUrl(config.databaseUrl) };
   const oracleLayouts = Array.from({ length: config.oracleCount }, (_, i) => oracleLayout(layout, i));
-  for (const d of [layout.dir, layout.logDir, ...oracleLayouts.map((o) => o.dataDir), layout.coordinatorDir]) mkdirSync(d, { recursive: true });
+  const coordinatorLayouts = Array.from({ length: replicas }, (_, i) => coordinatorLayout(layout, i));
+  const dirs = [layout.dir, layout.logDir, ...oracleLayouts.map((o) => o.dataDir), ...(storage.kind === 'leveldb' ? [layout.coordinatorDir] : [])];
+  for (const d of dirs) mkdirSync(d, { recursive: true });
   const secrets = loadOrCreateSecrets(layout, options.poolKeyHex);
   const pool = TestKey.fromHex(secrets.poolKeyHex);
 
   let node: RegtestNode | undefined;
   const oracles: ServiceProcess[] = [];
-  let coordinator: ServiceProcess | undefined;
+  const coordinators: ServiceProcess[] = [];
   let stopping = false;
   const stopAll = async (): Promise<void> => {
     stopping = true;
-    await coordinator?.stop();
+    await Promise.all(coordinators.map((c) => c.stop()));
     await Promise.all(oracles.map((o) => o.stop()));
     await node?.stop();
   };
 
   try {
     // Ports first, so a taken one fails the start before anything runs.
-    // The coordinator's before the extra oracles': theirs fall back, it may be strict.
-    const [rpcPort, coordinatorPort, ...oraclePorts] = (await choosePorts([
+    // The first coordinator's before the rest: theirs fall back, it may be strict.
+    const [rpcPort, ...servicePorts] = (await choosePorts([
       [config.externalNode === undefined ? config.ports.node : undefined, 'node RPC'],
-      [config.ports.coordinator, 'coordinator'],
+      ...coordinatorLayouts.map((c, i) => [coordinatorPortChoice(config.ports.coordinator, i), c.name] as const),
       ...oracleLayouts.map((o, i) => [oraclePortChoice(config.ports.oracle, i), o.name] as const),
-    ])) as [number, number, ...number[]];
+    ])) as [number, ...number[]];
+    const coordinatorPorts = servicePorts.slice(0, replicas);
+    const oraclePorts = servicePorts.slice(replicas);
 
     // 1. The node: the same kind that made the chain in this directory.
     const recorded = readChainRecord(layout);
@@ -211,29 +246,34 @@ export async function startStack(config: StackConfig, options: StartStackOptions
         ...options.oracleOverrides,
       }, null, 2)}\n`);
     });
-    writePrivateFile(layout.coordinatorConfigFile, `${JSON.stringify({
-      host: '127.0.0.1',
-      port: coordinatorPort,
-      dataDir: layout.coordinatorDir,
-      network: 'regtest',
-      rpc: rpcJson,
-      oracles: [...oracleUrls, ...(options.extraOracleUrls ?? [])],
-      watcher: { pollIntervalMs: 500, attestationPollIntervalMs: 500 },
-      ...options.coordinatorOverrides,
-    }, null, 2)}\n`);
-    log(`${oracleLayouts.length === 1 ? 'oracle' : `${oracleLayouts.length} oracles`}, coordinator: starting`);
+    // Replicas' files differ in the port only. The database URL (it may hold a password) goes in
+    // these 0600 files, not on the command line, where `ps` would show it.
+    coordinatorLayouts.forEach((cl, i) => {
+      writePrivateFile(cl.configFile, `${JSON.stringify({
+        host: '127.0.0.1',
+        port: coordinatorPorts[i],
+        ...(config.databaseUrl === undefined ? { dataDir: layout.coordinatorDir } : { databaseUrl: config.databaseUrl }),
+        network: 'regtest',
+        rpc: rpcJson,
+        oracles: [...oracleUrls, ...(options.extraOracleUrls ?? [])],
+        watcher: { pollIntervalMs: 500, attestationPollIntervalMs: 500 },
+        ...options.coordinatorOverrides,
+      }, null, 2)}\n`);
+    });
+    const coordinatorsText = replicas === 1 ? 'coordinator' : `${replicas} coordinator replicas`;
+    log(`${oracleLayouts.length === 1 ? 'oracle' : `${oracleLayouts.length} oracles`}, ${coordinatorsText} (${storage.kind === 'leveldb' ? 'LevelDB' : `PostgreSQL ${storage.location}`}): starting`);
+    // Every replica at once: they apply the database's migrations once between them (under an advisory lock).
     const started = await Promise.allSettled([
-      spawnService('coordinator', layout.coordinatorConfigFile, join(layout.logDir, 'coordinator.log')),
+      ...coordinatorLayouts.map((cl) => spawnService('coordinator', cl.configFile, cl.logFile)),
       ...oracleLayouts.map((o) => spawnService('oracle', o.configFile, o.logFile)),
     ]);
     for (const [i, r] of started.entries()) {
       if (r.status !== 'fulfilled') continue;
-      if (i === 0) coordinator = r.value;
+      if (i < replicas) coordinators[i] = r.value;
       else oracles.push(r.value);
     }
     const failed = started.find((s) => s.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
-    let c = coordinator!;
 
     // 3. The demo wallets.
     const miner = openOrCreateWallet(layout.minerWalletDir);
@@ -245,7 +285,8 @@ export async function startStack(config: StackConfig, options: StartStackOptions
       }
     }
 
-    const dashboard = await probeDashboard(c.url);
+    const dashboard = await probeDashboard(coordinators[0]!.url);
+    const serviceEntry = (s: ServiceProcess): { pid: number; url: string } => ({ pid: s.pid, url: s.url });
     const state: StackState = {
       version: 1,
       pid: process.pid,
@@ -253,7 +294,9 @@ export async function startStack(config: StackConfig, options: StartStackOptions
       dataDir: layout.dir,
       node: { kind: node?.kind ?? 'external', pid: node?.pid ?? null, url: rpcConfig.url.replace(/\/+$/, ''), rpc: rpcJson },
       oracles: oracles.map((o) => ({ pid: o.pid, url: o.url, publicKey: String(o.ready.publicKey ?? ''), simulatedDifficulty: STACK_SIMULATED_DIFFICULTY })),
-      coordinator: { pid: c.pid, url: c.url },
+      coordinator: serviceEntry(coordinators[0]!),
+      coordinators: coordinators.map(serviceEntry),
+      coordinatorStorage: storage,
       dashboard,
       wallets: { miner: layout.minerWalletDir, buyer: layout.buyerWalletDir },
       poolAddress: pool.address,
@@ -267,13 +310,12 @@ export async function startStack(config: StackConfig, options: StartStackOptions
     });
     const watch = (s: ServiceProcess): void => {
       void s.exited.then((e) => {
-        if (!stopping && !expectedExits.has(s.pid) && (s.kind === 'oracle' ? oracles.includes(s) : s === c)) {
+        if (!stopping && !expectedExits.has(s.pid) && (s.kind === 'oracle' ? oracles : coordinators).includes(s)) {
           reportCrash(`${s.kind} ${s.url} (pid ${s.pid}) exited (${e.signal ?? `code ${e.code}`}); last log lines:\n${logTail(s)}`);
         }
       });
     };
-    for (const o of oracles) watch(o);
-    watch(c);
+    for (const s of [...oracles, ...coordinators]) watch(s);
     if (node !== undefined) {
       const n = node;
       const poll = setInterval(() => {
@@ -285,6 +327,11 @@ export async function startStack(config: StackConfig, options: StartStackOptions
       poll.unref();
     }
 
+    const replica = (index: number): ServiceProcess => {
+      const c = coordinators[index];
+      if (c === undefined) throw new RangeError(`the stack runs ${coordinators.length} coordinator replica(s), no index ${index}`);
+      return c;
+    };
     let stopped: Promise<void> | undefined;
     const running: RunningStack = {
       layout,
@@ -292,12 +339,14 @@ export async function startStack(config: StackConfig, options: StartStackOptions
       rpc,
       node,
       oracles,
-      coordinator: c,
+      coordinator: coordinators[0]!,
+      coordinators,
       pool,
       wallets: { miner: miner.wallet, buyer: buyer.wallet },
       startMs: performance.now() - t0,
       crashed,
-      async killCoordinator() {
+      async killCoordinator(index = 0) {
+        const c = replica(index);
         expectedExits.add(c.pid);
         await c.kill();
       },
@@ -307,15 +356,20 @@ export async function startStack(config: StackConfig, options: StartStackOptions
         expectedExits.add(o.pid);
         await o.kill();
       },
-      async restartCoordinator() {
-        expectedExits.add(c.pid);
-        if (c.running()) await c.stop();
-        const port = Number(new URL(c.url).port);
-        c = await spawnService('coordinator', layout.coordinatorConfigFile, join(layout.logDir, 'coordinator.log'));
-        if (Number(new URL(c.url).port) !== port) throw new StackError('STACK_SERVICE', `the coordinator came back on ${c.url}, not port ${port}`);
-        coordinator = c;
-        running.coordinator = c;
-        state.coordinator = { pid: c.pid, url: c.url };
+      async restartCoordinator(index = 0) {
+        const old = replica(index);
+        expectedExits.add(old.pid);
+        if (old.running()) await old.stop();
+        const port = Number(new URL(old.url).port);
+        const cl = coordinatorLayouts[index]!;
+        const c = await spawnService('coordinator', cl.configFile, cl.logFile);
+        coordinators[index] = c;
+        if (Number(new URL(c.url).port) !== port) throw new StackError('STACK_SERVICE', `${cl.name} came back on ${c.url}, not port ${port}`);
+        if (index === 0) {
+          running.coordinator = c;
+          state.coordinator = serviceEntry(c);
+        }
+        state.coordinators = coordinators.map(serviceEntry);
         writeStackState(layout, state);
         watch(c);
         return c;
