@@ -2,9 +2,10 @@
  * The regtest harness: start a node (bitcoind or the embedded bcoin), a tiny
  * P2WPKH wallet, our own block builder, story helpers (faucet, mining,
  * pool simulator, reorgs), a second node that follows the first and then
- * diverges (divergent.ts), and DLC helpers (dlc.ts: parties funded with real
- * outputs, offer/accept over them, funding PSBT signed by each wallet). For
- * tests, benchmarks and `npm start`.
+ * diverges (divergent.ts), DLC helpers (dlc.ts: parties funded with real
+ * outputs, offer/accept over them, funding PSBT signed by each wallet), and
+ * throwaway PostgreSQL clusters (postgres.ts). For tests, benchmarks and
+ * `npm start`.
  *
  * This entry does NOT include the vitest glue (regtest/context.ts and
  * regtest/vitest-setup.ts import vitest) nor the bcoin child (regtest/bcoin/,
@@ -33,6 +34,16 @@ export {
 export type { PoolBlock, PoolShare } from './helpers.js';
 export { startDivergentNode } from './divergent.js';
 export type { DivergentNode } from './divergent.js';
+export {
+  POSTGRES_DATABASE,
+  POSTGRES_USER,
+  PostgresStartError,
+  PostgresUnavailableError,
+  findPostgresBinDir,
+  postgresAvailable,
+  startPostgres,
+} from './postgres.js';
+export type { RunningPostgres, StartPostgresOptions } from './postgres.js';
 export {
   P2WPKH_MAX_WITNESS_LEN,
   REGTEST_CHAIN_HASH,
