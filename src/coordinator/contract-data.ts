@@ -49,6 +49,19 @@ export function oracleInfoOf(offer: OfferDlc): OracleInfo {
   return ci.singleContractInfo.contractInfo.oracleInfo;
 }
 
+/** States in which a contract may lack a stored sign_dlc (the offerer never signed it). */
+const UNSIGNED_STATES: ReadonlySet<ContractRecord['state']> = new Set(['offered', 'accepted', 'cancelled', 'expired', 'failed']);
+
+/**
+ * Whether cached messages hold what the record says was stored: another
+ * replica on the same database (issue 13) may have stored the accept or the
+ * sign since this process cached the contract.
+ */
+function cacheFits(m: ContractMessages, rec: ContractRecord): boolean {
+  if (!('accepter' in rec) || rec.accepter === undefined) return true;
+  return m.accept !== undefined && (m.sign !== undefined || UNSIGNED_STATES.has(rec.state));
+}
+
 /**
  * Per-contract derived data, cached by id (a few entries: the cache exists to
  * avoid recomputing set-ups between the steps of one contract, not to hold
@@ -86,8 +99,7 @@ export class ContractDataCache {
   /** The stored messages of a record, decoded, and its template result. */
   async messages(rec: ContractRecord): Promise<ContractMessages> {
     const cached = this.#messages.get(rec.id);
-    const wantAccept = 'accepter' in rec && rec.accepter !== undefined;
-    if (cached !== undefined && (cached.accept !== undefined || !wantAccept)) return cached;
+    if (cached !== undefined && cacheFits(cached, rec)) return cached;
     const raw = await this.#store.messages(rec.id);
     if (raw.offer === undefined) throw new Error(`contract ${rec.id} has no stored offer`);
     const offer = decodeOfferDlc(raw.offer);
