@@ -381,7 +381,9 @@ export class Watcher {
       if (tx.blockhash !== undefined && (tx.confirmations ?? 0) >= config.watcher.confirmations) {
         const header = await chain.getBlockHeader(tx.blockhash);
         await this.#commit(rec, fundingConfirmed(rec, { height: header.height, hash: header.hash }, this.#svc.now()), 'funding confirmed');
-        return this.#drive(rec.id, tip);
+        // A block mined since this poll read `tip` may hold the funding: with the older tip,
+        // the confirmed step would find its block above the tip and call it reorged out.
+        return this.#drive(rec.id, Math.max(tip, header.height));
       }
       this.#fundingSeen.set(rec.fundingTxid, 'pending');
       return;

@@ -163,31 +163,50 @@ export async function startInProcessCoordinator(dataDir: string, oracleUrl: stri
 export interface CoordinatorProcess {
   url: string;
   child: ChildProcess;
+  /** Every line the process wrote on stderr so far (its JSON log lines), in order; kept after it exits. */
+  stderrLines: string[];
+  /** How many of its JSON log lines so far have exactly this `msg` (and these field values, e.g. `{ id }`). */
+  logged(msg: string, fields?: Record<string, unknown>): number;
   /** SIGKILL, and wait for the exit. */
   kill(): Promise<void>;
 }
 
+/** Options of `spawnCoordinator` beyond the LevelDB defaults. */
+export interface SpawnCoordinatorOptions {
+  /** PostgreSQL instead of LevelDB (`--database-url`): replicas on one database; `dataDir` then only holds the config file's folder. */
+  databaseUrl?: string;
+  /** The watcher's poll period (default 100 ms): a replica tries the leadership lease once per poll. */
+  pollIntervalMs?: number;
+}
+
 /**
  * Starts `hashdlc-coordinator` as a child process on `port` with its data in
- * `dataDir`, and waits for the line with its URL.
+ * `dataDir` (or on `opts.databaseUrl`), and waits for the line with its URL.
  * @throws {Error} when it exits or does not answer within 30 s.
  */
-export async function spawnCoordinator(dataDir: string, oracleUrl: string, port: number): Promise<CoordinatorProcess> {
+export async function spawnCoordinator(dataDir: string, oracleUrl: string, port: number, opts: SpawnCoordinatorOptions = {}): Promise<CoordinatorProcess> {
   const configFile = join(dataDir, '..', `coordinator-${port}.json`);
-  writeFileSync(configFile, JSON.stringify(coordinatorConfig(dataDir, oracleUrl, port)));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/coordinator/main.ts', '--config', configFile], {
+  const base = coordinatorConfig(dataDir, oracleUrl, port);
+  const { dataDir: _unused, ...withoutDataDir } = base;
+  const config: CoordinatorConfigInput = {
+    ...(opts.databaseUrl === undefined ? base : withoutDataDir),
+    watcher: { ...base.watcher, ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}) },
+  };
+  writeFileSync(configFile, JSON.stringify(config));
+  const args = ['--import', 'tsx', 'src/coordinator/main.ts', '--config', configFile, ...(opts.databaseUrl !== undefined ? ['--database-url', opts.databaseUrl] : [])];
+  const child = spawn(process.execPath, args, {
     cwd: new URL('../../', import.meta.url).pathname,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
+  const stderrLines: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => stderrLines.push(line));
+  const tail = (): string => stderrLines.slice(-20).join('\n');
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`coordinator did not start: ${stderr}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`coordinator did not start: ${tail()}`)), 30_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`coordinator exited with ${code}: ${stderr}`));
+      // The last stderr lines may still be in the pipe: give readline a turn.
+      setImmediate(() => reject(new Error(`coordinator exited with ${code}: ${tail()}`)));
     });
     createInterface({ input: child.stdout! }).once('line', (line) => {
       clearTimeout(timer);
@@ -197,6 +216,15 @@ export async function spawnCoordinator(dataDir: string, oracleUrl: string, port:
   return {
     url,
     child,
+    stderrLines,
+    logged: (msg, fields = {}) => stderrLines.filter((line) => {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        return entry.msg === msg && Object.entries(fields).every(([k, v]) => entry[k] === v);
+      } catch {
+        return false; // not a log line (e.g. a Node warning)
+      }
+    }).length,
     kill: () => new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
