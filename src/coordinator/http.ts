@@ -34,14 +34,16 @@ async function authenticate(svc: CoordinatorService, req: Request, replay: Repla
   const signature = String(req.headers[AUTH_HEADER_SIGNATURE]);
   try {
     ({ pubkey, timestamp } = verifyRequest(req.headers, { method: req.method, path: req.originalUrl, body: bodyBytes(req) }, now, svc.config.authMaxSkewSec));
-    // A captured request played again within the skew window is refused (`auth-replayed`).
-    replay.admit(pubkey, signature, timestamp, now);
+    // A captured request played again within the skew window is refused (`auth-replayed`):
+    // by this process's guard on LevelDB (one process), by the database's set on PostgreSQL below.
+    if (svc.store.backend.kind === 'leveldb') replay.admit(pubkey, signature, timestamp, now);
   } catch (err) {
     if (isDlcError(err)) throw new CoordinatorError('UNAUTHENTICATED', err.message, { reason: err.reason ?? 'auth', cause: err });
     throw err;
   }
   // Replicas on one database (issue 13) share the set of requests seen: the same request
-  // played to ANOTHER replica is refused too (LevelDB: one process, decided above).
+  // played to ANOTHER replica is refused too. (Only the database records it, so a request
+  // that met a 503 before being recorded can be sent again as it is.)
   const key = `${pubkey.toLowerCase()}:${signature.toLowerCase()}`;
   if (!(await svc.store.backend.admitRequest(key, timestamp + svc.config.authMaxSkewSec, now))) {
     throw new CoordinatorError('UNAUTHENTICATED', 'this signed request was already received by another replica (replay)', { reason: 'auth-replayed' });
