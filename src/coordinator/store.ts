@@ -1,5 +1,7 @@
 /**
- * The coordinator's LevelDB store. Layout (sublevels of one database):
+ * The coordinator's store, over the storage port (storage/kv.ts: LevelDB by
+ * default, PostgreSQL for replicas, issue 13). Layout (parts: LevelDB sublevels
+ * of one database, PostgreSQL tables of the schema `coordinator`):
  *
  *   contracts  id → ContractRecord (JSON)                  one record per contract
  *   messages   `${id}!offer|accept|sign` → wire bytes       written once each
@@ -33,9 +35,15 @@
  * or the new one, never a mix. Lists read index ranges (never a scan of all
  * contracts).
  *
+ * Every transition is CONDITIONAL: its batch writes only if the stored
+ * record is still the one the caller read and verified (`commit`'s `prev`,
+ * `commitPosition`'s `prev`), and a create only if the id is free; otherwise
+ * nothing is written (CONFLICT `concurrent-update`), so two replicas can never
+ * both move one record.
+ *
  * This module does NOT decide transitions (lifecycle.ts does), verify, or
- * serialize writers (the service holds a per-contract lock around
- * read–verify–commit).
+ * serialize writers (the service holds a per-contract lock, from the backend,
+ * around read–verify–commit).
  */
 import { CoordinatorError } from './errors.js';
 import { openBackend, type KvBackend, type KvCondition, type KvOp } from './storage/index.js';
