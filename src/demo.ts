@@ -54,7 +54,7 @@ import {
   type StackState,
   type StripDemoOptions,
 } from './stack/index.js';
-import { TestKey } from '../regtest/index.js';
+import { Faucet, TestKey } from '../regtest/index.js';
 import { describeError } from './cli/errors.js';
 import { ParticipantError, majorityThreshold } from './participant/index.js';
 import { isWalletError } from './wallet/index.js';
@@ -74,8 +74,10 @@ options:
   --delivery PCT             sale: share of the 100 TH/s the pool pays, percent (default 98; try 60 or 0)
   --window BLOCKS            sale: blocks in the contract's window (default 20)
   --pool coinbase|tides|fpps sale: how the pool pays (default coinbase: every coinbase of the window);
-                             tides: a luck pool of 30% of the network, fpps: periodic payouts; the
-                             offer's terms state the scheme (and the share: the offer shows its luck risk)
+                             tides: a luck pool of 30% of the network paying in the coinbases it finds
+                             (the offer shows its luck risk); fpps: one payout from the pool's address a
+                             block after the window, measured with a payout lag of 2 blocks. The event
+                             and the terms state the scheme (issue 16)
   --no-agents                no agents: the demo types 'hashdlc sign' and 'hashdlc fund' itself
   --periods N                sale as a strip of N periods (2 to 20): one funding transaction, N DLCs,
                              each period settled on its own attestation (issue 12)
@@ -260,6 +262,8 @@ export async function main(argv: string[]): Promise<number> {
       simulatedDifficulty: state.oracles[0]!.simulatedDifficulty,
       miner: minerP,
       buyer: buyerP,
+      // --pool fpps pays from a wallet the faucet (the stack's pool key) funds.
+      faucet: new Faucet(rpc, TestKey.fromHex(secrets.poolKeyHex)),
       ...(agents === undefined ? {} : { agents }),
     };
     if (strip !== undefined) {

@@ -277,6 +277,10 @@ describe('hashdlc accept checks the offer before signing anything', () => {
     ['a delivery address that was paid before',
       () => register({ offerTerms: saleTerms({ deliveryAddress: PAID }), eventParams: { ...params, deliveryAddress: PAID } }), [],
       /MISMATCH \(delivery-address-paid\)/],
+    // Issue 16: terms priced for a pool's payout scheme over an event measuring by today's rule (no scheme, no lag).
+    ['an event stating no payout scheme under terms naming one',
+      () => register({ offerTerms: saleTerms({ payoutScheme: 'periodic-payout' }) }), [],
+      /MISMATCH \(event-payoutScheme\).*periodic-payout/],
     ['a delivery address another live contract of this wallet measures',
       () => register({ offerTerms: saleTerms({ deliveryAddress: IN_USE }), eventParams: { ...params, deliveryAddress: IN_USE } }), [],
       /MISMATCH \(delivery-address-in-use\).*cdcdcdcd/],
@@ -298,7 +302,8 @@ describe('pool luck: the measurement risk of a luck-based pool (issue 16)', () =
   const WARNING = /^warning LUCK_RISK: \[500, 600\): a fully delivering miner measures under the tolerance with chance 45\.8% \(over 5\.0%\)/m;
 
   it.concurrent('accept --dry-run prints the expected pool blocks and the chance, and warns on stderr', async () => {
-    const id = register({ offerTerms: saleTerms({ poolShareBps: 1000, payoutScheme: 'per-block-coinbase' }) });
+    // The event states the terms' scheme (an event stating none is refused: event-payoutScheme, above).
+    const id = register({ offerTerms: saleTerms({ poolShareBps: 1000, payoutScheme: 'per-block-coinbase' }), eventParams: { ...params, payoutScheme: 'per-block-coinbase' } });
     const r = await hashdlc(['accept', id, '--dry-run']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^offer checked/);
@@ -311,7 +316,7 @@ describe('pool luck: the measurement risk of a luck-based pool (issue 16)', () =
     const dir = join(tmp, 'seller');
     Wallet.init(dir, 'regtest', TEST_MNEMONIC);
     const eventId = `${EVENT}/luck-offer`;
-    events.set(eventId, { announcement: oracle.announce(eventId, 14), params, state: 'announced' });
+    events.set(eventId, { announcement: oracle.announce(eventId, 14), params: { ...params, payoutScheme: 'per-block-payout' }, state: 'announced' });
     const r = await hashdlc(['offer', 'hashpower', '--event', eventId, '--hashrate', '100', '--delivery-address', delivery, '--escrow', '300000',
       '--collateral', '200000', '--pool-share-bps', '1000', '--payout-scheme', 'per-block-payout', '--dry-run'], dir);
     expect(r.code).toBe(0);

@@ -114,11 +114,11 @@ describe('luckRisk', () => {
     expect(() => luckRisk({ windowBlocks: 10, poolShareBps: 100, toleranceBps: 0 })).toThrow(RangeError);
   });
 
-  it('names the luck-based schemes (per-block ones); periodic payouts and an absent scheme are not', () => {
+  it('names the luck-based schemes (per-block ones, and none stated: today\'s per-block rule); periodic payouts are not', () => {
     expect(isLuckBasedScheme('per-block-coinbase')).toBe(true);
     expect(isLuckBasedScheme('per-block-payout')).toBe(true);
     expect(isLuckBasedScheme('periodic-payout')).toBe(false);
-    expect(isLuckBasedScheme(undefined)).toBe(false);
+    expect(isLuckBasedScheme(undefined)).toBe(true);
   });
 });
 

@@ -48,7 +48,7 @@ export {
   windowBlockCount,
 } from './formulas.js';
 export type { BlockReward, BlockRewardWork, BlockWindow, CountedRewards, NumericEventSpec, PayoutScheme, RewardRule, ScaledOutcome } from './formulas.js';
-export { LUCK_BASED_PAYOUT_SCHEMES, LUCK_RISK_WARN_CHANCE, formatChance, isLuckBasedScheme, luckRisk, poissonCdf } from './luck.js';
+export { LUCK_RISK_WARN_CHANCE, formatChance, isLuckBasedScheme, luckRisk, poissonCdf } from './luck.js';
 export type { LuckRisk, LuckRiskInput } from './luck.js';
 export { evidenceBlockWork, evidencePayoutBlocks, recomputeOutcome } from './evidence.js';
 export type {

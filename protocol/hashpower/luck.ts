@@ -31,6 +31,8 @@
  * exact. No I/O.
  */
 
+import { isLuckBased, type PayoutScheme } from './formulas.js';
+
 /** Share and tolerance are basis points of 1 (10,000 = 100%). */
 const BPS = 10_000n;
 
@@ -41,12 +43,14 @@ const BPS = 10_000n;
  */
 export const LUCK_RISK_WARN_CHANCE = 0.05;
 
-/** The payout schemes whose payouts follow the pool's blocks (issue 16; the event's `payoutScheme`). */
-export const LUCK_BASED_PAYOUT_SCHEMES = ['per-block-coinbase', 'per-block-payout'] as const;
-
-/** Whether a payout scheme pays per pool block, so that pool luck moves the measured delivery. */
-export function isLuckBasedScheme(scheme: string | undefined): boolean {
-  return scheme !== undefined && (LUCK_BASED_PAYOUT_SCHEMES as readonly string[]).includes(scheme);
+/**
+ * Whether pool luck moves the measured delivery under a stated payout scheme
+ * (formulas.ts `isLuckBased`). No scheme stated is today's rule, rewards paid
+ * per block of the window as the pool finds them: luck-based, so the offer
+ * shows its risk (protocol/terms `saleLuckRisks`).
+ */
+export function isLuckBasedScheme(scheme: PayoutScheme | undefined): boolean {
+  return scheme === undefined || isLuckBased(scheme);
 }
 
 export interface LuckRiskInput {

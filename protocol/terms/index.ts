@@ -34,7 +34,7 @@ import {
   parseCustomCurveJson,
   type TemplateResult,
 } from '../templates/index.js';
-import { CURRENT_REWARD_RULE, FULL_REWARD_RULE, isLuckBasedScheme, luckRisk, type LuckRisk } from '../hashpower/index.js';
+import { CURRENT_REWARD_RULE, FULL_REWARD_RULE, PAYOUT_SCHEMES, isLuckBasedScheme, luckRisk, type LuckRisk, type PayoutScheme } from '../hashpower/index.js';
 import { MAX_BATCH_CONTRACTS } from '../tx/index.js';
 import { periodWindows, stripPeriodCount } from './strip.js';
 
@@ -59,14 +59,9 @@ const fundingDeadline = height.optional();
 export const MAX_STRIP_PERIODS = MAX_BATCH_CONTRACTS;
 const periods = z.number().int().min(2).max(MAX_STRIP_PERIODS).optional();
 
-/**
- * The pool's payout scheme (issue 16; the oracle event's `payoutScheme` names
- * the same values): `per-block-coinbase` and `per-block-payout` pay per pool
- * block (luck-based: PPLNS, TIDES), `periodic-payout` pays on a schedule
- * (FPPS, PPS+). Absent: today's rule, rewards paid per block inside the window.
- */
-export const PAYOUT_SCHEMES = ['per-block-coinbase', 'per-block-payout', 'periodic-payout'] as const;
-export type PayoutScheme = (typeof PAYOUT_SCHEMES)[number];
+// The pool's payout scheme (issue 16) is the oracle event's vocabulary (protocol/hashpower
+// `PAYOUT_SCHEMES`, `isLuckBased`): one definition, re-exported for the terms' readers (the CLI).
+export { PAYOUT_SCHEMES, type PayoutScheme };
 
 export const saleTermsSchema = z.object({
   template: z.literal('hashpower-sale'),
@@ -87,7 +82,9 @@ export const saleTermsSchema = z.object({
    * the seller states it, and the pool's payout scheme: with a luck-based
    * scheme (or none: today's per-block rule) the offer shows the chance of a
    * short measurement (`saleLuckRisks`). Both absent in older offers, which
-   * read as before. Informational: not bound into the contract or the event.
+   * read as before. The share is the seller's word (informational); a stated
+   * scheme must be the oracle event's (`checkEventAgainstTerms`), so the
+   * buyer's risk line describes what the oracle measures.
    */
   poolShareBps: z.number().int().min(1).max(10_000).optional(),
   payoutScheme: z.enum(PAYOUT_SCHEMES).optional(),
@@ -295,7 +292,7 @@ export interface SaleLuckRisk extends LuckRisk {
  */
 export function saleLuckRisks(terms: OfferTerms): SaleLuckRisk[] {
   if (terms.template !== 'hashpower-sale' || terms.poolShareBps === undefined) return [];
-  if (terms.payoutScheme !== undefined && !isLuckBasedScheme(terms.payoutScheme)) return [];
+  if (!isLuckBasedScheme(terms.payoutScheme)) return [];
   const n = stripPeriodCount(terms);
   const windows = n > 1 ? periodWindows(terms.window, n) : [terms.window];
   const { poolShareBps, toleranceBps } = terms;
@@ -364,6 +361,12 @@ export interface StatedEventParams {
   hashrateThs: string | null;
   /** null: an event announced before reward rules (`full-reward-v0`). */
   rewardRule: string | null;
+  /**
+   * Issue 16: the event's payout scheme, null when it states none. Absent
+   * (undefined): the caller's oracle client does not read it, and a scheme
+   * the terms state is not checked here (the participants check it).
+   */
+  payoutScheme?: string | null;
 }
 
 /**
@@ -372,7 +375,8 @@ export interface StatedEventParams {
  * oracle's word): a sale needs a `hashpower-delivery` event over the same
  * window, delivery address and hashrate; a hashprice contract a `hashprice`
  * event over the same window; both under the current reward rule
- * (`subsidy+fees-capped-4x-median-v1`). Custom curves are not checked.
+ * (`subsidy+fees-capped-4x-median-v1`); a sale whose terms name a payout
+ * scheme (issue 16) needs an event stating that scheme. Custom curves are not checked.
  * @throws {DlcError} TERMS_MISMATCH naming the field.
  */
 export function checkEventAgainstTerms(params: StatedEventParams, terms: OfferTerms, eventId: string): void {
@@ -388,6 +392,11 @@ export function checkEventAgainstTerms(params: StatedEventParams, terms: OfferTe
   if (terms.template === 'hashpower-sale') {
     if (params.deliveryAddress !== terms.deliveryAddress) throw bad('deliveryAddress', terms.deliveryAddress, params.deliveryAddress);
     if (params.hashrateThs !== terms.hashrateThs) throw bad('hashrateThs', terms.hashrateThs, params.hashrateThs);
+    // Issue 16: terms that name the pool's scheme are priced (and their luck risk shown) for that
+    // scheme; an event measuring another one (or stating none: no lag, today's rule) is another sale.
+    if (terms.payoutScheme !== undefined && params.payoutScheme !== undefined && params.payoutScheme !== terms.payoutScheme) {
+      throw bad('payoutScheme', terms.payoutScheme, params.payoutScheme);
+    }
   }
 }
 

@@ -16,6 +16,7 @@ import { usage } from '../participant/errors.js';
 import { listOffers, makeOffer, showOffer, stripPeriodsOf, type BlockWindow, type OfferCommon, type OfferInput } from '../participant/offer.js';
 import { LUCK_RISK_WARNING, measurementRisk, type MeasurementRisk } from '../participant/luck.js';
 import { PAYOUT_SCHEMES, type PayoutScheme } from '../../protocol/terms/index.js';
+import { MAX_PAYOUT_LAG_BLOCKS } from '../../protocol/hashpower/index.js';
 import { oracleSetLines } from '../participant/oracle-set.js';
 import type { OfferView } from '../api/coordinator.js';
 import type { OfferTerms } from '../../protocol/terms/index.js';
@@ -24,8 +25,8 @@ const OFFER_COMMON = {
   ...NET_OPTIONS,
   event: { type: 'string', value: 'ID', help: 'oracle event id to settle on' },
   'fee-rate': { type: 'string', value: 'SAT_PER_VB', help: 'funding fee rate (default: node estimate; 2 on regtest)', env: 'HASHDLC_FEE_RATE' },
-  'cet-locktime': { type: 'string', value: 'HEIGHT', help: "CET nLockTime (default: the event window's end height)" },
-  'refund-locktime': { type: 'string', value: 'HEIGHT', help: 'refund nLockTime (default: window end + 144 blocks; 20 on regtest; at most the attestation height + 1008; 100 on regtest)' },
+  'cet-locktime': { type: 'string', value: 'HEIGHT', help: "CET nLockTime (default: the event window's end height, plus the event's payout lag)" },
+  'refund-locktime': { type: 'string', value: 'HEIGHT', help: 'refund nLockTime (default: window end (+ payout lag) + 144 blocks; 20 on regtest; at most the attestation height + 1008; 100 on regtest)' },
   'funding-deadline': { type: 'string', value: 'HEIGHT', help: 'no accept, sign or fund from this height on (default: window start - 6; 2 on regtest; at most the window start)' },
   'rounding-mod': { type: 'string', value: 'SATS', help: 'payout grid on the sloped part (default: total collateral / 50)' },
   'dry-run': { type: 'boolean', help: 'show the contract and stop before posting anything' },
@@ -53,6 +54,9 @@ export const OFFER_SPECS: Record<string, CommandSpec> = {
       'Miner payout: escrow + collateral at or above the tolerance, 0 at 0, linear in between.',
       '--pool-share-bps S: pool luck. With a luck-based pool (or no --payout-scheme) the offer shows the pool blocks expected',
       'in the window and the chance that full delivery measures under the tolerance (Poisson); over 5% it warns (LUCK_RISK).',
+      '--payout-scheme S, --payout-lag-blocks N: event parameters (bound into its id). FPPS pays each period\'s shares later from',
+      'a payout address (declare it with --pool-payout-address): --payout-scheme periodic-payout --payout-lag-blocks N',
+      'counts the payouts made N blocks after the window for it. A buyer refuses an event whose scheme is not the terms\'.',
       ...STRIP_DETAILS,
       'A strip pays --upfront once; escrow and collateral are split over the periods.',
     ],
@@ -69,7 +73,8 @@ export const OFFER_SPECS: Record<string, CommandSpec> = {
       'pool-payout-address': { type: 'string', value: 'ADDR', multiple: true, help: 'declared pool payout address' },
       'nb-digits': { type: 'string', value: 'N', help: 'digits of a new delivery event (default: the oracle\'s)' },
       'pool-share-bps': { type: 'string', value: 'BPS', help: "your pool's share of the network hashrate, bps (1..10000): the offer shows the chance of a short measurement" },
-      'payout-scheme': { type: 'string', value: 'SCHEME', help: "your pool's payouts: per-block-coinbase | per-block-payout (luck-based) | periodic-payout (default: today's per-block rule)" },
+      'payout-scheme': { type: 'string', value: 'SCHEME', help: "your pool's payouts: per-block-coinbase | per-block-payout (luck-based) | periodic-payout (default: today's per-block rule); the oracle's event states it" },
+      'payout-lag-blocks': { type: 'string', value: 'N', help: `the event's payout lag: payouts in [START+N, END+N) count for the window (a pool paying a period's shares N blocks later); the oracle attests N blocks later, the locktimes move with it (0..${MAX_PAYOUT_LAG_BLOCKS}, default 0)` },
     },
   },
   'hashprice-forward': {
@@ -181,6 +186,7 @@ function offerInput(template: string, v: OptionValues, cmd: string): OfferInput 
           toleranceBps: intOpt(v, 'tolerance'),
           poolShareBps: poolShareOpt(v),
           payoutScheme: payoutSchemeOpt(v),
+          payoutLagBlocks: payoutLagOpt(v),
         }),
         template,
         hashrateThs,
@@ -222,6 +228,13 @@ function payoutSchemeOpt(v: OptionValues): PayoutScheme | undefined {
   if (s === undefined) return undefined;
   if (!(PAYOUT_SCHEMES as readonly string[]).includes(s)) throw usage(`--payout-scheme must be ${PAYOUT_SCHEMES.join(' | ')}, got '${s}'`);
   return s as PayoutScheme;
+}
+
+/** `--payout-lag-blocks`: 0..`MAX_PAYOUT_LAG_BLOCKS` (the oracle refuses more). */
+function payoutLagOpt(v: OptionValues): number | undefined {
+  const n = intOpt(v, 'payout-lag-blocks');
+  if (n !== undefined && (n < 0 || n > MAX_PAYOUT_LAG_BLOCKS)) throw usage(`--payout-lag-blocks must be 0..${MAX_PAYOUT_LAG_BLOCKS} blocks, got ${n}`);
+  return n;
 }
 
 /**

@@ -147,7 +147,7 @@ const EVENT_KIND: Record<OfferTerms['template'], string | undefined> = {
 
 /**
  * Checks that an oracle event measures what the terms are about: its kind,
- * window, delivery address and hashrate, and (hashprice and delivery events)
+ * window, delivery address, hashrate and a payout scheme the terms name (issue 16), and (hashprice and delivery events)
  * that it states the self-paid-fee-resistant reward rule (the event id signed in the
  * announcement commits to these parameters, oracle/API.md "Event ids").
  * @throws {ParticipantError} MISMATCH naming the parameter.
@@ -169,6 +169,10 @@ export function checkEventMatchesTerms(ev: OracleEventJson, terms: OfferTerms): 
   if (terms.template === 'hashpower-sale') {
     if (ev.params.deliveryAddress !== terms.deliveryAddress) throw bad('deliveryAddress', terms.deliveryAddress, ev.params.deliveryAddress);
     if (ev.params.hashrateThs !== terms.hashrateThs) throw bad('hashrateThs', terms.hashrateThs, ev.params.hashrateThs);
+    // Issue 16: the scheme the terms name (and price the luck risk for) is the one the oracle measures by;
+    // an event stating another, or none (today's rule, no payout lag), measures another sale.
+    const scheme = ev.params.payoutScheme ?? null;
+    if (terms.payoutScheme !== undefined && scheme !== terms.payoutScheme) throw bad('payoutScheme', terms.payoutScheme, scheme);
   }
 }
 

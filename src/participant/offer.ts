@@ -87,8 +87,15 @@ export type OfferInput = OfferCommon &
         nbDigits?: number;
         /** Issue 16: the pool's share of the network hashrate, bps; with a luck-based scheme the offer shows its measurement risk. */
         poolShareBps?: number;
-        /** The pool's payout scheme (absent: today's per-block rule). */
+        /** The pool's payout scheme (absent: today's per-block rule); stated in the terms and in the event the offer requests. */
         payoutScheme?: PayoutScheme;
+        /**
+         * The event's payout lag (issue 16): payouts in `[start + lag, end + lag)`
+         * count for the window, as a pool paying a period's shares `lag` blocks
+         * later needs (FPPS); the oracle attests `lag` blocks later and the
+         * locktimes move with it (`locktimeBase`). Absent or 0: none.
+         */
+        payoutLagBlocks?: number;
       }
     | { template: 'hashprice-forward'; hashrateThs: bigint; strikeSatsPerPhDay: bigint; buyerCollateral: bigint }
     | { template: 'hashprice-call'; hashrateThs: bigint; strikeSatsPerPhDay: bigint; premium?: bigint }
@@ -146,6 +153,9 @@ async function offerEvent(p: Participant, oracle: OracleClient, input: OfferInpu
       hashrateThs: input.hashrateThs.toString(),
     };
     if (input.nbDigits !== undefined) body.nbDigits = input.nbDigits;
+    // Issue 16: the scheme and lag are event parameters (bound into its id); stated only when given, so plain offers keep today's events.
+    if (input.payoutScheme !== undefined) body.payoutScheme = input.payoutScheme;
+    if (input.payoutLagBlocks !== undefined && input.payoutLagBlocks !== 0) body.payoutLagBlocks = input.payoutLagBlocks;
     p.note(`requesting the oracle's hashpower-delivery event for blocks [${window.start}, ${window.end}) at ${oracle.http.base}`);
     return oracle.createEvent(body);
   }
@@ -156,6 +166,19 @@ async function offerEvent(p: Participant, oracle: OracleClient, input: OfferInpu
     return hit;
   }
   throw usage(`'hashdlc offer ${input.template}' needs --event ID${input.template === 'custom' ? '' : ' or --window START-END'}`);
+}
+
+/**
+ * The height an offer's CET and refund locktimes count from
+ * (protocol/contract `defaultLocktimes`): the end of the blocks the event
+ * measures, i.e. the window's end plus the event's payout lag (issue 16: the
+ * oracle waits for the lagged payouts before it attests, so a refund counted
+ * from the window's end could come due before the attestation and accepters
+ * refuse it), else the attestation height (an event without a window).
+ */
+export function locktimeBase(ev: Pick<OracleEventJson, 'attestHeight'> & { params: Pick<OracleEventJson['params'], 'window' | 'payoutLagBlocks'> }): number {
+  const w = ev.params.window;
+  return w === null ? ev.attestHeight : w.end + (ev.params.payoutLagBlocks ?? 0);
 }
 
 /**
@@ -268,7 +291,7 @@ export async function makeOffer(p: Participant, input: OfferInput): Promise<Offe
   for (const e of set.events) checkOfferTiming(e, terms, tip);
   const contract = templateOf(terms, oracleInfoOf(set.announcements, set.threshold));
 
-  const locks = defaultLocktimes(window?.end ?? ev.attestHeight, wallet.network.flow);
+  const locks = defaultLocktimes(locktimeBase(ev), wallet.network.flow);
   const cetLocktime = input.cetLocktime ?? locks.cetLocktime;
   const refundLocktime = input.refundLocktime ?? locks.refundLocktime;
   const refundAtMost = ev.attestHeight + REFUND_MAX_GRACE_BLOCKS[wallet.network.flow];
@@ -413,9 +436,9 @@ async function makeStripOffer(p: Participant, input: OfferInput, n: number): Pro
     for (const e of set.events) checkOfferTiming(e, t, tip);
     return templateOf(t, oracleInfoOf(set.announcements, set.threshold));
   }));
-  const locks = windows.map((w, i) => {
+  const locks = windows.map((_w, i) => {
     const ev = sets[i]!.events[0]!;
-    const l = defaultLocktimes(w.end, wallet.network.flow);
+    const l = defaultLocktimes(locktimeBase(ev), wallet.network.flow);
     const refundAtMost = ev.attestHeight + REFUND_MAX_GRACE_BLOCKS[wallet.network.flow];
     if (l.refundLocktime > refundAtMost) throw usage(`period ${i + 1}: refund locktime ${l.refundLocktime} is after ${refundAtMost} (its attestation height ${ev.attestHeight} + ${REFUND_MAX_GRACE_BLOCKS[wallet.network.flow]})`);
     return l;

@@ -16,7 +16,8 @@
  *     stated (hash at height, bits, coinbase txid, reward, outputs, the
  *     spending from the declared pool address), and no payout to the
  *     delivery address (coinbase, or from a declared pool address) in the
- *     window's blocks was left out.
+ *     measured range's blocks (the window's, moved by the event's payout
+ *     lag: issue 16) was left out.
  *
  * It takes the node as a port (`rpc`, which needs -txindex to resolve pool
  * payout inputs) rather than a `Participant`: verifying an oracle needs no
@@ -29,7 +30,7 @@
  */
 import { DlcError } from '../../protocol/errors.js';
 import type { HashProfile } from '../../protocol/crypto/index.js';
-import { recomputeOutcome, type OutcomeEvidence } from '../../protocol/hashpower/index.js';
+import { evidencePayoutBlocks, recomputeOutcome, type OutcomeEvidence } from '../../protocol/hashpower/index.js';
 import {
   decodeMessage,
   encodeOracleAnnouncement,
@@ -52,6 +53,7 @@ import {
   evidenceFromJson,
   evidenceRewardFields,
   evidenceSpec,
+  payoutFieldsMismatch,
   type EventParams,
 } from '../../protocol/events/index.js';
 
@@ -112,6 +114,9 @@ function evidenceMatchesParams(e: OutcomeEvidence, p: EventParams): string | und
   if (e.kind !== 'hashprice') {
     if (e.deliveryAddress !== p.deliveryAddress) return 'evidence delivery address differs from the event';
     if (!sameJson([...e.poolPayoutAddresses].sort(), p.poolPayoutAddresses)) return 'evidence pool payout addresses differ from the event';
+    // Issue 16: the scheme and lag (hence the measured range) are the announced event's, never another range.
+    const payout = payoutFieldsMismatch(e, p);
+    if (payout !== undefined) return payout;
   }
   if (e.kind === 'hashpower-delivery' && e.hashrateThs.toString() !== p.hashrateThs) return 'evidence hashrate differs from the event';
   return undefined;
@@ -140,8 +145,13 @@ async function checkAgainstChain(rpc: BitcoinRpc, e: OutcomeEvidence): Promise<s
   const claimed = new Map<string, bigint>();
   if (e.kind !== 'hashprice') for (const p of e.payouts) claimed.set(`${p.txid}:${p.vout}`, p.value);
   const found = new Set<string>();
+  // Issue 16: with a payout lag the payouts are in the measured range's blocks, which the window's
+  // overlap; every listed block is checked once, payouts only in the measured range.
+  const payoutBlocks = e.kind === 'hashprice' ? [] : evidencePayoutBlocks(e);
+  const payoutHeights = new Set(payoutBlocks.map((b) => b.height));
+  const allBlocks = [...new Map([...e.blocks, ...payoutBlocks].map((b) => [b.height, b])).values()].sort((x, y) => x.height - y.height);
 
-  for (const b of e.blocks) {
+  for (const b of allBlocks) {
     const hash = await rpc.getBlockHash(b.height);
     if (hash !== b.hash) {
       problems.push(`block ${b.height}: the node's best chain has ${hash}, the evidence ${b.hash}`);
@@ -153,7 +163,7 @@ async function checkAgainstChain(rpc: BitcoinRpc, e: OutcomeEvidence): Promise<s
     if (cb.txid !== b.coinbaseTxid) problems.push(`block ${b.height}: coinbase ${cb.txid}, evidence ${b.coinbaseTxid}`);
     const reward = cb.vout.reduce((s, o) => s + o.valueSats, 0n);
     if (reward !== b.reward) problems.push(`block ${b.height}: reward ${reward}, evidence ${b.reward}`);
-    if (D === undefined) continue;
+    if (D === undefined || !payoutHeights.has(b.height)) continue;
     const byTxid = new Map(block.tx.map((t) => [t.txid, t]));
     // Every output to D in this block: coinbase always counts; others when spending from a declared address.
     for (let i = 0; i < block.tx.length; i++) {

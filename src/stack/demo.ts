@@ -5,8 +5,9 @@
  * calls, participant.ts, shown as the commands a user would type); the
  * miner signs and the buyer funds (typed the same way, or, with `agents`,
  * taken by the two parties' agents), the pool simulator pays the miner's
- * share of every coinbase in the window to the buyer's delivery address, the
- * oracles attest the delivery ratio, the coordinator settles with the CET
+ * share of every coinbase in the window to the buyer's delivery address
+ * (`--pool`, issue 16: or a luck pool's coinbases, or one FPPS payout after
+ * the window, measured with a payout lag), the oracles attest the delivery ratio, the coordinator settles with the CET
  * the attestations unlock. `forward` and `call`: a cash-settled hashprice
  * forward / call of 100 TH/s on the next 10-block window the stack's
  * oracles announce a hashprice event for (config.ts
@@ -44,7 +45,20 @@ import {
 } from '../../protocol/hashpower/index.js';
 import type { BitcoinRpc } from '../chain/index.js';
 import { verifyOracleEvent } from '../participant/index.js';
-import { mineAsPool, mineBlocks, mineToHeight, strangerAddress } from '../../regtest/index.js';
+import {
+  DEMO_POOL_NAMES,
+  PoolSimulator,
+  mineAsPool,
+  mineBlocks,
+  mineToHeight,
+  poolPreset,
+  regtestSubsidy,
+  strangerAddress,
+  type DemoPoolName,
+  type Faucet,
+  type PoolPreset,
+  type TestKey,
+} from '../../regtest/index.js';
 import { OracleClient } from '../api/index.js';
 import { StackError } from './errors.js';
 import { STACK_HASHPRICE_SCHEDULE } from './config.js';
@@ -67,33 +81,56 @@ export const DEMO_TEMPLATES = ['sale', 'forward', 'call'] as const;
 export type DemoTemplate = (typeof DEMO_TEMPLATES)[number];
 
 /**
- * How the sale's pool pays (issue 16; `--pool`): `coinbase` (default: today's
- * demo, the simulated pool mines every block and pays the delivery address in
- * each coinbase), `tides` (a luck pool: finds each block with probability
- * `DEMO_LUCK_POOL_SHARE_BPS`, pays in the coinbase of the blocks it finds),
- * `fpps` (pays on a schedule from a payout address: `periodic-payout`).
+ * How the sale's pool pays (issue 16; `--pool`), the regtest pool simulator's
+ * presets (regtest/pool-schemes.ts `poolPreset`): `coinbase` (default:
+ * today's demo, the pool mines every block and pays the delivery address in
+ * each coinbase; the event states no scheme), `tides` (a luck pool of
+ * `DEMO_LUCK_POOL_SHARE_BPS` of the network: finds each block with that
+ * chance, seeded, and pays in the coinbase of the blocks it finds;
+ * `per-block-coinbase`), `fpps` (pays the window's shares in one transaction
+ * from its payout address one block after the window: `periodic-payout` with
+ * a payout lag of 2 blocks).
  */
-export const DEMO_POOLS = ['coinbase', 'tides', 'fpps'] as const;
-export type DemoPool = (typeof DEMO_POOLS)[number];
+export const DEMO_POOLS = DEMO_POOL_NAMES;
+export type DemoPool = DemoPoolName;
 
 /** The demo's luck pool's share of the (simulated) network, bps: 30%, a large real pool. */
 export const DEMO_LUCK_POOL_SHARE_BPS = 3000;
 
 /**
+ * The pool preset of the demo's sale over `window`: an FPPS period is the
+ * window (anchored at its start, paid one block after it), the luck pool
+ * holds `DEMO_LUCK_POOL_SHARE_BPS` with seed 1 (the same blocks every run
+ * on the same window).
+ */
+export function demoPoolPreset(pool: DemoPool, window: { start: number; end: number }): PoolPreset {
+  return poolPreset(pool, { periodBlocks: window.end - window.start, periodAnchor: window.start, payoutDelayBlocks: 1, poolShareBps: DEMO_LUCK_POOL_SHARE_BPS, seed: 1 });
+}
+
+/**
+ * The event parameters the sale's offer requests for a preset (its scheme,
+ * lag and, for a pool paying from a wallet, that wallet's address as the
+ * declared pool payout address), so the oracle measures what the simulator pays.
+ */
+export function demoPoolEvent(preset: PoolPreset, poolAddress: string | undefined): Pick<Extract<OfferInput, { template: 'hashpower' }>, 'payoutScheme' | 'payoutLagBlocks' | 'poolPayoutAddresses'> {
+  return {
+    ...(preset.payoutScheme === null ? {} : { payoutScheme: preset.payoutScheme }),
+    payoutLagBlocks: preset.payoutLagBlocks,
+    poolPayoutAddresses: preset.needsPoolKey && poolAddress !== undefined ? [poolAddress] : [],
+  };
+}
+
+/**
  * What the offer's terms state about the pool (protocol/terms `payoutScheme`,
- * `poolShareBps`): the scheme the simulated pool pays by, and for the luck
- * pool its share, so the offer shows the measurement risk. `coinbase` states
- * the scheme only: the demo's pool mines every block, no luck is involved.
+ * `poolShareBps`): the scheme of the event (`demoPoolEvent`; the accepter
+ * refuses an event stating another), and for the luck and FPPS pools the
+ * pool's share, so the luck pool's offer shows its measurement risk.
+ * `coinbase` states nothing: today's rule, and its pool mines every block.
  */
 export function demoPoolTerms(pool: DemoPool): Pick<Extract<OfferInput, { template: 'hashpower' }>, 'payoutScheme' | 'poolShareBps'> {
-  switch (pool) {
-    case 'coinbase':
-      return { payoutScheme: 'per-block-coinbase' };
-    case 'tides':
-      return { payoutScheme: 'per-block-coinbase', poolShareBps: DEMO_LUCK_POOL_SHARE_BPS };
-    case 'fpps':
-      return { payoutScheme: 'periodic-payout', poolShareBps: DEMO_LUCK_POOL_SHARE_BPS };
-  }
+  const preset = poolPreset(pool);
+  if (preset.payoutScheme === null) return {};
+  return { payoutScheme: preset.payoutScheme, poolShareBps: DEMO_LUCK_POOL_SHARE_BPS };
 }
 
 export interface DemoOptions {
@@ -122,6 +159,8 @@ export interface DemoServices {
   simulatedDifficulty: string;
   miner: StackParticipant;
   buyer: StackParticipant;
+  /** Pays the FPPS pool's payout key (`--pool fpps`: its payouts come from a funded wallet). */
+  faucet?: Faucet;
   /**
    * When given, the miner's and the buyer's agents take every step after the
    * accept (sign, fund); nothing more is typed. Otherwise the demo runs
@@ -269,12 +308,13 @@ interface DemoContract {
 }
 
 /** The offer input of a template, and what the story says about it. */
-async function demoContract(s: DemoServices, template: DemoTemplate, o: Required<Omit<DemoOptions, 'template' | 'pool'>> & { pool: DemoPool }, window: { start: number; end: number }, deliveryAddress: string | undefined, spec: NumericEventSpec | undefined, say: Say): Promise<DemoContract> {
+async function demoContract(s: DemoServices, template: DemoTemplate, o: Required<Omit<DemoOptions, 'template' | 'pool'>> & { pool: DemoPool }, window: { start: number; end: number }, deliveryAddress: string | undefined, spec: NumericEventSpec | undefined, say: Say, pool?: { preset: PoolPreset; key: TestKey | undefined }): Promise<DemoContract> {
   const H = o.hashrateThs;
   if (template === 'sale') {
+    const event = pool === undefined ? {} : demoPoolEvent(pool.preset, pool.key?.address);
     return {
-      input: { template: 'hashpower', window, hashrateThs: H, deliveryAddress: deliveryAddress!, upfront: o.upfront, escrow: o.escrow, collateral: o.collateral, toleranceBps: o.toleranceBps, feeRatePerVb: 2n, ...demoPoolTerms(o.pool) },
-      describe: `price ${fmt(o.upfront + o.escrow)} sats (${fmt(o.upfront)} upfront + ${fmt(o.escrow)} escrow), collateral ${fmt(o.collateral)}, tolerance ${o.toleranceBps} bps, pool ${o.pool} (${demoPoolTerms(o.pool).payoutScheme})`,
+      input: { template: 'hashpower', window, hashrateThs: H, deliveryAddress: deliveryAddress!, upfront: o.upfront, escrow: o.escrow, collateral: o.collateral, toleranceBps: o.toleranceBps, feeRatePerVb: 2n, ...event, ...demoPoolTerms(o.pool) },
+      describe: `price ${fmt(o.upfront + o.escrow)} sats (${fmt(o.upfront)} upfront + ${fmt(o.escrow)} escrow), collateral ${fmt(o.collateral)}, tolerance ${o.toleranceBps} bps, pool ${o.pool} (${demoPoolTerms(o.pool).payoutScheme ?? 'no scheme stated: every coinbase'}${pool !== undefined && pool.preset.payoutLagBlocks > 0 ? `, payout lag ${pool.preset.payoutLagBlocks} blocks` : ''})`,
       paidAtFundingScript: (t) => (typeof t.upfrontScript === 'string' ? t.upfrontScript : undefined),
     };
   }
@@ -319,9 +359,20 @@ export async function runDemo(s: DemoServices, options: DemoOptions, out: (line:
   const H = o.hashrateThs;
   const shareBps = template === 'sale' ? poolShareBps(H, o.deliveryPercent) : 0;
 
+  // Issue 16, --pool fpps: the pool pays from a wallet, funded first (the faucet mines the block that confirms it).
+  let poolKey: TestKey | undefined;
+  if (template === 'sale' && poolPreset(o.pool).needsPoolKey) {
+    if (s.faucet === undefined) throw new StackError('STACK_CONFIG', `--pool ${o.pool} pays from a wallet: the demo needs a faucet`);
+    const next = (await s.rpc.getBlockCount()) + 1;
+    // The window's shares at the current subsidy (it only falls), and room for fees.
+    const owed = (regtestSubsidy(next) * BigInt(o.windowBlocks + 4) * BigInt(shareBps)) / 10_000n;
+    poolKey = (await s.faucet.fundedKey(owed + 1_000_000n)).key;
+  }
   const tip = await s.rpc.getBlockCount();
   // Two blocks of lead: the funding transaction confirms before the window opens.
   let window = { start: tip + 3, end: tip + 3 + o.windowBlocks };
+  const preset = template === 'sale' ? demoPoolPreset(o.pool, window) : undefined;
+  const lag = preset?.payoutLagBlocks ?? 0;
   let spec: NumericEventSpec | undefined;
   if (template !== 'sale') {
     const scheduled = await scheduledHashpriceEvent(s.oracles[0]!.url, tip, 3);
@@ -333,10 +384,17 @@ export async function runDemo(s: DemoServices, options: DemoOptions, out: (line:
   if (template === 'sale') {
     out(`hashdlc demo: a miner sells ${H} TH/s over blocks [${window.start}, ${window.end}) to a buyer`);
     out(`  simulated network: 1 PH/s (oracle simulated difficulty ${s.simulatedDifficulty}), so ${H} TH/s finds ${shareBps === 0 ? 0 : Number(H) / 10}% of the blocks;`);
-    out(`  the pool pays the buyer's delivery address ${(shareBps / 100).toFixed(2)}% of every coinbase in the window (${o.deliveryPercent}% of the contracted hashrate)`);
-    // Issue 16: the terms state the --pool scheme now; the luck and periodic pool simulators
-    // (regtest, oracle16's half) are not wired into this story yet, so the blocks below pay as --pool coinbase.
-    if (o.pool !== 'coinbase') out(`  --pool ${o.pool}: the offer states ${demoPoolTerms(o.pool).payoutScheme}; this demo's pool simulator still pays every coinbase (the ${o.pool} simulator is not wired in yet)`);
+    const pct = `${(shareBps / 100).toFixed(2)}%`;
+    if (o.pool === 'coinbase') out(`  the pool pays the buyer's delivery address ${pct} of every coinbase in the window (${o.deliveryPercent}% of the contracted hashrate)`);
+    if (o.pool === 'tides') {
+      out(`  --pool tides: a luck pool of ${(DEMO_LUCK_POOL_SHARE_BPS / 100).toFixed(0)}% of the network finds each block with that chance (seeded) and pays the delivery address`);
+      out(`  ${pct} / ${(DEMO_LUCK_POOL_SHARE_BPS / 100).toFixed(0)}% of each block it finds, in the coinbase; nothing in the others. The event states per-block-coinbase.`);
+    }
+    if (o.pool === 'fpps') {
+      out(`  --pool fpps: the network mines every block; the pool owes the delivery address ${pct} of each reward and pays the window's`);
+      out(`  shares in one transaction from its payout address ${poolKey!.address} one block after the window;`);
+      out(`  the event states periodic-payout with a payout lag of ${lag} blocks: payouts in [${window.start + lag}, ${window.end + lag}) count, attested ${lag} blocks later`);
+    }
   } else {
     out(`hashdlc demo: a hashprice ${template} on ${H} TH/s over blocks [${window.start}, ${window.end}), settled on the hashprice the oracles attest`);
     out(`  simulated network: 1 PH/s (oracle simulated difficulty ${s.simulatedDifficulty}): a PH/s earns every block, so the hashprice is 144 x the block reward per day;`);
@@ -350,7 +408,7 @@ export async function runDemo(s: DemoServices, options: DemoOptions, out: (line:
     deliveryAddress = await s.buyer.address();
     say('buyer', `$ hashdlc wallet address  → delivery address ${deliveryAddress}`);
   }
-  const contract = await demoContract(s, template, o, window, deliveryAddress, spec, say);
+  const contract = await demoContract(s, template, o, window, deliveryAddress, spec, say, preset === undefined ? undefined : { preset, key: poolKey });
   const offer = await s.miner.offer(contract.input);
   say('miner', `$ ${s.miner.commandLine(offerArgs(contract.input))}`);
   const cets = typeof offer.cets === 'number' ? offer.cets : offer.cets.cets;
@@ -375,18 +433,29 @@ export async function runDemo(s: DemoServices, options: DemoOptions, out: (line:
   const paidAtFunding = fundingTx.vout.filter((v) => v.scriptPubKey.hex === paidSpk).reduce((a, v) => a + v.valueSats, 0n);
   say('chain', `block ${confirmed.fundingHeight} confirms the funding tx: ${fmt(BigInt(confirmed.totalCollateral))} sats locked in the DLC${paidSpk === undefined ? '' : `, ${fmt(paidAtFunding)} paid to the miner at once`}`);
 
-  // 4. The window: for a sale the pool pays the delivery address its share of every coinbase.
+  // 4. The window: for a sale the pool simulator (--pool) pays the delivery address its share, then the
+  // payout lag's blocks (fpps: the window's payout); a hashprice window is mined by the network.
   await mineToHeight(s.rpc, window.start - 1);
   const mined: BlockReward[] = [];
   const difficulty = difficultyFromDecimal(s.simulatedDifficulty);
   let delivered = 0n;
-  for (let h = window.start; h < window.end; h++) {
-    const shares = shareBps > 0 && deliveryAddress !== undefined ? [{ address: deliveryAddress, shareBps }] : [];
-    const [b] = await mineAsPool(s.rpc, { blocks: 1, shares, restAddress: strangerAddress() });
-    const paid = b!.payouts.filter((p) => p.address === deliveryAddress).reduce((a, p) => a + p.valueSats, 0n);
-    delivered += paid;
-    mined.push({ height: b!.height, reward: b!.rewardSats });
-    say('pool', `block ${b!.height}: coinbase ${fmt(b!.rewardSats)} sats${template === 'sale' ? `, ${fmt(paid)} to the delivery address` : ''}`);
+  const shares = shareBps > 0 && deliveryAddress !== undefined ? [{ address: deliveryAddress, shareBps }] : [];
+  const sim = preset === undefined ? undefined : new PoolSimulator(s.rpc, { ...preset.simulator, shares, restAddress: strangerAddress(), ...(poolKey === undefined ? {} : { poolKey }) });
+  for (let h = window.start; h < window.end + lag; h++) {
+    if (sim === undefined) {
+      const [b] = await mineAsPool(s.rpc, { blocks: 1, shares: [], restAddress: strangerAddress() });
+      mined.push({ height: b!.height, reward: b!.rewardSats });
+      say('pool', `block ${b!.height}: coinbase ${fmt(b!.rewardSats)} sats`);
+      continue;
+    }
+    const [b] = await sim.mine(1);
+    const paid = b!.paid.filter((p) => p.address === deliveryAddress).reduce((a, p) => a + p.valueSats, 0n);
+    // Payouts count in the measured range [start + lag, end + lag); the expected reward over the window.
+    if (h >= window.start + lag) delivered += paid;
+    if (h < window.end) mined.push({ height: b!.height, reward: b!.rewardSats });
+    const who = o.pool === 'coinbase' ? '' : b!.poolFound ? ' (found by the pool)' : ' (found by the network)';
+    const how = paid === 0n ? '' : b!.paid[0]!.source === 'pool-payout' ? ` in payout tx ${short(b!.paid[0]!.txid)} from the pool's address` : ' in the coinbase';
+    say('pool', `block ${b!.height}${h >= window.end ? ' (payout lag)' : ''}${who}: coinbase ${fmt(b!.rewardSats)} sats, ${fmt(paid)} to the delivery address${how}`);
   }
   // The rewards the oracles count under the rule their new events state (fees capped at 4x the window's median).
   const blocks: BlockRewardWork[] = countedRewards(mined, CURRENT_REWARD_RULE, subsidyHalvingInterval('regtest')).rewards.map((reward) => ({ reward, difficulty }));
@@ -394,13 +463,13 @@ export async function runDemo(s: DemoServices, options: DemoOptions, out: (line:
   if (template === 'sale') {
     const expected = expectedDeliverySats(H, blocks);
     computed = deliveryOutcome(delivered, H, blocks, spec).outcome;
-    say('', `delivered ${fmt(delivered)} sats; ${H} TH/s would have earned ${fmt(ratFloor(expected))} sats over these ${n} blocks → ${computed} bps`);
+    say('', `delivered ${fmt(delivered)} sats${lag > 0 ? ` (paid in [${window.start + lag}, ${window.end + lag}))` : ''}; ${H} TH/s would have earned ${fmt(ratFloor(expected))} sats over these ${n} blocks → ${computed} bps`);
   } else {
     computed = hashpriceOutcome(blocks, spec).outcome;
     say('', `the window's hashprice from these ${n} blocks: ${fmt(computed)} x 10^${spec.precision} sats/PH/day`);
   }
 
-  // 5. One confirmation on the window's last block; K oracles of the set attest (the others may too).
+  // 5. One confirmation on the measured range's last block; K oracles of the set attest (the others may too).
   await mineBlocks(s.rpc, 1);
   const attested = await waitForAttestations(set.oracles.map((x) => x.url), offer.eventId, set.threshold);
   let evidenceOk = true;

@@ -28,6 +28,7 @@ import {
   subsidyHalvingInterval,
   type BlockReward,
 } from '../../protocol/hashpower/index.js';
+import { verifyOracleEvent } from '../../src/participant/index.js';
 import { attestationOf, OPERATOR_TOKEN, SIMDIFF_100THS_AT_HALF, startTestOracle, type TestOracle } from './oracle-fixture.js';
 
 const { rpc, faucet } = useRegtest();
@@ -109,8 +110,8 @@ describe('payout schemes on regtest', () => {
 
     const windows = [0, 1, 2, 3].map((i) => ({ start: a + i * P, end: a + (i + 1) * P }));
     const common = { deliveryAddress: miner.address, poolPayoutAddresses: [poolKey.address] };
-    const lagged = [];
-    const plain = [];
+    const lagged: Awaited<ReturnType<typeof createDelivery>>[] = [];
+    const plain: Awaited<ReturnType<typeof createDelivery>>[] = [];
     for (const window of windows) {
       lagged.push(await createDelivery({ window, ...common, payoutScheme: fpps.payoutScheme, payoutLagBlocks: fpps.payoutLagBlocks }));
       plain.push(await createDelivery({ window, ...common }));
@@ -150,6 +151,29 @@ describe('payout schemes on regtest', () => {
     expect(progress).toMatchObject({ atHeight: windows[3]!.end - 1, blocks: P, rewardsSats: payouts[3]!.paid[0]!.valueSats.toString(), ratioBps: Number(withLag[3]) });
     // Without the lag the first window holds no payout of the miner's (only one for the period before).
     expect(without[0]).toBe(0n);
+
+    // hashdlc oracle verify on a lagged event: the payouts are checked in the measured range's blocks.
+    const verify = (f?: typeof fetch): ReturnType<typeof verifyOracleEvent> =>
+      verifyOracleEvent({ oracleUrl: t.oracle.url, eventId: lagged[1]!.eventId, rpc, ...(f === undefined ? {} : { fetch: f }) });
+    const good = await verify();
+    expect(good.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(good.outcome).toBe(withLag[1]!.toString());
+    // Evidence doctored by whoever serves it: another lag (or none, read over the window's own blocks) is refused by name.
+    const doctored = (edit: (e: Record<string, unknown>) => void): typeof fetch => async (input, init) => {
+      const res = await fetch(input, init);
+      if (!String(input).endsWith('/attestation')) return res;
+      const body = (await res.json()) as { evidence: Record<string, unknown> };
+      edit(body.evidence);
+      return new Response(JSON.stringify(body), { status: 200 });
+    };
+    const otherLag = await verify(doctored((e) => { e.payoutLagBlocks = 1; }));
+    expect(otherLag.ok).toBe(false);
+    expect(otherLag.checks.find((c) => c.name === 'outcome recomputed from evidence')?.detail).toMatch(/evidence payout lag 1 differs from the event's 2/);
+    const noScheme = await verify(doctored((e) => { delete e.payoutScheme; delete e.payoutLagBlocks; delete e.payoutBlocks; }));
+    expect(noScheme.checks.find((c) => c.name === 'outcome recomputed from evidence')?.detail).toMatch(/evidence payout scheme none differs from the event's periodic-payout/);
+    // The lagged payout left out of the evidence is found on the node, in a block past the window.
+    const dropped = await verify(doctored((e) => { e.payouts = []; }));
+    expect(dropped.checks.find((c) => c.name === 'evidence against the node')?.detail).toContain(`sats to D in block ${payouts[1]!.height}) is missing from the evidence`);
   });
 
   it('a luck pool that finds 2 of 8 blocks: the oracle attests exactly what they paid, no smoothing', async () => {
