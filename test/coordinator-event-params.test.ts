@@ -21,9 +21,12 @@ let dir: string;
 let oracle: EventOracleServer;
 let coord: RunningCoordinator;
 
-function parties(label: string, deliveryAddress: string, rewardRule: string | null | undefined): SaleParties {
+function parties(label: string, deliveryAddress: string, rewardRule: string | null | undefined, payoutScheme?: string): SaleParties {
   const ann = oracle.oracle.announce(`hashpower-delivery/1000-1100/100ths/${label}`, 14, 1_750_000_000);
-  oracle.publish(ann, { window: WINDOW, deliveryAddress, hashrateThs: '100', simulatedDifficulty: '140000000', nbDigits: 14, ...(rewardRule === undefined ? {} : { rewardRule }) });
+  oracle.publish(ann, {
+    window: WINDOW, deliveryAddress, hashrateThs: '100', simulatedDifficulty: '140000000', nbDigits: 14,
+    ...(rewardRule === undefined ? {} : { rewardRule }), ...(payoutScheme === undefined ? {} : { payoutScheme }),
+  });
   return saleParties({ label, announcement: ann, deliveryAddress, window: WINDOW });
 }
 
@@ -52,6 +55,19 @@ describe('offers are held against the oracle event parameters', () => {
     expect(r.status).toBe(400);
     expect(r.body).toMatchObject({ error: { code: 'TERMS_MISMATCH', reason: 'event-rewardRule' } });
     expect(JSON.stringify(r.body)).toContain(FULL_REWARD_RULE);
+  });
+
+  // Issue 16: terms priced for a periodic (FPPS) pool must not settle on an event that reads payouts another way.
+  it('refuses terms stating a payout scheme on an event stating none or another: 400 TERMS_MISMATCH event-payoutScheme; takes the matching event', async () => {
+    for (const [label, stated] of [['scheme-none', undefined], ['scheme-other', 'per-block-coinbase']] as const) {
+      const p = parties(label, `bcrt1q${label}`, undefined, stated);
+      const r = await api(coord.url, 'POST', '/v1/offers', { body: { offer: p.offerHex, identityPubkey: identityOf(p.offerIdentity), terms: { ...p.terms, payoutScheme: 'periodic-payout' } }, key: p.offerIdentity });
+      expect(r.status, label).toBe(400);
+      expect(r.body, label).toMatchObject({ error: { code: 'TERMS_MISMATCH', reason: 'event-payoutScheme' } });
+    }
+    const ok = parties('scheme-same', 'bcrt1qschemesame', undefined, 'periodic-payout');
+    const r = await api(coord.url, 'POST', '/v1/offers', { body: { offer: ok.offerHex, identityPubkey: identityOf(ok.offerIdentity), terms: { ...ok.terms, payoutScheme: 'periodic-payout' } }, key: ok.offerIdentity });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
   });
 
   it('takes the same offer on an event under the capped rule', async () => {

@@ -91,6 +91,8 @@ export interface DeliveryParams {
   nbDigits: number;
   /** The reward rule stated; default the current one, null for an event announced before rules. */
   rewardRule?: string | null;
+  /** The payout scheme stated (issue 16); none by default. */
+  payoutScheme?: string;
 }
 
 export interface EventOracleServer {
@@ -125,6 +127,7 @@ export async function startEventOracle(label: string): Promise<EventOracleServer
         hashrateThs: params.hashrateThs,
         simulatedDifficulty: params.simulatedDifficulty,
         rewardRule: params.rewardRule === undefined ? CURRENT_REWARD_RULE : params.rewardRule,
+        ...(params.payoutScheme === undefined ? {} : { payoutScheme: params.payoutScheme }),
         descriptor: { type: 'numeric', base: 2, nbDigits: params.nbDigits, unit: 'bps', precision: 0 },
       },
       attestHeight: params.window.end,

@@ -71,6 +71,7 @@ export const announcedEventSchema = z.object({
     deliveryAddress: z.string().nullable().optional(),
     hashrateThs: z.string().nullable().optional(),
     rewardRule: z.string().nullable().optional(),
+    payoutScheme: z.string().nullable().optional(),
   }).loose().optional(),
   attestHeight: z.number().int().optional(),
   state: z.string().optional(),

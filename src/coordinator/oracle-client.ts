@@ -26,6 +26,8 @@ export interface EventParams {
   hashrateThs: string | null;
   /** The reward rule of a hashprice or delivery event (oracle/API.md); null before rules were stated. */
   rewardRule: string | null;
+  /** Issue 16: how the pool pays (oracle/API.md), null when the event states no scheme (today's per-block rule). */
+  payoutScheme: string | null;
 }
 
 export interface FetchedAnnouncement {
@@ -116,6 +118,7 @@ export class OracleClient {
     const p = ev.params;
     const params: EventParams | null = p === undefined ? null : {
       kind: p.kind, window: p.window, deliveryAddress: p.deliveryAddress ?? null, hashrateThs: p.hashrateThs ?? null, rewardRule: p.rewardRule ?? null,
+      payoutScheme: p.payoutScheme ?? null,
     };
     return { announcement: message, bytes, params, attestHeight: ev.attestHeight ?? null, attested: ev.state === 'attested' };
   }

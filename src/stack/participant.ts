@@ -115,6 +115,7 @@ export function offerArgs(input: OfferInput): string[] {
           ['nb-digits', input.nbDigits],
           ['pool-share-bps', input.poolShareBps],
           ['payout-scheme', input.payoutScheme],
+          ['payout-lag-blocks', input.payoutLagBlocks === 0 ? undefined : input.payoutLagBlocks],
         ]),
         ...(input.poolPayoutAddresses ?? []).flatMap((a) => ['--pool-payout-address', a]),
         ...tail,
