@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { isLuckBasedScheme, luckRisk, poissonCdf } from '../protocol/hashpower/index.js';
 import { offerTermsSchema, saleLuckRisks } from '../protocol/terms/index.js';
+import { seededRandom } from '../regtest/pool-schemes.js';
 
 /** P(K <= k) summed directly from e^-λ (only for λ small enough that e^-λ does not underflow). */
 function directCdf(k: number, lambda: number): number {
@@ -19,18 +20,6 @@ function directCdf(k: number, lambda: number): number {
     s += p;
   }
   return s;
-}
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A Poisson(λ) draw by Knuth's product of uniforms (λ below ~700). */
@@ -133,7 +122,7 @@ describe('the printed risk against 200 seeded simulated windows', () => {
   const risk = luckRisk({ windowBlocks: 144, poolShareBps: 1000, toleranceBps: 9500 });
 
   it('Poisson draws of the pool blocks (the formula\'s own model)', () => {
-    const rand = mulberry32(16);
+    const rand = seededRandom(16);
     let under = 0;
     for (let i = 0; i < RUNS; i++) {
       const k = poissonDraw(rand, risk.expectedPoolBlocks);
@@ -144,7 +133,7 @@ describe('the printed risk against 200 seeded simulated windows', () => {
   });
 
   it('a luck pool finding each block with probability equal to its share (the regtest simulator\'s model)', () => {
-    const rand = mulberry32(0x16_16);
+    const rand = seededRandom(0x16_16);
     let under = 0;
     for (let i = 0; i < RUNS; i++) {
       let k = 0;
