@@ -66,9 +66,6 @@ async function refusal(walletDir: string, fn: (p: Participant) => Promise<unknow
 
 /** POST requests this process sent to the coordinator, by path (the library's fetches, spied on). */
 const fetchSpy = vi.spyOn(globalThis, 'fetch');
-// The regtest files share one worker (isolate: false in vitest.config.ts): put
-// the real fetch back, so the next file's spy starts with no calls of this one's.
-afterAll(() => fetchSpy.mockRestore());
 function requestsTo(path: string): number {
   return fetchSpy.mock.calls.filter(([url, init]) => init?.method === 'POST' && String(url) === `${coordinator.url}${path}`).length;
 }

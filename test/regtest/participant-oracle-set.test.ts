@@ -121,9 +121,6 @@ async function refusal(c: ParticipantConfig, fn: (p: Participant) => Promise<unk
 
 /** Requests this process sent to the oracles and the coordinator (the library's fetches, spied on; the oracles' own RPC calls to the node are not counted). */
 const fetchSpy = vi.spyOn(globalThis, 'fetch');
-// The regtest files share one worker (isolate: false in vitest.config.ts): put
-// the real fetch back, so the next file's spy starts with no calls of this one's.
-afterAll(() => fetchSpy.mockRestore());
 function sent(method: string, prefix?: string): number {
   const services = prefix !== undefined ? [prefix] : [...set().map((o) => o.url), coordinator.url];
   return fetchSpy.mock.calls.filter(([url, init]) => (init?.method ?? 'GET') === method && services.some((s) => String(url).startsWith(s))).length;

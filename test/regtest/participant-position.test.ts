@@ -112,9 +112,6 @@ async function tamperingCoordinator(upstream: string): Promise<{ url: string; se
 
 /** POST requests this process sent, by URL suffix (the library's fetches, spied on). */
 const fetchSpy = vi.spyOn(globalThis, 'fetch');
-// The regtest files share one worker (isolate: false in vitest.config.ts): put
-// the real fetch back, so the next file's spy starts with no calls of this one's.
-afterAll(() => fetchSpy.mockRestore());
 function postsTo(suffix: string): number {
   return fetchSpy.mock.calls.filter(([url, init]) => init?.method === 'POST' && String(url).startsWith(proxy.url) && String(url).endsWith(suffix)).length;
 }
