@@ -37,6 +37,14 @@ export default defineConfig({
           include: ['test/regtest/**/*.test.ts'],
           globalSetup: ['regtest/vitest-setup.ts'],
           fileParallelism: false,
+          // One worker runs every regtest file in turn, keeping its module
+          // cache, instead of a new fork per file that transforms and imports
+          // the whole module graph again (measured on 6 files: about 0.7 s a
+          // file on an idle machine, 3.3 s on a busy one). Shared between
+          // files, then: modules' top-level state (the node and PostgreSQL
+          // exit handlers install once) and globals; vitest itself restores
+          // every vi.spyOn (the files' fetch spies) after each file.
+          isolate: false,
         },
       },
     ],
