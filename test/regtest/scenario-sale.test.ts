@@ -38,16 +38,28 @@ afterAll(async () => {
   await w?.close();
 });
 
+/**
+ * The pool pays each share as whole sats of every coinbase (rounded down), so where the
+ * shared chain's subsidy has halved to an odd number of sats (regtest halves every 150
+ * blocks; from height 1,350 on) a 10% share delivers a hair under 10% and the oracle
+ * attests one bps under the exact ratio. The payouts are checked against the curve at
+ * whatever was attested (expectSettledOnCurve).
+ */
+function expectOutcomeNear(outcome: string, exact: number): void {
+  expect(Number(outcome)).toBeLessThanOrEqual(exact);
+  expect(Number(outcome)).toBeGreaterThanOrEqual(exact - 1);
+}
+
 describe('hashpower sale: the delivery ratio decides the split', () => {
-  it('full delivery: attested 10000 bps, the miner receives escrow + collateral', async () => {
+  it('full delivery: attested 10000 bps (9999 where the shares round down), the miner receives escrow + collateral', async () => {
     const s = await expectSettledOnCurve(w, sales.full.n);
-    expect(s.attestation!.outcome).toBe('10000');
+    expectOutcomeNear(s.attestation!.outcome, 10_000);
     expect(s.onChain).toEqual({ offer: 450_000n, accept: 0n });
   });
 
-  it('partial delivery: attested 6000 bps, the collateral is split on the curve', async () => {
+  it('partial delivery: attested 6000 bps (5999 where the shares round down), the collateral is split on the curve', async () => {
     const s = await expectSettledOnCurve(w, sales.partial.n);
-    expect(s.attestation!.outcome).toBe('6000');
+    expectOutcomeNear(s.attestation!.outcome, 6_000);
     // Linear up to the 9500 bps tolerance: 6000/9500 of 450,000 is about 284,000 (on the 9,000-sat grid).
     expect(s.onChain.offer).toBeGreaterThan(270_000n);
     expect(s.onChain.offer).toBeLessThan(300_000n);
