@@ -19,6 +19,7 @@ import { signRequest } from '../protocol/auth/index.js';
 import type { OracleAnnouncement } from '../protocol/messages/index.js';
 import { startCoordinator, type RunningCoordinator } from '../src/coordinator/index.js';
 import { ContractStore } from '../src/coordinator/store.js';
+import { PostgresKv } from '../src/coordinator/storage/postgres.js';
 import { postgresAvailable, startPostgres, type RunningPostgres } from '../regtest/postgres.js';
 import { testOracle } from './helpers/dlc-fixture.js';
 import { FakeChain, api, fakeChainCoordinatorConfig, identityOf, saleParties, startTestOracle, type SaleParties, type TestOracleServer } from './coordinator-fixtures.js';
@@ -132,6 +133,55 @@ describe.skipIf(!available.ok)(`two coordinator replicas on one PostgreSQL datab
       expect(names).toEqual(['0001-parts', '9999-from-the-future']);
     } finally {
       await client.end();
+    }
+  });
+
+  // Last: killing a backend makes PostgreSQL restart every session of the cluster.
+  it('a connection that dies mid-batch answers 503 STORAGE_UNAVAILABLE, writes nothing and does not end the process', async () => {
+    const url = await database('crash');
+    const kv = await PostgresKv.open(url);
+    const admin = new pg.Client({ connectionString: url });
+    admin.on('error', () => undefined);
+    const blocker = new pg.Client({ connectionString: url });
+    blocker.on('error', () => undefined);
+    const uncaught: unknown[] = [];
+    const collect = (e: unknown): void => { uncaught.push(e); };
+    process.on('uncaughtException', collect);
+    try {
+      await admin.connect();
+      await blocker.connect();
+      await kv.write([{ type: 'put', part: 'contracts', key: 'c', value: { v: 1 } }]);
+      // Another replica holds the row: this batch waits in its condition's SELECT … FOR UPDATE.
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT key FROM coordinator.contracts WHERE key = 'c' FOR UPDATE`);
+      const write = kv.write([{ type: 'put', part: 'contracts', key: 'c', value: { v: 2 } }], [{ part: 'contracts', key: 'c', json: '{"v":1}' }]);
+      const outcome = write.then(() => null, (e: unknown) => e);
+      let waiting: { pid: number }[] = [];
+      for (let i = 0; i < 100 && waiting.length === 0; i++) {
+        waiting = (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = 'crash'`)).rows;
+        if (waiting.length === 0) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(waiting).toHaveLength(1);
+      process.kill(waiting[0]!.pid, 'SIGKILL');
+      expect(await outcome).toMatchObject({ code: 'STORAGE_UNAVAILABLE', reason: 'database-unavailable' });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(uncaught).toEqual([]);
+      // Back after the server's restart of its sessions: the condition's row as it was.
+      let stored: unknown;
+      for (let i = 0; i < 100; i++) {
+        try {
+          stored = await kv.get('contracts', 'c');
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      expect(stored).toEqual({ v: 1 });
+    } finally {
+      process.off('uncaughtException', collect);
+      await admin.end().catch(() => undefined);
+      await blocker.end().catch(() => undefined);
+      await kv.close().catch(() => undefined);
     }
   });
 });

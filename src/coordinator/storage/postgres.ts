@@ -44,6 +44,7 @@ const MIGRATION_CLASS = 0x48440003;
 /** A lock wait longer than this fails the request (another replica holds it far too long). */
 const LOCK_WAIT_MS = 120_000;
 const PAGE = 500;
+const REPLAY_PURGE_MARGIN_SEC = 3600;
 
 const SQL_TYPE: Record<(typeof PARTS)[Part], string> = { json: 'json', text: 'text', bytes: 'bytea' };
 
@@ -74,7 +75,9 @@ export function isUnavailable(err: unknown): boolean {
 function pgError(what: string, cause: unknown): CoordinatorError {
   if (cause instanceof CoordinatorError) return cause;
   if (isUnavailable(cause)) {
-    return new CoordinatorError('STORAGE_UNAVAILABLE', `storage: the database cannot be reached (${what}); retry later`, { reason: 'database-unavailable', cause });
+    // Almost always nothing was written; a connection lost while COMMIT was on its way may
+    // have committed, so a client reads the record again before it re-signs and retries.
+    return new CoordinatorError('STORAGE_UNAVAILABLE', `storage: the database cannot be reached (${what}); read the record again, then retry`, { reason: 'database-unavailable', cause });
   }
   return storageError(what, cause);
 }
@@ -207,6 +210,10 @@ export class PostgresKv implements KvBackend {
       throw pgError('connect', cause);
     }
     let broken = false;
+    // A checked-out client has no listener of the pool's: a socket that dies mid-batch emits
+    // 'error' besides rejecting the query, and an unheard 'error' would end the process.
+    const onError = (): void => { broken = true; };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const mustCreate = new Set<string>();
@@ -240,10 +247,14 @@ export class PostgresKv implements KvBackend {
     } catch (err) {
       broken = isUnavailable(err);
       if (!broken) await client.query('ROLLBACK').catch(() => { broken = true; });
-      // A second creator of a conditioned-absent row meets the primary key.
-      if ((err as { code?: string }).code === '23505') throw concurrentUpdate('contracts', String((err as { detail?: string }).detail ?? 'a new record'));
+      const code = (err as { code?: string }).code;
+      // A second creator of a conditioned-absent row meets the primary key; a deadlock or
+      // serialization failure between two replicas' batches rolled this one back: either way
+      // nothing was written and the request may be read again and retried.
+      if (code === '23505' || code === '40P01' || code === '40001') throw concurrentUpdate('contracts', String((err as { detail?: string }).detail ?? 'a record'));
       throw pgError('batch write', err);
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
@@ -300,7 +311,9 @@ export class PostgresKv implements KvBackend {
 
   async admitRequest(key: string, expiresAtSec: number, nowSec: number): Promise<boolean> {
     try {
-      if (++this.#admits % 1000 === 0) await this.#pool.query(`DELETE FROM ${SCHEMA}.replay WHERE expires_at < $1`, [nowSec]);
+      // Purged an hour late: replicas' clocks may differ, and an entry one of them still
+      // needs inside its skew window must not be dropped by a replica whose clock is ahead.
+      if (++this.#admits % 1000 === 0) await this.#pool.query(`DELETE FROM ${SCHEMA}.replay WHERE expires_at < $1`, [nowSec - REPLAY_PURGE_MARGIN_SEC]);
       const r = await this.#pool.query(`INSERT INTO ${SCHEMA}.replay (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [key, expiresAtSec]);
       if (r.rowCount === 1) return true;
       // Seen before: a replay, unless that entry expired (then it is refreshed).
@@ -390,6 +403,8 @@ class PgLeadership implements Leadership {
  */
 async function migrate(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
+  const onError = (): void => undefined; // the failing query rejects; an unheard 'error' would end the process
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1, 0)', [MIGRATION_CLASS]);
@@ -418,6 +433,7 @@ async function migrate(pool: pg.Pool): Promise<void> {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
+    client.removeListener('error', onError);
     client.release();
   }
 }
