@@ -304,6 +304,9 @@ function run(
     proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     proc.once('error', (err) => resolveRun({ code: -1, out: err.message }));
     proc.once('close', (code) => resolveRun({ code: code ?? -1, out: code === 0 ? stdout : `${stderr}${stdout}` }));
+    // A program that exits without reading its input (pg_isready) closes the pipe first:
+    // that EPIPE is no failure (the exit code decides) and must not be an unhandled error.
+    proc.stdin.on('error', () => undefined);
     proc.stdin.end(opts.input ?? '');
   });
 }
@@ -436,6 +439,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     const watchdog = spawn('sh', ['-c', watchdogScript, 'sh', dir], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
     watchdog.unref();
     (watchdog.stdin as Socket | null)?.unref();
+    watchdog.stdin?.on('error', () => undefined);
     const file = createWriteStream(join(dir, 'postgres.log'), { flags: 'a' });
     proc.stderr?.on('data', (chunk: Buffer) => {
       file.write(chunk);
