@@ -26,18 +26,9 @@ import {
   type EventParams,
 } from '../protocol/events/index.js';
 import { expectDlcError } from './helpers/expect-dlc-error.js';
+import { DELIVERY_EVENT_PARAMS } from './helpers/event-params.js';
 
-const BASE: EventParams = {
-  kind: 'hashpower-delivery',
-  network: 'regtest',
-  window: { start: 300, end: 400 },
-  deliveryAddress: 'bcrt1qur5z4lnlxeqeyfrhcye7xyeq74mks4wxrkt3wk',
-  poolPayoutAddresses: [],
-  hashrateThs: '100',
-  simulatedDifficulty: '1e9',
-  rewardRule: 'subsidy+fees-capped-4x-median-v1',
-  descriptor: { type: 'numeric', base: 2, nbDigits: 14, unit: 'bps', precision: 0 },
-};
+const BASE: EventParams = DELIVERY_EVENT_PARAMS;
 const POOL_REWARDS: EventParams = { ...BASE, kind: 'pool-rewards', hashrateThs: null, simulatedDifficulty: null, rewardRule: null };
 // Computed by the code before payout schemes existed (commit 51a6b15) for these very parameters.
 const GOLDEN_DELIVERY_ID = 'hashpower-delivery/300-400/100ths/simdiff=1e9/reward=subsidy+fees-capped-4x-median-v1/6672d9e9fa4d0573f14bb8c0a197cd68';

@@ -30,21 +30,12 @@ import {
 } from '../protocol/events/index.js';
 import { toOracleError } from '../oracle/http.js';
 import { KEY_FILE_NAME, loadOrCreateKey } from '../oracle/keys.js';
+import { DELIVERY_EVENT_PARAMS } from './helpers/event-params.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hashdlc-oracle-unit-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const BASE: EventParams = {
-  kind: 'hashpower-delivery',
-  network: 'regtest',
-  window: { start: 300, end: 400 },
-  deliveryAddress: 'bcrt1qur5z4lnlxeqeyfrhcye7xyeq74mks4wxrkt3wk',
-  poolPayoutAddresses: [],
-  hashrateThs: '100',
-  simulatedDifficulty: '1e9',
-  rewardRule: 'subsidy+fees-capped-4x-median-v1',
-  descriptor: { type: 'numeric', base: 2, nbDigits: 14, unit: 'bps', precision: 0 },
-};
+const BASE: EventParams = DELIVERY_EVENT_PARAMS;
 
 function thrownBy(fn: () => unknown): OracleError {
   try {
